@@ -1,0 +1,239 @@
+"""Fermi contours, Fermi-sea quadrature and electron densities (PHYSICS.md "Ensembles").
+
+The occupied region of band s at T = 0, {eps_s(k) < E_F}, is described on rays from k = 0:
+k(phi) = r(phi) (cos phi, sin phi). r(phi) is found by bisection and polished by one Newton step
+whose derivative is the implicit-function one, so contours are differentiable in the model and in
+E_F. A uniform phi grid with the trapezoid rule is spectrally accurate for these smooth periodic
+integrands. The ray description requires the Fermi sea to contain k = 0 and to be star-shaped
+about it; `fermi_sea_status` checks that on concrete inputs and explains what is not supported.
+"""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as onp
+from jaxtyping import Array, Float
+
+from ._bands import _float_dtype, energy, spin_splitting
+from ._model import RashbaFerromagnet, degeneracy_point
+from ._validation import check_band, check_count, check_finite, is_concrete
+
+_BISECTION_STEPS = 96
+_PROBE_RAYS = 96
+_PROBE_RADII = 600
+
+
+def _outer_radius(model, fermi_energy):
+    """A radius beyond which eps_s(k) > E_F for both bands [1/nm].
+
+    eps_s >= c k^2 - |alpha| k - J, so it is enough that c r^2 - |alpha| r - (J + E_F) >= 0.
+    """
+    c = model.kinetic_coefficient
+    a = jnp.abs(model.alpha)
+    budget = jnp.maximum(model.j_ex + fermi_energy, 0.0)
+    return (a + jnp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c) * 1.01 + 1e-6
+
+
+def fermi_sea_status(model: RashbaFerromagnet, fermi_energy, band: int) -> str:
+    """Classify the T = 0 Fermi sea of one band: "occupied" or "empty".
+
+    Raises ValueError, with what is allowed, when the sea is occupied but cannot be described on
+    rays from k = 0: it does not contain k = 0 (annular "Mexican-hat" lower band, or an upper band
+    occupied only near the band touching k* when M is in-plane), or a ray crosses the Fermi level
+    more than once. Concrete inputs only (returns "occupied" without checking under tracing).
+    """
+    s = check_band(band)
+    check_finite("fermi_energy", fermi_energy)
+    if not is_concrete(model, fermi_energy):
+        return "occupied"
+    e_f = float(fermi_energy)
+    model64 = jax.tree_util.tree_map(lambda x: onp.asarray(x, dtype=onp.float64), model)
+    r_max = float(_outer_radius(model64, e_f))
+    phi = onp.linspace(0.0, 2.0 * math.pi, _PROBE_RAYS, endpoint=False)
+    radius = onp.linspace(0.0, r_max, _PROBE_RADII)
+    kx = radius[None, :] * onp.cos(phi)[:, None]
+    ky = radius[None, :] * onp.sin(phi)[:, None]
+    eps = _numpy_energy(model64, kx, ky, s)
+    eps_origin = s * float(model64.j_ex)
+    if eps.min() >= e_f:
+        return "empty"
+    if eps_origin >= e_f:
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} does not contain k = 0 "
+            f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {eps.min():.4g} eV); annular or off-centre "
+            f"Fermi seas are not supported; allowed: fermi_energy > {eps_origin:g} eV, or below the band minimum"
+        )
+    below = eps < e_f
+    crossings = onp.sum(below[:, :-1] != below[:, 1:], axis=1)
+    if onp.any(crossings != 1):
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0 "
+            f"(a ray from k = 0 crosses the Fermi level {int(crossings.max())} times); allowed: a Fermi energy "
+            f"at which every ray from k = 0 crosses the contour once (strong enough exchange or higher E_F)"
+        )
+    return "occupied"
+
+
+def occupied_bands(model: RashbaFerromagnet, fermi_energy) -> tuple[int, ...]:
+    """The bands (-1 lower, +1 upper) with a non-empty Fermi sea at E_F; checks each sea."""
+    bands = tuple(s for s in (-1, 1) if fermi_sea_status(model, fermi_energy, s) == "occupied")
+    if not bands:
+        raise ValueError(
+            f"fermi_energy = {float(fermi_energy):g} eV lies below both bands: no electrons; "
+            "allowed: a Fermi energy above the lower band's minimum"
+        )
+    return bands
+
+
+def _numpy_energy(model, kx, ky, s):
+    mx, my, mz = model.magnetization
+    bx = model.alpha * ky - model.j_ex * mx
+    by = -model.alpha * kx - model.j_ex * my
+    bz = -model.j_ex * mz
+    return model.kinetic_coefficient * (kx**2 + ky**2) + s * onp.sqrt(bx**2 + by**2 + bz**2)
+
+
+@functools.partial(jax.jit, static_argnums=(3,))
+def _contour_impl(model, fermi_energy, s, num):
+    dtype = model.alpha.dtype
+    phi = jnp.arange(num, dtype=dtype) * (2.0 * jnp.pi / num)
+    cos, sin = jnp.cos(phi), jnp.sin(phi)
+
+    def ray_energy(r):
+        return jax.vmap(lambda rr, c, sn: energy(model, rr * c, rr * sn, s))(r, cos, sin)
+
+    frozen_model = jax.lax.stop_gradient(model)
+    frozen_ef = jax.lax.stop_gradient(fermi_energy)
+
+    def bisect(_, bounds):
+        low, high = bounds
+        middle = 0.5 * (low + high)
+        above = jax.vmap(lambda rr, c, sn: energy(frozen_model, rr * c, rr * sn, s))(middle, cos, sin) > frozen_ef
+        return jnp.where(above, low, middle), jnp.where(above, middle, high)
+
+    low = jnp.zeros(num, dtype)
+    high = jnp.full(num, _outer_radius(frozen_model, frozen_ef), dtype)
+    low, high = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect, (low, high))
+    root = jax.lax.stop_gradient(0.5 * (low + high))
+
+    grad_energy = jax.vmap(jax.grad(energy, argnums=(1, 2)), in_axes=(None, 0, 0, None))
+    gx, gy = grad_energy(model, root * cos, root * sin, s)
+    radial_slope = gx * cos + gy * sin
+    # One Newton step from the converged root: its value moves by ~0, and its derivative is the
+    # implicit-function derivative -(d g/d p)/(d g/d r), so contours are differentiable.
+    radius = root - (ray_energy(root) - fermi_energy) / jax.lax.stop_gradient(radial_slope)
+
+    kx, ky = radius * cos, radius * sin
+    gx, gy = grad_energy(model, kx, ky, s)
+    radial_slope = gx * cos + gy * sin
+    tangential_slope = -gx * sin + gy * cos
+    dr_dphi = -radius * tangential_slope / radial_slope
+    dl = jnp.sqrt(radius**2 + dr_dphi**2) * (2.0 * jnp.pi / num)
+    norm = jnp.sqrt(gx**2 + gy**2)
+    return jnp.stack([kx, ky], -1), dl, jnp.stack([gx / norm, gy / norm], -1), radius
+
+
+def _checked_inputs(model, fermi_energy, band, num, name="num"):
+    s = check_band(band)
+    num = check_count(name, num, minimum=8)
+    check_finite("fermi_energy", fermi_energy)
+    dtype = _float_dtype(jnp.asarray(fermi_energy), model.alpha)
+    return s, num, model.astype(dtype), jnp.asarray(fermi_energy, dtype)
+
+
+def fermi_contour(
+    model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256
+) -> tuple[Float[Array, "num 2"], Float[Array, "num"]]:
+    """Points on the exact Fermi contour eps_band(k) = E_F and their line weights.
+
+    A root solve on `num` equally spaced rays from k = 0 (the contour is not a circle when M has an
+    in-plane part). sum(g(k) * dl) approximates the contour integral of g with spectral accuracy
+    (trapezoid rule in the ray angle). Differentiable in the model and E_F.
+
+    Args:
+        fermi_energy: E_F [eV]. band: +1 or -1. num: number of points (>= 8).
+    Returns: k (num, 2) [1/nm], dl (num,) [1/nm].
+    Raises ValueError if the band is empty at E_F or its sea is not star-shaped about k = 0.
+    """
+    s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
+    if fermi_sea_status(model, fermi_energy, s) == "empty":
+        raise ValueError(
+            f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV: it has no Fermi contour; "
+            "allowed: a band that is occupied (see jaxsot.occupied_bands)"
+        )
+    k, dl, _, _ = _contour_impl(model, fermi_energy, float(s), num)
+    return k, dl
+
+
+def fermi_contour_normals(model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256):
+    """Like `fermi_contour`, plus the outward unit normals grad eps/|grad eps| (num, 2)."""
+    s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
+    if fermi_sea_status(model, fermi_energy, s) == "empty":
+        raise ValueError(f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV")
+    k, dl, normal, _ = _contour_impl(model, fermi_energy, float(s), num)
+    return k, dl, normal
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _sea_nodes_impl(model, fermi_energy, s, num_phi, num_r):
+    _, _, _, radius = _contour_impl(model, fermi_energy, s, num_phi)
+    dtype = radius.dtype
+    nodes, weights = onp.polynomial.legendre.leggauss(num_r)
+    t = jnp.asarray(0.5 * (nodes + 1.0), dtype)
+    w = jnp.asarray(0.5 * weights, dtype)
+    phi = jnp.arange(num_phi, dtype=dtype) * (2.0 * jnp.pi / num_phi)
+    r = radius[:, None] * t[None, :]
+    k = jnp.stack([r * jnp.cos(phi)[:, None], r * jnp.sin(phi)[:, None]], -1)
+    # d^2k = r dr dphi with dr = radius dt.
+    area = r * radius[:, None] * w[None, :] * (2.0 * jnp.pi / num_phi)
+    return k.reshape(-1, 2), area.reshape(-1)
+
+
+def fermi_sea_nodes(model: RashbaFerromagnet, fermi_energy, band: int, num_phi: int = 128, num_r: int = 16):
+    """Quadrature nodes for integrals over the T = 0 Fermi sea of one band.
+
+    Polar Gauss-Legendre on the star-shaped sea: sum(g(k) * area) ~ integral of g d^2k, spectrally
+    accurate in angle and Gauss-accurate in radius for smooth g.
+    Returns: k (num_phi * num_r, 2) [1/nm], area (num_phi * num_r,) [1/nm^2].
+    """
+    s, num_phi, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num_phi, "num_phi")
+    num_r = check_count("num_r", num_r, minimum=2)
+    if fermi_sea_status(model, fermi_energy, s) == "empty":
+        raise ValueError(f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV")
+    return _sea_nodes_impl(model, fermi_energy, float(s), num_phi, num_r)
+
+
+def electron_density(model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256) -> Float[Array, ""]:
+    """T = 0 electron density of one band [1/nm^2]: (area of the Fermi sea)/(2 pi)^2.
+
+    No spin factor 2: the bands are spin-split. An empty band gives 0. The area is
+    (1/2) * integral of r(phi)^2 dphi, spectrally accurate.
+    """
+    s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
+    if fermi_sea_status(model, fermi_energy, s) == "empty":
+        return jnp.zeros((), fermi_energy.dtype)
+    _, _, _, radius = _contour_impl(model, fermi_energy, float(s), num)
+    return 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num) / (2.0 * jnp.pi) ** 2
+
+
+def band_touching_report(model: RashbaFerromagnet, fermi_energy) -> str | None:
+    """A sentence when the band touching point k* lies in or near an occupied Fermi sea, else None.
+
+    Near k* (Omega -> 0) velocities and spin forces diverge; per-band sea integrals become
+    inaccurate even though the sum over both bands stays finite.
+    """
+    point = degeneracy_point(model)
+    if point is None:
+        return None
+    gap = float(spin_splitting(model, point))
+    lower = float(energy(model, point[0], point[1], -1.0))
+    distance = abs(lower - float(fermi_energy))
+    if lower < float(fermi_energy) or distance < 0.05 * float(model.j_ex):
+        return (
+            f"the band touching point k* = {onp.round(onp.asarray(point), 4).tolist()} 1/nm (Omega = {gap:.2g} eV, "
+            f"eps = {lower:.4g} eV) lies {'inside' if lower < float(fermi_energy) else 'near'} the Fermi sea "
+            f"(E_F = {float(fermi_energy):g} eV): spin forces diverge there and per-band results are inaccurate"
+        )
+    return None
