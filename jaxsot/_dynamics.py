@@ -26,7 +26,7 @@ from ._bands import spin_force_second_order_components, splitting, velocity
 from ._constants import CARRIER_CHARGE, HBAR
 from ._contour import _contour_impl, _sea_nodes_impl, band_touching_report, occupied_bands
 from ._model import RashbaFerromagnet
-from ._validation import check_count, check_finite, check_range
+from ._validation import check_count, check_finite, check_range, is_concrete
 
 _AREA_MEASURE = 1.0 / (2.0 * math.pi) ** 2
 # Two-node Gauss-Legendre in the shift fraction lambda: error ~ (|Delta k|/k_F)^4 relative.
@@ -112,6 +112,10 @@ def _integrate_shift(drive, times, tau, substeps):
     efield = jax.vmap(drive)(times).astype(times.dtype)
     k_rate = jax.vmap(rate)(times, shift)
     return efield, shift, k_rate
+
+
+# filter_jit: `drive` may be an equinox Module or any plain jax-traceable function.
+_integrate_shift_jit = eqx.filter_jit(_integrate_shift)
 
 
 def _sea_kernel(model, kx, ky, s, fx, fy):
@@ -290,7 +294,8 @@ def simulate(
     fermi_energy = jnp.asarray(fermi_energy, dtype)
     bands = occupied_bands(model, fermi_energy)
 
-    efield, shift, k_rate = jax.jit(_integrate_shift, static_argnums=(3,))(drive, times, tau, substeps)
+    tau = None if tau is None else jnp.asarray(tau, dtype)  # an array: no recompile per tau value
+    efield, shift, k_rate = _integrate_shift_jit(drive, times, tau, substeps)
     force = HBAR * k_rate
     sea, contour, band_densities = _ensemble_nodes(model, fermi_energy, bands, num_phi, num_r)
     num_states = int(sea[0].shape[0] + len(_SHIFT_NODES) * contour[0].shape[0])
@@ -359,6 +364,8 @@ def _equilibrium_spin(model, sea):
 
 
 def _notes(model, fermi_energy, smallest, observables) -> tuple:
+    if not is_concrete(model, fermi_energy, smallest):
+        return ()  # under jax.grad / jit tracing nothing can be inspected
     notes = []
     report = band_touching_report(model, fermi_energy)
     if report:
