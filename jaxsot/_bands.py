@@ -195,10 +195,32 @@ _DRIVEN_KERNELS = (
 )
 
 
+DEGENERACY_THRESHOLD = 1e-3
+"""States with Omega < DEGENERACY_THRESHOLD * J are reported as near the band touching k*."""
+
+
 def _warn_if_degenerate(model, k, result, what):
-    """Say so (never silently) when a result is not finite: a state sits on the band touching."""
-    if not is_concrete(result) or bool(jnp.all(jnp.isfinite(result))):
+    """Say so (never silently) when a state is on or near the band touching (Omega -> 0).
+
+    There velocities, spin forces and torques diverge like 1/Omega (or are not finite at all).
+    """
+    if not is_concrete(result, model):
         return result
+    omega = onp.atleast_1d(onp.asarray(_splitting_impl(model, jnp.asarray(k))))
+    near = omega < DEGENERACY_THRESHOLD * float(model.j_ex)
+    finite = bool(jnp.all(jnp.isfinite(result)))
+    if finite and not onp.any(near):
+        return result
+    worst = onp.unravel_index(onp.argmin(omega), omega.shape)
+    states = onp.asarray(k).reshape(omega.shape + (2,))
+    warnings.warn(
+        f"{what}: {int(onp.sum(near))} state(s) within Omega < {DEGENERACY_THRESHOLD:g} J of the band touching "
+        f"point k* = (J/alpha)(z x M){'' if finite else ', with non-finite results'}; the closest, "
+        f"k = {states[worst].tolist()}, has Omega = {omega[worst]:.3g} eV: velocities and spin forces diverge there",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return result
     omega = onp.asarray(_splitting_impl(model, jnp.asarray(k)))
     worst = onp.unravel_index(onp.argmin(omega), omega.shape)
     count = int(onp.sum(~onp.isfinite(onp.asarray(result))))

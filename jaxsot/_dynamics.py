@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as onp
 from jaxtyping import Array, Float
 
-from ._bands import _float_dtype, _spin_splitting_gradient, spin, spin_rate_second_order_components
+from ._bands import DEGENERACY_THRESHOLD, _float_dtype, _spin_splitting_gradient, spin, spin_rate_second_order_components
 from ._bands import spin_force_second_order_components, splitting, velocity
 from ._constants import CARRIER_CHARGE, HBAR
 from ._contour import _contour_impl, _sea_nodes_impl, band_touching_report, occupied_bands
@@ -45,8 +45,6 @@ UNITS = {
 }
 """Units of the observables in `SimulationResult.observables` (internal units)."""
 
-DEGENERACY_THRESHOLD = 1e-3
-"""States with Omega < DEGENERACY_THRESHOLD * J are reported as near the band touching."""
 
 
 class SimulationResult(eqx.Module):
