@@ -211,7 +211,10 @@ def _evolve_block(model, sea, contour, shift, force, *, chunk):
         # The flux of the levels through the contour moving from k0 to k0 + lam*Delta k.
         lam_column = jnp.full((shift.shape[0], 2), lam, shift.dtype)
         sums, small = _chunked_sums(
-            _level_step, model, contour_k, contour_normal_dl, contour_sign, shift, lam_column, chunk
+            # The contour has far fewer states than the sea: padding it to the sea's chunk would
+            # multiply the level work.
+            _level_step, model, contour_k, contour_normal_dl, contour_sign, shift, lam_column,
+            min(chunk, contour_k.shape[0]),
         )
         levels = levels + w * sums
         smallest = jnp.minimum(smallest, small)
