@@ -1,0 +1,146 @@
+"""Claim (paper eq. 15-17): the spin-force damping takes energy from the magnet at the rate
+-(1/e) j.F_so = -eta rho0 (M.j)^2, and this energy is the extra Joule heating (1/e) j.F_so of the current.
+
+Setting of the paper: the magnet feels only the spin-orbit torque (no anisotropy, shape or external
+field; H_eff = H_fl) and Gilbert damping. jaxsot integrates the LLG with the exact-band electron torque
+recomputed at every M (jaxsot.simulate_llg, method "exact") and evaluates along the trajectory:
+- the magnet side: P_G (Gilbert) and P_DL,fl (the damping-like torque against the field-like field),
+  with the closed forms -n_mu mu_B alpha_G gamma |M x B_eff|^2 and kappa n_p x (-p eta rho0 [(M.j)^2 + M_z^2 j^2])
+  (eq. 15/16 for general M, per area, in jaxsot's SI-consistent conversion, kappa = g mu_B/(2 M_s d));
+- the electron side: the spin-force power on the current P_sf (extra Joule heat -P_sf, eq. 17) and the
+  extra Joule heat from the exact Boltzmann resistivity, (rho(M) - rho0) j^2 (the AMR);
+- the balance P_DL,fl = kappa n_p P_sf. The same run with the strong-exchange torque, where B_fl is
+constant and E_M = -n_mu mu_B B_fl.M is the magnetic energy, checks E_M(t) - E_M(0) = int (P_G + P_DL) dt.
+Writes experiments/figures/energy_balance.png and prints the agreement.
+"""
+
+import pathlib
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as onp  # noqa: E402
+
+import jaxsot  # noqa: E402
+from jaxsot._llg import MU_B_EV_PER_T  # noqa: E402
+from jaxsot._transport import WATT_PER_M2_PER_INTERNAL  # noqa: E402
+
+ALPHA, J_EX, FERMI_ENERGY = 0.02, 1.0, 1.5  # alpha k_F/J = 0.17
+J_SI, RHO0 = 1.0e12, 2.0e-7  # A/m^2, ohm m -> E = 2e5 V/m
+THICKNESS, MS = 1.0, 1.0  # nm, T
+T_END, NUM_SAVE = 1.0e6, 201  # fs
+
+
+def drude_tau(n_total):
+    """tau = m d/(rho0 e^2 n) [fs] (the `jaxsot llg` convention), n in 1/nm^2."""
+    return 9.1093837015e-31 * THICKNESS * 1e-9 / (RHO0 * 1.602176634e-19**2 * n_total * 1e18) * 1e15
+
+
+def main():
+    magnet = jaxsot.Magnet(MS, THICKNESS, 0.02, demag=(0.0, 0.0, 0.0))
+    efield = jnp.asarray([RHO0 * J_SI * 1e-9, 0.0])
+    probe = jaxsot.SpinOrbitTorque(ALPHA, J_EX, FERMI_ENERGY, efield, 10.0)
+    tau = drude_tau(float(probe.n_lower + probe.n_upper))
+    m0 = jnp.asarray([0.6, 0.3, 0.74])
+    runs = {}
+    for method in ("strong_exchange", "exact"):
+        torque = jaxsot.SpinOrbitTorque(ALPHA, J_EX, FERMI_ENERGY, efield, tau, method=method, num=64)
+        result = jaxsot.simulate_llg(magnet, torque, m0, T_END, num_save=NUM_SAVE, rtol=1e-9, atol=1e-11)
+        rates = {k: onp.asarray(v) for k, v in jaxsot.llg_diagnostics(magnet, torque, result.m).items()}
+        runs[method] = (torque, result, rates)
+
+    torque, result, rates = runs["exact"]
+    t_ns = onp.asarray(result.times) * 1e-6
+    m = onp.asarray(result.m)
+    work = onp.asarray(result.work)
+    kappa = float(magnet.torque_area)
+    kappa_np = kappa * rates["polarization"]
+    moment = float(magnet.moment_density) * MU_B_EV_PER_T
+    # Closed forms of eq. 15/16 (general M), strong-exchange coefficients, along the exact trajectory.
+    n_l, n_u = float(torque.n_lower), float(torque.n_upper)
+    eta = float(torque.eta)
+    mass = jaxsot.RashbaFerromagnet(ALPHA, J_EX, [0, 0, 1.0]).mass
+    sigma0 = (n_l + n_u) * tau / float(mass)  # Drude sheet conductance, e/(V fs)
+    j = sigma0 * onp.asarray(efield)  # sheet current, e/(fs nm)
+    p = (n_l - n_u) / (n_l + n_u)
+    sf_closed = -p * eta / sigma0 * ((m[:, :2] @ j) ** 2 + m[:, 2] ** 2 * (j @ j))
+    b_eff = rates["conventional_field"] + rates["field_like_field"]
+    gilbert_closed = -moment * 0.02 * float(magnet.gamma) * onp.sum(onp.cross(m, b_eff) ** 2, axis=-1)
+    # Exact Boltzmann AMR route for the extra Joule heat at the same current: (rho(M) - rho0) j^2.
+    reference = jaxsot.RashbaFerromagnet(ALPHA, J_EX, [0.0, 1.0, 0.0])
+    rho0 = onp.asarray(jaxsot.resistivity(reference, FERMI_ENERGY, tau, 64))
+    amr_extra = []
+    for x in m:
+        model = jaxsot.RashbaFerromagnet(ALPHA, J_EX, x)
+        sigma = onp.asarray(jaxsot.conductivity(model, FERMI_ENERGY, tau, 64))
+        current = sigma @ onp.asarray(efield)
+        amr_extra.append(current @ (onp.linalg.inv(sigma) - rho0) @ current)
+    amr_extra = onp.asarray(amr_extra)
+
+    def rel(a, b):
+        return float(onp.max(onp.abs(a - b)) / onp.max(onp.abs(b)))
+
+    print(f"alpha = {ALPHA} eV nm, J = {J_EX} eV, E_F = {FERMI_ENERGY} eV; j = {J_SI:.3g} A/m^2, rho0 = {RHO0:g} ohm m, tau = {tau:.4g} fs")
+    print(f"magnet: mu0 M_s = {MS} T, d = {THICKNESS} nm, alpha_G = 0.02, kappa = {kappa:.4g} nm^2, kappa n_p = {float(onp.mean(kappa_np)):.4f}")
+    for method, (tq, res, rt) in runs.items():
+        w = onp.asarray(res.work)
+        line = f"{method:>15}: W_DL,fl / (kappa n_p W_sf) = {w[-1, 1] / (kappa * float(onp.mean(rt['polarization'])) * w[-1, 4]):.5f}"
+        if method == "strong_exchange":  # B_fl is constant: E_M = -n_mu mu_B B_fl.M is the magnetic energy
+            em = rt["magnetic_energy"]
+            line += f"; E_M(t) - E_M(0) - int (P_G + P_DL) dt = {onp.max(onp.abs(em - em[0] - w[:, :3].sum(1))) / onp.max(onp.abs(w[:, 0])):.1e} of |int P_G|"
+        print(line)
+    print("exact torque, along the trajectory (max deviation / max magnitude):")
+    print(f"  P_DL,fl vs kappa n_p x eq. 16 closed form:            {rel(rates['power_spin_force'], kappa_np * sf_closed):.4f}")
+    print(f"  P_DL,fl / (kappa n_p) vs electron spin-force power:   {rel(rates['power_spin_force'] / kappa_np, rates['spin_force_power']):.4f}")
+    print(f"  extra Joule -P_sf vs AMR route (rho(M) - rho0) j^2:   {rel(-rates['spin_force_power'], amr_extra):.4f}")
+    print(f"  P_G vs -n_mu mu_B alpha_G gamma |M x B_eff|^2:         {rel(rates['power_gilbert'], gilbert_closed):.4f}")
+    print(f"  spin-force share of the magnet's loss at t_end:      {work[-1, 1] / (work[-1, 0] + work[-1, 1]):.4f}")
+    print(f"  magnet loss W_DL,fl / extra Joule W_sf at t_end:     {work[-1, 1] / work[-1, 4]:.4f} (the papers' equality would be 1)")
+
+    watt = WATT_PER_M2_PER_INTERNAL
+    figure, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True)
+    for c, name in enumerate("xyz"):
+        axes[0, 0].plot(t_ns, m[:, c], label=f"M_{name}")
+    axes[0, 0].set_title("M(t): precession about B_fl (along -y) with Gilbert + spin-force damping", fontsize=9)
+    axes[0, 0].legend(fontsize=8)
+    ax = axes[0, 1]
+    ax.plot(t_ns, rates["power_gilbert"] * watt, "-", color="C0", label="P_G (exact torque)")
+    ax.plot(t_ns[::6], gilbert_closed[::6] * watt, "o", ms=3, color="C0", label="-n_mu mu_B alpha_G gamma |M x B_eff|^2")
+    ax.plot(t_ns, rates["power_spin_force"] * watt, "-", color="C3", label="P_DL,fl (exact torque)")
+    ax.plot(t_ns[::6], kappa_np[::6] * sf_closed[::6] * watt, "o", ms=3, color="C3", label="kappa n_p x (-p eta rho0 [(M.j)^2 + M_z^2 j^2])")
+    ax.set_title("magnet: energy change rate, Gilbert and spin-force parts (eq. 15/16)", fontsize=9)
+    ax.set_ylabel("W/m^2")
+    ax.legend(fontsize=7)
+    ax = axes[1, 0]
+    ax.plot(t_ns, -rates["spin_force_power"] * watt, "-", color="C2", label="extra Joule heat -P_sf (spin force on the current)")
+    ax.plot(t_ns[::6], amr_extra[::6] * watt, "o", ms=3, color="C2", label="(rho(M) - rho0) j^2 (exact Boltzmann AMR)")
+    ax.plot(t_ns, -rates["power_spin_force"] / kappa_np * watt, "--", color="C3", label="magnet's spin-force loss / (kappa n_p)")
+    ax.set_title("electrons: extra Joule heating (eq. 17) and the magnet's loss rescaled", fontsize=9)
+    ax.set_ylabel("W/m^2")
+    ax.set_xlabel("t [ns]")
+    ax.legend(fontsize=7)
+    ax = axes[1, 1]
+    joule = 1.602176634e-19 / 1e-18
+    ax.plot(t_ns, work[:, 0] * joule, label="int P_G")
+    ax.plot(t_ns, work[:, 1] * joule, label="int P_DL,fl")
+    ax.plot(t_ns, kappa * onp.mean(rates["polarization"]) * work[:, 4] * joule, "--", label="kappa n_p int P_sf")
+    ax.set_title("cumulative [J/m^2]", fontsize=9)
+    ax.set_xlabel("t [ns]")
+    ax.legend(fontsize=7)
+    for a in axes.ravel():
+        a.grid(alpha=0.3)
+    figure.suptitle(f"Energy transfer (exact-band torque, alpha = {ALPHA} eV nm, j = {J_SI:.0e} A/m^2, 1 nm, 1 T magnet, alpha_G = 0.02)")
+    figure.tight_layout()
+    out = pathlib.Path(__file__).parent / "figures" / "energy_balance.png"
+    figure.savefig(out, dpi=110)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
