@@ -10,8 +10,12 @@ import math
 import pathlib
 import sys
 import time
+import warnings
 
 from ._config import DEFAULT_RUN_TOML, ConfigError, RunConfig, config_to_dict, config_to_toml, parse_run_config
+from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
+from ._config import DEFAULT_LLG_TOML, parse_llg_config
+from ._config import DEFAULT_VALIDATE_TOML, parse_validate_config
 
 _OBSERVABLE_ORDER = (
     "damping_torque",
@@ -263,10 +267,13 @@ def _run(args) -> int:
     )
     elapsed = time.perf_counter() - started
     print(f"\n  {result.num_states} states x {times.shape[0]} steps in {elapsed:.2f} s (compile included)")
-    rows = _summary(result)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = _summary(result)
+    notes = list(result.notes) + [str(w.message) for w in caught]
     print()
     _print_table(rows)
-    for note in result.notes:
+    for note in notes:
         print(f"note: {note}")
 
     payload = {
@@ -288,7 +295,7 @@ def _run(args) -> int:
         "num_states": result.num_states,
         "min_splitting_eV": float(result.min_splitting),
         "summary": rows,
-        "notes": list(result.notes),
+        "notes": notes,
         "runtime_s": elapsed,
     }
     _write_timeseries(out / "timeseries.csv", result)
@@ -311,16 +318,131 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", nargs="?", help="TOML configuration (default: the embedded one; see `jaxsot default-config`)")
     run.add_argument("--out", default="jaxsot-out", help="output folder (default: ./jaxsot-out)")
     run.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
-    commands.add_parser("default-config", help="print the embedded default configuration of `jaxsot run`")
+    default = commands.add_parser("default-config", help="print an embedded default configuration (of `jaxsot run` or `jaxsot sweep`)")
+    default.add_argument("which", nargs="?", choices=("run", "sweep", "llg", "validate"), default="run", help="which command's default (default: run)")
+    llg = commands.add_parser("llg", help="macrospin LLG driven by the electrons' spin-orbit torque (time series, energy ledger, plots)")
+    llg.add_argument("config", nargs="?", help="TOML configuration (default: the embedded one; see `jaxsot default-config llg`)")
+    llg.add_argument("--out", default="jaxsot-llg", help="output folder (default: ./jaxsot-llg)")
+    llg.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
+    sweep = commands.add_parser("sweep", help="parameter sweep of ensemble torques, forces and approximation errors (chunked, resumable)")
+    sweep.add_argument("config", nargs="?", help="TOML sweep configuration (default: the embedded one; see `jaxsot default-config sweep`)")
+    sweep.add_argument("--out", default="jaxsot-sweep", help="output folder (default: ./jaxsot-sweep)")
+    sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out (finished chunks are kept)")
+    sweep.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    group = sweep.add_argument_group("several processes / hosts (jax.distributed)")
+    group.add_argument("--coordinator", help="address:port of process 0, e.g. 10.0.0.1:1234 (all processes give the same)")
+    group.add_argument("--num-processes", type=int, help="total number of processes")
+    group.add_argument("--process-id", type=int, help="this process's index, 0 .. num-processes - 1")
+    group.add_argument("--distributed-auto", action="store_true", help="jax.distributed.initialize() with cluster auto-detection (SLURM, ...)")
+    validate = commands.add_parser("validate", help="quantum check: exact spinor dynamics of every k-state vs the semiclassical picture")
+    validate.add_argument("config", nargs="?", help="TOML configuration (default: the embedded one; see `jaxsot default-config validate`)")
+    validate.add_argument("--out", default="jaxsot-validate", help="output folder (default: ./jaxsot-validate)")
+    validate.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
+    from ._fit_io import add_fit_commands
+
+    add_fit_commands(commands)  # `jaxsot fit` and `jaxsot synth`
     return parser
+
+
+def _sweep(args) -> int:
+    if args.config is None:
+        text, source = DEFAULT_SWEEP_TOML, "embedded default"
+    else:
+        file = pathlib.Path(args.config)
+        if not file.is_file():
+            raise ConfigError(f"config file {args.config!r} does not exist")
+        text, source = file.read_text(), str(file)
+    config = parse_sweep_config(text, source)
+    distributed = [args.coordinator, args.num_processes, args.process_id]
+    if any(v is not None for v in distributed) and not all(v is not None for v in distributed):
+        raise ConfigError("--coordinator, --num-processes and --process-id go together; allowed: all three or none")
+    if args.num_processes is not None and not 0 <= args.process_id < args.num_processes:
+        raise ConfigError(f"--process-id = {args.process_id} is out of range; allowed: [0, {args.num_processes - 1}]")
+    from ._sweep_io import check_resume
+
+    check_resume(config, args.out, args.precision, args.resume)  # refuse early, before JAX starts
+    import jax
+
+    if args.coordinator is not None:
+        jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+    elif args.distributed_auto:
+        jax.distributed.initialize()
+    _set_precision(args.precision)
+
+    import jaxsot
+    from ._sweep_io import run_sweep
+
+    quiet = jax.process_index() != 0
+    log = (lambda *a, **k: None) if quiet else print
+    log(
+        f"jaxsot {jaxsot.__version__} sweep ({source}), precision {args.precision}, jax {jax.__version__} on "
+        f"{jax.default_backend()}: {jax.local_device_count()} local device(s), process {jax.process_index()} of {jax.process_count()}"
+    )
+    header = f"# resolved from: {source}\n" if args.config is None else ""
+    result = run_sweep(
+        config, args.out, config_text=header + text, precision=args.precision, resume=args.resume,
+        progress=not args.no_progress, log=log,
+    )
+    rate = f", {result.state_steps / result.seconds:.3g} state-steps/s" if result.computed_chunks and result.seconds > 0 else ""
+    log(
+        f"{result.num_points} points in {result.num_chunks} chunks of {result.chunk_points}: computed {len(result.computed_chunks)}, "
+        f"kept {result.skipped_chunks} in {result.seconds:.2f} s{rate}"
+    )
+    if result.invalid_points:
+        log(f"note: {result.invalid_points} points could not be computed (NaN; see the status variable)")
+    if result.merged:
+        log(f"wrote {pathlib.Path(args.out) / 'sweep.nc'} (+ summary.csv, plots/, manifest.json, run.json)")
+    return 0
+
+
+def _llg(args) -> int:
+    if args.config is None:
+        text, source = DEFAULT_LLG_TOML, "embedded default"
+    else:
+        file = pathlib.Path(args.config)
+        if not file.is_file():
+            raise ConfigError(f"config file {args.config!r} does not exist")
+        text, source = file.read_text(), str(file)
+    config = parse_llg_config(text, source)
+    dtype = _set_precision(args.precision)
+    from ._llg_cli import run_llg
+
+    return run_llg(config, pathlib.Path(args.out), args.precision, source, dtype)
+
+
+def _validate(args) -> int:
+    if args.config is None:
+        text, source = DEFAULT_VALIDATE_TOML, "embedded default"
+    else:
+        file = pathlib.Path(args.config)
+        if not file.is_file():
+            raise ConfigError(f"config file {args.config!r} does not exist")
+        text, source = file.read_text(), str(file)
+    config = parse_validate_config(text, source)
+    dtype = _set_precision(args.precision)
+    from ._cli_validate import run_validate
+
+    return run_validate(config, source, pathlib.Path(args.out), args.precision, dtype)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "default-config":
-            print(DEFAULT_RUN_TOML, end="")
+            defaults = {"sweep": DEFAULT_SWEEP_TOML, "llg": DEFAULT_LLG_TOML, "validate": DEFAULT_VALIDATE_TOML}
+            print(defaults.get(args.which, DEFAULT_RUN_TOML), end="")
             return 0
+        if args.command == "llg":
+            return _llg(args)
+        if args.command == "sweep":
+            return _sweep(args)
+        if args.command in ("fit", "synth"):
+            from ._fit_io import run_fit_command
+
+            return run_fit_command(args)
+        if args.command == "validate":
+            return _validate(args)
         return _run(args)
     except ConfigError as error:
         _fail(f"config: {error}")

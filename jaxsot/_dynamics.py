@@ -133,7 +133,7 @@ _integrate_shift_jit = eqx.filter_jit(_integrate_shift)
 
 
 def _sea_kernel(model, kx, ky, s, fx, fy):
-    """Per state: [ds/dt (3), F_so (2), ds/dt 2nd order (3), F 2nd order (2)] and Omega."""
+    """Per state: ((ds/dt (3), F_so (2), ds/dt 2nd order (3), F 2nd order (2)), Omega), all scalars."""
 
     def spin_and_gradient(qx, qy):
         return _spin_splitting_gradient(model, qx, qy, s), spin(model, qx, qy, s)
@@ -149,45 +149,73 @@ def _sea_kernel(model, kx, ky, s, fx, fy):
         *spin_rate_second_order_components(model, kx, ky, s, fx, fy),
         *spin_force_second_order_components(model, kx, ky, s, fx, fy),
     )
-    return jnp.stack(values), splitting(model, kx, ky)
+    return values, splitting(model, kx, ky)
 
 
 def _level_kernel(model, kx, ky, s):
-    """Per state: [spin (3), velocity (2)] for the contour flux of levels, and Omega."""
-    return jnp.stack([*spin(model, kx, ky, s), *velocity(model, kx, ky, s)]), splitting(model, kx, ky)
+    """Per state: ((spin (3), velocity (2)), Omega) for the contour flux of levels, all scalars."""
+    return (*spin(model, kx, ky, s), *velocity(model, kx, ky, s)), splitting(model, kx, ky)
 
 
 def _chunked_sums(kernel, model, k0, weight, sign, shift, drive_force, chunk):
     """sum_i weight_i(t) * kernel(k0_i + shift(t), drive_force(t)) for every t, and min Omega.
 
     weight: (N,) fixed weights or (N, 2) normals dotted with the shift at each t (contour levels).
+
+    The layout below was measured on XLA-CPU (benchmarks/README.md: 1.5x at chunk 1024 and 2.3x at
+    the default chunk 2048 over the previous layout for N = 1e6 float64, and no throughput cliff
+    for chunks above ~2e3 states). Per state-step XLA-CPU runs one loop per fusion (~20), so what
+    counts is how many arrays each step writes and how often Omega and divisions are evaluated:
+    - kx and ky are split into contiguous columns before the time loop: slicing the (chunk, 2)
+      array inside the step made every fusion read with stride 2, and cost an extra Omega;
+    - the model enters the time loop as a scanned input (one copy per step), not as a loop
+      constant: as a constant, XLA hoists each copy of a model-derived scalar in the autodiff
+      graph (alpha, J Mx, ...) out of the loop separately, can then no longer merge the copies,
+      and evaluates Omega 5 times and 9 divisions per state-step instead of once and 6;
+    - the kernel returns a tuple of (chunk,) components; each is written into its row of a
+      (components, chunk) buffer carried through the time loop, which XLA does in place inside
+      the fusion that computes it, and one buffer @ weight product per step gives the sums
+      (stacking the components instead was a separate copy of all of them, ~15 % of a step, and a
+      stacked (chunk, components) kernel result a transposing copy besides);
+    - min Omega is an elementwise running minimum over the time steps, reduced once per chunk: a
+      reduction of Omega at every step was lowered to a slow fusion for chunks >= 4096 states.
     """
     n = k0.shape[0]
-    padded = -(-n // chunk) * chunk
-    pad = padded - n
-    k0 = jnp.concatenate([k0, jnp.broadcast_to(k0[:1], (pad, 2))]).reshape(-1, chunk, 2)
-    weight = jnp.concatenate([weight, jnp.zeros((pad,) + weight.shape[1:], weight.dtype)])
-    weight = weight.reshape((-1, chunk) + weight.shape[1:])
-    sign = jnp.concatenate([sign, jnp.broadcast_to(sign[:1], (pad,))]).reshape(-1, chunk)
-
-    def over_chunk(carry, data):
-        totals, smallest = carry
-        k_chunk, w_chunk, s_chunk = data
-
-        def over_time(_, x):
-            dk, f = x
-            values, omega = jax.vmap(kernel, in_axes=(None, 0, 0, 0, None, None, None, None))(
-                model, k_chunk[:, 0], k_chunk[:, 1], s_chunk, dk[0], dk[1], f[0], f[1]
-            )
-            w = w_chunk if w_chunk.ndim == 1 else w_chunk @ dk
-            return None, (w @ values, jnp.min(omega))
-
-        _, (sums, omegas) = jax.lax.scan(over_time, None, (shift, drive_force))
-        return (totals + sums, jnp.minimum(smallest, jnp.min(omegas))), None
-
+    steps = shift.shape[0]
     size = 10 if kernel is _sea_step else 5
-    start = (jnp.zeros((shift.shape[0], size), shift.dtype), jnp.asarray(jnp.inf, shift.dtype))
-    (totals, smallest), _ = jax.lax.scan(over_chunk, start, (k0, weight, sign))
+    chunk = min(chunk, n)
+    step_models = jax.tree_util.tree_map(lambda leaf: jnp.broadcast_to(leaf, (steps,) + leaf.shape), model)
+
+    def over_chunk(carry, first):
+        totals, smallest = carry
+        # Chunks are sliced from the inputs in place (a padded, reshaped copy of them cost ~1/3 of
+        # a 3-step call at N = 1e6); the last chunk is moved back to end at state n, and its states
+        # that the previous chunk has already counted get weight 0.
+        begin = jnp.minimum(first, n - chunk)
+        k_chunk = jax.lax.dynamic_slice_in_dim(k0, begin, chunk)
+        s_chunk = jax.lax.dynamic_slice_in_dim(sign, begin, chunk)
+        w_chunk = jax.lax.dynamic_slice_in_dim(weight, begin, chunk)
+        fresh = begin + jnp.arange(chunk) >= first
+        w_chunk = jnp.where(fresh.reshape((chunk,) + (1,) * (weight.ndim - 1)), w_chunk, 0)
+        kx_chunk, ky_chunk = k_chunk[:, 0], k_chunk[:, 1]
+
+        def over_time(state, x):
+            lowest, rows = state
+            dk, f, step_model = x
+            values, omega = jax.vmap(kernel, in_axes=(None, 0, 0, 0, None, None, None, None))(
+                step_model, kx_chunk, ky_chunk, s_chunk, dk[0], dk[1], f[0], f[1]
+            )
+            for i, value in enumerate(values):
+                rows = jax.lax.dynamic_update_index_in_dim(rows, value, i, 0)
+            w = w_chunk if w_chunk.ndim == 1 else w_chunk @ dk
+            return (jnp.minimum(lowest, omega), rows), rows @ w
+
+        start_time = (jnp.full((chunk,), jnp.inf, shift.dtype), jnp.zeros((size, chunk), shift.dtype))
+        (lowest, _), sums = jax.lax.scan(over_time, start_time, (shift, drive_force, step_models))
+        return (totals + sums, jnp.minimum(smallest, jnp.min(lowest))), None
+
+    start = (jnp.zeros((steps, size), shift.dtype), jnp.asarray(jnp.inf, shift.dtype))
+    (totals, smallest), _ = jax.lax.scan(over_chunk, start, jnp.arange(0, n, chunk))
     return totals, smallest
 
 
