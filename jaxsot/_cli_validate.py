@@ -9,7 +9,9 @@ import math
 import pathlib
 import time
 
+from ._cli_common import drive_from_options, model_from_options, tau_from_options, times_from_options, write_csv
 from ._config import ValidateConfig, config_to_dict, config_to_toml
+from ._constants import HBAR
 from ._quantum import INTEGRATION_ERROR_CONSTANT
 
 _ORDER_TOLERANCE = 0.25
@@ -17,36 +19,9 @@ _ORDER_TOLERANCE = 0.25
 
 def _inputs(config: ValidateConfig, dtype):
     """Option objects (SI / customary units) -> library objects (eV, nm, fs, V/nm)."""
-    import jax.numpy as jnp
-
-    import jaxsot
-    from jaxsot._constants import V_PER_M_PER_V_PER_NM
-
-    m = config.model
-    model = jaxsot.RashbaFerromagnet.from_angles(
-        jnp.asarray(m.alpha_eV_nm, dtype),
-        jnp.asarray(m.j_ex_eV, dtype),
-        jnp.asarray(math.radians(m.theta_deg), dtype),
-        jnp.asarray(math.radians(m.phi_deg), dtype),
-        jnp.asarray(m.mass_ratio, dtype),
-    )
-    d = config.drive
-    angle = math.radians(d.direction_deg)
-    direction = (math.cos(angle), math.sin(angle))
-    amplitude = jnp.asarray([direction[0] * d.efield_V_per_m, direction[1] * d.efield_V_per_m], dtype) / V_PER_M_PER_V_PER_NM
-    if d.kind == "step":
-        drive = jaxsot.StepDrive(amplitude)
-    elif d.kind == "ramp":
-        drive = jaxsot.RampDrive(amplitude, jnp.asarray(d.ramp_time_fs, dtype))
-    elif d.kind == "smooth_ramp":
-        drive = jaxsot.SmoothRampDrive(amplitude, jnp.asarray(d.ramp_time_fs, dtype))
-    else:
-        drive = jaxsot.SinusoidDrive(
-            amplitude, jnp.asarray(d.frequency_THz * 1e-3, dtype), jnp.asarray(math.radians(d.phase_deg), dtype)
-        )
-    times = jnp.linspace(0.0, config.time.t_end_fs, config.time.num_steps, dtype=dtype)
-    tau = None if math.isinf(config.relaxation.tau_fs) else config.relaxation.tau_fs
-    return model, drive, times, tau, direction
+    drive, direction = drive_from_options(config.drive, dtype)
+    model = model_from_options(config.model, dtype)
+    return model, drive, times_from_options(config.time, dtype), tau_from_options(config.relaxation), direction
 
 
 def _scan_state(model, config: ValidateConfig):
@@ -88,16 +63,6 @@ def _print_table(rows):
         cells = (row["check"], row["regime"], row["measured"], row["expected"])
         line = " ".join(f"{c:<{w}}" for c, w in zip(cells, widths))
         print(f"{line} {'yes' if row['ok'] else 'NO'}")
-
-
-def _write_csv(path: pathlib.Path, columns: dict) -> None:
-    import numpy as onp
-
-    names = list(columns)
-    table = onp.column_stack([onp.asarray(columns[n], float) for n in names])
-    tmp = path.with_suffix(".csv.tmp")
-    onp.savetxt(tmp, table, delimiter=",", header=",".join(names), comments="", fmt="%.10e")
-    tmp.replace(path)
 
 
 def _figures(out: pathlib.Path, generic, tangential, ensemble, crossover) -> list[str]:
@@ -249,14 +214,14 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
 
     elapsed = time.perf_counter() - started
     out.mkdir(parents=True, exist_ok=True)
-    _write_csv(out / "scan.csv", {
+    write_csv(out / "scan.csv", {
         "epsilon_field_direction": generic.adiabaticity,
         **{f"{k}_field_direction": v for k, v in generic.errors.items()},
         "integration_error_field_direction": generic.integration_error,
         "epsilon_tangential": tangential.adiabaticity,
         **{f"{k}_tangential": v for k, v in tangential.errors.items()},
     })
-    _write_csv(out / "crossover.csv", {
+    write_csv(out / "crossover.csv", {
         "alpha_kF_over_J": crossover.ratio, "j_ex_eV": crossover.j_ex, "efield_V_per_nm": crossover.efield,
         **crossover.normalized, "max_epsilon": crossover.adiabaticity,
     })
@@ -266,7 +231,7 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
             for c in range(3):
                 series[f"{name}_{approx}_{'xyz'[c]}"] = onp.asarray(v)[:, c]
     series["max_epsilon"] = onp.asarray(ensemble.adiabaticity)
-    _write_csv(out / "ensemble.csv", series)
+    write_csv(out / "ensemble.csv", series)
     figures = _figures(out, generic, tangential, ensemble, crossover)
     payload = {
         "jaxsot_version": jaxsot.__version__,
@@ -337,7 +302,7 @@ def _rows(generic, tangential, ensemble, crossover, tau, config) -> list[dict]:
     relax = "no relaxation" if tau is None else f"tau {tau:g} fs"
     sea = f"sea, eps<={eps:.0e}, {relax}"
     err = ensemble.relative_error
-    hint = "" if tau is None else f" + hbar/(2 Omega tau) ~ {0.6582119569 / (2 * float(config.model.j_ex_eV) * tau):.0e}"
+    hint = "" if tau is None else f" + hbar/(2 Omega tau) ~ {HBAR / (2 * float(config.model.j_ex_eV) * tau):.0e}"
     rows += [
         _value_row("sea: T2 exact vs semiclassical", sea, err("damping_torque", "semiclassical"),
                    f"O(eps){hint}", err("damping_torque", "semiclassical") < 0.1),

@@ -9,6 +9,8 @@ import math
 import tomllib
 from typing import Any
 
+from ._constants import G_ELECTRON
+
 
 class ConfigError(ValueError):
     """A bad configuration: the message names the key, the value and what is allowed."""
@@ -142,18 +144,34 @@ def _build(cls, section: str, table: Any):
     return cls(**values)
 
 
-def parse_run_config(text: str, source: str = "config") -> RunConfig:
-    """Parse and validate a `jaxsot run` TOML text. Raises ConfigError with one clear line."""
+def _load_toml(text: str, source: str, allowed_sections) -> dict:
+    """TOML text -> dict, refusing invalid TOML and unknown sections in one line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
-    sections = {f.name: f.default_factory for f in dataclasses.fields(RunConfig)}
     for name in data:
-        if name not in sections:
-            raise ConfigError(f"unknown section [{name}]; allowed: {', '.join(f'[{s}]' for s in sections)}")
-    built = {name: _build(type(factory()), name, data.get(name, {})) for name, factory in sections.items()}
-    return RunConfig(**built)
+        if name not in allowed_sections:
+            raise ConfigError(f"unknown section [{name}]; allowed: {', '.join(f'[{s}]' for s in allowed_sections)}")
+    return data
+
+
+def _parse_sections(text: str, source: str, config_cls, build=None):
+    """Build a config dataclass whose fields are option sections (each a frozen dataclass).
+
+    build(default_section, name, table) makes one section; by default missing keys take the
+    section class's defaults.
+    """
+    sections = {f.name: f.default_factory for f in dataclasses.fields(config_cls)}
+    data = _load_toml(text, source, list(sections))
+    if build is None:
+        return config_cls(**{name: _build(type(factory()), name, data.get(name, {})) for name, factory in sections.items()})
+    return config_cls(**{name: build(factory(), name, data.get(name, {})) for name, factory in sections.items()})
+
+
+def parse_run_config(text: str, source: str = "config") -> RunConfig:
+    """Parse and validate a `jaxsot run` TOML text. Raises ConfigError with one clear line."""
+    return _parse_sections(text, source, RunConfig)
 
 
 def config_to_toml(config: RunConfig) -> str:
@@ -374,15 +392,8 @@ def _axis(name: str, spec: Any, mode: str) -> SweepAxis:
 
 def parse_sweep_config(text: str, source: str = "config") -> SweepConfig:
     """Parse and validate a `jaxsot sweep` TOML text. Raises ConfigError with one clear line."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{source}: not valid TOML: {error}") from None
     run_sections = [f.name for f in dataclasses.fields(RunConfig)]
-    for name in data:
-        if name not in run_sections + ["sweep", "output"]:
-            allowed = ", ".join(f"[{s}]" for s in run_sections + ["sweep", "output"])
-            raise ConfigError(f"unknown section [{name}]; allowed: {allowed}")
+    data = _load_toml(text, source, run_sections + ["sweep", "output"])
     run_tables = {name: data[name] for name in run_sections if name in data}
     run = RunConfig(**{
         f.name: _build(type(f.default_factory()), f.name, run_tables.get(f.name, {}))
@@ -489,7 +500,7 @@ class LlgMagnetOptions:
     ms_T: float = _option(1.0, low=0.0, high=10.0, low_open=True, doc="mu0 M_s [T] (1 T: M_s = 7.96e5 A/m)")
     thickness_nm: float = _option(1.0, low=0.0, high=1.0e4, low_open=True, doc="magnetic film thickness d [nm] (carries the current)")
     gilbert: float = _option(0.05, low=0.0, high=10.0, doc="Gilbert damping alpha_G")
-    g_factor: float = _option(2.00231930436, low=0.0, high=10.0, low_open=True, doc="g factor (gamma = g mu_B/hbar)")
+    g_factor: float = _option(G_ELECTRON, low=0.0, high=10.0, low_open=True, doc="g factor (gamma = g mu_B/hbar)")
     anisotropy_T: float = _option(0.05, low=-100.0, high=100.0, doc="uniaxial anisotropy field B_K = 2 K_u/M_s [T] (< 0: easy plane)")
     easy_theta_deg: float = _option(90.0, low=0.0, high=180.0, doc="easy axis polar angle from +z [deg]")
     easy_phi_deg: float = _option(90.0, low=-360.0, high=360.0, doc="easy axis azimuth from +x [deg]")
@@ -601,16 +612,7 @@ stop_rate_per_ns = 0.0
 
 def parse_llg_config(text: str, source: str = "config") -> LlgConfig:
     """Parse and validate a `jaxsot llg` TOML text. Raises ConfigError with one clear line."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{source}: not valid TOML: {error}") from None
-    sections = {f.name: f.default_factory for f in dataclasses.fields(LlgConfig)}
-    for name in data:
-        if name not in sections:
-            raise ConfigError(f"unknown section [{name}]; allowed: {', '.join(f'[{s}]' for s in sections)}")
-    built = {name: _build(type(factory()), name, data.get(name, {})) for name, factory in sections.items()}
-    return LlgConfig(**built)
+    return _parse_sections(text, source, LlgConfig)
 
 
 
@@ -745,15 +747,7 @@ def _build_over(default, section: str, table: Any):
 
 def parse_validate_config(text: str, source: str = "config") -> ValidateConfig:
     """Parse and validate a `jaxsot validate` TOML text. Raises ConfigError with one clear line."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{source}: not valid TOML: {error}") from None
-    sections = {f.name: f.default_factory for f in dataclasses.fields(ValidateConfig)}
-    for name in data:
-        if name not in sections:
-            raise ConfigError(f"unknown section [{name}]; allowed: {', '.join(f'[{s}]' for s in sections)}")
-    config = ValidateConfig(**{name: _build_over(factory(), name, data.get(name, {})) for name, factory in sections.items()})
+    config = _parse_sections(text, source, ValidateConfig, build=_build_over)
     scan, crossover = config.scan, config.crossover
     if not scan.adiabaticity_min < scan.adiabaticity_max:
         raise ConfigError(

@@ -82,23 +82,12 @@ import optimistix as optx
 from jaxtyping import Array, Bool, Float
 
 from ._bands import _float_dtype
-from ._constants import CARRIER_CHARGE, HBAR, HBAR2_OVER_2ME
+from ._constants import CARRIER_CHARGE, G_ELECTRON, HBAR, HBAR2_OVER_2ME, MU0, MU_B_EV_PER_T, MU_B_J_PER_T
 from ._contour import occupied_bands
 from ._model import RashbaFerromagnet
 from ._transport import contour_response
 from ._validation import check_count, check_finite, check_range, check_shape, is_concrete
 
-MU_B_EV_PER_T = 5.7883818060e-5
-"""Bohr magneton [eV/T] (CODATA 2018)."""
-
-MU_B_J_PER_T = 9.2740100783e-24
-"""Bohr magneton [J/T] (CODATA 2018)."""
-
-MU0 = 1.25663706212e-6
-"""Vacuum permeability [T m/A] (CODATA 2018)."""
-
-G_ELECTRON = 2.00231930436
-"""|g| of the free electron; gamma = g mu_B/hbar = 1.7609e-4 rad/(fs T) = 1.7609e11 rad/(s T)."""
 
 METHODS = ("strong_exchange", "exact")
 

@@ -13,9 +13,8 @@ import math
 import pathlib
 import time
 
-_ELECTRON_MASS_KG = 9.1093837015e-31
-_ELEMENTARY_CHARGE_C = 1.602176634e-19
-_J_PER_M2_PER_EV_PER_NM2 = 1.602176634e-19 / 1.0e-18
+from ._cli_common import write_csv
+from ._constants import ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, J_PER_M2_PER_EV_PER_NM2
 
 
 def _direction(theta_deg, phi_deg):
@@ -34,7 +33,7 @@ def build_llg_inputs(config, dtype):
     density_m2 = (n_lower + n_upper) * 1e18
     if density_m2 <= 0.0:
         raise ValueError(f"fermi_energy_eV = {e.fermi_energy_eV:g} lies below both bands: no electrons; allowed: fermi_energy_eV > -j_ex_eV")
-    tau_s = e.mass_ratio * _ELECTRON_MASS_KG * mg.thickness_nm * 1e-9 / (c.rho0_ohm_m * _ELEMENTARY_CHARGE_C**2 * density_m2)
+    tau_s = e.mass_ratio * ELECTRON_MASS_KG * mg.thickness_nm * 1e-9 / (c.rho0_ohm_m * ELEMENTARY_CHARGE_C**2 * density_m2)
     efield_v_per_m = c.rho0_ohm_m * c.j_A_per_m2
     angle = math.radians(c.direction_deg)
     efield = jnp.asarray([math.cos(angle), math.sin(angle)], dtype) * (efield_v_per_m * 1e-9)
@@ -83,23 +82,6 @@ def build_llg_inputs(config, dtype):
         "n_upper_per_nm2": n_upper,
     }
     return magnet, torque, jnp.asarray(m0, dtype), settings, derived
-
-
-def _write_csv(path, columns):
-    import numpy as onp
-
-    names, blocks = [], []
-    for label, block in columns.items():
-        block = onp.asarray(block, dtype=float)
-        block = block[:, None] if block.ndim == 1 else block
-        base, unit = label.rsplit(" [", 1)
-        suffixes = ["x", "y", "z"][: block.shape[1]] if block.shape[1] > 1 else [""]
-        names += [f"{base}{'_' + s if s else ''} [{unit}" for s in suffixes]
-        blocks.append(block)
-    table = onp.concatenate(blocks, axis=1)
-    tmp = path.with_suffix(".csv.tmp")
-    onp.savetxt(tmp, table, delimiter=",", header=",".join(names), comments="", fmt="%.10e")
-    tmp.replace(path)
 
 
 def _plot(path, t_ns, m, powers, title):
@@ -202,7 +184,7 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
     if settings["switch_axis"] is not None:
         print(f"  switched: {'yes, at t = ' + format(float(result.t_final) * 1e-6, '.4g') + ' ns' if switched else 'no'}")
     print(f"  final M = ({', '.join(f'{x:.4f}' for x in m_all[-1])})")
-    joule = _J_PER_M2_PER_EV_PER_NM2
+    joule = J_PER_M2_PER_EV_PER_NM2
     print("  energy ledger [J/m^2] (time integrals):")
     for name, value in zip(WORK_COLUMNS, work[-1]):
         print(f"    {name:<22} {value * joule: .4e}")
@@ -226,7 +208,7 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
         "conventional_energy [J/m^2]": energy0 * joule,
         **{f"work_{name} [J/m^2]": work[:, i] * joule for i, name in enumerate(WORK_COLUMNS)},
     }
-    _write_csv(out / "timeseries.csv", columns)
+    write_csv(out / "timeseries.csv", columns)
     payload = {
         "jaxsot_version": jaxsot.__version__,
         "jax_version": jax.__version__,
