@@ -15,8 +15,9 @@ loop over time steps; the benchmark checks that both agree (float64: relative 1e
 Method. Every JAX configuration runs in its own worker process (the XLA flags of a variant must be
 set before jax starts): `default` (plain flags: what a user gets), and the variants `noynn`
 (XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=, i.e. XLA-CPU's experimental YNN fusions off)
-and `2dev` (XLA_FLAGS=--xla_force_host_platform_device_count=2: states split over two CPU devices
-by shard_map, one psum at the end). The parent runs NumPy itself and interleaves the timed calls
+and `2dev` (XLA_FLAGS=--xla_force_host_platform_device_count=2: the library's multi-device path
+`jaxsot._dynamics._sharded_sea_sums`, as `simulate` and `jaxsot run` use it: states split over two
+CPU devices by shard_map, one psum at the end). The parent runs NumPy itself and interleaves the timed calls
 (NumPy, default, noynn, 2dev, NumPy, ...), one process busy at a time, so all columns of a row come
 from the same minutes of a noisy machine; figures are medians of wall-clock times ("ratio (CPU
 time)" divides process CPU times instead, which discounts the time a process waited for a core
@@ -232,43 +233,17 @@ def make_jax_call(inputs, dtype_name, variant):
         args = (model, jnp.asarray(k), jnp.asarray(weight), jnp.asarray(sign), shift, force)
         return lambda: pipeline(*args, chunk=chunk)
 
-    from jax.sharding import NamedSharding
-    from jax.sharding import PartitionSpec as P
+    # The library's own multi-device path, as `simulate` (and `jaxsot run`) use it: states split
+    # over the devices by shard_map, each device scans its own chunks, one psum/pmin at the end.
+    from jaxsot._dynamics import _sharded_sea_sums
 
-    devices = jax.devices()[:2]
-    mesh = jax.make_mesh((len(devices),), ("states",), devices=devices)
-    n = k.shape[0]
-    per_device = -(-n // len(devices))
-    pad = per_device * len(devices) - n
-    if pad:  # zero-weight copies of the first state
-        k = np.concatenate([k, np.repeat(k[:1], pad, 0)])
-        weight = np.concatenate([weight, np.zeros(pad, weight.dtype)])
-        sign = np.concatenate([sign, np.repeat(sign[:1], pad)])
-    chunk = min(chunk, per_device)
+    devices = tuple(jax.devices()[:2])
 
-    def local(model, k, weight, sign, shift, force):
-        sums, smallest = _chunked_sums(_sea_step, model, k, weight, sign, shift, force, chunk)
-        # Each device scans its own states; one reduction at the end (PERFORMANCE.md item 3).
-        return jax.lax.psum(sums, "states"), jax.lax.pmin(smallest, "states")
+    @jax.jit
+    def pipeline(model, k, weight, sign, shift, force):
+        return _sharded_sea_sums(model, (k, weight, sign), shift, force, chunk, devices)
 
-    pipeline = jax.jit(
-        jax.shard_map(
-            local,
-            mesh=mesh,
-            in_specs=(P(), P("states"), P("states"), P("states"), P(), P()),
-            out_specs=(P(), P()),
-            check_vma=False,  # the scan carries of _chunked_sums start unsharded (zeros, inf)
-        )
-    )
-    split = NamedSharding(mesh, P("states"))
-    args = (
-        model,
-        jax.device_put(k, split),
-        jax.device_put(weight, split),
-        jax.device_put(sign, split),
-        shift,
-        force,
-    )
+    args = (model, jnp.asarray(k), jnp.asarray(weight), jnp.asarray(sign), shift, force)
     return lambda: pipeline(*args)
 
 

@@ -6,7 +6,8 @@ to fit a 200-point AMR + torque data set (exact bands) on this machine.
 
 Forward = the jitted loss mean(r^2)/2 over every value (all contour solves included); gradient =
 jax.grad of it with respect to all four parameters (implicit-function derivatives of the contours).
-Times are medians of repeated calls after a warm-up (compile excluded); the fit times include
+Forward and gradient calls alternate (same load for both on a shared machine); min and median
+of the repeats after a warm-up (compile excluded); the fit times include
 compilation (first fit in the process) or not (a second data set with the same shapes).
 """
 
@@ -27,14 +28,23 @@ import jaxsot.fit as jf  # noqa: E402
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0}
 
 
-def median_time(fn, arg, repeats):
-    jax.block_until_ready(fn(arg))  # warm-up (compile)
-    times = []
+def paired_times(functions, arg, repeats):
+    """Interleaved timings of several functions (each call alternates, so all see the same load on a
+    shared machine): per function (min, median) seconds, and the median of the per-round ratios to the first."""
+    for fn in functions:
+        jax.block_until_ready(fn(arg))  # warm-up (compile)
+    rounds = []
     for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(arg))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        row = []
+        for fn in functions:
+            start = time.perf_counter()
+            jax.block_until_ready(fn(arg))
+            row.append(time.perf_counter() - start)
+        rounds.append(row)
+    columns = list(zip(*rounds))
+    stats = [(min(c), statistics.median(c)) for c in columns]
+    ratios = [statistics.median(r[i] / r[0] for r in rounds) for i in range(len(functions))]
+    return stats, ratios
 
 
 def data_sets(fermi_energy):
@@ -52,19 +62,16 @@ def data_sets(fermi_energy):
 
 
 def gradient_cost(repeats):
-    print("| E_F [eV] | data | forward [ms] | gradient [ms] | value_and_grad [ms] | gradient / forward |")
+    print("| E_F [eV] | data | model | forward [ms] min / median | gradient [ms] min / median | gradient / forward (median of paired rounds) |")
     print("|---|---|---|---|---|---|")
     for fermi_energy in (0.5, 1.5):
         for name, curves in data_sets(fermi_energy).items():
             for model in ("exact", "strong_exchange"):
                 loss = jf.make_loss(curves, fermi_energy, TRUTH, model=model)
                 point = {k: jnp.asarray(v) for k, v in TRUTH.items()}
-                forward = median_time(loss, point, repeats)
-                gradient = median_time(jax.jit(jax.grad(loss)), point, repeats)
-                both = median_time(jax.jit(jax.value_and_grad(loss)), point, repeats)
-                label = name if model == "exact" else f"{name} (strong exchange)"
-                print(f"| {fermi_energy:g} | {label} | {forward * 1e3:.2f} | {gradient * 1e3:.2f} | {both * 1e3:.2f} | "
-                      f"{gradient / forward:.2f} |")
+                (forward, gradient), ratios = paired_times([loss, jax.jit(jax.grad(loss))], point, repeats)
+                print(f"| {fermi_energy:g} | {name} | {model} | {forward[0] * 1e3:.2f} / {forward[1] * 1e3:.2f} | "
+                      f"{gradient[0] * 1e3:.2f} / {gradient[1] * 1e3:.2f} | {ratios[1]:.2f} |")
 
 
 def fit_time():

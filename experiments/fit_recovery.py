@@ -12,7 +12,6 @@ restarts from different starts end anywhere on the line eta = const.
 Writes experiments/figures/fit_recovery.png and prints the tables (about 2-4 minutes on 2 cores).
 """
 
-import math
 import pathlib
 import time
 import warnings

@@ -7,6 +7,7 @@ names the key, the value and what is allowed (no traceback).
 import argparse
 import json
 import math
+import os
 import pathlib
 import sys
 import time
@@ -224,8 +225,21 @@ def _plot(path: pathlib.Path, result) -> bool:
     return True
 
 
+def _use_cpu_cores_as_devices() -> None:
+    """Expose each CPU core as a JAX device so `simulate` can split the sea over them.
+
+    Must run before JAX starts its backend; an XLA_FLAGS setting of the user's wins. GPUs are
+    unaffected (the flag only concerns the host platform).
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        count = max(1, min(os.cpu_count() or 1, 16))
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+
+
 def _run(args) -> int:
     config, source = _read_config(args.config)
+    _use_cpu_cores_as_devices()
     dtype = _set_precision(args.precision)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -240,7 +254,10 @@ def _run(args) -> int:
     model, drive, times, tau = _build_inputs(config, dtype)
     fermi_energy = config.ensemble.fermi_energy_eV
     derived = _derived(model, fermi_energy, config.ensemble.num_phi)
-    print(f"jaxsot {jaxsot.__version__} run ({source}), precision {args.precision}, jax {jax.__version__} on {jax.default_backend()}")
+    print(
+        f"jaxsot {jaxsot.__version__} run ({source}), precision {args.precision}, jax {jax.__version__} "
+        f"on {jax.default_backend()} ({jax.local_device_count()} device{'s' if jax.local_device_count() > 1 else ''})"
+    )
     print(
         f"model: alpha = {config.model.alpha_eV_nm:g} eV nm, J = {config.model.j_ex_eV:g} eV, "
         f"M = ({', '.join(f'{float(x):.3f}' for x in model.magnetization)}), m*/m_e = {config.model.mass_ratio:g}, "

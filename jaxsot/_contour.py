@@ -76,8 +76,32 @@ def fermi_sea_status(model: RashbaFerromagnet, fermi_energy, band: int) -> str:
     return "occupied"
 
 
-def occupied_bands(model: RashbaFerromagnet, fermi_energy) -> tuple[int, ...]:
-    """The bands (-1 lower, +1 upper) with a non-empty Fermi sea at E_F; checks each sea."""
+def occupied_bands(model: RashbaFerromagnet, fermi_energy, bands=None) -> tuple[int, ...]:
+    """The bands (-1 lower, +1 upper) with a non-empty Fermi sea at E_F; checks each sea.
+
+    Which bands are occupied is a discrete choice that traced values cannot make: inside
+    `jax.grad`, `jax.jit` or `jax.vmap` pass `bands` explicitly (e.g. (-1,) or (-1, 1), found
+    once on concrete values with this function). Given `bands` are checked against the model
+    when the values are concrete, and returned sorted.
+    """
+    if bands is not None:
+        chosen = tuple(sorted({check_band(b) for b in bands}))
+        if not chosen:
+            raise ValueError("bands = () is not allowed; allowed: a non-empty subset of (-1, 1)")
+        if is_concrete(model, fermi_energy):
+            actual = occupied_bands(model, fermi_energy)
+            if chosen != actual:
+                raise ValueError(
+                    f"bands = {chosen} does not match the occupied bands {actual} at fermi_energy = "
+                    f"{float(fermi_energy):g} eV; allowed: {actual}"
+                )
+        return chosen
+    if not is_concrete(model, fermi_energy):
+        raise ValueError(
+            "bands = None with traced inputs (inside jax.grad, jax.jit or jax.vmap): which bands are occupied "
+            "cannot be decided from traced values; allowed: pass bands explicitly, e.g. bands=(-1,) or (-1, 1) "
+            "(jaxsot.occupied_bands on concrete values tells which)"
+        )
     bands = tuple(s for s in (-1, 1) if fermi_sea_status(model, fermi_energy, s) == "occupied")
     if not bands:
         raise ValueError(

@@ -20,6 +20,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as onp
+from jax.sharding import Mesh, PartitionSpec
 from jaxtyping import Array, Float
 
 from ._bands import DEGENERACY_THRESHOLD, _float_dtype, _spin_splitting_gradient, spin, spin_rate_second_order_components
@@ -162,8 +163,8 @@ def _chunked_sums(kernel, model, k0, weight, sign, shift, drive_force, chunk):
 
     weight: (N,) fixed weights or (N, 2) normals dotted with the shift at each t (contour levels).
 
-    The layout below was measured on XLA-CPU (benchmarks/README.md: 1.5x at chunk 1024 and 2.3x at
-    the default chunk 2048 over the previous layout for N = 1e6 float64, and no throughput cliff
+    The layout below was measured on XLA-CPU (benchmarks/README.md: for N = 1e6 float64, 1.7x the
+    previous layout at chunk 1024 and 2.9x at 2048, the previous default, with no throughput cliff
     for chunks above ~2e3 states). Per state-step XLA-CPU runs one loop per fusion (~20), so what
     counts is how many arrays each step writes and how often Omega and divisions are evaluated:
     - kx and ky are split into contiguous columns before the time loop: slicing the (chunk, 2)
@@ -227,11 +228,49 @@ def _level_step(model, kx, ky, s, dkx, dky, lam, _unused):
     return _level_kernel(model, kx + lam * dkx, ky + lam * dky, s)
 
 
-@functools.partial(jax.jit, static_argnames=("chunk",))
-def _evolve_block(model, sea, contour, shift, force, *, chunk):
-    """Sums for one block of time steps: sea rates (T, 10) and contour levels (T, 5)."""
+def _sharded_sea_sums(model, sea, shift, force, chunk, devices):
+    """`_chunked_sums` of the sea with its states split over `devices` (PERFORMANCE.md item 3).
+
+    Each device scans its own chunks of states over all time steps and the partial sums meet in
+    one psum (and one pmin) at the end: plain jit on sharded inputs would all-reduce every step.
+    """
     sea_k, sea_area, sea_sign = sea
-    rates, smallest_sea = _chunked_sums(_sea_step, model, sea_k, sea_area, sea_sign, shift, force, chunk)
+    if len(devices) == 1:
+        return _chunked_sums(_sea_step, model, sea_k, sea_area, sea_sign, shift, force, chunk)
+    n = sea_k.shape[0]
+    pad = -n % len(devices)
+    # Padding states repeat a real state with zero weight: finite values that add nothing.
+    sea_k = jnp.concatenate([sea_k, jnp.broadcast_to(sea_k[:1], (pad, 2))])
+    sea_area = jnp.concatenate([sea_area, jnp.zeros((pad,), sea_area.dtype)])
+    sea_sign = jnp.concatenate([sea_sign, jnp.broadcast_to(sea_sign[:1], (pad,))])
+    local_chunk = min(chunk, sea_k.shape[0] // len(devices))
+
+    def local(model, k0, area, sign, shift, force):
+        totals, smallest = _chunked_sums(_sea_step, model, k0, area, sign, shift, force, local_chunk)
+        return jax.lax.psum(totals, "states"), jax.lax.pmin(smallest, "states")
+
+    mesh = Mesh(onp.asarray(devices), ("states",))
+    states, replicated = PartitionSpec("states"), PartitionSpec()
+    # check_vma=False: the scans start from constant carries; the only cross-device step is the
+    # explicit psum/pmin above.
+    sharded = jax.shard_map(
+        local,
+        mesh=mesh,
+        in_specs=(replicated, states, states, states, replicated, replicated),
+        out_specs=(replicated, replicated),
+        check_vma=False,
+    )
+    return sharded(model, sea_k, sea_area, sea_sign, shift, force)
+
+
+@functools.partial(jax.jit, static_argnames=("chunk", "devices"))
+def _evolve_block(model, sea, contour, shift, force, *, chunk, devices=None):
+    """Sums for one block of time steps: sea rates (T, 10) and contour levels (T, 5).
+
+    devices: a tuple of devices to split the sea states over (None: the default device only).
+    """
+    devices = devices or (jax.devices()[0],)
+    rates, smallest_sea = _sharded_sea_sums(model, sea, shift, force, chunk, devices)
     contour_k, contour_normal_dl, contour_sign = contour
     levels = jnp.zeros((shift.shape[0], 5), shift.dtype)
     smallest = smallest_sea
@@ -299,8 +338,10 @@ def simulate(
     num_r: int = 16,
     substeps: int = 4,
     block_steps: int = 256,
-    chunk: int = 2048,
+    chunk: int = 1024,
     progress: Callable[[int, int], None] | None = None,
+    bands: tuple[int, ...] | None = None,
+    devices=None,
 ) -> SimulationResult:
     """Evolve the T = 0 Fermi sea under a drive and return per-area time series.
 
@@ -314,8 +355,16 @@ def simulate(
             SinusoidDrive or any jax-traceable function). times: (T,) increasing [fs], Delta k = 0 at
             times[0]. tau: relaxation time [fs] (> 0) or None for none.
         substeps: RK4 substeps per interval for Delta k. block_steps: time steps per compiled block
-            (progress is reported between blocks). chunk: states per vectorized chunk.
+            (progress is reported between blocks). chunk: states per vectorized chunk (1024 keeps a
+            step's intermediates in cache; from 2048 states XLA-CPU splits some float32 loops over
+            threads, which halved float32 throughput on 2 cores: benchmarks/README.md).
         progress: called as progress(steps_done, steps_total) after each block.
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); needed under jax.grad/jit (traced models),
+            found from the model otherwise (`jaxsot.occupied_bands`).
+        devices: devices to split the Fermi-sea states over (default: all local devices of the
+            default backend). On CPU, expose the cores as devices with
+            XLA_FLAGS=--xla_force_host_platform_device_count=N before JAX starts (`jaxsot run`
+            does this); results agree with one device to rounding (the order of the final sum).
     Returns: SimulationResult (dtype of `times`).
     """
     check_finite("fermi_energy", fermi_energy)
@@ -337,7 +386,7 @@ def simulate(
         times = times.astype(dtype)
     model = model.astype(dtype)
     fermi_energy = jnp.asarray(fermi_energy, dtype)
-    bands = occupied_bands(model, fermi_energy)
+    bands = occupied_bands(model, fermi_energy, bands)
 
     tau = None if tau is None else jnp.asarray(tau, dtype)  # an array: no recompile per tau value
     efield, shift, k_rate = _integrate_shift_jit(drive, times, tau, substeps)
@@ -346,6 +395,9 @@ def simulate(
     num_states = int(sea[0].shape[0] + len(_SHIFT_NODES) * contour[0].shape[0])
     chunk = min(chunk, int(sea[0].shape[0]))
 
+    devices = tuple(jax.local_devices()) if devices is None else tuple(devices)
+    if not devices:
+        raise ValueError("devices = () is not allowed; allowed: a non-empty sequence of jax devices")
     steps = times.shape[0]
     block = min(block_steps, steps)
     rate_blocks, level_blocks, smallest = [], [], jnp.inf
@@ -353,7 +405,9 @@ def simulate(
         stop = min(start + block, steps)
         # Pad the last block to the same shape: one compilation for the whole run.
         index = jnp.minimum(jnp.arange(start, start + block), steps - 1)
-        rates, levels, small = _evolve_block(model, sea, contour, shift[index], force[index], chunk=chunk)
+        rates, levels, small = _evolve_block(
+            model, sea, contour, shift[index], force[index], chunk=chunk, devices=devices
+        )
         rate_blocks.append(rates[: stop - start])
         level_blocks.append(levels[: stop - start])
         smallest = jnp.minimum(smallest, small)

@@ -91,7 +91,7 @@ def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
     return total[:3], total[3:]
 
 
-def _ensemble(model, fermi_energy, efield, num, method, temperature, grid):
+def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands):
     check_shape("efield", efield, (2,))
     check_finite("efield", efield)
     check_finite("fermi_energy", fermi_energy)
@@ -104,12 +104,12 @@ def _ensemble(model, fermi_energy, efield, num, method, temperature, grid):
     force = accelerating_force(efield.astype(dtype))
     if method == "contour":
         num = check_count("num", num, minimum=8)
-        bands = occupied_bands(model, fermi_energy)
+        bands = occupied_bands(model, fermi_energy, bands)
         return _contour_route(model, fermi_energy, force, bands, num)
     if method == "fermi_sea":
         check_range("temperature", temperature, low=0.0, unit="K")
         grid = check_count("grid", grid, minimum=16)
-        occupied_bands(model, fermi_energy)
+        occupied_bands(model, fermi_energy, bands)
         return _fermi_sea_route(model, fermi_energy, force, float(temperature), grid, 16384)
     raise ValueError(f"method = {method!r} is not allowed; allowed: 'contour' or 'fermi_sea'")
 
@@ -123,6 +123,7 @@ def ensemble_damping_torque(
     method: str = "contour",
     temperature: float = 0.0,
     grid: int = 512,
+    bands: tuple[int, ...] | None = None,
 ) -> Float[Array, "3"]:
     """Damping-like torque density T2 = -dS/dt of the Fermi sea accelerated by qE [1/(nm^2 fs)].
 
@@ -134,9 +135,10 @@ def ensemble_damping_torque(
         num: points per Fermi contour (method "contour").
         method: "contour" (T = 0, divergence theorem, spectrally accurate) or "fermi_sea"
             (k-grid of grid x grid midpoints with Fermi-Dirac weights at `temperature` [K]).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap.
     Returns: (3,) [1/(nm^2 fs)], dtype of efield.
     """
-    spin_rate, _ = _ensemble(model, fermi_energy, efield, num, method, temperature, grid)
+    spin_rate, _ = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands)
     return -spin_rate
 
 
@@ -149,11 +151,12 @@ def ensemble_spin_force(
     method: str = "contour",
     temperature: float = 0.0,
     grid: int = 512,
+    bands: tuple[int, ...] | None = None,
 ) -> Float[Array, "2"]:
     """Spin-force density sum_s int_sea F_so d^2k/(2pi)^2 of the accelerated sea [eV/nm^3].
 
     (Force per electron times electrons per area.) Same routes and arguments as
     `ensemble_damping_torque`; returns (2,).
     """
-    _, density = _ensemble(model, fermi_energy, efield, num, method, temperature, grid)
+    _, density = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands)
     return density

@@ -80,6 +80,7 @@ _MEASURE = 1.0 / (2.0 * math.pi) ** 2
 _NEWTON_STEPS = 12
 _RESIDUAL_TOLERANCE = 1e-6  # relative to |E_F| + J; a worse root is returned as NaN, never silently
 _M0 = (0.0, 1.0, 0.0)  # rho0: M in-plane and perpendicular to the current (x), where the AMR vanishes
+_NOISE_ROUNDS = 6  # refits with the re-estimated noise (unknown sigma), at most
 _STATUS = (
     "converged (gradient)",
     "converged (loss change)",
@@ -806,8 +807,11 @@ def analyze(jacobian, x, names, log_axes, *, rcond=1e-9, max_relative_error=0.5)
             standard deviation exceeds this is reported as not determined by the data.
     Returns a dict (NumPy): covariance (p, p) in x, standard_errors (p,) (inf where a parameter
     has a component along a null direction), correlation (p, p), identifiable (p,) bool,
-    eigenvalues/eigenvectors of the Gauss-Newton matrix in the analysis coordinates,
-    condition_number, directions (list of dicts: combination, std, determined, known name).
+    eigenvalues/eigenvectors of the Gauss-Newton matrix in the analysis coordinates z (log|x|, or
+    x/|x|), null (eigenvalues counted as exactly 0), scale (dx/dz), condition_number, and
+    directions, strongest first: dicts with "combination" (a power law such as 'alpha^2 j_ex^-1'),
+    "exponents", "value" (of that power law at x), "relative_error" (its standard deviation),
+    "determined" (std of the unit direction <= max_relative_error), "known" (a physical name or None).
     """
     jacobian = onp.asarray(jacobian, float)
     x = onp.asarray(x, float)
@@ -880,7 +884,8 @@ class FitResult:
         condition_number: of the Gauss-Newton matrix (log coordinates).
         derived: {"eta": (value, SE)}, eta = m alpha^2/(hbar^2 J) (SE inf when not identifiable).
         chi2, dof, reduced_chi2: at the optimum with the noise used (known, or estimated).
-        noise_known: every curve had sigma. noise: {curve label: {column: sigma used}}.
+        noise_known: every curve had sigma. noise: {curve label: {column: sigma used (a number
+            when the same for every row, else a list)}}; sigmas: the same as one (N, K) array per curve.
         predictions: one (N, K) array per curve. residuals: whitened, one (N, K) array per curve.
         restarts: per restart {"start", "end" (dicts), "loss", "steps", "status"}. best: its index.
         trace: (restarts, max_steps) loss per iteration (NaN after the end); stage2_trace when the
@@ -903,6 +908,7 @@ class FitResult:
     reduced_chi2: float
     noise_known: bool
     noise: dict
+    sigmas: list
     predictions: list
     residuals: list
     restarts: list
@@ -1076,7 +1082,11 @@ def fit(
             (default 200 for L-BFGS, 2000 for Adam). batched: False loops over the restarts
             (same result; for testing and memory). learning_rate: Adam's initial step.
         gtol: stop when max|d loss/d u| <= gtol (1 + loss); ftol: when the loss changes by
-            <= ftol (1 + loss) between iterations.
+            <= ftol (1 + loss) between iterations (reported as a stall, not convergence, if the
+            gradient is still 1e4 gtol or more).
+    Unknown noise (curves without sigma): the restarts use each column's spread as weights; then
+    sigma is estimated per column from the residuals, sigma_c^2 = RSS_c/(N_c - p N_c/N), and the
+    best point is refitted with it, repeated until sigma changes by < 0.1 % (at most 6 times).
         rcond, max_relative_error: identifiability thresholds (`analyze`).
     Returns: FitResult. Warns (`IdentifiabilityWarning`, `FitWarning`) when parameters are not
     identifiable, sit at a bound, or a run did not converge; the same sentences are in `notes`.
@@ -1154,6 +1164,11 @@ def fit(
             info.append(f"no curve depends on {name} (tau enters only through T_FL columns and transients)")
 
     dtype = curves[0].values.dtype
+    if any(c.values.dtype != dtype for c in curves):
+        raise ValueError(f"the curves mix dtypes {sorted({str(c.values.dtype) for c in curves})}; allowed: one float dtype")
+    if dtype != jnp.float64:
+        notes.append((FitWarning, f"the data are {dtype}: fits need float64 (jax.config.update('jax_enable_x64', True) "
+                                  "before creating arrays); gradients and standard errors are unreliable in float32"))
     box = _box(lower, upper, {n: values[n] for n in PARAMETERS if n not in free}, fermi_energy, dtype)
     static = _Static(
         curves=tuple((c.columns, c.kind) for c in curves),
@@ -1204,21 +1219,31 @@ def fit(
     u_best = u[best]
     stage2_trace = None
     if not noise_known:
-        # Unknown noise: estimate sigma per column from the residuals (dof-corrected), then refit
-        # from the best point with those weights (a feasible weighted least squares step).
-        x = jnp.asarray(x_end[best], dtype)
-        residual, _ = _residuals_and_jacobian(x, data, static)
-        sigmas = _estimated_sigmas(curves, sigmas, onp.asarray(residual), len(free))
-        data = data_with(sigmas)
-        if batched:
-            # The same compiled program as the restarts (copies of one start): no second compilation.
-            u2, _, _, status2, trace2 = (x[0] for x in _run_batched(jnp.tile(u_best, (restarts, 1)), data, static))
-        else:
-            u2, _, _, status2, trace2 = _run_single(u_best, data, static)
-        u_best = u2
-        stage2_trace = onp.asarray(trace2)
+        # Unknown noise: estimate sigma per column from the residuals (dof-corrected) and refit from
+        # the best point with those weights, until the estimate settles (a self-consistent weighted
+        # least squares; one round is not enough when the first weights were far off).
+        traces = []
+        for _ in range(_NOISE_ROUNDS):
+            x = onp.asarray(_physical_batch(u_best[None, :], box, static))[0]
+            residual, _ = _residuals_and_jacobian(jnp.asarray(x, dtype), data, static)
+            previous = sigmas
+            sigmas = _estimated_sigmas(curves, sigmas, onp.asarray(residual), len(free))
+            data = data_with(sigmas)
+            if batched:
+                # The same compiled program as the restarts (copies of one start): no second compilation.
+                u2, _, _, status2, trace2 = (x[0] for x in _run_batched(jnp.tile(u_best, (restarts, 1)), data, static))
+            else:
+                u2, _, _, status2, trace2 = _run_single(u_best, data, static)
+            u_best = u2
+            traces.append(onp.asarray(trace2)[onp.isfinite(onp.asarray(trace2))])
+            change = max(float(onp.max(onp.abs(onp.asarray(new) / onp.asarray(old) - 1.0))) for new, old in zip(sigmas, previous))
+            if change < 1e-3:
+                break
+        stage2_trace = onp.concatenate(traces)
         if int(status2) >= 2:
             notes.append((FitWarning, f"the refit with the estimated noise stopped: {_STATUS[int(status2)]}"))
+        if change >= 1e-3:
+            notes.append((FitWarning, f"the noise estimate still changed by {change:.2g} after {_NOISE_ROUNDS} refits"))
     x_best = onp.asarray(_physical_batch(u_best[None, :], box, static))[0]
     residual, jacobian = _residuals_and_jacobian(jnp.asarray(x_best, dtype), data, static)
     residual, jacobian = onp.asarray(residual), onp.asarray(jacobian)
@@ -1227,7 +1252,7 @@ def fit(
     reduced = chi2 / dof if dof > 0 else math.nan
     log_axes = onp.array([_is_log(lo, hi) for lo, hi in zip(lower, upper)])
     result = analyze(jacobian, x_best, list(free), log_axes, rcond=rcond, max_relative_error=max_relative_error)
-    if not noise_known and dof > 0:
+    if not any(c.sigma_known for c in curves) and dof > 0:
         # Covariance scaled by the reduced chi^2 (= 1 up to rounding with the per-column estimate).
         factor = math.sqrt(reduced)
         result["covariance"] = result["covariance"] * reduced
@@ -1238,15 +1263,18 @@ def fit(
     _notes_for(notes, result, free, params, lower, upper, restart_rows, best, noise_known, reduced, dof, total)
     derived = {"eta": _eta_with_error(params, free, result)}
     predictions, residual_blocks, offset = [], [], 0
-    noise_used = {}
-    for curve, sigma in zip(curves, sigmas):
+    noise_used, used_sigmas = {}, []
+    for curve, sigma, label in zip(curves, sigmas, _unique_labels(curves)):
         size = curve.values.size
         block = residual[offset : offset + size].reshape(curve.values.shape)
         predictions.append(onp.asarray(curve.values) + block * onp.asarray(sigma))  # r = (prediction - value)/sigma
         residual_blocks.append(block)
         offset += size
-        noise_used[curve.label] = {
-            col: (onp.asarray(sigma)[:, j].tolist() if curve.sigma_known else float(onp.asarray(sigma)[0, j]))
+        sigma = onp.asarray(sigma)
+        used_sigmas.append(sigma)
+        # One number per column when it is the same for every row (estimated noise, or uniform sigma).
+        noise_used[label] = {
+            col: float(sigma[0, j]) if onp.all(sigma[:, j] == sigma[0, j]) else sigma[:, j].tolist()
             for j, col in enumerate(curve.columns)
         }
     for category, note in notes:
@@ -1266,6 +1294,7 @@ def fit(
         reduced_chi2=reduced,
         noise_known=noise_known,
         noise=noise_used,
+        sigmas=used_sigmas,
         predictions=predictions,
         residuals=residual_blocks,
         restarts=restart_rows,
@@ -1279,14 +1308,26 @@ def fit(
     )
 
 
+def _unique_labels(curves) -> list:
+    """Curve labels, made distinct with '#i' where they clash (keys of FitResult.noise)."""
+    labels = [c.label for c in curves]
+    return [f"{label}#{i}" if labels.count(label) > 1 else label for i, label in enumerate(labels)]
+
+
 def _estimated_sigmas(curves, sigmas, residual, num_free):
-    """Per-column noise from the residuals, sigma_c^2 = RSS_c/(N_c - p N_c/N) (raw units)."""
+    """Per-column noise of the curves without sigma from the residuals, sigma_c^2 = RSS_c/(N_c - p N_c/N).
+
+    Curves with sigma keep it. Returns one (N, K) array per curve (raw units).
+    """
     total = residual.size
     out, offset = [], 0
-    for curve, sigma in zip(curves, sigmas):
+    for curve, sigma, label in zip(curves, sigmas, _unique_labels(curves)):
         size = curve.values.size
         block = residual[offset : offset + size].reshape(curve.values.shape) * onp.asarray(sigma)
         offset += size
+        if curve.sigma_known:
+            out.append(sigma)
+            continue
         n = block.shape[0]
         dof = n - num_free * n / total
         estimate = onp.sqrt(onp.sum(block**2, axis=0) / max(dof, 1e-12))
@@ -1348,14 +1389,12 @@ def _notes_for(notes, result, free, params, lower, upper, restarts, best, noise_
     status = restarts[best]["status"]
     if status not in _STATUS[:2]:
         notes.append((FitWarning, f"the best restart did not converge: {status} (raise max_steps)"))
-    # Loss differences in chi^2 units (the stage-1 weights are the noise when it is known; else
-    # rescale by the stage-1 reduced chi^2).
+    # Loss differences in chi^2 units; only with known noise are the restarts' weights the final ones.
     best_loss = restarts[best]["loss"]
-    scale = 2.0 * total if noise_known else dof / max(best_loss, 1e-300)
     for i, r in enumerate(restarts):
-        if i == best:
+        if i == best or not noise_known:
             continue
-        delta = (r["loss"] - best_loss) * scale
+        delta = (r["loss"] - best_loss) * 2.0 * total
         far = [
             (n, abs(r["end"][n] - params[n]) / result["standard_errors"][k])
             for k, n in enumerate(free)

@@ -32,12 +32,13 @@ observables (at least one):
   T_DL_x, T_DL_y, T_DL_z [1/(nm^2 fs)|1/(m^2 s)]  damping-like torque density T2 = -dS/dt
   T_FL_x, T_FL_y, T_FL_z [1/(nm^2 fs)|1/(m^2 s)]  field-like torque density T1
 uncertainties (optional; without them the noise is estimated per column from the residuals):
-  sigma_<observable> [unit of that observable], or `sigma [unit]` when there is one observable
+  sigma_<observable> [unit of that observable] for every observable of the file (or none), or
+  `sigma [unit]` when there is one observable
 
 Example (AMR and a damping-like torque vs the in-plane angle of M, SI torques):
   # fermi_energy [eV] = 0.5
-  phi_M [deg],E [V/m],rho_ratio [1],sigma_rho_ratio [1],T_DL_y [1/(m^2 s)]
-  0,1e5,1.0288,0.0003,-1.52e+28
+  phi_M [deg],E [V/m],rho_ratio [1],sigma_rho_ratio [1],T_DL_y [1/(m^2 s)],sigma_T_DL_y [1/(m^2 s)]
+  0,1e5,1.0316,0.0003,2.35e+28,2e+26
   ...
 
 Rows with missing, non-numeric or non-finite cells, unknown columns or units, and files with
@@ -112,7 +113,7 @@ def read_csv(path, *, label: str | None = None):
     if not path.is_file():
         raise FitDataError(f"data file {str(path)!r} does not exist")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's byte-order mark is not part of the header
     except (OSError, UnicodeDecodeError) as error:
         raise FitDataError(f"{path}: cannot be read as text ({error.__class__.__name__})") from None
     constants, settings = {}, {}
@@ -202,8 +203,8 @@ def read_csv(path, *, label: str | None = None):
             f"{path}: column 'E [V/m]' is missing: the torque columns {', '.join(torques)} need the applied field; allowed: a "
             "column or a '# E [V/m] = value' comment"
         )
-    time = setting("t")
-    if time is not None and "rho_ratio" in observables:
+    times = setting("t")
+    if times is not None and "rho_ratio" in observables:
         raise FitDataError(f"{path}: 'rho_ratio' with a time column 't'; allowed: transients of torque columns only")
     sigma = None
     if any(f"sigma_{name}" in column for name in observables):
@@ -221,7 +222,7 @@ def read_csv(path, *, label: str | None = None):
             phi=phi,
             theta=setting("theta_M", math.pi / 2),
             efield=efield,
-            time=time,
+            time=times,
             sigma=sigma,
             label=label or path.name,
         )
@@ -401,16 +402,15 @@ def _fit(args) -> int:
 
     started = time.perf_counter()
     curves, energies = [], {}
-    for name in args.data:
-        curve, settings = read_csv(name)
+    if len(set(args.data)) != len(args.data):
+        raise FitDataError(f"a data file is given twice ({', '.join(args.data)}); allowed: each file once")
+    names = [pathlib.Path(n).name for n in args.data]
+    for given, name in zip(args.data, names):
+        # Labels name the curves in the report: the file name, or the path as given when names clash.
+        curve, settings = read_csv(given, label=name if names.count(name) == 1 else given)
         curves.append(curve)
         if "fermi_energy" in settings:
-            energies[name] = settings["fermi_energy"]
-    labels = [c.label for c in curves]
-    if len(set(labels)) != len(labels):
-        curves = [c.__class__(c.columns, c.values, phi=c.phi, theta=c.theta, efield=c.efield if c.kind == "transient" or any(
-            n != "rho_ratio" for n in c.columns) else None, time=c.time if c.kind == "transient" else None,
-            sigma=c.sigma if c.sigma_known else None, label=f"{i}:{c.label}") for i, c in enumerate(curves)]
+            energies[given] = settings["fermi_energy"]
     if args.fermi_energy is not None:
         fermi_energy, source = args.fermi_energy, "--fermi-energy"
     elif energies:
@@ -476,7 +476,7 @@ def _write_outputs(out, result, curves, args, fermi_energy, elapsed):
     from ._fit import COLUMN_UNITS, PARAMETER_UNITS
 
     payload = result.to_dict()
-    for key in ("predictions", "residuals", "trace", "stage2_trace"):
+    for key in ("predictions", "residuals", "sigmas", "trace", "stage2_trace"):
         payload.pop(key)
     payload.update(
         {
@@ -490,24 +490,26 @@ def _write_outputs(out, result, curves, args, fermi_energy, elapsed):
     tmp.write_text(json.dumps(payload, indent=2, allow_nan=True))
     tmp.replace(out / "results.json")
     lines = ["curve,row,column,unit,x_label,x,value,sigma,fit,normalized_residual"]
-    for curve, prediction, residual in zip(curves, result.predictions, result.residuals):
+    for curve, prediction, residual, sigma in zip(curves, result.predictions, result.residuals, result.sigmas):
         label, x = _x_axis(curve)
-        sigma = onp.asarray(prediction - onp.asarray(curve.values)) / onp.where(residual != 0, residual, onp.nan)
         for j, column in enumerate(curve.columns):
             for i in range(curve.num_points):
-                s = sigma[i, j] if onp.isfinite(sigma[i, j]) else float(result.noise[curve.label][column][i]) if curve.sigma_known else result.noise[curve.label][column]
                 lines.append(
                     f"{curve.label},{i},{column},{COLUMN_UNITS[column]},{label},{x[i]:.10g},{float(curve.values[i, j]):.10g},"
-                    f"{float(s):.6g},{prediction[i, j]:.10g},{residual[i, j]:.6g}"
+                    f"{sigma[i, j]:.6g},{prediction[i, j]:.10g},{residual[i, j]:.6g}"
                 )
     (out / "fit.csv").write_text("\n".join(lines) + "\n")
     trace = onp.asarray(result.trace)
     header = ["iteration"] + [f"restart_{i}" for i in range(trace.shape[0])]
-    columns = [onp.arange(trace.shape[1])] + list(trace)
+    columns = list(trace)
     if result.stage2_trace is not None:
-        header.append("refit_with_estimated_noise")
+        header.append("refit_with_estimated_noise")  # the refits' iterations one after the other
         columns.append(onp.asarray(result.stage2_trace))
-    rows = [",".join(header)] + [",".join("" if not onp.isfinite(v) else f"{v:.12g}" for v in row) for row in onp.stack(columns, -1)]
+    length = max(len(c) for c in columns)
+    columns = [onp.arange(length, dtype=float)] + [onp.pad(onp.asarray(c, float), (0, length - len(c)), constant_values=onp.nan) for c in columns]
+    rows = [",".join(header)] + [
+        ",".join([str(int(row[0]))] + ["" if not onp.isfinite(v) else f"{v:.12g}" for v in row[1:]]) for row in onp.stack(columns, -1)
+    ]
     (out / "trace.csv").write_text("\n".join(rows) + "\n")
 
 
@@ -524,19 +526,18 @@ def _plot(path, result, curves) -> bool:
 
     from ._fit import COLUMN_UNITS
 
-    panels = [(c, j, p) for c, p in zip(curves, result.predictions) for j in range(len(c.columns))]
+    panels = [(c, j, p, sg) for c, p, sg in zip(curves, result.predictions, result.sigmas) for j in range(len(c.columns))]
     count = len(panels) + 1
     cols = min(3, count)
     rows = -(-count // cols)
     figure, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.5 * rows), squeeze=False)
     axes = axes.ravel()
-    for ax, (curve, j, prediction) in zip(axes, panels):
+    for ax, (curve, j, prediction, sigmas) in zip(axes, panels):
         label, x = _x_axis(curve)
         order = onp.argsort(x)
         values = onp.asarray(curve.values)[:, j]
         column = curve.columns[j]
-        sigma = onp.asarray(result.noise[curve.label][column]) * onp.ones_like(values)
-        ax.errorbar(x, values, yerr=sigma, fmt="o", ms=2.5, lw=0.8, color="C0", alpha=0.6, label="data")
+        ax.errorbar(x, values, yerr=sigmas[:, j], fmt="o", ms=2.5, lw=0.8, color="C0", alpha=0.6, label="data")
         ax.plot(x[order], prediction[order, j], "-", color="C3", lw=1.6, label="fit")
         ax.set_xlabel(label)
         ax.set_ylabel(f"{column} [{COLUMN_UNITS[column]}]")

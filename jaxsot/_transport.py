@@ -162,7 +162,7 @@ def _response_impl(model, fermi_energy, shift, kdot, bands, num):
     return contour_response(model, fermi_energy, shift, kdot, bands, num)
 
 
-def _prepare(model, fermi_energy, efield=None, tau=None, num=256):
+def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):
     check_finite("fermi_energy", fermi_energy)
     num = check_count("num", num, minimum=8)
     arrays = [jnp.asarray(fermi_energy)]
@@ -177,19 +177,19 @@ def _prepare(model, fermi_energy, efield=None, tau=None, num=256):
         arrays.append(jnp.asarray(tau))
     dtype = _float_dtype(*arrays, model.alpha)
     model = model.astype(dtype)
-    bands = occupied_bands(model, fermi_energy)
+    bands = occupied_bands(model, fermi_energy, bands)
     return model, jnp.asarray(fermi_energy, dtype), bands, num, dtype
 
 
-def _response(model, fermi_energy, efield, tau, num):
-    model, fermi_energy, bands, num, dtype = _prepare(model, fermi_energy, efield, tau, num)
+def _response(model, fermi_energy, efield, tau, num, bands=None):
+    model, fermi_energy, bands, num, dtype = _prepare(model, fermi_energy, efield, tau, num, bands)
     efield = jnp.zeros(2, dtype) if efield is None else jnp.asarray(efield, dtype)
     tau = jnp.ones((), dtype) if tau is None else jnp.asarray(tau, dtype)
     kdot = CARRIER_CHARGE * efield / HBAR
     return _response_impl(model, fermi_energy, kdot * tau, kdot, bands, num), tau
 
 
-def conductivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256) -> Float[Array, "2 2"]:
+def conductivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, bands=None) -> Float[Array, "2 2"]:
     """Constant-tau Boltzmann sheet conductance tensor with the exact bands, T = 0 [e/(V fs)].
 
     sigma_ij = (e^2 tau/hbar) sum_s oint v_i v_j/|v| dl/(2 pi)^2 over the Fermi contours of all
@@ -200,13 +200,13 @@ def conductivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256) ->
         num: rays per Fermi contour (spectral accuracy).
     Returns: (2, 2), symmetric (no Berry-curvature term in this model).
     """
-    response, tau = _response(model, fermi_energy, None, tau, num)
+    response, tau = _response(model, fermi_energy, None, tau, num, bands)
     return response["conductivity_per_tau"] * tau
 
 
-def resistivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256) -> Float[Array, "2 2"]:
+def resistivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, bands=None) -> Float[Array, "2 2"]:
     """Sheet resistivity tensor rho = sigma^-1 [V fs/e] (OHM_PER_INTERNAL converts to ohm)."""
-    return jnp.linalg.inv(conductivity(model, fermi_energy, tau, num))
+    return jnp.linalg.inv(conductivity(model, fermi_energy, tau, num, bands))
 
 
 def _unit_direction(direction, dtype):
@@ -220,7 +220,7 @@ def _unit_direction(direction, dtype):
     return direction / norm
 
 
-def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num: int = 256) -> Float[Array, ""]:
+def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num: int = 256, bands=None) -> Float[Array, ""]:
     """rho(M)/rho0 along the current direction e from the exact-band Boltzmann conductivity (paper eq. 18).
 
     rho = e . sigma^-1(M) . e; rho0 is the same with M in-plane and perpendicular to e (M0 = z x e),
@@ -228,6 +228,8 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
 
     Args:
         direction: in-plane current direction (2,) (normalized here).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap
+            (every function here takes it: `jaxsot.occupied_bands` finds it on concrete values).
     Returns: a scalar (dimensionless).
     """
     dtype = _float_dtype(jnp.asarray(fermi_energy), model.alpha)
@@ -235,19 +237,19 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
     reference = RashbaFerromagnet(model.alpha, model.j_ex, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]), model.mass_ratio)
     values = []
     for m in (model, reference):
-        rho = resistivity(m, fermi_energy, 1.0, num)
+        rho = resistivity(m, fermi_energy, 1.0, num, bands)
         values.append(e @ rho @ e)
     return values[0] / values[1]
 
 
-def band_polarization(model: RashbaFerromagnet, fermi_energy, num: int = 256) -> Float[Array, ""]:
+def band_polarization(model: RashbaFerromagnet, fermi_energy, num: int = 256, bands=None) -> Float[Array, ""]:
     """p = (n_lower - n_upper)/(n_lower + n_upper) at the model's M (exact Fermi seas)."""
-    response, _ = _response(model, fermi_energy, None, None, num)
+    response, _ = _response(model, fermi_energy, None, None, num, bands)
     n_lower, n_upper = response["densities"][0], response["densities"][1]
     return (n_lower - n_upper) / (n_lower + n_upper)
 
 
-def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num: int = 256) -> Float[Array, ""]:
+def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num: int = 256, bands=None) -> Float[Array, ""]:
     """Strong-exchange AMR, 1 + p eta [(M.e)^2 + M_z^2] (paper eq. 18 for general M, with the band polarization p).
 
     In-plane M: 1 + p eta cos^2(theta_EM). p from the exact Fermi seas at the reference M0 = z x e of
@@ -258,11 +260,11 @@ def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 
     e = _unit_direction(direction, dtype)
     m = model.magnetization.astype(dtype)
     reference = RashbaFerromagnet(model.alpha, model.j_ex, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]), model.mass_ratio)
-    p = band_polarization(reference, fermi_energy, num)
+    p = band_polarization(reference, fermi_energy, num, bands)
     return 1.0 + p * model.eta * ((m[:2] @ e) ** 2 + m[2] ** 2)
 
 
-def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int = 256) -> dict:
+def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int = 256, bands=None) -> dict:
     """Joule heating and the spin-force power of the steady current (paper eq. 17), per area.
 
     The sea is shifted by Delta k = qE tau/hbar (steady state) and each electron is accelerated by
@@ -278,7 +280,7 @@ def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int 
         "extra_joule_strong_exchange": p eta rho0 [(M.j)^2 + M_z^2 j^2] with rho0 = 1/sigma_Drude,
             sigma_Drude = e^2 tau (n_lower + n_upper)/m and j = sigma_Drude E (PHYSICS.md form of eq. 16).
     """
-    response, tau = _response(model, fermi_energy, efield, tau, num)
+    response, tau = _response(model, fermi_energy, efield, tau, num, bands)
     dtype = tau.dtype
     efield = jnp.asarray(efield, dtype)
     current = response["current"]

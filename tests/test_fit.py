@@ -264,10 +264,20 @@ def run_cli(*args, cwd):
 
 
 def test_cli_synth_then_fit_end_to_end(tmp_path):
-    completed = run_cli("synth", "data.csv", "--fermi-energy", "0.5", "--points", "60", "--noise", "0.02", "--seed", "4",
-                        "--model", "strong_exchange", "--units", "si", cwd=tmp_path)
-    assert completed.returncode == 0, completed.stderr
-    completed = run_cli("fit", "data.csv", "--model", "strong_exchange", "--out", "out", "--restarts", "2",
+    """Two synthetic files (AMR + torques vs angle in SI units; a transient without sigma), fitted together."""
+    common = ["--fermi-energy", "0.5", "--noise", "0.02", "--model", "strong_exchange"]
+    synths = [
+        subprocess.Popen([sys.executable, "-m", "jaxsot", "synth", "data.csv", "--points", "60", "--seed", "4", "--units", "si",
+                          *common], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        subprocess.Popen([sys.executable, "-m", "jaxsot", "synth", "transient.csv", "--kind", "transient", "--points", "30",
+                          "--seed", "5", "--unknown-noise", *common], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True),
+    ]
+    for process in synths:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+    assert "sigma_" not in (tmp_path / "transient.csv").read_text() and "t [fs]" in (tmp_path / "transient.csv").read_text()
+    completed = run_cli("fit", "data.csv", "transient.csv", "--model", "strong_exchange", "--out", "out", "--restarts", "2",
                         "--bounds", "alpha=0.02:0.1,j_ex=0.6:2,tau=2:50", "--guess", "alpha=0.04,j_ex=1.2,tau=8", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert "E_F = 0.5 eV (data file)" in completed.stdout and "reduced chi^2" in completed.stdout
@@ -276,11 +286,12 @@ def test_cli_synth_then_fit_end_to_end(tmp_path):
         assert abs(results["parameters"][name] - TRUTH[name]) < 4 * results["standard_errors"][name]
         assert f"{name} " in completed.stdout
     assert results["units"]["alpha"] == "eV nm" and results["settings"]["bands"] == [-1]
+    assert set(results["noise"]) == {"data.csv", "transient.csv"} and not results["noise_known"]
     rows = (tmp_path / "out" / "fit.csv").read_text().splitlines()
-    assert len(rows) == 1 + 60 * 4 and rows[0].startswith("curve,row,column")
+    assert len(rows) == 1 + 60 * 4 + 30 * 2 and rows[0].startswith("curve,row,column")
     assert (tmp_path / "out" / "fit.png").stat().st_size > 10_000
     trace = (tmp_path / "out" / "trace.csv").read_text().splitlines()
-    assert trace[0] == "iteration,restart_0,restart_1"
+    assert trace[0] == "iteration,restart_0,restart_1,refit_with_estimated_noise"
 
 
 MALFORMED = {
