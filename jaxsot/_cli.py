@@ -12,7 +12,9 @@ import pathlib
 import sys
 import time
 import warnings
+from typing import NoReturn
 
+from ._cli_common import drive_from_options, model_from_options, read_config_text, tau_from_options, times_from_options
 from ._config import DEFAULT_RUN_TOML, ConfigError, RunConfig, config_to_dict, config_to_toml, parse_run_config
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._config import DEFAULT_LLG_TOML, parse_llg_config
@@ -30,18 +32,14 @@ _OBSERVABLE_ORDER = (
 _APPROXIMATIONS = ("second_order", "strong_exchange")
 
 
-def _fail(message: str, status: int = 2) -> "NoReturn":  # noqa: F821
+def _fail(message: str, status: int = 2) -> NoReturn:
     print(f"jaxsot: error: {message}", file=sys.stderr)
     raise SystemExit(status)
 
 
 def _read_config(path: str | None) -> tuple[RunConfig, str]:
-    if path is None:
-        return parse_run_config(DEFAULT_RUN_TOML, "embedded default"), "embedded default"
-    file = pathlib.Path(path)
-    if not file.is_file():
-        raise ConfigError(f"config file {path!r} does not exist")
-    return parse_run_config(file.read_text(), path), str(file)
+    text, source = read_config_text(path, DEFAULT_RUN_TOML)
+    return parse_run_config(text, source), source
 
 
 def _set_precision(precision: str):
@@ -55,35 +53,13 @@ def _set_precision(precision: str):
 
 def _build_inputs(config: RunConfig, dtype):
     """Convert option objects (SI / customary units) to library objects (eV, nm, fs, V/nm)."""
-    import jax.numpy as jnp
-
-    import jaxsot
-    from jaxsot._constants import V_PER_M_PER_V_PER_NM
-
-    m = config.model
-    model = jaxsot.RashbaFerromagnet.from_angles(
-        jnp.asarray(m.alpha_eV_nm, dtype),
-        jnp.asarray(m.j_ex_eV, dtype),
-        jnp.asarray(math.radians(m.theta_deg), dtype),
-        jnp.asarray(math.radians(m.phi_deg), dtype),
-        jnp.asarray(m.mass_ratio, dtype),
+    drive, _ = drive_from_options(config.drive, dtype)
+    return (
+        model_from_options(config.model, dtype),
+        drive,
+        times_from_options(config.time, dtype),
+        tau_from_options(config.relaxation),
     )
-    d = config.drive
-    angle = math.radians(d.direction_deg)
-    amplitude = jnp.asarray(
-        [math.cos(angle) * d.efield_V_per_m, math.sin(angle) * d.efield_V_per_m], dtype
-    ) / V_PER_M_PER_V_PER_NM
-    if d.kind == "step":
-        drive = jaxsot.StepDrive(amplitude)
-    elif d.kind == "ramp":
-        drive = jaxsot.RampDrive(amplitude, jnp.asarray(d.ramp_time_fs, dtype))
-    else:
-        drive = jaxsot.SinusoidDrive(
-            amplitude, jnp.asarray(d.frequency_THz * 1e-3, dtype), jnp.asarray(math.radians(d.phase_deg), dtype)
-        )
-    times = jnp.linspace(0.0, config.time.t_end_fs, config.time.num_steps, dtype=dtype)
-    tau = None if math.isinf(config.relaxation.tau_fs) else config.relaxation.tau_fs
-    return model, drive, times, tau
 
 
 def _derived(model, fermi_energy, num_phi):
@@ -363,13 +339,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sweep(args) -> int:
-    if args.config is None:
-        text, source = DEFAULT_SWEEP_TOML, "embedded default"
-    else:
-        file = pathlib.Path(args.config)
-        if not file.is_file():
-            raise ConfigError(f"config file {args.config!r} does not exist")
-        text, source = file.read_text(), str(file)
+    text, source = read_config_text(args.config, DEFAULT_SWEEP_TOML)
     config = parse_sweep_config(text, source)
     distributed = [args.coordinator, args.num_processes, args.process_id]
     if any(v is not None for v in distributed) and not all(v is not None for v in distributed):
@@ -414,13 +384,7 @@ def _sweep(args) -> int:
 
 
 def _llg(args) -> int:
-    if args.config is None:
-        text, source = DEFAULT_LLG_TOML, "embedded default"
-    else:
-        file = pathlib.Path(args.config)
-        if not file.is_file():
-            raise ConfigError(f"config file {args.config!r} does not exist")
-        text, source = file.read_text(), str(file)
+    text, source = read_config_text(args.config, DEFAULT_LLG_TOML)
     config = parse_llg_config(text, source)
     dtype = _set_precision(args.precision)
     from ._llg_cli import run_llg
@@ -429,13 +393,7 @@ def _llg(args) -> int:
 
 
 def _validate(args) -> int:
-    if args.config is None:
-        text, source = DEFAULT_VALIDATE_TOML, "embedded default"
-    else:
-        file = pathlib.Path(args.config)
-        if not file.is_file():
-            raise ConfigError(f"config file {args.config!r} does not exist")
-        text, source = file.read_text(), str(file)
+    text, source = read_config_text(args.config, DEFAULT_VALIDATE_TOML)
     config = parse_validate_config(text, source)
     dtype = _set_precision(args.precision)
     from ._cli_validate import run_validate

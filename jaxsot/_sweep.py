@@ -345,8 +345,12 @@ def _point_observables(p, upper, times, *, drive, num_phi, num_r, substeps, stat
 
 
 def default_state_chunk(platform: str) -> int:
-    """States of one point vectorized together by default: 2048 on CPUs, all of them elsewhere."""
-    return 2048 if platform == "cpu" else 1 << 30
+    """States of one point vectorized together by default: 1024 on CPUs, all of them elsewhere.
+
+    1024 as in `simulate`: from 2048 states XLA-CPU splits a float32 loop over two threads, which
+    halved float32 throughput (benchmarks/README.md).
+    """
+    return 1024 if platform == "cpu" else 1 << 30
 
 
 def output_names() -> dict:
@@ -440,7 +444,7 @@ def sweep_observables(
         substeps: RK4 substeps for the rigid shift per time interval.
         batch_points: points vectorized together on each device (1 suits CPUs; large on GPUs).
         devices: a sequence of devices (default: `jax.local_devices()`).
-        state_chunk: most states of one point vectorized at a time (default 2048 on CPUs, where
+        state_chunk: most states of one point vectorized at a time (default 1024 on CPUs, where
             larger blocks fall out of cache (PERFORMANCE.md items 1, 6), unlimited elsewhere).
         invalid: "raise" (ValueError naming the first point that cannot be computed) or "nan"
             (such points are returned as NaN with their code in "status").
