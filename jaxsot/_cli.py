@@ -415,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("fit", "synth"):
             from ._fit_io import run_fit_command
 
+            _set_precision("float64")  # fits and their uncertainties need float64
             return run_fit_command(args)
         if args.command == "validate":
             return _validate(args)

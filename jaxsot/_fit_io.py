@@ -356,10 +356,7 @@ def _pairs(option, text, *, ranges=False):
 
 
 def run_fit_command(args) -> int:
-    """Entry point of `jaxsot fit` and `jaxsot synth` (float64, like `jaxsot run`)."""
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
+    """Entry point of `jaxsot fit` and `jaxsot synth` (the CLI has already chosen float64)."""
     if args.command == "synth":
         return _synth(args)
     return _fit(args)
