@@ -1,7 +1,7 @@
 """jaxsot: semiclassical spin-orbit torque in Rashba ferromagnets, in JAX.
 
 Units: eV, nm, fs, V/nm (see `jaxsot.constants`). The library follows the dtype of its inputs;
-enable float64 with `jax.config.update("jax_enable_x64", True)` before creating arrays.
+for float64, switch on JAX's `jax_enable_x64` option (jax.config) before creating arrays.
 """
 
 from . import _constants as constants

@@ -1167,7 +1167,7 @@ def fit(
     if any(c.values.dtype != dtype for c in curves):
         raise ValueError(f"the curves mix dtypes {sorted({str(c.values.dtype) for c in curves})}; allowed: one float dtype")
     if dtype != jnp.float64:
-        notes.append((FitWarning, f"the data are {dtype}: fits need float64 (jax.config.update('jax_enable_x64', True) "
+        notes.append((FitWarning, f"the data are {dtype}: fits need float64 (switch on JAX's jax_enable_x64 option "
                                   "before creating arrays); gradients and standard errors are unreliable in float32"))
     box = _box(lower, upper, {n: values[n] for n in PARAMETERS if n not in free}, fermi_energy, dtype)
     static = _Static(

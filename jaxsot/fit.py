@@ -2,8 +2,7 @@
 
 Workflow::
 
-    import jax
-    jax.config.update("jax_enable_x64", True)      # fits need float64
+    # run with JAX_ENABLE_X64=1 in the environment: fits need float64
     import jaxsot.fit as jf
 
     curves = jf.read_csv("amr_and_torques.csv")     # or jf.Curve(...) from arrays, internal units
