@@ -203,6 +203,15 @@ def fermi_contour_normals(model: RashbaFerromagnet, fermi_energy, band: int, num
 @functools.partial(jax.jit, static_argnums=(3, 4))
 def _sea_nodes_impl(model, fermi_energy, s, num_phi, num_r):
     _, _, _, radius = _contour_impl(model, fermi_energy, s, num_phi)
+    return polar_sea_nodes(radius, num_r)
+
+
+def polar_sea_nodes(radius, num_r):
+    """Polar Gauss-Legendre nodes (num_phi * num_r, 2) and areas of a star-shaped sea r < radius(phi).
+
+    radius: (num_phi,) [1/nm] on equally spaced rays phi_j = 2 pi j/num_phi (traceable).
+    """
+    num_phi = radius.shape[0]
     dtype = radius.dtype
     nodes, weights = onp.polynomial.legendre.leggauss(num_r)
     t = jnp.asarray(0.5 * (nodes + 1.0), dtype)

@@ -30,7 +30,7 @@ import numpy as onp
 from jax.sharding import Mesh, PartitionSpec
 
 from ._constants import CARRIER_CHARGE, HBAR, HBAR2_OVER_2ME
-from ._contour import _PROBE_RADII, _PROBE_RAYS, _contour_impl
+from ._contour import _PROBE_RADII, _PROBE_RAYS, _contour_impl, polar_sea_nodes
 from ._drives import RampDrive, SinusoidDrive, StepDrive
 from ._dynamics import (
     _AREA_MEASURE,
@@ -229,19 +229,6 @@ def sweep_status(points: Mapping) -> onp.ndarray:
 # The per-point computation (traced: every argument may be a tracer).
 
 
-def _sea_from_radius(radius, num_phi, num_r):
-    """Polar Gauss-Legendre nodes of a star-shaped sea (the construction of `fermi_sea_nodes`)."""
-    dtype = radius.dtype
-    nodes, weights = onp.polynomial.legendre.leggauss(num_r)
-    t = jnp.asarray(0.5 * (nodes + 1.0), dtype)
-    w = jnp.asarray(0.5 * weights, dtype)
-    phi = jnp.arange(num_phi, dtype=dtype) * (2.0 * jnp.pi / num_phi)
-    r = radius[:, None] * t[None, :]
-    k = jnp.stack([r * jnp.cos(phi)[:, None], r * jnp.sin(phi)[:, None]], -1)
-    area = r * radius[:, None] * w[None, :] * (2.0 * jnp.pi / num_phi)
-    return k.reshape(-1, 2), area.reshape(-1)
-
-
 def _drive(kind, amplitude, p):
     if kind == "step":
         return StepDrive(amplitude)
@@ -277,7 +264,7 @@ def _point_observables(p, upper, times, *, drive, num_phi, num_r, substeps, stat
     sea_k, sea_w, sea_s, c_k, c_w, c_s, densities = [], [], [], [], [], [], []
     for s in (-1.0, 1.0):
         kc, dl, normal, radius = _contour_impl(model, fermi_energy, s, num_phi)
-        k, area = _sea_from_radius(radius, num_phi, num_r)
+        k, area = polar_sea_nodes(radius, num_r)
         density = 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num_phi) * _AREA_MEASURE
         weight = normal * dl[:, None]
         if s > 0:
