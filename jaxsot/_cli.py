@@ -14,8 +14,8 @@ import time
 import warnings
 from typing import NoReturn
 
-from ._cli_common import drive_from_options, model_from_options, read_config_text, tau_from_options, times_from_options
-from ._config import DEFAULT_RUN_TOML, ConfigError, RunConfig, config_to_dict, config_to_toml, parse_run_config
+from ._cli_common import drive_from_options, model_from_options, read_config_text, run_metadata, tau_from_options, times_from_options
+from ._config import DEFAULT_RUN_TOML, ConfigError, RunConfig, config_to_toml, parse_run_config
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._config import DEFAULT_LLG_TOML, parse_llg_config
 from ._config import DEFAULT_VALIDATE_TOML, parse_validate_config
@@ -270,12 +270,7 @@ def _run(args) -> int:
         print(f"note: {note}")
 
     payload = {
-        "jaxsot_version": jaxsot.__version__,
-        "jax_version": jax.__version__,
-        "backend": jax.default_backend(),
-        "precision": args.precision,
-        "config_source": source,
-        "config": config_to_dict(config),
+        **run_metadata(args.precision, source, config),
         "units": {
             "time": "fs",
             "energy": "eV",

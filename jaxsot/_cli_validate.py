@@ -9,8 +9,8 @@ import math
 import pathlib
 import time
 
-from ._cli_common import drive_from_options, model_from_options, tau_from_options, times_from_options, write_csv
-from ._config import ValidateConfig, config_to_dict, config_to_toml
+from ._cli_common import run_metadata, drive_from_options, model_from_options, tau_from_options, times_from_options, write_csv
+from ._config import ValidateConfig, config_to_toml
 from ._constants import HBAR
 from ._quantum import INTEGRATION_ERROR_CONSTANT
 
@@ -234,12 +234,7 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
     write_csv(out / "ensemble.csv", series)
     figures = _figures(out, generic, tangential, ensemble, crossover)
     payload = {
-        "jaxsot_version": jaxsot.__version__,
-        "jax_version": jax.__version__,
-        "backend": jax.default_backend(),
-        "precision": precision,
-        "config_source": source,
-        "config": config_to_dict(config),
+        **run_metadata(precision, source, config),
         "units": {"time": "fs", "energy": "eV", "length": "nm", "efield": "V/nm internally, V/m in the config",
                   "ensemble torques": "1/(nm^2 fs)", "errors": "relative (dimensionless)",
                   "crossover": "torque along E x z / (e m alpha |E| / (pi hbar^3))"},

@@ -13,7 +13,7 @@ import math
 import pathlib
 import time
 
-from ._cli_common import write_csv
+from ._cli_common import run_metadata, write_csv
 from ._constants import ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, J_PER_M2_PER_EV_PER_NM2
 
 
@@ -121,7 +121,7 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
 
     import jaxsot
 
-    from ._config import config_to_dict, config_to_toml
+    from ._config import config_to_toml
     from ._llg import WORK_COLUMNS, llg_diagnostics, simulate_llg, strong_exchange_coefficients
     from ._transport import WATT_PER_M2_PER_INTERNAL
 
@@ -210,12 +210,7 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
     }
     write_csv(out / "timeseries.csv", columns)
     payload = {
-        "jaxsot_version": jaxsot.__version__,
-        "jax_version": jax.__version__,
-        "backend": jax.default_backend(),
-        "precision": precision,
-        "config_source": source,
-        "config": config_to_dict(config),
+        **run_metadata(precision, source, config),
         "units": {"time": "ns in files (fs internally)", "field": "T", "power": "W/m^2", "energy": "J/m^2"},
         "derived": derived,
         "result": {
