@@ -1,7 +1,7 @@
 """Ensemble throughput of the exact spin-force pipeline: JAX vs a NumPy closed-form reference.
 
 A state-step is one Fermi-sea state evaluated at one time step. Per state-step the JAX pipeline
-(`jaxsot._dynamics._chunked_sums(_sea_step, ...)`, the sea part of what `jaxsot.simulate` runs per
+(`jaxsot._dynamics._engine.chunked_sums(sea_step, ...)`, the sea part of what `jaxsot.simulate` runs per
 time block, with simulate's default chunk) evaluates the spin s b/|b|, ds/dt by a jvp, the spin
 force by a Hessian-vector product of s*Omega, the second-order closed forms of both, and adds the
 10 weighted components into per-step sums, plus the running minimum of Omega. The NumPy reference
@@ -16,7 +16,7 @@ Method. Every JAX configuration runs in its own worker process (the XLA flags of
 set before jax starts): `default` (plain flags: what a user gets), and the variants `noynn`
 (XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=, i.e. XLA-CPU's experimental YNN fusions off)
 and `2dev` (XLA_FLAGS=--xla_force_host_platform_device_count=2: the library's multi-device path
-`jaxsot._dynamics._sharded_sea_sums`, as `simulate` and `jaxsot run` use it: states split over two
+`jaxsot._dynamics._engine.sharded_sea_sums`, as `simulate` and `jaxsot run` use it: states split over two
 CPU devices by shard_map, one psum at the end). The parent runs NumPy itself and interleaves the timed calls
 (NumPy, default, noynn, 2dev, NumPy, ...), one process busy at a time, so all columns of a row come
 from the same minutes of a noisy machine; figures are medians of wall-clock times ("ratio (CPU
@@ -53,7 +53,7 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-HBAR = 0.6582119569  # eV fs, as jaxsot._constants.HBAR (NumPy processes do not import jax)
+HBAR = 0.6582119569  # eV fs, as jaxsot.constants.HBAR (NumPy processes do not import jax)
 
 # One model for every process (rebuilt from these numbers, so every process has the same bits):
 # alpha 0.05 eV nm, J 0.5 eV, M tilted (theta 1, phi 0.3), E_F 0.8 eV: both bands occupied, no
@@ -217,7 +217,7 @@ def make_jax_call(inputs, dtype_name, variant):
     import jax.numpy as jnp
 
     import jaxsot
-    from jaxsot._dynamics import _chunked_sums, _sea_step
+    from jaxsot._dynamics._engine import chunked_sums, sea_step
 
     model = jaxsot.RashbaFerromagnet.from_angles(**MODEL).astype(jnp.dtype(dtype_name))
     k, weight, sign = inputs["k"], inputs["weight"], inputs["sign"]
@@ -228,20 +228,20 @@ def make_jax_call(inputs, dtype_name, variant):
 
         @functools.partial(jax.jit, static_argnames="chunk")
         def pipeline(model, k, weight, sign, shift, force, *, chunk):
-            return _chunked_sums(_sea_step, model, k, weight, sign, shift, force, chunk)
+            return chunked_sums(sea_step, model, k, weight, sign, shift, force, chunk)
 
         args = (model, jnp.asarray(k), jnp.asarray(weight), jnp.asarray(sign), shift, force)
         return lambda: pipeline(*args, chunk=chunk)
 
     # The library's own multi-device path, as `simulate` (and `jaxsot run`) use it: states split
     # over the devices by shard_map, each device scans its own chunks, one psum/pmin at the end.
-    from jaxsot._dynamics import _sharded_sea_sums
+    from jaxsot._dynamics._engine import sharded_sea_sums
 
     devices = tuple(jax.devices()[:2])
 
     @jax.jit
     def pipeline(model, k, weight, sign, shift, force):
-        return _sharded_sea_sums(model, (k, weight, sign), shift, force, chunk, devices)
+        return sharded_sea_sums(model, (k, weight, sign), shift, force, chunk, devices)
 
     args = (model, jnp.asarray(k), jnp.asarray(weight), jnp.asarray(sign), shift, force)
     return lambda: pipeline(*args)

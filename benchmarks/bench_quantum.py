@@ -4,11 +4,11 @@ Both run the same ensemble (the T = 0 sea of both bands on num_phi x num_r polar
 nodes, default model of `jaxsot run`) for the same number of time steps, and the timed calls are the
 compiled cores (compile excluded, medians of interleaved repeats):
 
-  semiclassical: jaxsot._dynamics._evolve_block (what `simulate` runs per block): per state and step
+  semiclassical: jaxsot._dynamics._engine.evolve_block (what `simulate` runs per block): per state and step
                  the spin, the spin force (Hessian-vector product), ds/dt (jvp) and their
                  second-order forms at k0 + Delta k(t), plus the contour fluxes of the levels
                  (2 x num_phi contour states per band); state-steps counted over all of them.
-  exact:         jaxsot._quantum._ensemble_block(semiclassical=False) with one Magnus-4 step per
+  exact:         jaxsot._quantum._ensemble.ensemble_block(semiclassical=False) with one Magnus-4 step per
                  output step (one exact rotation per state and step) and the per-area sums of
                  sigma - sigma0 and d sigma/dt (everything T, T1, T2 and S - S_eq are built from).
   exact + side-by-side: the same with semiclassical=True (band spin, ds/dt, delta sigma_1 and its
@@ -31,7 +31,9 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 
 import jaxsot  # noqa: E402
-from jaxsot import _dynamics, _quantum  # noqa: E402
+from jaxsot._dynamics import _engine, _shift, _simulate  # noqa: E402
+from jaxsot.constants import HBAR  # noqa: E402
+from jaxsot._quantum import _ensemble as quantum_ensemble  # noqa: E402
 
 STEPS = 256
 FERMI_ENERGY = 1.5
@@ -43,24 +45,24 @@ def _setup(dtype, num_phi, num_r):
     drive = jaxsot.RampDrive(jnp.asarray([1e-4, 0.0], dtype), jnp.asarray(20.0, dtype))
     fermi = jnp.asarray(FERMI_ENERGY, dtype)
     bands = jaxsot.occupied_bands(model, fermi)
-    sea, contour, _ = _dynamics._ensemble_nodes(model, fermi, bands, num_phi, num_r)
-    _, shift, k_rate = jax.jit(_dynamics._integrate_shift, static_argnums=(3,))(drive, times, 10.0, 4)
-    force = _dynamics.HBAR * k_rate
+    sea, contour, _ = _simulate.ensemble_nodes(model, fermi, bands, num_phi, num_r)
+    _, shift, k_rate = jax.jit(_shift.integrate_shift, static_argnums=(3,))(drive, times, 10.0, 4)
+    force = HBAR * k_rate
     chunk = min(2048, int(sea[0].shape[0]))
-    schedule = _quantum._schedule(drive, times, 10.0, 1)
-    states = _quantum._chunk_states(*sea, chunk)
+    schedule = quantum_ensemble.build_schedule(drive, times, 10.0, 1)
+    states = quantum_ensemble.chunk_states(*sea, chunk)
     delta = jnp.zeros(states[0].shape[:2] + (3,), dtype)
     n_sea = int(sea[0].shape[0])
-    n_semiclassical = n_sea + len(_dynamics._SHIFT_NODES) * int(contour[0].shape[0])
+    n_semiclassical = n_sea + len(_shift.SHIFT_NODES) * int(contour[0].shape[0])
 
     def semiclassical():
-        return _dynamics._evolve_block(model, sea, contour, shift, force, chunk=chunk)
+        return _engine.evolve_block(model, sea, contour, shift, force, chunk=chunk)
 
     def exact():
-        return _quantum._ensemble_block(model, states, delta, schedule, semiclassical=False)[1]
+        return quantum_ensemble.ensemble_block(model, states, delta, schedule, semiclassical=False)[1]
 
     def side_by_side():
-        return _quantum._ensemble_block(model, states, delta, schedule, semiclassical=True)[1]
+        return quantum_ensemble.ensemble_block(model, states, delta, schedule, semiclassical=True)[1]
 
     return {"semiclassical": (semiclassical, n_semiclassical), "exact": (exact, n_sea), "side_by_side": (side_by_side, n_sea)}
 

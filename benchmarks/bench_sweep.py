@@ -1,7 +1,7 @@
 """Sweep throughput: state-steps per second vs states per point, vs devices, float32 vs float64.
 
 A state-step is one state of one sweep point evaluated at one time step (sea nodes of both bands
-plus the contour nodes of the levels: `jaxsot._sweep.states_per_point`). Each figure is the
+plus the contour nodes of the levels: `jaxsot.sweep._compute.states_per_point`). Each figure is the
 median of `--repeats` timed calls after one warm-up call (compile excluded; compile time is
 printed separately). Host-side checks (`sweep_status`, ~2 ms per distinct Fermi sea) are not
 in the timed part.
@@ -30,7 +30,7 @@ def measure(num_points, num_phi, num_r, steps, precision, repeats, batch_points=
     import jax.numpy as jnp
     import numpy as onp
 
-    from jaxsot import _sweep
+    from jaxsot.sweep import _compute as _sweep
 
     rng = onp.random.default_rng(0)
     points = _sweep._as_points(
@@ -44,7 +44,7 @@ def measure(num_points, num_phi, num_r, steps, precision, repeats, batch_points=
             "tau": 10.0,
         }
     )
-    status, upper = _sweep._sea_checks(points)
+    status, upper = _sweep.sea_checks(points)
     assert not status.any()
     dtype = jnp.float64 if precision == "float64" else jnp.float32
     times = jnp.linspace(0.0, 30.0, steps, dtype=dtype)
@@ -58,7 +58,7 @@ def measure(num_points, num_phi, num_r, steps, precision, repeats, batch_points=
     )
 
     def call():
-        out = _sweep._compute(points, upper, times, **settings)
+        out = _sweep.compute_points(points, upper, times, **settings)
         return out["damping_torque_exact"]
 
     started = time.perf_counter()

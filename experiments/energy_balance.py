@@ -28,8 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot  # noqa: E402
-from jaxsot._llg import MU_B_EV_PER_T  # noqa: E402
-from jaxsot._transport import WATT_PER_M2_PER_INTERNAL  # noqa: E402
+from jaxsot.constants import MU_B_EV_PER_T, WATT_PER_M2_PER_INTERNAL  # noqa: E402
 
 ALPHA, J_EX, FERMI_ENERGY = 0.02, 1.0, 1.5  # alpha k_F/J = 0.17
 J_SI, RHO0 = 1.0e12, 2.0e-7  # A/m^2, ohm m -> E = 2e5 V/m

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot  # noqa: E402
-from jaxsot._cli_validate import _crossover_axes  # noqa: E402  (the same figure as `jaxsot validate`)
+from jaxsot.cli.validate import crossover_axes  # noqa: E402  (the same figure as `jaxsot validate`)
 
 
 def main():
@@ -41,7 +41,7 @@ def main():
     t2 = onp.max(onp.abs(n["exact_damping_torque"] / n["closed_damping_torque"] - 1))
     dl = onp.max(onp.abs(n["exact_damping_like_torque"] / n["closed_damping_like_torque"] - 1))
     print(f"exact vs closed form: T2 within {t2:.1e}, damping-like exchange torque within {dl:.1e} (relative)")
-    figure, _ = _crossover_axes(plt, result)
+    figure, _ = crossover_axes(plt, result)
     out = pathlib.Path(__file__).parent / "figures" / "quantum_strong_rashba.png"
     figure.savefig(out, dpi=110)
     print(f"wrote {out}")

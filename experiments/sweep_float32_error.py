@@ -53,7 +53,7 @@ def main():
             na, nb = a, b
         keep = nb > 1e-6 * np.max(nb)
         relative = np.abs(na - nb)[keep] / nb[keep]
-        if "_exact" in name or "_second_order" in name or "_strong_exchange" in name:
+        if "_exact" in name or "_second_order" in name or "strong_exchange_sums" in name:
             worst_series = max(worst_series, global_error)
         print(f"{name:<46} {global_error:16.2e} {np.median(relative):11.2e} {np.max(relative):10.2e}")
     print(f"\nworst time series, max|f32 - f64| / max|f64|: {worst_series:.2e}")

@@ -2,10 +2,17 @@
 
 Units: eV, nm, fs, V/nm (see `jaxsot.constants`). The library follows the dtype of its inputs;
 for float64, switch on JAX's `jax_enable_x64` option (jax.config) before creating arrays.
+
+The package reads as the pipeline (docs: Architecture): `_core` (model, drives, input checks) ->
+`_bands` (single states) -> `_fermi` (contours and seas) -> `_ensemble` (ensemble routes,
+transport) -> `_dynamics` (time evolution) -> `_quantum` (exact spinor check) and `_llg`
+(magnetization dynamics); `fit` and `sweep` are public namespaces; `cli` is the command line.
+`jaxsot.fit` is imported on first use, and nothing here loads the command-line or file code.
 """
 
-from . import _constants as constants
-from . import fit as fit  # parameter fitting (a public module: jaxsot.fit.fit, .Curve, .read_csv, ...)
+import importlib
+
+from . import constants as constants
 from ._bands import accelerating_force as accelerating_force
 from ._bands import band_energy as band_energy
 from ._bands import band_spin as band_spin
@@ -19,22 +26,30 @@ from ._bands import spin_force as spin_force
 from ._bands import spin_force_second_order as spin_force_second_order
 from ._bands import spin_force_strong_exchange as spin_force_strong_exchange
 from ._bands import spin_splitting as spin_splitting
-from ._contour import band_touching_report as band_touching_report
-from ._contour import electron_density as electron_density
-from ._contour import fermi_contour as fermi_contour
-from ._contour import fermi_contour_normals as fermi_contour_normals
-from ._contour import fermi_sea_nodes as fermi_sea_nodes
-from ._contour import fermi_sea_status as fermi_sea_status
-from ._contour import occupied_bands as occupied_bands
-from ._drives import RampDrive as RampDrive
-from ._drives import SinusoidDrive as SinusoidDrive
-from ._drives import StepDrive as StepDrive
+from ._core import RampDrive as RampDrive
+from ._core import RashbaFerromagnet as RashbaFerromagnet
+from ._core import SinusoidDrive as SinusoidDrive
+from ._core import StepDrive as StepDrive
+from ._core import degeneracy_point as degeneracy_point
 from ._dynamics import UNITS as UNITS
 from ._dynamics import SimulationResult as SimulationResult
 from ._dynamics import simulate as simulate
+from ._ensemble import amr_ratio as amr_ratio
+from ._ensemble import amr_strong_exchange as amr_strong_exchange
+from ._ensemble import band_polarization as band_polarization
+from ._ensemble import conductivity as conductivity
 from ._ensemble import ensemble_damping_torque as ensemble_damping_torque
 from ._ensemble import ensemble_spin_force as ensemble_spin_force
 from ._ensemble import fermi_dirac as fermi_dirac
+from ._ensemble import joule_heating as joule_heating
+from ._ensemble import resistivity as resistivity
+from ._fermi import band_touching_report as band_touching_report
+from ._fermi import electron_density as electron_density
+from ._fermi import fermi_contour as fermi_contour
+from ._fermi import fermi_contour_normals as fermi_contour_normals
+from ._fermi import fermi_sea_nodes as fermi_sea_nodes
+from ._fermi import fermi_sea_status as fermi_sea_status
+from ._fermi import occupied_bands as occupied_bands
 from ._llg import WORK_COLUMNS as LLG_WORK_COLUMNS
 from ._llg import LlgResult as LlgResult
 from ._llg import Magnet as Magnet
@@ -47,8 +62,6 @@ from ._llg import llg_diagnostics as llg_diagnostics
 from ._llg import llg_rates as llg_rates
 from ._llg import simulate_llg as simulate_llg
 from ._llg import strong_exchange_coefficients as strong_exchange_coefficients
-from ._model import RashbaFerromagnet as RashbaFerromagnet
-from ._model import degeneracy_point as degeneracy_point
 from ._quantum import SCAN_ERRORS as SCAN_ERRORS
 from ._quantum import UNITS as QUANTUM_UNITS
 from ._quantum import AdiabaticityScan as AdiabaticityScan
@@ -68,14 +81,21 @@ from ._quantum import fit_order as fit_order
 from ._quantum import nonadiabatic_spin_first_order as nonadiabatic_spin_first_order
 from ._quantum import smooth_step as smooth_step
 from ._quantum import strong_rashba_crossover as strong_rashba_crossover
-from ._sweep import SWEEP_PARAMETERS as SWEEP_PARAMETERS
-from ._sweep import sweep_observables as sweep_observables
-from ._sweep import sweep_status as sweep_status
-from ._transport import amr_ratio as amr_ratio
-from ._transport import amr_strong_exchange as amr_strong_exchange
-from ._transport import band_polarization as band_polarization
-from ._transport import conductivity as conductivity
-from ._transport import joule_heating as joule_heating
-from ._transport import resistivity as resistivity
+from .sweep import SWEEP_PARAMETERS as SWEEP_PARAMETERS
+from .sweep import sweep_observables as sweep_observables
+from .sweep import sweep_status as sweep_status
 
 __version__ = "0.1.0"
+
+_LAZY_MODULES = ("fit",)
+
+
+def __getattr__(name):
+    # `jaxsot.fit` (optax, the optimizer) loads on first use, so that `import jaxsot` stays light.
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'jaxsot' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY_MODULES))

@@ -1,5 +1,5 @@
 import sys
+from .cli._main import main
 
-from ._cli import main
 
 sys.exit(main())

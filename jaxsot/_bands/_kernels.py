@@ -1,0 +1,114 @@
+"""Per-state kernels of a two-band Hamiltonian H = eps0(k) + b(k)·sigma: scalars in, scalars out.
+
+Every function takes the model and one state in scalar components (kx, ky) and returns scalars.
+Scalar components, not (2,)-vectors, keep XLA-CPU out of its slow fusion path for large ensembles
+(docs: Benchmarks). Derivatives come from autodiff of one energy: velocity = grad(eps)/hbar and the
+spin force is a Hessian-vector product of s*Omega (jax-md style). s is the band sign as a float
+(+1 upper, -1 lower); k [1/nm]; f = hbar k' = qE [eV/nm].
+"""
+
+
+import jax
+import jax.numpy as jnp
+from ..constants import HBAR
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-state kernels (scalars in, scalars out). s is the band sign as a float.
+
+
+def exchange_field_components(model, kx, ky):
+    """b(k) = alpha (k x z) - J M = (alpha ky - J Mx, -alpha kx - J My, -J Mz) [eV]."""
+    mx, my, mz = model.magnetization[0], model.magnetization[1], model.magnetization[2]
+    return (
+        model.alpha * ky - model.j_ex * mx,
+        -model.alpha * kx - model.j_ex * my,
+        -model.j_ex * mz + 0.0 * kx,
+    )
+
+
+def splitting(model, kx, ky):
+    """Omega(k) = |b(k)| [eV]; the bands are eps_s = hbar^2 k^2/2m + s Omega."""
+    bx, by, bz = exchange_field_components(model, kx, ky)
+    return jnp.sqrt(bx * bx + by * by + bz * bz)
+
+
+def energy(model, kx, ky, s):
+    """eps_s(k) [eV], exact two-band energy (eigenvalue of the 2x2 H(k))."""
+    return model.kinetic_coefficient * (kx * kx + ky * ky) + s * splitting(model, kx, ky)
+
+
+def spin(model, kx, ky, s):
+    """Band spin <sigma> = s b/|b| (dimensionless), as three scalars."""
+    bx, by, bz = exchange_field_components(model, kx, ky)
+    scale = s / jnp.sqrt(bx * bx + by * by + bz * bz)
+    return bx * scale, by * scale, bz * scale
+
+
+def velocity(model, kx, ky, s):
+    """v = d eps / hbar dk [nm/fs] by autodiff."""
+    gx, gy = jax.grad(energy, argnums=(1, 2))(model, kx, ky, s)
+    return gx / HBAR, gy / HBAR
+
+
+def spin_splitting_gradient(model, kx, ky, s):
+    return jax.grad(lambda qx, qy: s * splitting(model, qx, qy), argnums=(0, 1))(kx, ky)
+
+
+def spin_force_components(model, kx, ky, s, fx, fy):
+    """Exact F_so = (m/hbar^2) Hess_k(s Omega) . f [eV/nm], f = hbar k' [eV/nm].
+
+    A Hessian-vector product (jvp of grad) of s*Omega alone: computing m dv/dt - hbar k'
+    instead would cancel ~1.5 digits in float32 (PERFORMANCE.md item 4).
+    """
+    _, (hx, hy) = jax.jvp(
+        lambda qx, qy: spin_splitting_gradient(model, qx, qy, s), (kx, ky), (fx, fy)
+    )
+    scale = model.mass / HBAR**2
+    return hx * scale, hy * scale
+
+
+def spin_rate_components(model, kx, ky, s, fx, fy):
+    """ds/dt = (k' . grad_k) s b/|b| [1/fs] for a band state driven by hbar k' = f (autodiff jvp)."""
+    _, rate = jax.jvp(lambda qx, qy: spin(model, qx, qy, s), (kx, ky), (fx / HBAR, fy / HBAR))
+    return rate
+
+
+def spin_force_second_order_components(model, kx, ky, s, fx, fy):
+    """Paper eq. 12 (2018) / eq. 13 (2019): exact Omega, alpha k dropped in u = z x b.
+
+    F = s (m alpha^2/(hbar^2 Omega)) [f - (J^2/Omega^2) w (w.f)],  w = z x M = (-My, Mx).
+    """
+    omega = splitting(model, kx, ky)
+    wx, wy = -model.magnetization[1], model.magnetization[0]
+    w_dot_f = wx * fx + wy * fy
+    projection = model.j_ex**2 / omega**2 * w_dot_f
+    scale = s * model.mass * model.alpha**2 / (HBAR**2 * omega)
+    return scale * (fx - projection * wx), scale * (fy - projection * wy)
+
+
+def spin_rate_second_order_components(model, kx, ky, s, fx, fy):
+    """ds/dt with b ~ -J M inside the projector (the 3D form behind paper eq. 12) [1/fs].
+
+    ds/dt = (s alpha/Omega) [k' x z - (J^2/Omega^2) M (w . k')], k' = f/hbar, w = z x M.
+    Its in-plane part equals -(hbar/(m alpha)) z x F(second order); for Omega -> J it is
+    paper eq. 14 (2018) / eq. 15 (2019).
+    """
+    omega = splitting(model, kx, ky)
+    mx, my, mz = model.magnetization[0], model.magnetization[1], model.magnetization[2]
+    kdx, kdy = fx / HBAR, fy / HBAR
+    w_dot_kd = -my * kdx + mx * kdy
+    projection = model.j_ex**2 / omega**2 * w_dot_kd
+    scale = s * model.alpha / omega
+    return scale * (kdy - projection * mx), scale * (-kdx - projection * my), scale * (-projection * mz)
+
+
+def field_like_torque_components(model, kx, ky, s):
+    """T1 per state = (2/hbar) B_so x <sigma>, B_so = alpha (k x z) [1/fs] (paper eq. 5)."""
+    sx, sy, sz = spin(model, kx, ky, s)
+    bx, by = model.alpha * ky, -model.alpha * kx
+    scale = 2.0 / HBAR
+    return scale * by * sz, -scale * bx * sz, scale * (bx * sy - by * sx)
+

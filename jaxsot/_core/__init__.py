@@ -1,0 +1,16 @@
+"""Core: the model (a two-band Hamiltonian H = eps0(k) + b(k)·sigma), drives, input checks and dtypes."""
+
+from ._checks import check_band as check_band
+from ._checks import check_count as check_count
+from ._checks import check_finite as check_finite
+from ._checks import check_range as check_range
+from ._checks import check_shape as check_shape
+from ._checks import check_tau as check_tau
+from ._checks import check_times as check_times
+from ._checks import float_dtype as float_dtype
+from ._checks import is_concrete as is_concrete
+from ._drives import RampDrive as RampDrive
+from ._drives import SinusoidDrive as SinusoidDrive
+from ._drives import StepDrive as StepDrive
+from ._model import RashbaFerromagnet as RashbaFerromagnet
+from ._model import degeneracy_point as degeneracy_point

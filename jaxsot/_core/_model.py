@@ -1,0 +1,108 @@
+"""The Rashba ferromagnet model (PHYSICS.md "Model", paper eq. 1)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+from ..constants import ELECTRON_MASS, HBAR, HBAR2_OVER_2ME
+from ._checks import check_finite, check_range, is_concrete
+
+
+
+class RashbaFerromagnet(eqx.Module):
+    """Two-dimensional Rashba ferromagnet, H = hbar^2 k^2/2m + alpha (k x z).sigma - J M.sigma.
+
+    An immutable pytree, differentiable in every float field (use it under `jax.grad`,
+    `jax.vmap` over a batch of models, `jax.jit`).
+
+    Args:
+        alpha: Rashba coupling [eV nm] (0.005 to 0.2 is typical; 1 eV A = 0.1 eV nm). alpha = 0
+            is allowed for single-state quantities; the torque-force identity divides by it.
+        j_ex: exchange coupling J [eV], >= 0.
+        magnetization: direction M, shape (3,); normalized here (it must not be zero).
+        mass_ratio: effective mass m*/m_e, > 0.
+
+    Checks (on concrete values only): every field finite, j_ex >= 0, mass_ratio > 0,
+    |magnetization| > 0. Raises ValueError naming the field, its value and the allowed range.
+    """
+
+    alpha: Float[Array, ""]
+    j_ex: Float[Array, ""]
+    magnetization: Float[Array, "3"]
+    mass_ratio: Float[Array, ""]
+
+    def __init__(self, alpha, j_ex, magnetization, mass_ratio=1.0):
+        check_range("alpha", alpha, unit="eV nm")
+        check_range("j_ex", j_ex, low=0.0, unit="eV")
+        check_range("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
+        check_finite("magnetization", magnetization)
+        direction = jnp.asarray(magnetization)
+        if direction.shape != (3,):
+            raise ValueError(f"magnetization has shape {direction.shape}; allowed: (3,)")
+        if not jnp.issubdtype(direction.dtype, jnp.floating):
+            direction = direction.astype(jnp.result_type(float))
+        norm = jnp.sqrt(jnp.sum(direction * direction))
+        if is_concrete(norm) and not float(norm) > 0.0:
+            raise ValueError(
+                f"magnetization = {[float(x) for x in direction]} has zero length; allowed: any non-zero 3-vector"
+            )
+        self.alpha = jnp.asarray(alpha)
+        self.j_ex = jnp.asarray(j_ex)
+        self.magnetization = direction / norm
+        self.mass_ratio = jnp.asarray(mass_ratio)
+
+    @classmethod
+    def from_angles(cls, alpha, j_ex, theta, phi, mass_ratio=1.0) -> "RashbaFerromagnet":
+        """Build the model with M = (sin theta cos phi, sin theta sin phi, cos theta).
+
+        Args:
+            theta: polar angle of M from +z [rad].
+            phi: azimuth of M from +x [rad].
+        """
+        check_finite("theta", theta)
+        check_finite("phi", phi)
+        theta = jnp.asarray(theta)
+        phi = jnp.asarray(phi)
+        direction = jnp.stack(
+            [jnp.sin(theta) * jnp.cos(phi), jnp.sin(theta) * jnp.sin(phi), jnp.cos(theta) + 0.0 * phi]
+        )
+        return cls(alpha, j_ex, direction, mass_ratio)
+
+    @property
+    def mass(self) -> Float[Array, ""]:
+        """Effective mass m [eV fs^2 / nm^2]."""
+        return self.mass_ratio * ELECTRON_MASS
+
+    @property
+    def kinetic_coefficient(self) -> Float[Array, ""]:
+        """hbar^2 / (2 m) [eV nm^2]."""
+        return HBAR2_OVER_2ME / self.mass_ratio
+
+    @property
+    def eta(self) -> Float[Array, ""]:
+        """eta = m alpha^2 / (hbar^2 J), the dimensionless spin-force / AMR strength (paper eq. 13/14)."""
+        return self.mass * self.alpha**2 / (HBAR**2 * self.j_ex)
+
+    def astype(self, dtype) -> "RashbaFerromagnet":
+        """The same model with every field cast to `dtype` (no re-validation; differentiable)."""
+        return _cast(self, dtype)
+
+
+def _cast(model: RashbaFerromagnet, dtype) -> RashbaFerromagnet:
+    # tree_map rebuilds the pytree without calling __init__: no re-normalization or checks.
+    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).astype(dtype), model)
+
+
+def degeneracy_point(model: RashbaFerromagnet):
+    """The band-touching point k* = (J/alpha)(z x M) [1/nm], shape (2,), or None.
+
+    It exists only when M_z = 0 (and alpha != 0); Omega(k*) = 0 there and velocities and spin
+    forces diverge (PHYSICS.md "Model"). Concrete models only.
+    """
+    mx, my, mz = (float(x) for x in model.magnetization)
+    alpha = float(model.alpha)
+    if alpha == 0.0 or abs(mz) > 1e-12:
+        return None
+    scale = float(model.j_ex) / alpha
+    return jnp.asarray([-my * scale, mx * scale])
+

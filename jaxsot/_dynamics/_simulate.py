@@ -1,0 +1,283 @@
+"""Time evolution of the Fermi-sea ensemble with Hamilton's equations (docs: Theory > Ensembles and dynamics).
+
+Every occupied state moves by hbar k' = qE(t) - hbar Delta k/tau (constant-tau rigid shift of the
+sea; tau = None: no relaxation), so k(t) = k0 + Delta k(t) with one Delta k for all states.
+Per state and time step the kernel evaluates the spin (b/|b|), the spin force by a Hessian-vector
+product and ds/dt by a jvp, with their second-order closed forms, and accumulates the per-area
+sums. The ensemble is the T = 0 Fermi sea on polar Gauss-Legendre nodes (rates: dS/dt, T2,
+spin-force density); levels (S(t) - S_eq, T1, current) come from Fermi-contour fluxes integrated
+over the shift, which avoids subtracting two large sums (float32 cancellation).
+"""
+
+import warnings
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as onp
+from jaxtyping import Array, Float
+from .._bands._arrays import DEGENERACY_THRESHOLD
+from .._bands._kernels import spin
+from .._core._checks import check_count, check_finite, check_tau, check_times, float_dtype, is_concrete
+from .._core._model import RashbaFerromagnet
+from .._fermi._contour import band_touching_report, contour_points, occupied_bands, sea_nodes
+from ..constants import AREA_MEASURE, CARRIER_CHARGE, HBAR
+from ._engine import evolve_block
+from ._shift import SHIFT_NODES, integrate_shift_jit
+
+
+
+UNITS = {
+    "spin_density": "1/nm^2",
+    "spin_density_change": "1/nm^2",
+    "spin_rate": "1/(nm^2 fs)",
+    "damping_torque": "1/(nm^2 fs)",
+    "field_like_torque": "1/(nm^2 fs)",
+    "spin_force_density": "eV/nm^3",
+    "spin_force_per_electron": "eV/nm",
+    "current_density": "e/(fs nm)",
+}
+"""Units of the observables in `SimulationResult.observables` (internal units)."""
+
+
+
+FLOAT32_RESOLUTION = 1e-5
+"""Float32 ensemble sums agree with float64 to ~3e-6 of each component's peak (default run):
+relative differences below this are not resolved in float32."""
+
+
+class SimulationResult(eqx.Module):
+    """Time series of the driven Fermi sea, per area (all occupied bands).
+
+    Fields (T = len(times)):
+        times (T,) [fs]; efield (T, 2) [V/nm]; delta_k (T, 2) [1/nm] (rigid shift);
+        k_rate (T, 2) [1/(nm fs)] (k' of every state);
+        band_densities (2,) [1/nm^2]: (lower, upper);
+        observables: {name: {"exact": (T, d), "second_order": (T, d), "strong_exchange": (T, d)}}
+            (an approximation is present only where it is defined; units in `jaxsot.UNITS`):
+            spin_density S(t), spin_density_change S - S_eq, spin_rate dS/dt, damping_torque T2 = -dS/dt,
+            field_like_torque T1 (current-induced: (2J/hbar) M x (S - S_eq), paper eq. 5),
+            spin_force_density, spin_force_per_electron, current_density j = q sum v.
+        min_splitting: smallest Omega over every sampled state and time [eV];
+        notes: sentences about degenerate points or accuracy (empty when all is well).
+    """
+
+    times: Float[Array, "T"]
+    efield: Float[Array, "T 2"]
+    delta_k: Float[Array, "T 2"]
+    k_rate: Float[Array, "T 2"]
+    band_densities: Float[Array, "2"]
+    observables: dict
+    min_splitting: Float[Array, ""]
+    num_states: int = eqx.field(static=True)
+    notes: tuple = eqx.field(static=True)
+
+    def relative_error(self, name: str, approximation: str) -> float:
+        """max_t |approx(t) - exact(t)| / max_t |exact(t)| (Euclidean norm over components)."""
+        values = self.observables[name]
+        exact = onp.asarray(values["exact"])
+        approx = onp.asarray(values[approximation])
+        scale = onp.max(onp.linalg.norm(exact, axis=-1))
+        if not scale > 0:
+            raise ValueError(f"observable {name!r} is zero at every time: a relative error is undefined")
+        error = float(onp.max(onp.linalg.norm(approx - exact, axis=-1)) / scale)
+        if exact.dtype == onp.float32 and error < FLOAT32_RESOLUTION:
+            warnings.warn(
+                f"relative error of {name} ({approximation}) = {error:.2g} is below the float32 resolution of the "
+                f"ensemble sums (~{FLOAT32_RESOLUTION:g}, measured against float64): rerun in float64",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return error
+
+
+
+
+
+
+def ensemble_nodes(model, fermi_energy, bands, num_phi, num_r):
+    sea_k, sea_area, sea_sign = [], [], []
+    contour_k, contour_weight, contour_sign, densities = [], [], [], {-1: 0.0, 1: 0.0}
+    for s in bands:
+        k, area = sea_nodes(model, fermi_energy, float(s), num_phi, num_r)
+        sea_k.append(k)
+        sea_area.append(area)
+        sea_sign.append(jnp.full(area.shape, float(s), area.dtype))
+        kc, dl, normal, radius = contour_points(model, fermi_energy, float(s), num_phi)
+        contour_k.append(kc)
+        contour_weight.append(normal * dl[:, None])
+        contour_sign.append(jnp.full(dl.shape, float(s), dl.dtype))
+        densities[s] = 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num_phi) * AREA_MEASURE
+    sea = tuple(jnp.concatenate(x) for x in (sea_k, sea_area, sea_sign))
+    contour = tuple(jnp.concatenate(x) for x in (contour_k, contour_weight, contour_sign))
+    return sea, contour, jnp.stack([densities[-1], densities[1]]).astype(sea[1].dtype)
+
+
+def strong_exchange_sums(model, band_densities, force, shift):
+    """Closed forms (k-independent per state, so the sea sum is n_s times the per-state value)."""
+    n_lower, n_upper = band_densities[0], band_densities[1]
+    m = model.magnetization
+    w = jnp.stack([-m[1], m[0]])
+    kdot = force / HBAR
+    w_dot_kdot = kdot @ w
+    kdot_cross_z = jnp.stack([kdot[:, 1], -kdot[:, 0], jnp.zeros_like(kdot[:, 0])], -1)
+    polarization = n_lower - n_upper
+    # ds/dt per state = s (alpha/J) [k' x z - M (w . k')] (paper eq. 14 with T2 = -ds/dt).
+    per_state_rate = model.alpha / model.j_ex * (kdot_cross_z - w_dot_kdot[:, None] * m[None, :])
+    spin_rate = -polarization * per_state_rate
+    projected = force - (force @ w)[:, None] * w[None, :]
+    force_density = -polarization * model.eta * projected
+    shift_cross_z = jnp.stack([shift[:, 1], -shift[:, 0], jnp.zeros_like(shift[:, 0])], -1)
+    field_like = 2.0 * model.alpha / HBAR * polarization * jnp.cross(shift_cross_z, m[None, :])
+    total = n_lower + n_upper
+    current = CARRIER_CHARGE * HBAR / model.mass * total * shift
+    return spin_rate, force_density, field_like, current
+
+
+def simulate(
+    model: RashbaFerromagnet,
+    fermi_energy,
+    drive: Callable,
+    times: Float[Array, "T"],
+    *,
+    tau=None,
+    num_phi: int = 128,
+    num_r: int = 16,
+    substeps: int = 4,
+    block_steps: int = 256,
+    chunk: int = 1024,
+    progress: Callable[[int, int], None] | None = None,
+    bands: tuple[int, ...] | None = None,
+    devices=None,
+) -> SimulationResult:
+    """Evolve the T = 0 Fermi sea under a drive and return per-area time series.
+
+    Hamilton's equations for every state: r' = grad eps/hbar, hbar k' = qE(t) - hbar Delta k/tau
+    (PHYSICS.md "Ensembles"; the papers' section II dynamical state). The sea is sampled by
+    num_phi x num_r polar Gauss-Legendre nodes per occupied band and the contour by num_phi points;
+    the state count is `result.num_states`.
+
+    Args:
+        fermi_energy: E_F [eV]. drive: callable t [fs] -> E(t) (2,) [V/nm] (StepDrive, RampDrive,
+            SinusoidDrive or any jax-traceable function). times: (T,) increasing [fs], Delta k = 0 at
+            times[0]. tau: relaxation time [fs] (> 0) or None for none.
+        substeps: RK4 substeps per interval for Delta k. block_steps: time steps per compiled block
+            (progress is reported between blocks). chunk: states per vectorized chunk (1024 keeps a
+            step's intermediates in cache; from 2048 states XLA-CPU splits some float32 loops over
+            threads, which halved float32 throughput on 2 cores: benchmarks/README.md).
+        progress: called as progress(steps_done, steps_total) after each block.
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); needed under jax.grad/jit (traced models),
+            found from the model otherwise (`jaxsot.occupied_bands`).
+        devices: devices to split the Fermi-sea states over (default: all local devices of the
+            default backend). On CPU, expose the cores as devices with
+            XLA_FLAGS=--xla_force_host_platform_device_count=N before JAX starts (`jaxsot run`
+            does this); results agree with one device to rounding (the order of the final sum).
+    Returns: SimulationResult (dtype of `times`).
+    """
+    check_finite("fermi_energy", fermi_energy)
+    times = check_times(times)
+    check_tau(tau)
+    num_phi = check_count("num_phi", num_phi, minimum=8)
+    num_r = check_count("num_r", num_r, minimum=2)
+    substeps = check_count("substeps", substeps, minimum=1)
+    block_steps = check_count("block_steps", block_steps, minimum=1)
+    chunk = check_count("chunk", chunk, minimum=1)
+    dtype = float_dtype(times)
+    if not jnp.issubdtype(times.dtype, jnp.floating):
+        times = times.astype(dtype)
+    model = model.astype(dtype)
+    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    bands = occupied_bands(model, fermi_energy, bands)
+
+    tau = None if tau is None else jnp.asarray(tau, dtype)  # an array: no recompile per tau value
+    efield, shift, k_rate = integrate_shift_jit(drive, times, tau, substeps)
+    force = HBAR * k_rate
+    sea, contour, band_densities = ensemble_nodes(model, fermi_energy, bands, num_phi, num_r)
+    num_states = int(sea[0].shape[0] + len(SHIFT_NODES) * contour[0].shape[0])
+    chunk = min(chunk, int(sea[0].shape[0]))
+
+    devices = tuple(jax.local_devices()) if devices is None else tuple(devices)
+    if not devices:
+        raise ValueError("devices = () is not allowed; allowed: a non-empty sequence of jax devices")
+    steps = times.shape[0]
+    block = min(block_steps, steps)
+    rate_blocks, level_blocks, smallest = [], [], jnp.inf
+    for start in range(0, steps, block):
+        stop = min(start + block, steps)
+        # Pad the last block to the same shape: one compilation for the whole run.
+        index = jnp.minimum(jnp.arange(start, start + block), steps - 1)
+        rates, levels, small = evolve_block(
+            model, sea, contour, shift[index], force[index], chunk=chunk, devices=devices
+        )
+        rate_blocks.append(rates[: stop - start])
+        level_blocks.append(levels[: stop - start])
+        smallest = jnp.minimum(smallest, small)
+        if progress is not None:
+            progress(stop, steps)
+    rates = jnp.concatenate(rate_blocks)
+    levels = jnp.concatenate(level_blocks)
+
+    spin_equilibrium = _equilibrium_spin(model, sea)
+    spin_change = levels[:, :3]
+    current = CARRIER_CHARGE * levels[:, 3:5]
+    strong_rate, strong_force, strong_field_like, strong_current = strong_exchange_sums(model, band_densities, force, shift)
+    exchange = 2.0 * model.j_ex / HBAR
+    field_like = exchange * jnp.cross(jnp.broadcast_to(model.magnetization, spin_change.shape), spin_change)
+    total_density = jnp.sum(band_densities)
+    observables = {
+        "spin_density": {"exact": spin_equilibrium[None, :] + spin_change},
+        "spin_density_change": {"exact": spin_change},
+        "spin_rate": {"exact": rates[:, 0:3], "second_order": rates[:, 5:8], "strong_exchange": strong_rate},
+        "damping_torque": {"exact": -rates[:, 0:3], "second_order": -rates[:, 5:8], "strong_exchange": -strong_rate},
+        "field_like_torque": {"exact": field_like, "strong_exchange": strong_field_like},
+        "spin_force_density": {
+            "exact": rates[:, 3:5],
+            "second_order": rates[:, 8:10],
+            "strong_exchange": strong_force,
+        },
+        "spin_force_per_electron": {
+            "exact": rates[:, 3:5] / total_density,
+            "second_order": rates[:, 8:10] / total_density,
+            "strong_exchange": strong_force / total_density,
+        },
+        "current_density": {"exact": current, "strong_exchange": strong_current},
+    }
+    notes = _notes(model, fermi_energy, smallest, observables)
+    return SimulationResult(
+        times=times,
+        efield=efield,
+        delta_k=shift,
+        k_rate=k_rate,
+        band_densities=band_densities,
+        observables=observables,
+        min_splitting=jnp.asarray(smallest),
+        num_states=num_states,
+        notes=notes,
+    )
+
+
+@jax.jit
+def _equilibrium_spin(model, sea):
+    k, area, sign = sea
+    sx, sy, sz = jax.vmap(lambda kx, ky, s: spin(model, kx, ky, s))(k[:, 0], k[:, 1], sign)
+    return jnp.stack([area @ sx, area @ sy, area @ sz]) * AREA_MEASURE
+
+
+def _notes(model, fermi_energy, smallest, observables) -> tuple:
+    if not is_concrete(model, fermi_energy, smallest):
+        return ()  # under jax.grad / jit tracing nothing can be inspected
+    notes = []
+    report = band_touching_report(model, fermi_energy)
+    if report:
+        notes.append(report)
+    j_ex = float(model.j_ex)
+    if float(smallest) < DEGENERACY_THRESHOLD * max(j_ex, 1e-300):
+        notes.append(
+            f"a sampled state came within Omega = {float(smallest):.3g} eV of the band touching "
+            f"(< {DEGENERACY_THRESHOLD:g} J): velocities and spin forces are large or divergent there"
+        )
+    bad = [name for name, values in observables.items() for key, v in values.items() if not bool(jnp.all(jnp.isfinite(v)))]
+    if bad:
+        notes.append(f"non-finite values in: {', '.join(sorted(set(bad)))} (states at the band touching)")
+    return tuple(notes)

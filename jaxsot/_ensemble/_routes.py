@@ -1,0 +1,153 @@
+"""Ensemble torques and spin-force densities of the Fermi sea (PHYSICS.md "Ensembles").
+
+Two independent routes for the response of the T = 0 Fermi sea (all occupied bands) accelerated
+rigidly by hbar k' = qE:
+- "contour": by the divergence theorem, d/dt of a Fermi-sea integral is a Fermi-contour flux,
+  d/dt sum_s int_sea g_s d^2k/(2pi)^2 = sum_s oint g_s (n . k') dl/(2pi)^2 (n the outward normal).
+  The spin-force density is the flux of m v_spin: (m/hbar^2) oint grad(s Omega) (n . hbar k') dl.
+- "fermi_sea": the per-state quantity (autodiff ds/dt, Hessian-vector-product spin force) summed
+  over a k-grid with Fermi-Dirac occupation at temperature T; it tends to the contour route as T->0.
+Densities are per area with the measure d^2k/(2pi)^2 (no spin factor 2).
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+from .._bands._arrays import accelerating_force
+from .._bands._kernels import energy, spin, spin_force_components, spin_rate_components, spin_splitting_gradient
+from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
+from .._core._model import RashbaFerromagnet
+from .._fermi._contour import contour_points, occupied_bands, outer_radius
+from ..constants import AREA_MEASURE, BOLTZMANN_EV_PER_K, HBAR
+
+
+
+
+def _contour_rate(model, s, k, dl, normal, force):
+    """Per band: (dS/dt (3,), spin-force density (2,)) as contour fluxes."""
+    kdot = force / HBAR
+    flux = (normal @ kdot) * dl * AREA_MEASURE
+    sx, sy, sz = jax.vmap(lambda kx, ky: spin(model, kx, ky, s))(k[:, 0], k[:, 1])
+    spin_rate = jnp.stack([sx @ flux, sy @ flux, sz @ flux])
+    gx, gy = jax.vmap(lambda kx, ky: spin_splitting_gradient(model, kx, ky, s))(k[:, 0], k[:, 1])
+    scale = model.mass / HBAR**2 * HBAR  # flux already carries k' = f/hbar
+    force_density = scale * jnp.stack([gx @ flux, gy @ flux])
+    return spin_rate, force_density
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _contour_route(model, fermi_energy, force, bands, num):
+    spin_rate = jnp.zeros(3, force.dtype)
+    force_density = jnp.zeros(2, force.dtype)
+    for s in bands:
+        k, dl, normal, _ = contour_points(model, fermi_energy, float(s), num)
+        rate, density = _contour_rate(model, float(s), k, dl, normal, force)
+        spin_rate, force_density = spin_rate + rate, force_density + density
+    return spin_rate, force_density
+
+
+def fermi_dirac(energy_ev, fermi_energy, temperature_k):
+    """Fermi-Dirac occupation at temperature T [K] (a step at T = 0)."""
+    kt = BOLTZMANN_EV_PER_K * temperature_k
+    if temperature_k == 0:
+        return (energy_ev < fermi_energy).astype(jnp.result_type(energy_ev))
+    return 0.5 * (1.0 - jnp.tanh((energy_ev - fermi_energy) / (2.0 * kt)))
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
+    dtype = force.dtype
+    kt = BOLTZMANN_EV_PER_K * temperature_k
+    # Occupations below e^-40 are dropped: integrate out to eps = E_F + 40 kT.
+    half_width = outer_radius(model, fermi_energy + 40.0 * kt)
+    spacing = 2.0 * half_width / grid
+    # Cell midpoints: the k-grid never lands exactly on the band touching point by construction.
+    axis = -half_width + spacing * (jnp.arange(grid, dtype=dtype) + 0.5)
+    kx, ky = [a.ravel() for a in jnp.meshgrid(axis, axis, indexing="ij")]
+    fx, fy = force[0], force[1]
+
+    def per_state(qx, qy):
+        rate = jnp.zeros(3, dtype)
+        density = jnp.zeros(2, dtype)
+        for s in (-1.0, 1.0):
+            occupation = fermi_dirac(energy(model, qx, qy, s), fermi_energy, temperature_k)
+            rate = rate + occupation * jnp.stack(spin_rate_components(model, qx, qy, s, fx, fy))
+            density = density + occupation * jnp.stack(spin_force_components(model, qx, qy, s, fx, fy))
+        return jnp.concatenate([rate, density])
+
+    values = jax.lax.map(lambda q: per_state(q[0], q[1]), jnp.stack([kx, ky], -1), batch_size=chunk)
+    total = jnp.sum(values, axis=0) * spacing**2 * AREA_MEASURE
+    return total[:3], total[3:]
+
+
+def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands):
+    check_shape("efield", efield, (2,))
+    check_finite("efield", efield)
+    check_finite("fermi_energy", fermi_energy)
+    efield = jnp.asarray(efield)
+    if efield.shape != (2,):
+        raise ValueError(f"efield has shape {efield.shape}; allowed: (2,)")
+    dtype = float_dtype(efield, jnp.asarray(fermi_energy))
+    model = model.astype(dtype)
+    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    force = accelerating_force(efield.astype(dtype))
+    if method == "contour":
+        num = check_count("num", num, minimum=8)
+        bands = occupied_bands(model, fermi_energy, bands)
+        return _contour_route(model, fermi_energy, force, bands, num)
+    if method == "fermi_sea":
+        check_range("temperature", temperature, low=0.0, unit="K")
+        grid = check_count("grid", grid, minimum=16)
+        occupied_bands(model, fermi_energy, bands)
+        return _fermi_sea_route(model, fermi_energy, force, float(temperature), grid, 16384)
+    raise ValueError(f"method = {method!r} is not allowed; allowed: 'contour' or 'fermi_sea'")
+
+
+def ensemble_damping_torque(
+    model: RashbaFerromagnet,
+    fermi_energy,
+    efield: Float[Array, "2"],
+    num: int = 256,
+    *,
+    method: str = "contour",
+    temperature: float = 0.0,
+    grid: int = 512,
+    bands: tuple[int, ...] | None = None,
+) -> Float[Array, "3"]:
+    """Damping-like torque density T2 = -dS/dt of the Fermi sea accelerated by qE [1/(nm^2 fs)].
+
+    S is the spin density per area of all occupied bands (measure d^2k/(2pi)^2). Paper eq. 7/11
+    summed over the sea (PHYSICS.md "Ensembles").
+
+    Args:
+        fermi_energy: E_F [eV]. efield: (2,) [V/nm].
+        num: points per Fermi contour (method "contour").
+        method: "contour" (T = 0, divergence theorem, spectrally accurate) or "fermi_sea"
+            (k-grid of grid x grid midpoints with Fermi-Dirac weights at `temperature` [K]).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap.
+    Returns: (3,) [1/(nm^2 fs)], dtype of efield.
+    """
+    spin_rate, _ = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands)
+    return -spin_rate
+
+
+def ensemble_spin_force(
+    model: RashbaFerromagnet,
+    fermi_energy,
+    efield: Float[Array, "2"],
+    num: int = 256,
+    *,
+    method: str = "contour",
+    temperature: float = 0.0,
+    grid: int = 512,
+    bands: tuple[int, ...] | None = None,
+) -> Float[Array, "2"]:
+    """Spin-force density sum_s int_sea F_so d^2k/(2pi)^2 of the accelerated sea [eV/nm^3].
+
+    (Force per electron times electrons per area.) Same routes and arguments as
+    `ensemble_damping_torque`; returns (2,).
+    """
+    _, density = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands)
+    return density

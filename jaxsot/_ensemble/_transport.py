@@ -1,0 +1,298 @@
+"""Constant-tau Boltzmann transport, anisotropic magnetoresistance and the Joule side of the energy balance.
+
+PHYSICS.md "Energy transfer and AMR"; paper section IV (2018 numbering: eq. 15-18).
+
+Conductivity (derivation). In the constant-tau Boltzmann model the steady distribution of band s is
+the equilibrium one rigidly shifted by Delta k = qE tau/hbar (the `simulate` model at t >> tau):
+f_s(k) = f0(eps_s(k - Delta k)). To first order, delta f = -(Delta k . hbar v) d f0/d eps, and at
+T = 0, -d f0/d eps = delta(eps - E_F). The sheet current j = q sum_s int v f d^2k/(2 pi)^2 becomes a
+Fermi-contour integral (d^2k = dl d eps/|grad eps|, |grad eps| = hbar |v|):
+
+    j = q sum_s oint v (v . Delta k) / |v| dl/(2 pi)^2 = sigma E,
+    sigma_ij = (e^2 tau / hbar) sum_s oint v_i v_j / |v| dl/(2 pi)^2
+             = (e^2 tau / hbar^2) sum_s oint |grad eps_s| n_i n_j dl/(2 pi)^2,        (n = grad eps/|grad eps|)
+
+with the exact bands (no expansion in alpha k/J). For a parabolic band this is Drude, n e^2 tau/m.
+Integrating by parts, sigma_ij = (e^2 tau/hbar^2) sum_s int_sea d^2 eps_s/dk_i dk_j d^2k/(2 pi)^2
+(the inverse-mass form, used as the independent reference in the tests). Units: sigma in e^2/(eV fs)
+= e/(V fs) = 1.602e-4 S per square (SIEMENS_PER_INTERNAL); resistivity rho = sigma^-1 (2x2) in V fs/e.
+
+AMR (paper eq. 18). With current along the in-plane unit vector e, rho_ee = e . sigma^-1 . e. The
+strong-exchange expansion of the bands, eps_s = c k^2 + s [J - alpha w.k + (alpha^2/2J) k.(I - w w^T).k]
+(w = z x M), gives the inverse mass (1/m)[I + s eta (I - w w^T)] per band, hence
+rho_ee/rho0 = 1 + p eta [(M.e)^2 + M_z^2],  p = (n_lower - n_upper)/(n_lower + n_upper),
+rho0 = rho_ee for M in-plane and perpendicular to e (there (M.e)^2 + M_z^2 = 0). In-plane M:
+1 + p eta cos^2(theta_EM) (the paper's eq. 18 with p = 1); M in the y-z plane (e = x): 1 + p eta M_z^2;
+M in the x-z plane: no AMR at this order (the residual is O(eta (alpha k_F/J)^2)).
+
+Joule heating (paper eq. 17): Q = j.E per area. The spin force F_so = (m/hbar^2) Hess(s Omega) . qE acts
+on the drifting electrons; its power on the current is the part of sum_states v . F_so that is even
+in E: P_sf = sum_s oint (n . Delta k) (v . F_so) dl/(2 pi)^2 (the flux of v . F_so through the
+shifted contour). P_sf < 0: the spin force drags the current, and the extra Joule heat -P_sf is the
+AMR, -P_sf = (rho - rho0) j^2 to first order in eta. In the strong-exchange limit
+P_sf = -p eta rho0_sheet [(M.j)^2 + M_z^2 j^2] (PHYSICS.md; the paper's (M.j)^2 is the M_z = 0 case).
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+from .._bands._kernels import energy, spin, spin_force_components
+from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
+from .._core._model import RashbaFerromagnet
+from .._fermi._contour import occupied_bands
+from ..constants import AREA_MEASURE, CARRIER_CHARGE, ELEMENTARY_CHARGE_C, HBAR
+
+
+NEWTON_STEPS = 10
+RESIDUAL_TOLERANCE = 1e-6  # relative to |E_F| + J; larger residuals are reported as NaN
+
+SIEMENS_PER_INTERNAL = ELEMENTARY_CHARGE_C / 1.0e-15
+"""Sheet conductance: 1 e/(V fs) = 1.602e-4 S (multiply an internal conductance to get siemens)."""
+
+OHM_PER_INTERNAL = 1.0 / SIEMENS_PER_INTERNAL
+"""Sheet resistance: 1 V fs/e = 6241.5 ohm."""
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Fermi contour by a monotone Newton solve on rays (cheap enough to call inside an ODE right-hand side).
+
+
+def _ray_contour(model, fermi_energy, s, num):
+    """Exact Fermi contour of band s on `num` rays: (k (num, 2), dl (num,), grad eps (num, 2), radius (num,)).
+
+    On the ray k = r (cos phi, sin phi), g(r) = c r^2 + s Omega(r) - E_F with
+    Omega^2 = alpha^2 r^2 - 2 alpha J (w . khat) r + J^2 (w = z x M). Newton starts from the upper
+    bound r_u of c r^2 - |alpha| r + s J - E_F = 0 (Omega <= J + |alpha| r for s = -1, Omega >= J - |alpha| r
+    for s = +1, so g(r_u) >= 0) and, g being convex on [root, r_u] away from the band touching, converges
+    monotonically; 10 steps reach machine precision for the seas `fermi_sea_status` accepts. A residual
+    above 1e-6 (|E_F| + J) is returned as NaN, never as a silently wrong contour. Same contour and
+    trapezoid weights as `jaxsot.fermi_contour` (tested to 1e-12).
+    """
+    dtype = model.alpha.dtype
+    phi = jnp.arange(num, dtype=dtype) * (2.0 * jnp.pi / num)
+    cos, sin = jnp.cos(phi), jnp.sin(phi)
+    c = model.kinetic_coefficient
+    a = jnp.abs(model.alpha)
+    budget = jnp.maximum(fermi_energy - s * model.j_ex, 0.0)
+    start = (a + jnp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
+    radius = jnp.full((num,), 1.0, dtype) * start
+
+    def ray_energy(r, cs, sn):
+        return energy(model, r * cs, r * sn, s)
+
+    value_and_slope = jax.vmap(jax.value_and_grad(ray_energy), in_axes=(0, 0, 0))
+
+    def newton(_, r):
+        value, slope = value_and_slope(r, cos, sin)
+        return jnp.maximum(r - (value - fermi_energy) / slope, 0.0)
+
+    radius = jax.lax.fori_loop(0, NEWTON_STEPS, newton, radius)
+    kx, ky = radius * cos, radius * sin
+    eps = jax.vmap(energy, in_axes=(None, 0, 0, None))(model, kx, ky, s)
+    scale = jnp.abs(fermi_energy) + model.j_ex
+    radius = jnp.where(jnp.abs(eps - fermi_energy) <= RESIDUAL_TOLERANCE * scale, radius, jnp.nan)
+    kx, ky = radius * cos, radius * sin
+    gx, gy = jax.vmap(jax.grad(energy, argnums=(1, 2)), in_axes=(None, 0, 0, None))(model, kx, ky, s)
+    radial_slope = gx * cos + gy * sin
+    tangential_slope = -gx * sin + gy * cos
+    dr_dphi = -radius * tangential_slope / radial_slope
+    dl = jnp.sqrt(radius**2 + dr_dphi**2) * (2.0 * jnp.pi / num)
+    return jnp.stack([kx, ky], -1), dl, jnp.stack([gx, gy], -1), radius
+
+
+def contour_response(model, fermi_energy, shift, kdot, bands: tuple, num: int) -> dict:
+    """Linear response of the T = 0 Fermi sea (all `bands`) as Fermi-contour fluxes; jit/vmap-friendly.
+
+    Args:
+        model: RashbaFerromagnet (any M). fermi_energy [eV]. shift: rigid shift Delta k (2,) [1/nm].
+        kdot: k' (2,) [1/(nm fs)] that accelerates each state (the spin force uses hbar k').
+        bands: static tuple of occupied bands (-1, +1). num: static rays per band.
+    Returns a dict (per area, measure d^2k/(2 pi)^2):
+        "spin_shift": S(sea shifted by Delta k) - S_eq (3,) [1/nm^2] (first order in Delta k),
+        "spin_rate": dS/dt of the sea accelerated by k' (3,) [1/(nm^2 fs)] (= -T2),
+        "current": q sum v of the shifted sea (2,) [e/(fs nm)],
+        "conductivity_per_tau": sigma/tau (2, 2) [e^2/(eV fs^2)],
+        "spin_force_power": sum_s oint (n . Delta k)(v . F_so(hbar k')) dl/(2pi)^2 [eV/(nm^2 fs)],
+        "densities": (n_lower, n_upper) [1/nm^2].
+    """
+    dtype = shift.dtype
+    spin_shift = jnp.zeros(3, dtype)
+    spin_rate = jnp.zeros(3, dtype)
+    current = jnp.zeros(2, dtype)
+    conductivity = jnp.zeros((2, 2), dtype)
+    power = jnp.zeros((), dtype)
+    densities = {-1: jnp.zeros((), dtype), 1: jnp.zeros((), dtype)}
+    force = HBAR * kdot
+    for s in bands:
+        sf = float(s)
+        k, dl, grad, radius = _ray_contour(model, fermi_energy, sf, num)
+        grad_norm = jnp.sqrt(jnp.sum(grad * grad, -1))
+        normal = grad / grad_norm[:, None]
+        weight = dl * AREA_MEASURE
+        shift_flux = (normal @ shift) * weight
+        rate_flux = (normal @ kdot) * weight
+        spins = jnp.stack(jax.vmap(lambda kx, ky: spin(model, kx, ky, sf))(k[:, 0], k[:, 1]), -1)
+        velocity = grad / HBAR
+        spin_shift = spin_shift + shift_flux @ spins
+        spin_rate = spin_rate + rate_flux @ spins
+        current = current + CARRIER_CHARGE * (shift_flux @ velocity)
+        conductivity = conductivity + jnp.einsum("n,ni,nj->ij", grad_norm * weight, normal, normal) / HBAR**2
+        fx, fy = jax.vmap(lambda kx, ky: spin_force_components(model, kx, ky, sf, force[0], force[1]))(k[:, 0], k[:, 1])
+        power = power + shift_flux @ (velocity[:, 0] * fx + velocity[:, 1] * fy)
+        densities[s] = 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num) * AREA_MEASURE
+    return {
+        "spin_shift": spin_shift,
+        "spin_rate": spin_rate,
+        "current": current,
+        "conductivity_per_tau": CARRIER_CHARGE**2 * conductivity,
+        "spin_force_power": power,
+        "densities": jnp.stack([densities[-1], densities[1]]),
+    }
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _response_impl(model, fermi_energy, shift, kdot, bands, num):
+    return contour_response(model, fermi_energy, shift, kdot, bands, num)
+
+
+def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):
+    check_finite("fermi_energy", fermi_energy)
+    num = check_count("num", num, minimum=8)
+    arrays = [jnp.asarray(fermi_energy)]
+    if efield is not None:
+        check_shape("efield", efield, (2,))
+        check_finite("efield", efield)
+        if jnp.shape(efield) != (2,):
+            raise ValueError(f"efield has shape {jnp.shape(efield)}; allowed: (2,)")
+        arrays.append(jnp.asarray(efield))
+    if tau is not None:
+        check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
+        arrays.append(jnp.asarray(tau))
+    dtype = float_dtype(*arrays, model.alpha)
+    model = model.astype(dtype)
+    bands = occupied_bands(model, fermi_energy, bands)
+    return model, jnp.asarray(fermi_energy, dtype), bands, num, dtype
+
+
+def _response(model, fermi_energy, efield, tau, num, bands=None):
+    model, fermi_energy, bands, num, dtype = _prepare(model, fermi_energy, efield, tau, num, bands)
+    efield = jnp.zeros(2, dtype) if efield is None else jnp.asarray(efield, dtype)
+    tau = jnp.ones((), dtype) if tau is None else jnp.asarray(tau, dtype)
+    kdot = CARRIER_CHARGE * efield / HBAR
+    return _response_impl(model, fermi_energy, kdot * tau, kdot, bands, num), tau
+
+
+def conductivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, bands=None) -> Float[Array, "2 2"]:
+    """Constant-tau Boltzmann sheet conductance tensor with the exact bands, T = 0 [e/(V fs)].
+
+    sigma_ij = (e^2 tau/hbar) sum_s oint v_i v_j/|v| dl/(2 pi)^2 over the Fermi contours of all
+    occupied bands (module docstring for the derivation). Multiply by SIEMENS_PER_INTERNAL for S.
+
+    Args:
+        model: RashbaFerromagnet. fermi_energy: E_F [eV]. tau: momentum relaxation time [fs] (> 0).
+        num: rays per Fermi contour (spectral accuracy).
+    Returns: (2, 2), symmetric (no Berry-curvature term in this model).
+    """
+    response, tau = _response(model, fermi_energy, None, tau, num, bands)
+    return response["conductivity_per_tau"] * tau
+
+
+def resistivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, bands=None) -> Float[Array, "2 2"]:
+    """Sheet resistivity tensor rho = sigma^-1 [V fs/e] (OHM_PER_INTERNAL converts to ohm)."""
+    return jnp.linalg.inv(conductivity(model, fermi_energy, tau, num, bands))
+
+
+def _unit_direction(direction, dtype):
+    check_finite("direction", direction)
+    direction = jnp.asarray(direction, dtype)
+    if direction.shape != (2,):
+        raise ValueError(f"direction has shape {direction.shape}; allowed: (2,) in-plane vector")
+    norm = float(jnp.linalg.norm(direction))
+    if not norm > 0.0:
+        raise ValueError("direction = [0, 0] has zero length; allowed: any non-zero in-plane vector")
+    return direction / norm
+
+
+def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num: int = 256, bands=None) -> Float[Array, ""]:
+    """rho(M)/rho0 along the current direction e from the exact-band Boltzmann conductivity (paper eq. 18).
+
+    rho = e . sigma^-1(M) . e; rho0 is the same with M in-plane and perpendicular to e (M0 = z x e),
+    where the strong-exchange AMR vanishes. tau cancels. Compare with `amr_strong_exchange`.
+
+    Args:
+        direction: in-plane current direction (2,) (normalized here).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap
+            (every function here takes it: `jaxsot.occupied_bands` finds it on concrete values).
+    Returns: a scalar (dimensionless).
+    """
+    dtype = float_dtype(jnp.asarray(fermi_energy), model.alpha)
+    e = _unit_direction(direction, dtype)
+    reference = RashbaFerromagnet(model.alpha, model.j_ex, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]), model.mass_ratio)
+    values = []
+    for m in (model, reference):
+        rho = resistivity(m, fermi_energy, 1.0, num, bands)
+        values.append(e @ rho @ e)
+    return values[0] / values[1]
+
+
+def band_polarization(model: RashbaFerromagnet, fermi_energy, num: int = 256, bands=None) -> Float[Array, ""]:
+    """p = (n_lower - n_upper)/(n_lower + n_upper) at the model's M (exact Fermi seas)."""
+    response, _ = _response(model, fermi_energy, None, None, num, bands)
+    n_lower, n_upper = response["densities"][0], response["densities"][1]
+    return (n_lower - n_upper) / (n_lower + n_upper)
+
+
+def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num: int = 256, bands=None) -> Float[Array, ""]:
+    """Strong-exchange AMR, 1 + p eta [(M.e)^2 + M_z^2] (paper eq. 18 for general M, with the band polarization p).
+
+    In-plane M: 1 + p eta cos^2(theta_EM). p from the exact Fermi seas at the reference M0 = z x e of
+    rho0 (p itself varies with M at O((alpha k_F/J)^2); a constant p keeps the closed form's x-z
+    rotation exactly flat).
+    """
+    dtype = float_dtype(jnp.asarray(fermi_energy), model.alpha)
+    e = _unit_direction(direction, dtype)
+    m = model.magnetization.astype(dtype)
+    reference = RashbaFerromagnet(model.alpha, model.j_ex, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]), model.mass_ratio)
+    p = band_polarization(reference, fermi_energy, num, bands)
+    return 1.0 + p * model.eta * ((m[:2] @ e) ** 2 + m[2] ** 2)
+
+
+def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int = 256, bands=None) -> dict:
+    """Joule heating and the spin-force power of the steady current (paper eq. 17), per area.
+
+    The sea is shifted by Delta k = qE tau/hbar (steady state) and each electron is accelerated by
+    hbar k' = qE between collisions (the force the spin force responds to, paper eq. 9-13).
+
+    Args:
+        efield: in-plane E (2,) [V/nm]. tau [fs].
+    Returns a dict of scalars/vectors in eV/(nm^2 fs) (WATT_PER_M2_PER_INTERNAL converts to W/m^2):
+        "current": sheet current j (2,) [e/(fs nm)];
+        "joule": j . E (total Joule heating, eq. 17 with the exact bands);
+        "spin_force_power": P_sf = <v . F_so> (< 0: the spin force drags the current);
+        "extra_joule": -P_sf, the spin-force term of eq. 17, (1/e) j . F_so with the papers' signs;
+        "extra_joule_strong_exchange": p eta rho0 [(M.j)^2 + M_z^2 j^2] with rho0 = 1/sigma_Drude,
+            sigma_Drude = e^2 tau (n_lower + n_upper)/m and j = sigma_Drude E (PHYSICS.md form of eq. 16).
+    """
+    response, tau = _response(model, fermi_energy, efield, tau, num, bands)
+    dtype = tau.dtype
+    efield = jnp.asarray(efield, dtype)
+    current = response["current"]
+    n_lower, n_upper = response["densities"][0], response["densities"][1]
+    total = n_lower + n_upper
+    sigma_drude = CARRIER_CHARGE**2 * tau * total / model.mass.astype(dtype)
+    j_drude = sigma_drude * efield
+    m = model.magnetization.astype(dtype)
+    p = (n_lower - n_upper) / total
+    closed = p * model.eta.astype(dtype) / sigma_drude * ((m[:2] @ j_drude) ** 2 + m[2] ** 2 * (j_drude @ j_drude))
+    return {
+        "current": current,
+        "joule": current @ efield,
+        "spin_force_power": response["spin_force_power"],
+        "extra_joule": -response["spin_force_power"],
+        "extra_joule_strong_exchange": closed,
+    }
+
+

@@ -1,0 +1,361 @@
+"""Fermi contours, Fermi-sea quadrature and electron densities (PHYSICS.md "Ensembles").
+
+The occupied region of band s at T = 0, {eps_s(k) < E_F}, is described on rays from k = 0:
+k(phi) = r(phi) (cos phi, sin phi). r(phi) comes from one root solver, `ray_contour` (Newton from
+a safe upper bound, bisection where Newton would leave the bracket, and a final Newton step whose
+derivative is the implicit-function one), so contours are differentiable in the model and in E_F;
+every contour of the package (ensembles, transport, LLG, fit, sweeps) is computed by it. A uniform phi grid with the trapezoid rule is spectrally accurate for these smooth periodic
+integrands. The ray description requires the Fermi sea to contain k = 0 and to be star-shaped
+about it; `fermi_sea_status` checks that on concrete inputs and explains what is not supported.
+"""
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as onp
+from jaxtyping import Array, Float
+from .._bands._arrays import spin_splitting
+from .._bands._kernels import energy
+from .._core._checks import check_band, check_count, check_finite, float_dtype, is_concrete
+from .._core._model import RashbaFerromagnet, degeneracy_point
+from ..constants import AREA_MEASURE
+
+
+MAX_ROOT_STEPS = 100
+"""Iteration cap of the safeguarded Newton solve in `ray_contour` (bisection alone needs ~50 in float64)."""
+
+RESIDUAL_TOLERANCE = 1e-6
+"""|eps_s(k) - E_F| above this times (|E_F| + J) marks a contour point as not converged (NaN)."""
+
+PROBE_RAYS = 96
+PROBE_RADII = 600
+
+
+def outer_radius(model, fermi_energy):
+    """A radius beyond which eps_s(k) > E_F for both bands [1/nm].
+
+    eps_s >= c k^2 - |alpha| k - J: the lower band's `ray_upper_bound`, with a margin.
+    """
+    return ray_upper_bound(model, fermi_energy, -1.0) * 1.01 + 1e-6
+
+
+def fermi_sea_status(model: RashbaFerromagnet, fermi_energy, band: int) -> str:
+    """Classify the T = 0 Fermi sea of one band: "occupied" or "empty".
+
+    Raises ValueError, with what is allowed, when the sea is occupied but cannot be described on
+    rays from k = 0: it does not contain k = 0 (annular "Mexican-hat" lower band, or an upper band
+    occupied only near the band touching k* when M is in-plane), or a ray crosses the Fermi level
+    more than once. Concrete inputs only (returns "occupied" without checking under tracing).
+    """
+    s = check_band(band)
+    check_finite("fermi_energy", fermi_energy)
+    if not is_concrete(model, fermi_energy):
+        return "occupied"
+    e_f = float(fermi_energy)
+    model64 = jax.tree_util.tree_map(lambda x: onp.asarray(x, dtype=onp.float64), model)
+    r_max = float(outer_radius(model64, e_f))
+    phi = onp.linspace(0.0, 2.0 * math.pi, PROBE_RAYS, endpoint=False)
+    radius = onp.linspace(0.0, r_max, PROBE_RADII)
+    kx = radius[None, :] * onp.cos(phi)[:, None]
+    ky = radius[None, :] * onp.sin(phi)[:, None]
+    eps = _numpy_energy(model64, kx, ky, s)
+    eps_origin = s * float(model64.j_ex)
+    if eps.min() >= e_f:
+        return "empty"
+    if eps_origin >= e_f:
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} does not contain k = 0 "
+            f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {eps.min():.4g} eV); annular or off-centre "
+            f"Fermi seas are not supported; allowed: fermi_energy > {eps_origin:g} eV, or below the band minimum"
+        )
+    below = eps < e_f
+    crossings = onp.sum(below[:, :-1] != below[:, 1:], axis=1)
+    if onp.any(crossings != 1):
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0 "
+            f"(a ray from k = 0 crosses the Fermi level {int(crossings.max())} times); allowed: a Fermi energy "
+            f"at which every ray from k = 0 crosses the contour once (strong enough exchange or higher E_F)"
+        )
+    return "occupied"
+
+
+def occupied_bands(model: RashbaFerromagnet, fermi_energy, bands=None) -> tuple[int, ...]:
+    """The bands (-1 lower, +1 upper) with a non-empty Fermi sea at E_F; checks each sea.
+
+    Which bands are occupied is a discrete choice that traced values cannot make: inside
+    `jax.grad`, `jax.jit` or `jax.vmap` pass `bands` explicitly (e.g. (-1,) or (-1, 1), found
+    once on concrete values with this function). Given `bands` are checked against the model
+    when the values are concrete, and returned sorted.
+    """
+    if bands is not None:
+        chosen = tuple(sorted({check_band(b) for b in bands}))
+        if not chosen:
+            raise ValueError("bands = () is not allowed; allowed: a non-empty subset of (-1, 1)")
+        if is_concrete(model, fermi_energy):
+            actual = occupied_bands(model, fermi_energy)
+            if chosen != actual:
+                raise ValueError(
+                    f"bands = {chosen} does not match the occupied bands {actual} at fermi_energy = "
+                    f"{float(fermi_energy):g} eV; allowed: {actual}"
+                )
+        return chosen
+    if not is_concrete(model, fermi_energy):
+        raise ValueError(
+            "bands = None with traced inputs (inside jax.grad, jax.jit or jax.vmap): which bands are occupied "
+            "cannot be decided from traced values; allowed: pass bands explicitly, e.g. bands=(-1,) or (-1, 1) "
+            "(jaxsot.occupied_bands on concrete values tells which)"
+        )
+    bands = tuple(s for s in (-1, 1) if fermi_sea_status(model, fermi_energy, s) == "occupied")
+    if not bands:
+        raise ValueError(
+            f"fermi_energy = {float(fermi_energy):g} eV lies below both bands: no electrons; "
+            "allowed: a Fermi energy above the lower band's minimum"
+        )
+    return bands
+
+
+def _numpy_energy(model, kx, ky, s):
+    mx, my, mz = model.magnetization
+    bx = model.alpha * ky - model.j_ex * mx
+    by = -model.alpha * kx - model.j_ex * my
+    bz = -model.j_ex * mz
+    return model.kinetic_coefficient * (kx**2 + ky**2) + s * onp.sqrt(bx**2 + by**2 + bz**2)
+
+
+class FermiContour(NamedTuple):
+    """The Fermi contour of one band on `num` equally spaced rays phi_j = 2 pi j/num (`ray_contour`).
+
+    k (num, 2) [1/nm]; dl (num,) trapezoid line weights [1/nm] (sum g dl ~ oint g dl, spectrally
+    accurate); normal (num, 2) outward unit normals grad eps/|grad eps|; gradient_norm (num,)
+    |grad eps| = hbar |v| [eV nm]; radius (num,) r(phi_j) [1/nm]. NaN where the root did not converge.
+    """
+
+    k: Array
+    dl: Array
+    normal: Array
+    gradient_norm: Array
+    radius: Array
+
+
+def ray_upper_bound(model, fermi_energy, s):
+    """A radius r_u with eps_s(r_u khat) >= E_F on every ray [1/nm]: the root of c r^2 - |alpha| r + s J = E_F.
+
+    Omega <= J + |alpha| r (s = -1) and Omega >= J - |alpha| r (s = +1), so eps_s >= c r^2 - |alpha| r + s J.
+    Traceable; s may be a traced band sign.
+    """
+    c = model.kinetic_coefficient
+    a = jnp.abs(model.alpha)
+    budget = jnp.maximum(fermi_energy - s * model.j_ex, 0.0)
+    return (a + jnp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
+
+
+def _residual_tolerance(dtype):
+    return max(RESIDUAL_TOLERANCE, 64.0 * float(jnp.finfo(dtype).eps))
+
+
+def ray_contour(model, fermi_energy, s, num: int) -> FermiContour:
+    """The exact Fermi contour eps_s(k) = E_F of band s on `num` rays from k = 0: the one root solver.
+
+    On the ray k = r (cos phi, sin phi), g(r) = eps_s(r) - E_F, bracketed by g(0) = s J - E_F < 0 (the
+    sea contains k = 0) and g(r_u) >= 0 (`ray_upper_bound`). Newton starts from r_u, where g is
+    convex on [root, r_u] away from the band touching, so it descends monotonically (quadratic
+    convergence, ~6-10 steps); a Newton step that leaves the bracket [low, high] (near the band
+    touching, where Omega has a kink, or where the slope vanishes) is replaced by bisection, so every
+    ray converges like bisection at worst (at most MAX_ROOT_STEPS steps; iterations stop when every
+    ray has converged to a few ulps). The iterations see no gradients (stop_gradient); one final
+    Newton step from the converged root, r = r0 - g(r0)/stop_gradient(g'(r0)), moves the value by
+    ~0 and carries the implicit-function derivative dr/dp = -(dg/dp)/(dg/dr), so the contour is
+    differentiable (jax.grad, jvp) in the model and E_F. A residual |g(r0)| above
+    RESIDUAL_TOLERANCE (|E_F| + J) (or 64 ulp in float32) is returned as NaN, never as a silently
+    wrong contour (e.g. an empty band).
+
+    Traceable (jit/vmap/grad; s may be a traced float); `num` is static. The ray description
+    requires a star-shaped sea about k = 0 (`fermi_sea_status` checks that on concrete inputs).
+    Returns a `FermiContour` in the model's dtype.
+    """
+    dtype = model.alpha.dtype
+    phi = jnp.arange(num, dtype=dtype) * (2.0 * jnp.pi / num)
+    cos, sin = jnp.cos(phi), jnp.sin(phi)
+    frozen_model = jax.lax.stop_gradient(model)
+    frozen_ef = jax.lax.stop_gradient(fermi_energy)
+
+    def ray_energy(m, r, c, sn):
+        return energy(m, r * c, r * sn, s)
+
+    value_and_slope = jax.vmap(jax.value_and_grad(ray_energy, argnums=1), in_axes=(None, 0, 0, 0))
+    tolerance = 8.0 * float(jnp.finfo(dtype).eps)
+
+    def unconverged(state):
+        active, _, _, _, count = state
+        return (count < MAX_ROOT_STEPS) & jnp.any(active)
+
+    def safeguarded_newton(state):
+        active, r, low, high, count = state
+        value, slope = value_and_slope(frozen_model, r, cos, sin)
+        value = value - frozen_ef
+        below = value < 0.0
+        low = jnp.where(below, r, low)
+        high = jnp.where(below, high, r)
+        newton = r - value / slope
+        # NaN (zero or undefined slope) fails the comparisons and falls back to bisection too.
+        inside = (newton >= low) & (newton <= high)
+        new = jnp.where(inside, newton, 0.5 * (low + high))
+        # A converged ray is frozen: the result does not depend on the other rays (or vmap lanes).
+        new = jnp.where(active, new, r)
+        converged = (jnp.abs(new - r) <= tolerance * r) | (high - low <= tolerance * high)
+        return active & ~converged, new, low, high, count + 1
+
+    high = jnp.broadcast_to(ray_upper_bound(frozen_model, frozen_ef, s), (num,)).astype(dtype)
+    start = (jnp.ones(num, bool), high, jnp.zeros(num, dtype), high, jnp.asarray(0))
+    _, root, _, _, _ = jax.lax.while_loop(unconverged, safeguarded_newton, start)
+    root = jax.lax.stop_gradient(root)
+
+    grad_energy = jax.vmap(jax.grad(energy, argnums=(1, 2)), in_axes=(None, 0, 0, None))
+    gx, gy = grad_energy(frozen_model, root * cos, root * sin, s)
+    radial_slope = gx * cos + gy * sin
+    residual = jax.vmap(ray_energy, in_axes=(None, 0, 0, 0))(model, root, cos, sin) - fermi_energy
+    # The implicit-function step (see the docstring): its value moves by ~0.
+    radius = root - residual / radial_slope
+    scale = jnp.abs(frozen_ef) + frozen_model.j_ex
+    ok = jnp.abs(jax.lax.stop_gradient(residual)) <= _residual_tolerance(dtype) * scale
+    radius = jnp.where(ok, radius, jnp.nan)
+
+    kx, ky = radius * cos, radius * sin
+    gx, gy = grad_energy(model, kx, ky, s)
+    radial_slope = gx * cos + gy * sin
+    tangential_slope = -gx * sin + gy * cos
+    dr_dphi = -radius * tangential_slope / radial_slope
+    dl = jnp.sqrt(radius**2 + dr_dphi**2) * (2.0 * jnp.pi / num)
+    norm = jnp.sqrt(gx**2 + gy**2)
+    return FermiContour(jnp.stack([kx, ky], -1), dl, jnp.stack([gx / norm, gy / norm], -1), norm, radius)
+
+
+def contour_density(radius: Float[Array, "num"]) -> Float[Array, ""]:
+    """Electron density of one band [1/nm^2] from its contour radii on equally spaced rays.
+
+    The sea's area (1/2) oint r(phi)^2 dphi (trapezoid rule, spectrally accurate) times the measure
+    AREA_MEASURE = 1/(2 pi)^2 (no spin factor 2: the bands are spin-split). Traceable.
+    """
+    num = radius.shape[0]
+    return 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num) * AREA_MEASURE
+
+
+@functools.partial(jax.jit, static_argnums=(3,))
+def contour_points(model, fermi_energy, s, num):
+    """`ray_contour` compiled, for concrete callers (s static). Returns a `FermiContour`."""
+    return ray_contour(model, fermi_energy, s, num)
+
+
+def _checked_inputs(model, fermi_energy, band, num, name="num"):
+    s = check_band(band)
+    num = check_count(name, num, minimum=8)
+    check_finite("fermi_energy", fermi_energy)
+    dtype = float_dtype(jnp.asarray(fermi_energy), model.alpha)
+    return s, num, model.astype(dtype), jnp.asarray(fermi_energy, dtype)
+
+
+def fermi_contour(
+    model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256
+) -> tuple[Float[Array, "num 2"], Float[Array, "num"]]:
+    """Points on the exact Fermi contour eps_band(k) = E_F and their line weights.
+
+    A root solve on `num` equally spaced rays from k = 0 (the contour is not a circle when M has an
+    in-plane part). sum(g(k) * dl) approximates the contour integral of g with spectral accuracy
+    (trapezoid rule in the ray angle). Differentiable in the model and E_F.
+
+    Args:
+        fermi_energy: E_F [eV]. band: +1 or -1. num: number of points (>= 8).
+    Returns: k (num, 2) [1/nm], dl (num,) [1/nm].
+    Raises ValueError if the band is empty at E_F or its sea is not star-shaped about k = 0.
+    """
+    s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
+    if fermi_sea_status(model, fermi_energy, s) == "empty":
+        raise ValueError(
+            f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV: it has no Fermi contour; "
+            "allowed: a band that is occupied (see jaxsot.occupied_bands)"
+        )
+    contour = contour_points(model, fermi_energy, float(s), num)
+    return contour.k, contour.dl
+
+
+def fermi_contour_normals(model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256):
+    """Like `fermi_contour`, plus the outward unit normals grad eps/|grad eps| (num, 2)."""
+    s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
+    if fermi_sea_status(model, fermi_energy, s) == "empty":
+        raise ValueError(f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV")
+    contour = contour_points(model, fermi_energy, float(s), num)
+    return contour.k, contour.dl, contour.normal
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def sea_nodes(model, fermi_energy, s, num_phi, num_r):
+    """Compiled polar nodes (k (num_phi num_r, 2), area) of band s's sea (s, num_phi, num_r static)."""
+    return polar_sea_nodes(ray_contour(model, fermi_energy, s, num_phi).radius, num_r)
+
+
+def polar_sea_nodes(radius, num_r):
+    """Polar Gauss-Legendre nodes (num_phi * num_r, 2) and areas of a star-shaped sea r < radius(phi).
+
+    radius: (num_phi,) [1/nm] on equally spaced rays phi_j = 2 pi j/num_phi (traceable).
+    """
+    num_phi = radius.shape[0]
+    dtype = radius.dtype
+    nodes, weights = onp.polynomial.legendre.leggauss(num_r)
+    t = jnp.asarray(0.5 * (nodes + 1.0), dtype)
+    w = jnp.asarray(0.5 * weights, dtype)
+    phi = jnp.arange(num_phi, dtype=dtype) * (2.0 * jnp.pi / num_phi)
+    r = radius[:, None] * t[None, :]
+    k = jnp.stack([r * jnp.cos(phi)[:, None], r * jnp.sin(phi)[:, None]], -1)
+    # d^2k = r dr dphi with dr = radius dt.
+    area = r * radius[:, None] * w[None, :] * (2.0 * jnp.pi / num_phi)
+    return k.reshape(-1, 2), area.reshape(-1)
+
+
+def fermi_sea_nodes(model: RashbaFerromagnet, fermi_energy, band: int, num_phi: int = 128, num_r: int = 16):
+    """Quadrature nodes for integrals over the T = 0 Fermi sea of one band.
+
+    Polar Gauss-Legendre on the star-shaped sea: sum(g(k) * area) ~ integral of g d^2k, spectrally
+    accurate in angle and Gauss-accurate in radius for smooth g.
+    Returns: k (num_phi * num_r, 2) [1/nm], area (num_phi * num_r,) [1/nm^2].
+    """
+    s, num_phi, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num_phi, "num_phi")
+    num_r = check_count("num_r", num_r, minimum=2)
+    if fermi_sea_status(model, fermi_energy, s) == "empty":
+        raise ValueError(f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV")
+    return sea_nodes(model, fermi_energy, float(s), num_phi, num_r)
+
+
+def electron_density(model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256) -> Float[Array, ""]:
+    """T = 0 electron density of one band [1/nm^2]: (area of the Fermi sea)/(2 pi)^2.
+
+    No spin factor 2: the bands are spin-split. An empty band gives 0. The area is
+    (1/2) * integral of r(phi)^2 dphi, spectrally accurate.
+    """
+    s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
+    if fermi_sea_status(model, fermi_energy, s) == "empty":
+        return jnp.zeros((), fermi_energy.dtype)
+    return contour_density(contour_points(model, fermi_energy, float(s), num).radius)
+
+
+def band_touching_report(model: RashbaFerromagnet, fermi_energy) -> str | None:
+    """A sentence when the band touching point k* lies in or near an occupied Fermi sea, else None.
+
+    Near k* (Omega -> 0) velocities and spin forces diverge; per-band sea integrals become
+    inaccurate even though the sum over both bands stays finite.
+    """
+    point = degeneracy_point(model)
+    if point is None:
+        return None
+    gap = float(spin_splitting(model, point))
+    lower = float(energy(model, point[0], point[1], -1.0))
+    distance = abs(lower - float(fermi_energy))
+    if lower < float(fermi_energy) or distance < 0.05 * float(model.j_ex):
+        return (
+            f"the band touching point k* = {onp.round(onp.asarray(point), 4).tolist()} 1/nm (Omega = {gap:.2g} eV, "
+            f"eps = {lower:.4g} eV) lies {'inside' if lower < float(fermi_energy) else 'near'} the Fermi sea "
+            f"(E_F = {float(fermi_energy):g} eV): spin forces diverge there and per-band results are inaccurate"
+        )
+    return None

@@ -1,0 +1,265 @@
+"""The electron ensemble as the source of the spin-orbit torque on the magnet, and the LLG right-hand side.
+
+Electron torque density -> unit magnetization: dM/dt = -kappa P_perp (T1 + T2), kappa = g mu_B/(2 M_s d)
+(derivation and sign: the jaxsot._llg package docstring and docs: Theory > Magnetization dynamics).
+"""
+
+import math
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as onp
+from jaxtyping import Array, Float
+from .._core._checks import check_count, check_finite, check_range, check_shape, is_concrete
+from .._core._model import RashbaFerromagnet
+from .._ensemble._transport import contour_response
+from .._fermi._contour import occupied_bands
+from ..constants import CARRIER_CHARGE, HBAR, HBAR2_OVER_2ME, MU_B_EV_PER_T
+from ._magnet import METHODS, Magnet, PROBE_DIRECTIONS, as_float, conventional_energy, conventional_field
+
+
+
+
+def _circular_densities(alpha, j_ex, mass_ratio, fermi_energy):
+    """(n_lower, n_upper) [1/nm^2] for M || z in closed form: c x + s sqrt(alpha^2 x + J^2) = E_F, x = k_F^2."""
+    c = HBAR2_OVER_2ME / mass_ratio
+    b = 2.0 * c * fermi_energy + alpha**2
+    disc = 4.0 * c**2 * j_ex**2 + 4.0 * c * fermi_energy * alpha**2 + alpha**4
+    root = jnp.sqrt(jnp.maximum(disc, 0.0))
+    lower = jnp.where(fermi_energy > -j_ex, (b + root) / (2.0 * c**2), 0.0)
+    upper = jnp.where(fermi_energy > j_ex, (b - root) / (2.0 * c**2), 0.0)
+    return lower / (4.0 * math.pi), upper / (4.0 * math.pi)
+
+
+class SpinOrbitTorque(eqx.Module):
+    """The electron ensemble as the source of the spin-orbit torque on the magnet (batchable pytree).
+
+    Args:
+        alpha: Rashba coupling [eV nm]. j_ex: exchange J [eV] (> 0). fermi_energy: E_F [eV].
+        efield: applied in-plane field E (..., 2) [V/nm] (E = rho0 j; the CLI takes j and rho0).
+        tau: momentum relaxation time [fs] (> 0): Delta k = qE tau/hbar.
+        mass_ratio: m*/m_e (> 0).
+        method: "exact" (Fermi-contour fluxes of the exact bands at the current M) or
+            "strong_exchange" (closed forms, paper eq. 13/14 and A1).
+        field_like, damping_like: include T1 / T2 (module docstring).
+        num: rays per Fermi contour for method "exact" (>= 8; 64 gives ~1e-10 relative here).
+
+    The occupied bands must not change as M turns (E_F > J or only the lower band for every M), and
+    the lower band must not be a "Mexican hat" (eta < 1); ValueError otherwise. n_lower, n_upper are
+    the M || z band densities (closed form), used by the strong-exchange forms.
+    """
+
+    alpha: Float[Array, "..."]
+    j_ex: Float[Array, "..."]
+    fermi_energy: Float[Array, "..."]
+    efield: Float[Array, "... 2"]
+    tau: Float[Array, "..."]
+    mass_ratio: Float[Array, "..."]
+    n_lower: Float[Array, "..."]
+    n_upper: Float[Array, "..."]
+    method: str = eqx.field(static=True)
+    field_like: bool = eqx.field(static=True)
+    damping_like: bool = eqx.field(static=True)
+    num: int = eqx.field(static=True)
+    bands: tuple = eqx.field(static=True)
+
+    _CORE_NDIM = {
+        "alpha": 0,
+        "j_ex": 0,
+        "fermi_energy": 0,
+        "efield": 1,
+        "tau": 0,
+        "mass_ratio": 0,
+        "n_lower": 0,
+        "n_upper": 0,
+    }
+
+    def __init__(
+        self,
+        alpha,
+        j_ex,
+        fermi_energy,
+        efield,
+        tau,
+        *,
+        mass_ratio=1.0,
+        method="strong_exchange",
+        field_like=True,
+        damping_like=True,
+        num=64,
+    ):
+        check_range("alpha", alpha, unit="eV nm")
+        check_range("j_ex", j_ex, low=0.0, low_inclusive=False, unit="eV")
+        check_finite("fermi_energy", fermi_energy)
+        check_finite("efield", efield)
+        check_shape("efield", efield, (2,))
+        check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
+        check_range("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
+        if method not in METHODS:
+            raise ValueError(f"method = {method!r} is not allowed; allowed: {', '.join(map(repr, METHODS))}")
+        self.num = check_count("num", num, minimum=8)
+        self.alpha, self.j_ex, self.fermi_energy = as_float(alpha), as_float(j_ex), as_float(fermi_energy)
+        self.efield, self.tau, self.mass_ratio = as_float(efield), as_float(tau), as_float(mass_ratio)
+        self.method = method
+        self.field_like = bool(field_like)
+        self.damping_like = bool(damping_like)
+        self.bands = _checked_bands(self.alpha, self.j_ex, self.mass_ratio, self.fermi_energy)
+        self.n_lower, self.n_upper = _circular_densities(self.alpha, self.j_ex, self.mass_ratio, self.fermi_energy)
+
+    @classmethod
+    def from_model(cls, model: RashbaFerromagnet, fermi_energy, efield, tau, **options) -> "SpinOrbitTorque":
+        """The torque source with the band parameters of `model` (its magnetization is not used)."""
+        return cls(model.alpha, model.j_ex, fermi_energy, efield, tau, mass_ratio=model.mass_ratio, **options)
+
+    @property
+    def eta(self):
+        """eta = m alpha^2/(hbar^2 J) (dimensionless)."""
+        return self.alpha**2 / (2.0 * HBAR2_OVER_2ME / self.mass_ratio * self.j_ex)
+
+
+def _checked_bands(alpha, j_ex, mass_ratio, fermi_energy) -> tuple:
+    """The occupied bands, identical for every M and every batch element (concrete inputs)."""
+    if not is_concrete(alpha, j_ex, mass_ratio, fermi_energy):
+        raise ValueError("SpinOrbitTorque must be built from concrete values (outside jit), to check the occupied bands")
+    arrays = onp.broadcast_arrays(*(onp.asarray(x, dtype=float) for x in (alpha, j_ex, mass_ratio, fermi_energy)))
+    combos = sorted(set(zip(*(a.ravel().tolist() for a in arrays))))
+    found = None
+    for a, j, mr, ef in combos:
+        eta = a * a / (2.0 * HBAR2_OVER_2ME / mr * j)
+        if eta >= 1.0:
+            raise ValueError(
+                f"alpha = {a:g} eV nm, j_ex = {j:g} eV: eta = m alpha^2/(hbar^2 J) = {eta:.3g} makes the lower band a "
+                "'Mexican hat' (annular Fermi sea); allowed: eta < 1 (stronger exchange or weaker Rashba coupling)"
+            )
+        per_direction = set()
+        for direction in PROBE_DIRECTIONS:
+            model = RashbaFerromagnet(a, j, onp.asarray(direction), mr)
+            per_direction.add(occupied_bands(model, ef))
+        if len(per_direction) != 1:
+            raise ValueError(
+                f"fermi_energy = {ef:g} eV: the occupied bands change as M turns ({sorted(per_direction)}); "
+                f"allowed: fermi_energy > j_ex = {j:g} eV (both bands) or below the upper band's bottom for every M"
+            )
+        (bands,) = per_direction
+        if found is not None and bands != found:
+            raise ValueError(
+                f"the batch mixes occupied bands {found} and {bands}; allowed: one set of occupied bands per batch "
+                "(split the batch at fermi_energy = j_ex)"
+            )
+        found = bands
+    return tuple(found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Electron torques at magnetization m (single instance; jit/vmap-friendly).
+
+
+def cross_z(v):
+    """v x z for an in-plane v (2,) -> (3,)."""
+    return jnp.stack([v[1], -v[0], jnp.zeros_like(v[0])])
+
+
+def _perp(m, v):
+    return v - m * (m @ v)
+
+
+def electron_response(torque: SpinOrbitTorque, m: Float[Array, "3"]) -> dict:
+    """Electron torque densities and the spin-force power at magnetization m (unit 3-vector), one instance.
+
+    Returns a dict (per area):
+        "field_like" T1 = (2J/hbar) M x delta S (3,) [1/(nm^2 fs)];
+        "damping_like" T2 = -dS/dt (3,) [1/(nm^2 fs)] (k' = qE/hbar);
+        "spin_shift" delta S (3,) [1/nm^2] (strong exchange: the unprojected conservative form);
+        "spin_force_power" P_sf [eV/(nm^2 fs)]; "current" j (2,) [e/(fs nm)];
+        "polarization" n_p = n_lower - n_upper [1/nm^2].
+    """
+    dtype = m.dtype
+    kdot = CARRIER_CHARGE * torque.efield.astype(dtype) / HBAR
+    shift = kdot * torque.tau
+    alpha, j_ex = torque.alpha, torque.j_ex
+    if torque.method == "strong_exchange":
+        n_p = torque.n_lower - torque.n_upper
+        spin_shift = -n_p * alpha / j_ex * cross_z(shift)
+        spin_rate = -n_p * alpha / j_ex * _perp(m, cross_z(kdot))
+        # shift.(I - w w^T).kdot written as (M.shift)(M.kdot) + M_z^2 shift.kdot: no cancellation near M || w.
+        power = -n_p * alpha**2 / j_ex * ((m[:2] @ shift) * (m[:2] @ kdot) + m[2] ** 2 * (shift @ kdot))
+        mass = HBAR**2 / (2.0 * HBAR2_OVER_2ME / torque.mass_ratio)
+        current = CARRIER_CHARGE * (torque.n_lower + torque.n_upper) * HBAR * shift / mass
+    else:
+        model = RashbaFerromagnet(alpha, j_ex, m, torque.mass_ratio)
+        response = contour_response(model, torque.fermi_energy, shift, kdot, torque.bands, torque.num)
+        spin_shift, spin_rate = response["spin_shift"], response["spin_rate"]
+        power, current = response["spin_force_power"], response["current"]
+        n_p = response["densities"][0] - response["densities"][1]
+    return {
+        "field_like": 2.0 * j_ex / HBAR * jnp.cross(m, spin_shift),
+        "damping_like": -spin_rate,
+        "spin_shift": spin_shift,
+        "spin_force_power": power,
+        "current": current,
+        "polarization": n_p,
+    }
+
+
+def exchange_torque(magnet: Magnet, m: Float[Array, "3"], torque_density: Float[Array, "3"]) -> Float[Array, "3"]:
+    """dM/dt on the unit magnetization from an electron torque density T = (2J/hbar) M x S [1/(nm^2 fs)].
+
+    dM/dt = -kappa P_perp T, kappa = g mu_B/(2 M_s d) = g/(2 n_mu) [nm^2] (module docstring: angular
+    momentum (hbar/2) T per area and time goes to the magnet, whose angular momentum is -(hbar n_mu/g) M).
+    Single instance; returns (3,) [1/fs].
+    """
+    m = m / jnp.sqrt(m @ m)
+    return -magnet.torque_area * _perp(m, torque_density)
+
+
+def llg_rates(magnet: Magnet, torque: SpinOrbitTorque, m: Float[Array, "3"], current_on=True) -> dict:
+    """Every term of the LLG and of the energy balance at magnetization m, one instance (jit/vmap-friendly).
+
+    Args:
+        m: (3,) magnetization direction (normalized here). current_on: 0/1 or bool (the current's switch).
+    Returns a dict:
+        "dmdt" (3,) [1/fs]; "precession" -gamma M x B_0, "field_like" -kappa P_perp T1,
+        "damping_like" -kappa P_perp T2 (3,) [1/fs]; "conventional_field" B_0, "field_like_field" B_fl (3,) [T];
+        powers [eV/(nm^2 fs)]: "power_gilbert" P_G = -n_mu mu_B alpha_G B_eff.(M x dM/dt),
+        "power_spin_force" P_DL,fl = -n_mu mu_B B_fl.T_DL (the damping-like torque against B_fl, paper
+        eq. 15 second term), "power_damping_conventional" -n_mu mu_B B_0.T_DL, "power_field_like"
+        n_mu mu_B B_fl.dM/dt, "spin_force_power" P_sf (electrons, Joule side);
+        energies [eV/nm^2]: "conventional_energy" E_0, "magnetic_energy" E_0 - n_mu mu_B B_fl.M (the
+        papers' E_M; a conserved form only for strong exchange, where B_fl does not depend on M);
+        "polarization" n_p [1/nm^2].
+    Identities: dE_0/dt = P_G + P_DL,fl + P_DL,0 + P_FL (any method); for strong exchange
+    dE_M/dt = P_G + P_DL,fl + P_DL,0.
+    """
+    m = m / jnp.sqrt(m @ m)
+    on = jnp.asarray(current_on, m.dtype)
+    moment = magnet.moment_density * MU_B_EV_PER_T  # eV/T per nm^2
+    b0 = conventional_field(magnet, m)
+    electrons = electron_response(torque, m)
+    zero = jnp.zeros(3, m.dtype)
+    tau_fl = exchange_torque(magnet, m, electrons["field_like"]) if torque.field_like else zero
+    tau_dl = exchange_torque(magnet, m, electrons["damping_like"]) if torque.damping_like else zero
+    b_fl = torque.j_ex * electrons["spin_shift"] / moment if torque.field_like else zero
+    tau_fl, tau_dl, b_fl = on * tau_fl, on * tau_dl, on * b_fl
+    precession = -magnet.gamma * jnp.cross(m, b0)
+    r = precession + tau_fl + tau_dl
+    a = magnet.gilbert
+    dmdt = (r + a * jnp.cross(m, r)) / (1.0 + a * a)
+    b_eff = b0 + b_fl
+    return {
+        "dmdt": dmdt,
+        "precession": precession,
+        "field_like": tau_fl,
+        "damping_like": tau_dl,
+        "conventional_field": b0,
+        "field_like_field": b_fl,
+        "power_gilbert": -moment * a * (b_eff @ jnp.cross(m, dmdt)),
+        "power_spin_force": -moment * (b_fl @ tau_dl),
+        "power_damping_conventional": -moment * (b0 @ tau_dl),
+        "power_field_like": moment * (b_fl @ dmdt),
+        "spin_force_power": on * electrons["spin_force_power"],
+        "conventional_energy": conventional_energy(magnet, m),
+        "magnetic_energy": conventional_energy(magnet, m) - moment * (b_fl @ m),
+        "polarization": electrons["polarization"],
+    }
+
+

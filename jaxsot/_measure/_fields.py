@@ -1,0 +1,302 @@
+"""Spin-orbit-torque effective fields B_DL(M), B_FL(M) and SOT efficiencies (docs: Theory > Harmonic Hall).
+
+Geometry. The current density j flows along the in-plane unit vector x_j = E/|E| (x of a Hall bar),
+z is the interface normal and y_j = z x x_j (y of the Hall bar). E = rho0 j (rho0 [ohm m]).
+
+Convention. The spin-orbit part of the LLG (`jaxsot.llg_rates`),
+    T_SO = dM/dt|_SO = -kappa P_perp (T1 + T2),   kappa = g mu_B/(2 M_s d),
+is written as the precession of the unit magnetization M about an effective field,
+    T_SO = -gamma M x B_SO,   B_SO = B_FL + B_DL,   B_X = (1/gamma) M x T_X  (X = FL, DL),
+the one field perpendicular to M with that torque (a part along M exerts none):
+    -gamma M x ((1/gamma) M x T) = -M (M.T) + T = T for T perpendicular to M.
+With kappa/gamma = hbar/(2 n_mu mu_B) (n_mu mu_B = M_s d, the moment per area):
+    B_FL = (1/gamma) M x (-kappa P_perp T1) = (J/(n_mu mu_B)) P_perp delta S          [T]
+    B_DL = (1/gamma) M x (-kappa P_perp T2) = (hbar/(2 n_mu mu_B)) M x dS/dt          [T]
+(T1 = (2J/hbar) M x delta S, delta S the spin of the sea shifted by Delta k = qE tau/hbar; T2 = -dS/dt
+of the sea accelerated by k' = qE/hbar: `jaxsot.electron_response`). B_FL comes from T1 and is even
+in M, B_DL from T2 and is odd in M (tests/measure: exactly, for the exact bands too).
+
+Scalar fields are the projections on the lowest-order angular structures (`_angular.py`):
+    B_FL^s = B_FL . (P_perp y_j)/|P_perp y_j|^2,     B_DL^s = B_DL . (M x y_j)/|M x y_j|^2,
+so that B_FL = B_FL^s P_perp y_j and B_DL = B_DL^s (M x y_j) exactly in the strong-exchange limit.
+B_FL^s > 0: the field-like field points along +y_j. B_DL^s > 0: T_DL = -gamma B_DL^s M x (M x y_j) =
+gamma B_DL^s P_perp y_j turns M towards +y_j. Both are NaN at M = +-y_j, where the structures vanish.
+
+Per current density b = B^s/j [T/(A/m^2)] (multiply by 1e11 for T per 1e11 A/m^2); the torques are
+linear in E, so b does not depend on j. SOT efficiency (SI): xi = (2e/hbar) M_s t_F b.
+
+Strong-exchange closed forms (J >> alpha k_F, n_p = n_lower - n_upper at M || z; SI):
+    B_FL^s/j = -alpha n_p e rho0 tau/(M_s t_F hbar),  xi_FL = -2 alpha n_p e^2 rho0 tau/hbar^2,
+    B_DL^s/j = -alpha n_p e rho0/(2 M_s t_F J),       xi_DL = -(e^2 rho0/hbar) n_p alpha/J;
+with the Drude time of `jaxsot llg`, tau = m t_F/(rho0 e^2 n), xi_FL = -2 alpha p m t_F/hbar^2 (p = n_p/n).
+"""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._core import RashbaFerromagnet, check_finite, check_range, check_shape, float_dtype, is_concrete
+from .._llg import Magnet, SpinOrbitTorque
+from ..constants import (
+    CARRIER_CHARGE,
+    ELECTRON_MASS_KG,
+    ELEMENTARY_CHARGE_C,
+    HBAR,
+    HBAR2_OVER_2ME,
+    MU0,
+    MU_B_EV_PER_T,
+    MU_B_J_PER_T,
+)
+
+METHODS = ("exact", "strong_exchange")
+"""Electron-response methods: exact bands (Fermi-contour fluxes) or the strong-exchange closed forms."""
+
+REFERENCE_CURRENT = 1.0e11
+"""Current density [A/m^2] used in reports: fields "per 1e11 A/m^2" are b * REFERENCE_CURRENT [T]."""
+
+# 2e/hbar in SI, 1/(V s): hbar = HBAR [eV fs] = HBAR * 1e-15 e [J s].
+_TWO_E_OVER_HBAR_SI = 2.0 / (HBAR * 1.0e-15)
+
+
+def moment_per_area(ms_tesla, thickness):
+    """n_mu mu_B = M_s d, the magnet's moment per area [eV/(T nm^2)] (`jaxsot.Magnet.moment_density` x mu_B).
+
+    ms_tesla: mu0 M_s [T]; thickness: d [nm]. Broadcasts.
+    """
+    n_mu = ms_tesla / MU0 * (thickness * 1e-9) / MU_B_J_PER_T * 1e-18  # mu_B per nm^2
+    return n_mu * MU_B_EV_PER_T
+
+
+def efficiency(field_per_current, ms_tesla, thickness):
+    """SOT efficiency xi = (2e/hbar) M_s t_F b (dimensionless, SI).
+
+    Args: field_per_current b [T/(A/m^2)]; ms_tesla mu0 M_s [T]; thickness t_F [nm]. Broadcasts.
+    """
+    return _TWO_E_OVER_HBAR_SI * (ms_tesla / MU0) * (thickness * 1e-9) * field_per_current
+
+
+def drude_tau(alpha, j_ex, fermi_energy, thickness, rho0, mass_ratio=1.0):
+    """Momentum relaxation time from the film's resistivity, tau = m t_F/(rho0 e^2 n) [fs] (as `jaxsot llg`).
+
+    n = n_lower + n_upper at M || z (closed form), the sheet current j t_F then carries E = rho0 j with the
+    rigid shift Delta k = qE tau/hbar. Args: alpha [eV nm], j_ex [eV], fermi_energy [eV], thickness [nm],
+    rho0 [ohm m], mass_ratio. Differentiable; raises ValueError (concrete inputs) when no band is occupied.
+    """
+    n_lower, n_upper = circular_densities(alpha, j_ex, mass_ratio, fermi_energy)
+    density = (n_lower + n_upper) * 1e18  # 1/m^2
+    if is_concrete(density) and not bool(jnp.all(density > 0.0)):
+        raise ValueError(f"fermi_energy = {fermi_energy} eV lies below both bands (no electrons); allowed: fermi_energy > -j_ex")
+    tau_s = mass_ratio * ELECTRON_MASS_KG * thickness * 1e-9 / (rho0 * ELEMENTARY_CHARGE_C**2 * density)
+    return tau_s * 1e15
+
+
+def circular_densities(alpha, j_ex, mass_ratio, fermi_energy):
+    """(n_lower, n_upper) [1/nm^2] at M || z: k_F^2 = x solves c x + s sqrt(alpha^2 x + J^2) = E_F, n = x/(4 pi).
+
+    (The same closed form as `SpinOrbitTorque.n_lower`, `n_upper`, written here so that it is
+    differentiable in alpha, J, mass ratio and E_F.)
+    """
+    c = HBAR2_OVER_2ME / mass_ratio
+    b = 2.0 * c * fermi_energy + alpha**2
+    root = jnp.sqrt(jnp.maximum(4.0 * c**2 * j_ex**2 + 4.0 * c * fermi_energy * alpha**2 + alpha**4, 0.0))
+    lower = jnp.where(fermi_energy > -j_ex, (b + root) / (2.0 * c**2), 0.0)
+    upper = jnp.where(fermi_energy > j_ex, (b - root) / (2.0 * c**2), 0.0)
+    return lower / (4.0 * math.pi), upper / (4.0 * math.pi)
+
+
+def _cross_z(v):
+    """v x z for an in-plane v (2,) -> (3,)."""
+    return jnp.stack([v[1], -v[0], jnp.zeros_like(v[0])])
+
+
+def _perp(m, v):
+    return v - m * (m @ v)
+
+
+def sot_field_vectors(
+    alpha,
+    j_ex,
+    mass_ratio,
+    tau,
+    fermi_energy,
+    efield,
+    m,
+    moment,
+    *,
+    method: str,
+    bands: tuple = (),
+    num: int = 64,
+    field_like: bool = True,
+    damping_like: bool = True,
+):
+    """The current-induced fields (B_FL, B_DL) at one magnetization, (3,) each [T]; jit/vmap/grad-friendly.
+
+    Args:
+        alpha [eV nm], j_ex [eV], mass_ratio [1], tau [fs], fermi_energy [eV]: the electron model (scalars).
+        efield: in-plane E (2,) [V/nm]. m: unit magnetization (3,). moment: n_mu mu_B = M_s d [eV/(T nm^2)]
+        (`moment_per_area`). method: "exact" (Fermi-contour fluxes of the exact bands, `jaxsot.fit.contour_fluxes`,
+        implicit-function gradients) or "strong_exchange" (closed forms, paper eq. 14 and A1). bands: static
+        tuple of the occupied bands (exact method; `SpinOrbitTorque.bands`). num: rays per contour (exact).
+        field_like, damping_like: include T1 / T2.
+    Returns: (B_FL, B_DL), both perpendicular to m (module docstring):
+        B_FL = (J/(n_mu mu_B)) P_perp delta S, B_DL = (hbar/(2 n_mu mu_B)) M x dS/dt.
+    """
+    dtype = m.dtype
+    kdot = CARRIER_CHARGE * jnp.asarray(efield, dtype) / HBAR  # k' = qE/hbar [1/(nm fs)]
+    shift = kdot * tau  # Delta k = qE tau/hbar [1/nm]
+    if method == "strong_exchange":
+        n_lower, n_upper = circular_densities(alpha, j_ex, mass_ratio, fermi_energy)
+        n_p = n_lower - n_upper
+        spin_shift = -n_p * alpha / j_ex * _cross_z(shift)
+        spin_rate = -n_p * alpha / j_ex * _cross_z(kdot)
+    elif method == "exact":
+        # Imported here: `jaxsot.fit` (and optax) load only when the exact route is used.
+        from ..fit import contour_fluxes
+
+        model = RashbaFerromagnet(alpha, j_ex, m, mass_ratio)
+        flux, _, _ = contour_fluxes(model, fermi_energy, tuple(bands), num)
+        spin_shift, spin_rate = flux @ shift, flux @ kdot
+    else:
+        raise ValueError(f"method = {method!r} is not allowed; allowed: {', '.join(map(repr, METHODS))}")
+    zero = jnp.zeros(3, dtype)
+    b_fl = j_ex / moment * _perp(m, spin_shift) if field_like else zero
+    b_dl = HBAR / (2.0 * moment) * jnp.cross(m, spin_rate) if damping_like else zero
+    return b_fl, b_dl
+
+
+def _safe_ratio(numerator, denominator):
+    """numerator/denominator, NaN where the denominator vanishes (with finite gradients elsewhere)."""
+    small = denominator <= 1e-12
+    return jnp.where(small, jnp.nan, numerator / jnp.where(small, 1.0, denominator))
+
+
+def project_fields(b_fl, b_dl, m, current_direction):
+    """Scalar projections (B_FL^s, B_DL^s) on P_perp y_j and M x y_j (module docstring); shapes (...,).
+
+    Args: b_fl, b_dl, m (..., 3); current_direction x_j (2,) or (3,) in-plane unit vector.
+    NaN where M = +-y_j.
+    """
+    x = jnp.asarray(current_direction)[..., :2]
+    y = jnp.stack([-x[1], x[0], jnp.zeros_like(x[0])]).astype(m.dtype)  # z x x_j
+    my = m @ y
+    norm2 = 1.0 - my**2  # |P_perp y|^2 = |M x y|^2
+    fl = _safe_ratio(jnp.sum(b_fl * (y - m * my[..., None]), -1), norm2)
+    dl = _safe_ratio(jnp.sum(b_dl * jnp.cross(m, y), -1), norm2)
+    return fl, dl
+
+
+class SotFields(eqx.Module):
+    """Current-induced fields of one method at magnetizations M (shape (..., 3) -> batch ...).
+
+    Fields:
+        field_like, damping_like (..., 3) [T]: B_FL, B_DL at the current density `current_density`.
+        field_like_scalar, damping_like_scalar (...) [T]: B_FL^s, B_DL^s (projections, module docstring).
+        field_like_per_current, damping_like_per_current (...) [T/(A/m^2)]: B^s/j (x 1e11: T per 1e11 A/m^2).
+        field_like_efficiency, damping_like_efficiency (...): xi = (2e/hbar) M_s t_F B^s/j (SI).
+    """
+
+    field_like: Float[Array, "... 3"]
+    damping_like: Float[Array, "... 3"]
+    field_like_scalar: Float[Array, "..."]
+    damping_like_scalar: Float[Array, "..."]
+    field_like_per_current: Float[Array, "..."]
+    damping_like_per_current: Float[Array, "..."]
+    field_like_efficiency: Float[Array, "..."]
+    damping_like_efficiency: Float[Array, "..."]
+
+
+class EffectiveFields(eqx.Module):
+    """Result of `effective_fields`: the exact-band and the strong-exchange fields side by side.
+
+    Fields: exact, strong_exchange (SotFields); current_density j = |E|/rho0 [A/m^2] (scalar);
+    current_direction x_j (2,); m (..., 3) the unit magnetizations.
+    """
+
+    exact: SotFields
+    strong_exchange: SotFields
+    current_density: Float[Array, ""]
+    current_direction: Float[Array, "2"]
+    m: Float[Array, "... 3"]
+
+
+def effective_fields(magnet: Magnet, torque: SpinOrbitTorque, m, rho0, *, methods=METHODS) -> EffectiveFields:
+    """SOT effective fields and efficiencies at magnetizations m, exact bands and strong exchange.
+
+    Args:
+        magnet: `jaxsot.Magnet` (uses ms_tesla, thickness; one instance, no batch dimensions).
+        torque: `jaxsot.SpinOrbitTorque` (alpha, j_ex, E_F, efield = rho0 j, tau, mass_ratio, bands, num,
+            field_like, damping_like; its `method` is not used: both methods are evaluated). One instance.
+        m: magnetization directions (..., 3) (normalized here).
+        rho0: resistivity [ohm m] (> 0): j = |E|/rho0 with E in V/m.
+        methods: which of "exact", "strong_exchange" to evaluate (the other's entries are NaN).
+    Returns: EffectiveFields (module docstring for the convention and the projections).
+    jit/grad-friendly in every float of magnet, torque, m and rho0 (use eqx.filter_grad for the modules).
+    Raises ValueError for a zero current, bad shapes or unknown methods.
+    """
+    check_shape("m", m, (3,))
+    check_finite("m", m)
+    check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
+    for method in methods:
+        if method not in METHODS:
+            raise ValueError(f"methods contains {method!r}; allowed: {', '.join(map(repr, METHODS))}")
+    if not isinstance(magnet, Magnet):
+        raise ValueError(f"magnet is a {type(magnet).__name__}; allowed: jaxsot.Magnet")
+    if not isinstance(torque, SpinOrbitTorque):
+        raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque")
+    batched = [n for n, x in (("torque.alpha", torque.alpha), ("torque.tau", torque.tau), ("magnet.ms_tesla", magnet.ms_tesla),
+                              ("magnet.thickness", magnet.thickness)) if jnp.ndim(x) != 0]
+    if batched or jnp.ndim(torque.efield) != 1:
+        raise ValueError(f"{(batched or ['torque.efield'])[0]} has batch dimensions; allowed: one instance (use jax.vmap for batches)")
+    dtype = float_dtype(jnp.asarray(m), torque.alpha, magnet.ms_tesla)
+    e_norm = jnp.sqrt(jnp.sum(jnp.asarray(torque.efield) ** 2))
+    if is_concrete(e_norm) and not float(e_norm) > 0.0:
+        raise ValueError("torque.efield = (0, 0): the fields per current density need a current; allowed: a non-zero efield")
+    return _effective_fields(magnet, torque, jnp.asarray(m, dtype), jnp.asarray(rho0, dtype), tuple(methods))
+
+
+@eqx.filter_jit
+def _effective_fields(magnet, torque, m, rho0, methods):
+    dtype = m.dtype
+    m = m / jnp.linalg.norm(m, axis=-1, keepdims=True)
+    efield = jnp.asarray(torque.efield, dtype)
+    e_norm = jnp.sqrt(efield @ efield)
+    current = e_norm * 1e9 / rho0  # A/m^2 (E in V/m)
+    direction = efield / e_norm
+    moment = moment_per_area(magnet.ms_tesla, magnet.thickness)
+    flat = m.reshape(-1, 3)
+
+    def one(method):
+        def at(mi):
+            return sot_field_vectors(
+                torque.alpha, torque.j_ex, torque.mass_ratio, torque.tau, torque.fermi_energy, efield, mi, moment,
+                method=method, bands=torque.bands, num=torque.num,
+                field_like=torque.field_like, damping_like=torque.damping_like,
+            )
+
+        if method in methods:
+            b_fl, b_dl = jax.vmap(at)(flat)
+        else:
+            b_fl = b_dl = jnp.full(flat.shape, jnp.nan, dtype)
+        fl, dl = project_fields(b_fl, b_dl, flat, direction)
+        batch = m.shape[:-1]
+        return SotFields(
+            field_like=b_fl.reshape(m.shape),
+            damping_like=b_dl.reshape(m.shape),
+            field_like_scalar=fl.reshape(batch),
+            damping_like_scalar=dl.reshape(batch),
+            field_like_per_current=(fl / current).reshape(batch),
+            damping_like_per_current=(dl / current).reshape(batch),
+            field_like_efficiency=efficiency(fl / current, magnet.ms_tesla, magnet.thickness).reshape(batch),
+            damping_like_efficiency=efficiency(dl / current, magnet.ms_tesla, magnet.thickness).reshape(batch),
+        )
+
+    return EffectiveFields(
+        exact=one("exact"),
+        strong_exchange=one("strong_exchange"),
+        current_density=current,
+        current_direction=direction,
+        m=m,
+    )

@@ -1,0 +1,460 @@
+"""Harmonic Hall signals of a macrospin driven by an AC current (docs: Theory > Harmonic Hall).
+
+Measurement model. Hall bar: current I(t) = I0 sin(w t) along x (current density j(t) = j0 sin(w t),
+E = rho0 j), Hall voltage along y, interface normal z. External field of magnitude B at polar angle
+theta_H (from z) and azimuth phi_H (from x), plus an optional constant bias. Hall resistance
+
+    R_H(M) = R_AHE M_z + R_PHE M_x M_y                      [ohm]
+
+(anomalous and planar Hall effects; R_PHE M_x M_y = (R_PHE/2) sin^2(theta) sin(2 phi)).
+
+Quasi-static macrospin. The drive is slow compared with the magnet's relaxation (kHz against GHz), so
+M(t) is the equilibrium of the LLG at the instantaneous current: the torque balance
+    M x [B_0(M) + j/j0 B_SO(M)] = 0,  B_0 = B_ext + B_K (u.M) u - mu0 M_s N M,
+    B_SO = B_FL(M) + B_DL(M) + B_Oe y      (current-induced fields at the amplitude j0, `_fields.py`)
+(the Gilbert damping drops out of a stationary state). At j = 0 it is a minimum of the energy
+e(M) = -B_ext.M - (1/2) M.A.M, A = B_K u u^T - mu0 M_s N, found by a damped (saddle-free) Newton
+iteration on the sphere from M_start: in a tangent basis E = (e1, e2) of M, gradient g = -E^T B_0 and
+Hessian H = -E^T A E + (M.B_0) 1 (the second term is the sphere's curvature), step -|H|^-1 g limited to
+0.3 rad, with a push along a negative-curvature direction at a saddle. The implicit-function theorem
+then gives M(j) to first order: linearizing E^T P_perp(M) [B_0(M) + (j/j0) B_SO] = 0 about M0,
+    -g - H v + (j/j0) E^T B_SO(M0) = 0,   so   dM = E H^-1 E^T B_SO(M0)   (M = M0 + (j/j0) dM + O(j^2)).
+Gradients with respect to every parameter: the Newton loop is not differentiated (stop_gradient); one
+Newton step from the converged M carries the implicit derivative dM0/dp = -E H^-1 dg/dp, and dM is an
+explicit function of M0 and the parameters.
+
+Harmonics. V_H(t) = R_H(M(t)) I(t) with s = sin(w t):
+    V_H = I0 [R_H(M0) s + (grad R_H . dM) s^2 + O(j0^2 s^3)],   s^2 = (1 - cos 2wt)/2.
+Lock-in convention (reference sin(w t) in phase with the current):
+    R_1w = (1/I0) (2/T) int V_H sin(w t) dt        (in phase, first harmonic)
+    R_2w = -(1/I0) (2/T) int V_H cos(2 w t) dt     (amplitude of -cos(2wt), the 90-degree second harmonic)
+so that, to leading order in j0,
+    R_1w = R_H(M0),   R_2w = (1/2) grad R_H(M0) . dM + R_ANE M0_x,
+    grad R_H = (R_PHE M_y, R_PHE M_x, R_AHE).
+R_2w > 0 when R_H grows with a positive current. The O(j0^2) corrections of R_1w (from s^3) and the
+third harmonic are not modelled. Thermal term (optional): a Joule-heating temperature gradient along z
+gives an anomalous-Nernst Hall voltage V_th = (2 R_ANE/I0) M_x I(t)^2, i.e. R_ANE M0_x in R_2w (R_ANE is
+the size of that term at the drive amplitude; it scales as I0, like the SOT part).
+"""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float
+
+from .._core import check_count, check_finite, check_range, check_shape, float_dtype, is_concrete
+from .._llg import Magnet, SpinOrbitTorque
+from ._fields import METHODS, moment_per_area, sot_field_vectors
+
+HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field")
+"""Parameters of `harmonic_hall_forward` (the ones a fit can vary), in this order."""
+
+HALL_PARAMETER_UNITS = {
+    "alpha": "eV nm",
+    "j_ex": "eV",
+    "mass_ratio": "1",
+    "tau": "fs",
+    "anisotropy_field": "T",
+    "r_ahe": "ohm",
+    "r_phe": "ohm",
+    "r_ane": "ohm",
+    "oersted_field": "T",
+}
+
+HALL_DEFAULTS = {"mass_ratio": 1.0, "r_phe": 0.0, "r_ane": 0.0, "oersted_field": 0.0}
+"""Values used for parameters missing from the dict; the others are required."""
+
+_NEWTON_STEPS = 60
+_MAX_STEP = 0.3  # rad per Newton step (trust region on the sphere)
+_GRADIENT_TOLERANCE = 1e-9  # |g| relative to the field scale for "converged" (float64)
+
+
+def hall_resistance(m, r_ahe, r_phe):
+    """R_H(M) = R_AHE M_z + R_PHE M_x M_y [ohm] (current along x, Hall voltage along y); m (..., 3)."""
+    m = jnp.asarray(m)
+    return r_ahe * m[..., 2] + r_phe * m[..., 0] * m[..., 1]
+
+
+def anisotropy_matrix(anisotropy_field, easy_axis, ms_tesla, demag):
+    """A = B_K u u^T - mu0 M_s diag(N) (3, 3) [T], so that B_0(M) = B_ext + A M (`jaxsot.conventional_field`)."""
+    u = jnp.asarray(easy_axis)
+    u = u / jnp.sqrt(u @ u)
+    return anisotropy_field * jnp.outer(u, u) - ms_tesla * jnp.diag(jnp.asarray(demag))
+
+
+def _tangent_basis(m):
+    """(3, 2) orthonormal basis of the plane perpendicular to m (from the axis least aligned with m)."""
+    eye = jnp.eye(3, dtype=m.dtype)
+    a = jnp.abs(m)
+    axis = jnp.where(a[0] <= jnp.minimum(a[1], a[2]), eye[0], jnp.where(a[1] <= a[2], eye[1], eye[2]))
+    e1 = axis - m * (m @ axis)
+    e1 = e1 / jnp.sqrt(e1 @ e1)
+    return jnp.stack([e1, jnp.cross(m, e1)], -1)
+
+
+def _gradient_hessian(m, b_ext, stiffness):
+    """Tangent basis E (3, 2), energy gradient g = -E^T B_0 (2,) and Hessian H (2, 2) on the sphere [T]."""
+    basis = _tangent_basis(m)
+    b0 = b_ext + stiffness @ m
+    g = -basis.T @ b0
+    h = -basis.T @ stiffness @ basis + (m @ b0) * jnp.eye(2, dtype=m.dtype)
+    return basis, g, h
+
+
+def _retract(m, basis, v):
+    """Exponential map on the sphere: move m by the tangent vector E v (angle |v|)."""
+    t = basis @ v
+    angle = jnp.sqrt(t @ t)
+    safe = jnp.where(angle > 0.0, angle, 1.0)
+    return jnp.cos(angle) * m + jnp.where(angle > 0.0, jnp.sin(angle) / safe, 1.0) * t
+
+
+def relax(b_ext, stiffness, m_start):
+    """Energy minimum of e(M) = -B_ext.M - M.A.M/2 on the sphere reached from m_start (one point).
+
+    Args: b_ext (3,) [T]; stiffness A (3, 3) [T] (`anisotropy_matrix`); m_start (3,) (normalized here).
+    Returns (m (3,), converged): a local minimum (gradient below 1e-9 of the field scale, positive
+    Hessian) or the last iterate with converged = False. Not differentiated (the caller applies the
+    implicit-function step); jit/vmap-friendly, a fixed number of saddle-free Newton steps.
+    """
+    b_ext, stiffness, m = (jax.lax.stop_gradient(x) for x in (b_ext, stiffness, m_start))
+    m = m / jnp.sqrt(m @ m)
+    scale = jnp.sqrt(b_ext @ b_ext) + jnp.sqrt(jnp.sum(stiffness**2)) + 1e-30
+    floor = 1e-6 * scale
+
+    def step(_, m):
+        basis, g, h = _gradient_hessian(m, b_ext, stiffness)
+        evals, evecs = jnp.linalg.eigh(h)
+        gc = evecs.T @ g
+        # Saddle-free Newton: downhill along every eigen-direction; pure Newton near a minimum.
+        coeff = -gc / jnp.maximum(jnp.abs(evals), floor)
+        # At a saddle or maximum with (numerically) no gradient, step off along the negative curvature.
+        coeff = coeff + jnp.where((evals < 0.0) & (jnp.abs(gc) < 1e-3 * floor), _MAX_STEP, 0.0)
+        v = evecs @ coeff
+        size = jnp.sqrt(v @ v)
+        v = v * jnp.minimum(1.0, _MAX_STEP / jnp.where(size > 0.0, size, 1.0))
+        m = _retract(m, basis, v)
+        return m / jnp.sqrt(m @ m)
+
+    m = jax.lax.fori_loop(0, _NEWTON_STEPS, step, m)
+    _, g, h = _gradient_hessian(m, b_ext, stiffness)
+    tolerance = max(_GRADIENT_TOLERANCE, 200.0 * float(jnp.finfo(m.dtype).eps))  # float32: ~2e-5
+    converged = (jnp.sqrt(g @ g) <= tolerance * scale) & (jnp.linalg.eigvalsh(h)[0] > 0.0)
+    return m, converged
+
+
+def equilibrium(b_ext, stiffness, m_start):
+    """Differentiable equilibrium M0 (3,), its tangent basis E (3, 2), Hessian H (2, 2) and `converged`.
+
+    `relax` finds the minimum; one Newton step from it, M0 = M* - E H^-1 g (g ~ 0, so the value is
+    unchanged), carries the implicit-function derivative dM0/dp = -E H^-1 dg/dp to b_ext and A.
+    """
+    m_star, converged = relax(b_ext, stiffness, m_start)
+    basis, g, h = _gradient_hessian(m_star, b_ext, stiffness)
+    m0 = _retract(m_star, basis, -jnp.linalg.solve(h, g))
+    basis, _, h = _gradient_hessian(m0, b_ext, stiffness)
+    return m0, basis, h, converged
+
+
+def field_direction(theta_h, phi_h):
+    """Unit vector (..., 3) of a field at polar angle theta_h (from z) and azimuth phi_h (from x) [rad]."""
+    theta_h, phi_h = jnp.broadcast_arrays(jnp.asarray(theta_h), jnp.asarray(phi_h))
+    s = jnp.sin(theta_h)
+    return jnp.stack([s * jnp.cos(phi_h), s * jnp.sin(phi_h), jnp.cos(theta_h)], -1)
+
+
+def default_start(b_ext, easy_axis):
+    """Default M_start: the field direction tilted towards +u by 0.1 (u itself at zero field); (..., 3)."""
+    b_ext = jnp.asarray(b_ext)
+    norm = jnp.sqrt(jnp.sum(b_ext**2, -1, keepdims=True))
+    start = b_ext / jnp.where(norm > 0.0, norm, 1.0) + 0.1 * jnp.asarray(easy_axis, b_ext.dtype)
+    return start / jnp.sqrt(jnp.sum(start**2, -1, keepdims=True))
+
+
+class HallSettings(eqx.Module):
+    """Fixed settings of a harmonic Hall measurement (the non-fitted inputs of `harmonic_hall_forward`).
+
+    Args:
+        phi_h, field: field azimuth from the current direction x [rad] and magnitude B [T], broadcast to (N,).
+        theta_h: field polar angle from z [rad] (default pi/2: in-plane field), broadcast to (N,).
+        fermi_energy: E_F [eV]. current_density: amplitude j0 [A/m^2] (E0 = rho0 j0 along x).
+        rho0: resistivity [ohm m] (> 0). ms_tesla: mu0 M_s [T]. thickness: t_F [nm].
+        easy_axis: uniaxial axis u (3,) (default z: perpendicular; (1, 0, 0): in-plane along the current).
+        demag: (N_x, N_y, N_z) (default thin film (0, 0, 1)). bias_field: constant field added to the swept one (3,) [T].
+        m_start: (3,) or (N, 3) start of the energy descent (the branch of a hysteretic magnet), default
+            `default_start` (the field direction tilted towards +u).
+        model: "exact" or "strong_exchange" (electron response, `_fields.sot_field_vectors`).
+        num: rays per Fermi contour (exact). bands: occupied bands (exact; `hall_bands(params, fermi_energy)`).
+        field_like, damping_like: include B_FL / B_DL.
+    Raises ValueError naming the argument, its value and the allowed range.
+    """
+
+    phi_h: Float[Array, "N"]
+    theta_h: Float[Array, "N"]
+    field: Float[Array, "N"]
+    m_start: Float[Array, "N 3"]
+    fermi_energy: Float[Array, ""]
+    current_density: Float[Array, ""]
+    rho0: Float[Array, ""]
+    ms_tesla: Float[Array, ""]
+    thickness: Float[Array, ""]
+    easy_axis: Float[Array, "3"]
+    demag: Float[Array, "3"]
+    bias_field: Float[Array, "3"]
+    model: str = eqx.field(static=True)
+    num: int = eqx.field(static=True)
+    bands: tuple = eqx.field(static=True)
+    field_like: bool = eqx.field(static=True)
+    damping_like: bool = eqx.field(static=True)
+
+    def __init__(
+        self,
+        phi_h,
+        field,
+        *,
+        theta_h=math.pi / 2,
+        fermi_energy,
+        current_density,
+        rho0,
+        ms_tesla,
+        thickness,
+        easy_axis=(0.0, 0.0, 1.0),
+        demag=(0.0, 0.0, 1.0),
+        bias_field=(0.0, 0.0, 0.0),
+        m_start=None,
+        model="exact",
+        num=64,
+        bands=None,
+        field_like=True,
+        damping_like=True,
+    ):
+        for name, value in (("phi_h", phi_h), ("field", field), ("theta_h", theta_h), ("fermi_energy", fermi_energy), ("current_density", current_density)):
+            check_finite(name, value)
+        check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
+        check_range("ms_tesla", ms_tesla, low=0.0, low_inclusive=False, unit="T")
+        check_range("thickness", thickness, low=0.0, low_inclusive=False, unit="nm")
+        check_range("demag", demag, low=0.0, high=1.0)
+        check_shape("demag", demag, (3,))
+        check_shape("easy_axis", easy_axis, (3,))
+        check_shape("bias_field", bias_field, (3,))
+        check_finite("bias_field", bias_field)
+        check_finite("easy_axis", easy_axis)
+        if model not in METHODS:
+            raise ValueError(f"model = {model!r} is not allowed; allowed: {', '.join(map(repr, METHODS))}")
+        self.num = check_count("num", num, minimum=8)
+        if model == "exact":
+            if bands is None:
+                raise ValueError("bands = None with model = 'exact'; allowed: a tuple of occupied bands, e.g. hall_bands(params, fermi_energy)")
+            bands = tuple(int(b) for b in bands)
+            if not bands or any(b not in (-1, 1) for b in bands) or len(set(bands)) != len(bands):
+                raise ValueError(f"bands = {bands!r} is not allowed; allowed: (-1,), (1,) or (-1, 1)")
+        dtype = float_dtype(jnp.asarray(phi_h), jnp.asarray(field), jnp.asarray(theta_h), jnp.asarray(rho0))
+        phi_h, field, theta_h = (jnp.asarray(x, dtype) for x in (phi_h, field, theta_h))
+        shape = jnp.broadcast_shapes(phi_h.shape, field.shape, theta_h.shape)
+        if len(shape) > 1:
+            raise ValueError(f"phi_h, field and theta_h broadcast to shape {shape}; allowed: scalars or one dimension (N,)")
+        size = shape[0] if shape else 1
+        self.phi_h, self.field, self.theta_h = (jnp.broadcast_to(x, shape).reshape(size) for x in (phi_h, field, theta_h))
+        u = jnp.asarray(easy_axis, dtype)
+        norm = jnp.sqrt(u @ u)
+        if is_concrete(norm) and not float(norm) > 0.0:
+            raise ValueError("easy_axis = (0, 0, 0); allowed: a non-zero 3-vector (normalized here)")
+        self.easy_axis = u / norm
+        self.demag = jnp.asarray(demag, dtype)
+        self.bias_field = jnp.asarray(bias_field, dtype)
+        if m_start is None:
+            b_ext = self.field[:, None] * field_direction(self.theta_h, self.phi_h) + self.bias_field
+            m_start = default_start(b_ext, self.easy_axis)
+        check_shape("m_start", m_start, (3,))
+        check_finite("m_start", m_start)
+        m_start = jnp.broadcast_to(jnp.asarray(m_start, dtype), (size, 3))
+        norms = jnp.sqrt(jnp.sum(m_start**2, -1, keepdims=True))
+        if is_concrete(norms) and not bool(jnp.all(norms > 0.0)):
+            raise ValueError("m_start has a zero-length vector; allowed: non-zero 3-vectors (normalized here)")
+        self.m_start = m_start / norms
+        self.fermi_energy, self.current_density, self.rho0, self.ms_tesla, self.thickness = (
+            jnp.asarray(x, dtype) for x in (fermi_energy, current_density, rho0, ms_tesla, thickness)
+        )
+        self.model = model
+        self.bands = bands if model == "exact" else ()
+        self.field_like = bool(field_like)
+        self.damping_like = bool(damping_like)
+
+    @property
+    def efield(self):
+        """E0 = rho0 j0 along x [V/nm], shape (2,)."""
+        e = self.rho0 * self.current_density * 1e-9
+        return jnp.stack([e, jnp.zeros_like(e)])
+
+
+class HallSignals(eqx.Module):
+    """Quasi-static harmonic Hall signals at N field points (module docstring for the conventions).
+
+    Fields:
+        r_1w, r_2w (N,) [ohm]: first (in-phase) and second (amplitude of -cos 2wt) harmonic Hall resistances
+            (NaN where the equilibrium did not converge);
+        m_eq (N, 3): equilibrium M0 at j = 0; dm (N, 3): first-order change of M at the amplitude j0
+            (M = M0 + (j/j0) dm + O(j^2));
+        b_sot (N, 3) [T]: B_FL + B_DL + B_Oe y at M0 and j0; b_fl, b_dl (N, 3) [T]: its parts;
+        converged (N,) bool.
+    """
+
+    r_1w: Float[Array, "N"]
+    r_2w: Float[Array, "N"]
+    m_eq: Float[Array, "N 3"]
+    dm: Float[Array, "N 3"]
+    b_sot: Float[Array, "N 3"]
+    b_fl: Float[Array, "N 3"]
+    b_dl: Float[Array, "N 3"]
+    converged: Bool[Array, "N"]
+
+
+def check_hall_params(params) -> dict:
+    """The parameter dict with defaults filled in (`HALL_DEFAULTS`); ValueError for unknown or missing names."""
+    if not isinstance(params, dict):
+        raise ValueError(f"params is a {type(params).__name__}; allowed: a dict with keys from {HALL_PARAMETERS}")
+    unknown = sorted(set(params) - set(HALL_PARAMETERS))
+    if unknown:
+        raise ValueError(f"params has unknown names {unknown}; allowed: {', '.join(HALL_PARAMETERS)}")
+    missing = [n for n in HALL_PARAMETERS if n not in params and n not in HALL_DEFAULTS]
+    if missing:
+        raise ValueError(f"params is missing {missing}; required: alpha, j_ex, tau, anisotropy_field, r_ahe")
+    out = {**HALL_DEFAULTS, **params}
+    for name in ("j_ex", "tau", "mass_ratio"):
+        check_range(name, out[name], low=0.0, low_inclusive=False, unit=HALL_PARAMETER_UNITS[name])
+    for name in HALL_PARAMETERS:
+        check_finite(name, out[name])
+    return out
+
+
+def hall_bands(params, fermi_energy) -> tuple:
+    """Occupied bands for (alpha, j_ex, mass_ratio) of params at E_F, checked for every M (concrete values).
+
+    Uses `jaxsot.SpinOrbitTorque`'s check: ValueError if the occupied bands change as M turns or eta >= 1.
+    """
+    p = check_hall_params(params)
+    probe = SpinOrbitTorque(p["alpha"], p["j_ex"], fermi_energy, (1.0, 0.0), 1.0, mass_ratio=p["mass_ratio"])
+    return probe.bands
+
+
+def _points(params, settings: HallSettings) -> HallSignals:
+    dtype = settings.phi_h.dtype
+    p = {k: jnp.asarray(v, dtype) for k, v in params.items()}
+    stiffness = anisotropy_matrix(p["anisotropy_field"], settings.easy_axis, settings.ms_tesla, settings.demag)
+    moment = moment_per_area(settings.ms_tesla, settings.thickness)
+    efield = settings.efield
+    y = jnp.asarray([0.0, 1.0, 0.0], dtype)
+
+    def one(phi_h, theta_h, field, m_start):
+        b_ext = field * field_direction(theta_h, phi_h) + settings.bias_field
+        m0, basis, h, converged = equilibrium(b_ext, stiffness, m_start)
+        b_fl, b_dl = sot_field_vectors(
+            p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m0, moment,
+            method=settings.model, bands=settings.bands, num=settings.num,
+            field_like=settings.field_like, damping_like=settings.damping_like,
+        )
+        b_sot = b_fl + b_dl + p["oersted_field"] * y
+        dm = basis @ jnp.linalg.solve(h, basis.T @ b_sot)
+        grad_r = jnp.stack([p["r_phe"] * m0[1], p["r_phe"] * m0[0], p["r_ahe"]])
+        r_1w = hall_resistance(m0, p["r_ahe"], p["r_phe"])
+        r_2w = 0.5 * grad_r @ dm + p["r_ane"] * m0[0]
+        nan = jnp.asarray(jnp.nan, dtype)
+        return HallSignals(
+            r_1w=jnp.where(converged, r_1w, nan),
+            r_2w=jnp.where(converged, r_2w, nan),
+            m_eq=m0,
+            dm=dm,
+            b_sot=b_sot,
+            b_fl=b_fl,
+            b_dl=b_dl,
+            converged=converged,
+        )
+
+    return jax.vmap(one)(settings.phi_h, settings.theta_h, settings.field, settings.m_start)
+
+
+def harmonic_hall_forward(params: dict, settings: HallSettings):
+    """Predicted (R_1w, R_2w) (N,) each [ohm] for parameters `params` at the settings' field points.
+
+    A pure, differentiable forward model for fitting (module docstring: quasi-static macrospin, implicit
+    function theorem, lock-in convention). params: dict with names from HALL_PARAMETERS (units in
+    HALL_PARAMETER_UNITS; missing optional ones from HALL_DEFAULTS): alpha [eV nm], j_ex [eV],
+    mass_ratio, tau [fs] (the electron model), anisotropy_field B_K [T] (uniaxial, along settings.easy_axis;
+    the shape anisotropy mu0 M_s N comes on top), r_ahe, r_phe, r_ane [ohm], oersted_field [T] (along +y
+    at the amplitude). Points whose equilibrium did not converge are NaN. jit/vmap/grad-friendly
+    (jax.jit(harmonic_hall_forward) compiles once per settings structure).
+    """
+    signals = _points(check_hall_params(params), settings)
+    return signals.r_1w, signals.r_2w
+
+
+def harmonic_hall(
+    magnet: Magnet,
+    torque: SpinOrbitTorque,
+    rho0,
+    phi_h,
+    field,
+    *,
+    theta_h=math.pi / 2,
+    r_ahe,
+    r_phe=0.0,
+    r_ane=0.0,
+    oersted_field=0.0,
+    m_start=None,
+    method=None,
+) -> HallSignals:
+    """Harmonic Hall signals of `magnet` driven by the current of `torque` (object interface of the forward model).
+
+    Args:
+        magnet: `jaxsot.Magnet` (ms_tesla, thickness, anisotropy_field, easy_axis, demag; its external_field
+            is a constant bias added to the swept field; gilbert and g do not enter a stationary state).
+        torque: `jaxsot.SpinOrbitTorque` whose efield is the amplitude E0 = rho0 j0, along +x (the current).
+        rho0: resistivity [ohm m] (j0 = E0/rho0). phi_h, field, theta_h: field azimuth [rad], magnitude [T],
+            polar angle [rad], broadcast to (N,). r_ahe, r_phe, r_ane [ohm], oersted_field [T]: as in
+            `harmonic_hall_forward`. m_start: (3,) or (N, 3). method: "exact" / "strong_exchange"
+            (default: torque.method).
+    Returns: HallSignals.
+    """
+    if not isinstance(magnet, Magnet):
+        raise ValueError(f"magnet is a {type(magnet).__name__}; allowed: jaxsot.Magnet")
+    if not isinstance(torque, SpinOrbitTorque):
+        raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque")
+    efield = jnp.asarray(torque.efield)
+    if efield.shape != (2,):
+        raise ValueError(f"torque.efield has shape {efield.shape}; allowed: (2,) (one instance)")
+    if is_concrete(efield) and not (float(efield[0]) > 0.0 and float(efield[1]) == 0.0):
+        raise ValueError(f"torque.efield = {efield.tolist()} V/nm; allowed: along +x (the Hall bar's current), E_x > 0, E_y = 0")
+    check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
+    settings = HallSettings(
+        phi_h,
+        field,
+        theta_h=theta_h,
+        fermi_energy=torque.fermi_energy,
+        current_density=efield[0] * 1e9 / rho0,
+        rho0=rho0,
+        ms_tesla=magnet.ms_tesla,
+        thickness=magnet.thickness,
+        easy_axis=magnet.easy_axis,
+        demag=magnet.demag,
+        bias_field=magnet.external_field,
+        m_start=m_start,
+        model=method or torque.method,
+        num=torque.num,
+        bands=torque.bands,
+        field_like=torque.field_like,
+        damping_like=torque.damping_like,
+    )
+    params = {
+        "alpha": torque.alpha,
+        "j_ex": torque.j_ex,
+        "mass_ratio": torque.mass_ratio,
+        "tau": torque.tau,
+        "anisotropy_field": magnet.anisotropy_field,
+        "r_ahe": r_ahe,
+        "r_phe": r_phe,
+        "r_ane": r_ane,
+        "oersted_field": oersted_field,
+    }
+    return _points(check_hall_params(params), settings)

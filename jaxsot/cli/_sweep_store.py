@@ -1,0 +1,397 @@
+"""Sweep storage: points from the config, chunk files, resume identity, merge to NetCDF, summary and plots.
+"""
+
+import hashlib
+import json
+import math
+import os
+import pathlib
+
+import numpy as onp
+from ._config import SWEEPABLE, SweepConfig
+
+
+
+FORMAT_VERSION = 1
+KILL_HOOK = "JAXSOT_SWEEP_KILL_AFTER_CHUNKS"
+"""Test hook: SIGKILL this process right after it has written that many chunks (a simulated crash)."""
+
+# Config key -> (internal parameter of jaxsot._sweep, factor to internal units, unit, description).
+_CONVERSIONS = {
+    "alpha_eV_nm": ("alpha", 1.0, "eV nm", "Rashba coupling alpha"),
+    "j_ex_eV": ("j_ex", 1.0, "eV", "exchange coupling J"),
+    "theta_deg": ("theta", math.pi / 180.0, "deg", "polar angle of M from +z"),
+    "phi_deg": ("phi", math.pi / 180.0, "deg", "azimuth of M from +x"),
+    "mass_ratio": ("mass_ratio", 1.0, "1", "effective mass m*/m_e"),
+    "fermi_energy_eV": ("fermi_energy", 1.0, "eV", "Fermi energy E_F"),
+    "efield_V_per_m": ("efield", 1.0e-9, "V/m", "electric field amplitude |E|"),
+    "direction_deg": ("efield_direction", math.pi / 180.0, "deg", "in-plane angle of E from +x"),
+    "tau_fs": ("tau", 1.0, "fs", "momentum relaxation time tau"),
+    "ramp_time_fs": ("ramp_time", 1.0, "fs", "ramp duration"),
+    "frequency_THz": ("frequency", 1.0e-3, "THz", "drive frequency"),
+    "phase_deg": ("phase", math.pi / 180.0, "deg", "drive phase"),
+}
+assert set(_CONVERSIONS) == set(SWEEPABLE)
+
+
+# ------------------------------------------------------------------------------------------------
+# Points.
+
+
+def sweep_points(config: SweepConfig) -> tuple[dict, tuple]:
+    """The swept values of every point in config units, and the grid shape.
+
+    Returns ({key: (P,) float64}, shape): shape is the grid shape (one entry per axis, C order of
+    the flattened points) or (P,) for mode = random (uniform or log-uniform draws, seeded).
+    """
+    if config.sweep.mode == "grid":
+        grids = onp.meshgrid(*[onp.asarray(a.values, onp.float64) for a in config.axes], indexing="ij")
+        shape = tuple(len(a.values) for a in config.axes)
+        return {a.name: g.ravel() for a, g in zip(config.axes, grids)}, shape
+    rng = onp.random.default_rng(config.sweep.seed)
+    count = config.sweep.num_points
+    values = {}
+    for axis in config.axes:
+        u = rng.random(count)
+        if axis.scale == "log":
+            values[axis.name] = onp.exp(math.log(axis.low) + u * (math.log(axis.high) - math.log(axis.low)))
+        else:
+            values[axis.name] = axis.low + u * (axis.high - axis.low)
+    return values, (count,)
+
+
+def fixed_values(config: SweepConfig) -> dict:
+    """{config key: value} for every sweepable key, from the run sections (before sweeping)."""
+    return {key: float(getattr(getattr(config.run, section), key)) for key, section in SWEEPABLE.items()}
+
+
+def internal_points(config: SweepConfig, swept: dict) -> dict:
+    """{jaxsot._sweep parameter: (P,) array} in internal units (eV, nm, fs, rad, V/nm)."""
+    count = len(next(iter(swept.values())))
+    out = {}
+    for key, value in fixed_values(config).items():
+        name, factor, _, _ = _CONVERSIONS[key]
+        column = swept.get(key, onp.full(count, value))
+        out[name] = onp.asarray(column, onp.float64) * factor
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Chunk layout, identity, atomic files.
+
+
+def identity_hash(identity: dict) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def _flatten(prefix, value, out):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else key, item, out)
+    else:
+        out[prefix] = value
+    return out
+
+
+def identity_changes(old: dict, new: dict) -> list[str]:
+    """'key (old -> new)' for every leaf that differs between two identities."""
+    a, b = _flatten("", old, {}), _flatten("", new, {})
+    return [f"{k} ({a.get(k, 'absent')!r} -> {b.get(k, 'absent')!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def atomic_write_bytes(path: pathlib.Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_save_npz(path: pathlib.Path, arrays: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        onp.savez(handle, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    # The rename is durable only once the directory entry is on disk.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def chunk_path(out: pathlib.Path, index: int) -> pathlib.Path:
+    return out / "chunks" / f"chunk_{index:06d}.npz"
+
+
+def finished_chunks(out: pathlib.Path, num_chunks: int, digest: str) -> set[int]:
+    """Chunks whose file exists and belongs to this sweep (temporary files are ignored)."""
+    done = set()
+    for index in range(num_chunks):
+        path = chunk_path(out, index)
+        if not path.is_file():
+            continue
+        try:
+            with onp.load(path) as data:
+                if str(data["identity_hash"]) == digest:
+                    done.add(index)
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable: computed again
+    return done
+
+
+def auto_chunk_points(num_points: int, states: int, steps: int, itemsize: int, devices) -> int:
+    """Points per chunk: as many as fit in a quarter of each device's memory, at most ~20 s of work.
+
+    Memory per point and device: ~60 live values per state of the vectorized block plus ~40
+    outputs per time step. Chunks are a multiple of the device count (equal shares).
+    """
+    n = len(devices)
+    platform = devices[0].platform
+    stats = {}
+    try:
+        stats = devices[0].memory_stats() or {}
+    except Exception:  # noqa: BLE001 - memory_stats is not implemented on every backend
+        stats = {}
+    if "bytes_limit" in stats:
+        memory = int(stats["bytes_limit"])
+    else:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // n
+    live_states = states if platform != "cpu" else min(states, 2048)
+    per_point = itemsize * (60 * live_states + 40 * steps)
+    by_memory = max(1, memory // 4 // per_point) if platform != "cpu" else 1 << 40
+    rate = 3.0e7 if platform == "cpu" else 5.0e9  # state-steps per second and device, nominal
+    by_time = max(1, int(20.0 * rate / (states * steps)))
+    per_device = max(1, min(by_memory, by_time, -(-num_points // n)))
+    return per_device * n
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def stored_names(config: SweepConfig) -> set:
+    from ..sweep import _compute
+
+    names = set()
+    for variable, (kind, observable, _) in _compute.output_names().items():
+        if kind == "point" or observable in config.observables:
+            names.add(variable)
+    return names
+
+
+# ------------------------------------------------------------------------------------------------
+# Merge into a labelled Dataset, and the outputs derived from it.
+
+
+def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, shape: tuple, precision: str, digest: str):
+    """Concatenate the chunk files into an xarray Dataset and write sweep.nc atomically."""
+    import xarray as xr
+
+    from ..sweep import _compute
+    from .._dynamics import UNITS
+
+    parts = {}
+    for index in range(num_chunks):
+        with onp.load(chunk_path(out, index)) as data:
+            for key in data.files:
+                if key not in ("identity_hash", "start"):
+                    parts.setdefault(key, []).append(data[key])
+    arrays = {k: onp.concatenate(v) for k, v in parts.items()}
+
+    if config.sweep.mode == "grid":
+        dims = tuple(a.name for a in config.axes)
+        coords = {
+            a.name: (a.name, onp.asarray(a.values), {"units": _CONVERSIONS[a.name][2], "long_name": _CONVERSIONS[a.name][3]})
+            for a in config.axes
+        }
+    else:
+        dims = ("point",)
+        coords = {"point": ("point", onp.arange(shape[0]))}
+        for key, values in swept.items():
+            coords[key] = ("point", values, {"units": _CONVERSIONS[key][2], "long_name": _CONVERSIONS[key][3]})
+    steps = config.run.time.num_steps
+    coords["time"] = ("time", onp.linspace(0.0, config.run.time.t_end_fs, steps), {"units": "fs", "long_name": "time after switch-on"})
+    coords["xyz"] = ("xyz", onp.array(["x", "y", "z"]))
+    coords["xy"] = ("xy", onp.array(["x", "y"]))
+    coords["band"] = ("band", onp.array(["lower", "upper"]))
+
+    names = _compute.output_names()
+    variables = {}
+    for key in sorted(arrays, key=lambda k: list(names).index(k)):
+        kind, observable, approx = names[key]
+        value = arrays[key]
+        if kind == "series":
+            components = _compute.OBSERVABLES[observable][1]
+            var_dims = dims + ("time", components)
+            attrs = {"units": UNITS[observable], "long_name": f"{observable.replace('_', ' ')} ({approx.replace('_', ' ')})"}
+        elif kind == "error":
+            var_dims = dims
+            attrs = {
+                "units": "1",
+                "long_name": f"relative error of the {approx.replace('_', ' ')} {observable.replace('_', ' ')}",
+                "definition": "max_t |approx - exact| / max_t |exact| (Euclidean norm over components)",
+            }
+        elif key == "band_density":
+            var_dims = dims + ("band",)
+            attrs = {"units": _compute.POINT_QUANTITIES[key][0], "long_name": _compute.POINT_QUANTITIES[key][1]}
+        elif key == "status":
+            var_dims = dims
+            attrs = {
+                "units": "1",
+                "long_name": "0: computed; otherwise why not (NaN values)",
+                "flag_values": onp.arange(len(_compute.STATUS_MESSAGES), dtype=onp.int8),
+                "flag_meanings": "ok no_electrons lower_sea_without_k0 upper_sea_without_k0 sea_not_star_shaped",
+                "flag_descriptions": "; ".join(f"{k}: {m}" for k, m in _compute.STATUS_MESSAGES.items()),
+            }
+        else:
+            var_dims = dims
+            attrs = {"units": _compute.POINT_QUANTITIES[key][0], "long_name": _compute.POINT_QUANTITIES[key][1]}
+        value = value.reshape(shape + value.shape[1:])
+        variables[key] = (var_dims, value, attrs)
+
+    fixed = {
+        f"fixed_{key}": value for key, value in fixed_values(config).items() if key not in {a.name for a in config.axes}
+    }
+    attrs = {
+        "title": "jaxsot sweep: ensemble spin-orbit torques and spin forces of a Rashba ferromagnet",
+        "conventions": "internal units: eV, nm, fs, V/nm; parameter coordinates in the units of the config keys",
+        "jaxsot_sweep_format": FORMAT_VERSION,
+        "precision": precision,
+        "identity_hash": digest,
+        "sweep_mode": config.sweep.mode,
+        "drive_kind": config.run.drive.kind,
+        "num_phi": config.run.ensemble.num_phi,
+        "num_r": config.run.ensemble.num_r,
+        "invalid_points": int(onp.sum(arrays["status"] != 0)),
+        **fixed,
+    }
+    from .. import __version__
+
+    attrs["jaxsot_version"] = __version__
+    dataset = xr.Dataset({k: v for k, v in variables.items()}, coords=coords, attrs=attrs)
+    path = out / "sweep.nc"
+    tmp = out / f".sweep.nc.{os.getpid()}.tmp"
+    dataset.to_netcdf(tmp, engine="h5netcdf")
+    os.replace(tmp, path)
+    return dataset
+
+
+def summary_rows(dataset) -> list[dict]:
+    """One row per stored variable: min, median and max of its magnitude and where the max is.
+
+    Series are reduced to |value| (norm over components) at every time; errors are used as they are.
+    """
+    rows = []
+    sweep_dims = [d for d in dataset["status"].dims]
+    for name, variable in dataset.data_vars.items():
+        if name == "status":
+            continue
+        values = variable
+        for component in ("xyz", "xy", "band"):
+            if component in values.dims:
+                values = (values**2).sum(component) ** 0.5 if component != "band" else values.sum("band")
+        if "time" in values.dims:
+            values = values.max("time")
+        data = onp.asarray(values.values, dtype=onp.float64)
+        finite = onp.isfinite(data)
+        if not finite.any():
+            continue
+        flat = onp.where(finite, data, -onp.inf)
+        where = onp.unravel_index(int(onp.argmax(flat)), data.shape)
+        location = {d: values[d].values[i].item() for d, i in zip(sweep_dims, where) if d in values.coords and d != "point"}
+        if "point" in sweep_dims:
+            location = {"point": int(where[0])}
+        rows.append(
+            {
+                "variable": name,
+                "units": variable.attrs.get("units", ""),
+                "min": float(onp.min(data[finite])),
+                "median": float(onp.median(data[finite])),
+                "max": float(onp.max(data[finite])),
+                "argmax": " ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in location.items()),
+            }
+        )
+    return rows
+
+
+def _plot(dataset, spec, path: pathlib.Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variable = dataset[spec.variable]
+    label = spec.variable
+    if "time" in variable.dims:
+        variable = variable.isel(time=spec.time_index)
+        label += f" at t = {float(variable['time']):g} fs"
+    for component in ("xyz", "xy"):
+        if component in variable.dims:
+            variable = (variable**2).sum(component) ** 0.5
+            label = f"|{label}|"
+    if "band" in variable.dims:
+        variable = variable.sum("band")
+    fixed = {}
+    for dim in variable.dims:
+        if dim not in (spec.x, spec.hue):
+            index = variable.sizes[dim] // 2
+            fixed[dim] = float(variable[dim].values[index])
+            variable = variable.isel({dim: index})
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    hues = variable[spec.hue].values if spec.hue else [None]
+    for hue in hues:
+        line = variable.sel({spec.hue: hue}) if spec.hue else variable
+        axis.plot(variable[spec.x].values, line.transpose(spec.x).values, "o-", ms=3, label=None if hue is None else f"{spec.hue} = {hue:.4g}")
+    if spec.x in ("alpha_eV_nm", "efield_V_per_m", "tau_fs") and onp.all(variable[spec.x].values > 0):
+        axis.set_xscale("log")
+    data = onp.asarray(variable.values, dtype=float)
+    if spec.variable.count("_error_") and onp.all(data[onp.isfinite(data)] > 0):
+        axis.set_yscale("log")
+    axis.set_xlabel(f"{spec.x} [{dataset[spec.x].attrs.get('units', '')}]")
+    axis.set_ylabel(f"[{dataset[spec.variable].attrs.get('units', '')}]")
+    title = label + ("\n" + ", ".join(f"{k} = {v:g}" for k, v in fixed.items()) if fixed else "")
+    axis.set_title(title, fontsize=9)
+    axis.grid(alpha=0.3)
+    if spec.hue:
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    figure.savefig(tmp, dpi=100)
+    plt.close(figure)
+    os.replace(tmp, path)
+
+
+def write_outputs(config: SweepConfig, out: pathlib.Path, dataset, log=print) -> list[str]:
+    """summary.csv (printed too) and the plots; returns the names written."""
+    rows = summary_rows(dataset)
+    header = f"{'variable':<44} {'units':<12} {'min':>11} {'median':>11} {'max':>11}  where max"
+    log(header)
+    log("-" * len(header))
+    for row in rows:
+        log(f"{row['variable']:<44} {row['units']:<12} {row['min']:11.4e} {row['median']:11.4e} {row['max']:11.4e}  {row['argmax']}")
+    lines = ["variable,units,min,median,max,argmax"]
+    lines += [f"{r['variable']},{r['units']},{r['min']:.10e},{r['median']:.10e},{r['max']:.10e},{r['argmax']}" for r in rows]
+    atomic_write_bytes(out / "summary.csv", ("\n".join(lines) + "\n").encode())
+    written = ["sweep.nc", "summary.csv"]
+    specs = list(config.plots)
+    if not specs and config.sweep.mode == "grid":
+        from ._config import PlotSpec
+
+        first = next((r["variable"] for r in rows if "_error_" in r["variable"]), rows[0]["variable"])
+        axes = [a.name for a in config.axes]
+        specs = [PlotSpec(variable=first, x=axes[0], hue=axes[1] if len(axes) > 1 else "")]
+    if specs:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            log("matplotlib is not installed: no plots written (pip install 'jaxsot[plots]')")
+            return written
+        (out / "plots").mkdir(exist_ok=True)
+        for index, spec in enumerate(specs, start=1):
+            name = f"plots/{index:02d}_{spec.variable}_vs_{spec.x}.png"
+            _plot(dataset, spec, out / name)
+            written.append(name)
+    return written

@@ -1,0 +1,298 @@
+"""jaxsot fit / jaxsot synth: the command-line layer over jaxsot.fit (argparse, output files, plots).
+"""
+
+import argparse
+import math
+import pathlib
+import time
+import warnings
+from ..fit._csv import CSV_FORMAT, FitDataError, read_csv, write_csv
+from ._common import pyplot, run_metadata, save_figure, set_precision, write_json, write_text
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line: `jaxsot fit` and `jaxsot synth` (parsers added by jaxsot._cli).
+
+
+def register(commands) -> None:
+    """Add the `fit` and `synth` subcommands to the `jaxsot` argument parser."""
+    from ..fit import DEFAULT_GUESS, MODELS, OPTIMIZERS
+
+    fit = commands.add_parser(
+        "fit",
+        help="fit alpha, J, mass ratio, tau to measured curves (AMR, torques, transients) with uncertainties",
+        description="Fit the model parameters to CSV data by autodiff (optax L-BFGS or Adam, restarts batched "
+        "with vmap); print values with standard errors and what the data can identify; write results.json, "
+        "fit.csv, trace.csv and fit.png under --out.\n\n" + CSV_FORMAT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fit.add_argument("data", nargs="+", help="CSV data file(s); each file is one curve (format below)")
+    fit.add_argument("--model", choices=MODELS, default="exact", help="forward model: exact bands (default) or the strong-exchange closed forms")
+    fit.add_argument("--out", default="jaxsot-fit", help="output folder (default: ./jaxsot-fit)")
+    fit.add_argument("--fermi-energy", type=float, help="E_F [eV] (default: the files' '# fermi_energy [eV] = ...', else 1.5)")
+    fit.add_argument("--free", help="comma-separated fitted parameters (default: alpha,j_ex and tau when the data depend on it)")
+    guesses = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_GUESS.items())
+    fit.add_argument("--guess", help=f"start / fixed values, e.g. alpha=0.05,j_ex=1 (eV nm, eV, 1, fs; default {guesses})")
+    fit.add_argument("--bounds", help="bounds of free parameters, e.g. alpha=0.01:0.2,tau=1:100 (default: guess/3..3 guess, tau guess/10..10 guess)")
+    fit.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="optax optimizer (default lbfgs)")
+    fit.add_argument("--restarts", type=int, default=4, help="restarts batched with vmap (default 4)")
+    fit.add_argument("--max-steps", type=int, help="iterations per restart (default 200 L-BFGS, 2000 Adam)")
+    fit.add_argument("--seed", type=int, default=0, help="seed of the random restarts (default 0)")
+    fit.add_argument("--num", type=int, default=64, help="rays per Fermi contour (default 64)")
+    fit.add_argument("--no-plot", action="store_true", help="do not write fit.png")
+
+    synth = commands.add_parser(
+        "synth",
+        help="write synthetic data (forward model + Gaussian noise) in the `jaxsot fit` CSV format",
+        description="Synthetic data to test a fit set-up: the forward model at the given parameters plus "
+        "Gaussian noise (a fraction of each column's peak-to-peak range), written with '# truth' comments.\n\n"
+        + CSV_FORMAT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    synth.add_argument("output", help="CSV file to write")
+    synth.add_argument("--kind", choices=("steady", "transient"), default="steady", help="vs angle of M (default) or vs time after a field step")
+    synth.add_argument("--columns", help="comma-separated observables (default steady: rho_ratio,T_DL_x,T_DL_y,T_FL_z; transient: T_DL_y,T_FL_z)")
+    synth.add_argument("--alpha", type=float, default=DEFAULT_GUESS["alpha"], help="Rashba coupling [eV nm] (default 0.05)")
+    synth.add_argument("--j-ex", type=float, default=DEFAULT_GUESS["j_ex"], help="exchange J [eV] (default 1)")
+    synth.add_argument("--mass-ratio", type=float, default=DEFAULT_GUESS["mass_ratio"], help="m*/m_e (default 1)")
+    synth.add_argument("--tau", type=float, default=DEFAULT_GUESS["tau"], help="relaxation time [fs] (default 10)")
+    synth.add_argument("--fermi-energy", type=float, default=1.5, help="E_F [eV] (default 1.5)")
+    synth.add_argument("--points", type=int, default=200, help="rows (default 200)")
+    synth.add_argument("--noise", type=float, default=0.01, help="noise std as a fraction of each column's range (default 0.01)")
+    synth.add_argument("--unknown-noise", action="store_true", help="do not write sigma columns (the fit then estimates the noise)")
+    synth.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    synth.add_argument("--theta-deg", type=float, default=90.0, help="polar angle of M [deg] (default 90: in-plane)")
+    synth.add_argument("--phi-deg", type=float, default=30.0, help="azimuth of M [deg] for --kind transient (default 30)")
+    synth.add_argument("--efield", type=float, default=1e5, help="field along x [V/m] (default 1e5)")
+    synth.add_argument("--t-end", type=float, default=60.0, help="last time [fs] for --kind transient (default 60)")
+    synth.add_argument("--units", choices=("internal", "si"), default="internal", help="torques in 1/(nm^2 fs) (default) or 1/(m^2 s)")
+    synth.add_argument("--model", choices=MODELS, default="exact", help="forward model (default exact)")
+
+
+def _pairs(option, text, *, ranges=False):
+    from ..fit import PARAMETERS
+
+    out = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in PARAMETERS:
+            raise FitDataError(f"{option} {item!r} is not allowed; allowed: name=value with name in {', '.join(PARAMETERS)}")
+        try:
+            if ranges:
+                low, colon, high = value.partition(":")
+                if not colon:
+                    raise ValueError
+                out[name] = (float(low), float(high))
+                if not all(math.isfinite(v) for v in out[name]) or not out[name][0] < out[name][1]:
+                    raise ValueError
+            else:
+                out[name] = float(value)
+                if not math.isfinite(out[name]):
+                    raise ValueError
+        except ValueError:
+            shape = "low:high with low < high" if ranges else "a finite number"
+            raise FitDataError(f"{option} {item!r}: {value!r} is not {shape}") from None
+    return out
+
+
+def main(args) -> int:
+    """`jaxsot fit` and `jaxsot synth` with parsed arguments; returns the exit status."""
+    set_precision("float64")  # fits and their uncertainties need float64
+    if args.command == "synth":
+        return _synth(args)
+    return _fit(args)
+
+
+def _synth(args) -> int:
+    import numpy as onp
+
+    from ..fit import synthesize
+
+    from .._core import check_count
+
+    check_count("--points", args.points, minimum=3)
+    params = {"alpha": args.alpha, "j_ex": args.j_ex, "mass_ratio": args.mass_ratio, "tau": args.tau}
+    default = "rho_ratio,T_DL_x,T_DL_y,T_FL_z" if args.kind == "steady" else "T_DL_y,T_FL_z"
+    columns = tuple(c.strip() for c in (args.columns or default).split(",") if c.strip())
+    efield = args.efield * 1e-9
+    if args.kind == "steady":
+        curve = synthesize(params, args.fermi_energy, columns=columns, theta=math.radians(args.theta_deg), efield=efield,
+                           num_points=args.points, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
+                           model=args.model)
+    else:
+        if not args.t_end > 0:
+            raise FitDataError(f"--t-end = {args.t_end:g} fs is out of range; allowed: > 0")
+        times = onp.linspace(0.0, args.t_end, args.points)
+        curve = synthesize(params, args.fermi_energy, columns=columns, theta=math.radians(args.theta_deg),
+                           phi=math.radians(args.phi_deg), efield=efield, time=times, noise=args.noise,
+                           known_noise=not args.unknown_noise, seed=args.seed, model=args.model)
+    comments = [
+        f"synthetic data from jaxsot synth ({args.kind}, model {args.model}, noise {args.noise:g} of each column's range, seed {args.seed})",
+        "truth: " + ", ".join(f"{k} = {v:g}" for k, v in params.items()) + " (eV nm, eV, 1, fs)",
+    ]
+    write_csv(args.output, curve, units=args.units, comments=comments, settings={"fermi_energy": args.fermi_energy})
+    print(f"wrote {args.output}: {curve.num_points} rows, columns {', '.join(curve.columns)}, E_F = {args.fermi_energy:g} eV")
+    return 0
+
+
+def _fit(args) -> int:
+    from ..fit import FitWarning, fit
+
+    started = time.perf_counter()
+    curves, energies = [], {}
+    if len(set(args.data)) != len(args.data):
+        raise FitDataError(f"a data file is given twice ({', '.join(args.data)}); allowed: each file once")
+    names = [pathlib.Path(n).name for n in args.data]
+    for given, name in zip(args.data, names):
+        # Labels name the curves in the report: the file name, or the path as given when names clash.
+        curve, settings = read_csv(given, label=name if names.count(name) == 1 else given)
+        curves.append(curve)
+        if "fermi_energy" in settings:
+            energies[given] = settings["fermi_energy"]
+    if args.fermi_energy is not None:
+        fermi_energy, source = args.fermi_energy, "--fermi-energy"
+    elif energies:
+        values = set(energies.values())
+        if len(values) > 1:
+            raise FitDataError(f"the files give different fermi_energy values {sorted(values)} eV; allowed: one (or pass --fermi-energy)")
+        fermi_energy, source = values.pop(), "data file"
+    else:
+        fermi_energy, source = 1.5, "default (set --fermi-energy or '# fermi_energy [eV] = ...')"
+    free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free else None
+    guess = _pairs("--guess", args.guess)
+    bounds = _pairs("--bounds", args.bounds, ranges=True)
+    import jax
+
+    import jaxsot
+
+    print(f"jaxsot {jaxsot.__version__} fit, float64, jax {jax.__version__} on {jax.default_backend()}")
+    for c in curves:
+        print(f"  {c.label}: {c.num_points} rows, {c.kind}, columns {', '.join(c.columns)}, "
+              f"noise {'given' if c.sigma_known else 'unknown (estimated)'}")
+    print(f"  E_F = {fermi_energy:g} eV ({source}), model {args.model}, optimizer {args.optimizer}, {args.restarts} restarts")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FitWarning)
+        result = fit(
+            curves, fermi_energy, free=free, guess=guess, bounds=bounds, model=args.model, optimizer=args.optimizer,
+            restarts=args.restarts, max_steps=args.max_steps, seed=args.seed, num=args.num,
+        )
+    elapsed = time.perf_counter() - started
+    print()
+    print(result.summary())
+    for note in result.notes:
+        print(f"note: {note}")
+    for w in caught:
+        if not issubclass(w.category, FitWarning):
+            print(f"warning: {w.message}")
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_outputs(out, result, curves, args, fermi_energy, elapsed)
+    written = ["results.json", "fit.csv", "trace.csv"]
+    if not args.no_plot and _plot(out / "fit.png", result, curves):
+        written.append("fit.png")
+    print(f"\nfit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
+    return 0
+
+
+def _x_axis(curve):
+    """(label, values) for plotting a curve: t, or the setting that varies (phi_M, theta_M, E), or the row."""
+    import numpy as onp
+
+    if curve.kind == "transient":
+        return "t [fs]", onp.asarray(curve.time)
+    for label, values in (("phi_M [deg]", onp.degrees(curve.phi)), ("theta_M [deg]", onp.degrees(curve.theta)),
+                          ("E [V/m]", onp.asarray(curve.efield) * 1e9)):
+        values = onp.asarray(values)
+        if onp.ptp(values) > 0:
+            return label, values
+    return "row", onp.arange(curve.num_points)
+
+
+def _write_outputs(out, result, curves, args, fermi_energy, elapsed):
+    import numpy as onp
+
+    from ..fit import COLUMN_UNITS, PARAMETER_UNITS
+
+    payload = {**run_metadata("float64", "command line", {"argv": vars(args) | {"data": list(args.data)}}), **result.to_dict()}
+    for key in ("predictions", "residuals", "sigmas", "trace", "stage2_trace"):
+        payload.pop(key)
+    payload.update(
+        {
+            "files": list(args.data),
+            "units": {**PARAMETER_UNITS, **{c: COLUMN_UNITS[c] for c in COLUMN_UNITS}, "eta": "1"},
+            "runtime_s": elapsed,
+            "fermi_energy_eV": fermi_energy,
+        }
+    )
+    write_json(out / "results.json", payload)
+    lines = ["curve,row,column,unit,x_label,x,value,sigma,fit,normalized_residual"]
+    for curve, prediction, residual, sigma in zip(curves, result.predictions, result.residuals, result.sigmas):
+        label, x = _x_axis(curve)
+        for j, column in enumerate(curve.columns):
+            for i in range(curve.num_points):
+                lines.append(
+                    f"{curve.label},{i},{column},{COLUMN_UNITS[column]},{label},{x[i]:.10g},{float(curve.values[i, j]):.10g},"
+                    f"{sigma[i, j]:.6g},{prediction[i, j]:.10g},{residual[i, j]:.6g}"
+                )
+    write_text(out / "fit.csv", "\n".join(lines) + "\n")
+    trace = onp.asarray(result.trace)
+    header = ["iteration"] + [f"restart_{i}" for i in range(trace.shape[0])]
+    columns = list(trace)
+    if result.stage2_trace is not None:
+        header.append("refit_with_estimated_noise")  # the refits' iterations one after the other
+        columns.append(onp.asarray(result.stage2_trace))
+    length = max(len(c) for c in columns)
+    columns = [onp.arange(length, dtype=float)] + [onp.pad(onp.asarray(c, float), (0, length - len(c)), constant_values=onp.nan) for c in columns]
+    rows = [",".join(header)] + [
+        ",".join([str(int(row[0]))] + ["" if not onp.isfinite(v) else f"{v:.12g}" for v in row[1:]]) for row in onp.stack(columns, -1)
+    ]
+    write_text(out / "trace.csv", "\n".join(rows) + "\n")
+
+
+def _plot(path, result, curves) -> bool:
+    plt = pyplot()
+    if plt is None:
+        return False
+    import numpy as onp
+
+    from ..fit import COLUMN_UNITS
+
+    panels = [(c, j, p, sg) for c, p, sg in zip(curves, result.predictions, result.sigmas) for j in range(len(c.columns))]
+    count = len(panels) + 1
+    cols = min(3, count)
+    rows = -(-count // cols)
+    figure, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.5 * rows), squeeze=False)
+    axes = axes.ravel()
+    for ax, (curve, j, prediction, sigmas) in zip(axes, panels):
+        label, x = _x_axis(curve)
+        order = onp.argsort(x)
+        values = onp.asarray(curve.values)[:, j]
+        column = curve.columns[j]
+        ax.errorbar(x, values, yerr=sigmas[:, j], fmt="o", ms=2.5, lw=0.8, color="C0", alpha=0.6, label="data")
+        ax.plot(x[order], prediction[order, j], "-", color="C3", lw=1.6, label="fit")
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"{column} [{COLUMN_UNITS[column]}]")
+        ax.set_title(curve.label, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    ax = axes[len(panels)]
+    trace = onp.asarray(result.trace)
+    floor = onp.nanmin(trace)
+    for i, series in enumerate(trace):
+        ax.semilogy(series - floor + 1e-16 * max(abs(floor), 1.0), lw=1.2, label=f"restart {i}" + (" (best)" if i == result.best else ""))
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss - min loss")
+    ax.set_title("convergence", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    for extra in axes[count:]:
+        extra.axis("off")
+    text = ", ".join(
+        f"{n} = {result.parameters[n]:.4g} +- {result.standard_errors[n]:.2g}" if result.identifiable[n] else f"{n}: not identifiable"
+        for n in result.free
+    )
+    figure.suptitle(f"jaxsot fit: {text}", fontsize=10)
+    figure.tight_layout()
+    save_figure(figure, path, dpi=110)
+    return True

@@ -1,0 +1,255 @@
+"""`jaxsot llg`: config (SI) -> Magnet / SpinOrbitTorque (internal units) -> simulate_llg -> files and plots.
+
+SI conversions at this boundary (the library works in eV, nm, fs, V/nm, T):
+- E = rho0 j [V/m] -> V/nm (x 1e-9), along the current direction.
+- The current flows in the magnetic film of thickness d: sheet current j d, sheet conductance d/rho0.
+  The momentum relaxation time follows from Drude with the band densities at M || z,
+  tau = m d/(rho0 e^2 (n_lower + n_upper)), so that the rigid shift Delta k = qE tau/hbar carries j.
+- Times in ns in the files (1 ns = 1e6 fs), rates in 1/ns, powers in W/m^2, energies in J/m^2.
+"""
+
+import math
+import pathlib
+import time
+from ..constants import ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, J_PER_M2_PER_EV_PER_NM2
+from ._common import pyplot, run_metadata, save_figure, write_json, write_table_csv, write_text
+from ._common import read_config_text, set_precision
+from ._config import DEFAULT_LLG_TOML, parse_llg_config
+
+
+
+def _direction(theta_deg, phi_deg):
+    theta, phi = math.radians(theta_deg), math.radians(phi_deg)
+    return [math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)]
+
+
+def build_llg_inputs(config, dtype):
+    """Option objects -> (magnet, torque, m0, settings dict, derived dict), internal units."""
+    import jax.numpy as jnp
+
+    from .._llg import Magnet, SpinOrbitTorque
+    from ..fit import circular_densities
+
+    e, c, mg = config.electrons, config.current, config.magnet
+    n_lower, n_upper = (float(x) for x in circular_densities(e.alpha_eV_nm, e.j_ex_eV, e.mass_ratio, e.fermi_energy_eV))
+    density_m2 = (n_lower + n_upper) * 1e18
+    if density_m2 <= 0.0:
+        raise ValueError(f"fermi_energy_eV = {e.fermi_energy_eV:g} lies below both bands: no electrons; allowed: fermi_energy_eV > -j_ex_eV")
+    tau_s = e.mass_ratio * ELECTRON_MASS_KG * mg.thickness_nm * 1e-9 / (c.rho0_ohm_m * ELEMENTARY_CHARGE_C**2 * density_m2)
+    efield_v_per_m = c.rho0_ohm_m * c.j_A_per_m2
+    angle = math.radians(c.direction_deg)
+    efield = jnp.asarray([math.cos(angle), math.sin(angle)], dtype) * (efield_v_per_m * 1e-9)
+    t = config.torque
+    torque = SpinOrbitTorque(
+        jnp.asarray(e.alpha_eV_nm, dtype),
+        jnp.asarray(e.j_ex_eV, dtype),
+        jnp.asarray(e.fermi_energy_eV, dtype),
+        efield,
+        jnp.asarray(tau_s * 1e15, dtype),
+        mass_ratio=jnp.asarray(e.mass_ratio, dtype),
+        method=t.method,
+        field_like=t.field_like,
+        damping_like=t.damping_like,
+        num=t.num_contour,
+    )
+    f = config.field
+    easy = _direction(mg.easy_theta_deg, mg.easy_phi_deg)
+    magnet = Magnet(
+        jnp.asarray(mg.ms_T, dtype),
+        jnp.asarray(mg.thickness_nm, dtype),
+        jnp.asarray(mg.gilbert, dtype),
+        anisotropy_field=jnp.asarray(mg.anisotropy_T, dtype),
+        easy_axis=jnp.asarray(easy, dtype),
+        demag=jnp.asarray([mg.demag_x, mg.demag_y, mg.demag_z], dtype),
+        external_field=jnp.asarray([f.b_T * x for x in _direction(f.theta_deg, f.phi_deg)], dtype),
+        g_factor=jnp.asarray(mg.g_factor, dtype),
+    )
+    m0 = _direction(config.initial.theta_deg, config.initial.phi_deg)
+    side = 1.0 if sum(a * b for a, b in zip(m0, easy)) >= 0 else -1.0
+    ev = config.events
+    settings = {
+        "t_end": config.time.t_end_ns * 1e6,
+        "num_save": config.time.num_save,
+        "rtol": config.time.rtol,
+        "atol": config.time.rtol * 1e-2,
+        "current_off": None if math.isinf(c.pulse_ns) else c.pulse_ns * 1e6,
+        "switch_axis": [side * x for x in easy] if ev.switch else None,
+        "switch_threshold": ev.switch_threshold,
+        "stop_rate": ev.stop_rate_per_ns * 1e-6 if ev.stop_rate_per_ns > 0 else None,
+    }
+    derived = {
+        "efield_V_per_m": efield_v_per_m,
+        "tau_fs": tau_s * 1e15,
+        "n_lower_per_nm2": n_lower,
+        "n_upper_per_nm2": n_upper,
+    }
+    return magnet, torque, jnp.asarray(m0, dtype), settings, derived
+
+
+def _plot(path, t_ns, m, powers, title):
+    plt = pyplot()
+    if plt is None:
+        return False
+    figure, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    for i, name in enumerate("xyz"):
+        axes[0].plot(t_ns, m[:, i], label=f"M_{name}")
+    axes[0].set_ylabel("M")
+    axes[0].legend(fontsize=8)
+    axes[0].grid(alpha=0.3)
+    for label, series in powers.items():
+        axes[1].plot(t_ns, series, label=label)
+    axes[1].set_ylabel("power [W/m^2]")
+    axes[1].set_xlabel("t [ns]")
+    axes[1].legend(fontsize=8)
+    axes[1].grid(alpha=0.3)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    save_figure(figure, path, dpi=110)
+    return True
+
+
+def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> int:
+    """The body of `jaxsot llg` (after the config is parsed and the precision set)."""
+    import jax
+    import numpy as onp
+
+    import jaxsot
+
+    from ._config import config_to_toml
+    from .._llg import WORK_COLUMNS, llg_diagnostics, simulate_llg, strong_exchange_coefficients
+    from ..constants import WATT_PER_M2_PER_INTERNAL
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "config.toml", f"# resolved from: {source}\n" + config_to_toml(config))
+    started = time.perf_counter()
+    magnet, torque, m0, settings, derived = build_llg_inputs(config, dtype)
+    if precision == "float32":
+        settings["rtol"] = max(settings["rtol"], 1e-5)
+        settings["atol"] = max(settings["atol"], 1e-7)
+    coefficients = {k: onp.asarray(v).tolist() for k, v in strong_exchange_coefficients(magnet, torque).items()}
+    derived.update(
+        {
+            "gamma_rad_per_ns_T": float(magnet.gamma) * 1e6,
+            "moment_density_muB_per_nm2": float(magnet.moment_density),
+            "kappa_nm2": float(magnet.torque_area),
+            "eta": float(torque.eta),
+            "band_polarization_p": (derived["n_lower_per_nm2"] - derived["n_upper_per_nm2"])
+            / (derived["n_lower_per_nm2"] + derived["n_upper_per_nm2"]),
+            "strong_exchange_field_like_field_T": coefficients["field_like_field"],
+            "strong_exchange_damping_like_rate_per_ns": coefficients["damping_like_rate"] * 1e6,
+            "kappa_n_p": coefficients["kappa_np"],
+        }
+    )
+    print(f"jaxsot {jaxsot.__version__} llg ({source}), precision {precision}, jax {jax.__version__} on {jax.default_backend()}")
+    print(
+        f"electrons: alpha = {config.electrons.alpha_eV_nm:g} eV nm, J = {config.electrons.j_ex_eV:g} eV, E_F = "
+        f"{config.electrons.fermi_energy_eV:g} eV, eta = {derived['eta']:.4g}, p = {derived['band_polarization_p']:.4g}; "
+        f"torque: {config.torque.method}"
+    )
+    print(
+        f"current: j = {config.current.j_A_per_m2:.4g} A/m^2, E = rho0 j = {derived['efield_V_per_m']:.4g} V/m, "
+        f"tau (Drude) = {derived['tau_fs']:.4g} fs"
+    )
+    b_fl = coefficients["field_like_field"]
+    print(
+        f"magnet: n_mu = {derived['moment_density_muB_per_nm2']:.4g} mu_B/nm^2, kappa = {derived['kappa_nm2']:.4g} nm^2, "
+        f"kappa n_p = {derived['kappa_n_p']:.4g}; strong-exchange B_fl = ({', '.join(f'{x:.4g}' for x in b_fl)}) T, "
+        f"a_J = {derived['strong_exchange_damping_like_rate_per_ns']:.4g} /ns"
+    )
+    result = simulate_llg(magnet, torque, m0, **settings)
+    valid = onp.asarray(result.valid)
+    times = onp.asarray(result.times)[valid]
+    m = onp.asarray(result.m)[valid]
+    t_all = onp.concatenate([times, [float(result.t_final)]])
+    m_all = onp.concatenate([m, onp.asarray(result.m_final)[None]])
+    work = onp.concatenate([onp.asarray(result.work)[valid], onp.asarray(result.work_final)[None]])
+    off = settings["current_off"]
+    on = onp.ones_like(t_all) if off is None else (t_all < off).astype(float)
+    rates = {k: onp.asarray(v) for k, v in llg_diagnostics(magnet, torque, m_all, on).items()}
+    elapsed = time.perf_counter() - started
+    energy0 = rates["conventional_energy"]
+    ledger_error = float(onp.max(onp.abs(energy0 - energy0[0] - work[:, :4].sum(axis=1))))
+    ledger_scale = float(onp.max(onp.abs(work[:, :4]))) or 1.0
+    switched = bool(result.switched)
+    print(
+        f"\n  {int(result.num_steps)} accepted steps ({int(result.num_rejected)} rejected) to t = {float(result.t_final) * 1e-6:.4g} ns "
+        f"in {elapsed:.2f} s (compile included); max | |M| - 1 | before renormalization = {float(result.norm_error):.2g}"
+    )
+    if settings["switch_axis"] is not None:
+        print(f"  switched: {'yes, at t = ' + format(float(result.t_final) * 1e-6, '.4g') + ' ns' if switched else 'no'}")
+    print(f"  final M = ({', '.join(f'{x:.4f}' for x in m_all[-1])})")
+    joule = J_PER_M2_PER_EV_PER_NM2
+    print("  energy ledger [J/m^2] (time integrals):")
+    for name, value in zip(WORK_COLUMNS, work[-1]):
+        print(f"    {name:<22} {value * joule: .4e}")
+    print(f"    E_0(t) - E_0(0) - sum of the magnet's columns: {ledger_error * joule:.2e} (relative {ledger_error / ledger_scale:.1e})")
+    if not bool(result.success):
+        print("note: the integrator did not finish (max_steps reached or a non-finite torque)")
+
+    power = WATT_PER_M2_PER_INTERNAL
+    columns = {
+        "t [ns]": t_all * 1e-6,
+        "M [1]": m_all,
+        "field_like_field [T]": rates["field_like_field"],
+        "conventional_field [T]": rates["conventional_field"],
+        "dMdt_field_like [1/ns]": rates["field_like"] * 1e6,
+        "dMdt_damping_like [1/ns]": rates["damping_like"] * 1e6,
+        "power_gilbert [W/m^2]": rates["power_gilbert"] * power,
+        "power_spin_force [W/m^2]": rates["power_spin_force"] * power,
+        "power_damping_conventional [W/m^2]": rates["power_damping_conventional"] * power,
+        "power_field_like [W/m^2]": rates["power_field_like"] * power,
+        "electron_spin_force_power [W/m^2]": rates["spin_force_power"] * power,
+        "conventional_energy [J/m^2]": energy0 * joule,
+        **{f"work_{name} [J/m^2]": work[:, i] * joule for i, name in enumerate(WORK_COLUMNS)},
+    }
+    write_table_csv(out / "timeseries.csv", columns)
+    payload = {
+        **run_metadata(precision, source, config),
+        "units": {"time": "ns in files (fs internally)", "field": "T", "power": "W/m^2", "energy": "J/m^2"},
+        "derived": derived,
+        "result": {
+            "t_final_ns": float(result.t_final) * 1e-6,
+            "m_final": m_all[-1].tolist(),
+            "switched": switched,
+            "stopped": bool(result.stopped),
+            "success": bool(result.success),
+            "accepted_steps": int(result.num_steps),
+            "rejected_steps": int(result.num_rejected),
+            "norm_error": float(result.norm_error),
+            "work_J_per_m2": {name: float(v * joule) for name, v in zip(WORK_COLUMNS, work[-1])},
+            "energy_ledger_error_J_per_m2": ledger_error * joule,
+        },
+        "runtime_s": elapsed,
+    }
+    write_json(out / "results.json", payload)
+    plotted = _plot(
+        out / "llg.png",
+        t_all * 1e-6,
+        m_all,
+        {
+            "Gilbert P_G": rates["power_gilbert"] * power,
+            "spin force P_DL,fl": rates["power_spin_force"] * power,
+            "damping-like vs B_0": rates["power_damping_conventional"] * power,
+            "field-like P_FL": rates["power_field_like"] * power,
+        },
+        f"jaxsot llg: {config.torque.method} torque, j = {config.current.j_A_per_m2:.3g} A/m^2",
+    )
+    written = ["config.toml", "results.json", "timeseries.csv"] + (["llg.png"] if plotted else [])
+    print(f"\nwrote {', '.join(str(out / name) for name in written)}")
+    return 0 if bool(result.success) else 1
+
+
+def register(commands) -> None:
+    """Add the `llg` subcommand to an argparse subparsers object."""
+    llg = commands.add_parser("llg", help="macrospin LLG driven by the electrons' spin-orbit torque (time series, energy ledger, plots)")
+    llg.add_argument("config", nargs="?", help="TOML configuration (default: the embedded one; see `jaxsot default-config llg`)")
+    llg.add_argument("--out", default="jaxsot-llg", help="output folder (default: ./jaxsot-llg)")
+    llg.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
+
+
+def main(args) -> int:
+    """`jaxsot llg` with parsed arguments; returns the exit status."""
+    text, source = read_config_text(args.config, DEFAULT_LLG_TOML)
+    config = parse_llg_config(text, source)
+    dtype = set_precision(args.precision)
+    return run_llg(config, pathlib.Path(args.out), args.precision, source, dtype)

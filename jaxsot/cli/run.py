@@ -1,0 +1,285 @@
+"""`jaxsot run`: switch on a field, evolve the Fermi sea, compare the exact result with the papers' approximations.
+
+Config -> option objects (cli._config.RunConfig) -> `jaxsot.simulate` -> a printed table,
+results.json, timeseries.csv and torques.png. No physics here.
+"""
+
+import math
+import pathlib
+import time
+import warnings
+
+from ._common import (
+    drive_from_options,
+    model_from_options,
+    pyplot,
+    read_config_text,
+    run_metadata,
+    save_figure,
+    set_precision,
+    tau_from_options,
+    times_from_options,
+    use_cpu_cores_as_devices,
+    write_json,
+    write_table_csv,
+    write_text,
+)
+from ._config import DEFAULT_RUN_TOML, RunConfig, config_to_toml, parse_run_config
+
+OBSERVABLE_ORDER = (
+    "damping_torque",
+    "field_like_torque",
+    "spin_force_density",
+    "spin_force_per_electron",
+    "spin_rate",
+    "spin_density_change",
+    "current_density",
+)
+APPROXIMATIONS = ("second_order", "strong_exchange")
+# Axis labels (quantity, mathtext) for the figure; units come from jaxsot.UNITS.
+_SYMBOLS = {
+    "damping_torque": r"damping-like torque $T_2 = -dS/dt$",
+    "field_like_torque": r"field-like torque $T_1$",
+    "spin_force_density": r"spin-force density $F_{so}$",
+    "current_density": r"current density $j$",
+}
+
+
+def register(commands) -> None:
+    """Add the `run` subcommand to an argparse subparsers object."""
+    run = commands.add_parser("run", help="evolve the Fermi sea under a field and compare with the papers' approximations")
+    run.add_argument("config", nargs="?", help="TOML configuration (default: the embedded one; see `jaxsot default-config`)")
+    run.add_argument("--out", default="jaxsot-out", help="output folder (default: ./jaxsot-out)")
+    run.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
+
+
+def read_config(path: str | None) -> tuple[RunConfig, str]:
+    """Parse a run configuration file (or the embedded default): (config, where it came from)."""
+    text, source = read_config_text(path, DEFAULT_RUN_TOML)
+    return parse_run_config(text, source), source
+
+
+def build_inputs(config: RunConfig, dtype):
+    """Option objects (SI / customary units) -> (model, drive, times, tau) in eV, nm, fs, V/nm."""
+    drive, _ = drive_from_options(config.drive, dtype)
+    return (
+        model_from_options(config.model, dtype),
+        drive,
+        times_from_options(config.time, dtype),
+        tau_from_options(config.relaxation),
+    )
+
+
+def _derived(model, fermi_energy, num_phi):
+    import numpy as onp
+
+    import jaxsot
+
+    rows = {"eta": float(model.eta), "bands": {}}
+    for band in jaxsot.occupied_bands(model, fermi_energy):
+        k, _ = jaxsot.fermi_contour(model, fermi_energy, band, num_phi)
+        radius = onp.linalg.norm(onp.asarray(k), axis=-1)
+        name = "lower" if band < 0 else "upper"
+        rows["bands"][name] = {
+            "density_per_nm2": float(jaxsot.electron_density(model, fermi_energy, band, num_phi)),
+            "k_F_mean_per_nm": float(radius.mean()),
+            "alpha_kF_over_J_max": float(abs(float(model.alpha)) * radius.max() / float(model.j_ex))
+            if float(model.j_ex) > 0
+            else math.inf,
+        }
+    return rows
+
+
+def _format(value: float) -> str:
+    return f"{value:11.4e}" if math.isfinite(value) else "   nan(!)  "
+
+
+def summary_rows(result) -> list[dict]:
+    """One row per observable: the exact value at its peak, the approximations there, their relative errors."""
+    import numpy as onp
+
+    from jaxsot import UNITS
+
+    rows = []
+    for name in OBSERVABLE_ORDER:
+        values = result.observables[name]
+        exact = onp.asarray(values["exact"])
+        magnitude = onp.linalg.norm(exact, axis=-1)
+        peak = int(onp.nanargmax(magnitude)) if onp.any(onp.isfinite(magnitude)) else 0
+        row = {
+            "observable": name,
+            "unit": UNITS[name],
+            "t_peak_fs": float(result.times[peak]),
+            "exact_at_peak": [float(x) for x in exact[peak]],
+        }
+        for approx in APPROXIMATIONS:
+            if approx in values:
+                row[f"{approx}_at_peak"] = [float(x) for x in onp.asarray(values[approx])[peak]]
+                row[f"{approx}_relative_error"] = result.relative_error(name, approx)
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    """The comparison table of `jaxsot run`."""
+    header = f"{'observable':<24} {'unit':<12} {'|exact|':>11} {'|2nd order|':>11} {'|strong ex|':>11} {'err 2nd':>9} {'err strong':>10}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        norm = lambda v: math.sqrt(sum(x * x for x in v))  # noqa: E731
+        cells = [_format(norm(row["exact_at_peak"]))]
+        errors = []
+        for approx in APPROXIMATIONS:
+            if f"{approx}_at_peak" in row:
+                cells.append(_format(norm(row[f"{approx}_at_peak"])))
+                errors.append(f"{row[f'{approx}_relative_error']:9.2%}")
+            else:
+                cells.append(f"{'-':>11}")
+                errors.append(f"{'-':>9}")
+        print(f"{row['observable']:<24} {row['unit']:<12} {' '.join(cells)} {errors[0]} {errors[1]:>10}")
+    print("(values at the time of the exact peak; errors: max_t |approx - exact| / max_t |exact|;")
+    print(" spin_rate = dS/dt = -damping_torque by definition, so those two rows have the same magnitudes)")
+
+
+def _write_timeseries(path: pathlib.Path, result) -> None:
+    import numpy as onp
+
+    from jaxsot import UNITS
+    from jaxsot.constants import AMPERE_PER_M_PER_E_PER_FS_NM, V_PER_M_PER_V_PER_NM
+
+    columns = {
+        "t [fs]": onp.asarray(result.times),
+        "E [V/m]": onp.asarray(result.efield) * V_PER_M_PER_V_PER_NM,
+        "delta_k [1/nm]": onp.asarray(result.delta_k),
+    }
+    for name, values in result.observables.items():
+        for approx, series in values.items():
+            columns[f"{name}_{approx} [{UNITS[name]}]"] = onp.asarray(series)
+    current = onp.asarray(result.observables["current_density"]["exact"])
+    columns["current_density_exact_SI [A/m]"] = current * AMPERE_PER_M_PER_E_PER_FS_NM
+    write_table_csv(path, columns)
+
+
+def _plot(path: pathlib.Path, result) -> bool:
+    plt = pyplot()
+    if plt is None:
+        return False
+    import numpy as onp
+    from matplotlib.lines import Line2D
+
+    from jaxsot import UNITS
+    from jaxsot.constants import AMPERE_PER_M_PER_E_PER_FS_NM
+
+    t = onp.asarray(result.times)
+    styles = {"exact": ("-", 2.2), "second_order": ("--", 1.4), "strong_exchange": (":", 1.8)}
+    colors = ("C0", "C1", "C2")
+    figure, axes = plt.subplots(2, 2, figsize=(11.5, 8), sharex=True)
+    for ax, name in zip(axes.ravel(), _SYMBOLS):
+        for approx, series in result.observables[name].items():
+            series = onp.asarray(series)
+            style, width = styles[approx]
+            for component in range(series.shape[1]):
+                if onp.allclose(series[:, component], 0.0):
+                    continue  # e.g. the z component of an in-plane vector
+                ax.plot(t, series[:, component], style, color=colors[component], lw=width)
+        ax.set_ylabel(f"{_SYMBOLS[name]} [{UNITS[name]}]", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
+    current_axis = axes[1, 1]
+    si = current_axis.secondary_yaxis(
+        "right", functions=(lambda x: x * AMPERE_PER_M_PER_E_PER_FS_NM, lambda x: x / AMPERE_PER_M_PER_E_PER_FS_NM)
+    )
+    si.set_ylabel(r"$j$ [A/m]", fontsize=9)
+    for ax in axes[1]:
+        ax.set_xlabel(r"time $t$ [fs]")
+    handles = [Line2D([], [], color="k", ls=styles[a][0], lw=styles[a][1], label=a.replace("_", " ")) for a in styles]
+    handles += [Line2D([], [], color=c, lw=2, label=f"{axis} component") for c, axis in zip(colors, "xyz")]
+    figure.legend(handles=handles, loc="lower center", ncol=6, fontsize=9, frameon=False)
+    figure.suptitle("jaxsot run: exact bands beside the papers' second-order and strong-exchange forms", fontsize=11)
+    figure.tight_layout(rect=(0, 0.05, 1, 0.96))
+    save_figure(figure, path, dpi=110)
+    return True
+
+
+def main(args) -> int:
+    """`jaxsot run` with parsed arguments; returns the exit status."""
+    config, source = read_config(args.config)
+    out = pathlib.Path(args.out)
+    use_cpu_cores_as_devices()
+    dtype = set_precision(args.precision)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "config.toml", f"# resolved from: {source}\n" + config_to_toml(config))
+
+    import jax
+    import numpy as onp
+
+    import jaxsot
+
+    started = time.perf_counter()
+    model, drive, times, tau = build_inputs(config, dtype)
+    fermi_energy = config.ensemble.fermi_energy_eV
+    derived = _derived(model, fermi_energy, config.ensemble.num_phi)
+    print(
+        f"jaxsot {jaxsot.__version__} run ({source}), precision {args.precision}, jax {jax.__version__} "
+        f"on {jax.default_backend()} ({jax.local_device_count()} device{'s' if jax.local_device_count() > 1 else ''})"
+    )
+    print(
+        f"model: alpha = {config.model.alpha_eV_nm:g} eV nm, J = {config.model.j_ex_eV:g} eV, "
+        f"M = ({', '.join(f'{float(x):.3f}' for x in model.magnetization)}), m*/m_e = {config.model.mass_ratio:g}, "
+        f"eta = m alpha^2/(hbar^2 J) = {derived['eta']:.4g}"
+    )
+    for name, band in derived["bands"].items():
+        print(
+            f"  {name} band: n = {band['density_per_nm2']:.4g} /nm^2, <k_F> = {band['k_F_mean_per_nm']:.4g} /nm, "
+            f"max alpha k_F/J = {band['alpha_kF_over_J_max']:.3g}"
+        )
+
+    def progress(done, total):
+        print(f"\r  evolving: {done}/{total} time steps ({done / total:5.1%})", end="", flush=True)
+
+    result = jaxsot.simulate(
+        model,
+        fermi_energy,
+        drive,
+        times,
+        tau=tau,
+        num_phi=config.ensemble.num_phi,
+        num_r=config.ensemble.num_r,
+        progress=progress,
+    )
+    elapsed = time.perf_counter() - started
+    print(f"\n  {result.num_states} states x {times.shape[0]} steps in {elapsed:.2f} s (compile included)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = summary_rows(result)
+    notes = list(result.notes) + [str(w.message) for w in caught]
+    print()
+    print_table(rows)
+    for note in notes:
+        print(f"note: {note}")
+
+    payload = {
+        **run_metadata(args.precision, source, config),
+        "units": {
+            "time": "fs",
+            "energy": "eV",
+            "length": "nm",
+            "efield": "V/nm internally; V/m in the config and timeseries.csv",
+            **jaxsot.UNITS,
+        },
+        "derived": derived,
+        "band_densities_per_nm2": {"lower": float(result.band_densities[0]), "upper": float(result.band_densities[1])},
+        "num_states": result.num_states,
+        "min_splitting_eV": float(result.min_splitting),
+        "summary": rows,
+        "notes": notes,
+        "runtime_s": elapsed,
+    }
+    _write_timeseries(out / "timeseries.csv", result)
+    write_json(out / "results.json", payload)
+    plotted = _plot(out / "torques.png", result)
+    written = ["config.toml", "results.json", "timeseries.csv"] + (["torques.png"] if plotted else [])
+    print(f"\nwrote {', '.join(str(out / name) for name in written)}")
+    if not all(math.isfinite(float(x)) for x in onp.ravel(onp.asarray(result.observables["damping_torque"]["exact"]))):
+        return 1
+    return 0

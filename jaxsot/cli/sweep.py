@@ -1,0 +1,365 @@
+"""jaxsot sweep: run a sweep chunk by chunk (atomic chunk files, resume, several processes), then merge.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import signal
+import sys
+import time
+
+import numpy as onp
+from ._config import ConfigError, SweepConfig, sweep_identity
+from ._sweep_store import FORMAT_VERSION, KILL_HOOK, atomic_save_npz, atomic_write_bytes, auto_chunk_points, chunk_path, finished_chunks, identity_changes, identity_hash, internal_points, merge, stored_names, sweep_points, write_outputs
+from ._common import read_config_text, set_precision, use_cpu_cores_as_devices
+from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
+
+
+
+# Progress.
+
+
+class Progress:
+    """A one-line progress bar on stderr: chunks, state-steps per second, ETA."""
+
+    def __init__(self, total: int, done: int, state_steps_per_chunk: float, stream=None):
+        self.total, self.done, self.start_done = total, done, done
+        self.per_chunk = state_steps_per_chunk
+        self.stream = stream or sys.stderr
+        self.started = time.perf_counter()
+        self.last_print = 0.0
+        self.tty = self.stream.isatty()
+
+    def update(self, done: int) -> None:
+        self.done = done
+        elapsed = time.perf_counter() - self.started
+        computed = self.done - self.start_done
+        rate = computed * self.per_chunk / elapsed if elapsed > 0 else 0.0
+        remaining = self.total - self.done
+        eta = remaining * elapsed / computed if computed else float("nan")
+        width = 24
+        filled = int(width * self.done / max(self.total, 1))
+        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if math.isfinite(eta) else "--:--:--"
+        line = (
+            f"sweep [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} chunks "
+            f"{rate:.3g} state-steps/s ETA {eta_text}"
+        )
+        now = time.perf_counter()
+        if self.tty:
+            print("\r" + line, end="", file=self.stream, flush=True)
+        elif now - self.last_print > 10.0 or self.done == self.total or computed == 1:
+            print(line, file=self.stream, flush=True)
+            self.last_print = now
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=self.stream, flush=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# The driver.
+
+
+@dataclasses.dataclass
+class SweepRun:
+    """What `run_sweep` did (for the CLI and the tests)."""
+
+    out: pathlib.Path
+    num_points: int
+    num_chunks: int
+    chunk_points: int
+    computed_chunks: list
+    skipped_chunks: int
+    seconds: float
+    state_steps: float
+    merged: bool
+    invalid_points: int
+
+
+def _distributed():
+    import jax
+
+    return jax.process_index(), jax.process_count()
+
+
+def _barrier(name: str) -> None:
+    import jax
+
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
+def _agree(value: int) -> int:
+    """Process 0's value, on every process (jax.distributed broadcast)."""
+    import jax
+
+    if jax.process_count() == 1:
+        return value
+    from jax.experimental import multihost_utils
+
+    return int(multihost_utils.broadcast_one_to_all(onp.asarray(value, onp.int64)))
+
+
+def check_resume(config: SweepConfig, out, precision: str, resume: bool) -> dict | None:
+    """The manifest of the sweep in `out` if it may be resumed, None if there is none.
+
+    Raises ConfigError when `out` holds a sweep and resume is False, or when its configuration,
+    precision or chunk size differ (naming what changed). Cheap: no JAX needed.
+    """
+    out = pathlib.Path(out)
+    manifest_path = out / "manifest.json"
+    if not manifest_path.is_file():
+        return None
+    if not resume:
+        raise ConfigError(
+            f"--out {str(out)!r} already holds a sweep (manifest.json); allowed: --resume to finish it, or a new --out"
+        )
+    manifest = json.loads(manifest_path.read_text())
+    identity = sweep_identity(config, precision)
+    if manifest.get("identity_hash") != identity_hash(identity):
+        changes = identity_changes(manifest.get("identity", {}), identity)
+        raise ConfigError(
+            f"cannot resume {str(out)!r}: the configuration differs from the one it was started with at "
+            f"{'; '.join(changes[:4]) or 'its identity'}; allowed: the same configuration and precision, or a new --out"
+        )
+    chunk_points = int(manifest["chunk_points"])
+    if config.sweep.chunk_points and config.sweep.chunk_points != chunk_points:
+        raise ConfigError(
+            f"[sweep] chunk_points = {config.sweep.chunk_points} differs from the {chunk_points} the sweep in "
+            f"{str(out)!r} was started with; allowed: {chunk_points} or 0 (automatic)"
+        )
+    return manifest
+
+
+def run_sweep(
+    config: SweepConfig,
+    out,
+    *,
+    config_text: str,
+    precision: str = "float64",
+    resume: bool = False,
+    progress: bool = True,
+    log=print,
+) -> SweepRun:
+    """Compute (or finish) a sweep into the folder `out` and merge it (process 0).
+
+    Raises ConfigError when `out` already holds a sweep and resume is False, or when resume is
+    True and the stored sweep was made with another configuration (naming what changed).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from ..sweep import _compute
+
+    out = pathlib.Path(out)
+    rank, size = _distributed()
+    identity = sweep_identity(config, precision)
+    digest = identity_hash(identity)
+    manifest_path = out / "manifest.json"
+    swept, shape = sweep_points(config)
+    num_points = int(math.prod(shape))
+    dtype = jnp.float64 if precision == "float64" else jnp.float32
+    steps = config.run.time.num_steps
+    states = _compute.states_per_point(config.run.ensemble.num_phi, config.run.ensemble.num_r)
+    devices = jax.local_devices()
+
+    # Validate every point on the host before anything is computed or written.
+    points = internal_points(config, swept)
+    try:
+        _compute.check_point_values(points)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    status, upper = _compute.sea_checks(points)
+    bad = onp.flatnonzero(status != 0)
+    if bad.size and config.sweep.on_invalid == "error":
+        i = int(bad[0])
+        where = ", ".join(f"{k} = {swept[k][i]:g}" for k in swept)
+        raise ConfigError(
+            f"sweep point {i} ({where}) cannot be computed: {_compute.STATUS_MESSAGES[int(status[i])]} "
+            f"({bad.size} of {num_points} points); allowed: other ranges, or [sweep] on_invalid = \"nan\""
+        )
+    good = onp.flatnonzero(status == 0)
+    if good.size == 0:
+        raise ConfigError(f"none of the {num_points} sweep points can be computed: {_compute.STATUS_MESSAGES[int(status[0])]}")
+    if bad.size:
+        points = {k: onp.where(status == 0, v, v[good[0]]) for k, v in points.items()}
+        upper = onp.where(status == 0, upper, upper[good[0]])
+
+    manifest = check_resume(config, out, precision, resume)
+    if manifest is not None:
+        chunk_points = int(manifest["chunk_points"])
+    else:
+        if resume:
+            log(f"nothing to resume in {out}: starting the sweep")
+        chunk_points = config.sweep.chunk_points or auto_chunk_points(
+            num_points, states, steps, jnp.dtype(dtype).itemsize, devices
+        )
+        chunk_points = _agree(chunk_points)
+    num_chunks = -(-num_points // chunk_points)
+    _barrier("jaxsot-sweep-checked")
+    if rank == 0:
+        (out / "chunks").mkdir(parents=True, exist_ok=True)
+        if not manifest_path.is_file():
+            atomic_write_bytes(out / "config.toml", config_text.encode())
+            manifest = {
+                "format": FORMAT_VERSION,
+                "identity_hash": digest,
+                "identity": identity,
+                "num_points": num_points,
+                "shape": list(shape),
+                "chunk_points": chunk_points,
+                "num_chunks": num_chunks,
+                "states_per_point": states,
+                "num_steps": steps,
+            }
+            atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2).encode())
+    _barrier("jaxsot-sweep-manifest")
+
+    mine = [i for i in range(num_chunks) if i % size == rank]
+    done = finished_chunks(out, num_chunks, digest)
+    todo = [i for i in mine if i not in done]
+    if done:
+        log(f"resuming: {len(done)} of {num_chunks} chunks already written, {len(todo)} to compute here")
+    batch = config.sweep.batch_points or (1 if devices[0].platform == "cpu" else -(-chunk_points // len(devices)))
+    keep = stored_names(config)
+    times = jnp.linspace(0.0, config.run.time.t_end_fs, steps, dtype=dtype)
+    settings = dict(
+        drive=config.run.drive.kind,
+        num_phi=config.run.ensemble.num_phi,
+        num_r=config.run.ensemble.num_r,
+        substeps=4,
+        batch_points=batch,
+        devices=tuple(devices),
+        state_chunk=_compute.default_state_chunk(devices[0].platform),
+    )
+    kill_after = int(os.environ.get(KILL_HOOK, "0") or 0)
+    bar = Progress(num_chunks, len(done), chunk_points * states * steps) if progress else None
+    started = time.perf_counter()
+    computed = []
+    for count, index in enumerate(todo, start=1):
+        start, stop = index * chunk_points, min((index + 1) * chunk_points, num_points)
+        # Every chunk has chunk_points points (the last one padded): one compilation per sweep.
+        take = onp.minimum(onp.arange(start, start + chunk_points), stop - 1)
+        chunk = _compute.compute_points({k: v[take] for k, v in points.items()}, upper[take], times, **settings)
+        arrays = {k: v[: stop - start] for k, v in chunk.items() if k in keep}
+        invalid_here = status[start:stop] != 0
+        for value in arrays.values():
+            value[invalid_here] = onp.nan  # their stand-in results are not theirs
+        arrays["status"] = status[start:stop]
+        arrays["identity_hash"] = onp.asarray(digest)
+        arrays["start"] = onp.asarray(start)
+        atomic_save_npz(chunk_path(out, index), arrays)
+        computed.append(index)
+        if bar:
+            bar.update(len(done) + count if size == 1 else len(done) + count * size)
+        if kill_after and count >= kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+    if bar:
+        bar.close()
+    seconds = time.perf_counter() - started
+    _barrier("jaxsot-sweep-computed")
+    merged = False
+    if rank == 0:
+        missing = sorted(set(range(num_chunks)) - finished_chunks(out, num_chunks, digest))
+        if missing:
+            raise RuntimeError(f"chunks {missing[:5]} of {out} are missing after the sweep; run again with --resume")
+        dataset = merge(config, out, num_chunks, swept, shape, precision, digest)
+        write_outputs(config, out, dataset, log=log)
+        merged = True
+    result = SweepRun(
+        out=out,
+        num_points=num_points,
+        num_chunks=num_chunks,
+        chunk_points=chunk_points,
+        computed_chunks=computed,
+        skipped_chunks=len([i for i in mine if i in done]),
+        seconds=seconds,
+        state_steps=float(len(computed) * chunk_points * states * steps),
+        merged=merged,
+        invalid_points=int(bad.size),
+    )
+    info = {
+        "process": rank,
+        "processes": size,
+        "devices": [str(d) for d in devices],
+        "backend": jax.default_backend(),
+        "precision": precision,
+        "computed_chunks": computed,
+        "skipped_chunks": result.skipped_chunks,
+        "compute_seconds": seconds,
+        "state_steps_computed": result.state_steps,
+        "state_steps_per_second": result.state_steps / seconds if seconds > 0 and computed else None,
+        "states_per_point": states,
+        "num_steps": steps,
+        "num_points": num_points,
+        "chunk_points": chunk_points,
+    }
+    name = "run.json" if size == 1 else f"run.process{rank}.json"
+    atomic_write_bytes(out / name, json.dumps(info, indent=2).encode())
+    _barrier("jaxsot-sweep-merged")
+    return result
+
+
+
+
+def register(commands) -> None:
+    """Add the `sweep` subcommand to an argparse subparsers object."""
+    sweep = commands.add_parser("sweep", help="parameter sweep of ensemble torques, forces and approximation errors (chunked, resumable)")
+    sweep.add_argument("config", nargs="?", help="TOML sweep configuration (default: the embedded one; see `jaxsot default-config sweep`)")
+    sweep.add_argument("--out", default="jaxsot-sweep", help="output folder (default: ./jaxsot-sweep)")
+    sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out (finished chunks are kept)")
+    sweep.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    group = sweep.add_argument_group("several processes / hosts (jax.distributed)")
+    group.add_argument("--coordinator", help="address:port of process 0, e.g. 10.0.0.1:1234 (all processes give the same)")
+    group.add_argument("--num-processes", type=int, help="total number of processes")
+    group.add_argument("--process-id", type=int, help="this process's index, 0 .. num-processes - 1")
+    group.add_argument("--distributed-auto", action="store_true", help="jax.distributed.initialize() with cluster auto-detection (SLURM, ...)")
+
+
+def main(args) -> int:
+    """`jaxsot sweep` with parsed arguments; returns the exit status."""
+    text, source = read_config_text(args.config, DEFAULT_SWEEP_TOML)
+    config = parse_sweep_config(text, source)
+    distributed = [args.coordinator, args.num_processes, args.process_id]
+    if any(v is not None for v in distributed) and not all(v is not None for v in distributed):
+        raise ConfigError("--coordinator, --num-processes and --process-id go together; allowed: all three or none")
+    if args.num_processes is not None and not 0 <= args.process_id < args.num_processes:
+        raise ConfigError(f"--process-id = {args.process_id} is out of range; allowed: [0, {args.num_processes - 1}]")
+    check_resume(config, args.out, args.precision, args.resume)  # refuse early, before JAX starts
+    use_cpu_cores_as_devices()  # the same device policy as `jaxsot run`
+    import jax
+
+    if args.coordinator is not None:
+        jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+    elif args.distributed_auto:
+        jax.distributed.initialize()
+    set_precision(args.precision)
+
+    import jaxsot
+
+    quiet = jax.process_index() != 0
+    log = (lambda *a, **k: None) if quiet else print
+    log(
+        f"jaxsot {jaxsot.__version__} sweep ({source}), precision {args.precision}, jax {jax.__version__} on "
+        f"{jax.default_backend()}: {jax.local_device_count()} local device(s), process {jax.process_index()} of {jax.process_count()}"
+    )
+    header = f"# resolved from: {source}\n" if args.config is None else ""
+    result = run_sweep(
+        config, args.out, config_text=header + text, precision=args.precision, resume=args.resume,
+        progress=not args.no_progress, log=log,
+    )
+    rate = f", {result.state_steps / result.seconds:.3g} state-steps/s" if result.computed_chunks and result.seconds > 0 else ""
+    log(
+        f"{result.num_points} points in {result.num_chunks} chunks of {result.chunk_points}: computed {len(result.computed_chunks)}, "
+        f"kept {result.skipped_chunks} in {result.seconds:.2f} s{rate}"
+    )
+    if result.invalid_points:
+        log(f"note: {result.invalid_points} points could not be computed (NaN; see the status variable)")
+    if result.merged:
+        log(f"wrote {pathlib.Path(args.out) / 'sweep.nc'} (+ summary.csv, plots/, manifest.json, run.json)")
+    return 0

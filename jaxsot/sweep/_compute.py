@@ -1,0 +1,479 @@
+"""Parameter sweeps: ensemble observables for many (model, E_F, drive, tau) points at once.
+
+A sweep point is one set of scalars (the keys of `SWEEP_PARAMETERS`, internal units). For each
+point the T = 0 Fermi sea of both bands is evolved on the time grid exactly as `jaxsot.simulate`
+does (same kernels: autodiff spin rate and Hessian-vector-product spin force on polar
+Gauss-Legendre nodes, levels from Fermi-contour fluxes, the papers' approximations alongside),
+and the per-area observables come back as arrays with a leading point axis.
+
+Layout of the computation (PERFORMANCE.md items 2, 3, 6):
+- per point: `lax.scan` over time inside, all the point's states vectorized (as in simulate);
+- per device: `lax.map` over its points, `batch_points` of them vectorized together (1 on a CPU,
+  where a point's intermediates then stay in cache; thousands on a GPU, to fill it);
+- over devices: `shard_map` on a 1-D mesh over the point axis. Points are independent, so there is
+  no cross-device reduction at all: inputs and outputs are split along points.
+
+Everything on the point axis is a traced array, so one compilation serves the whole sweep. The
+checks that need concrete values (is each Fermi sea described on rays from k = 0?) are done on
+the host, vectorized over points, by `sweep_status` before anything is computed: the library's
+`fermi_sea_status` is skipped for tracers. This module is pure computation: files, chunks and
+resume live in `jaxsot._sweep_io`.
+"""
+
+import functools
+import math
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as onp
+from jax.sharding import Mesh, PartitionSpec
+from .._core._checks import check_count
+from .._core._drives import RampDrive, SinusoidDrive, StepDrive
+from .._core._model import RashbaFerromagnet
+from .._dynamics._engine import chunked_sums, level_step, sea_step
+from .._dynamics._shift import SHIFT_NODES, SHIFT_WEIGHTS, integrate_shift
+from .._dynamics._simulate import strong_exchange_sums
+from .._fermi._contour import PROBE_RADII, PROBE_RAYS, contour_points, polar_sea_nodes
+from ..constants import AREA_MEASURE, CARRIER_CHARGE, HBAR, HBAR2_OVER_2ME
+
+
+SWEEP_PARAMETERS = {
+    "alpha": ("eV nm", None, "Rashba coupling"),
+    "j_ex": ("eV", None, "exchange coupling J"),
+    "theta": ("rad", None, "polar angle of M from +z"),
+    "phi": ("rad", None, "azimuth of M from +x"),
+    "mass_ratio": ("1", 1.0, "effective mass m*/m_e"),
+    "fermi_energy": ("eV", None, "Fermi energy E_F"),
+    "efield": ("V/nm", None, "field amplitude |E|"),
+    "efield_direction": ("rad", 0.0, "in-plane angle of E from +x"),
+    "tau": ("fs", math.inf, "momentum relaxation time (inf: none)"),
+    "ramp_time": ("fs", 10.0, "ramp duration (drive 'ramp')"),
+    "frequency": ("1/fs", 0.01, "frequency (drive 'sinusoid')"),
+    "phase": ("rad", 0.0, "phase (drive 'sinusoid')"),
+}
+"""Sweepable parameters: name -> (internal unit, default or None if required, description)."""
+
+DRIVES = ("step", "ramp", "sinusoid")
+
+# Observables with their approximations and component labels ("xyz" 3-vectors, "xy" in-plane).
+OBSERVABLES = {
+    "damping_torque": (("exact", "second_order", "strong_exchange"), "xyz"),
+    "field_like_torque": (("exact", "strong_exchange"), "xyz"),
+    "spin_force_density": (("exact", "second_order", "strong_exchange"), "xy"),
+    "spin_force_per_electron": (("exact", "second_order", "strong_exchange"), "xy"),
+    "spin_density_change": (("exact",), "xyz"),
+    "current_density": (("exact", "strong_exchange"), "xy"),
+}
+"""Time-dependent observables of a sweep: name -> (approximations, components). Units: `jaxsot.UNITS`."""
+
+POINT_QUANTITIES = {
+    "band_density": ("1/nm^2", "electron density per band (lower, upper)"),
+    "eta": ("1", "eta = m alpha^2/(hbar^2 J)"),
+    "min_splitting": ("eV", "smallest Omega over all sampled states and times"),
+}
+"""Per-point scalars (band_density has a trailing (lower, upper) axis)."""
+
+STATUS_MESSAGES = {
+    0: "ok",
+    1: "no electrons: E_F lies below the lower band",
+    2: "the lower band's Fermi sea does not contain k = 0 (annular 'Mexican-hat' sea)",
+    3: "the upper band's Fermi sea does not contain k = 0 (occupied only near the band touching k*)",
+    4: "a Fermi sea is not star-shaped about k = 0 (a ray crosses the Fermi level more than once)",
+}
+"""Codes of `sweep_status`: only status 0 points can be computed."""
+
+# Band status codes of the host check (per band).
+_EMPTY, _OCCUPIED, _NO_ORIGIN, _NOT_STAR = 0, 1, 2, 3
+
+
+def states_per_point(num_phi: int, num_r: int) -> int:
+    """States evaluated per point and time step: sea nodes of both bands + contour nodes at 2 shifts.
+
+    The same count as `SimulationResult.num_states` with both bands occupied (an empty upper band
+    is still evaluated, with zero weight, so every point costs the same).
+    """
+    return 2 * num_phi * num_r + len(SHIFT_NODES) * 2 * num_phi
+
+
+# ------------------------------------------------------------------------------------------------
+# Host-side checks (NumPy, float64, vectorized over points).
+
+
+def _band_status(alpha, j_ex, m, mass_ratio, fermi_energy, s, batch=32):
+    """The test of `jaxsot.fermi_sea_status` for arrays of models: (U,) band status codes."""
+    out = onp.empty(alpha.shape[0], dtype=onp.int8)
+    phi = onp.linspace(0.0, 2.0 * math.pi, PROBE_RAYS, endpoint=False)
+    frac = onp.linspace(0.0, 1.0, PROBE_RADII)
+    cos, sin = onp.cos(phi)[None, :, None], onp.sin(phi)[None, :, None]
+    for start in range(0, alpha.shape[0], batch):
+        sl = slice(start, start + batch)
+        a, j, e_f = alpha[sl, None, None], j_ex[sl, None, None], fermi_energy[sl, None, None]
+        mx, my, mz = (m[sl, i, None, None] for i in range(3))
+        c = HBAR2_OVER_2ME / mass_ratio[sl, None, None]
+        budget = onp.maximum(j + e_f, 0.0)
+        r_max = (onp.abs(a) + onp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c) * 1.01 + 1e-6
+        radius = r_max * frac[None, None, :]
+        # Omega^2 = alpha^2 k^2 - 2 alpha J k (sin(phi) M_x - cos(phi) M_y) + J^2 |M|^2 on the ray:
+        # the same energies as the Hamiltonian's, in a few full-size array operations.
+        ray = sin * mx - cos * my
+        omega2 = (a * radius) ** 2 + j * j * (mx * mx + my * my + mz * mz) - (2.0 * a * j * radius) * ray
+        eps = c * radius * radius + s * onp.sqrt(onp.maximum(omega2, 0.0))
+        below = eps < e_f
+        empty = ~onp.any(below, axis=(1, 2))
+        no_origin = s * j[:, 0, 0] >= e_f[:, 0, 0]
+        crossings = onp.sum(below[:, :, :-1] != below[:, :, 1:], axis=2)
+        not_star = onp.any(crossings != 1, axis=1)
+        out[sl] = onp.where(empty, _EMPTY, onp.where(no_origin, _NO_ORIGIN, onp.where(not_star, _NOT_STAR, _OCCUPIED)))
+    return out
+
+
+def _as_points(points: Mapping, required=True) -> dict:
+    unknown = sorted(set(points) - set(SWEEP_PARAMETERS))
+    if unknown:
+        raise ValueError(f"points has unknown parameter(s) {unknown}; allowed: {', '.join(SWEEP_PARAMETERS)}")
+    arrays = {}
+    for name, (unit, default, _) in SWEEP_PARAMETERS.items():
+        if name in points:
+            arrays[name] = onp.asarray(points[name], dtype=onp.float64)
+        elif default is not None or not required:
+            arrays[name] = onp.asarray(math.nan if default is None else default)
+        else:
+            raise ValueError(f"points lacks the required parameter {name!r} [{unit}]")
+    try:
+        shape = onp.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        shapes = {k: v.shape for k, v in arrays.items()}
+        raise ValueError(f"points: parameter shapes {shapes} do not broadcast; allowed: (P,) or scalars") from None
+    if len(shape) != 1:
+        raise ValueError(f"points: parameters broadcast to shape {shape}; allowed: one point axis (P,)")
+    return {k: onp.broadcast_to(v, shape) for k, v in arrays.items()}
+
+
+def check_point_values(p: dict) -> None:
+    """Range checks of every parameter with the name, the offending value, its point and the range."""
+    rules = {
+        "alpha": (None, None, False),
+        "j_ex": (0.0, None, True),
+        "theta": (None, None, False),
+        "phi": (None, None, False),
+        "mass_ratio": (0.0, None, False),
+        "fermi_energy": (None, None, False),
+        "efield": (0.0, None, False),
+        "efield_direction": (None, None, False),
+        "tau": (0.0, None, False),
+        "ramp_time": (0.0, None, False),
+        "frequency": (0.0, None, False),
+        "phase": (None, None, False),
+    }
+    for name, (low, _, inclusive) in rules.items():
+        value = p[name]
+        finite = onp.isfinite(value) | ((name == "tau") & (value == math.inf))
+        bad = ~finite
+        if low is not None:
+            bad |= (value < low) if inclusive else (value <= low)
+        if onp.any(bad):
+            index = int(onp.flatnonzero(bad)[0])
+            unit = SWEEP_PARAMETERS[name][0]
+            allowed = "finite" if low is None else f"{'[' if inclusive else '('}{low:g}, inf{']' if name == 'tau' else ')'}"
+            raise ValueError(
+                f"points[{name!r}][{index}] = {float(value[index])!r} {unit} is out of range; allowed: {allowed} {unit}"
+            )
+
+
+def _magnetization(theta, phi):
+    return onp.stack([onp.sin(theta) * onp.cos(phi), onp.sin(theta) * onp.sin(phi), onp.cos(theta)], -1)
+
+
+def sea_checks(p: dict) -> tuple[onp.ndarray, onp.ndarray]:
+    """(status (P,) int8, upper band occupied (P,) bool), one probe per distinct Fermi sea."""
+    sea_keys = onp.stack([p[k] for k in ("alpha", "j_ex", "theta", "phi", "mass_ratio", "fermi_energy")], -1)
+    unique, inverse = onp.unique(sea_keys, axis=0, return_inverse=True)
+    inverse = onp.ravel(inverse)
+    alpha, j_ex, theta, phi, mass_ratio, fermi_energy = unique.T
+    m = _magnetization(theta, phi)
+    lower = _band_status(alpha, j_ex, m, mass_ratio, fermi_energy, -1.0)
+    upper = _band_status(alpha, j_ex, m, mass_ratio, fermi_energy, 1.0)
+    status = onp.zeros(unique.shape[0], dtype=onp.int8)
+    status = onp.where(upper == _NOT_STAR, 4, status)
+    status = onp.where(upper == _NO_ORIGIN, 3, status)
+    status = onp.where(lower == _NOT_STAR, 4, status)
+    status = onp.where(lower == _NO_ORIGIN, 2, status)
+    status = onp.where(lower == _EMPTY, 1, status)
+    return status[inverse].astype(onp.int8), (upper != _EMPTY)[inverse]
+
+
+def sweep_status(points: Mapping) -> onp.ndarray:
+    """Which sweep points can be computed: (P,) int8 codes, 0 = ok (meanings in `STATUS_MESSAGES`).
+
+    The test of `jaxsot.fermi_sea_status` (the same probe rays and radii, float64 NumPy) applied to
+    both bands of every point, once per distinct (alpha, J, theta, phi, mass_ratio, E_F): drive
+    parameters do not change the Fermi sea (cost ~1-3 ms per distinct sea). Also range-checks every
+    parameter (ValueError naming the parameter, the point index, the value and the allowed range).
+
+    Args: points: {name: (P,) or scalar} in internal units (see `SWEEP_PARAMETERS`).
+    """
+    p = _as_points(points)
+    check_point_values(p)
+    return sea_checks(p)[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# The per-point computation (traced: every argument may be a tracer).
+
+
+def _drive(kind, amplitude, p):
+    if kind == "step":
+        return StepDrive(amplitude)
+    if kind == "ramp":
+        return RampDrive(amplitude, p["ramp_time"])
+    return SinusoidDrive(amplitude, p["frequency"], p["phase"])
+
+
+def _relative_error(approx, exact):
+    # The definition of SimulationResult.relative_error: max_t |a - e| / max_t |e|.
+    scale = jnp.max(jnp.linalg.norm(exact, axis=-1))
+    return jnp.max(jnp.linalg.norm(approx - exact, axis=-1)) / scale
+
+
+def _state_chunk(count: int, limit: int) -> int:
+    """The largest divisor of count not above limit (no padding), or limit if that is tiny."""
+    if count <= limit:
+        return count
+    best = max(d for d in range(1, limit + 1) if count % d == 0)
+    return best if best >= limit // 4 else limit
+
+
+def _point_observables(p, upper, times, *, drive, num_phi, num_r, substeps, state_chunk):
+    """All observables of one point: {name: array}; p holds traced scalars, upper is 0/1 (occupied)."""
+    dtype = times.dtype
+    model = RashbaFerromagnet.from_angles(p["alpha"], p["j_ex"], p["theta"], p["phi"], p["mass_ratio"])
+    fermi_energy = p["fermi_energy"]
+    amplitude = p["efield"] * jnp.stack([jnp.cos(p["efield_direction"]), jnp.sin(p["efield_direction"])])
+    efield, shift, k_rate = integrate_shift(_drive(drive, amplitude, p), times, p["tau"], substeps)
+    force = HBAR * k_rate
+
+    occupied = upper > 0
+    sea_k, sea_w, sea_s, c_k, c_w, c_s, densities = [], [], [], [], [], [], []
+    for s in (-1.0, 1.0):
+        kc, dl, normal, radius = contour_points(model, fermi_energy, s, num_phi)
+        k, area = polar_sea_nodes(radius, num_r)
+        density = 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num_phi) * AREA_MEASURE
+        weight = normal * dl[:, None]
+        if s > 0:
+            # An empty upper band has no contour (its root solve returns garbage, maybe NaN): its
+            # nodes are replaced by the lower band's with zero weight, so every point has the same
+            # shapes and cost and nothing non-finite enters the sums.
+            k = jnp.where(occupied, k, sea_k[0])
+            area = jnp.where(occupied, area, 0.0)
+            kc = jnp.where(occupied, kc, c_k[0])
+            weight = jnp.where(occupied, weight, 0.0)
+            density = jnp.where(occupied, density, 0.0)
+        sea_k.append(k)
+        sea_w.append(area)
+        sea_s.append(jnp.full(area.shape, s, dtype))
+        c_k.append(kc)
+        c_w.append(weight)
+        c_s.append(jnp.full(dl.shape, s, dtype))
+        densities.append(density)
+    sea_k, sea_w, sea_s = jnp.concatenate(sea_k), jnp.concatenate(sea_w), jnp.concatenate(sea_s)
+    c_k, c_w, c_s = jnp.concatenate(c_k), jnp.concatenate(c_w), jnp.concatenate(c_s)
+    band_densities = jnp.stack(densities)
+
+    # The sums of `evolve_block`, each node set in one chunk (no padding of the small contour set).
+    sea_chunk = _state_chunk(sea_k.shape[0], state_chunk)
+    rates, smallest = chunked_sums(sea_step, model, sea_k, sea_w, sea_s, shift, force, sea_chunk)
+    levels = jnp.zeros((shift.shape[0], 5), dtype)
+    for lam, w in zip(SHIFT_NODES, SHIFT_WEIGHTS):
+        lam_column = jnp.full((shift.shape[0], 2), lam, dtype)
+        sums, small = chunked_sums(
+            level_step, model, c_k, c_w, c_s, shift, lam_column, _state_chunk(c_k.shape[0], state_chunk)
+        )
+        levels = levels + w * sums
+        smallest = jnp.minimum(smallest, small)
+    rates = rates * AREA_MEASURE
+    levels = levels * AREA_MEASURE
+
+    # Assembly as in `simulate`.
+    spin_change = levels[:, :3]
+    strong_rate, strong_force, strong_field_like, strong_current = strong_exchange_sums(model, band_densities, force, shift)
+    exchange = 2.0 * model.j_ex / HBAR
+    field_like = exchange * jnp.cross(jnp.broadcast_to(model.magnetization, spin_change.shape), spin_change)
+    total = jnp.sum(band_densities)
+    values = {
+        "damping_torque": {"exact": -rates[:, 0:3], "second_order": -rates[:, 5:8], "strong_exchange": -strong_rate},
+        "field_like_torque": {"exact": field_like, "strong_exchange": strong_field_like},
+        "spin_force_density": {"exact": rates[:, 3:5], "second_order": rates[:, 8:10], "strong_exchange": strong_force},
+        "spin_force_per_electron": {
+            "exact": rates[:, 3:5] / total,
+            "second_order": rates[:, 8:10] / total,
+            "strong_exchange": strong_force / total,
+        },
+        "spin_density_change": {"exact": spin_change},
+        "current_density": {"exact": CARRIER_CHARGE * levels[:, 3:5], "strong_exchange": strong_current},
+    }
+    out = {}
+    for name, table in values.items():
+        for approx, series in table.items():
+            out[f"{name}_{approx}"] = series
+            if approx != "exact":
+                out[f"{name}_error_{approx}"] = _relative_error(series, table["exact"])
+    out["band_density"] = band_densities
+    out["eta"] = model.eta
+    out["min_splitting"] = smallest
+    return out
+
+
+def default_state_chunk(platform: str) -> int:
+    """States of one point vectorized together by default: 1024 on CPUs, all of them elsewhere.
+
+    1024 as in `simulate`: from 2048 states XLA-CPU splits a float32 loop over two threads, which
+    halved float32 throughput (benchmarks/README.md).
+    """
+    return 1024 if platform == "cpu" else 1 << 30
+
+
+def output_names() -> dict:
+    """{variable: (kind, observable, approximation)} for every array `sweep_observables` returns.
+
+    kind is "series" ((P, T, d) values), "error" ((P,) relative errors max_t|a - e|/max_t|e|) or
+    "point" ((P,) or (P, 2) per-point quantities).
+    """
+    names = {}
+    for name, (approximations, _) in OBSERVABLES.items():
+        for approx in approximations:
+            names[f"{name}_{approx}"] = ("series", name, approx)
+            if approx != "exact":
+                names[f"{name}_error_{approx}"] = ("error", name, approx)
+    for name in POINT_QUANTITIES:
+        names[name] = ("point", name, None)
+    names["status"] = ("point", "status", None)
+    return names
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(devices: tuple, drive: str, num_phi: int, num_r: int, substeps: int, batch_points: int, state_chunk: int):
+    """One jitted, sharded function per device set and static setting."""
+
+    def local(params, upper, times):
+        def one(x):
+            return _point_observables(
+                x[0], x[1], times, drive=drive, num_phi=num_phi, num_r=num_r, substeps=substeps,
+                state_chunk=state_chunk,
+            )
+
+        return jax.lax.map(one, (params, upper), batch_size=batch_points)
+
+    mesh = Mesh(onp.asarray(devices), ("points",))
+    points, replicated = PartitionSpec("points"), PartitionSpec()
+    # Each device maps over its own points; outputs stay split along points: no collective at all.
+    # check_vma=False: the library's scans start from constant (unvarying) carries, which is fine
+    # here because nothing is ever reduced across the mesh.
+    sharded = jax.shard_map(
+        local, mesh=mesh, in_specs=(points, points, replicated), out_specs=points, check_vma=False
+    )
+    return jax.jit(sharded)
+
+
+def compute_points(points: dict, upper: onp.ndarray, times, *, drive, num_phi, num_r, substeps, batch_points, devices, state_chunk):
+    """Evaluate already validated points (numpy, any P) padded to the device count; numpy out."""
+    count = next(iter(points.values())).shape[0]
+    n_dev = len(devices)
+    per_device = -(-count // n_dev)
+    padded = per_device * n_dev
+    dtype = times.dtype
+    # Padding repeats the last point: valid inputs, results dropped below.
+    index = onp.minimum(onp.arange(padded), count - 1)
+    params = {k: jnp.asarray(v[index], dtype) for k, v in points.items()}
+    mask = jnp.asarray(upper[index], dtype)
+    function = _compiled(tuple(devices), drive, num_phi, num_r, substeps, min(batch_points, per_device), state_chunk)
+    result = function(params, mask, times)
+    return {k: onp.array(v[:count]) for k, v in result.items()}
+
+
+def sweep_observables(
+    points: Mapping,
+    times,
+    *,
+    drive: str = "step",
+    num_phi: int = 64,
+    num_r: int = 8,
+    substeps: int = 4,
+    batch_points: int = 1,
+    devices=None,
+    invalid: str = "raise",
+    state_chunk: int | None = None,
+) -> dict:
+    """Ensemble observables for many sweep points at once (vectorized, sharded over devices).
+
+    Each point is what `jaxsot.simulate(model, E_F, drive, times, tau=tau, num_phi=num_phi,
+    num_r=num_r, substeps=substeps)` computes for its own model and drive, evaluated with one
+    compiled program for all points. Points are split over `devices` along the point axis with
+    `shard_map` (no cross-device communication).
+
+    Args:
+        points: {name: (P,) array or scalar} with the keys of `SWEEP_PARAMETERS` in internal units
+            (alpha [eV nm], j_ex [eV], theta/phi [rad], mass_ratio, fermi_energy [eV], efield [V/nm],
+            efield_direction [rad], tau [fs] (inf: no relaxation), ramp_time [fs], frequency [1/fs],
+            phase [rad]); the optional ones take their defaults.
+        times: (T,) strictly increasing [fs], the field switched on at times[0] = 0 as in simulate;
+            its dtype is the dtype of the computation.
+        drive: "step", "ramp" or "sinusoid" (`jaxsot.StepDrive` etc. with amplitude
+            efield * (cos, sin)(efield_direction)).
+        num_phi, num_r: rays and radial Gauss-Legendre nodes per band (`states_per_point` states).
+        substeps: RK4 substeps for the rigid shift per time interval.
+        batch_points: points vectorized together on each device (1 suits CPUs; large on GPUs).
+        devices: a sequence of devices (default: `jax.local_devices()`).
+        state_chunk: most states of one point vectorized at a time (default 1024 on CPUs, where
+            larger blocks fall out of cache (PERFORMANCE.md items 1, 6), unlimited elsewhere).
+        invalid: "raise" (ValueError naming the first point that cannot be computed) or "nan"
+            (such points are returned as NaN with their code in "status").
+    Returns: {variable: array} with the names of `output_names()`: series (P, T, 3 or 2),
+        relative errors (P,), band_density (P, 2), eta (P,), min_splitting (P,), status (P,) int8.
+        Units: `jaxsot.UNITS` for observables, `POINT_QUANTITIES` for the rest.
+    """
+    if drive not in DRIVES:
+        raise ValueError(f"drive = {drive!r} is not allowed; allowed: {', '.join(map(repr, DRIVES))}")
+    if invalid not in ("raise", "nan"):
+        raise ValueError(f"invalid = {invalid!r} is not allowed; allowed: 'raise' or 'nan'")
+    num_phi = check_count("num_phi", num_phi, minimum=8)
+    num_r = check_count("num_r", num_r, minimum=2)
+    substeps = check_count("substeps", substeps, minimum=1)
+    batch_points = check_count("batch_points", batch_points, minimum=1)
+    times = jnp.asarray(times)
+    if times.ndim != 1 or times.shape[0] < 2 or not jnp.issubdtype(times.dtype, jnp.floating):
+        raise ValueError(f"times has shape {times.shape} and dtype {times.dtype}; allowed: (T,) floats with T >= 2")
+    host_times = onp.asarray(times)
+    if not onp.all(onp.isfinite(host_times)) or not onp.all(onp.diff(host_times) > 0):
+        raise ValueError("times is not finite and strictly increasing; allowed: a strictly increasing (T,) array [fs]")
+    p = _as_points(points)
+    check_point_values(p)
+    status, upper = sea_checks(p)
+    bad = onp.flatnonzero(status != 0)
+    if bad.size and invalid == "raise":
+        i = int(bad[0])
+        where = ", ".join(f"{k} = {float(p[k][i]):g}" for k in ("alpha", "j_ex", "theta", "phi", "fermi_energy"))
+        raise ValueError(
+            f"sweep point {i} ({where}) cannot be computed: {STATUS_MESSAGES[int(status[i])]}; "
+            f"{bad.size} of {status.size} points are affected; allowed: points with status 0 (see jaxsot.sweep_status)"
+        )
+    good = onp.flatnonzero(status == 0)
+    if good.size == 0:
+        raise ValueError(f"none of the {status.size} sweep points can be computed (codes {sorted(set(status.tolist()))})")
+    if bad.size:
+        # Compute a valid stand-in at the invalid points (same shapes, one compilation), then blank them.
+        p = {k: onp.where(status == 0, v, v[good[0]]) for k, v in p.items()}
+        upper = onp.where(status == 0, upper, upper[good[0]])
+    devices = tuple(jax.local_devices() if devices is None else devices)
+    if state_chunk is None:
+        state_chunk = default_state_chunk(devices[0].platform)
+    state_chunk = check_count("state_chunk", state_chunk, minimum=1)
+    result = compute_points(
+        p, upper, times, drive=drive, num_phi=num_phi, num_r=num_r, substeps=substeps,
+        batch_points=batch_points, devices=devices, state_chunk=state_chunk,
+    )
+    if bad.size:
+        for value in result.values():
+            value[bad] = onp.nan
+    result["status"] = status
+    return result

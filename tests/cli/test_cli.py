@@ -1,0 +1,166 @@
+"""End-to-end tests of the `jaxsot` command line, run as a user would (subprocess, temp dirs)."""
+
+import csv
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+SMALL = """\
+[model]
+alpha_eV_nm = 0.05
+j_ex_eV = 1.0
+theta_deg = 60.0
+phi_deg = 30.0
+
+[ensemble]
+fermi_energy_eV = 1.5
+num_phi = 32
+num_r = 6
+
+[drive]
+kind = "{kind}"
+efield_V_per_m = 1.0e5
+
+[relaxation]
+tau_fs = {tau}
+
+[time]
+t_end_fs = 40.0
+num_steps = 41
+"""
+
+
+def run_cli(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "jaxsot", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("default")
+    completed = run_cli("run", "--out", str(folder / "out"), cwd=folder)
+    return completed, folder / "out"
+
+
+def test_default_run_writes_every_output(default_run):
+    completed, out = default_run
+    assert completed.returncode == 0, completed.stderr
+    for name in ("config.toml", "results.json", "timeseries.csv", "torques.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert (out / "torques.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "damping_torque" in completed.stdout and "strong" in completed.stdout
+
+
+def test_default_results_have_units_config_and_finite_numbers(default_run):
+    _, out = default_run
+    results = json.loads((out / "results.json").read_text())
+    assert results["precision"] == "float64"
+    assert results["config"]["model"]["alpha_eV_nm"] == 0.05
+    assert results["config"]["relaxation"]["tau_fs"] == 10.0
+    assert results["units"]["damping_torque"] == "1/(nm^2 fs)"
+    assert results["units"]["time"] == "fs"
+    rows = {row["observable"]: row for row in results["summary"]}
+    damping = rows["damping_torque"]
+    assert all(math.isfinite(x) for x in damping["exact_at_peak"])
+    # A step field: the damping-like torque peaks when the field switches on.
+    assert damping["t_peak_fs"] == 0.0
+    # Both approximations are within tens of percent at alpha k_F/J ~ 0.4, never exact.
+    assert 0.0 < damping["strong_exchange_relative_error"] < 0.3
+    assert 0.0 < damping["second_order_relative_error"] < 0.3
+    assert results["notes"] == []
+
+
+def test_timeseries_header_has_units_and_rows_match_steps(default_run):
+    _, out = default_run
+    with open(out / "timeseries.csv") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows = list(reader)
+    assert header[0] == "t [fs]"
+    assert "damping_torque_exact_x [1/(nm^2 fs)]" in header
+    assert "current_density_exact_x [A/m]" in header
+    assert len(rows) == 241
+    assert float(rows[-1][0]) == pytest.approx(60.0)
+
+
+def test_written_config_round_trips(default_run, tmp_path):
+    _, out = default_run
+    completed = run_cli("run", str(out / "config.toml"), "--out", str(tmp_path / "again"), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    first = json.loads((out / "results.json").read_text())["summary"]
+    second = json.loads((tmp_path / "again" / "results.json").read_text())["summary"]
+    assert first == second
+
+
+def test_float32_run_agrees_with_float64(tmp_path):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL.format(kind="ramp", tau="10.0"))
+    summaries = {}
+    for precision in ("float64", "float32"):
+        completed = run_cli("run", str(config), "--out", str(tmp_path / precision), "--precision", precision, cwd=tmp_path)
+        assert completed.returncode == 0, completed.stderr
+        summaries[precision] = {
+            row["observable"]: row for row in json.loads((tmp_path / precision / "results.json").read_text())["summary"]
+        }
+    for name in ("damping_torque", "field_like_torque", "spin_force_density", "current_density"):
+        exact64 = summaries["float64"][name]["exact_at_peak"]
+        exact32 = summaries["float32"][name]["exact_at_peak"]
+        scale = max(abs(x) for x in exact64)
+        assert max(abs(a - b) for a, b in zip(exact32, exact64)) < 1e-4 * scale, name
+
+
+@pytest.mark.parametrize("kind,tau", [("sinusoid", "inf"), ("step", "5.0")])
+def test_drive_kinds_and_no_relaxation_run(tmp_path, kind, tau):
+    config = tmp_path / "c.toml"
+    config.write_text(SMALL.format(kind=kind, tau=tau))
+    completed = run_cli("run", str(config), "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["config"]["drive"]["kind"] == kind
+    assert results["config"]["relaxation"]["tau_fs"] == ("inf" if tau == "inf" else float(tau))
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("[model]\nalhpa = 1\n", ["[model]", "alhpa", "allowed"]),
+        ("[drive]\nefield_V_per_m = -3.0\n", ["efield_V_per_m", "-3.0", "allowed"]),
+        ("[time]\nnum_steps = 'many'\n", ["num_steps", "'many'", "integer"]),
+        ("[model]\nmass_ratio = 0\n", ["mass_ratio", "allowed: (0"]),
+        ("[drive]\nkind = 'square'\n", ["kind", "'square'", "'step'"]),
+        ("[plots]\nx = 1\n", ["[plots]", "allowed"]),
+        ("[model\n", ["not valid TOML"]),
+        ("[model]\nj_ex_eV = 0.05\nalpha_eV_nm = 0.3\n[ensemble]\nfermi_energy_eV = -0.06\n", ["fermi_energy", "k = 0"]),
+        ("[relaxation]\ntau_fs = -1.0\n", ["tau_fs", "-1.0"]),
+    ],
+)
+def test_bad_config_exits_2_with_one_clear_line(tmp_path, text, expected):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    completed = run_cli("run", str(config), "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert "Traceback" not in completed.stderr
+    for fragment in expected:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+    completed = run_cli("run", str(tmp_path / "nope.toml"), cwd=tmp_path)
+    assert completed.returncode == 2
+    assert "nope.toml" in completed.stderr and "does not exist" in completed.stderr
+
+
+def test_default_config_command_prints_the_embedded_default(tmp_path):
+    from jaxsot.cli._config import DEFAULT_RUN_TOML, RunConfig, parse_run_config
+
+    completed = run_cli("default-config", cwd=tmp_path)
+    assert completed.returncode == 0
+    assert completed.stdout == DEFAULT_RUN_TOML
+    # The embedded file spells out every default of the option objects.
+    assert parse_run_config(DEFAULT_RUN_TOML) == RunConfig()

@@ -1,0 +1,350 @@
+"""Tests of `jaxsot.fit`: forward models against the library's independent routes, gradients against
+finite differences, recovery of known synthetic truths within the reported standard errors,
+identifiability flags, batched = looped restarts, CSV files and the `jaxsot fit` / `synth` CLI.
+
+References: `contour_response` / `electron_response` / `amr_ratio` / `ensemble_damping_torque`
+(other contour solvers), `jaxsot.simulate` (time integration), central finite differences, and the
+known parameters of synthetic data.
+"""
+
+import json
+import math
+import subprocess
+import sys
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxsot
+import jaxsot.fit as jf
+from jaxsot._ensemble._transport import contour_response
+
+TRUTH = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0}
+EF_LOWER = 0.5  # only the lower band: AMR + torques identify alpha, J and tau (mass fixed)
+STEADY = ("rho_ratio", "T_DL_x", "T_DL_y", "T_FL_z")
+BOUNDS = {"alpha": (0.02, 0.1), "j_ex": (0.6, 2.0), "tau": (2.0, 50.0)}
+GUESS = {"alpha": 0.04, "j_ex": 1.2, "tau": 8.0}
+HBAR = 0.6582119569
+
+
+def quiet_fit(*args, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = jf.fit(*args, **kwargs)
+    return result, caught
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward models
+
+
+@pytest.mark.parametrize("fermi_energy", [1.5, 0.5])
+def test_forward_models_match_library_routes(fermi_energy):
+    theta, phi, efield = 1.0, 0.5, 1e-4
+    model = jaxsot.RashbaFerromagnet.from_angles(TRUTH["alpha"], TRUTH["j_ex"], theta, phi)
+    columns = jf.TORQUE_COLUMNS + ("rho_ratio",)
+    curve = jf.Curve(columns, np.zeros((3, 7)), theta=[theta, theta, math.pi / 2], phi=[phi, phi, 0.3], efield=efield)
+    exact = np.asarray(jf.predict(curve, TRUTH, fermi_energy))
+    # LLG electron response (exact method): T2 = -dS/dt, T1 = (2J/hbar) M x delta S.
+    torque = jaxsot.SpinOrbitTorque(0.05, 1.0, fermi_energy, jnp.array([efield, 0.0]), 10.0, method="exact", num=64)
+    response = jaxsot.electron_response(torque, model.magnetization)
+    reference = np.concatenate([response["damping_like"], response["field_like"]])
+    assert np.max(np.abs(exact[0, :6] - reference)) < 1e-12 * np.max(np.abs(reference))
+    # T2 from the bisection contour of jaxsot.ensemble_damping_torque (another root solve).
+    t2 = np.asarray(jaxsot.ensemble_damping_torque(model, fermi_energy, jnp.array([efield, 0.0]), 256))
+    assert np.max(np.abs(exact[0, :3] - t2)) < 1e-12 * np.max(np.abs(t2))
+    in_plane = jaxsot.RashbaFerromagnet.from_angles(0.05, 1.0, math.pi / 2, 0.3)
+    assert abs(exact[2, 6] - float(jaxsot.amr_ratio(in_plane, fermi_energy, num=64))) < 1e-13
+    assert exact[2, 6] - 1.0 > 0.01  # the AMR is there to be fitted
+    # Strong exchange: the closed forms of SpinOrbitTorque(method="strong_exchange").
+    closed = np.asarray(jf.predict(curve, TRUTH, fermi_energy, model="strong_exchange"))
+    torque = jaxsot.SpinOrbitTorque(0.05, 1.0, fermi_energy, jnp.array([efield, 0.0]), 10.0, method="strong_exchange")
+    response = jaxsot.electron_response(torque, model.magnetization)
+    reference = np.concatenate([response["damping_like"], response["field_like"]])
+    assert np.max(np.abs(closed[0, :6] - reference)) < 1e-12 * np.max(np.abs(reference))
+    # ... and differ from the exact bands by O((alpha k_F/J)^2), not more.
+    assert 1e-3 < np.max(np.abs(closed[0, :6] - exact[0, :6])) / np.max(np.abs(exact[0, :6])) < 0.15
+
+
+def test_contour_fluxes_match_contour_response():
+    model = jaxsot.RashbaFerromagnet.from_angles(0.08, 0.7, 0.7, 2.0, mass_ratio=0.6)
+    shift, kdot = jnp.array([1e-3, -2e-3]), jnp.array([3e-4, 1e-4])
+    flux, conductance, densities = jf.contour_fluxes(model, 1.2, (-1, 1), 64)
+    reference = contour_response(model, 1.2, shift, kdot, (-1, 1), 64)
+    assert np.allclose(flux @ shift, reference["spin_shift"], rtol=1e-12, atol=0)
+    assert np.allclose(flux @ kdot, reference["spin_rate"], rtol=1e-12, atol=0)
+    assert np.allclose(conductance, reference["conductivity_per_tau"], rtol=1e-12, atol=1e-15)
+    assert np.allclose(densities, reference["densities"], rtol=1e-12)
+    # The M || z closed-form densities of the strong-exchange model.
+    along_z = jaxsot.RashbaFerromagnet(0.08, 0.7, [0.0, 0.0, 1.0], 0.6)
+    _, _, exact_densities = jf.contour_fluxes(along_z, 1.2, (-1, 1), 64)
+    assert np.allclose(jf.circular_densities(0.08, 0.7, 0.6, 1.2), exact_densities, rtol=1e-10)
+
+
+def test_transient_forward_model_matches_simulate():
+    """Step field at t = 0, constant tau: T2 e^(-t/tau) and T1 (1 - e^(-t/tau)) vs the time integration."""
+    efield, times = 1e-5, np.linspace(0.0, 40.0, 41)  # small E: simulate is exact in E, the fit model first order
+    model = jaxsot.RashbaFerromagnet.from_angles(0.05, 0.5, 1.0, 0.5)
+    result = jaxsot.simulate(model, 1.0, jaxsot.StepDrive(jnp.array([efield, 0.0])), jnp.asarray(times), tau=10.0,
+                             num_phi=32, num_r=8)
+    curve = jf.Curve(jf.TORQUE_COLUMNS, np.zeros((41, 6)), theta=1.0, phi=0.5, efield=efield, time=times)
+    predicted = np.asarray(jf.predict(curve, {**TRUTH, "j_ex": 0.5}, 1.0))
+    for block, name in ((slice(0, 3), "damping_torque"), (slice(3, 6), "field_like_torque")):
+        reference = np.asarray(result.observables[name]["exact"])
+        assert np.max(np.abs(predicted[:, block] - reference)) < 1e-5 * np.max(np.abs(reference))
+    assert np.max(np.abs(predicted[0, 3:])) == 0.0 and np.max(np.abs(predicted[0, :3])) > 0.0
+
+
+def test_gradients_match_finite_differences():
+    # Data away from the model (rho_ratio 1, torques 0) with sigmas that weigh every column alike.
+    sigma = np.array([1e-3, 1e-6, 1e-6, 1e-5])
+    steady = jf.Curve(STEADY, np.tile([1.0, 0.0, 0.0, 0.0], (6, 1)), phi=np.linspace(0.1, 3.0, 6), theta=1.2, efield=1e-4,
+                      sigma=np.tile(sigma, (6, 1)))
+    transient = jf.Curve(("T_DL_y", "T_FL_z"), np.zeros((5, 2)), phi=0.4, efield=1e-4, time=np.linspace(0, 30, 5),
+                         sigma=np.tile([1e-6, 1e-5], (5, 1)))
+    point = {"alpha": 0.06, "j_ex": 0.8, "mass_ratio": 0.9, "tau": 12.0}
+    as_arrays = lambda p: {k: jnp.asarray(v) for k, v in p.items()}  # noqa: E731  (one compiled signature)
+    for model in ("exact", "strong_exchange"):
+        loss = jf.make_loss([steady, transient], 1.5, point, model=model)
+        gradient = jax.grad(loss)(as_arrays(point))
+        for name in jf.PARAMETERS:
+            h = 1e-5 * point[name]
+            up, down = dict(point), dict(point)
+            up[name] += h
+            down[name] -= h
+            difference = (float(loss(as_arrays(up))) - float(loss(as_arrays(down)))) / (2 * h)
+            assert abs(difference) > 1e-3 * float(loss(as_arrays(point))) / point[name], (model, name)  # not flat
+            assert abs(float(gradient[name]) - difference) <= 1e-6 * abs(difference), (model, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fits of synthetic data
+
+
+def test_recovers_known_parameters_within_reported_uncertainty():
+    """8 noise seeds x 3 parameters: z = (fit - truth)/SE must look standard normal."""
+    z = []
+    for seed in range(8):
+        curve = jf.synthesize(TRUTH, EF_LOWER, columns=STEADY, num_points=48, noise=0.02, seed=100 + seed)
+        result, _ = quiet_fit(curve, EF_LOWER, guess=GUESS, bounds=BOUNDS, restarts=2, seed=seed)
+        assert result.free == ("alpha", "j_ex", "tau") and all(result.identifiable.values())
+        assert result.restarts[result.best]["status"].startswith("converged")
+        z += [(result.parameters[n] - TRUTH[n]) / result.standard_errors[n] for n in result.free]
+        assert 0.6 < result.reduced_chi2 < 1.5
+    z = np.asarray(z)
+    assert np.max(np.abs(z)) < 3.5
+    assert np.mean(np.abs(z) < 2.0) >= 0.8  # ~95 % expected
+    assert 0.5 < np.sqrt(np.mean(z**2)) < 1.6  # SEs neither far too small nor far too large
+
+
+def test_unknown_noise_is_estimated_from_the_residuals():
+    known = jf.synthesize(TRUTH, EF_LOWER, columns=STEADY, num_points=48, noise=0.02, seed=7)
+    unknown = jf.Curve(known.columns, known.values, phi=known.phi, theta=known.theta, efield=known.efield)
+    with_sigma, _ = quiet_fit(known, EF_LOWER, guess=GUESS, bounds=BOUNDS, restarts=2)
+    without, _ = quiet_fit(unknown, EF_LOWER, guess=GUESS, bounds=BOUNDS, restarts=2)
+    assert not without.noise_known and without.stage2_trace is not None
+    assert abs(without.reduced_chi2 - 1.0) < 0.02  # sigma estimated per column: chi^2/dof = 1 (before the refit moved)
+    true_sigma = np.asarray(known.sigma)[0]
+    estimated = np.array([without.noise[unknown.label][c] for c in STEADY])
+    assert np.all(np.abs(estimated / true_sigma - 1.0) < 0.3)
+    for name in with_sigma.free:
+        assert abs(without.parameters[name] - with_sigma.parameters[name]) < 0.5 * with_sigma.standard_errors[name]
+        assert 0.6 < without.standard_errors[name] / with_sigma.standard_errors[name] < 1.4
+
+
+def test_amr_alone_flags_eta_and_reports_no_alpha_or_j():
+    """One band, strong exchange: rho/rho0 = 1 + eta cos^2 depends on alpha and J only through eta."""
+    curve = jf.synthesize(TRUTH, EF_LOWER, columns=("rho_ratio",), num_points=40, noise=0.01, seed=3, model="strong_exchange")
+    result, caught = quiet_fit(curve, EF_LOWER, model="strong_exchange", restarts=3)
+    assert result.free == ("alpha", "j_ex")  # tau does not enter the AMR
+    flags = [w for w in caught if issubclass(w.category, jf.IdentifiabilityWarning)]
+    assert len(flags) == 1 and "cannot separate alpha, j_ex" in str(flags[0].message)
+    assert not any(result.identifiable.values())
+    assert all(math.isinf(result.standard_errors[n]) for n in result.free)
+    determined = [d for d in result.directions if d["determined"]]
+    assert len(determined) == 1 and determined[0]["known"].startswith("eta")
+    exponents = determined[0]["exponents"]
+    assert abs(exponents["alpha"] / exponents["j_ex"] + 2.0) < 1e-6
+    eta, eta_se = result.derived["eta"]
+    true_eta = 5.6856301 * 0.05**2 / (HBAR**2 * 1.0)
+    assert 0 < eta_se < 0.01 * eta and abs(eta - true_eta) < 4 * eta_se
+    assert "not identif" in result.summary()
+
+
+@pytest.fixture(scope="module")
+def closed_form_fit():
+    """Strong-exchange data and its batched L-BFGS fit (2 restarts), shared by the next tests."""
+    curve = jf.synthesize(TRUTH, EF_LOWER, columns=STEADY, num_points=30, noise=0.02, seed=11, model="strong_exchange")
+    options = dict(model="strong_exchange", guess=GUESS, bounds=BOUNDS, restarts=2, seed=5)
+    result, _ = quiet_fit(curve, EF_LOWER, batched=True, **options)
+    return curve, options, result
+
+
+def test_restarts_batched_equal_looped(closed_form_fit):
+    curve, options, batched = closed_form_fit
+    looped, _ = quiet_fit(curve, EF_LOWER, batched=False, **options)
+    for a, b in zip(batched.restarts, looped.restarts):
+        assert a["start"] == b["start"] and a["steps"] == b["steps"] and a["status"] == b["status"]
+        for name in batched.free:
+            assert abs(a["end"][name] - b["end"][name]) <= 1e-9 * abs(b["end"][name])
+    np.testing.assert_allclose(batched.trace, looped.trace, rtol=1e-9)
+    # Different starts ended at one optimum.
+    ends = np.array([[r["end"][n] for n in batched.free] for r in batched.restarts])
+    assert np.ptp(ends[:, 0]) < 1e-6 * ends[0, 0] and batched.restarts[0]["start"] != batched.restarts[1]["start"]
+
+
+def test_adam_reaches_the_lbfgs_optimum_and_bounds_hold(closed_form_fit):
+    curve, options, lbfgs = closed_form_fit
+    adam, _ = quiet_fit(curve, EF_LOWER, **{**options, "restarts": 1}, optimizer="adam", max_steps=1000, learning_rate=0.1)
+    for name in lbfgs.free:
+        assert abs(adam.parameters[name] - lbfgs.parameters[name]) < 0.1 * lbfgs.standard_errors[name]
+    # Bounds that exclude the truth (traced: no recompilation): the fit stays inside and says so.
+    narrow = {"alpha": (0.02, 0.045), "j_ex": (0.6, 2.0), "tau": (2.0, 50.0)}
+    pinned, caught = quiet_fit(curve, EF_LOWER, **{**options, "bounds": narrow})
+    assert 0.02 < pinned.parameters["alpha"] <= 0.045
+    assert any("alpha" in str(w.message) and "upper bound" in str(w.message) for w in caught)
+
+
+def test_bad_fit_inputs_are_refused():
+    curve = jf.synthesize(TRUTH, EF_LOWER, columns=("rho_ratio",), num_points=5, noise=0.01, seed=0, model="strong_exchange")
+    cases = [
+        (dict(free=("alpha", "gamma")), "free"),
+        (dict(guess={"beta": 1.0}), "beta"),
+        (dict(bounds={"alpha": (0.06, 0.1)}), "do not contain the guess"),
+        (dict(bounds={"tau": (1.0, 20.0)}, free=("alpha",)), "not a free parameter"),
+        (dict(model="kubo"), "model"),
+        (dict(restarts=0), "restarts"),
+        (dict(free=("alpha", "j_ex", "mass_ratio", "tau")), None),  # 5 values, 4 parameters: allowed with known noise
+    ]
+    for options, words in cases:
+        if words is None:
+            continue
+        with pytest.raises(ValueError, match=words):
+            jf.fit(curve, EF_LOWER, **options)
+    unknown = jf.Curve("rho_ratio", curve.values[:3], phi=curve.phi[:3])
+    with pytest.raises(ValueError, match="at least 4"):
+        jf.fit(unknown, EF_LOWER, free=("alpha", "j_ex", "tau"))
+    with pytest.raises(ValueError, match="one band regime"):
+        jf.fit(curve, EF_LOWER, bounds={"j_ex": (0.3, 2.0)})  # J < E_F occupies the upper band
+    with pytest.raises(ValueError, match="at least 3"):
+        jf.Curve("rho_ratio", [1.0, 1.01], phi=[0.0, 1.0])
+    with pytest.raises(ValueError, match="efield"):
+        jf.Curve("T_DL_y", [1.0, 1.01, 1.0], phi=[0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="column 'T_XY' is not allowed"):
+        jf.Curve("T_XY", [1.0, 1.01, 1.0], phi=[0.0, 1.0, 2.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Files and the command line
+
+
+def test_csv_round_trip_in_si_units(tmp_path):
+    curve = jf.synthesize(TRUTH, EF_LOWER, columns=STEADY, num_points=12, noise=0.01, seed=1, model="strong_exchange")
+    path = tmp_path / "data.csv"
+    jf.write_csv(path, curve, units="si", settings={"fermi_energy": EF_LOWER})
+    header = path.read_text().splitlines()[1]
+    assert "T_DL_x [1/(m^2 s)]" in header and "E [V/m]" in header
+    back, settings = jf.read_csv(path)
+    assert settings == {"fermi_energy": EF_LOWER}
+    assert back.columns == curve.columns and back.sigma_known
+    np.testing.assert_allclose(back.values, curve.values, rtol=1e-9)
+    np.testing.assert_allclose(back.sigma, curve.sigma, rtol=1e-9)
+    np.testing.assert_allclose(back.efield, curve.efield, rtol=1e-12)
+    np.testing.assert_allclose(back.phi, curve.phi, rtol=1e-9, atol=1e-12)
+    # 1/(m^2 s) = 1e-33 /(nm^2 fs): the file holds values of order 1e28.
+    first = path.read_text().splitlines()[2].split(",")
+    assert 1e20 < abs(float(first[header.split(",").index("T_FL_z [1/(m^2 s)]")])) < 1e32
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "jaxsot", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_synth_then_fit_end_to_end(tmp_path):
+    """Two synthetic files (AMR + torques vs angle in SI units; a transient without sigma), fitted together."""
+    common = ["--fermi-energy", "0.5", "--noise", "0.02", "--model", "strong_exchange"]
+    synths = [
+        subprocess.Popen([sys.executable, "-m", "jaxsot", "synth", "data.csv", "--points", "60", "--seed", "4", "--units", "si",
+                          *common], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        subprocess.Popen([sys.executable, "-m", "jaxsot", "synth", "transient.csv", "--kind", "transient", "--points", "30",
+                          "--seed", "5", "--unknown-noise", *common], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True),
+    ]
+    for process in synths:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+    assert "sigma_" not in (tmp_path / "transient.csv").read_text() and "t [fs]" in (tmp_path / "transient.csv").read_text()
+    completed = run_cli("fit", "data.csv", "transient.csv", "--model", "strong_exchange", "--out", "out", "--restarts", "2",
+                        "--bounds", "alpha=0.02:0.1,j_ex=0.6:2,tau=2:50", "--guess", "alpha=0.04,j_ex=1.2,tau=8", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "E_F = 0.5 eV (data file)" in completed.stdout and "reduced chi^2" in completed.stdout
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    for name in ("alpha", "j_ex", "tau"):
+        assert abs(results["parameters"][name] - TRUTH[name]) < 4 * results["standard_errors"][name]
+        assert f"{name} " in completed.stdout
+    assert results["units"]["alpha"] == "eV nm" and results["settings"]["bands"] == [-1]
+    assert set(results["noise"]) == {"data.csv", "transient.csv"} and not results["noise_known"]
+    rows = (tmp_path / "out" / "fit.csv").read_text().splitlines()
+    assert len(rows) == 1 + 60 * 4 + 30 * 2 and rows[0].startswith("curve,row,column")
+    assert (tmp_path / "out" / "fit.png").stat().st_size > 10_000
+    trace = (tmp_path / "out" / "trace.csv").read_text().splitlines()
+    assert trace[0] == "iteration,restart_0,restart_1,refit_with_estimated_noise"
+
+
+MALFORMED = {
+    "missing_column.csv": ("rho_ratio [1]\n1.0\n1.01\n1.02\n", "column 'phi_M [deg]' is missing"),
+    "wrong_unit.csv": ("phi_M [deg],E [V/m],T_DL_y [N m]\n0,1e5,1\n1,1e5,2\n2,1e5,3\n", "unit [N m] of 'T_DL_y' is not allowed"),
+    "nan_row.csv": ("phi_M [deg],rho_ratio [1]\n0,1.0\n10,nan\n20,1.0\n", "line 3, column 'rho_ratio [1]': nan is not finite"),
+    "too_few.csv": ("phi_M [deg],rho_ratio [1]\n0,1.0\n10,1.01\n", "2 data rows; allowed: at least 3"),
+}
+MALFORMED_IN_PROCESS = {
+    "no_unit.csv": ("phi_M,rho_ratio [1]\n0,1.0\n10,1.01\n20,1.0\n", "header cell 'phi_M' is not 'name [unit]'"),
+    "ragged.csv": ("phi_M [deg],rho_ratio [1]\n0,1.0\n10\n20,1.0\n", "line 3: 1 cells; allowed: 2"),
+    "no_field.csv": ("phi_M [deg],T_DL_y [1/(nm^2 fs)]\n0,1\n1,2\n2,3\n", "column 'E [V/m]' is missing"),
+    "text_cell.csv": ("phi_M [deg],rho_ratio [1]\n0,1.0\n10,abc\n20,1.0\n", "'abc' is not a number"),
+    "unknown_column.csv": ("phi_M [deg],rho [1]\n0,1.0\n10,1.0\n20,1.0\n", "column 'rho' is not allowed"),
+    "bad_sigma.csv": ("phi_M [deg],rho_ratio [1],sigma [1]\n0,1.0,0.1\n10,1.0,0\n20,1.0,0.1\n", "line 3: a sigma is <= 0"),
+    "transient_amr.csv": ("phi_M [deg],t [fs],rho_ratio [1]\n0,0,1.0\n0,1,1.0\n0,2,1.0\n", "transients of torque columns only"),
+    "empty.csv": ("# only a comment\n", "no header row"),
+}
+
+
+def test_cli_malformed_files_exit_2_with_one_line(tmp_path):
+    processes = {}
+    for name, (text, _) in MALFORMED.items():
+        (tmp_path / name).write_text(text)
+        processes[name] = subprocess.Popen([sys.executable, "-m", "jaxsot", "fit", name, "--out", "out"], cwd=tmp_path,
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for name, process in processes.items():
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 2, (name, stderr)
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("jaxsot: error: ") and name in lines[0], (name, stderr)
+        assert MALFORMED[name][1] in lines[0], (name, lines[0])
+    assert not (tmp_path / "out").exists()  # nothing written for bad input
+
+
+def test_malformed_files_raise_one_line_errors(tmp_path, capsys):
+    from jaxsot.cli import main
+
+    for name, (text, words) in MALFORMED_IN_PROCESS.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(jf.FitDataError, match=None) as error:
+            jf.read_csv(tmp_path / name)
+        message = str(error.value)
+        assert "\n" not in message and name in message and words in message, (name, message)
+    # The CLI turns them into exit status 2 with that line (same code path as the subprocess test).
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", str(tmp_path / "ragged.csv"), "--out", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("line 3: 1 cells; allowed: 2, one per header column")
+
+
+def test_fit_help_documents_the_csv_format():
+    completed = subprocess.run([sys.executable, "-m", "jaxsot", "fit", "--help"], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0
+    for words in ("phi_M [deg|rad]", "rho_ratio [1]", "1/(m^2 s)", "sigma_<observable>", "fermi_energy [eV]"):
+        assert words in completed.stdout
