@@ -57,6 +57,7 @@ from ._llg import SpinOrbitTorque as SpinOrbitTorque
 from ._llg import conventional_energy as conventional_energy
 from ._llg import conventional_field as conventional_field
 from ._llg import electron_response as electron_response
+from ._llg import energy_transfer_check as energy_transfer_check
 from ._llg import exchange_torque as exchange_torque
 from ._llg import llg_diagnostics as llg_diagnostics
 from ._llg import llg_rates as llg_rates

@@ -68,6 +68,7 @@ spin-force power on the current (`jaxsot.joule_heating`): the magnet's loss equa
 to the magnet's. The papers' equality is the case kappa n_p = 1; the rest of the extra Joule heat is
 supplied by the source (it exists for a fixed M: it is the AMR)."""
 
+from ._energy import energy_transfer_check as energy_transfer_check
 from ._magnet import Magnet as Magnet
 from ._magnet import conventional_energy as conventional_energy
 from ._magnet import conventional_field as conventional_field
