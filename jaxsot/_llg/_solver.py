@@ -82,7 +82,7 @@ WORK_COLUMNS = ("gilbert", "spin_force", "damping_conventional", "field_like", "
 
 
 def _solve_one(magnet, torque, m0, times, t_end, current_off, switch_axis, switch_threshold, stop_rate, rtol, atol, static):
-    max_steps, ledger, use_switch, use_stop, pulse = static
+    max_steps, ledger, use_switch, use_stop, pulse, progress = static
     # State: M (3,), then (ledger) the time integrals of the powers in WORK_COLUMNS; one flat array
     # keeps the compiled graph small.
     y0 = m0 / jnp.sqrt(m0 @ m0)
@@ -125,6 +125,8 @@ def _solve_one(magnet, torque, m0, times, t_end, current_off, switch_axis, switc
         event=event,
         max_steps=max_steps,
         throw=False,
+        # A text meter on stdout (diffrax's own): long single trajectories then show their progress.
+        progress_meter=diffrax.TextProgressMeter(minimum_increase=0.1) if progress else diffrax.NoProgressMeter(),
     )
     (ts, ts_final), (ys, ys_final) = solution.ts, solution.ys
     fired = jnp.asarray(False) if solution.event_mask is None else jnp.asarray(solution.event_mask)
@@ -238,6 +240,7 @@ def simulate_llg(
     stop_rate=None,
     ledger: bool = True,
     chunk: int = 256,
+    progress: bool = False,
 ) -> LlgResult:
     """Integrate the macrospin LLG with the electron spin-orbit torque (module docstring; paper eq. 3/4/16).
 
@@ -256,6 +259,7 @@ def simulate_llg(
             trajectory that starts below it never stops). None: no stop criterion.
         ledger: also integrate the energy ledger (WORK_COLUMNS).
         chunk: trajectories per vectorized chunk (larger batches run chunk after chunk).
+        progress: print diffrax's text progress meter (fraction of t_end reached) while solving.
     Returns: LlgResult.
     """
     check_range("t_end", t_end, low=0.0, low_inclusive=False, unit="fs")
@@ -298,7 +302,7 @@ def simulate_llg(
             raise ValueError(f"switch_axis has shape {axis.shape}; allowed: (3,)")
     else:
         axis = jnp.zeros(3, dtype)
-    static = (max_steps, bool(ledger), switch_axis is not None, stop_rate is not None, pulse)
+    static = (max_steps, bool(ledger), switch_axis is not None, stop_rate is not None, pulse, bool(progress))
     out = _solve_batch(
         magnet_b,
         torque_b,

@@ -40,6 +40,7 @@ def register(commands) -> None:
     fit.add_argument("--seed", type=int, default=0, help="seed of the random restarts (default 0)")
     fit.add_argument("--num", type=int, default=64, help="rays per Fermi contour (default 64)")
     fit.add_argument("--no-plot", action="store_true", help="do not write fit.png")
+    fit.add_argument("--report-every", type=int, default=25, help="print each restart's loss every N iterations (default 25; 0: quiet)")
 
     synth = commands.add_parser(
         "synth",
@@ -171,11 +172,12 @@ def _fit(args) -> int:
         print(f"  {c.label}: {c.num_points} rows, {c.kind}, columns {', '.join(c.columns)}, "
               f"noise {'given' if c.sigma_known else 'unknown (estimated)'}")
     print(f"  E_F = {fermi_energy:g} eV ({source}), model {args.model}, optimizer {args.optimizer}, {args.restarts} restarts")
+    print("  compiling the forward model and its gradient, then optimizing (loss per restart):", flush=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
         result = fit(
             curves, fermi_energy, free=free, guess=guess, bounds=bounds, model=args.model, optimizer=args.optimizer,
-            restarts=args.restarts, max_steps=args.max_steps, seed=args.seed, num=args.num,
+            restarts=args.restarts, max_steps=args.max_steps, seed=args.seed, num=args.num, report_every=args.report_every,
         )
     elapsed = time.perf_counter() - started
     print()

@@ -156,7 +156,8 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
         f"kappa n_p = {derived['kappa_n_p']:.4g}; strong-exchange B_fl = ({', '.join(f'{x:.4g}' for x in b_fl)}) T, "
         f"a_J = {derived['strong_exchange_damping_like_rate_per_ns']:.4g} /ns"
     )
-    result = simulate_llg(magnet, torque, m0, **settings)
+    print("  integrating the LLG (share of t_end reached):", flush=True)
+    result = simulate_llg(magnet, torque, m0, **settings, progress=True)
     valid = onp.asarray(result.valid)
     times = onp.asarray(result.times)[valid]
     m = onp.asarray(result.m)[valid]

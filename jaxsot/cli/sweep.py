@@ -34,19 +34,24 @@ class Progress:
 
     def update(self, done: int) -> None:
         self.done = done
-        elapsed = time.perf_counter() - self.started
+        now = time.perf_counter()
         computed = self.done - self.start_done
-        rate = computed * self.per_chunk / elapsed if elapsed > 0 else 0.0
+        if computed == 1:
+            # The first chunk includes compilation: rate and ETA count from the chunks after it.
+            self.first_finished = now
+        timed = computed - 1
+        elapsed = now - getattr(self, "first_finished", now)
+        rate = timed * self.per_chunk / elapsed if timed > 0 and elapsed > 0 else float("nan")
         remaining = self.total - self.done
-        eta = remaining * elapsed / computed if computed else float("nan")
+        eta = remaining * elapsed / timed if timed > 0 else float("nan")
         width = 24
         filled = int(width * self.done / max(self.total, 1))
         eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if math.isfinite(eta) else "--:--:--"
         line = (
             f"sweep [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} chunks "
-            f"{rate:.3g} state-steps/s ETA {eta_text}"
+            f"{rate:.3g} state-steps/s ETA {eta_text}" if timed > 0 else
+            f"sweep [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} chunks (first chunk, compilation included)"
         )
-        now = time.perf_counter()
         if self.tty:
             print("\r" + line, end="", file=self.stream, flush=True)
         elif now - self.last_print > 10.0 or self.done == self.total or computed == 1:

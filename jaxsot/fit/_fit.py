@@ -264,6 +264,7 @@ def fit(
     ftol: float = 1e-13,
     rcond: float = 1e-9,
     max_relative_error: float = 0.5,
+    report_every: int = 0,
 ) -> FitResult:
     """Fit model parameters to one or several curves by autodiff gradients (module docstring).
 
@@ -288,6 +289,7 @@ def fit(
     sigma is estimated per column from the residuals, sigma_c^2 = RSS_c/(N_c - p N_c/N), and the
     best point is refitted with it, repeated until sigma changes by < 0.1 % (at most 6 times).
         rcond, max_relative_error: identifiability thresholds (`analyze`).
+        report_every: print each restart's loss every so many iterations (0: quiet).
     Returns: FitResult. Warns (`IdentifiabilityWarning`, `FitWarning`) when parameters are not
     identifiable, sit at a bound, or a run did not converge; the same sentences are in `notes`.
     """
@@ -382,6 +384,7 @@ def fit(
         learning_rate=float(learning_rate),
         gtol=float(gtol),
         ftol=float(ftol),
+        report_every=check_count("report_every", report_every, minimum=0),
     )
 
     def data_with(sigmas):

@@ -35,6 +35,7 @@ class Static:
     learning_rate: float = 0.05
     gtol: float = 1e-9
     ftol: float = 1e-13
+    report_every: int = 0  # > 0: print the loss every so many iterations (jax.debug.callback)
 
 
 def is_log_scale(lower, upper=None) -> bool:
@@ -111,6 +112,12 @@ def _loss(u, data, static):
 # Optimizer: optax inside a while_loop; one run per restart, restarts batched with vmap.
 
 
+def _report(step, value, every):
+    # Called once per restart and iteration (the restarts run together under vmap).
+    if int(step) % every == 0:
+        print(f"  iteration {int(step):4d}: loss {float(value):.6g}", flush=True)
+
+
 def _run_one(u0, data, static):
     """One optimization from u0 (p,): (u, loss, steps, status, trace (max_steps,))."""
     fun = functools.partial(_loss, data=data, static=static)
@@ -135,6 +142,9 @@ def _run_one(u0, data, static):
         value, grad = value_and_grad(u, state=state)
         gnorm = jnp.max(jnp.abs(grad))
         trace = trace.at[step].set(value)
+        if static.report_every > 0:
+            # The host decides what to print: under vmap a traced condition would run both branches.
+            jax.debug.callback(functools.partial(_report, every=static.report_every), step, value)
         small_grad = gnorm <= static.gtol * (1.0 + jnp.abs(value))
         small_change = (step > 0) & (jnp.abs(previous - value) <= static.ftol * (1.0 + jnp.abs(value)))
         # No decrease with a gradient far from zero is a failed line search, not an optimum.

@@ -8,10 +8,7 @@ quadrature of the per-state formulas over the circular seas and the closed forms
 `circular_sea_torques`; `jaxsot.simulate` for the semiclassical ensemble sums.
 """
 
-import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -474,106 +471,6 @@ def test_state_at_the_band_touching_point_warns(in_plane, ref):
 
 # ------------------------------------------------------------------------------------------------
 # The command line.
-
-SMALL_VALIDATE = """\
-[ensemble]
-num_phi = 16
-num_r = 4
-[time]
-t_end_fs = 30.0
-num_steps = 31
-[scan]
-num_points = 5
-adiabaticity_min = 1.0e-4
-adiabaticity_max = 3.0e-2
-fit_max = 3.0e-2
-steps_per_period = 64
-ramp_periods = 20.0
-window_periods = 3.0
-[crossover]
-num_points = 3
-num_r = 8
-ramp_periods = 8.0
-window_periods = 2.0
-"""
-
-
-def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "jaxsot", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
-
-
-def test_validate_cli_end_to_end(tmp_path):
-    config = tmp_path / "small.toml"
-    config.write_text(SMALL_VALIDATE)
-    completed = run_cli("validate", str(config), "--out", str(tmp_path / "out"), cwd=tmp_path)
-    assert completed.returncode == 0, completed.stderr
-    out = tmp_path / "out"
-    for name in ("config.toml", "results.json", "scan.csv", "ensemble.csv", "crossover.csv"):
-        assert (out / name).stat().st_size > 0, name
-    for name in ("adiabaticity.png", "ensemble.png", "crossover.png"):
-        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    results = json.loads((out / "results.json").read_text())
-    assert results["config"]["scan"]["num_points"] == 5 and results["config"]["model"]["j_ex_eV"] == 1.0
-    rows = {row["check"]: row for row in results["table"]}
-    assert rows["state: T2 = -dsigma/dt exact vs semiclassical"]["ok"]
-    assert rows["M||z: sea T2 exact vs closed form"]["value"] < 2e-3
-    assert "checks as expected" in completed.stdout and "vertex corrections" in completed.stdout
-    header = (out / "crossover.csv").read_text().splitlines()[0]
-    assert "alpha_kF_over_J" in header and "exact_damping_like_torque" in header
-    # The written config reproduces the run's configuration.
-    from jaxsot.cli._config import parse_validate_config
-
-    written = parse_validate_config((out / "config.toml").read_text())
-    assert written.scan.num_points == 5 and written.crossover.num_r == 8
-
-
-@pytest.mark.parametrize(
-    "text,expected",
-    [
-        ("[scan]\nadiabaticity_min = 0.5\nadiabaticity_max = 0.1\n", ["adiabaticity_min", "0.5", "allowed"]),
-        ("[crossover]\nfermi_energy_eV = -1.0\n", ["fermi_energy_eV", "-1.0", "allowed"]),
-    ],
-)
-def test_validate_bad_config_exits_2_with_one_line(tmp_path, text, expected):
-    config = tmp_path / "bad.toml"
-    config.write_text(text)
-    completed = run_cli("validate", str(config), "--out", str(tmp_path / "o"), cwd=tmp_path)
-    assert completed.returncode == 2
-    lines = completed.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in completed.stderr, completed.stderr
-    for fragment in expected:
-        assert fragment in lines[0], (fragment, lines[0])
-    assert not (tmp_path / "o").exists()
-
-
-def test_validate_default_config_round_trips(tmp_path):
-    from jaxsot.cli._config import DEFAULT_VALIDATE_TOML, ValidateConfig, parse_validate_config
-
-    completed = run_cli("default-config", "validate", cwd=tmp_path)
-    assert completed.returncode == 0 and completed.stdout == DEFAULT_VALIDATE_TOML
-    assert parse_validate_config(DEFAULT_VALIDATE_TOML) == ValidateConfig()
-
-
-@pytest.mark.parametrize(
-    "text,expected",
-    [
-        ("[scan]\nband = 0\n", ["[scan] band", "0", "allowed"]),
-        ("[drive]\nkind = 'square'\n", ["kind", "'square'", "'smooth_ramp'"]),
-        ("[numerics]\nmax_angle_rad = 3.0\n", ["max_angle_rad", "3.0", "allowed"]),
-        ("[crossover]\nnum_r = 'many'\n", ["num_r", "'many'", "integer"]),
-        ("[quantum]\nx = 1\n", ["[quantum]", "allowed"]),
-    ],
-)
-def test_validate_config_errors_are_one_line(text, expected):
-    from jaxsot.cli._config import ConfigError, parse_validate_config
-
-    with pytest.raises(ConfigError) as error:
-        parse_validate_config(text)
-    message = str(error.value)
-    assert "\n" not in message
-    for fragment in expected:
-        assert fragment in message, (fragment, message)
-
 
 def test_fermi_point_is_on_the_contour(general, ref):
     for band, angle in ((-1, 0.3), (1, 2.0), (-1, -2.5)):
