@@ -9,9 +9,13 @@ import dataclasses
 import math
 import types
 
+import os
+
 import jax
 
 jax.config.update("jax_enable_x64", True)
+# Tests call the CLI in-process: keep them hermetic (no persistent compilation cache in ~/.cache).
+os.environ["JAXSOT_COMPILATION_CACHE"] = "0"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -15,12 +15,106 @@ from typing import NoReturn
 from ._config import ConfigError
 
 REPORT_BUGS = "this is a bug in jaxsot: please report it with the command and the traceback (--debug)"
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest configuration file read (1 MiB; the embedded defaults are ~2 kB)."""
+
+
+class UsageError(ValueError):
+    """A bad command-line argument or path (--out, data files): the message names it and what is allowed."""
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
     """Print one line `jaxsot: error: ...` on stderr and exit with `status` (2: the user's input)."""
-    print(f"jaxsot: error: {message}", file=sys.stderr)
+    line = " ".join(str(message).split())  # one line, whatever the message held
+    print(f"jaxsot: error: {line}", file=sys.stderr)
     raise SystemExit(status)
+
+
+def os_error_text(error: OSError) -> str:
+    """'reason: path' for an OSError (without the errno prefix)."""
+    reason = error.strerror or str(error)
+    return f"{reason}: {error.filename!r}" if error.filename else reason
+
+
+def prepare_out(path, option: str = "--out") -> pathlib.Path:
+    """Create the output folder (with parents) and check that files can be created in it, before
+    any work. Raises UsageError naming the option, the path and why (an existing file, a path under
+    a file, no permission, a read-only or special file system)."""
+    out = pathlib.Path(path)
+    if not str(path).strip():
+        raise UsageError(f"{option} is empty; allowed: a folder path")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{option} {str(path)!r} is an existing file, not a folder; allowed: a new or existing folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"{option} {str(path)!r} cannot be created ({os_error_text(error)}); allowed: a folder path you can write to"
+        ) from None
+    try:
+        handle, probe = tempfile.mkstemp(dir=out, prefix=".jaxsot-write-test-", suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(
+            f"{option} {str(path)!r} is not writable ({error.strerror or error}); allowed: a folder you can write to"
+        ) from None
+    return out
+
+
+def check_output_file(path, option: str) -> pathlib.Path:
+    """Check a single output file path before any work: its folder exists and is writable, and the
+    path is not a folder. Raises UsageError."""
+    file = pathlib.Path(path)
+    if not str(path).strip():
+        raise UsageError(f"{option} is empty; allowed: a file path")
+    if file.is_dir():
+        raise UsageError(f"{option} {str(path)!r} is a folder; allowed: a file path")
+    folder = file.parent
+    if not folder.is_dir():
+        raise UsageError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not exist; allowed: a file in an existing folder")
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".jaxsot-write-test-", suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(
+            f"{option} {str(path)!r}: cannot write in {str(folder)!r} ({error.strerror or error}); allowed: a writable folder"
+        ) from None
+    return file
+
+
+@contextlib.contextmanager
+def hold_lock(folder: pathlib.Path, name: str = ".lock"):
+    """Hold an exclusive lock on `folder/name` (fcntl.flock) for the duration of the block.
+
+    A second process that asks for the same lock gets UsageError at once (no waiting). The lock
+    goes with the process (also after kill -9); the lock file stays (it holds the last owner's pid).
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locking
+        yield None
+        return
+    path = pathlib.Path(folder) / name
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as error:
+        raise UsageError(f"cannot create the lock file {str(path)!r} ({os_error_text(error)})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner = os.pread(handle, 32, 0).decode(errors="replace").strip()
+            raise UsageError(
+                f"{str(folder)!r} is in use by another jaxsot process (lock {str(path)!r} is held"
+                f"{', pid ' + owner if owner.isdigit() else ''}); allowed: wait for it to finish, or another --out"
+            ) from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+        yield path
+    finally:
+        os.close(handle)  # releases the lock
 
 
 def set_precision(precision: str):
@@ -31,6 +125,24 @@ def set_precision(precision: str):
     import jax.numpy as jnp
 
     return jnp.float64 if precision == "float64" else jnp.float32
+
+
+def enable_compilation_cache() -> str | None:
+    """Keep compiled programs between runs in JAX's persistent cache (the second `jaxsot run` skips
+    most of its compilation). The folder is $JAX_COMPILATION_CACHE_DIR, else ~/.cache/jaxsot/jax;
+    JAXSOT_COMPILATION_CACHE=0 switches it off. Returns the folder, or None when off."""
+    if os.environ.get("JAXSOT_COMPILATION_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    import jax
+
+    folder = os.environ.get("JAX_COMPILATION_CACHE_DIR") or str(pathlib.Path.home() / ".cache" / "jaxsot" / "jax")
+    try:
+        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # an unwritable home: run without the cache rather than fail
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return folder
 
 
 def use_cpu_cores_as_devices() -> None:
@@ -68,23 +180,31 @@ def write_text(path: pathlib.Path, text: str) -> None:
 
 
 def _finite_or_null(value, where: str, found: list):
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()  # NumPy / JAX scalars and arrays -> Python numbers and lists
     if isinstance(value, float) and not math.isfinite(value):
         found.append(f"{where} = {value}")
         return None
     if isinstance(value, dict):
-        return {k: _finite_or_null(v, f"{where}.{k}" if where else str(k), found) for k, v in value.items()}
+        return {str(k): _finite_or_null(v, f"{where}.{k}" if where else str(k), found) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_finite_or_null(v, f"{where}[{i}]", found) for i, v in enumerate(value)]
+    if isinstance(value, complex):
+        found.append(f"{where} = {value} (complex)")
+        return None
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
     return value
 
 
 def write_json(path: pathlib.Path, payload: dict) -> list[str]:
     """Write strict JSON atomically: a non-finite number becomes null and is listed under
-    "non_finite_values" (never a bare NaN/Infinity). Returns that list."""
+    "non_finite_values" (never a bare NaN/Infinity); NumPy/JAX values become plain numbers.
+    Returns that list."""
     found: list[str] = []
     clean = _finite_or_null(payload, "", found)
     if found:
-        clean["non_finite_values"] = found
+        clean["non_finite_values"] = clean.get("non_finite_values", []) + found
     write_text(path, json.dumps(clean, indent=2, allow_nan=False) + "\n")
     return found
 
@@ -116,13 +236,35 @@ def pyplot():
 
 
 def read_config_text(path: str | None, default_text: str) -> tuple[str, str]:
-    """(TOML text, where it came from) for a --config path, or the embedded default."""
+    """(TOML text, where it came from) for a config path, or the embedded default.
+
+    UTF-8 with or without a byte-order mark; at most MAX_CONFIG_BYTES. Raises ConfigError naming
+    the file for a missing file, a folder, an unreadable, binary or non-UTF-8 file.
+    """
     if path is None:
         return default_text, "embedded default"
     file = pathlib.Path(path)
-    if not file.is_file():
-        raise ConfigError(f"config file {path!r} does not exist")
-    return file.read_text(), str(file)
+    if not file.exists():
+        raise ConfigError(f"config file {str(path)!r} does not exist; allowed: a TOML file (see `jaxsot default-config`)")
+    if file.is_dir():
+        raise ConfigError(f"config file {str(path)!r} is a folder; allowed: a TOML file")
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f"config file {str(path)!r} cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {str(path)!r} is larger than {MAX_CONFIG_BYTES // 1024} KiB; allowed: a TOML configuration")
+    if b"\x00" in data:
+        raise ConfigError(f"config file {str(path)!r} holds NUL bytes (a binary file?); allowed: a UTF-8 TOML text file")
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark (some editors write one) is not part of the TOML
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"config file {str(path)!r} is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); "
+            "allowed: a UTF-8 TOML text file"
+        ) from None
+    return text, str(file)
 
 
 def model_from_options(options, dtype):
@@ -177,8 +319,10 @@ def tau_from_options(relaxation_options):
     return None if math.isinf(relaxation_options.tau_fs) else relaxation_options.tau_fs
 
 
-def write_table_csv(path: pathlib.Path, columns: dict) -> None:
-    """Write columns {"name [unit]": (T,) or (T, d) array} atomically; d > 1 gets _x/_y/_z suffixes."""
+def write_table_csv(path: pathlib.Path, columns: dict) -> list[str]:
+    """Write columns {"name [unit]": (T,) or (T, d) array} atomically; d > 1 gets _x/_y/_z suffixes.
+
+    Returns the names of columns with non-finite values (written as nan/inf; say so in a note)."""
     import numpy as onp
 
     names, blocks = [], []
@@ -191,8 +335,11 @@ def write_table_csv(path: pathlib.Path, columns: dict) -> None:
         blocks.append(block)
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate column names in {path.name}: {sorted(n for n in set(names) if names.count(n) > 1)}")
+    table = onp.concatenate(blocks, axis=1)
     with atomic_output(path) as file:
-        onp.savetxt(file, onp.concatenate(blocks, axis=1), delimiter=",", header=",".join(names), comments="", fmt="%.10e")
+        onp.savetxt(file, table, delimiter=",", header=",".join(names), comments="", fmt="%.10e")
+    finite = onp.isfinite(table).all(axis=0)
+    return [name for name, ok in zip(names, finite) if not ok]
 
 
 def run_metadata(precision: str, source: str, config) -> dict:

@@ -2,8 +2,13 @@
 
 Each command module (`run`, `sweep`, `llg`, `validate`, `fit`) has `register(subparsers)` and
 `main(args) -> exit status`. This module builds the parser and turns every failure into one line:
-exit 2 for what the user can fix (config, data file, paths), exit 1 for checks that failed,
-and for anything else a line saying it is a bug (the traceback only with --debug).
+exit 2 for what the user can fix (arguments, config, data file, paths, too large a run), exit 1
+for checks that failed or results that are not finite, 130 for Ctrl-C, and for anything else
+(exit 3) a line saying it is a bug (the traceback only with --debug).
+
+Every command checks its whole input before any work (types, ranges, cross-field rules, Fermi
+seas, work and memory against [limits] and this machine, the output path), so that a ValueError
+from the library during the computation is rare; it is still reported as the user's (exit 2).
 """
 
 import argparse
@@ -11,8 +16,8 @@ import sys
 from typing import NoReturn
 
 from . import fit, llg, run, sweep, validate
-from ._common import REPORT_BUGS, fail
-from ._config import DEFAULT_LLG_TOML, DEFAULT_RUN_TOML, DEFAULT_SWEEP_TOML, DEFAULT_VALIDATE_TOML, ConfigError
+from ._common import REPORT_BUGS, enable_compilation_cache, fail, os_error_text
+from ._config import DEFAULT_LLG_TOML, DEFAULT_RUN_TOML, DEFAULT_SWEEP_TOML, DEFAULT_VALIDATE_TOML
 
 _DEFAULTS = {"run": DEFAULT_RUN_TOML, "sweep": DEFAULT_SWEEP_TOML, "llg": DEFAULT_LLG_TOML, "validate": DEFAULT_VALIDATE_TOML}
 _COMMANDS = {"run": run.main, "sweep": sweep.main, "llg": llg.main, "validate": validate.main, "fit": fit.main, "synth": fit.main}
@@ -29,9 +34,16 @@ def _version() -> str:
         return __version__
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of the usage text plus the error."""
+
+    def error(self, message):
+        fail(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
 def parser() -> argparse.ArgumentParser:
     """The `jaxsot` argument parser with every subcommand."""
-    top = argparse.ArgumentParser(prog="jaxsot", description="Semiclassical spin-orbit torque in Rashba ferromagnets (JAX).")
+    top = _Parser(prog="jaxsot", description="Semiclassical spin-orbit torque in Rashba ferromagnets (JAX).")
     top.add_argument("--version", action="version", version=f"jaxsot {_version()}")
     top.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     commands = top.add_subparsers(dest="command", required=True)
@@ -55,16 +67,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "default-config":
         print(_DEFAULTS[args.which], end="")
         return 0
+    enable_compilation_cache()
     try:
         return _COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("\njaxsot: interrupted; files written so far are complete", file=sys.stderr)
         return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        fail("out of memory; allowed: smaller sizes, or a lower [limits] max_memory_GB so that such runs are refused up front")
     except Exception as error:
         if args.debug:
             raise
-        if isinstance(error, ConfigError):
-            fail(f"config: {error}")
-        if isinstance(error, (ValueError, OSError)):
+        if isinstance(error, ValueError):  # ConfigError, UsageError, FitDataError and the library's input checks
             fail(str(error))
+        if isinstance(error, OSError):
+            fail(os_error_text(error))
+        if "RESOURCE_EXHAUSTED" in str(error):  # XLA ran out of (device) memory
+            fail(f"out of memory on the device ({str(error).splitlines()[0][:200]}); allowed: smaller sizes")
         _bug(error)
