@@ -33,6 +33,7 @@ M directions (Gauss-Legendre in cos(theta) x uniform phi), weighted by the quadr
 projection on the sphere.
 """
 
+import functools
 import math
 
 import equinox as eqx
@@ -147,6 +148,11 @@ def fit_torque_coefficients(m, weights, b_fl, b_dl, *, current_direction=(1.0, 0
     check_shape("b_fl", b_fl, (3,))
     check_shape("b_dl", b_dl, (3,))
     m, b_fl, b_dl, weights = (jnp.asarray(a) for a in (m, b_fl, b_dl, weights))
+    return _fit(m, weights, b_fl, b_dl, jnp.asarray(current_direction, m.dtype), order)
+
+
+@functools.partial(jax.jit, static_argnums=(5,))
+def _fit(m, weights, b_fl, b_dl, current_direction, order):
     design_fl, design_dl = _design(m, current_direction, order)
     root_w = jnp.sqrt(weights)[:, None, None]
 
@@ -175,11 +181,16 @@ def angular_fields(coefficients: TorqueCoefficients, m, current_direction=(1.0, 
     """The expansion evaluated at magnetizations m (..., 3): (b_FL, b_DL) (..., 3) [T/(A/m^2)]."""
     check_shape("m", m, (3,))
     m = jnp.asarray(m)
-    flat = m.reshape(-1, 3)
-    design_fl, design_dl = _design(flat, current_direction, coefficients.order)
+    b_fl, b_dl = _evaluate(coefficients, m.reshape(-1, 3), jnp.asarray(current_direction, m.dtype))
+    return b_fl.reshape(m.shape), b_dl.reshape(m.shape)
+
+
+@jax.jit
+def _evaluate(coefficients, m, current_direction):
+    design_fl, design_dl = _design(m, current_direction, coefficients.order)
     c_fl = jnp.concatenate([coefficients.field_like, coefficients.field_like_azimuthal])
     c_dl = jnp.concatenate([coefficients.damping_like, coefficients.damping_like_azimuthal])
-    return (design_fl @ c_fl).reshape(m.shape), (design_dl @ c_dl).reshape(m.shape)
+    return design_fl @ c_fl, design_dl @ c_dl
 
 
 def torque_coefficients(

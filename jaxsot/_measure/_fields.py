@@ -31,7 +31,6 @@ Strong-exchange closed forms (J >> alpha k_F, n_p = n_lower - n_upper at M || z;
 with the Drude time of `jaxsot llg`, tau = m t_F/(rho0 e^2 n), xi_FL = -2 alpha p m t_F/hbar^2 (p = n_p/n).
 """
 
-import math
 
 import equinox as eqx
 import jax
@@ -40,12 +39,12 @@ from jaxtyping import Array, Float
 
 from .._core import RashbaFerromagnet, check_finite, check_range, check_shape, float_dtype, is_concrete
 from .._llg import Magnet, SpinOrbitTorque
+from .._fermi._circular import circular_densities
 from ..constants import (
     CARRIER_CHARGE,
     ELECTRON_MASS_KG,
     ELEMENTARY_CHARGE_C,
     HBAR,
-    HBAR2_OVER_2ME,
     MU0,
     MU_B_EV_PER_T,
     MU_B_J_PER_T,
@@ -91,20 +90,6 @@ def drude_tau(alpha, j_ex, fermi_energy, thickness, rho0, mass_ratio=1.0):
         raise ValueError(f"fermi_energy = {fermi_energy} eV lies below both bands (no electrons); allowed: fermi_energy > -j_ex")
     tau_s = mass_ratio * ELECTRON_MASS_KG * thickness * 1e-9 / (rho0 * ELEMENTARY_CHARGE_C**2 * density)
     return tau_s * 1e15
-
-
-def circular_densities(alpha, j_ex, mass_ratio, fermi_energy):
-    """(n_lower, n_upper) [1/nm^2] at M || z: k_F^2 = x solves c x + s sqrt(alpha^2 x + J^2) = E_F, n = x/(4 pi).
-
-    (The same closed form as `SpinOrbitTorque.n_lower`, `n_upper`, written here so that it is
-    differentiable in alpha, J, mass ratio and E_F.)
-    """
-    c = HBAR2_OVER_2ME / mass_ratio
-    b = 2.0 * c * fermi_energy + alpha**2
-    root = jnp.sqrt(jnp.maximum(4.0 * c**2 * j_ex**2 + 4.0 * c * fermi_energy * alpha**2 + alpha**4, 0.0))
-    lower = jnp.where(fermi_energy > -j_ex, (b + root) / (2.0 * c**2), 0.0)
-    upper = jnp.where(fermi_energy > j_ex, (b - root) / (2.0 * c**2), 0.0)
-    return lower / (4.0 * math.pi), upper / (4.0 * math.pi)
 
 
 def _cross_z(v):

@@ -117,7 +117,7 @@ def relax(b_ext, stiffness, m_start):
     Args: b_ext (3,) [T]; stiffness A (3, 3) [T] (`anisotropy_matrix`); m_start (3,) (normalized here).
     Returns (m (3,), converged): a local minimum (gradient below 1e-9 of the field scale, positive
     Hessian) or the last iterate with converged = False. Not differentiated (the caller applies the
-    implicit-function step); jit/vmap-friendly, a fixed number of saddle-free Newton steps.
+    implicit-function step); jit/vmap-friendly, at most 60 saddle-free Newton steps.
     """
     b_ext, stiffness, m = (jax.lax.stop_gradient(x) for x in (b_ext, stiffness, m_start))
     m = m / jnp.sqrt(m @ m)
@@ -138,9 +138,18 @@ def relax(b_ext, stiffness, m_start):
         m = _retract(m, basis, v)
         return m / jnp.sqrt(m @ m)
 
-    m = jax.lax.fori_loop(0, _NEWTON_STEPS, step, m)
-    _, g, h = _gradient_hessian(m, b_ext, stiffness)
     tolerance = max(_GRADIENT_TOLERANCE, 200.0 * float(jnp.finfo(m.dtype).eps))  # float32: ~2e-5
+
+    def done(m):
+        _, g, h = _gradient_hessian(m, b_ext, stiffness)
+        return (jnp.sqrt(g @ g) <= 1e-3 * tolerance * scale) & (jnp.linalg.eigvalsh(h)[0] > 0.0)
+
+    # Stop early once converged well below the tolerance (Newton: one more step would not change M);
+    # under vmap the loop runs until the slowest point is done.
+    _, m = jax.lax.while_loop(
+        lambda carry: (carry[0] < _NEWTON_STEPS) & ~done(carry[1]), lambda carry: (carry[0] + 1, step(carry[0], carry[1])), (0, m)
+    )
+    _, g, h = _gradient_hessian(m, b_ext, stiffness)
     converged = (jnp.sqrt(g @ g) <= tolerance * scale) & (jnp.linalg.eigvalsh(h)[0] > 0.0)
     return m, converged
 
@@ -153,7 +162,9 @@ def equilibrium(b_ext, stiffness, m_start):
     """
     m_star, converged = relax(b_ext, stiffness, m_start)
     basis, g, h = _gradient_hessian(m_star, b_ext, stiffness)
-    m0 = _retract(m_star, basis, -jnp.linalg.solve(h, g))
+    # Normalized step, not the exponential map: smooth (finite derivatives) at a step of exactly zero.
+    m0 = m_star + basis @ -jnp.linalg.solve(h, g)
+    m0 = m0 / jnp.sqrt(m0 @ m0)
     basis, _, h = _gradient_hessian(m0, b_ext, stiffness)
     return m0, basis, h, converged
 
@@ -339,9 +350,10 @@ def hall_bands(params, fermi_energy) -> tuple:
     return probe.bands
 
 
+@jax.jit
 def _points(params, settings: HallSettings) -> HallSignals:
     dtype = settings.phi_h.dtype
-    p = {k: jnp.asarray(v, dtype) for k, v in params.items()}
+    p = params
     stiffness = anisotropy_matrix(p["anisotropy_field"], settings.easy_axis, settings.ms_tesla, settings.demag)
     moment = moment_per_area(settings.ms_tesla, settings.thickness)
     efield = settings.efield
@@ -386,8 +398,14 @@ def harmonic_hall_forward(params: dict, settings: HallSettings):
     at the amplitude). Points whose equilibrium did not converge are NaN. jit/vmap/grad-friendly
     (jax.jit(harmonic_hall_forward) compiles once per settings structure).
     """
-    signals = _points(check_hall_params(params), settings)
+    signals = _points(_as_arrays(check_hall_params(params), settings), settings)
     return signals.r_1w, signals.r_2w
+
+
+def _as_arrays(params, settings):
+    # One dtype, no weak types: Python floats and arrays then share one compiled `_points`.
+    dtype = settings.phi_h.dtype
+    return {k: jnp.asarray(v, dtype) for k, v in params.items()}
 
 
 def harmonic_hall(
@@ -457,4 +475,4 @@ def harmonic_hall(
         "r_ane": r_ane,
         "oersted_field": oersted_field,
     }
-    return _points(check_hall_params(params), settings)
+    return _points(_as_arrays(check_hall_params(params), settings), settings)

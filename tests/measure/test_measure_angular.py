@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import jaxsot
-from jaxsot._measure import angular_fields, effective_fields, fit_torque_coefficients, sphere_grid, torque_coefficients
+from jaxsot import angular_fields, effective_fields, fit_torque_coefficients, sphere_grid, torque_coefficients
 
 J_EX, FERMI, TAU, RHO0, CURRENT = 1.0, 1.5, 10.0, 2.0e-7, 1.0e11
 

@@ -1,0 +1,123 @@
+"""Anisotropic torque coefficients of the Rashba ferromagnet: how the higher angular orders grow with alpha k_F/J.
+
+Harmonic-measurement analyses (Garello et al., Nat. Nanotech. 8, 587 (2013)) expand the spin-orbit
+torques over the direction of M in powers of sin^2(theta) = |z x M|^2. jaxsot (`jaxsot._measure`) writes
+the current-induced fields per current density as (current along x, y = z x x)
+
+    b_FL = P_perp y [F0 + F2 s^2 + F4 s^4 + ...] + (z x M)(M.x) [G2 + G4 s^2 + ...]
+    b_DL = (M x y)  [D0 + D2 s^2 + D4 s^4 + ...] + M x (z x M)(M.x) [H2 + H4 s^2 + ...]
+
+(T_X = -gamma M x b_X j; a complete basis for this symmetry, docs: Theory > Harmonic Hall) and projects
+the exact-band fields (`effective_fields`, Fermi-contour fluxes) on it by least squares over a sphere
+grid. Claim checked: the strong-exchange limit (J >> alpha k_F, the papers' eq. 14/A1) has only F0, D0;
+the exact bands add higher orders that grow as (alpha k_F/J)^2 (s^2 terms) and (alpha k_F/J)^4 (s^4).
+J = 1 eV, E_F = 1.5 eV (both bands), tau = 10 fs, rho0 = 2e-7 ohm m, 1 nm, mu0 M_s = 1 T.
+Writes experiments/figures/torque_harmonics.png and prints the table.
+"""
+
+import math
+import pathlib
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as onp  # noqa: E402
+
+import jaxsot  # noqa: E402
+from jaxsot import REFERENCE_CURRENT, effective_fields, torque_coefficients  # noqa: E402
+
+J_EX, FERMI, TAU, RHO0, CURRENT = 1.0, 1.5, 10.0, 2.0e-7, 1.0e11
+ALPHAS = (0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1)
+ORDER = 3
+HBAR = 0.6582119569  # eV fs
+
+
+def fermi_wavevector(alpha):
+    """Lower-band k_F at M || z [1/nm] from its density n = k_F^2/(4 pi)."""
+    torque = jaxsot.SpinOrbitTorque(alpha, J_EX, FERMI, (1.0, 0.0), TAU)
+    return math.sqrt(4.0 * math.pi * float(torque.n_lower))
+
+
+def main():
+    magnet = jaxsot.Magnet(1.0, 1.0, 0.05)
+    efield = jnp.asarray([RHO0 * CURRENT * 1e-9, 0.0])
+    rows, strong_rows = [], []
+    for alpha in ALPHAS:
+        torque = jaxsot.SpinOrbitTorque(alpha, J_EX, FERMI, efield, TAU, method="exact", num=64)
+        exact = torque_coefficients(magnet, torque, RHO0, order=ORDER, num_theta=12, num_phi=16)
+        c, residual = exact.as_dict(), float(exact.field_like_residual)
+        s = torque_coefficients(magnet, torque, RHO0, method="strong_exchange", order=ORDER).as_dict()
+        x = alpha * fermi_wavevector(alpha) / J_EX
+        rows.append((alpha, x, c, residual))
+        higher = max(abs(v) for k, v in s.items() if k not in ("F0", "D0"))
+        strong_rows.append((s["F0"], s["D0"], higher / abs(s["F0"])))
+
+    per = REFERENCE_CURRENT * 1e3  # mT per 1e11 A/m^2
+    print(f"J = {J_EX} eV, E_F = {FERMI} eV, tau = {TAU} fs, rho0 = {RHO0} ohm m, 1 nm, mu0 M_s = 1 T; order N = {ORDER}")
+    print("| alpha [eV nm] | alpha k_F/J | F0 [mT/1e11 A/m^2] | F0 strong | F2/F0 | F4/F0 | G2/F0 | G4/F0 | D0 [mT/1e11] | D2/D0 | H2/D0 | D0/F0 x 2J tau/hbar | residual |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (alpha, x, c, residual), (f0s, _, _) in zip(rows, strong_rows):
+        print(
+            f"| {alpha:g} | {x:.3f} | {c['F0'] * per:.4g} | {f0s * per:.4g} | {c['F2'] / c['F0']:.3e} | {c['F4'] / c['F0']:.3e} | "
+            f"{c['G2'] / c['F0']:.3e} | {c['G4'] / c['F0']:.3e} | {c['D0'] * per:.4g} | {c['D2'] / c['D0']:.3e} | {c['H2'] / c['D0']:.3e} | "
+            f"{c['D0'] / c['F0'] * 2 * J_EX * TAU / HBAR:.6f} | {residual:.1e} |"
+        )
+    print(f"strong exchange: max |higher-order coefficient|/|F0| over all alpha = {max(r[2] for r in strong_rows):.1e} (only F0, D0)")
+    xs = onp.array([r[1] for r in rows])
+    f2 = onp.array([abs(r[2]["F2"] / r[2]["F0"]) for r in rows])
+    f4 = onp.array([abs(r[2]["F4"] / r[2]["F0"]) for r in rows])
+    g2 = onp.array([abs(r[2]["G2"] / r[2]["F0"]) for r in rows])
+    small = xs < 0.2
+    slope2 = onp.polyfit(onp.log(xs[small]), onp.log(f2[small]), 1)[0]
+    slope4 = onp.polyfit(onp.log(xs[small]), onp.log(f4[small]), 1)[0]
+    print(f"fitted orders below alpha k_F/J = 0.2: F2/F0 ~ (alpha k_F/J)^{slope2:.2f}, F4/F0 ~ (alpha k_F/J)^{slope4:.2f}")
+    print(f"F2/F0 / (alpha k_F/J)^2 = {', '.join(f'{v:.3f}' for v in f2 / xs**2)}")
+
+    # Angular dependence of the field-like field along e_theta (the anisotropic part) at phi = 90 deg, and
+    # of its e_phi part at phi = 0, normalized by the strong-exchange value.
+    theta = onp.linspace(0.0, math.pi, 61)
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    axes[0].loglog(xs, f2, "o-", label="|F2/F0| (s^2, isotropic structure)")
+    axes[0].loglog(xs, g2, "s--", label="|G2/F0| ((z x M)(M.x) structure)")
+    axes[0].loglog(xs, f4, "^-", label="|F4/F0| (s^4)")
+    axes[0].loglog(xs, f2[2] * (xs / xs[2]) ** 2, "k:", lw=1, label="slope 2")
+    axes[0].loglog(xs, f4[2] * (xs / xs[2]) ** 4, "k-.", lw=1, label="slope 4")
+    axes[0].set_xlabel("alpha k_F / J")
+    axes[0].set_ylabel("higher-order / lowest-order coefficient")
+    axes[0].set_title("exact bands (D/D0 = F/F0 here; strong exchange: 0)", fontsize=10)
+    axes[0].legend(fontsize=8)
+    axes[0].grid(alpha=0.3, which="both")
+    for alpha, color in ((0.02, "C0"), (0.06, "C1"), (0.1, "C2")):
+        torque = jaxsot.SpinOrbitTorque(alpha, J_EX, FERMI, efield, TAU, method="exact", num=64)
+        m_t = onp.stack([onp.zeros_like(theta), onp.sin(theta), onp.cos(theta)], -1)  # phi = 90 deg
+        m_p = onp.stack([onp.sin(theta), onp.zeros_like(theta), onp.cos(theta)], -1)  # phi = 0
+        res = effective_fields(magnet, torque, onp.concatenate([m_t, m_p]), RHO0)
+        fl, se = onp.asarray(res.exact.field_like), onp.asarray(res.strong_exchange.field_like)
+        e_theta = onp.stack([onp.zeros_like(theta), onp.cos(theta), -onp.sin(theta)], -1)
+        e_phi = onp.array([0.0, 1.0, 0.0])
+        with onp.errstate(invalid="ignore", divide="ignore"):
+            ratio_t = onp.sum(fl[:61] * e_theta, -1) / onp.sum(se[:61] * e_theta, -1)
+        ratio_p = (fl[61:] @ e_phi) / (se[61:] @ e_phi)
+        x = alpha * fermi_wavevector(alpha) / J_EX
+        axes[1].plot(onp.degrees(theta), ratio_t, "-", color=color, label=f"e_theta part (phi = 90), alpha k_F/J = {x:.2f}")
+        axes[1].plot(onp.degrees(theta), ratio_p, "--", color=color, label=f"e_phi part (phi = 0), alpha k_F/J = {x:.2f}")
+    axes[1].set_xlabel("theta of M [deg]")
+    axes[1].set_ylabel("B_FL exact / strong exchange")
+    axes[1].set_title("angular dependence of the field-like field", fontsize=10)
+    axes[1].legend(fontsize=7)
+    axes[1].grid(alpha=0.3)
+    figure.tight_layout()
+    out = pathlib.Path(__file__).parent / "figures" / "torque_harmonics.png"
+    out.parent.mkdir(exist_ok=True)
+    figure.savefig(out, dpi=110)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
