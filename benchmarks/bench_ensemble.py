@@ -78,7 +78,7 @@ VARIANTS = {
 def numpy_sums(params, k0, weight, sign, shift, force):
     """Per-step weighted sums of [ds/dt (3), F (2), ds/dt 2nd (3), F 2nd (2)] and min Omega.
 
-    Closed forms (PHYSICS.md, jaxsot/_bands.py), b = alpha (k x z) - J M, Omega = |b|:
+    Closed forms (docs: Theory > Hamilton's equations and the spin force), b = alpha (k x z) - J M, Omega = |b|:
       ds/dt = (s/Omega) [bdot - b_hat (b_hat . bdot)],   bdot = alpha (k' x z), k' = f/hbar
       F     = s (m/hbar^2)(alpha^2/Omega) [f - u (u.f)/Omega^2],   u = z x b = alpha k - J (z x M)
       ds/dt 2nd = (s alpha/Omega) [k' x z - (J^2/Omega^2) M (w.k')],   w = z x M

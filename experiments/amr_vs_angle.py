@@ -2,7 +2,7 @@
 
 jaxsot: the constant-tau Boltzmann resistivity with the exact bands (jaxsot.amr_ratio, current along
 x) while M rotates in-plane (phi from E), in the x-z plane (theta from z) and in the y-z plane (theta
-from z), against the strong-exchange form 1 + p eta [(M.e)^2 + M_z^2] (PHYSICS.md; p the band
+from z), against the strong-exchange form 1 + p eta [(M.e)^2 + M_z^2] (docs: Theory > Energy, Joule heating and AMR; p the band
 polarization): in-plane 1 + p eta cos^2 phi, x-z plane no AMR, y-z plane 1 + p eta M_z^2.
 Two Rashba couplings (alpha k_F/J = 0.16 and 0.44, J = 1 eV, E_F = 1.5 eV, both bands occupied).
 Writes experiments/figures/amr_vs_angle.png and prints the agreement.

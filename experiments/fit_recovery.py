@@ -1,4 +1,4 @@
-"""Claim (jaxsot.fit, issue 5): the fit recovers known parameters from noisy data within its reported
+"""Claim (jaxsot.fit): the fit recovers known parameters from noisy data within its reported
 standard errors, at every noise level, and says when the data cannot separate parameters.
 
 Synthetic data from the exact-band forward models (alpha = 0.05 eV nm, J = 1 eV, m = m_e fixed,

@@ -1,6 +1,6 @@
 """Claim checked: the semiclassical spin dynamics (band following, ds/dt = s db^/dt, the spin force)
 is the adiabatic limit of the exact spinor dynamics, and the deviation is controlled by the
-adiabaticity epsilon = hbar |db/dt| / Omega^2 (PHYSICS.md, "Beyond the papers: the quantum check").
+adiabaticity epsilon = hbar |db/dt| / Omega^2 (docs: Theory > Quantum check).
 
 One state on the lower-band Fermi contour of the default model (alpha = 0.05 eV nm, J = 1 eV,
 E_F = 1.5 eV, M at theta = 60 deg, phi = 30 deg). For each epsilon the field is switched on with the
@@ -49,7 +49,7 @@ def main():
     labels = {
         "spin_rate": ("T2 exact vs semiclassical", "o-"),
         "spin_rate_first_order": ("T2 exact vs semiclassical + d(delta sigma_1)/dt", "s-"),
-        "nonadiabatic_spin": ("delta sigma vs delta sigma_1 (PHYSICS.md)", "D--"),
+        "nonadiabatic_spin": ("delta sigma vs first-order delta sigma_1", "D--"),
         "nonadiabatic_spin_second_order": ("delta sigma vs delta sigma_1 + delta sigma_2", "^--"),
         "exchange_torque_papers": ("(2J/hbar) M x sigma vs papers' T1 + T2", "x-"),
     }

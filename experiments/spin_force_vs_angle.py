@@ -1,6 +1,6 @@
 """Claim: the spin force is F = eta e (E.M) M (paper eq. 13/14), parallel to M, with strength set by the E-M angle.
 
-PHYSICS.md: that reduced form holds only for in-plane M; in general the strong-exchange force is
+Docs (Theory > Hamilton's equations and the spin force): that reduced form holds only for in-plane M; in general the strong-exchange force is
 -s e eta (I - w w^T) E = e eta [M_z^2 E + (M.E) M_par] (lower band). This script computes the exact
 spin force per electron of the T = 0 Fermi sea (ensemble_spin_force / n, both routes of jaxsot are
 exact) while M rotates (a) in-plane (phi from x, E along x) and (b) in the x-z plane (theta from z),

@@ -6,7 +6,7 @@ switched on at t = 0. Closed forms beside it: hbar dDelta k/dt = qE - hbar Delta
 k'(t) = (qE/hbar) e^(-t/tau) and Delta k(t) = (qE tau/hbar)(1 - e^(-t/tau)), so in the strong-exchange
 limit T2(t) = T2(0) e^(-t/tau) and T1(t) = T1(inf)(1 - e^(-t/tau)) with T2(0) = n_p (alpha/J) P_perp(k'(0) x z)
 and T1(inf) = (2 alpha n_p/hbar)(Delta k(inf) x z) x M. The right axis converts to the rate on a
-1 nm, mu0 M_s = 1 T magnet, kappa T with kappa = g mu_B/(2 M_s d) (dM/dt = -kappa P_perp T, jaxsot._llg).
+1 nm, mu0 M_s = 1 T magnet, kappa T with kappa = g mu_B/(2 M_s d) (dM/dt = -kappa P_perp T; docs: Theory > Magnetization dynamics).
 Writes experiments/figures/transient_step.png and prints the agreement.
 """
 

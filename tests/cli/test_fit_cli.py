@@ -1,7 +1,6 @@
 """`jaxsot fit` and `jaxsot synth` called in-process (the subprocess smoke test is in test_smoke.py)."""
 
 import json
-import types
 
 import pytest
 
@@ -9,22 +8,6 @@ import jaxsot.fit as jf
 from jaxsot.cli import main
 
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "tau": 10.0}
-
-
-@pytest.fixture
-def run_cli(capsys, monkeypatch):
-    """Call the CLI in this process, in a given folder: (returncode, stdout, stderr) like subprocess.run."""
-
-    def run(*args, cwd):
-        monkeypatch.chdir(cwd)
-        try:
-            status = main(list(args))
-        except SystemExit as stop:
-            status = stop.code
-        captured = capsys.readouterr()
-        return types.SimpleNamespace(returncode=status, stdout=captured.out, stderr=captured.err)
-
-    return run
 
 
 def test_cli_synth_then_fit_end_to_end(tmp_path, run_cli):

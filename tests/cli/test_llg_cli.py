@@ -2,12 +2,10 @@
 
 import csv
 import json
-import types
 
 import numpy as np
 import pytest
 
-from jaxsot.cli import main
 
 SMALL_LLG = """\
 [current]
@@ -21,22 +19,6 @@ method = "strong_exchange"
 t_end_ns = 0.1
 num_save = 51
 """
-
-
-@pytest.fixture
-def run_cli(capsys, monkeypatch):
-    """Call the CLI in this process, in a given folder: (returncode, stdout, stderr) like subprocess.run."""
-
-    def run(*args, cwd):
-        monkeypatch.chdir(cwd)
-        try:
-            status = main(list(args))
-        except SystemExit as stop:
-            status = stop.code
-        captured = capsys.readouterr()
-        return types.SimpleNamespace(returncode=status, stdout=captured.out, stderr=captured.err)
-
-    return run
 
 
 def test_cli_llg_end_to_end(tmp_path, run_cli):

@@ -1,0 +1,249 @@
+"""Executable documentation and self-contained files.
+
+1. Every ```python block of README.md and of docs/**/*.md runs: the blocks of one file in order, in one
+   namespace, in a temporary working directory, float64 on. A snippet that no longer matches the API
+   fails here. Blocks that are not meant to run must be written as ```bash / ```text / ```toml.
+2. Every public name of `jaxsot` and `jaxsot.fit` has an API entry (`::: jaxsot.NAME`) in docs/api/,
+   and no entry points at an internal (underscore) path.
+3. No file of the repository refers to anything outside it: notes kept elsewhere, sibling folders,
+   absolute paths of a development machine, or issue numbers of a tracker. The detector is tested on
+   synthetic text, so the check can fail.
+4. README's relative links and images point at files that exist.
+5. The site builds with `mkdocs build --strict` (skipped when the docs extra is not installed).
+6. The configurations printed on the how-to pages are the embedded defaults (`jaxsot default-config`).
+"""
+
+import contextlib
+import importlib
+import inspect
+import io
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tomllib
+
+import jax
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+# ---------------------------------------------------------------------------------------------
+# 1. Executable snippets
+
+_FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+_PYTHON_INFOS = {"python"}
+_NOT_RUN_BUT_PYTHON = re.compile(r"^(py|python3|pycon|ipython|py3)\b")  # would silently escape execution
+
+
+def _markdown_files():
+    files = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+    return [f for f in files if f.is_file()]
+
+
+def _blocks(path):
+    return [(m["info"].strip(), m["body"]) for m in _FENCE.finditer(path.read_text(encoding="utf-8"))]
+
+
+def _files_with_python():
+    return [f for f in _markdown_files() if any(info.split()[:1] == ["python"] for info, _ in _blocks(f))]
+
+
+def test_markdown_files_found():
+    names = {f.relative_to(ROOT).as_posix() for f in _markdown_files()}
+    assert "README.md" in names and "docs/index.md" in names and len(names) > 20, sorted(names)
+
+
+@pytest.mark.parametrize("path", _markdown_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_no_unexecuted_python_fences(path):
+    bad = [info for info, _ in _blocks(path) if _NOT_RUN_BUT_PYTHON.match(info)]
+    assert not bad, f"{path.relative_to(ROOT)}: fences {bad} are not executed; use python (or text)"
+
+
+@pytest.mark.parametrize("path", _files_with_python(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_python_snippets_run(path, tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__docs__"}
+    for index, (info, body) in enumerate(_blocks(path)):
+        if info.split()[:1] != ["python"]:
+            continue
+        code = compile(body, f"{path.relative_to(ROOT)} [python block {index + 1}]", "exec")
+        exec(code, namespace)  # noqa: S102 (documentation snippets are the code under test)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. API reference covers every public name, through public paths only
+
+_ENTRY = re.compile(r"^::: (?P<name>[\w.]+)", re.MULTILINE)
+
+
+def _api_entries():
+    pages = sorted((DOCS / "api").glob("*.md"))
+    return {m["name"] for page in pages for m in _ENTRY.finditer(page.read_text(encoding="utf-8"))}
+
+
+def _public_names(module, names):
+    found = set()
+    for name in names:
+        if name.startswith("_"):
+            continue
+        value = getattr(module, name)
+        if inspect.ismodule(value):
+            continue
+        found.add(f"{module.__name__}.{name}")
+    return found
+
+
+def test_api_reference_lists_every_public_name():
+    import jaxsot
+    import jaxsot.fit
+
+    public = _public_names(jaxsot, dir(jaxsot)) | _public_names(jaxsot.fit, jaxsot.fit.__all__)
+    public |= {"jaxsot.constants", "jaxsot.fit"}  # public modules documented as a whole
+    missing = sorted(public - _api_entries())
+    assert not missing, f"public names without an API entry in docs/api/*.md: {missing}"
+
+
+def test_api_reference_uses_public_paths_only():
+    entries = _api_entries()
+    private = sorted(e for e in entries if any(part.startswith("_") for part in e.split(".")))
+    assert not private, f"API entries through internal paths: {private}"
+    unknown = []
+    for entry in entries:
+        module_name, _, attribute = entry.rpartition(".")
+        try:
+            getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError):
+            unknown.append(entry)
+    assert not unknown, f"API entries that do not exist: {unknown}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Nothing refers outside the repository
+
+# Built from pieces so that this file does not contain the strings it looks for.
+_OUTSIDE_PATTERNS = {
+    "a sibling folder": re.escape(".." + "/" + "shared"),
+    "notes kept outside the repository": r"\b(" + "PHY" + r"SICS|" + "PERFOR" + r"MANCE)\." + "md" + r"\b",
+    "an absolute path of a development machine": r"(?<![\w.~-])/" + "wo" + r"rk/",
+    "an issue number of a tracker": r"\b" + "is" + r"sues?\s+#?\d+",
+}
+_OUTSIDE = re.compile("|".join(f"(?:{p})" for p in _OUTSIDE_PATTERNS.values()), re.IGNORECASE)
+_SCANNED = ("README.md", "docs", "jaxsot", "tests", "experiments", "benchmarks", "docker",
+            "mkdocs.yml", "pyproject.toml", "CITATION.cff", ".dockerignore", "LICENSE")
+
+
+def outside_references(text):
+    """(line number, line) for every line of `text` that refers outside the repository."""
+    lines = enumerate(text.splitlines(), start=1)
+    return [(number, line.strip()) for number, line in lines if _OUTSIDE.search(line)]
+
+
+def test_detector_finds_every_kind_of_outside_reference():
+    samples = [
+        "see the contract in " + "../" + "shared/notes",
+        "as " + "PHY" + "SICS.md requires",
+        "details in " + "PERFOR" + "MANCE.md item 3",
+        "results in " + "/wo" + "rk/main/out",
+        "fixed in " + "is" + "sue 5",
+        "(" + "Is" + "sue #12)",
+    ]
+    for sample in samples:
+        assert outside_references(f"first line\n{sample}\n") == [(2, sample)], sample
+    clean = "docs: Theory > Ensembles\nWORKDIR /data\nrelative ../experiments/figures\nissues are welcome\n"
+    assert outside_references(clean) == []
+
+
+def _repository_files():
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "--", *_SCANNED],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.splitlines()
+        files = [ROOT / name for name in listed]
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout: walk the folders
+        files = []
+        for name in _SCANNED:
+            path = ROOT / name
+            files += [p for p in path.rglob("*") if "__pycache__" not in p.parts] if path.is_dir() else [path]
+    return sorted(f for f in files if f.is_file() and not f.is_symlink())
+
+
+@pytest.mark.parametrize("area", _SCANNED)
+def test_no_references_outside_the_repository(area):
+    offending = []
+    for path in _repository_files():
+        relative = path.relative_to(ROOT).as_posix()
+        if relative != area and not relative.startswith(area + "/"):
+            continue
+        data = path.read_bytes()
+        if b"\0" in data:  # images and other binary files
+            continue
+        for number, line in outside_references(data.decode("utf-8", errors="replace")):
+            offending.append(f"{relative}:{number}: {line[:120]}")
+    assert not offending, "references outside the repository:\n" + "\n".join(offending)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. README links
+
+_LINK = re.compile(r"\]\((?P<target>[^)#\s]+)(?:#[^)]*)?\)")
+
+
+def test_readme_links_exist():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = [m["target"] for m in _LINK.finditer(text) if "://" not in m["target"]]
+    assert targets, "README.md should link into the docs"
+    missing = [t for t in targets if not (ROOT / t).exists()]
+    assert not missing, f"README.md links to missing files: {missing}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The site builds in strict mode
+
+
+def test_site_builds_in_strict_mode(tmp_path):
+    for module in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python"):
+        pytest.importorskip(module, reason='the docs extra is not installed (pip install ".[docs]")')
+    result = subprocess.run(
+        # no --quiet: it would hide the warnings that --strict turns into errors
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (tmp_path / "site" / "api" / "bands" / "index.html").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Documented configurations = the embedded defaults
+
+_CONFIG_PAGES = {"run": "run.md", "sweep": "sweep.md", "llg": "llg.md", "validate": "validate.md"}
+
+
+@pytest.mark.parametrize("command", sorted(_CONFIG_PAGES))
+def test_documented_configuration_is_the_default(command):
+    from jaxsot.cli import main
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["default-config", command]) == 0
+    default = tomllib.loads(printed.getvalue())
+    page = DOCS / "how-to" / _CONFIG_PAGES[command]
+    documented = {}
+    for info, body in _blocks(page):
+        if info == "toml":
+            documented.update(tomllib.loads(body))
+    text = page.read_text(encoding="utf-8")
+    for section, table in default.items():
+        if section not in documented:
+            assert f"[{section}]" in text, f"{page.name}: section [{section}] of the default is not documented"
+            continue
+        for key, value in table.items():
+            assert documented[section].get(key) == value, f"{page.name}: [{section}] {key} = {value!r} in the default"
