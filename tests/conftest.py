@@ -1,7 +1,7 @@
 """Shared fixtures and independent NumPy/SciPy references for the jaxsot physics tests.
 
 The library never enables float64 itself; the tests do, once, here (before any array is made).
-Every reference below is written from PHYSICS.md with NumPy/SciPy only (2x2 matrices, closed
+Every reference below is written from the theory pages (docs/theory) with NumPy/SciPy only (2x2 matrices, closed
 forms, root solves); nothing is imported from jaxsot except in the fixtures that build models.
 """
 
@@ -23,7 +23,7 @@ from scipy.optimize import brentq  # noqa: E402
 
 import jaxsot  # noqa: E402
 
-# Constants written out from PHYSICS.md (CODATA 2018), not imported from jaxsot.
+# Constants written out (CODATA 2018, docs/theory/model.md), not imported from jaxsot.
 HBAR = 0.6582119569  # eV fs
 HBAR2_OVER_2ME = 0.0380998212  # eV nm^2
 ELECTRON_MASS = HBAR**2 / (2.0 * HBAR2_OVER_2ME)  # eV fs^2 / nm^2, = 5.6856301 (checked in test_model)

@@ -113,7 +113,7 @@ def level_step(model, kx, ky, s, dkx, dky, lam, _unused):
 
 
 def sharded_sea_sums(model, sea, shift, force, chunk, devices):
-    """`chunked_sums` of the sea with its states split over `devices` (PERFORMANCE.md item 3).
+    """`chunked_sums` of the sea with its states split over `devices` (docs: Benchmarks).
 
     Each device scans its own chunks of states over all time steps and the partial sums meet in
     one psum (and one pmin) at the end: plain jit on sharded inputs would all-reduce every step.
@@ -147,26 +147,43 @@ def sharded_sea_sums(model, sea, shift, force, chunk, devices):
     return sharded(model, sea_k, sea_area, sea_sign, shift, force)
 
 
-@functools.partial(jax.jit, static_argnames=("chunk", "devices"))
-def evolve_block(model, sea, contour, shift, force, *, chunk, devices=None):
-    """Sums for one block of time steps: sea rates (T, 10) and contour levels (T, 5).
+@functools.partial(jax.jit, static_argnames=("chunk", "devices", "contour_chunk"))
+def evolve_block(model, sea, contour, shift, force, *, chunk, devices=None, contour_chunk=None):
+    """Per-area sums for a block of time steps: sea rates (T, 10), contour levels (T, 5), min Omega.
 
-    devices: a tuple of devices to split the sea states over (None: the default device only).
+    The one summation of `simulate` and of sweeps (`jaxsot.sweep_observables`). sea: (k0 (N, 2),
+    area (N,), band sign (N,)); contour: (k0 (M, 2), normal * dl (M, 2), band sign (M,)) (as from
+    `ensemble_nodes`); shift Delta k (T, 2) [1/nm]; force hbar k' (T, 2) [eV/nm].
+    Rates (T, 10): dS/dt (3), spin-force density (2), and their second-order forms (3, 2);
+    levels (T, 5): S - S_eq (3), sum v (2) (`contour_level_sums`); both times AREA_MEASURE.
+    chunk: sea states per vectorized chunk; contour_chunk: contour states per chunk (default
+    min(chunk, M)); devices: a tuple of devices to split the sea states over (None: the default
+    device only).
     """
     devices = devices or (jax.devices()[0],)
     rates, smallest_sea = sharded_sea_sums(model, sea, shift, force, chunk, devices)
+    # The contour has far fewer states than the sea: padding it to the sea's chunk would multiply
+    # the level work.
+    contour_chunk = min(chunk, contour[0].shape[0]) if contour_chunk is None else contour_chunk
+    levels, smallest = contour_level_sums(model, contour, shift, contour_chunk)
+    return rates * AREA_MEASURE, levels * AREA_MEASURE, jnp.minimum(smallest_sea, smallest)
+
+
+def contour_level_sums(model, contour, shift, chunk):
+    """Level sums (T, 5): S(t) - S_eq (3) and sum v (2) of the sea shifted by Delta k(t), and min Omega.
+
+    The change of a sea integral under the shift is the flux of the integrand through the contour
+    moving from k0 to k0 + lam Delta k, integrated over lam in [0, 1] with the two-node
+    Gauss-Legendre rule SHIFT_NODES (error ~ (|Delta k|/k_F)^4 relative). contour: (k0 (N, 2),
+    normal * dl (N, 2), band sign (N,)); shift (T, 2) [1/nm]; chunk: states per vectorized chunk.
+    Sums are without the measure AREA_MEASURE (the caller applies it).
+    """
     contour_k, contour_normal_dl, contour_sign = contour
     levels = jnp.zeros((shift.shape[0], 5), shift.dtype)
-    smallest = smallest_sea
+    smallest = jnp.asarray(jnp.inf, shift.dtype)
     for lam, w in zip(SHIFT_NODES, SHIFT_WEIGHTS):
-        # The flux of the levels through the contour moving from k0 to k0 + lam*Delta k.
         lam_column = jnp.full((shift.shape[0], 2), lam, shift.dtype)
-        sums, small = chunked_sums(
-            # The contour has far fewer states than the sea: padding it to the sea's chunk would
-            # multiply the level work.
-            level_step, model, contour_k, contour_normal_dl, contour_sign, shift, lam_column,
-            min(chunk, contour_k.shape[0]),
-        )
+        sums, small = chunked_sums(level_step, model, contour_k, contour_normal_dl, contour_sign, shift, lam_column, chunk)
         levels = levels + w * sums
         smallest = jnp.minimum(smallest, small)
-    return rates * AREA_MEASURE, levels * AREA_MEASURE, smallest
+    return levels, smallest

@@ -8,7 +8,8 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from ..constants import CARRIER_CHARGE, HBAR
+from .._bands._arrays import accelerating_force
+from ..constants import HBAR
 
 
 
@@ -22,7 +23,7 @@ def integrate_shift(drive, times, tau, substeps):
     inverse_tau = jnp.zeros((), times.dtype) if tau is None else 1.0 / jnp.asarray(tau, times.dtype)
 
     def rate(t, shift):
-        return CARRIER_CHARGE * drive(t).astype(times.dtype) / HBAR - shift * inverse_tau
+        return accelerating_force(drive(t).astype(times.dtype)) / HBAR - shift * inverse_tau
 
     def interval(shift, bounds):
         t0, t1 = bounds

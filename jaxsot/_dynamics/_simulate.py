@@ -15,15 +15,15 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as onp
 from jaxtyping import Array, Float
 from .._bands._arrays import DEGENERACY_THRESHOLD
 from .._bands._kernels import spin
 from .._core._checks import check_count, check_finite, check_tau, check_times, float_dtype, is_concrete
 from .._core._model import RashbaFerromagnet
-from .._fermi._contour import band_touching_report, contour_points, occupied_bands, sea_nodes
-from ..constants import AREA_MEASURE, CARRIER_CHARGE, HBAR
+from .._fermi._contour import band_touching_report, occupied_bands
+from ..constants import AREA_MEASURE, HBAR
 from ._engine import evolve_block
+from ._observables import assemble_observables, ensemble_nodes, relative_error
 from ._shift import SHIFT_NODES, integrate_shift_jit
 
 
@@ -74,15 +74,13 @@ class SimulationResult(eqx.Module):
     notes: tuple = eqx.field(static=True)
 
     def relative_error(self, name: str, approximation: str) -> float:
-        """max_t |approx(t) - exact(t)| / max_t |exact(t)| (Euclidean norm over components)."""
+        """max_t |approx(t) - exact(t)| / max_t |exact(t)| (Euclidean norm over components; `relative_error`)."""
         values = self.observables[name]
-        exact = onp.asarray(values["exact"])
-        approx = onp.asarray(values[approximation])
-        scale = onp.max(onp.linalg.norm(exact, axis=-1))
-        if not scale > 0:
+        exact = jnp.asarray(values["exact"])
+        if not float(jnp.max(jnp.abs(exact))) > 0:
             raise ValueError(f"observable {name!r} is zero at every time: a relative error is undefined")
-        error = float(onp.max(onp.linalg.norm(approx - exact, axis=-1)) / scale)
-        if exact.dtype == onp.float32 and error < FLOAT32_RESOLUTION:
+        error = float(relative_error(jnp.asarray(values[approximation]), exact))
+        if exact.dtype == jnp.float32 and error < FLOAT32_RESOLUTION:
             warnings.warn(
                 f"relative error of {name} ({approximation}) = {error:.2g} is below the float32 resolution of the "
                 f"ensemble sums (~{FLOAT32_RESOLUTION:g}, measured against float64): rerun in float64",
@@ -90,49 +88,6 @@ class SimulationResult(eqx.Module):
                 stacklevel=2,
             )
         return error
-
-
-
-
-
-
-def ensemble_nodes(model, fermi_energy, bands, num_phi, num_r):
-    sea_k, sea_area, sea_sign = [], [], []
-    contour_k, contour_weight, contour_sign, densities = [], [], [], {-1: 0.0, 1: 0.0}
-    for s in bands:
-        k, area = sea_nodes(model, fermi_energy, float(s), num_phi, num_r)
-        sea_k.append(k)
-        sea_area.append(area)
-        sea_sign.append(jnp.full(area.shape, float(s), area.dtype))
-        kc, dl, normal, radius = contour_points(model, fermi_energy, float(s), num_phi)
-        contour_k.append(kc)
-        contour_weight.append(normal * dl[:, None])
-        contour_sign.append(jnp.full(dl.shape, float(s), dl.dtype))
-        densities[s] = 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num_phi) * AREA_MEASURE
-    sea = tuple(jnp.concatenate(x) for x in (sea_k, sea_area, sea_sign))
-    contour = tuple(jnp.concatenate(x) for x in (contour_k, contour_weight, contour_sign))
-    return sea, contour, jnp.stack([densities[-1], densities[1]]).astype(sea[1].dtype)
-
-
-def strong_exchange_sums(model, band_densities, force, shift):
-    """Closed forms (k-independent per state, so the sea sum is n_s times the per-state value)."""
-    n_lower, n_upper = band_densities[0], band_densities[1]
-    m = model.magnetization
-    w = jnp.stack([-m[1], m[0]])
-    kdot = force / HBAR
-    w_dot_kdot = kdot @ w
-    kdot_cross_z = jnp.stack([kdot[:, 1], -kdot[:, 0], jnp.zeros_like(kdot[:, 0])], -1)
-    polarization = n_lower - n_upper
-    # ds/dt per state = s (alpha/J) [k' x z - M (w . k')] (paper eq. 14 with T2 = -ds/dt).
-    per_state_rate = model.alpha / model.j_ex * (kdot_cross_z - w_dot_kdot[:, None] * m[None, :])
-    spin_rate = -polarization * per_state_rate
-    projected = force - (force @ w)[:, None] * w[None, :]
-    force_density = -polarization * model.eta * projected
-    shift_cross_z = jnp.stack([shift[:, 1], -shift[:, 0], jnp.zeros_like(shift[:, 0])], -1)
-    field_like = 2.0 * model.alpha / HBAR * polarization * jnp.cross(shift_cross_z, m[None, :])
-    total = n_lower + n_upper
-    current = CARRIER_CHARGE * HBAR / model.mass * total * shift
-    return spin_rate, force_density, field_like, current
 
 
 def simulate(
@@ -154,7 +109,7 @@ def simulate(
     """Evolve the T = 0 Fermi sea under a drive and return per-area time series.
 
     Hamilton's equations for every state: r' = grad eps/hbar, hbar k' = qE(t) - hbar Delta k/tau
-    (PHYSICS.md "Ensembles"; the papers' section II dynamical state). The sea is sampled by
+    (docs: Theory > Ensembles and dynamics; the papers' section II dynamical state). The sea is sampled by
     num_phi x num_r polar Gauss-Legendre nodes per occupied band and the contour by num_phi points;
     the state count is `result.num_states`.
 
@@ -219,30 +174,7 @@ def simulate(
     levels = jnp.concatenate(level_blocks)
 
     spin_equilibrium = _equilibrium_spin(model, sea)
-    spin_change = levels[:, :3]
-    current = CARRIER_CHARGE * levels[:, 3:5]
-    strong_rate, strong_force, strong_field_like, strong_current = strong_exchange_sums(model, band_densities, force, shift)
-    exchange = 2.0 * model.j_ex / HBAR
-    field_like = exchange * jnp.cross(jnp.broadcast_to(model.magnetization, spin_change.shape), spin_change)
-    total_density = jnp.sum(band_densities)
-    observables = {
-        "spin_density": {"exact": spin_equilibrium[None, :] + spin_change},
-        "spin_density_change": {"exact": spin_change},
-        "spin_rate": {"exact": rates[:, 0:3], "second_order": rates[:, 5:8], "strong_exchange": strong_rate},
-        "damping_torque": {"exact": -rates[:, 0:3], "second_order": -rates[:, 5:8], "strong_exchange": -strong_rate},
-        "field_like_torque": {"exact": field_like, "strong_exchange": strong_field_like},
-        "spin_force_density": {
-            "exact": rates[:, 3:5],
-            "second_order": rates[:, 8:10],
-            "strong_exchange": strong_force,
-        },
-        "spin_force_per_electron": {
-            "exact": rates[:, 3:5] / total_density,
-            "second_order": rates[:, 8:10] / total_density,
-            "strong_exchange": strong_force / total_density,
-        },
-        "current_density": {"exact": current, "strong_exchange": strong_current},
-    }
+    observables = assemble_observables(model, rates, levels, band_densities, force, shift, spin_equilibrium)
     notes = _notes(model, fermi_energy, smallest, observables)
     return SimulationResult(
         times=times,

@@ -1,4 +1,4 @@
-"""Ensemble torques and spin-force densities of the Fermi sea (PHYSICS.md "Ensembles").
+"""Ensemble torques and spin-force densities of the Fermi sea (docs: Theory > Ensembles and dynamics).
 
 Two independent routes for the response of the T = 0 Fermi sea (all occupied bands) accelerated
 rigidly by hbar k' = qE:
@@ -16,35 +16,29 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
-from .._bands._kernels import energy, spin, spin_force_components, spin_rate_components, spin_splitting_gradient
+from .._bands._kernels import energy, spin_force_components, spin_rate_components, spin_splitting_gradient
 from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
 from .._core._model import RashbaFerromagnet
-from .._fermi._contour import contour_points, occupied_bands, outer_radius
+from .._fermi._contour import occupied_bands, outer_radius
 from ..constants import AREA_MEASURE, BOLTZMANN_EV_PER_K, HBAR
-
-
-
-
-def _contour_rate(model, s, k, dl, normal, force):
-    """Per band: (dS/dt (3,), spin-force density (2,)) as contour fluxes."""
-    kdot = force / HBAR
-    flux = (normal @ kdot) * dl * AREA_MEASURE
-    sx, sy, sz = jax.vmap(lambda kx, ky: spin(model, kx, ky, s))(k[:, 0], k[:, 1])
-    spin_rate = jnp.stack([sx @ flux, sy @ flux, sz @ flux])
-    gx, gy = jax.vmap(lambda kx, ky: spin_splitting_gradient(model, kx, ky, s))(k[:, 0], k[:, 1])
-    scale = model.mass / HBAR**2 * HBAR  # flux already carries k' = f/hbar
-    force_density = scale * jnp.stack([gx @ flux, gy @ flux])
-    return spin_rate, force_density
+from ._transport import band_fluxes
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4))
 def _contour_route(model, fermi_energy, force, bands, num):
+    """(dS/dt (3,), spin-force density (2,)) of the sea accelerated by hbar k' = force, as contour fluxes."""
+    kdot = force / HBAR
     spin_rate = jnp.zeros(3, force.dtype)
     force_density = jnp.zeros(2, force.dtype)
     for s in bands:
-        k, dl, normal, _ = contour_points(model, fermi_energy, float(s), num)
-        rate, density = _contour_rate(model, float(s), k, dl, normal, force)
-        spin_rate, force_density = spin_rate + rate, force_density + density
+        sf = float(s)
+        fluxes = band_fluxes(model, fermi_energy, sf, num)
+        spin_rate = spin_rate + fluxes.spin @ kdot
+        k, contour = fluxes.contour.k, fluxes.contour
+        flux = (contour.normal @ kdot) * contour.dl * AREA_MEASURE
+        gx, gy = jax.vmap(lambda kx, ky: spin_splitting_gradient(model, kx, ky, sf))(k[:, 0], k[:, 1])
+        # The flux of m v_spin = (m/hbar^2) grad(s Omega) hbar: `flux` already carries k' = f/hbar.
+        force_density = force_density + model.mass / HBAR**2 * HBAR * jnp.stack([gx @ flux, gy @ flux])
     return spin_rate, force_density
 
 
@@ -61,7 +55,7 @@ def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
     dtype = force.dtype
     kt = BOLTZMANN_EV_PER_K * temperature_k
     # Occupations below e^-40 are dropped: integrate out to eps = E_F + 40 kT.
-    half_width = outer_radius(model, fermi_energy + 40.0 * kt)
+    half_width = outer_radius(model.alpha, model.j_ex, model.mass_ratio, fermi_energy + 40.0 * kt)
     spacing = 2.0 * half_width / grid
     # Cell midpoints: the k-grid never lands exactly on the band touching point by construction.
     axis = -half_width + spacing * (jnp.arange(grid, dtype=dtype) + 0.5)
@@ -119,7 +113,7 @@ def ensemble_damping_torque(
     """Damping-like torque density T2 = -dS/dt of the Fermi sea accelerated by qE [1/(nm^2 fs)].
 
     S is the spin density per area of all occupied bands (measure d^2k/(2pi)^2). Paper eq. 7/11
-    summed over the sea (PHYSICS.md "Ensembles").
+    summed over the sea (docs: Theory > Ensembles and dynamics).
 
     Args:
         fermi_energy: E_F [eV]. efield: (2,) [V/nm].

@@ -1,6 +1,6 @@
 """Constant-tau Boltzmann transport, anisotropic magnetoresistance and the Joule side of the energy balance.
 
-PHYSICS.md "Energy transfer and AMR"; paper section IV (2018 numbering: eq. 15-18).
+Docs: Theory > Energy, Joule heating and AMR; paper section IV (2018 numbering: eq. 15-18).
 
 Conductivity (derivation). In the constant-tau Boltzmann model the steady distribution of band s is
 the equilibrium one rigidly shifted by Delta k = qE tau/hbar (the `simulate` model at t >> tau):
@@ -30,23 +30,23 @@ on the drifting electrons; its power on the current is the part of sum_states v 
 in E: P_sf = sum_s oint (n . Delta k) (v . F_so) dl/(2 pi)^2 (the flux of v . F_so through the
 shifted contour). P_sf < 0: the spin force drags the current, and the extra Joule heat -P_sf is the
 AMR, -P_sf = (rho - rho0) j^2 to first order in eta. In the strong-exchange limit
-P_sf = -p eta rho0_sheet [(M.j)^2 + M_z^2 j^2] (PHYSICS.md; the paper's (M.j)^2 is the M_z = 0 case).
+P_sf = -p eta rho0_sheet [(M.j)^2 + M_z^2 j^2] (docs: Theory > Energy, Joule heating and AMR; the paper's (M.j)^2 is the M_z = 0 case).
 """
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
-from .._bands._kernels import energy, spin, spin_force_components
+from .._bands._arrays import accelerating_force
+from .._bands._kernels import spin, spin_force_components
 from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
 from .._core._model import RashbaFerromagnet
-from .._fermi._contour import occupied_bands
+from .._fermi._contour import FermiContour, contour_density, occupied_bands, ray_contour
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, ELEMENTARY_CHARGE_C, HBAR
+from ._strong import strong_exchange_amr, strong_exchange_response
 
-
-NEWTON_STEPS = 10
-RESIDUAL_TOLERANCE = 1e-6  # relative to |E_F| + J; larger residuals are reported as NaN
 
 SIEMENS_PER_INTERNAL = ELEMENTARY_CHARGE_C / 1.0e-15
 """Sheet conductance: 1 e/(V fs) = 1.602e-4 S (multiply an internal conductance to get siemens)."""
@@ -56,51 +56,37 @@ OHM_PER_INTERNAL = 1.0 / SIEMENS_PER_INTERNAL
 
 
 
-# ---------------------------------------------------------------------------------------------
-# Fermi contour by a monotone Newton solve on rays (cheap enough to call inside an ODE right-hand side).
+class BandFluxes(NamedTuple):
+    """First-order Fermi-contour fluxes of one band (`band_fluxes`), per area (measure AREA_MEASURE).
 
-
-def _ray_contour(model, fermi_energy, s, num):
-    """Exact Fermi contour of band s on `num` rays: (k (num, 2), dl (num,), grad eps (num, 2), radius (num,)).
-
-    On the ray k = r (cos phi, sin phi), g(r) = c r^2 + s Omega(r) - E_F with
-    Omega^2 = alpha^2 r^2 - 2 alpha J (w . khat) r + J^2 (w = z x M). Newton starts from the upper
-    bound r_u of c r^2 - |alpha| r + s J - E_F = 0 (Omega <= J + |alpha| r for s = -1, Omega >= J - |alpha| r
-    for s = +1, so g(r_u) >= 0) and, g being convex on [root, r_u] away from the band touching, converges
-    monotonically; 10 steps reach machine precision for the seas `fermi_sea_status` accepts. A residual
-    above 1e-6 (|E_F| + J) is returned as NaN, never as a silently wrong contour. Same contour and
-    trapezoid weights as `jaxsot.fermi_contour` (tested to 1e-12).
+    contour: its `FermiContour`; spin: A_s (3, 2) [1/nm], S(sea shifted by Delta k) - S_eq = A_s Delta k
+    and dS/dt = A_s k'; conductance: sigma_s/(q^2 tau) (2, 2) [1/(eV fs^2)]; density: n_s [1/nm^2].
     """
-    dtype = model.alpha.dtype
-    phi = jnp.arange(num, dtype=dtype) * (2.0 * jnp.pi / num)
-    cos, sin = jnp.cos(phi), jnp.sin(phi)
-    c = model.kinetic_coefficient
-    a = jnp.abs(model.alpha)
-    budget = jnp.maximum(fermi_energy - s * model.j_ex, 0.0)
-    start = (a + jnp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
-    radius = jnp.full((num,), 1.0, dtype) * start
 
-    def ray_energy(r, cs, sn):
-        return energy(model, r * cs, r * sn, s)
+    contour: FermiContour
+    spin: Array
+    conductance: Array
+    density: Array
 
-    value_and_slope = jax.vmap(jax.value_and_grad(ray_energy), in_axes=(0, 0, 0))
 
-    def newton(_, r):
-        value, slope = value_and_slope(r, cos, sin)
-        return jnp.maximum(r - (value - fermi_energy) / slope, 0.0)
+def band_fluxes(model, fermi_energy, s, num: int) -> BandFluxes:
+    """The linear response of band s's T = 0 Fermi sea as fluxes through its exact Fermi contour.
 
-    radius = jax.lax.fori_loop(0, NEWTON_STEPS, newton, radius)
-    kx, ky = radius * cos, radius * sin
-    eps = jax.vmap(energy, in_axes=(None, 0, 0, None))(model, kx, ky, s)
-    scale = jnp.abs(fermi_energy) + model.j_ex
-    radius = jnp.where(jnp.abs(eps - fermi_energy) <= RESIDUAL_TOLERANCE * scale, radius, jnp.nan)
-    kx, ky = radius * cos, radius * sin
-    gx, gy = jax.vmap(jax.grad(energy, argnums=(1, 2)), in_axes=(None, 0, 0, None))(model, kx, ky, s)
-    radial_slope = gx * cos + gy * sin
-    tangential_slope = -gx * sin + gy * cos
-    dr_dphi = -radius * tangential_slope / radial_slope
-    dl = jnp.sqrt(radius**2 + dr_dphi**2) * (2.0 * jnp.pi / num)
-    return jnp.stack([kx, ky], -1), dl, jnp.stack([gx, gy], -1), radius
+    By the divergence theorem a sea integral of g changes under a rigid shift Delta k (or a rate k')
+    by the flux oint g (n . Delta k) dl, so with the measure AREA_MEASURE = 1/(2 pi)^2:
+        A_s = oint spin_s(k) n^T dl/(2 pi)^2 (3, 2) [1/nm],
+        sigma_s/(q^2 tau) = (1/hbar^2) oint |grad eps_s| n n^T dl/(2 pi)^2 (2, 2) (module docstring),
+        n_s = (1/2) oint r(phi)^2 dphi/(2 pi)^2 [1/nm^2].
+    Traceable (jit/vmap/grad; s may be a traced band sign, `num` static); gradients are the
+    implicit-function gradients of `ray_contour`.
+    """
+    contour = ray_contour(model, fermi_energy, s, num)
+    k, normal = contour.k, contour.normal
+    weight = contour.dl * AREA_MEASURE
+    spins = jnp.stack(jax.vmap(lambda kx, ky: spin(model, kx, ky, s))(k[:, 0], k[:, 1]), -1)
+    spin_flux = spins.T @ (normal * weight[:, None])
+    conductance = jnp.einsum("n,ni,nj->ij", contour.gradient_norm * weight, normal, normal) / HBAR**2
+    return BandFluxes(contour, spin_flux, conductance, contour_density(contour.radius))
 
 
 def contour_response(model, fermi_energy, shift, kdot, bands: tuple, num: int) -> dict:
@@ -110,44 +96,37 @@ def contour_response(model, fermi_energy, shift, kdot, bands: tuple, num: int) -
         model: RashbaFerromagnet (any M). fermi_energy [eV]. shift: rigid shift Delta k (2,) [1/nm].
         kdot: k' (2,) [1/(nm fs)] that accelerates each state (the spin force uses hbar k').
         bands: static tuple of occupied bands (-1, +1). num: static rays per band.
-    Returns a dict (per area, measure d^2k/(2 pi)^2):
-        "spin_shift": S(sea shifted by Delta k) - S_eq (3,) [1/nm^2] (first order in Delta k),
-        "spin_rate": dS/dt of the sea accelerated by k' (3,) [1/(nm^2 fs)] (= -T2),
-        "current": q sum v of the shifted sea (2,) [e/(fs nm)],
+    Returns a dict (per area, measure d^2k/(2 pi)^2; `band_fluxes` summed over the bands):
+        "spin_shift": S(sea shifted by Delta k) - S_eq = A Delta k (3,) [1/nm^2] (first order in Delta k),
+        "spin_rate": dS/dt of the sea accelerated by k', A k' (3,) [1/(nm^2 fs)] (= -T2),
+        "current": q sum v of the shifted sea = q hbar (sigma/(q^2 tau)) Delta k (2,) [e/(fs nm)]
+            (v = grad eps/hbar, so oint v (n . Delta k) dl = hbar oint |grad eps|/hbar^2 n n^T dl Delta k),
         "conductivity_per_tau": sigma/tau (2, 2) [e^2/(eV fs^2)],
         "spin_force_power": sum_s oint (n . Delta k)(v . F_so(hbar k')) dl/(2pi)^2 [eV/(nm^2 fs)],
         "densities": (n_lower, n_upper) [1/nm^2].
     """
     dtype = shift.dtype
-    spin_shift = jnp.zeros(3, dtype)
-    spin_rate = jnp.zeros(3, dtype)
-    current = jnp.zeros(2, dtype)
-    conductivity = jnp.zeros((2, 2), dtype)
+    spin_flux = jnp.zeros((3, 2), dtype)
+    conductance = jnp.zeros((2, 2), dtype)
     power = jnp.zeros((), dtype)
     densities = {-1: jnp.zeros((), dtype), 1: jnp.zeros((), dtype)}
     force = HBAR * kdot
     for s in bands:
         sf = float(s)
-        k, dl, grad, radius = _ray_contour(model, fermi_energy, sf, num)
-        grad_norm = jnp.sqrt(jnp.sum(grad * grad, -1))
-        normal = grad / grad_norm[:, None]
-        weight = dl * AREA_MEASURE
-        shift_flux = (normal @ shift) * weight
-        rate_flux = (normal @ kdot) * weight
-        spins = jnp.stack(jax.vmap(lambda kx, ky: spin(model, kx, ky, sf))(k[:, 0], k[:, 1]), -1)
-        velocity = grad / HBAR
-        spin_shift = spin_shift + shift_flux @ spins
-        spin_rate = spin_rate + rate_flux @ spins
-        current = current + CARRIER_CHARGE * (shift_flux @ velocity)
-        conductivity = conductivity + jnp.einsum("n,ni,nj->ij", grad_norm * weight, normal, normal) / HBAR**2
+        fluxes = band_fluxes(model, fermi_energy, sf, num)
+        spin_flux = spin_flux + fluxes.spin
+        conductance = conductance + fluxes.conductance
+        densities[s] = fluxes.density
+        k, normal = fluxes.contour.k, fluxes.contour.normal
+        shift_flux = (normal @ shift) * fluxes.contour.dl * AREA_MEASURE
+        velocity = normal * (fluxes.contour.gradient_norm / HBAR)[:, None]
         fx, fy = jax.vmap(lambda kx, ky: spin_force_components(model, kx, ky, sf, force[0], force[1]))(k[:, 0], k[:, 1])
         power = power + shift_flux @ (velocity[:, 0] * fx + velocity[:, 1] * fy)
-        densities[s] = 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num) * AREA_MEASURE
     return {
-        "spin_shift": spin_shift,
-        "spin_rate": spin_rate,
-        "current": current,
-        "conductivity_per_tau": CARRIER_CHARGE**2 * conductivity,
+        "spin_shift": spin_flux @ shift,
+        "spin_rate": spin_flux @ kdot,
+        "current": CARRIER_CHARGE * HBAR * (conductance @ shift),
+        "conductivity_per_tau": CARRIER_CHARGE**2 * conductance,
         "spin_force_power": power,
         "densities": jnp.stack([densities[-1], densities[1]]),
     }
@@ -181,7 +160,7 @@ def _response(model, fermi_energy, efield, tau, num, bands=None):
     model, fermi_energy, bands, num, dtype = _prepare(model, fermi_energy, efield, tau, num, bands)
     efield = jnp.zeros(2, dtype) if efield is None else jnp.asarray(efield, dtype)
     tau = jnp.ones((), dtype) if tau is None else jnp.asarray(tau, dtype)
-    kdot = CARRIER_CHARGE * efield / HBAR
+    kdot = accelerating_force(efield) / HBAR
     return _response_impl(model, fermi_energy, kdot * tau, kdot, bands, num), tau
 
 
@@ -257,7 +236,7 @@ def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 
     m = model.magnetization.astype(dtype)
     reference = RashbaFerromagnet(model.alpha, model.j_ex, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]), model.mass_ratio)
     p = band_polarization(reference, fermi_energy, num, bands)
-    return 1.0 + p * model.eta * ((m[:2] @ e) ** 2 + m[2] ** 2)
+    return strong_exchange_amr(p, model.eta, m, e)
 
 
 def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int = 256, bands=None) -> dict:
@@ -273,26 +252,24 @@ def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int 
         "joule": j . E (total Joule heating, eq. 17 with the exact bands);
         "spin_force_power": P_sf = <v . F_so> (< 0: the spin force drags the current);
         "extra_joule": -P_sf, the spin-force term of eq. 17, (1/e) j . F_so with the papers' signs;
-        "extra_joule_strong_exchange": p eta rho0 [(M.j)^2 + M_z^2 j^2] with rho0 = 1/sigma_Drude,
-            sigma_Drude = e^2 tau (n_lower + n_upper)/m and j = sigma_Drude E (PHYSICS.md form of eq. 16).
+        "extra_joule_strong_exchange": -P_sf of the strong-exchange closed forms with the exact band
+            densities, n_p (alpha^2/J) [(M.Delta k)(M.k') + M_z^2 Delta k.k'] = p eta rho0 [(M.j)^2 + M_z^2 j^2]
+            with rho0 = 1/sigma_Drude, sigma_Drude = e^2 tau (n_lower + n_upper)/m and j = sigma_Drude E
+            (the general-M form of eq. 16, docs: Theory > Energy, Joule heating and AMR).
     """
     response, tau = _response(model, fermi_energy, efield, tau, num, bands)
     dtype = tau.dtype
     efield = jnp.asarray(efield, dtype)
     current = response["current"]
-    n_lower, n_upper = response["densities"][0], response["densities"][1]
-    total = n_lower + n_upper
-    sigma_drude = CARRIER_CHARGE**2 * tau * total / model.mass.astype(dtype)
-    j_drude = sigma_drude * efield
-    m = model.magnetization.astype(dtype)
-    p = (n_lower - n_upper) / total
-    closed = p * model.eta.astype(dtype) / sigma_drude * ((m[:2] @ j_drude) ** 2 + m[2] ** 2 * (j_drude @ j_drude))
+    model = model.astype(dtype)
+    force = accelerating_force(efield)
+    strong = strong_exchange_response(model, response["densities"], force, force * tau / HBAR)
     return {
         "current": current,
         "joule": current @ efield,
         "spin_force_power": response["spin_force_power"],
         "extra_joule": -response["spin_force_power"],
-        "extra_joule_strong_exchange": closed,
+        "extra_joule_strong_exchange": -strong["spin_force_power"],
     }
 
 

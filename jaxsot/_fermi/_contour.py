@@ -1,12 +1,13 @@
-"""Fermi contours, Fermi-sea quadrature and electron densities (PHYSICS.md "Ensembles").
+"""Fermi contours, Fermi-sea quadrature and electron densities (docs: Theory > Ensembles and dynamics).
 
 The occupied region of band s at T = 0, {eps_s(k) < E_F}, is described on rays from k = 0:
 k(phi) = r(phi) (cos phi, sin phi). r(phi) comes from one root solver, `ray_contour` (Newton from
 a safe upper bound, bisection where Newton would leave the bracket, and a final Newton step whose
 derivative is the implicit-function one), so contours are differentiable in the model and in E_F;
-every contour of the package (ensembles, transport, LLG, fit, sweeps) is computed by it. A uniform phi grid with the trapezoid rule is spectrally accurate for these smooth periodic
-integrands. The ray description requires the Fermi sea to contain k = 0 and to be star-shaped
-about it; `fermi_sea_status` checks that on concrete inputs and explains what is not supported.
+every contour of the package (ensembles, transport, LLG, fit, sweeps) is computed by it. A uniform
+phi grid with the trapezoid rule is spectrally accurate for these smooth periodic integrands. The
+ray description requires the Fermi sea to contain k = 0 and to be star-shaped about it;
+`fermi_sea_status` checks that on concrete inputs and explains what is not supported.
 """
 
 import functools
@@ -21,7 +22,7 @@ from .._bands._arrays import spin_splitting
 from .._bands._kernels import energy
 from .._core._checks import check_band, check_count, check_finite, float_dtype, is_concrete
 from .._core._model import RashbaFerromagnet, degeneracy_point
-from ..constants import AREA_MEASURE
+from ..constants import AREA_MEASURE, HBAR2_OVER_2ME
 
 
 MAX_ROOT_STEPS = 100
@@ -34,12 +35,63 @@ PROBE_RAYS = 96
 PROBE_RADII = 600
 
 
-def outer_radius(model, fermi_energy):
-    """A radius beyond which eps_s(k) > E_F for both bands [1/nm].
+def outer_radius(alpha, j_ex, mass_ratio, fermi_energy, *, xp=jnp):
+    """A radius beyond which eps_s(k) > E_F for both bands [1/nm] (arguments broadcast; xp as in `ray_upper_bound`).
 
     eps_s >= c k^2 - |alpha| k - J: the lower band's `ray_upper_bound`, with a margin.
     """
-    return ray_upper_bound(model, fermi_energy, -1.0) * 1.01 + 1e-6
+    return ray_upper_bound(alpha, j_ex, mass_ratio, fermi_energy, -1.0, xp=xp) * 1.01 + 1e-6
+
+
+SEA_EMPTY, SEA_OCCUPIED, SEA_NO_ORIGIN, SEA_NOT_STAR = 0, 1, 2, 3
+"""Codes of `sea_status_codes`: empty band; occupied and star-shaped about k = 0 (supported); the
+sea does not contain k = 0; a ray from k = 0 crosses the Fermi level more than once."""
+
+
+def host_ray_energy(alpha, j_ex, mx, my, mz, mass_ratio, radius, cos, sin, s):
+    """eps_s(r (cos phi, sin phi)) [eV] in NumPy float64 on the host (no compilation); arguments broadcast.
+
+    Omega^2 = alpha^2 r^2 - 2 alpha J r (sin phi M_x - cos phi M_y) + J^2 |M|^2 on the ray: the energies of
+    the Hamiltonian, in a few full-size array operations.
+    """
+    c = HBAR2_OVER_2ME / mass_ratio
+    ray = sin * mx - cos * my
+    omega2 = (alpha * radius) ** 2 + j_ex * j_ex * (mx * mx + my * my + mz * mz) - (2.0 * alpha * j_ex * radius) * ray
+    return c * radius * radius + s * onp.sqrt(onp.maximum(omega2, 0.0))
+
+
+def sea_status_codes(alpha, j_ex, magnetization, mass_ratio, fermi_energy, s, batch: int = 32):
+    """The test of `fermi_sea_status` for arrays of models, vectorized in NumPy float64 on the host.
+
+    Each sea is probed on PROBE_RAYS rays x PROBE_RADII radii out to `outer_radius`.
+    Args: alpha, j_ex, mass_ratio, fermi_energy (U,); magnetization (U, 3) unit M; s: band sign.
+        batch: models per vectorized block (memory ~ batch * PROBE_RAYS * PROBE_RADII doubles).
+    Returns: (codes (U,) int8 `SEA_*`, band minimum on the probe grid (U,) [eV], most crossings of
+        the Fermi level on one ray (U,) int).
+    """
+    alpha, j_ex, mass_ratio, fermi_energy = (onp.asarray(x, dtype=onp.float64) for x in (alpha, j_ex, mass_ratio, fermi_energy))
+    m = onp.asarray(magnetization, dtype=onp.float64)
+    codes = onp.empty(alpha.shape[0], dtype=onp.int8)
+    minimum = onp.empty(alpha.shape[0])
+    most = onp.empty(alpha.shape[0], dtype=int)
+    phi = onp.linspace(0.0, 2.0 * math.pi, PROBE_RAYS, endpoint=False)
+    frac = onp.linspace(0.0, 1.0, PROBE_RADII)
+    cos, sin = onp.cos(phi)[None, :, None], onp.sin(phi)[None, :, None]
+    for start in range(0, alpha.shape[0], batch):
+        sl = slice(start, start + batch)
+        a, j, mr, e_f = (x[sl, None, None] for x in (alpha, j_ex, mass_ratio, fermi_energy))
+        mx, my, mz = (m[sl, i, None, None] for i in range(3))
+        radius = outer_radius(a, j, mr, e_f, xp=onp) * frac[None, None, :]
+        eps = host_ray_energy(a, j, mx, my, mz, mr, radius, cos, sin, s)
+        below = eps < e_f
+        empty = ~onp.any(below, axis=(1, 2))
+        no_origin = s * j[:, 0, 0] >= e_f[:, 0, 0]
+        crossings = onp.sum(below[:, :, :-1] != below[:, :, 1:], axis=2)
+        not_star = onp.any(crossings != 1, axis=1)
+        codes[sl] = onp.where(empty, SEA_EMPTY, onp.where(no_origin, SEA_NO_ORIGIN, onp.where(not_star, SEA_NOT_STAR, SEA_OCCUPIED)))
+        minimum[sl] = eps.min(axis=(1, 2))
+        most[sl] = crossings.max(axis=1)
+    return codes, minimum, most
 
 
 def fermi_sea_status(model: RashbaFerromagnet, fermi_energy, band: int) -> str:
@@ -48,35 +100,31 @@ def fermi_sea_status(model: RashbaFerromagnet, fermi_energy, band: int) -> str:
     Raises ValueError, with what is allowed, when the sea is occupied but cannot be described on
     rays from k = 0: it does not contain k = 0 (annular "Mexican-hat" lower band, or an upper band
     occupied only near the band touching k* when M is in-plane), or a ray crosses the Fermi level
-    more than once. Concrete inputs only (returns "occupied" without checking under tracing).
+    more than once (`sea_status_codes`). Concrete inputs only (returns "occupied" without checking
+    under tracing).
     """
     s = check_band(band)
     check_finite("fermi_energy", fermi_energy)
     if not is_concrete(model, fermi_energy):
         return "occupied"
     e_f = float(fermi_energy)
-    model64 = jax.tree_util.tree_map(lambda x: onp.asarray(x, dtype=onp.float64), model)
-    r_max = float(outer_radius(model64, e_f))
-    phi = onp.linspace(0.0, 2.0 * math.pi, PROBE_RAYS, endpoint=False)
-    radius = onp.linspace(0.0, r_max, PROBE_RADII)
-    kx = radius[None, :] * onp.cos(phi)[:, None]
-    ky = radius[None, :] * onp.sin(phi)[:, None]
-    eps = _numpy_energy(model64, kx, ky, s)
-    eps_origin = s * float(model64.j_ex)
-    if eps.min() >= e_f:
+    m = onp.asarray(model.magnetization, dtype=onp.float64)[None, :]
+    codes, minimum, most = sea_status_codes(
+        onp.asarray(model.alpha)[None], onp.asarray(model.j_ex)[None], m, onp.asarray(model.mass_ratio)[None], onp.asarray(e_f)[None], s
+    )
+    eps_origin = s * float(model.j_ex)
+    if codes[0] == SEA_EMPTY:
         return "empty"
-    if eps_origin >= e_f:
+    if codes[0] == SEA_NO_ORIGIN:
         raise ValueError(
             f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} does not contain k = 0 "
-            f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {eps.min():.4g} eV); annular or off-centre "
+            f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {minimum[0]:.4g} eV); annular or off-centre "
             f"Fermi seas are not supported; allowed: fermi_energy > {eps_origin:g} eV, or below the band minimum"
         )
-    below = eps < e_f
-    crossings = onp.sum(below[:, :-1] != below[:, 1:], axis=1)
-    if onp.any(crossings != 1):
+    if codes[0] == SEA_NOT_STAR:
         raise ValueError(
             f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0 "
-            f"(a ray from k = 0 crosses the Fermi level {int(crossings.max())} times); allowed: a Fermi energy "
+            f"(a ray from k = 0 crosses the Fermi level {int(most[0])} times); allowed: a Fermi energy "
             f"at which every ray from k = 0 crosses the contour once (strong enough exchange or higher E_F)"
         )
     return "occupied"
@@ -117,14 +165,6 @@ def occupied_bands(model: RashbaFerromagnet, fermi_energy, bands=None) -> tuple[
     return bands
 
 
-def _numpy_energy(model, kx, ky, s):
-    mx, my, mz = model.magnetization
-    bx = model.alpha * ky - model.j_ex * mx
-    by = -model.alpha * kx - model.j_ex * my
-    bz = -model.j_ex * mz
-    return model.kinetic_coefficient * (kx**2 + ky**2) + s * onp.sqrt(bx**2 + by**2 + bz**2)
-
-
 class FermiContour(NamedTuple):
     """The Fermi contour of one band on `num` equally spaced rays phi_j = 2 pi j/num (`ray_contour`).
 
@@ -140,16 +180,17 @@ class FermiContour(NamedTuple):
     radius: Array
 
 
-def ray_upper_bound(model, fermi_energy, s):
+def ray_upper_bound(alpha, j_ex, mass_ratio, fermi_energy, s, *, xp=jnp):
     """A radius r_u with eps_s(r_u khat) >= E_F on every ray [1/nm]: the root of c r^2 - |alpha| r + s J = E_F.
 
-    Omega <= J + |alpha| r (s = -1) and Omega >= J - |alpha| r (s = +1), so eps_s >= c r^2 - |alpha| r + s J.
-    Traceable; s may be a traced band sign.
+    Omega <= J + |alpha| r (s = -1) and Omega >= J - |alpha| r (s = +1), so eps_s >= c r^2 - |alpha| r + s J
+    (c = hbar^2/2m). Arguments broadcast (batch dims ...); traceable (s may be a traced band sign);
+    xp: jax.numpy (default) or numpy for host float64.
     """
-    c = model.kinetic_coefficient
-    a = jnp.abs(model.alpha)
-    budget = jnp.maximum(fermi_energy - s * model.j_ex, 0.0)
-    return (a + jnp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
+    c = HBAR2_OVER_2ME / mass_ratio
+    a = xp.abs(alpha)
+    budget = xp.maximum(fermi_energy - s * j_ex, 0.0)
+    return (a + xp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
 
 
 def _residual_tolerance(dtype):
@@ -208,7 +249,8 @@ def ray_contour(model, fermi_energy, s, num: int) -> FermiContour:
         converged = (jnp.abs(new - r) <= tolerance * r) | (high - low <= tolerance * high)
         return active & ~converged, new, low, high, count + 1
 
-    high = jnp.broadcast_to(ray_upper_bound(frozen_model, frozen_ef, s), (num,)).astype(dtype)
+    bound = ray_upper_bound(frozen_model.alpha, frozen_model.j_ex, frozen_model.mass_ratio, frozen_ef, s)
+    high = jnp.broadcast_to(bound, (num,)).astype(dtype)
     start = (jnp.ones(num, bool), high, jnp.zeros(num, dtype), high, jnp.asarray(0))
     _, root, _, _, _ = jax.lax.while_loop(unconverged, safeguarded_newton, start)
     root = jax.lax.stop_gradient(root)
@@ -233,7 +275,7 @@ def ray_contour(model, fermi_energy, s, num: int) -> FermiContour:
     return FermiContour(jnp.stack([kx, ky], -1), dl, jnp.stack([gx / norm, gy / norm], -1), norm, radius)
 
 
-def contour_density(radius: Float[Array, "num"]) -> Float[Array, ""]:
+def contour_density(radius: Float[Array, " num"]) -> Float[Array, ""]:
     """Electron density of one band [1/nm^2] from its contour radii on equally spaced rays.
 
     The sea's area (1/2) oint r(phi)^2 dphi (trapezoid rule, spectrally accurate) times the measure
@@ -259,7 +301,7 @@ def _checked_inputs(model, fermi_energy, band, num, name="num"):
 
 def fermi_contour(
     model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256
-) -> tuple[Float[Array, "num 2"], Float[Array, "num"]]:
+) -> tuple[Float[Array, "num 2"], Float[Array, " num"]]:
     """Points on the exact Fermi contour eps_band(k) = E_F and their line weights.
 
     A root solve on `num` equally spaced rays from k = 0 (the contour is not a circle when M has an

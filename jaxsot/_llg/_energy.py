@@ -35,7 +35,7 @@ def energy_transfer_check(
 
     The magnet loses energy through the damping-like torque acting against the field-like field,
     P_DL,fl = -n_mu mu_B B_fl . T_DL (paper eq. 15/16, `llg_rates`). Angular-momentum bookkeeping
-    (docs: Theory > Magnetization dynamics) makes this kappa n_p times the spin-force power on the
+    (docs: Theory > Magnetization dynamics (LLG)) makes this kappa n_p times the spin-force power on the
     current, and that power is the extra Joule heat of the AMR (paper eq. 17/18), which this function
     computes independently of the torques: (rho(M) - rho0) j^2 per area with the Boltzmann sheet
     resistivity of the exact bands, j = sigma(M) E, rho0 at M0 = z x E/|E| (no AMR there).

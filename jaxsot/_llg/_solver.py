@@ -151,7 +151,7 @@ def _solve_batch(magnet, torque, m0, times, t_end, current_off, switch_axis, swi
     """vmap over trajectories; batches larger than `chunk` run as lax.map over chunks of `chunk`.
 
     Chunking keeps the vectorized intermediates in cache and lets each chunk's while loop stop at
-    its own slowest trajectory (PERFORMANCE.md item 6).
+    its own slowest trajectory (docs: Benchmarks).
     """
 
     def solve(mag, tor, m):

@@ -1,10 +1,8 @@
 """The electron ensemble as the source of the spin-orbit torque on the magnet, and the LLG right-hand side.
 
 Electron torque density -> unit magnetization: dM/dt = -kappa P_perp (T1 + T2), kappa = g mu_B/(2 M_s d)
-(derivation and sign: the jaxsot._llg package docstring and docs: Theory > Magnetization dynamics).
+(derivation and sign: the jaxsot._llg package docstring and docs: Theory > Magnetization dynamics (LLG)).
 """
-
-import math
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -12,23 +10,15 @@ import numpy as onp
 from jaxtyping import Array, Float
 from .._core._checks import check_count, check_finite, check_range, check_shape, is_concrete
 from .._core._model import RashbaFerromagnet
+from .._bands._arrays import accelerating_force
+from .._ensemble._strong import strong_exchange_response
 from .._ensemble._transport import contour_response
+from .._fermi._circular import circular_densities
 from .._fermi._contour import occupied_bands
-from ..constants import CARRIER_CHARGE, HBAR, HBAR2_OVER_2ME, MU_B_EV_PER_T
+from ..constants import HBAR, HBAR2_OVER_2ME, MU_B_EV_PER_T
 from ._magnet import METHODS, Magnet, PROBE_DIRECTIONS, as_float, conventional_energy, conventional_field
 
 
-
-
-def _circular_densities(alpha, j_ex, mass_ratio, fermi_energy):
-    """(n_lower, n_upper) [1/nm^2] for M || z in closed form: c x + s sqrt(alpha^2 x + J^2) = E_F, x = k_F^2."""
-    c = HBAR2_OVER_2ME / mass_ratio
-    b = 2.0 * c * fermi_energy + alpha**2
-    disc = 4.0 * c**2 * j_ex**2 + 4.0 * c * fermi_energy * alpha**2 + alpha**4
-    root = jnp.sqrt(jnp.maximum(disc, 0.0))
-    lower = jnp.where(fermi_energy > -j_ex, (b + root) / (2.0 * c**2), 0.0)
-    upper = jnp.where(fermi_energy > j_ex, (b - root) / (2.0 * c**2), 0.0)
-    return lower / (4.0 * math.pi), upper / (4.0 * math.pi)
 
 
 class SpinOrbitTorque(eqx.Module):
@@ -104,7 +94,7 @@ class SpinOrbitTorque(eqx.Module):
         self.field_like = bool(field_like)
         self.damping_like = bool(damping_like)
         self.bands = _checked_bands(self.alpha, self.j_ex, self.mass_ratio, self.fermi_energy)
-        self.n_lower, self.n_upper = _circular_densities(self.alpha, self.j_ex, self.mass_ratio, self.fermi_energy)
+        self.n_lower, self.n_upper = circular_densities(self.alpha, self.j_ex, self.mass_ratio, self.fermi_energy)
 
     @classmethod
     def from_model(cls, model: RashbaFerromagnet, fermi_energy, efield, tau, **options) -> "SpinOrbitTorque":
@@ -174,19 +164,18 @@ def electron_response(torque: SpinOrbitTorque, m: Float[Array, "3"]) -> dict:
         "polarization" n_p = n_lower - n_upper [1/nm^2].
     """
     dtype = m.dtype
-    kdot = CARRIER_CHARGE * torque.efield.astype(dtype) / HBAR
+    force = accelerating_force(torque.efield.astype(dtype))
+    kdot = force / HBAR
     shift = kdot * torque.tau
     alpha, j_ex = torque.alpha, torque.j_ex
+    model = RashbaFerromagnet(alpha, j_ex, m, torque.mass_ratio)
     if torque.method == "strong_exchange":
+        densities = jnp.stack([torque.n_lower, torque.n_upper])
+        response = strong_exchange_response(model, densities, force, shift)
+        spin_shift, spin_rate = response["spin_shift"], response["spin_rate"]
+        power, current = response["spin_force_power"], response["current"]
         n_p = torque.n_lower - torque.n_upper
-        spin_shift = -n_p * alpha / j_ex * cross_z(shift)
-        spin_rate = -n_p * alpha / j_ex * _perp(m, cross_z(kdot))
-        # shift.(I - w w^T).kdot written as (M.shift)(M.kdot) + M_z^2 shift.kdot: no cancellation near M || w.
-        power = -n_p * alpha**2 / j_ex * ((m[:2] @ shift) * (m[:2] @ kdot) + m[2] ** 2 * (shift @ kdot))
-        mass = HBAR**2 / (2.0 * HBAR2_OVER_2ME / torque.mass_ratio)
-        current = CARRIER_CHARGE * (torque.n_lower + torque.n_upper) * HBAR * shift / mass
     else:
-        model = RashbaFerromagnet(alpha, j_ex, m, torque.mass_ratio)
         response = contour_response(model, torque.fermi_energy, shift, kdot, torque.bands, torque.num)
         spin_shift, spin_rate = response["spin_shift"], response["spin_rate"]
         power, current = response["spin_force_power"], response["current"]

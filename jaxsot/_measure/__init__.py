@@ -1,5 +1,5 @@
 """From measured signals to microscopic parameters: SOT effective fields and efficiencies, anisotropic
-torque coefficients, and harmonic Hall signals (docs: Theory > Harmonic Hall).
+torque coefficients, and harmonic Hall signals (docs: Theory > Harmonic Hall signals).
 
 - `_fields`: B_FL(M), B_DL(M) from the electron response (exact bands or strong exchange), per current
   density, and the SOT efficiencies xi = (2e/hbar) M_s t_F B/j.

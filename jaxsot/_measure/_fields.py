@@ -1,4 +1,4 @@
-"""Spin-orbit-torque effective fields B_DL(M), B_FL(M) and SOT efficiencies (docs: Theory > Harmonic Hall).
+"""Spin-orbit-torque effective fields B_DL(M), B_FL(M) and SOT efficiencies (docs: Theory > Harmonic Hall signals).
 
 Geometry. The current density j flows along the in-plane unit vector x_j = E/|E| (x of a Hall bar),
 z is the interface normal and y_j = z x x_j (y of the Hall bar). E = rho0 j (rho0 [ohm m]).

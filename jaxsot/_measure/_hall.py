@@ -1,4 +1,4 @@
-"""Harmonic Hall signals of a macrospin driven by an AC current (docs: Theory > Harmonic Hall).
+"""Harmonic Hall signals of a macrospin driven by an AC current (docs: Theory > Harmonic Hall signals).
 
 Measurement model. Hall bar: current I(t) = I0 sin(w t) along x (current density j(t) = j0 sin(w t),
 E = rho0 j), Hall voltage along y, interface normal z. External field of magnitude B at polar angle

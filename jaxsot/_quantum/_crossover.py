@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import numpy as onp
 from .._core._checks import check_band, check_count, check_finite, check_range, check_shape
 from .._core._model import RashbaFerromagnet
-from .._fermi._contour import fermi_sea_status
-from ..constants import CARRIER_CHARGE, HBAR
+from .._fermi._circular import circular_densities, circular_fermi_seas
+from .._fermi._contour import fermi_sea_status, host_ray_energy
+from ..constants import AREA_MEASURE, CARRIER_CHARGE, HBAR
 from ._ensemble import chunk_states, ensemble_block
 from ._integrator import SmoothRampDrive, build_schedule_traced
 
@@ -24,25 +25,13 @@ from ._integrator import SmoothRampDrive, build_schedule_traced
 def _circular_radii(model, fermi_energy):
     """{band: (k_in, k_out)} of the occupied annuli/disks for M = +-z (numpy floats) [1/nm].
 
-    c k^2 + s sqrt(J^2 + alpha^2 k^2) = E_F with u = k^2: c^2 u^2 - (2 c E_F + alpha^2) u + E_F^2 - J^2 = 0;
-    the root must satisfy s (E_F - c u) >= 0. The lower band is an annulus when E_F < -J (Mexican hat).
+    The closed form `circular_fermi_seas` in host float64 (the lower band is an annulus when
+    E_F < -J, the Mexican hat); empty bands are left out.
     """
-    c = float(model.kinetic_coefficient)
-    a2 = float(model.alpha) ** 2
-    j = float(model.j_ex)
-    e = float(fermi_energy)
-    disc = a2 * a2 + 4.0 * c * e * a2 + 4.0 * c * c * j * j
-    radii = {}
-    if disc < 0:
-        return radii
-    low = ((2.0 * c * e + a2) - math.sqrt(disc)) / (2.0 * c * c)
-    high = ((2.0 * c * e + a2) + math.sqrt(disc)) / (2.0 * c * c)
-    if e > j and low > 0:
-        radii[1] = (0.0, math.sqrt(low))
-    if high > 0 and c * high - e >= 0:
-        inner = math.sqrt(low) if (e < -j and low > 0) else 0.0
-        radii[-1] = (inner, math.sqrt(high))
-    return radii
+    inner, outer = circular_fermi_seas(
+        float(model.alpha), float(model.j_ex), float(model.mass_ratio), float(fermi_energy), xp=onp
+    )
+    return {s: (math.sqrt(inner[i]), math.sqrt(outer[i])) for i, s in enumerate((-1, 1)) if outer[i] > 0.0}
 
 
 def _check_along_z(model):
@@ -91,17 +80,18 @@ def circular_sea_torques(model: RashbaFerromagnet, fermi_energy, efield) -> dict
     if not radii:
         raise ValueError(f"fermi_energy = {float(fermi_energy):g} eV lies below both bands; allowed: an occupied sea")
     alpha, j = float(model.alpha), float(model.j_ex)
-    kdot = CARRIER_CHARGE * efield / HBAR
+    kdot = CARRIER_CHARGE * efield / HBAR  # hbar k' = qE, in host float64 (numpy, not jax arrays)
     kdot_cross_z = onp.array([kdot[1], -kdot[0], 0.0])
 
     def omega(k):
         return math.sqrt(j * j + alpha * alpha * k * k)
 
-    flux, first, densities = 0.0, 0.0, {-1: 0.0, 1: 0.0}
+    flux, first = 0.0, 0.0
+    # The measure AREA_MEASURE times the angular integrals: pi for the flux (int cos^2), 2 pi otherwise.
     for s, (k_in, k_out) in radii.items():
-        flux += s * (k_out**2 / omega(k_out) - k_in**2 / omega(k_in)) / (4.0 * math.pi)
-        first += s * (1.0 / omega(k_in) - 1.0 / omega(k_out)) / (2.0 * math.pi * alpha**2)
-        densities[s] = (k_out**2 - k_in**2) / (4.0 * math.pi)
+        flux += s * (k_out**2 / omega(k_out) - k_in**2 / omega(k_in)) * (math.pi * AREA_MEASURE)
+        first += s * (1.0 / omega(k_in) - 1.0 / omega(k_out)) * (2.0 * math.pi * AREA_MEASURE) / alpha**2
+    densities = dict(zip((-1, 1), circular_densities(alpha, j, float(model.mass_ratio), float(fermi_energy), xp=onp)))
     spin = 0.5 * HBAR * j * m_z * alpha * first * onp.array([kdot[0], kdot[1], 0.0])
     m = onp.array([0.0, 0.0, m_z])
     e_cross_z = onp.array([efield[1], -efield[0], 0.0])
@@ -345,14 +335,13 @@ def fermi_point(model: RashbaFerromagnet, fermi_energy, band: int, angle) -> onp
         raise ValueError(
             f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV; allowed: an occupied band"
         )
-    m = onp.asarray(model.magnetization, float)
-    alpha, j, c = float(model.alpha), float(model.j_ex), float(model.kinetic_coefficient)
-    direction = onp.array([math.cos(float(angle)), math.sin(float(angle))])
+    mx, my, mz = onp.asarray(model.magnetization, float)
+    alpha, j, mass_ratio = float(model.alpha), float(model.j_ex), float(model.mass_ratio)
+    cos, sin = math.cos(float(angle)), math.sin(float(angle))
+    direction = onp.array([cos, sin])
 
     def energy(r):
-        kx, ky = r * direction
-        b = onp.array([alpha * ky - j * m[0], -alpha * kx - j * m[1], -j * m[2]])
-        return c * r * r + s * onp.linalg.norm(b) - float(fermi_energy)
+        return host_ray_energy(alpha, j, mx, my, mz, mass_ratio, r, cos, sin, s) - float(fermi_energy)
 
     low, high = 0.0, 1.0
     while energy(high) < 0.0:

@@ -12,7 +12,8 @@ import numpy as onp
 from jaxtyping import Array, Float
 from .._core._checks import check_count, check_finite, check_range, check_shape, check_tau, check_times, float_dtype, is_concrete
 from .._core._model import RashbaFerromagnet
-from .._fermi._contour import band_touching_report, occupied_bands, sea_nodes
+from .._dynamics._observables import ensemble_nodes
+from .._fermi._contour import band_touching_report, occupied_bands
 from ..constants import AREA_MEASURE, HBAR
 from ._integrator import advance, build_schedule, exact_observables, semiclassical_observables, shift_to_db, state_constants
 from ._states import resolve_drive, window_mask
@@ -123,13 +124,9 @@ def _slice_schedule(schedule, start, stop, size):
 
 
 def _sea_nodes(model, fermi_energy, num_phi, num_r):
-    ks, ws, ss = [], [], []
-    for s in occupied_bands(model, fermi_energy):
-        k, area = sea_nodes(model, fermi_energy, float(s), num_phi, num_r)
-        ks.append(k)
-        ws.append(area)
-        ss.append(jnp.full(area.shape, float(s), area.dtype))
-    return jnp.concatenate(ks), jnp.concatenate(ws), jnp.concatenate(ss)
+    # The semiclassical ensemble's nodes (`simulate`): (k (N, 2), area (N,), band sign (N,)).
+    sea, _, _ = ensemble_nodes(model, fermi_energy, occupied_bands(model, fermi_energy), num_phi, num_r)
+    return sea
 
 
 class ExactSimulationResult(eqx.Module):

@@ -39,7 +39,7 @@ M || z (circular seas): closed forms for the whole sea in `circular_sea_torques`
 crossover (`strong_rashba_crossover`) shows T2 = -dS/dt tending to half its strong-exchange value
 while the damping-like exchange torque (2J/hbar) M x delta S vanishes as (J/alpha k_F)^2.
 These are intrinsic (clean-limit) results: disorder vertex corrections can cancel the intrinsic
-damping-like torque (docs: Theory > Limits).
+damping-like torque (docs: Theory > Limits and approximations).
 """
 
 import functools
@@ -93,7 +93,7 @@ class SmoothRampDrive(eqx.Module):
 
     amplitude: (2,) [V/nm]; ramp_time [fs] > 0. Zero for t <= 0, amplitude for t >= ramp_time.
     This is the drive behind the `ramp_time=` keyword of the quantum-check functions: it isolates
-    the adiabatic response (PHYSICS.md "Beyond the papers") far better than the sin^2 `RampDrive`.
+    the adiabatic response (docs: Theory > Quantum check) far better than the sin^2 `RampDrive`.
     """
 
     amplitude: Float[Array, "2"]
@@ -233,7 +233,7 @@ def _sincos(x):
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-state kernels (scalars in, scalars out; PERFORMANCE.md item 1).
+# Per-state kernels (scalars in, scalars out; docs: Benchmarks).
 
 
 def _magnus_rotate(b0, sigma0, delta, d1x, d1y, d2x, d2y, h):

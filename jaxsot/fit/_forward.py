@@ -7,73 +7,20 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as onp
-from .._bands._kernels import energy, spin
+from .._bands._arrays import accelerating_force
 from .._core._checks import check_count, check_finite, check_range
 from .._core._model import RashbaFerromagnet
+from .._ensemble._strong import strong_exchange_amr, strong_exchange_response
+from .._ensemble._transport import band_fluxes
+from .._fermi._circular import circular_densities
 from .._fermi._contour import occupied_bands
-from ..constants import AREA_MEASURE, CARRIER_CHARGE, ELECTRON_MASS, HBAR, HBAR2_OVER_2ME
+from ..constants import CARRIER_CHARGE, HBAR
 from ._curves import Curve, MIN_POINTS, MODELS, PARAMETERS, REFERENCE_M, TORQUE_COLUMNS, unit_directions
 
 
 
 # ---------------------------------------------------------------------------------------------
 # Forward models.
-
-NEWTON_STEPS = 12
-RESIDUAL_TOLERANCE = 1e-6  # relative to |E_F| + J; a worse root is returned as NaN, never silently
-
-
-
-def _ray_radius(model, fermi_energy, s, num):
-    """Fermi-contour radii on `num` rays by Newton (the start and convergence of `_transport._ray_contour`).
-
-    Starts from the upper bound r_u of c r^2 - |alpha| r + s J = E_F (eps_s(r_u) >= E_F) and
-    converges monotonically on the convex side; a residual above 1e-6 (|E_F| + J) gives NaN.
-    """
-    dtype = model.alpha.dtype
-    phi = jnp.arange(num, dtype=dtype) * (2.0 * jnp.pi / num)
-    cos, sin = jnp.cos(phi), jnp.sin(phi)
-    c = model.kinetic_coefficient
-    a = jnp.abs(model.alpha)
-    budget = jnp.maximum(fermi_energy - s * model.j_ex, 0.0)
-    start = (a + jnp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
-    value_and_slope = jax.vmap(jax.value_and_grad(lambda r, cs, sn: energy(model, r * cs, r * sn, s)))
-
-    def newton(_, r):
-        value, slope = value_and_slope(r, cos, sin)
-        return jnp.maximum(r - (value - fermi_energy) / slope, 0.0)
-
-    radius = jax.lax.fori_loop(0, NEWTON_STEPS, newton, jnp.full((num,), 1.0, dtype) * start)
-    eps = jax.vmap(energy, in_axes=(None, 0, 0, None))(model, radius * cos, radius * sin, s)
-    ok = jnp.abs(eps - fermi_energy) <= RESIDUAL_TOLERANCE * (jnp.abs(fermi_energy) + model.j_ex)
-    return jnp.where(ok, radius, jnp.nan)
-
-
-def _band_fluxes(model, fermi_energy, s, num):
-    """One band: A (3, 2) [1/nm], sigma/tau without e^2 (2, 2) [1/(eV fs^2)], density [1/nm^2]."""
-    frozen = jax.lax.stop_gradient
-    root = frozen(_ray_radius(frozen(model), frozen(fermi_energy), s, num))
-    dtype = root.dtype
-    phi = jnp.arange(num, dtype=dtype) * (2.0 * jnp.pi / num)
-    cos, sin = jnp.cos(phi), jnp.sin(phi)
-    grad_energy = jax.vmap(jax.grad(energy, argnums=(1, 2)), in_axes=(None, 0, 0, None))
-    gx, gy = grad_energy(frozen(model), root * cos, root * sin, s)
-    slope = gx * cos + gy * sin
-    # One Newton step from the converged root: its value moves by ~0 and its derivative is the
-    # implicit-function derivative, so nothing is differentiated through the iterations.
-    eps = jax.vmap(energy, in_axes=(None, 0, 0, None))(model, root * cos, root * sin, s)
-    radius = root - (eps - fermi_energy) / slope
-    kx, ky = radius * cos, radius * sin
-    gx, gy = grad_energy(model, kx, ky, s)
-    dr_dphi = -radius * (-gx * sin + gy * cos) / (gx * cos + gy * sin)
-    weight = jnp.sqrt(radius**2 + dr_dphi**2) * (2.0 * jnp.pi / num) * AREA_MEASURE
-    grad_norm = jnp.sqrt(gx * gx + gy * gy)
-    normal = jnp.stack([gx, gy], -1) / grad_norm[:, None]
-    spins = jnp.stack(jax.vmap(lambda qx, qy: spin(model, qx, qy, s))(kx, ky), -1)
-    flux_matrix = spins.T @ (normal * weight[:, None])
-    conductance = jnp.einsum("n,ni,nj->ij", grad_norm * weight, normal, normal) / HBAR**2
-    density = 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num) * AREA_MEASURE
-    return flux_matrix, conductance, density
 
 
 def contour_fluxes(model: RashbaFerromagnet, fermi_energy, bands: tuple, num: int):
@@ -91,31 +38,14 @@ def contour_fluxes(model: RashbaFerromagnet, fermi_energy, bands: tuple, num: in
     dtype = model.alpha.dtype
     # The band sign is a traced value: one copy of the contour graph for both bands (compile time).
     signs = jnp.asarray([float(s) for s in bands], dtype)
-    flux, conductance, density = jax.vmap(lambda s: _band_fluxes(model, fermi_energy, s, num))(signs)
+    fluxes = jax.vmap(lambda s: band_fluxes(model, fermi_energy, s, num))(signs)
+    flux, conductance, density = fluxes.spin, fluxes.conductance, fluxes.density
     densities = jnp.zeros(2, dtype).at[jnp.asarray([0 if s < 0 else 1 for s in bands])].set(density)
     return jnp.sum(flux, 0), CARRIER_CHARGE**2 * jnp.sum(conductance, 0), densities
 
 
-def circular_densities(alpha, j_ex, mass_ratio, fermi_energy):
-    """(n_lower, n_upper) [1/nm^2] for M || z in closed form (as `SpinOrbitTorque.n_lower`, `n_upper`).
-
-    k_F^2 = x solves c x + s sqrt(alpha^2 x + J^2) = E_F; n = x/(4 pi).
-    """
-    c = HBAR2_OVER_2ME / mass_ratio
-    b = 2.0 * c * fermi_energy + alpha**2
-    root = jnp.sqrt(jnp.maximum(4.0 * c**2 * j_ex**2 + 4.0 * c * fermi_energy * alpha**2 + alpha**4, 0.0))
-    lower = jnp.where(fermi_energy > -j_ex, (b + root) / (2.0 * c**2), 0.0)
-    upper = jnp.where(fermi_energy > j_ex, (b - root) / (2.0 * c**2), 0.0)
-    return lower / (4.0 * math.pi), upper / (4.0 * math.pi)
-
-
 def _rho_xx(conductance):
     return conductance[1, 1] / (conductance[0, 0] * conductance[1, 1] - conductance[0, 1] * conductance[1, 0])
-
-
-def _cross_z_rows(v):
-    """v x z for in-plane rows v (N, 2) -> (N, 3)."""
-    return jnp.stack([v[:, 1], -v[:, 0], jnp.zeros_like(v[:, 0])], -1)
 
 
 def predict_many(params, specs, arrays_list, fermi_energy, bands, num, model_kind):
@@ -143,12 +73,15 @@ def predict_many(params, specs, arrays_list, fermi_energy, bands, num, model_kin
         flux_all, rho_all = jax.vmap(response)(jnp.concatenate(rows))
         rho0 = rho_all[-1]
     else:
-        n_lower, n_upper = circular_densities(alpha, j_ex, mass_ratio, fermi_energy)
-        n_p = n_lower - n_upper
+        # The strong-exchange closed forms with the M || z band densities (M-independent at this order).
+        reference = RashbaFerromagnet(alpha, j_ex, jnp.asarray(REFERENCE_M, dtype), mass_ratio)
+        densities = jnp.stack(circular_densities(alpha, j_ex, mass_ratio, fermi_energy))
+        polarization_ratio = (densities[0] - densities[1]) / (densities[0] + densities[1])
     outputs, offset = [], 0
     for (columns, kind), (theta, phi, efield, time), m in zip(specs, arrays_list, ms):
         n = m.shape[0]
-        kdot = jnp.stack([CARRIER_CHARGE * efield / HBAR, jnp.zeros_like(efield)], -1)  # (N, 2), E along x
+        force = accelerating_force(jnp.stack([efield, jnp.zeros_like(efield)], -1))  # hbar k' = qE (N, 2), E along x
+        kdot = force / HBAR
         out = {}
         if model_kind == "exact":
             flux, rho = flux_all[offset : offset + n], rho_all[offset : offset + n]
@@ -158,10 +91,8 @@ def predict_many(params, specs, arrays_list, fermi_energy, bands, num, model_kin
             rate = jnp.einsum("nij,nj->ni", flux, kdot)  # dS/dt of the accelerated sea, (N, 3)
         else:
             if "rho_ratio" in columns:
-                eta = mass_ratio * ELECTRON_MASS * alpha**2 / (HBAR**2 * j_ex)
-                out["rho_ratio"] = 1.0 + n_p / (n_lower + n_upper) * eta * (m[:, 0] ** 2 + m[:, 2] ** 2)
-            v = _cross_z_rows(kdot)
-            rate = -n_p * alpha / j_ex * (v - m * jnp.sum(m * v, -1, keepdims=True))
+                out["rho_ratio"] = strong_exchange_amr(polarization_ratio, reference.eta, m, jnp.asarray([1.0, 0.0], dtype))
+            rate = strong_exchange_response(reference, densities, force, kdot * tau, magnetization=m)["spin_rate"]
         if any(name in TORQUE_COLUMNS for name in columns):
             damping = -rate
             field_like = 2.0 * j_ex / HBAR * tau * jnp.cross(m, rate)  # (2J/hbar) M x (A Delta k), Delta k = k' tau

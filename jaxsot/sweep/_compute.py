@@ -6,7 +6,7 @@ does (same kernels: autodiff spin rate and Hessian-vector-product spin force on 
 Gauss-Legendre nodes, levels from Fermi-contour fluxes, the papers' approximations alongside),
 and the per-area observables come back as arrays with a leading point axis.
 
-Layout of the computation (PERFORMANCE.md items 2, 3, 6):
+Layout of the computation (docs: Benchmarks):
 - per point: `lax.scan` over time inside, all the point's states vectorized (as in simulate);
 - per device: `lax.map` over its points, `batch_points` of them vectorized together (1 on a CPU,
   where a point's intermediates then stay in cache; thousands on a GPU, to fill it);
@@ -17,7 +17,7 @@ Everything on the point axis is a traced array, so one compilation serves the wh
 checks that need concrete values (is each Fermi sea described on rays from k = 0?) are done on
 the host, vectorized over points, by `sweep_status` before anything is computed: the library's
 `fermi_sea_status` is skipped for tracers. This module is pure computation: files, chunks and
-resume live in `jaxsot._sweep_io`.
+resume live in the command-line layer (`jaxsot.cli`).
 """
 
 import functools
@@ -31,11 +31,11 @@ from jax.sharding import Mesh, PartitionSpec
 from .._core._checks import check_count
 from .._core._drives import RampDrive, SinusoidDrive, StepDrive
 from .._core._model import RashbaFerromagnet
-from .._dynamics._engine import chunked_sums, level_step, sea_step
-from .._dynamics._shift import SHIFT_NODES, SHIFT_WEIGHTS, integrate_shift
-from .._dynamics._simulate import strong_exchange_sums
-from .._fermi._contour import PROBE_RADII, PROBE_RAYS, contour_points, polar_sea_nodes
-from ..constants import AREA_MEASURE, CARRIER_CHARGE, HBAR, HBAR2_OVER_2ME
+from .._dynamics._engine import evolve_block
+from .._dynamics._observables import assemble_observables, ensemble_nodes, observable_errors
+from .._dynamics._shift import SHIFT_NODES, integrate_shift
+from .._fermi._contour import SEA_EMPTY, SEA_NO_ORIGIN, SEA_NOT_STAR, sea_status_codes
+from ..constants import HBAR
 
 
 SWEEP_PARAMETERS = {
@@ -83,10 +83,6 @@ STATUS_MESSAGES = {
 }
 """Codes of `sweep_status`: only status 0 points can be computed."""
 
-# Band status codes of the host check (per band).
-_EMPTY, _OCCUPIED, _NO_ORIGIN, _NOT_STAR = 0, 1, 2, 3
-
-
 def states_per_point(num_phi: int, num_r: int) -> int:
     """States evaluated per point and time step: sea nodes of both bands + contour nodes at 2 shifts.
 
@@ -98,34 +94,6 @@ def states_per_point(num_phi: int, num_r: int) -> int:
 
 # ------------------------------------------------------------------------------------------------
 # Host-side checks (NumPy, float64, vectorized over points).
-
-
-def _band_status(alpha, j_ex, m, mass_ratio, fermi_energy, s, batch=32):
-    """The test of `jaxsot.fermi_sea_status` for arrays of models: (U,) band status codes."""
-    out = onp.empty(alpha.shape[0], dtype=onp.int8)
-    phi = onp.linspace(0.0, 2.0 * math.pi, PROBE_RAYS, endpoint=False)
-    frac = onp.linspace(0.0, 1.0, PROBE_RADII)
-    cos, sin = onp.cos(phi)[None, :, None], onp.sin(phi)[None, :, None]
-    for start in range(0, alpha.shape[0], batch):
-        sl = slice(start, start + batch)
-        a, j, e_f = alpha[sl, None, None], j_ex[sl, None, None], fermi_energy[sl, None, None]
-        mx, my, mz = (m[sl, i, None, None] for i in range(3))
-        c = HBAR2_OVER_2ME / mass_ratio[sl, None, None]
-        budget = onp.maximum(j + e_f, 0.0)
-        r_max = (onp.abs(a) + onp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c) * 1.01 + 1e-6
-        radius = r_max * frac[None, None, :]
-        # Omega^2 = alpha^2 k^2 - 2 alpha J k (sin(phi) M_x - cos(phi) M_y) + J^2 |M|^2 on the ray:
-        # the same energies as the Hamiltonian's, in a few full-size array operations.
-        ray = sin * mx - cos * my
-        omega2 = (a * radius) ** 2 + j * j * (mx * mx + my * my + mz * mz) - (2.0 * a * j * radius) * ray
-        eps = c * radius * radius + s * onp.sqrt(onp.maximum(omega2, 0.0))
-        below = eps < e_f
-        empty = ~onp.any(below, axis=(1, 2))
-        no_origin = s * j[:, 0, 0] >= e_f[:, 0, 0]
-        crossings = onp.sum(below[:, :, :-1] != below[:, :, 1:], axis=2)
-        not_star = onp.any(crossings != 1, axis=1)
-        out[sl] = onp.where(empty, _EMPTY, onp.where(no_origin, _NO_ORIGIN, onp.where(not_star, _NOT_STAR, _OCCUPIED)))
-    return out
 
 
 def _as_points(points: Mapping, required=True) -> dict:
@@ -192,15 +160,15 @@ def sea_checks(p: dict) -> tuple[onp.ndarray, onp.ndarray]:
     inverse = onp.ravel(inverse)
     alpha, j_ex, theta, phi, mass_ratio, fermi_energy = unique.T
     m = _magnetization(theta, phi)
-    lower = _band_status(alpha, j_ex, m, mass_ratio, fermi_energy, -1.0)
-    upper = _band_status(alpha, j_ex, m, mass_ratio, fermi_energy, 1.0)
+    lower = sea_status_codes(alpha, j_ex, m, mass_ratio, fermi_energy, -1.0)[0]
+    upper = sea_status_codes(alpha, j_ex, m, mass_ratio, fermi_energy, 1.0)[0]
     status = onp.zeros(unique.shape[0], dtype=onp.int8)
-    status = onp.where(upper == _NOT_STAR, 4, status)
-    status = onp.where(upper == _NO_ORIGIN, 3, status)
-    status = onp.where(lower == _NOT_STAR, 4, status)
-    status = onp.where(lower == _NO_ORIGIN, 2, status)
-    status = onp.where(lower == _EMPTY, 1, status)
-    return status[inverse].astype(onp.int8), (upper != _EMPTY)[inverse]
+    status = onp.where(upper == SEA_NOT_STAR, 4, status)
+    status = onp.where(upper == SEA_NO_ORIGIN, 3, status)
+    status = onp.where(lower == SEA_NOT_STAR, 4, status)
+    status = onp.where(lower == SEA_NO_ORIGIN, 2, status)
+    status = onp.where(lower == SEA_EMPTY, 1, status)
+    return status[inverse].astype(onp.int8), (upper != SEA_EMPTY)[inverse]
 
 
 def sweep_status(points: Mapping) -> onp.ndarray:
@@ -230,12 +198,6 @@ def _drive(kind, amplitude, p):
     return SinusoidDrive(amplitude, p["frequency"], p["phase"])
 
 
-def _relative_error(approx, exact):
-    # The definition of SimulationResult.relative_error: max_t |a - e| / max_t |e|.
-    scale = jnp.max(jnp.linalg.norm(exact, axis=-1))
-    return jnp.max(jnp.linalg.norm(approx - exact, axis=-1)) / scale
-
-
 def _state_chunk(count: int, limit: int) -> int:
     """The largest divisor of count not above limit (no padding), or limit if that is tiny."""
     if count <= limit:
@@ -246,78 +208,26 @@ def _state_chunk(count: int, limit: int) -> int:
 
 def _point_observables(p, upper, times, *, drive, num_phi, num_r, substeps, state_chunk):
     """All observables of one point: {name: array}; p holds traced scalars, upper is 0/1 (occupied)."""
-    dtype = times.dtype
     model = RashbaFerromagnet.from_angles(p["alpha"], p["j_ex"], p["theta"], p["phi"], p["mass_ratio"])
     fermi_energy = p["fermi_energy"]
     amplitude = p["efield"] * jnp.stack([jnp.cos(p["efield_direction"]), jnp.sin(p["efield_direction"])])
     efield, shift, k_rate = integrate_shift(_drive(drive, amplitude, p), times, p["tau"], substeps)
     force = HBAR * k_rate
 
-    occupied = upper > 0
-    sea_k, sea_w, sea_s, c_k, c_w, c_s, densities = [], [], [], [], [], [], []
-    for s in (-1.0, 1.0):
-        kc, dl, normal, radius = contour_points(model, fermi_energy, s, num_phi)
-        k, area = polar_sea_nodes(radius, num_r)
-        density = 0.5 * jnp.sum(radius**2) * (2.0 * jnp.pi / num_phi) * AREA_MEASURE
-        weight = normal * dl[:, None]
-        if s > 0:
-            # An empty upper band has no contour (its root solve returns garbage, maybe NaN): its
-            # nodes are replaced by the lower band's with zero weight, so every point has the same
-            # shapes and cost and nothing non-finite enters the sums.
-            k = jnp.where(occupied, k, sea_k[0])
-            area = jnp.where(occupied, area, 0.0)
-            kc = jnp.where(occupied, kc, c_k[0])
-            weight = jnp.where(occupied, weight, 0.0)
-            density = jnp.where(occupied, density, 0.0)
-        sea_k.append(k)
-        sea_w.append(area)
-        sea_s.append(jnp.full(area.shape, s, dtype))
-        c_k.append(kc)
-        c_w.append(weight)
-        c_s.append(jnp.full(dl.shape, s, dtype))
-        densities.append(density)
-    sea_k, sea_w, sea_s = jnp.concatenate(sea_k), jnp.concatenate(sea_w), jnp.concatenate(sea_s)
-    c_k, c_w, c_s = jnp.concatenate(c_k), jnp.concatenate(c_w), jnp.concatenate(c_s)
-    band_densities = jnp.stack(densities)
-
-    # The sums of `evolve_block`, each node set in one chunk (no padding of the small contour set).
-    sea_chunk = _state_chunk(sea_k.shape[0], state_chunk)
-    rates, smallest = chunked_sums(sea_step, model, sea_k, sea_w, sea_s, shift, force, sea_chunk)
-    levels = jnp.zeros((shift.shape[0], 5), dtype)
-    for lam, w in zip(SHIFT_NODES, SHIFT_WEIGHTS):
-        lam_column = jnp.full((shift.shape[0], 2), lam, dtype)
-        sums, small = chunked_sums(
-            level_step, model, c_k, c_w, c_s, shift, lam_column, _state_chunk(c_k.shape[0], state_chunk)
-        )
-        levels = levels + w * sums
-        smallest = jnp.minimum(smallest, small)
-    rates = rates * AREA_MEASURE
-    levels = levels * AREA_MEASURE
-
-    # Assembly as in `simulate`.
-    spin_change = levels[:, :3]
-    strong_rate, strong_force, strong_field_like, strong_current = strong_exchange_sums(model, band_densities, force, shift)
-    exchange = 2.0 * model.j_ex / HBAR
-    field_like = exchange * jnp.cross(jnp.broadcast_to(model.magnetization, spin_change.shape), spin_change)
-    total = jnp.sum(band_densities)
-    values = {
-        "damping_torque": {"exact": -rates[:, 0:3], "second_order": -rates[:, 5:8], "strong_exchange": -strong_rate},
-        "field_like_torque": {"exact": field_like, "strong_exchange": strong_field_like},
-        "spin_force_density": {"exact": rates[:, 3:5], "second_order": rates[:, 8:10], "strong_exchange": strong_force},
-        "spin_force_per_electron": {
-            "exact": rates[:, 3:5] / total,
-            "second_order": rates[:, 8:10] / total,
-            "strong_exchange": strong_force / total,
-        },
-        "spin_density_change": {"exact": spin_change},
-        "current_density": {"exact": CARRIER_CHARGE * levels[:, 3:5], "strong_exchange": strong_current},
-    }
+    sea, contour, band_densities = ensemble_nodes(model, fermi_energy, (-1, 1), num_phi, num_r, upper_occupied=upper)
+    # The sums of `simulate` (`evolve_block`), each node set in one chunk (no padding of the small contour set).
+    rates, levels, smallest = evolve_block(
+        model, sea, contour, shift, force,
+        chunk=_state_chunk(sea[0].shape[0], state_chunk), contour_chunk=_state_chunk(contour[0].shape[0], state_chunk),
+    )
+    observables = assemble_observables(model, rates, levels, band_densities, force, shift)
+    errors = observable_errors(observables)
     out = {}
-    for name, table in values.items():
-        for approx, series in table.items():
-            out[f"{name}_{approx}"] = series
+    for name, (approximations, _) in OBSERVABLES.items():
+        for approx in approximations:
+            out[f"{name}_{approx}"] = observables[name][approx]
             if approx != "exact":
-                out[f"{name}_error_{approx}"] = _relative_error(series, table["exact"])
+                out[f"{name}_error_{approx}"] = errors[name][approx]
     out["band_density"] = band_densities
     out["eta"] = model.eta
     out["min_splitting"] = smallest
@@ -425,7 +335,7 @@ def sweep_observables(
         batch_points: points vectorized together on each device (1 suits CPUs; large on GPUs).
         devices: a sequence of devices (default: `jax.local_devices()`).
         state_chunk: most states of one point vectorized at a time (default 1024 on CPUs, where
-            larger blocks fall out of cache (PERFORMANCE.md items 1, 6), unlimited elsewhere).
+            larger blocks fall out of cache (docs: Benchmarks), unlimited elsewhere).
         invalid: "raise" (ValueError naming the first point that cannot be computed) or "nan"
             (such points are returned as NaN with their code in "status").
     Returns: {variable: array} with the names of `output_names()`: series (P, T, 3 or 2),

@@ -12,7 +12,7 @@ from jaxsot import RashbaFerromagnet
 
 
 def test_constants_match_contract(ref):
-    # PHYSICS.md: hbar = 0.6582119569 eV fs, hbar^2/2m_e = 0.0380998212 eV nm^2, m_e = 5.6856301 eV fs^2/nm^2.
+    # CODATA 2018: hbar = 0.6582119569 eV fs, hbar^2/2m_e = 0.0380998212 eV nm^2, m_e = 5.6856301 eV fs^2/nm^2.
     assert jaxsot.constants.HBAR == 0.6582119569
     assert jaxsot.constants.HBAR2_OVER_2ME == 0.0380998212
     assert jaxsot.constants.ELECTRON_MASS == pytest.approx(5.6856301, rel=1e-8)

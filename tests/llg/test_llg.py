@@ -3,7 +3,7 @@
 References: Larmor and Kittel frequencies; the closed-form Gilbert relaxation in a static field
 (tan(theta/2) decays as exp(-alpha gamma B t/(1 + alpha^2))); the linearized small-angle solution with a
 constant damping-like torque; angular-momentum and energy conservation of a magnet coupled to a
-precessing electron spin density (scipy solve_ivp); the strong-exchange closed forms of PHYSICS.md
+precessing electron spin density (scipy solve_ivp); the strong-exchange closed forms of docs/theory
 with SI constants written out here. Compilations of the diffrax solve are the cost (~3-10 s each):
 each test below reuses one compiled configuration for several checks.
 """
@@ -134,7 +134,7 @@ def test_torque_conversion_conserves_angular_momentum_and_energy():
     n_mu = moment_density(ms, d)
     assert float(magnet.moment_density) == pytest.approx(n_mu, rel=1e-12)
     assert float(magnet.gamma) == pytest.approx(GAMMA, rel=1e-12)
-    # Electron spins: dS/dt = (2/hbar)(-J M) x S (Heisenberg, PHYSICS.md); magnet: jaxsot's torque.
+    # Electron spins: dS/dt = (2/hbar)(-J M) x S (Heisenberg, docs/theory/torques.md); magnet: jaxsot's torque.
 
     def rhs(t, y):
         m, s = y[:3], y[3:]

@@ -3,7 +3,7 @@
 References: scipy solve_ivp (DOP853, rtol = atol = 1e-12) of the Bloch equation d sigma/dt = (2/hbar)
 b(k(t)) x sigma together with hbar dDelta k/dt = qE(t) - hbar Delta k/tau (drives written out in
 NumPy); the closed-form free precession about a constant b; the per-state semiclassical functions of
-jaxsot._bands; PHYSICS.md's first-order formula written with numpy.cross; for M || z, a scipy
+jaxsot._bands; the first-order formula of docs/theory/quantum.md written with numpy.cross; for M || z, a scipy
 quadrature of the per-state formulas over the circular seas and the closed forms derived in
 `circular_sea_torques`; `jaxsot.simulate` for the semiclassical ensemble sums.
 """
@@ -217,7 +217,7 @@ def test_first_order_formula_is_the_physics_md_one(general, ref):
         b = ref.exchange_field(general, ref_k)
         omega = np.linalg.norm(b, axis=-1, keepdims=True)
         e_cross_z = np.array([E_SMALL[1], -E_SMALL[0], 0.0])
-        # PHYSICS.md: lower band -(e alpha/(2 Omega^3)) b x (E x z); upper band the opposite.
+        # docs/theory/quantum.md: lower band -(e alpha/(2 Omega^3)) b x (E x z); upper band the opposite.
         expected = band * general.alpha / (2 * omega**3) * np.cross(b, e_cross_z)
         np.testing.assert_allclose(first, expected, rtol=1e-13, atol=0)
         # (2/hbar) b x delta sigma_1 is the semiclassical ds/dt = -T2 (jaxsot._bands, autodiff).
