@@ -13,6 +13,7 @@ transport) -> `_dynamics` (time evolution) -> `_quantum` (exact spinor check) an
 import importlib
 
 from . import constants as constants
+from ._bands import _kernels as kernels  # per-state scalar kernels for custom observables (fermi_sea_sum)
 from ._bands import accelerating_force as accelerating_force
 from ._bands import band_energy as band_energy
 from ._bands import band_spin as band_spin
@@ -33,6 +34,7 @@ from ._core import StepDrive as StepDrive
 from ._core import degeneracy_point as degeneracy_point
 from ._dynamics import UNITS as UNITS
 from ._dynamics import SimulationResult as SimulationResult
+from ._dynamics import fermi_sea_sum as fermi_sea_sum
 from ._dynamics import simulate as simulate
 from ._ensemble import amr_ratio as amr_ratio
 from ._ensemble import amr_strong_exchange as amr_strong_exchange

@@ -42,7 +42,7 @@ def _level_kernel(model, kx, ky, s):
     return (*spin(model, kx, ky, s), *velocity(model, kx, ky, s)), splitting(model, kx, ky)
 
 
-def chunked_sums(kernel, model, k0, weight, sign, shift, drive_force, chunk):
+def chunked_sums(kernel, model, k0, weight, sign, shift, drive_force, chunk, size=None):
     """sum_i weight_i(t) * kernel(k0_i + shift(t), drive_force(t)) for every t, and min Omega.
 
     weight: (N,) fixed weights or (N, 2) normals dotted with the shift at each t (contour levels).
@@ -67,7 +67,8 @@ def chunked_sums(kernel, model, k0, weight, sign, shift, drive_force, chunk):
     """
     n = k0.shape[0]
     steps = shift.shape[0]
-    size = 10 if kernel is sea_step else 5
+    if size is None:  # the built-in kernels: 10 sea rates or 5 contour levels per state
+        size = 10 if kernel is sea_step else 5
     chunk = min(chunk, n)
     step_models = jax.tree_util.tree_map(lambda leaf: jnp.broadcast_to(leaf, (steps,) + leaf.shape), model)
 
@@ -112,15 +113,16 @@ def level_step(model, kx, ky, s, dkx, dky, lam, _unused):
     return _level_kernel(model, kx + lam * dkx, ky + lam * dky, s)
 
 
-def sharded_sea_sums(model, sea, shift, force, chunk, devices):
+def sharded_sea_sums(model, sea, shift, force, chunk, devices, kernel=None, size=None):
     """`chunked_sums` of the sea with its states split over `devices` (docs: Benchmarks).
 
     Each device scans its own chunks of states over all time steps and the partial sums meet in
     one psum (and one pmin) at the end: plain jit on sharded inputs would all-reduce every step.
     """
+    kernel = sea_step if kernel is None else kernel
     sea_k, sea_area, sea_sign = sea
     if len(devices) == 1:
-        return chunked_sums(sea_step, model, sea_k, sea_area, sea_sign, shift, force, chunk)
+        return chunked_sums(kernel, model, sea_k, sea_area, sea_sign, shift, force, chunk, size)
     n = sea_k.shape[0]
     pad = -n % len(devices)
     # Padding states repeat a real state with zero weight: finite values that add nothing.
@@ -130,7 +132,7 @@ def sharded_sea_sums(model, sea, shift, force, chunk, devices):
     local_chunk = min(chunk, sea_k.shape[0] // len(devices))
 
     def local(model, k0, area, sign, shift, force):
-        totals, smallest = chunked_sums(sea_step, model, k0, area, sign, shift, force, local_chunk)
+        totals, smallest = chunked_sums(kernel, model, k0, area, sign, shift, force, local_chunk, size)
         return jax.lax.psum(totals, "states"), jax.lax.pmin(smallest, "states")
 
     mesh = Mesh(onp.asarray(devices), ("states",))
