@@ -1,134 +1,204 @@
 """Public per-state functions: broadcast over leading dimensions of k (..., 2), follow the dtype of k/efield.
 
 Conventions: k [1/nm], efield [V/nm], band s = +1 (upper) / -1 (lower), hbar k' = qE with q = -e,
-so the accelerating force f = hbar k' = -E [eV/nm]. Theory: docs, Theory > Single states.
+so the accelerating force f = hbar k' = -E [eV/nm]. Theory: docs: Theory > Hamilton's equations and the spin force.
+
+How they run (measured on XLA-CPU, jax 0.10; benchmarks/README.md, "Public per-state functions"):
+every function evaluates one scalar kernel (_kernels.py) over flat (n,) columns of the broadcast
+inputs, which XLA compiles to a single loop over the states (no intermediate arrays at any n;
+split over the host's threads). Blocks of 1e3-1.6e4 states (lax.map/scan) were measured too and
+were 1.2-3.4x slower: XLA-CPU vectorizes the in-place block writes of a loop body poorly. What is
+slow on XLA-CPU is a reduction of the caller's (a sum, a mean) fused with the kernel's loop:
+inside a traced program on the CPU the kernel therefore sits in a `lax.cond` whose two branches
+are the same computation, a fusion boundary (1.9-3.3x for four functions summed in one jit).
+Concrete calls return Omega per state from the same program for the band-touching warning.
 """
 
 import functools
-import warnings
 
 import jax
 import jax.numpy as jnp
-import numpy as onp
 from jaxtyping import Array, Float
 from .._core._checks import check_band, check_shape, float_dtype, is_concrete
 from .._core._model import RashbaFerromagnet
 from ..constants import CARRIER_CHARGE, HBAR
-from ._kernels import energy, field_like_torque_components, spin, spin_force_components, spin_force_second_order_components, spin_rate_components, spin_rate_second_order_components, splitting, velocity
-
-
+from ._kernels import (
+    damping_torque_strong_exchange_components,
+    energy,
+    field_like_torque_components,
+    spin,
+    spin_force_components,
+    spin_force_second_order_components,
+    spin_force_strong_exchange_components,
+    spin_rate_components,
+    spin_rate_second_order_components,
+    splitting,
+    velocity,
+)
+from ._touching import DEGENERACY_THRESHOLD as DEGENERACY_THRESHOLD  # re-exported: other layers import it here
+from ._touching import warn_near_band_touching
 
 
 # ---------------------------------------------------------------------------------------------
-# Broadcasting public wrappers.
+# Evaluation of a scalar kernel over broadcast inputs (inside jit).
+
+# How a kernel is evaluated (static argument of the jitted implementations):
+CHECKED = "checked"  # concrete inputs: result and the per-state Omega for the band-touching warning
+FENCED = "fenced"  # traced on the CPU: result behind a fusion boundary
+PLAIN = "plain"  # traced elsewhere (GPU/TPU fuse the caller's reductions well)
 
 
-def _prepare(model, k, efield=None):
-    check_shape("k", k, (2,))
-    arrays = [jnp.asarray(k)]
-    if efield is not None:
-        check_shape("efield", efield, (2,))
-        arrays.append(jnp.asarray(efield))
-    dtype = float_dtype(*arrays)
-    arrays = [a.astype(dtype) for a in arrays]
-    return model.astype(dtype), arrays
+def evaluation_mode(*values) -> str:
+    """CHECKED for concrete inputs, else FENCED on the CPU backend and PLAIN on others."""
+    if is_concrete(*values):
+        return CHECKED
+    return FENCED if jax.default_backend() == "cpu" else PLAIN
 
 
-def _broadcast_map(kernel, model, k, extra=None):
-    """Apply a scalar kernel over the broadcast leading dims of k (..., 2) and extra (..., 2)."""
-    if extra is None:
-        lead = k.shape[:-1]
-        columns = [k[..., 0].ravel(), k[..., 1].ravel()]
+def _columns(lead, *arrays):
+    """Flat (n,) columns of arrays (..., 2) broadcast to lead + (2,): [x0, y0, x1, y1, ...].
+
+    A shared field is broadcast too (inside jit that costs nothing: XLA fuses the broadcast), so a
+    (2,) field and the same field repeated for every state give bit-identical results.
+    """
+    columns = []
+    for array in arrays:
+        flat = jnp.broadcast_to(array, lead + (2,)).reshape(-1, 2)
+        columns += [flat[:, 0], flat[:, 1]]
+    return columns
+
+
+def evaluate(kernel, model, k, extra, mode, omega_of=None):
+    """Apply kernel(model, kx, ky[, ex, ey]) -> scalars over the broadcast leading dims of k and extra.
+
+    k (..., 2) and extra (..., 2) or None; inside jit. Returns (result, flag): result has shape
+    lead + (components,), or lead for a one-component kernel; flag (mode CHECKED with omega_of
+    given, else None) is Omega(k) [eV] per state, NaN where Omega is infinite or extra is not
+    finite, for warn_near_band_touching (which reports Omega = 0 and NaN too: every way a result
+    can be non-finite short of overflow at |k| ~ 1e150 1/nm).
+    """
+    lead = k.shape[:-1] if extra is None else jnp.broadcast_shapes(k.shape[:-1], extra.shape[:-1])
+
+    def per_state(*values):
+        out = kernel(model, *values)
+        out = out if isinstance(out, tuple) else (out,)
+        if mode == CHECKED and omega_of is not None:
+            # Omega, NaN where it is infinite or an input (k, the field) is not finite: 0 * inf = NaN,
+            # so the warning needs one minimum. Folding the results in instead (omega + 0 * their
+            # sum) made XLA evaluate the whole kernel twice.
+            omega = omega_of(model, values[0], values[1])
+            return out, omega + 0.0 * sum(values[2:], omega)
+        return out, None
+
+    def compute(arrays):
+        # Broadcasting and splitting into columns happen here, inside the fusion boundary, so XLA
+        # fuses them into the kernel's loop instead of writing the columns out.
+        out, flag = jax.vmap(per_state)(*_columns(lead, *arrays))
+        stacked = out[0] if len(out) == 1 else jnp.stack(out, axis=-1)
+        return stacked, flag
+
+    arrays = (k,) if extra is None else (k, extra)
+    if mode == FENCED and k.size > 0:
+        # A runtime predicate (true unless the first k is NaN; both branches compute the same
+        # thing) that XLA cannot fold: the caller's reductions stay out of the kernel's fusion.
+        # Under vmap it becomes a select of two identical computations, which XLA merges.
+        predicate = jnp.logical_not(jnp.isnan(k.reshape(-1)[0]))
+        result, flag = jax.lax.cond(predicate, compute, compute, arrays)
     else:
-        lead = jnp.broadcast_shapes(k.shape[:-1], extra.shape[:-1])
-        k = jnp.broadcast_to(k, lead + (2,))
-        extra = jnp.broadcast_to(extra, lead + (2,))
-        columns = [k[..., 0].ravel(), k[..., 1].ravel(), extra[..., 0].ravel(), extra[..., 1].ravel()]
-    out = jax.vmap(lambda *c: kernel(model, *c))(*columns)
-    if isinstance(out, tuple):
-        return jnp.stack(out, axis=-1).reshape(lead + (len(out),))
-    return out.reshape(lead)
+        result, flag = compute(arrays)
+    shape = lead if result.ndim == 1 else lead + (result.shape[-1],)
+    return result.reshape(shape), (None if flag is None else flag.reshape(lead))
 
 
-@jax.jit
-def _energy_impl(model, k, s):
-    return _broadcast_map(lambda m, kx, ky: energy(m, kx, ky, s), model, k)
+def _cast(model, *arrays):
+    dtype = float_dtype(*arrays)
+    return model.astype(dtype), [a.astype(dtype) for a in arrays]
 
 
-@jax.jit
-def _splitting_impl(model, k):
-    return _broadcast_map(splitting, model, k)
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _band_impl(kernel_index, mode, model, k, s):
+    kernel, warns = _BAND_KERNELS[kernel_index]
+    model, (k,) = _cast(model, k)
+    return evaluate(lambda m, kx, ky: kernel(m, kx, ky, s), model, k, None, mode, splitting if warns else None)
 
 
-@jax.jit
-def _spin_impl(model, k, s):
-    return _broadcast_map(lambda m, kx, ky: spin(m, kx, ky, s), model, k)
-
-
-@jax.jit
-def _velocity_impl(model, k, s):
-    return _broadcast_map(lambda m, kx, ky: velocity(m, kx, ky, s), model, k)
-
-
-@jax.jit
-def _field_like_impl(model, k, s):
-    return _broadcast_map(lambda m, kx, ky: field_like_torque_components(m, kx, ky, s), model, k)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _driven_impl(kernel_index, model, k, s, force):
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _driven_impl(kernel_index, mode, model, k, s, efield):
     kernel = _DRIVEN_KERNELS[kernel_index]
-    return _broadcast_map(lambda m, kx, ky, fx, fy: kernel(m, kx, ky, s, fx, fy), model, k, force)
+    model, (k, efield) = _cast(model, k, efield)
+    force = CARRIER_CHARGE * efield  # hbar k' = qE
+    return evaluate(lambda m, kx, ky, fx, fy: kernel(m, kx, ky, s, fx, fy), model, k, force, mode, splitting)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _field_impl(kernel_index, mode, model, efield, s):
+    kernel = _FIELD_KERNELS[kernel_index]
+    model, (efield,) = _cast(model, efield)
+    return evaluate(lambda m, ex, ey: kernel(m, ex, ey, s), model, efield, None, mode)[0]
+
+
+def _splitting_kernel(model, kx, ky, s):
+    return splitting(model, kx, ky)
+
+
+def _damping_torque_kernel(model, kx, ky, s, fx, fy):
+    # T2 = -ds/dt, negated per state: a negation of the returned array would be one more pass.
+    return tuple(-x for x in spin_rate_components(model, kx, ky, s, fx, fy))
+
+
+def _damping_torque_second_order_kernel(model, kx, ky, s, fx, fy):
+    return tuple(-x for x in spin_rate_second_order_components(model, kx, ky, s, fx, fy))
+
+
+# The kernels of the jitted implementations, by index (a static argument): (kernel, warns near k*).
+_BAND_KERNELS = (
+    (energy, False),
+    (_splitting_kernel, False),
+    (spin, True),
+    (velocity, True),
+    (field_like_torque_components, True),
+)
 _DRIVEN_KERNELS = (
     spin_force_components,
     spin_force_second_order_components,
-    spin_rate_components,
-    spin_rate_second_order_components,
+    _damping_torque_kernel,
+    _damping_torque_second_order_kernel,
 )
+_FIELD_KERNELS = (spin_force_strong_exchange_components, damping_torque_strong_exchange_components)
 
 
-DEGENERACY_THRESHOLD = 1e-3
-"""States with Omega < DEGENERACY_THRESHOLD * J are reported as near the band touching k*."""
-
-
-def _warn_if_degenerate(model, k, result, what):
-    """Say so (never silently) when a state is on or near the band touching (Omega -> 0).
-
-    There velocities, spin forces and torques diverge like 1/Omega (or are not finite at all).
-    """
-    if not is_concrete(result, model):
-        return result
-    omega = onp.atleast_1d(onp.asarray(_splitting_impl(model, jnp.asarray(k))))
-    near = omega < DEGENERACY_THRESHOLD * float(model.j_ex)
-    finite = bool(jnp.all(jnp.isfinite(result)))
-    if finite and not onp.any(near):
-        return result
-    worst = onp.unravel_index(onp.argmin(omega), omega.shape)
-    states = onp.asarray(k).reshape(omega.shape + (2,))
-    warnings.warn(
-        f"{what}: {int(onp.sum(near))} state(s) within Omega < {DEGENERACY_THRESHOLD:g} J of the band touching "
-        f"point k* = (J/alpha)(z x M){'' if finite else ', with non-finite results'}; the closest, "
-        f"k = {states[worst].tolist()}, has Omega = {omega[worst]:.3g} eV: velocities and spin forces diverge there",
-        RuntimeWarning,
-        stacklevel=3,
-    )
+def _band(index, model, k, band, what=None):
+    s = check_band(band)
+    check_shape("k", k, (2,))
+    k = jnp.asarray(k)
+    mode = evaluation_mode(model, k)
+    result, flag = _band_impl(index, mode, model, k, float(s))
+    if flag is not None:
+        warn_near_band_touching(model, k, flag, what, stacklevel=4)
     return result
-    omega = onp.asarray(_splitting_impl(model, jnp.asarray(k)))
-    worst = onp.unravel_index(onp.argmin(omega), omega.shape)
-    count = int(onp.sum(~onp.isfinite(onp.asarray(result))))
-    warnings.warn(
-        f"{what}: {count} non-finite value(s); the state k = {onp.asarray(k)[worst].tolist()} has Omega = {omega[worst]:.3g} eV, "
-        f"at the band touching point k* = (J/alpha)(z x M) where velocities and spin forces diverge",
-        RuntimeWarning,
-        stacklevel=3,
-    )
+
+
+def _driven(index, model, k, band, efield, what):
+    s = check_band(band)
+    check_shape("k", k, (2,))
+    check_shape("efield", efield, (2,))
+    k, efield = jnp.asarray(k), jnp.asarray(efield)
+    mode = evaluation_mode(model, k, efield)
+    result, flag = _driven_impl(index, mode, model, k, float(s), efield)
+    if flag is not None:
+        warn_near_band_touching(model, k, flag, what, stacklevel=4)
     return result
+
+
+def _field(index, model, efield, band):
+    s = check_band(band)
+    check_shape("efield", efield, (2,))
+    efield = jnp.asarray(efield)
+    return _field_impl(index, evaluation_mode(model, efield), model, efield, float(s))
 
 
 def band_energy(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -> Float[Array, "..."]:
-    """Exact band energy eps_s(k) = hbar^2 k^2/2m + s Omega(k) [eV] (paper eq. 1, PHYSICS.md).
+    """Exact band energy eps_s(k) = hbar^2 k^2/2m + s Omega(k) [eV] (paper eq. 1).
 
     Args:
         model: the Rashba ferromagnet.
@@ -136,15 +206,12 @@ def band_energy(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -
         band: +1 (upper) or -1 (lower).
     Returns: shape (...) [eV], dtype of k.
     """
-    s = check_band(band)
-    model, (k,) = _prepare(model, k)
-    return _energy_impl(model, k, float(s))
+    return _band(0, model, k, band)
 
 
 def spin_splitting(model: RashbaFerromagnet, k: Float[Array, "... 2"]) -> Float[Array, "..."]:
     """Omega(k) = |alpha (k x z) - J M| [eV], half the band gap at k; shape (...)."""
-    model, (k,) = _prepare(model, k)
-    return _splitting_impl(model, k)
+    return _band(1, model, k, 1)
 
 
 def band_spin(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -> Float[Array, "... 3"]:
@@ -152,28 +219,17 @@ def band_spin(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -> 
 
     The lower band's spin is close to +M when J >> alpha k.
     """
-    s = check_band(band)
-    model, (k,) = _prepare(model, k)
-    return _warn_if_degenerate(model, k, _spin_impl(model, k, float(s)), "band_spin")
+    return _band(2, model, k, band, "band_spin")
 
 
 def band_velocity(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -> Float[Array, "... 2"]:
     """Band velocity v_s = grad_k eps_s / hbar [nm/fs] by autodiff (paper eq. 8); shape (..., 2)."""
-    s = check_band(band)
-    model, (k,) = _prepare(model, k)
-    return _warn_if_degenerate(model, k, _velocity_impl(model, k, float(s)), "band_velocity")
+    return _band(3, model, k, band, "band_velocity")
 
 
 def accelerating_force(efield: Float[Array, "... 2"]) -> Float[Array, "... 2"]:
     """hbar k' = qE [eV/nm] for an in-plane field efield [V/nm], q = -e (paper eq. 9)."""
     return CARRIER_CHARGE * jnp.asarray(efield)
-
-
-def _driven(index, model, k, band, efield, what):
-    s = check_band(band)
-    model, (k, efield) = _prepare(model, k, efield)
-    result = _driven_impl(index, model, k, float(s), accelerating_force(efield))
-    return _warn_if_degenerate(model, k, result, what)
 
 
 def spin_force(
@@ -182,7 +238,7 @@ def spin_force(
     """Exact spin force F_so = m r'' - hbar k' [eV/nm] of a band state accelerated by qE.
 
     F_so = (m/hbar^2) Hess_k(s Omega) . (hbar k'), hbar k' = qE, as an autodiff Hessian-vector
-    product (paper eq. 9-12, PHYSICS.md "Semiclassical dynamics").
+    product (paper eq. 9-12; docs: Theory > Hamilton's equations and the spin force).
 
     Args:
         k: (..., 2) [1/nm]; efield: (2,) or (..., 2) [V/nm], broadcast against k; band: +1 or -1.
@@ -211,15 +267,7 @@ def spin_force_strong_exchange(
     For the lower band this is eta e z x {M x [M x (z x E)]}; it reduces to eta e (E.M) M only
     for in-plane M. Independent of k. efield (..., 2) [V/nm] -> (..., 2).
     """
-    s = check_band(band)
-    check_shape("efield", efield, (2,))
-    efield = jnp.asarray(efield)
-    model = model.astype(float_dtype(efield))
-    force = accelerating_force(efield)
-    wx, wy = -model.magnetization[1], model.magnetization[0]
-    w_dot_f = wx * force[..., 0] + wy * force[..., 1]
-    projected = force - w_dot_f[..., None] * jnp.stack([wx, wy])
-    return s * model.eta * projected
+    return _field(0, model, efield, band)
 
 
 def damping_torque(
@@ -231,7 +279,7 @@ def damping_torque(
     (hbar/(m alpha)) z x F_so (see damping_torque_from_spin_force); the z-part does not follow
     from F_so. Shapes: k (..., 2), efield (2,) or (..., 2) -> (..., 3).
     """
-    return -_driven(2, model, k, band, efield, "damping_torque")
+    return _driven(2, model, k, band, efield, "damping_torque")
 
 
 def damping_torque_second_order(
@@ -242,7 +290,7 @@ def damping_torque_second_order(
     T2 = -(s alpha/Omega) [k' x z - (J^2/Omega^2) M (w . k')], exact Omega; its in-plane part is
     (hbar/(m alpha)) z x spin_force_second_order.
     """
-    return -_driven(3, model, k, band, efield, "damping_torque_second_order")
+    return _driven(3, model, k, band, efield, "damping_torque_second_order")
 
 
 def damping_torque_strong_exchange(
@@ -252,14 +300,7 @@ def damping_torque_strong_exchange(
 
     T2 = -s (e alpha/(hbar J)) M x (M x (E x z)); k-independent. efield (..., 2) -> (..., 3).
     """
-    s = check_band(band)
-    check_shape("efield", efield, (2,))
-    efield = jnp.asarray(efield)
-    model = model.astype(float_dtype(efield))
-    m = model.magnetization
-    e_cross_z = jnp.stack([efield[..., 1], -efield[..., 0], jnp.zeros_like(efield[..., 0])], axis=-1)
-    inner = jnp.cross(m, e_cross_z)
-    return -s * model.alpha / (HBAR * model.j_ex) * jnp.cross(m, inner)
+    return _field(1, model, efield, band)
 
 
 def damping_torque_from_spin_force(
@@ -284,6 +325,4 @@ def field_like_torque(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: 
     B_so = alpha (k x z). For a band state this equals (2J/hbar) M x <sigma>_s exactly.
     Shape (..., 2) -> (..., 3).
     """
-    s = check_band(band)
-    model, (k,) = _prepare(model, k)
-    return _warn_if_degenerate(model, k, _field_like_impl(model, k, float(s)), "field_like_torque")
+    return _band(4, model, k, band, "field_like_torque")

@@ -10,9 +10,7 @@ spin force is a Hessian-vector product of s*Omega (jax-md style). s is the band 
 
 import jax
 import jax.numpy as jnp
-from ..constants import HBAR
-
-
+from ..constants import CARRIER_CHARGE, HBAR
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,7 +59,7 @@ def spin_force_components(model, kx, ky, s, fx, fy):
     """Exact F_so = (m/hbar^2) Hess_k(s Omega) . f [eV/nm], f = hbar k' [eV/nm].
 
     A Hessian-vector product (jvp of grad) of s*Omega alone: computing m dv/dt - hbar k'
-    instead would cancel ~1.5 digits in float32 (PERFORMANCE.md item 4).
+    instead would cancel ~1.5 digits in float32 (F_so is ~6 % of hbar k').
     """
     _, (hx, hy) = jax.jvp(
         lambda qx, qy: spin_splitting_gradient(model, qx, qy, s), (kx, ky), (fx, fy)
@@ -112,3 +110,24 @@ def field_like_torque_components(model, kx, ky, s):
     scale = 2.0 / HBAR
     return scale * by * sz, -scale * bx * sz, scale * (bx * sy - by * sx)
 
+
+
+def spin_force_strong_exchange_components(model, ex, ey, s):
+    """Paper eq. 13 (2018; eq. 14 in 2019) for one field E = (ex, ey) [V/nm] -> F [eV/nm].
+
+    F = s eta (I - w w^T) f, f = qE (q = -e), w = z x M, eta = m alpha^2/(hbar^2 J); k-independent.
+    """
+    fx, fy = CARRIER_CHARGE * ex, CARRIER_CHARGE * ey
+    wx, wy = -model.magnetization[1], model.magnetization[0]
+    w_dot_f = wx * fx + wy * fy
+    scale = s * model.eta
+    return scale * (fx - w_dot_f * wx), scale * (fy - w_dot_f * wy)
+
+
+def damping_torque_strong_exchange_components(model, ex, ey, s):
+    """Paper eq. 14 (2018; eq. 15 in 2019): T2 = -s (e alpha/(hbar J)) M x (M x (E x z)) [1/fs]."""
+    mx, my, mz = model.magnetization[0], model.magnetization[1], model.magnetization[2]
+    ax, ay, az = ey, -ex, 0.0 * ex  # E x z
+    ix, iy, iz = my * az - mz * ay, mz * ax - mx * az, mx * ay - my * ax  # M x (E x z)
+    scale = -s * model.alpha / (HBAR * model.j_ex)
+    return scale * (my * iz - mz * iy), scale * (mz * ix - mx * iz), scale * (mx * iy - my * ix)

@@ -1,14 +1,11 @@
 """Quantum check for single states: exact spin trajectories beside the band-following (semiclassical) ones.
 """
 
-import warnings
-
 import equinox as eqx
 import jax.numpy as jnp
-import numpy as onp
 from jaxtyping import Array, Float
-from .._bands._arrays import DEGENERACY_THRESHOLD
 from .._bands._kernels import splitting
+from .._bands._touching import warn_near_band_touching
 from .._core._checks import check_band, check_count, check_finite, check_shape, check_tau, check_times, float_dtype, is_concrete
 from .._core._drives import StepDrive
 from .._core._model import RashbaFerromagnet
@@ -67,20 +64,14 @@ def _prepare_states(model, k0, times, initial_spin=None):
 def _warn_degenerate(model, omega0, k0, what):
     """Never silent: at the band touching (Omega(k0) = 0) the band spin s b/|b| is undefined (nan);
     near it, it is ill-conditioned and the semiclassical rates diverge (the exact evolution is regular)."""
-    if not is_concrete(omega0, model):
-        return
-    omega0 = onp.asarray(omega0)
-    near = ~(omega0 >= DEGENERACY_THRESHOLD * float(model.j_ex))
-    if not onp.any(near):
-        return
-    worst = int(onp.argmin(onp.where(onp.isnan(omega0), -1.0, omega0)))
-    warnings.warn(
-        f"{what}: {int(onp.sum(near))} state(s) prepared at or near the band touching point "
-        f"(k0 = {onp.asarray(k0)[worst].tolist()}, Omega = {omega0[worst]:.3g} eV < {DEGENERACY_THRESHOLD:g} J): the band "
-        "spin s b/|b| is undefined there (nan) or ill-conditioned, and semiclassical rates diverge; "
-        "move k0 off k* = (J/alpha)(z x M)",
-        RuntimeWarning,
-        stacklevel=3,
+    warn_near_band_touching(
+        model,
+        k0,
+        omega0,
+        what,
+        consequence="the band spin s b/|b| is undefined there (nan) or ill-conditioned, and semiclassical rates "
+        "diverge (the exact evolution is regular); move k0 off k*",
+        stacklevel=4,
     )
 
 
@@ -157,7 +148,7 @@ def adiabaticity(model: RashbaFerromagnet, k: Float[Array, "... 2"], efield: Flo
 def nonadiabatic_spin_first_order(
     model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int, efield: Float[Array, "... 2"]
 ) -> Float[Array, "... 3"]:
-    """First-order (intrinsic) non-adiabatic spin delta sigma_1 for hbar k' = qE (PHYSICS.md).
+    """First-order (intrinsic) non-adiabatic spin delta sigma_1 for hbar k' = qE (docs: Theory > Quantum check).
 
     delta sigma_1 = -(s hbar/(2 Omega^3)) b x db/dt, db/dt = alpha (k' x z); with q = -e this is
     -(e alpha/(2 Omega^3)) b x (E x z) for the lower band (s = -1) and the opposite for the upper.

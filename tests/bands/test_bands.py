@@ -2,7 +2,7 @@
 symmetries, dtypes, broadcasting and compilation caching.
 
 References: numpy.linalg.eigh of the 2x2 H(k), central finite differences, and the closed forms of
-PHYSICS.md written out in NumPy (conftest.py).
+the conventions of docs/theory written out in NumPy (conftest.py).
 """
 
 import math
@@ -133,7 +133,7 @@ def test_field_like_torque_per_state(case, ref, random_k):
 
 
 def test_band_touching_single_state_is_reported(in_plane):
-    # PHYSICS.md: at k* velocities and spin forces diverge; "the code must detect states near it and
+    # docs/theory (model): at k* velocities and spin forces diverge; "the code must detect states near it and
     # say so, never return silent inf/nan". At the point returned by degeneracy_point (Omega ~ 1e-17 eV
     # after rounding) every per-state function must warn (or raise), not return a silent number.
     point = np.asarray(jaxsot.degeneracy_point(in_plane.model))
