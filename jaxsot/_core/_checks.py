@@ -1,7 +1,9 @@
 """Input checks for the public API: clear errors that name the parameter, its value and what is allowed.
 
-Checks run only on concrete values. Under `jax.jit`, `jax.grad` or `jax.vmap` the values are
-tracers and the checks are skipped (the caller is then responsible for valid inputs).
+Value checks run only on concrete values. Under `jax.jit`, `jax.grad` or `jax.vmap` the values
+are tracers: only their dtype (and shape, where a function expects one) is checked, and the caller
+is responsible for valid values. Every check refuses strings, None, booleans and complex numbers
+where real numbers are expected, with a ValueError (never a TypeError from deeper down).
 """
 
 import math
@@ -18,13 +20,155 @@ def is_concrete(*values: Any) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
 
 
-def check_finite(name: str, value: Any) -> None:
-    """Raise ValueError if any entry of a concrete value is NaN or infinite."""
+def check_real(name: str, value: Any) -> onp.ndarray | None:
+    """Raise ValueError unless `value` holds real numbers (ints or floats): strings, None, booleans,
+    complex numbers and other objects are refused. Returns the concrete value as a NumPy array, or
+    None for a traced value (whose dtype is still checked)."""
     if not is_concrete(value):
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and (jnp.issubdtype(dtype, jnp.complexfloating) or jnp.issubdtype(dtype, jnp.bool_)):
+            raise ValueError(f"{name} has dtype {dtype}; allowed: real numbers (a float or integer dtype)")
+        return None
+    if isinstance(value, (str, bytes)) or value is None:
+        raise ValueError(f"{name} = {value!r} is not a number; allowed: finite real numbers")
+    try:
+        array = onp.asarray(value)
+    except (TypeError, ValueError):  # ragged nested lists and similar
+        raise ValueError(f"{name} = {_brief(value)} is not a regular array of numbers; allowed: finite real numbers") from None
+    if array.dtype == bool:
+        raise ValueError(f"{name} = {_brief(value)} is a boolean; allowed: finite real numbers")
+    if onp.issubdtype(array.dtype, onp.complexfloating):
+        raise ValueError(f"{name} = {_brief(value)} is complex; allowed: finite real numbers")
+    if not (onp.issubdtype(array.dtype, onp.integer) or onp.issubdtype(array.dtype, onp.floating)):
+        raise ValueError(f"{name} = {_brief(value)} is not a number (dtype {array.dtype}); allowed: finite real numbers")
+    return array
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Raise ValueError unless a concrete value holds only finite real numbers (no NaN or inf; no
+    strings, booleans or complex numbers, see `check_real`)."""
+    array = check_real(name, value)
+    if array is None:
         return
-    array = onp.asarray(value)
     if not onp.all(onp.isfinite(array)):
         raise ValueError(f"{name} = {_show(array)} is not finite; allowed: finite real numbers")
+
+
+def check_real_scalar(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+    unit: str = "",
+) -> None:
+    """Raise ValueError unless a concrete value is one finite real number in the interval.
+
+    A Python int or float, a NumPy scalar or a 0-d array; arrays with a shape, strings, None,
+    booleans and complex numbers are refused (the message names the parameter). Traced values
+    (under jit/grad/vmap) pass; only their dtype is checked.
+    """
+    array = check_real(name, value)
+    if array is None:
+        return
+    if array.ndim != 0:
+        raise ValueError(f"{name} has shape {array.shape}; allowed: one number (a scalar, shape ())")
+    check_range(name, array, low=low, high=high, low_inclusive=low_inclusive, high_inclusive=high_inclusive, unit=unit)
+
+
+def unit_vector(name: str, vector: Any):
+    """vector / |vector| for a real (3,) direction, as a JAX array; ValueError for a zero, non-finite
+    or complex vector or another shape.
+
+    The vector is first divided by its largest |component|, so that |v|^2 neither overflows
+    (components up to the largest float) nor underflows (down to the smallest subnormal): e.g.
+    [1e200, 1e200, 0] -> [0.7071, 0.7071, 0]. A concrete vector is normalized in float64 NumPy and
+    returned in its own floating dtype (JAX's default float for integers); a traced one in JAX,
+    with the scale held fixed for differentiation (the result does not depend on it).
+    """
+    array = check_real(name, vector)
+    if array is None:  # traced
+        direction = jnp.asarray(vector)
+        if direction.shape != (3,):
+            raise ValueError(f"{name} has shape {direction.shape}; allowed: (3,)")
+        if not jnp.issubdtype(direction.dtype, jnp.floating):
+            direction = direction.astype(jnp.result_type(float))
+        scale = jax.lax.stop_gradient(jnp.max(jnp.abs(direction)))
+        scaled = direction / jnp.where(scale > 0, scale, 1.0)
+        return scaled / jnp.sqrt(jnp.sum(scaled * scaled))
+    if array.shape != (3,):
+        raise ValueError(f"{name} has shape {array.shape}; allowed: (3,)")
+    if not onp.all(onp.isfinite(array)):
+        raise ValueError(f"{name} = {_show(array)} is not finite; allowed: finite real numbers")
+    values = array.astype(onp.float64)
+    scale = float(onp.max(onp.abs(values)))
+    if not scale > 0.0:
+        raise ValueError(f"{name} = {values.tolist()} has zero length; allowed: any non-zero 3-vector")
+    scaled = values / scale
+    unit = scaled / math.sqrt(float(onp.sum(scaled * scaled)))
+    if onp.issubdtype(array.dtype, onp.floating):
+        dtype = jax.dtypes.canonicalize_dtype(array.dtype)
+    else:
+        dtype = jnp.result_type(float)
+    return jnp.asarray(unit).astype(dtype)
+
+
+def check_states(name: str, value: Any, core: tuple[int, ...] = (2,), unit: str = "") -> None:
+    """Raise ValueError unless `value` is an array of finite real numbers of shape (..., *core).
+
+    For the per-state entry points: k (..., 2) [1/nm], efield (..., 2) [V/nm], forces (..., 2).
+    NaN or inf entries are refused here with their position, rather than propagating into results
+    (and into warnings about the band touching point that would not apply). Traced values: the
+    shape and dtype are checked, not the values.
+    """
+    check_real(name, value)
+    check_shape(name, value, core)
+    if not is_concrete(value):
+        return
+    if isinstance(value, jax.Array) and bool(jnp.all(jnp.isfinite(value))):
+        return  # checked where the array lives (no copy of a large device array to the host)
+    array = onp.asarray(value)
+    finite = onp.isfinite(array)
+    if not onp.all(finite):
+        where = tuple(int(i) for i in onp.argwhere(~finite)[0])
+        suffix = f" {unit}" if unit else ""
+        raise ValueError(
+            f"{name}{list(where)} = {array[where]}{suffix} is not finite ({int(onp.sum(~finite))} such entries in shape "
+            f"{array.shape}); allowed: finite real numbers"
+        )
+
+
+def check_temperature(name: str, value: Any) -> float:
+    """Return a temperature [K] as a float, or raise ValueError unless it is one finite real number >= 0.
+
+    (T = 0 is the step occupation.) A traced value is returned unchanged.
+    """
+    check_real_scalar(name, value, low=0.0, unit="K")
+    return float(value) if is_concrete(value) else value
+
+
+def check_demag(name: str, value: Any, *, allow_off: bool = True, tolerance: float = 1e-6) -> None:
+    """Raise ValueError unless demagnetizing factors (..., 3) = (N_x, N_y, N_z) are each in [0, 1]
+    and sum to 1 (to `tolerance`): the trace of the demagnetizing tensor of any body is 1.
+    allow_off: also accept (0, 0, 0), i.e. no shape anisotropy at all (a modelling choice)."""
+    check_shape(name, value, (3,))
+    check_range(name, value, low=0.0, high=1.0)
+    if not is_concrete(value):
+        return
+    factors = onp.asarray(value, dtype=float)
+    total = factors.sum(axis=-1)
+    good = onp.abs(total - 1.0) <= tolerance
+    if allow_off:
+        good |= onp.all(factors == 0.0, axis=-1)
+    if not onp.all(good):
+        index = tuple(int(i) for i in onp.argwhere(~onp.atleast_1d(good))[0]) if factors.ndim > 1 else ()
+        row = factors[index] if index else factors
+        raise ValueError(
+            f"{name}{list(index) if index else ''} = {_show(row)} sums to {float(onp.atleast_1d(total)[index or 0]):g}; "
+            f"allowed: factors in [0, 1] with N_x + N_y + N_z = 1 (thin film: (0, 0, 1)){' or (0, 0, 0)' if allow_off else ''}"
+        )
 
 
 def check_range(
@@ -37,10 +181,10 @@ def check_range(
     high_inclusive: bool = True,
     unit: str = "",
 ) -> None:
-    """Raise ValueError unless every entry lies in the given interval (and is finite)."""
+    """Raise ValueError unless every entry lies in the given interval (and is a finite real number)."""
+    check_finite(name, value)
     if not is_concrete(value):
         return
-    check_finite(name, value)
     array = onp.asarray(value)
     bad = onp.zeros(array.shape, dtype=bool)
     if low is not None:
@@ -106,6 +250,11 @@ def float_dtype(*arrays):
     """The floating dtype the library computes in for these inputs: theirs, or JAX's default float."""
     dtype = jnp.result_type(*arrays)
     return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _show(array: onp.ndarray) -> str:

@@ -1,9 +1,9 @@
-"""Electric-field drives E(t) [V/nm] for the time evolution (PHYSICS.md "Ensembles")."""
+"""Electric-field drives E(t) [V/nm] for the time evolution (docs: Theory > Ensembles and dynamics)."""
 
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
-from ._checks import check_finite, check_range
+from ._checks import check_finite, check_real_scalar
 
 
 
@@ -37,7 +37,7 @@ class RampDrive(eqx.Module):
     ramp_time: Float[Array, ""]
 
     def __init__(self, amplitude, ramp_time):
-        check_range("ramp_time", ramp_time, low=0.0, low_inclusive=False, unit="fs")
+        check_real_scalar("ramp_time", ramp_time, low=0.0, low_inclusive=False, unit="fs")
         self.amplitude = _amplitude(amplitude)
         self.ramp_time = jnp.asarray(ramp_time)
 
@@ -57,8 +57,8 @@ class SinusoidDrive(eqx.Module):
     phase: Float[Array, ""]
 
     def __init__(self, amplitude, frequency, phase=0.0):
-        check_range("frequency", frequency, low=0.0, low_inclusive=False, unit="1/fs")
-        check_finite("phase", phase)
+        check_real_scalar("frequency", frequency, low=0.0, low_inclusive=False, unit="1/fs")
+        check_real_scalar("phase", phase, unit="rad")
         self.amplitude = _amplitude(amplitude)
         self.frequency = jnp.asarray(frequency)
         self.phase = jnp.asarray(phase)

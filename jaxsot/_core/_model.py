@@ -1,11 +1,11 @@
-"""The Rashba ferromagnet model (PHYSICS.md "Model", paper eq. 1)."""
+"""The Rashba ferromagnet model (docs: Theory > Model, units and conventions; paper eq. 1)."""
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 from ..constants import ELECTRON_MASS, HBAR, HBAR2_OVER_2ME
-from ._checks import check_finite, check_range, is_concrete
+from ._checks import check_real_scalar, unit_vector
 
 
 
@@ -18,12 +18,18 @@ class RashbaFerromagnet(eqx.Module):
     Args:
         alpha: Rashba coupling [eV nm] (0.005 to 0.2 is typical; 1 eV A = 0.1 eV nm). alpha = 0
             is allowed for single-state quantities; the torque-force identity divides by it.
-        j_ex: exchange coupling J [eV], >= 0.
-        magnetization: direction M, shape (3,); normalized here (it must not be zero).
+        j_ex: exchange coupling J [eV], >= 0. J = 0 is allowed (no exchange) for the exact bands;
+            then `eta` is inf and the strong-exchange forms (expansions in alpha k/J) do not apply.
+        magnetization: direction M, shape (3,); normalized here (it must not be zero). Any finite
+            scale works: the vector is divided by its largest component before its length is
+            taken, so [1e200, 1e200, 0] and [1e-300, 0, 0] give their directions.
         mass_ratio: effective mass m*/m_e, > 0.
 
-    Checks (on concrete values only): every field finite, j_ex >= 0, mass_ratio > 0,
-    |magnetization| > 0. Raises ValueError naming the field, its value and the allowed range.
+    Checks (on concrete values): alpha, j_ex and mass_ratio are single finite real numbers
+    (a Python/NumPy scalar or a 0-d array: no arrays with a shape, strings, booleans or complex
+    numbers), j_ex >= 0, mass_ratio > 0, magnetization a finite real non-zero 3-vector. Raises
+    ValueError naming the field, its value and the allowed range. For a batch of models, build
+    them under `jax.vmap` (traced fields are not value-checked).
     """
 
     alpha: Float[Array, ""]
@@ -32,23 +38,12 @@ class RashbaFerromagnet(eqx.Module):
     mass_ratio: Float[Array, ""]
 
     def __init__(self, alpha, j_ex, magnetization, mass_ratio=1.0):
-        check_range("alpha", alpha, unit="eV nm")
-        check_range("j_ex", j_ex, low=0.0, unit="eV")
-        check_range("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
-        check_finite("magnetization", magnetization)
-        direction = jnp.asarray(magnetization)
-        if direction.shape != (3,):
-            raise ValueError(f"magnetization has shape {direction.shape}; allowed: (3,)")
-        if not jnp.issubdtype(direction.dtype, jnp.floating):
-            direction = direction.astype(jnp.result_type(float))
-        norm = jnp.sqrt(jnp.sum(direction * direction))
-        if is_concrete(norm) and not float(norm) > 0.0:
-            raise ValueError(
-                f"magnetization = {[float(x) for x in direction]} has zero length; allowed: any non-zero 3-vector"
-            )
+        check_real_scalar("alpha", alpha, unit="eV nm")
+        check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
+        check_real_scalar("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
         self.alpha = jnp.asarray(alpha)
         self.j_ex = jnp.asarray(j_ex)
-        self.magnetization = direction / norm
+        self.magnetization = unit_vector("magnetization", magnetization)
         self.mass_ratio = jnp.asarray(mass_ratio)
 
     @classmethod
@@ -59,8 +54,8 @@ class RashbaFerromagnet(eqx.Module):
             theta: polar angle of M from +z [rad].
             phi: azimuth of M from +x [rad].
         """
-        check_finite("theta", theta)
-        check_finite("phi", phi)
+        check_real_scalar("theta", theta, unit="rad")
+        check_real_scalar("phi", phi, unit="rad")
         theta = jnp.asarray(theta)
         phi = jnp.asarray(phi)
         direction = jnp.stack(
@@ -80,7 +75,9 @@ class RashbaFerromagnet(eqx.Module):
 
     @property
     def eta(self) -> Float[Array, ""]:
-        """eta = m alpha^2 / (hbar^2 J), the dimensionless spin-force / AMR strength (paper eq. 13/14)."""
+        """eta = m alpha^2 / (hbar^2 J), the dimensionless spin-force / AMR strength (paper eq. 13/14).
+
+        inf for J = 0 (and alpha != 0): the strong-exchange limit does not exist without exchange."""
         return self.mass * self.alpha**2 / (HBAR**2 * self.j_ex)
 
     def astype(self, dtype) -> "RashbaFerromagnet":
@@ -97,7 +94,7 @@ def degeneracy_point(model: RashbaFerromagnet):
     """The band-touching point k* = (J/alpha)(z x M) [1/nm], shape (2,), or None.
 
     It exists only when M_z = 0 (and alpha != 0); Omega(k*) = 0 there and velocities and spin
-    forces diverge (PHYSICS.md "Model"). Concrete models only.
+    forces diverge (docs: Theory > Model, units and conventions). Concrete models only.
     """
     mx, my, mz = (float(x) for x in model.magnetization)
     alpha = float(model.alpha)

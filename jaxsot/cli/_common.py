@@ -43,9 +43,11 @@ def prepare_out(path, option: str = "--out") -> pathlib.Path:
     out = pathlib.Path(path)
     if not str(path).strip():
         raise UsageError(f"{option} is empty; allowed: a folder path")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{option} {str(path)!r} is an existing file, not a folder; allowed: a new or existing folder")
+    if "\x00" in str(path):
+        raise UsageError(f"{option} {str(path)!r} contains a NUL character; allowed: a folder path")
     try:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"{option} {str(path)!r} is an existing file, not a folder; allowed: a new or existing folder")
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(
@@ -66,14 +68,14 @@ def check_output_file(path, option: str) -> pathlib.Path:
     """Check a single output file path before any work: its folder exists and is writable, and the
     path is not a folder. Raises UsageError."""
     file = pathlib.Path(path)
-    if not str(path).strip():
-        raise UsageError(f"{option} is empty; allowed: a file path")
-    if file.is_dir():
-        raise UsageError(f"{option} {str(path)!r} is a folder; allowed: a file path")
+    if not str(path).strip() or "\x00" in str(path):
+        raise UsageError(f"{option} {str(path)!r} is not a usable file path; allowed: a file path")
     folder = file.parent
-    if not folder.is_dir():
-        raise UsageError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not exist; allowed: a file in an existing folder")
     try:
+        if file.is_dir():
+            raise UsageError(f"{option} {str(path)!r} is a folder; allowed: a file path")
+        if not folder.is_dir():
+            raise UsageError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not exist; allowed: a file in an existing folder")
         handle, probe = tempfile.mkstemp(dir=folder, prefix=".jaxsot-write-test-", suffix=".tmp")
         os.close(handle)
         os.unlink(probe)
@@ -243,12 +245,14 @@ def read_config_text(path: str | None, default_text: str) -> tuple[str, str]:
     """
     if path is None:
         return default_text, "embedded default"
+    if not path or "\x00" in path:
+        raise ConfigError(f"config file {path!r} is not a usable path; allowed: a TOML file")
     file = pathlib.Path(path)
-    if not file.exists():
-        raise ConfigError(f"config file {str(path)!r} does not exist; allowed: a TOML file (see `jaxsot default-config`)")
-    if file.is_dir():
-        raise ConfigError(f"config file {str(path)!r} is a folder; allowed: a TOML file")
     try:
+        if not file.exists():
+            raise ConfigError(f"config file {str(path)!r} does not exist; allowed: a TOML file (see `jaxsot default-config`)")
+        if file.is_dir():
+            raise ConfigError(f"config file {str(path)!r} is a folder; allowed: a TOML file")
         with open(file, "rb") as handle:
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:

@@ -6,9 +6,10 @@ eV / nm / fs / V/nm happens in `jaxsot._cli`, at the boundary.
 
 import dataclasses
 import math
+import re
 import tomllib
 from typing import Any
-from ..constants import G_ELECTRON
+from ..constants import G_ELECTRON, HBAR2_OVER_2ME
 
 
 
@@ -16,17 +17,36 @@ class ConfigError(ValueError):
     """A bad configuration: the message names the key, the value and what is allowed."""
 
 
-def _option(default, *, low=None, high=None, low_open=False, choices=None, doc="", allow_inf=False):
+def _option(default, *, low=None, high=None, low_open=False, choices=None, doc="", allow_inf=False, min_abs=None, why=""):
+    """A config key: default, allowed range [low, high] ((low, high] with low_open), choices, and
+    min_abs: |value| must be at least this (a range that excludes zero; `why` says why)."""
     return dataclasses.field(
         default=default,
-        metadata={"low": low, "high": high, "low_open": low_open, "choices": choices, "doc": doc, "allow_inf": allow_inf},
+        metadata={
+            "low": low, "high": high, "low_open": low_open, "choices": choices, "doc": doc, "allow_inf": allow_inf,
+            "min_abs": min_abs, "why": why,
+        },
     )
+
+
+# Shared lower bounds: the documented ranges are the ones that give finite, meaningful results.
+ALPHA_MIN = 1.0e-4
+"""Smallest |alpha| [eV nm] (1e-3 eV A): without Rashba coupling every torque and spin force vanishes,
+and the relative errors of the approximations (approx - exact)/exact are undefined."""
+J_EX_MIN = 1.0e-3
+"""Smallest exchange J [eV] (1 meV): the strong-exchange forms and eta = m alpha^2/(hbar^2 J) divide by J."""
+TAU_MIN = 1.0e-3
+"""Shortest relaxation time tau [fs] (1 as): far below any physical momentum relaxation time."""
+_ALPHA_WHY = "without Rashba coupling the torques vanish and the approximations' relative errors are undefined"
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelOptions:
-    alpha_eV_nm: float = _option(0.05, low=-10.0, high=10.0, doc="Rashba coupling [eV nm] (0.05 eV nm = 0.5 eV A)")
-    j_ex_eV: float = _option(1.0, low=0.0, high=100.0, doc="exchange coupling J [eV]")
+    alpha_eV_nm: float = _option(
+        0.05, low=-10.0, high=10.0, min_abs=ALPHA_MIN, why=_ALPHA_WHY,
+        doc="Rashba coupling [eV nm] (0.05 eV nm = 0.5 eV A)",
+    )
+    j_ex_eV: float = _option(1.0, low=J_EX_MIN, high=100.0, doc="exchange coupling J [eV]")
     theta_deg: float = _option(60.0, low=0.0, high=180.0, doc="polar angle of M from +z [deg]")
     phi_deg: float = _option(30.0, low=-360.0, high=360.0, doc="azimuth of M from +x [deg]")
     mass_ratio: float = _option(1.0, low=0.0, high=100.0, low_open=True, doc="effective mass m*/m_e")
@@ -51,13 +71,31 @@ class DriveOptions:
 
 @dataclasses.dataclass(frozen=True)
 class RelaxationOptions:
-    tau_fs: float = _option(10.0, low=0.0, low_open=True, doc="momentum relaxation time [fs]; inf = no relaxation")
+    tau_fs: float = _option(
+        10.0, low=TAU_MIN, allow_inf=True,
+        doc="momentum relaxation time [fs] (run, sweep: also >= t_end_fs/(num_steps - 1)/4); inf = no relaxation",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class TimeOptions:
     t_end_fs: float = _option(60.0, low=0.0, high=1.0e7, low_open=True, doc="end of the simulated interval [fs]")
     num_steps: int = _option(241, low=2, high=10_000_000, doc="number of output times, t = 0 .. t_end")
+
+
+MAX_STATE_STEPS = 1.0e11
+"""Default work limit (state-steps): about an hour of one CPU core at ~3e7 state-steps/s."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LimitOptions:
+    max_state_steps: float = _option(
+        MAX_STATE_STEPS, low=1.0, high=1.0e18,
+        doc="work limit: states x time steps (x points); 1e11 is about an hour of one CPU core; raise it for longer runs",
+    )
+    max_memory_GB: float = _option(
+        0.0, low=0.0, high=1.0e6, doc="planned memory limit [GB]; 0 = half of this machine's memory (at most all of it)",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +105,14 @@ class RunConfig:
     drive: DriveOptions = dataclasses.field(default_factory=DriveOptions)
     relaxation: RelaxationOptions = dataclasses.field(default_factory=RelaxationOptions)
     time: TimeOptions = dataclasses.field(default_factory=TimeOptions)
+    limits: LimitOptions = dataclasses.field(default_factory=LimitOptions)
+
+
+LIMITS_TOML = """\
+[limits]
+max_state_steps = 1.0e11  # work: states x time steps (x points); about an hour of one CPU core
+max_memory_GB = 0.0       # planned memory [GB]; 0 = half of this machine's memory
+"""
 
 
 DEFAULT_RUN_TOML = """\
@@ -98,7 +144,24 @@ tau_fs = 10.0
 [time]
 t_end_fs = 60.0
 num_steps = 241
-"""
+
+""" + LIMITS_TOML
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _allowed_range(meta: dict) -> str:
+    low, high = meta.get("low"), meta.get("high")
+    left = f"{'(' if meta.get('low_open') else '['}{low:g}" if low is not None else "(-inf"
+    right = f"{high:g}]" if high is not None else ("inf]" if meta.get("allow_inf") else "inf)")
+    text = f"{left}, {right}"
+    if meta.get("min_abs"):
+        text += f" with |value| >= {meta['min_abs']:g}"
+    return text
 
 
 def _check_value(section: str, field: dataclasses.Field, value: Any) -> Any:
@@ -106,36 +169,42 @@ def _check_value(section: str, field: dataclasses.Field, value: Any) -> Any:
     meta = field.metadata
     if field.type is int or field.type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} = {value!r} has type {type(value).__name__}; allowed: an integer")
+            raise ConfigError(f"{key} = {_show(value)} is {_type_name(value)}; allowed: an integer")
     elif field.type is float or field.type == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key} = {value!r} has type {type(value).__name__}; allowed: a number")
+            raise ConfigError(f"{key} = {_show(value)} is {_type_name(value)}; allowed: a number")
         value = float(value)
         if math.isnan(value):
-            raise ConfigError(f"{key} = nan is not allowed; allowed: a finite number")
+            raise ConfigError(f"{key} = nan is not allowed; allowed: a number in {_allowed_range(meta)}")
     elif field.type is bool or field.type == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(f"{key} = {value!r} has type {type(value).__name__}; allowed: true or false")
+            raise ConfigError(f"{key} = {_show(value)} is {_type_name(value)}; allowed: true or false")
     elif field.type is str or field.type == "str":
         if not isinstance(value, str):
-            raise ConfigError(f"{key} = {value!r} has type {type(value).__name__}; allowed: a string")
+            raise ConfigError(f"{key} = {_show(value)} is {_type_name(value)}; allowed: a string")
     if meta.get("choices") and value not in meta["choices"]:
         raise ConfigError(f"{key} = {value!r} is not allowed; allowed: {', '.join(map(repr, meta['choices']))}")
     low, high = meta.get("low"), meta.get("high")
-    if low is not None or high is not None:
+    if low is not None or high is not None or meta.get("min_abs"):
         too_low = low is not None and (value <= low if meta.get("low_open") else value < low)
         too_high = high is not None and value > high
-        infinite_ok = (field.name == "tau_fs" or meta.get("allow_inf")) and value == math.inf
-        if (too_low or too_high or (isinstance(value, float) and math.isinf(value))) and not infinite_ok:
-            left = f"{'(' if meta.get('low_open') else '['}{low:g}" if low is not None else "(-inf"
-            right = f"{high:g}]" if high is not None else "inf]"
-            raise ConfigError(f"{key} = {value!r} is out of range; allowed: {left}, {right}")
+        infinite_ok = meta.get("allow_inf") and value == math.inf
+        near_zero = bool(meta.get("min_abs")) and abs(value) < meta["min_abs"]
+        if (too_low or too_high or near_zero or (isinstance(value, float) and math.isinf(value))) and not infinite_ok:
+            why = f" ({meta['why']})" if near_zero and meta.get("why") else ""
+            raise ConfigError(f"{key} = {value!r} is out of range; allowed: {_allowed_range(meta)}{why}")
     return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _build(cls, section: str, table: Any):
     if not isinstance(table, dict):
-        raise ConfigError(f"[{section}] must be a table; got {type(table).__name__}")
+        raise ConfigError(f"{section} = {_show(table)} is {_type_name(table)}; allowed: a table [{section}] with keys "
+                          f"{', '.join(f.name for f in dataclasses.fields(cls))}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in table:
         if key not in fields:
@@ -144,12 +213,51 @@ def _build(cls, section: str, table: Any):
     return cls(**values)
 
 
+_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]*?)\s*\]\]?")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_.\-\"' ]+?)\s*=")
+
+
+def toml_error_message(error: tomllib.TOMLDecodeError, text: str, source: str) -> str:
+    """One line for a TOML syntax error: the file, line and column, the section and key there, and the line."""
+    message = str(error)
+    match = _POSITION.search(message)
+    if not match:
+        return f"{source}: not valid TOML: {message}; allowed: TOML syntax (toml.io)"
+    reason = message[: match.start()]
+    line_no, column = int(match.group(1)), int(match.group(2))
+    lines = text.splitlines()
+    section = ""
+    for previous in lines[: line_no - 1]:
+        header = _HEADER.match(previous)
+        if header and not previous.lstrip().startswith("#"):
+            section = header.group(1)
+    line = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
+    where = []
+    header = _HEADER.match(line)
+    if header:
+        where.append(f"in the header of [{header.group(1)}]")
+    else:
+        if section:
+            where.append(f"in [{section}]")
+        key = _KEY.match(line)
+        if key:
+            where.append(f"at key {key.group(1).strip()!r}")
+    snippet = line.strip()
+    snippet = snippet if len(snippet) <= 60 else snippet[:57] + "..."
+    context = f" {' '.join(where)}" if where else ""
+    return (
+        f"{source}: line {line_no}, column {column}{context}: not valid TOML: {reason} (the line reads {snippet!r}); "
+        "allowed: TOML syntax (toml.io), e.g. key = 1.5 under a [section] header"
+    )
+
+
 def _load_toml(text: str, source: str, allowed_sections) -> dict:
     """TOML text -> dict, refusing invalid TOML and unknown sections in one line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+        raise ConfigError(toml_error_message(error, text, source)) from None
     for name in data:
         if name not in allowed_sections:
             raise ConfigError(f"unknown section [{name}]; allowed: {', '.join(f'[{s}]' for s in allowed_sections)}")
@@ -169,13 +277,73 @@ def _parse_sections(text: str, source: str, config_cls, build=None):
     return config_cls(**{name: build(factory(), name, data.get(name, {})) for name, factory in sections.items()})
 
 
+class named_errors:
+    """Context: a ConfigError raised inside gets the config's source as a prefix ("file.toml: [model] ...")."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, ConfigError) and not str(error).startswith(f"{self.source}:"):
+            raise ConfigError(f"{self.source}: {error}") from None
+        return False
+
+
+SHIFT_SUBSTEPS = 4
+"""RK4 substeps per output interval of the sea's rigid shift (`jaxsot.simulate` and sweeps)."""
+
+
+def check_run_rules(run: RunConfig, swept: dict | None = None) -> None:
+    """Cross-field rules of the run sections (also the fixed part of a sweep).
+
+    swept: {config key: (smallest, largest value)} of swept keys, checked at their extremes.
+    - tau_fs >= the RK4 step of the shift, t_end_fs/(num_steps - 1)/4: a relaxation faster than
+      the step makes the explicit integration of hbar dDelta k/dt = qE - hbar Delta k/tau unstable
+      (it ends in inf/NaN);
+    - a sinusoidal drive needs at least two output intervals per period (else it is not resolved).
+    """
+    swept = swept or {}
+
+    def value(key, which):
+        if key in swept:
+            return swept[key][which], f"[sweep.parameters] {key}"
+        section = SWEEPABLE[key]
+        return getattr(getattr(run, section), key), f"[{section}] {key}"
+
+    t = run.time
+    interval = t.t_end_fs / (t.num_steps - 1)
+    step = interval / SHIFT_SUBSTEPS
+    tau, name = value("tau_fs", 0)
+    if math.isfinite(tau) and tau < step:
+        raise ConfigError(
+            f"{name} = {tau:g} fs is shorter than the integration step of the sea's shift, [time] t_end_fs/(num_steps - 1)/"
+            f"{SHIFT_SUBSTEPS} = {step:.4g} fs; allowed: tau_fs >= {step:.4g} (or a larger [time] num_steps, or tau_fs = inf)"
+        )
+    if run.drive.kind == "sinusoid":
+        frequency, name = value("frequency_THz", 1)
+        needed = math.ceil(2.0 * frequency * 1e-3 * t.t_end_fs) + 1
+        if t.num_steps < needed:
+            raise ConfigError(
+                f"{name} = {frequency:g} needs two time steps per period over [time] t_end_fs = {t.t_end_fs:g}: "
+                f"[time] num_steps = {t.num_steps} is below {needed}; allowed: num_steps >= {needed}, or a lower frequency"
+            )
+
+
 def parse_run_config(text: str, source: str = "config") -> RunConfig:
-    """Parse and validate a `jaxsot run` TOML text. Raises ConfigError with one clear line."""
-    return _parse_sections(text, source, RunConfig)
+    """Parse and validate a `jaxsot run` TOML text. Raises ConfigError with one clear line that
+    starts with the source (file name) and names the section and key."""
+    with named_errors(source):
+        config = _parse_sections(text, source, RunConfig)
+        check_run_rules(config)
+    return config
 
 
 def config_to_toml(config: RunConfig) -> str:
-    """The full configuration (defaults filled in) as TOML text, for the results folder."""
+    """The full configuration (defaults filled in) as TOML text, for the results folder; each key's
+    comment gives its unit and the range the commands accept."""
     lines = []
     for section in dataclasses.fields(config):
         lines.append(f"[{section.name}]")
@@ -189,7 +357,14 @@ def config_to_toml(config: RunConfig) -> str:
                 text = "inf"
             else:
                 text = repr(value)
-            lines.append(f"{field.name} = {text}  # {field.metadata['doc']}")
+            meta = field.metadata
+            if meta.get("choices"):
+                allowed = f"; allowed: {', '.join(map(repr, meta['choices']))}"
+            elif meta.get("low") is not None or meta.get("high") is not None:
+                allowed = f"; allowed: {_allowed_range(meta)}"
+            else:
+                allowed = ""
+            lines.append(f"{field.name} = {text}  # {meta['doc']}{allowed}")
         lines.append("")
     return "\n".join(lines)
 
@@ -302,6 +477,10 @@ tau_fs = 10.0
 t_end_fs = 30.0
 num_steps = 7
 
+[limits]
+max_state_steps = 1.0e11  # work: points x states x time steps; about an hour of one CPU core
+max_memory_GB = 0.0       # planned host memory [GB]; 0 = half of this machine's memory
+
 [sweep]
 mode = "grid"
 chunk_points = 0     # 0: sized to the device memory
@@ -336,11 +515,11 @@ def _field_of(name: str) -> tuple[str, dataclasses.Field]:
 
 def _check_type(key: str, value: Any, kind: type) -> Any:
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{key} = {value!r} has type {type(value).__name__}; allowed: an integer")
+        raise ConfigError(f"{key} = {_show(value)} is {_type_name(value)}; allowed: an integer")
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise ConfigError(f"{key} = {value!r} has type {type(value).__name__}; allowed: a number")
+        raise ConfigError(f"{key} = {_show(value)} is {_type_name(value)}; allowed: a number")
     if kind is str and not isinstance(value, str):
-        raise ConfigError(f"{key} = {value!r} has type {type(value).__name__}; allowed: a string")
+        raise ConfigError(f"{key} = {_show(value)} is {_type_name(value)}; allowed: a string")
     return float(value) if kind is float else value
 
 
@@ -354,57 +533,93 @@ def _axis(name: str, spec: Any, mode: str) -> SweepAxis:
         if isinstance(spec, list):
             if not spec:
                 raise ConfigError(f"{key} = [] is empty; allowed: a non-empty list of numbers")
+            if len(spec) > 1_000_000:
+                raise ConfigError(f"{key} has {len(spec)} values; allowed: at most 1000000")
             values = tuple(checked(v) for v in spec)
         elif isinstance(spec, dict):
             allowed = {"start", "stop", "num", "scale"}
             if set(spec) - allowed or not {"start", "stop", "num"} <= set(spec):
-                raise ConfigError(f"{key} = {spec!r}; allowed: a list of numbers or {{start, stop, num, scale}}")
-            start, stop = checked(spec["start"]), checked(spec["stop"])
+                raise ConfigError(f"{key} = {_show(spec)}; allowed: a list of numbers or {{start, stop, num, scale}}")
+            start, stop = _check_type(f"{key}.start", spec["start"], float), _check_type(f"{key}.stop", spec["stop"], float)
             num = _check_type(f"{key}.num", spec["num"], int)
             if not 1 <= num <= 1_000_000:
                 raise ConfigError(f"{key}.num = {num} is out of range; allowed: [1, 1000000]")
             scale = spec.get("scale", "linear")
             if scale not in ("linear", "log"):
-                raise ConfigError(f"{key}.scale = {scale!r} is not allowed; allowed: 'linear', 'log'")
+                raise ConfigError(f"{key}.scale = {_show(scale)} is not allowed; allowed: 'linear', 'log'")
             if scale == "log" and not (start > 0 and stop > 0):
                 raise ConfigError(f"{key}: scale = 'log' needs start > 0 and stop > 0; got {start:g}, {stop:g}")
+            start, stop = checked(start), checked(stop)
+            if math.isinf(start) or math.isinf(stop):
+                raise ConfigError(f"{key}: start = {start:g}, stop = {stop:g}; allowed: finite start and stop")
             if num == 1:
                 values = (start,)
             elif scale == "log":
                 values = tuple(start * (stop / start) ** (i / (num - 1)) for i in range(num))
             else:
                 values = tuple(start + (stop - start) * i / (num - 1) for i in range(num))
+            values = tuple(checked(v) for v in values)  # e.g. a linear range through alpha = 0
         else:
-            raise ConfigError(f"{key} = {spec!r}; allowed (mode = grid): a list of numbers or {{start, stop, num, scale}}")
+            raise ConfigError(f"{key} = {_show(spec)}; allowed (mode = grid): a list of numbers or {{start, stop, num, scale}}")
         if len(set(values)) != len(values):
             raise ConfigError(f"{key} has repeated values; allowed: distinct values")
         return SweepAxis(name, values=values)
     if not isinstance(spec, dict) or set(spec) - {"low", "high", "scale"} or not {"low", "high"} <= set(spec):
-        raise ConfigError(f"{key} = {spec!r}; allowed (mode = random): {{low, high, scale}}")
+        raise ConfigError(f"{key} = {_show(spec)}; allowed (mode = random): {{low, high, scale}}")
     low, high = checked(spec["low"]), checked(spec["high"])
     scale = spec.get("scale", "linear")
     if scale not in ("linear", "log"):
-        raise ConfigError(f"{key}.scale = {scale!r} is not allowed; allowed: 'linear', 'log'")
+        raise ConfigError(f"{key}.scale = {_show(scale)} is not allowed; allowed: 'linear', 'log'")
+    if math.isinf(low) or math.isinf(high):
+        raise ConfigError(f"{key}: low = {low:g}, high = {high:g}; allowed: finite low and high (mode = random)")
     if not low < high or (scale == "log" and low <= 0):
         raise ConfigError(f"{key}: low = {low:g}, high = {high:g}; allowed: low < high (and low > 0 for scale = 'log')")
+    floor = field.metadata.get("min_abs")
+    if floor and low < floor and high > -floor:
+        raise ConfigError(
+            f"{key}: the range [{low:g}, {high:g}] includes values with |{name}| < {floor:g}; allowed: a range on one side "
+            f"of zero ({field.metadata['why']})"
+        )
     return SweepAxis(name, low=low, high=high, scale=scale)
 
 
+def plot_variables(observables) -> tuple[str, ...]:
+    """The variables a sweep with these observables stores, by their exact names (what a plot may show)."""
+    from ..sweep import _compute
+
+    return tuple(
+        name for name, (kind, observable, _) in _compute.output_names().items()
+        if name != "status" and (kind == "point" or observable in observables)
+    )
+
+
+def _table(data: dict, name: str, what: str) -> dict:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} = {_show(value)} is {_type_name(value)}; allowed: a table [{name}] ({what})")
+    return value
+
+
 def parse_sweep_config(text: str, source: str = "config") -> SweepConfig:
-    """Parse and validate a `jaxsot sweep` TOML text. Raises ConfigError with one clear line."""
+    """Parse and validate a `jaxsot sweep` TOML text. Raises ConfigError with one clear line that
+    starts with the source (file name) and names the section and key."""
+    with named_errors(source):
+        return _parse_sweep(text, source)
+
+
+def _parse_sweep(text: str, source: str) -> SweepConfig:
     run_sections = [f.name for f in dataclasses.fields(RunConfig)]
     data = _load_toml(text, source, run_sections + ["sweep", "output"])
-    run_tables = {name: data[name] for name in run_sections if name in data}
     run = RunConfig(**{
-        f.name: _build(type(f.default_factory()), f.name, run_tables.get(f.name, {}))
+        f.name: _build(type(f.default_factory()), f.name, data.get(f.name, {}))
         for f in dataclasses.fields(RunConfig)
     })
-    sweep_table = dict(data.get("sweep", {}))
-    if not isinstance(sweep_table, dict):
-        raise ConfigError("[sweep] must be a table")
+    sweep_table = dict(_table(data, "sweep", "mode, num_points, ... and [sweep.parameters]"))
     parameters = sweep_table.pop("parameters", {})
     options = _build(SweepOptions, "sweep", sweep_table)
-    if not isinstance(parameters, dict) or not parameters:
+    if not isinstance(parameters, dict):
+        raise ConfigError(f"[sweep] parameters = {_show(parameters)} is {_type_name(parameters)}; allowed: a table [sweep.parameters]")
+    if not parameters:
         raise ConfigError("[sweep.parameters] is missing or empty; allowed: one or more swept keys, e.g. alpha_eV_nm = [0.02, 0.05]")
     axes = tuple(_axis(name, spec, options.mode) for name, spec in parameters.items())
     for axis in axes:
@@ -417,17 +632,32 @@ def parse_sweep_config(text: str, source: str = "config") -> SweepConfig:
         total = math.prod(len(a.values) for a in axes)
         if total > 100_000_000:
             raise ConfigError(f"[sweep.parameters] make {total} grid points; allowed: at most 100000000")
-    output = data.get("output", {})
-    if not isinstance(output, dict) or set(output) - {"observables", "plots"}:
+    extremes = {
+        a.name: (min(a.values), max(a.values)) if options.mode == "grid" else (a.low, a.high) for a in axes
+    }
+    check_run_rules(run, extremes)
+    output = _table(data, "output", "observables, plots")
+    if set(output) - {"observables", "plots"}:
         raise ConfigError(f"[output] has unknown keys {sorted(set(output) - {'observables', 'plots'})}; allowed: observables, plots")
     observables = output.get("observables", list(SWEEP_OBSERVABLES))
-    if not isinstance(observables, list) or not observables or any(o not in SWEEP_OBSERVABLES for o in observables):
-        raise ConfigError(f"[output] observables = {observables!r}; allowed: a non-empty list from {', '.join(SWEEP_OBSERVABLES)}")
+    if (
+        not isinstance(observables, list) or not observables
+        or any(not isinstance(o, str) or o not in SWEEP_OBSERVABLES for o in observables)
+    ):
+        raise ConfigError(f"[output] observables = {_show(observables)}; allowed: a non-empty list from {', '.join(SWEEP_OBSERVABLES)}")
+    if len(set(observables)) != len(observables):
+        raise ConfigError(f"[output] observables = {_show(observables)} repeats a name; allowed: each observable once")
+    plot_specs = output.get("plots", [])
+    if not isinstance(plot_specs, list):
+        raise ConfigError(f"[output] plots = {_show(plot_specs)} is {_type_name(plot_specs)}; allowed: [[output.plots]] tables")
+    if len(plot_specs) > 100:
+        raise ConfigError(f"[output] has {len(plot_specs)} plots; allowed: at most 100")
+    stored = plot_variables(observables)
     plots = []
-    for index, spec in enumerate(output.get("plots", [])):
+    for index, spec in enumerate(plot_specs):
         key = f"[[output.plots]] #{index + 1}"
         if not isinstance(spec, dict) or set(spec) - {"variable", "x", "hue", "time_index"} or not {"variable", "x"} <= set(spec):
-            raise ConfigError(f"{key} = {spec!r}; allowed: a table with variable, x and optional hue, time_index")
+            raise ConfigError(f"{key} = {_show(spec)}; allowed: a table with variable, x and optional hue, time_index")
         plot = PlotSpec(
             variable=_check_type(f"{key} variable", spec["variable"], str),
             x=_check_type(f"{key} x", spec["x"], str),
@@ -439,11 +669,13 @@ def parse_sweep_config(text: str, source: str = "config") -> SweepConfig:
             value = getattr(plot, role)
             if value and value not in names:
                 raise ConfigError(f"{key} {role} = {value!r} is not a grid axis; allowed: {', '.join(names) or 'none (mode = random)'}")
-        stored = plot.variable in ("eta", "min_splitting", "band_density") or any(
-            plot.variable.startswith(f"{name}_") for name in observables
-        )
-        if not stored:
-            raise ConfigError(f"{key} variable = {plot.variable!r} is not stored; allowed: a variable of a listed observable")
+        if plot.hue and plot.hue == plot.x:
+            raise ConfigError(f"{key} hue = {plot.hue!r} is also x; allowed: another grid axis, or no hue")
+        if plot.variable not in stored:
+            raise ConfigError(
+                f"{key} variable = {_show(plot.variable)} is not stored; allowed (exact names, from [output] observables): "
+                f"{', '.join(stored)}"
+            )
         if not -run.time.num_steps <= plot.time_index < run.time.num_steps:
             raise ConfigError(f"{key} time_index = {plot.time_index} is out of range; allowed: [{-run.time.num_steps}, {run.time.num_steps - 1}]")
         plots.append(plot)
@@ -453,8 +685,8 @@ def parse_sweep_config(text: str, source: str = "config") -> SweepConfig:
 def sweep_identity(config: SweepConfig, precision: str) -> dict:
     """What a finished chunk depends on (JSON-ready): a resume is refused when any of it changed.
 
-    chunk_points, batch_points and plots are left out: they change neither the results nor (for
-    chunk_points, whose resolved value is kept in the manifest) which points a chunk holds.
+    chunk_points, batch_points, plots and [limits] are left out: they change neither the results nor
+    (for chunk_points, whose resolved value is kept in the manifest) which points a chunk holds.
     """
     sweep = dataclasses.asdict(config.sweep)
     for key in ("chunk_points", "batch_points"):
@@ -465,8 +697,10 @@ def sweep_identity(config: SweepConfig, precision: str) -> dict:
     axes = [{k: ("inf" if isinstance(v, float) and math.isinf(v) else v) for k, v in dataclasses.asdict(a).items()} for a in config.axes]
     for axis in axes:
         axis["values"] = [("inf" if isinstance(v, float) and math.isinf(v) else v) for v in axis["values"]]
+    run = config_to_dict(config.run)
+    run.pop("limits")  # how much work is allowed does not change the results
     return {
-        "run": config_to_dict(config.run),
+        "run": run,
         "sweep": sweep,
         "axes": axes,
         "observables": list(config.observables),
@@ -481,8 +715,12 @@ def sweep_identity(config: SweepConfig, precision: str) -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class LlgElectronOptions:
-    alpha_eV_nm: float = _option(0.05, low=-10.0, high=10.0, doc="Rashba coupling [eV nm] (0.05 eV nm = 0.5 eV A)")
-    j_ex_eV: float = _option(1.0, low=0.0, high=100.0, low_open=True, doc="exchange coupling J [eV]")
+    alpha_eV_nm: float = _option(
+        0.05, low=-10.0, high=10.0, min_abs=ALPHA_MIN,
+        why="without Rashba coupling there is no spin-orbit torque, and the energy-transfer check divides by it",
+        doc="Rashba coupling [eV nm] (0.05 eV nm = 0.5 eV A)",
+    )
+    j_ex_eV: float = _option(1.0, low=J_EX_MIN, high=100.0, doc="exchange coupling J [eV]; eta = m alpha^2/(hbar^2 J) < 1")
     mass_ratio: float = _option(1.0, low=0.0, high=100.0, low_open=True, doc="effective mass m*/m_e")
     fermi_energy_eV: float = _option(1.5, low=-100.0, high=100.0, doc="Fermi energy E_F [eV]")
 
@@ -506,7 +744,7 @@ class LlgMagnetOptions:
     easy_phi_deg: float = _option(90.0, low=-360.0, high=360.0, doc="easy axis azimuth from +x [deg]")
     demag_x: float = _option(0.0, low=0.0, high=1.0, doc="demagnetizing factor N_x")
     demag_y: float = _option(0.0, low=0.0, high=1.0, doc="demagnetizing factor N_y")
-    demag_z: float = _option(1.0, low=0.0, high=1.0, doc="demagnetizing factor N_z (thin film: 1)")
+    demag_z: float = _option(1.0, low=0.0, high=1.0, doc="demagnetizing factor N_z (thin film: 1); N_x + N_y + N_z = 1, or all 0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -554,6 +792,7 @@ class LlgConfig:
     torque: LlgTorqueOptions = dataclasses.field(default_factory=LlgTorqueOptions)
     time: LlgTimeOptions = dataclasses.field(default_factory=LlgTimeOptions)
     events: LlgEventOptions = dataclasses.field(default_factory=LlgEventOptions)
+    limits: LimitOptions = dataclasses.field(default_factory=LimitOptions)
 
 
 DEFAULT_LLG_TOML = """\
@@ -607,12 +846,45 @@ rtol = 1.0e-7
 switch = false
 switch_threshold = -0.5
 stop_rate_per_ns = 0.0
-"""
+
+""" + LIMITS_TOML
+
+
+DEMAG_TOLERANCE = 1e-6
+"""How far N_x + N_y + N_z may be from 1 (rounding of decimal inputs)."""
+
+
+def check_llg_rules(config: LlgConfig) -> None:
+    """Cross-field rules of `jaxsot llg`:
+    - demagnetizing factors: the trace of the demagnetizing tensor of any body is 1 (or all 0:
+      shape anisotropy switched off);
+    - eta = m alpha^2/(hbar^2 J) < 1: otherwise the lower band is a 'Mexican hat' whose Fermi sea
+      can be annular, which the torque's contour construction does not support.
+    """
+    mg = config.magnet
+    total = mg.demag_x + mg.demag_y + mg.demag_z
+    switched_off = mg.demag_x == mg.demag_y == mg.demag_z == 0.0
+    if abs(total - 1.0) > DEMAG_TOLERANCE and not switched_off:
+        raise ConfigError(
+            f"[magnet] demag_x + demag_y + demag_z = {mg.demag_x:g} + {mg.demag_y:g} + {mg.demag_z:g} = {total:g}; "
+            "allowed: factors in [0, 1] that sum to 1 (thin film: 0, 0, 1; sphere: 1/3 each), or all 0 (no shape anisotropy)"
+        )
+    e = config.electrons
+    eta = e.mass_ratio * e.alpha_eV_nm**2 / (2.0 * HBAR2_OVER_2ME * e.j_ex_eV)
+    if eta >= 1.0:
+        raise ConfigError(
+            f"[electrons] alpha_eV_nm = {e.alpha_eV_nm:g}, j_ex_eV = {e.j_ex_eV:g}, mass_ratio = {e.mass_ratio:g} give "
+            f"eta = m alpha^2/(hbar^2 J) = {eta:.3g}; allowed: eta < 1 (a stronger exchange or a weaker Rashba coupling)"
+        )
 
 
 def parse_llg_config(text: str, source: str = "config") -> LlgConfig:
-    """Parse and validate a `jaxsot llg` TOML text. Raises ConfigError with one clear line."""
-    return _parse_sections(text, source, LlgConfig)
+    """Parse and validate a `jaxsot llg` TOML text. Raises ConfigError with one clear line that
+    starts with the source (file name) and names the section and key."""
+    with named_errors(source):
+        config = _parse_sections(text, source, LlgConfig)
+        check_llg_rules(config)
+    return config
 
 
 
@@ -656,7 +928,10 @@ class ScanOptions:
 
 @dataclasses.dataclass(frozen=True)
 class CrossoverOptions:
-    alpha_eV_nm: float = _option(0.008, low=-10.0, high=10.0, doc="Rashba coupling of the M || z crossover [eV nm] (J is varied)")
+    alpha_eV_nm: float = _option(
+        0.008, low=-10.0, high=10.0, min_abs=ALPHA_MIN, why="J = |alpha| k_F/ratio would vanish",
+        doc="Rashba coupling of the M || z crossover [eV nm] (J is varied)",
+    )
     fermi_energy_eV: float = _option(1.0, low=0.0, high=100.0, low_open=True, doc="E_F [eV]; k_F = sqrt(2 m E_F)/hbar")
     ratio_min: float = _option(0.05, low=0.0, high=1.0e4, low_open=True, doc="smallest alpha k_F/J")
     ratio_max: float = _option(20.0, low=0.0, high=1.0e4, low_open=True, doc="largest alpha k_F/J")
@@ -678,6 +953,7 @@ class ValidateConfig:
     numerics: QuantumNumericsOptions = dataclasses.field(default_factory=QuantumNumericsOptions)
     scan: ScanOptions = dataclasses.field(default_factory=ScanOptions)
     crossover: CrossoverOptions = dataclasses.field(default_factory=CrossoverOptions)
+    limits: LimitOptions = dataclasses.field(default_factory=LimitOptions)
 
 
 DEFAULT_VALIDATE_TOML = """\
@@ -736,7 +1012,8 @@ num_r = 16
 ramp_periods = 20.0
 window_periods = 5.0
 max_angle_rad = 0.5
-"""
+
+""" + LIMITS_TOML
 
 
 def _build_over(default, section: str, table: Any):
@@ -745,18 +1022,43 @@ def _build_over(default, section: str, table: Any):
     return dataclasses.replace(default, **{key: getattr(built, key) for key in table})
 
 
-def parse_validate_config(text: str, source: str = "config") -> ValidateConfig:
-    """Parse and validate a `jaxsot validate` TOML text. Raises ConfigError with one clear line."""
-    config = _parse_sections(text, source, ValidateConfig, build=_build_over)
-    scan, crossover = config.scan, config.crossover
+def check_validate_rules(config: ValidateConfig) -> None:
+    """Cross-field rules of `jaxsot validate`: ordered ranges, at least two scan points to fit the
+    error orders, and a resolved sinusoidal drive (two output intervals per period)."""
+    scan, crossover, t = config.scan, config.crossover, config.time
     if not scan.adiabaticity_min < scan.adiabaticity_max:
         raise ConfigError(
             f"[scan] adiabaticity_min = {scan.adiabaticity_min!r} is not below adiabaticity_max = "
             f"{scan.adiabaticity_max!r}; allowed: adiabaticity_min < adiabaticity_max"
+        )
+    ratio = scan.adiabaticity_max / scan.adiabaticity_min
+    fitted = sum(
+        scan.adiabaticity_min * ratio ** (i / (scan.num_points - 1)) <= scan.fit_max * (1 + 1e-12) for i in range(scan.num_points)
+    )
+    if fitted < 2:
+        raise ConfigError(
+            f"[scan] fit_max = {scan.fit_max!r} keeps {fitted} of the num_points = {scan.num_points} epsilon values in "
+            f"adiabaticity_min..adiabaticity_max = [{scan.adiabaticity_min:g}, {scan.adiabaticity_max:g}] (log-spaced) to fit the "
+            "error orders; allowed: values with at least 2 of them <= fit_max"
         )
     if not crossover.ratio_min < crossover.ratio_max:
         raise ConfigError(
             f"[crossover] ratio_min = {crossover.ratio_min!r} is not below ratio_max = {crossover.ratio_max!r}; "
             "allowed: ratio_min < ratio_max"
         )
+    if config.drive.kind == "sinusoid":
+        needed = math.ceil(2.0 * config.drive.frequency_THz * 1e-3 * t.t_end_fs) + 1
+        if t.num_steps < needed:
+            raise ConfigError(
+                f"[drive] frequency_THz = {config.drive.frequency_THz:g} needs two time steps per period over [time] t_end_fs = "
+                f"{t.t_end_fs:g}: [time] num_steps = {t.num_steps} is below {needed}; allowed: num_steps >= {needed}, or a lower frequency"
+            )
+
+
+def parse_validate_config(text: str, source: str = "config") -> ValidateConfig:
+    """Parse and validate a `jaxsot validate` TOML text. Raises ConfigError with one clear line that
+    starts with the source (file name) and names the section and key."""
+    with named_errors(source):
+        config = _parse_sections(text, source, ValidateConfig, build=_build_over)
+        check_validate_rules(config)
     return config

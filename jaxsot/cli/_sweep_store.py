@@ -1,11 +1,15 @@
 """Sweep storage: points from the config, chunk files, resume identity, merge to NetCDF, summary and plots.
 """
 
+import contextlib
+import csv
 import hashlib
+import io
 import json
 import math
 import os
 import pathlib
+import tempfile
 
 import numpy as onp
 from ._config import SWEEPABLE, SweepConfig
@@ -13,8 +17,6 @@ from ._config import SWEEPABLE, SweepConfig
 
 
 FORMAT_VERSION = 1
-KILL_HOOK = "JAXSOT_SWEEP_KILL_AFTER_CHUNKS"
-"""Test hook: SIGKILL this process right after it has written that many chunks (a simulated crash)."""
 
 # Config key -> (internal parameter of jaxsot._sweep, factor to internal units, unit, description).
 _CONVERSIONS = {
@@ -99,28 +101,67 @@ def identity_changes(old: dict, new: dict) -> list[str]:
     return [f"{k} ({a.get(k, 'absent')!r} -> {b.get(k, 'absent')!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
-def atomic_write_bytes(path: pathlib.Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+TEMPORARY_SUFFIX = ".tmp"
+"""Temporary files are `.<name>.<random>.tmp` next to their target (see `_temporary`)."""
 
 
-def atomic_save_npz(path: pathlib.Path, arrays: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        onp.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    # The rename is durable only once the directory entry is on disk.
-    directory = os.open(path.parent, os.O_RDONLY)
+@contextlib.contextmanager
+def _temporary(path: pathlib.Path):
+    """A new temporary file next to `path` with an unpredictable name, created exclusively (a
+    planted link cannot redirect the write); yields (binary handle, its path). Renamed over `path`
+    when the block succeeds (after fsync), removed when it fails."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            yield file, pathlib.Path(name)
+            if not file.closed:
+                file.flush()
+                os.fsync(file.fileno())
+        if file.closed:  # written by name (NetCDF): sync what is on disk now
+            written = os.open(name, os.O_RDONLY)
+            try:
+                os.fsync(written)
+            finally:
+                os.close(written)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+
+
+def _sync_directory(folder: pathlib.Path) -> None:
+    # A rename is durable only once the directory entry is on disk.
+    directory = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def atomic_write_bytes(path: pathlib.Path, data: bytes) -> None:
+    """Write a file atomically and durably (exclusive unpredictable temporary, fsync, rename)."""
+    with _temporary(path) as (file, _):
+        file.write(data)
+
+
+def atomic_save_npz(path: pathlib.Path, arrays: dict) -> None:
+    """Save a chunk (.npz) atomically and durably; the temporary is removed if anything fails."""
+    with _temporary(path) as (file, _):
+        onp.savez(file, **arrays)
+    _sync_directory(path.parent)
+
+
+def remove_temporaries(folder: pathlib.Path) -> int:
+    """Remove the temporaries a killed run left in `folder` (`.<name>.<random>.tmp`); returns how many.
+    Call it only while holding the folder's lock (no other writer)."""
+    count = 0
+    for path in pathlib.Path(folder).glob(f".*{TEMPORARY_SUFFIX}"):
+        if path.is_file() and not path.is_symlink():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                count += 1
+    return count
 
 
 def chunk_path(out: pathlib.Path, index: int) -> pathlib.Path:
@@ -272,11 +313,24 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
 
     attrs["jaxsot_version"] = __version__
     dataset = xr.Dataset({k: v for k, v in variables.items()}, coords=coords, attrs=attrs)
-    path = out / "sweep.nc"
-    tmp = out / f".sweep.nc.{os.getpid()}.tmp"
-    dataset.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, path)
+    dataset.attrs["non_finite_points"] = non_finite_points(dataset)
+    with _temporary(out / "sweep.nc") as (file, name):
+        file.close()  # h5netcdf writes by name (into our exclusive temporary)
+        dataset.to_netcdf(name, engine="h5netcdf")
     return dataset
+
+
+def non_finite_points(dataset) -> int:
+    """Points computed (status 0) whose stored values include NaN or inf."""
+    status = dataset["status"]
+    bad = onp.zeros(status.shape, dtype=bool)
+    for name, variable in dataset.data_vars.items():
+        if name == "status":
+            continue
+        values = onp.asarray(variable.values, dtype=onp.float64)
+        extra = tuple(range(status.ndim, values.ndim))
+        bad |= ~onp.isfinite(values).all(axis=extra) if extra else ~onp.isfinite(values)
+    return int(onp.sum(bad & (onp.asarray(status.values) == 0)))
 
 
 def summary_rows(dataset) -> list[dict]:
@@ -317,7 +371,8 @@ def summary_rows(dataset) -> list[dict]:
     return rows
 
 
-def _plot(dataset, spec, path: pathlib.Path) -> None:
+def _plot(dataset, spec, path: pathlib.Path) -> bool:
+    """One line plot; non-finite values are left out (gaps). False (nothing written) when no value is finite."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -340,6 +395,11 @@ def _plot(dataset, spec, path: pathlib.Path) -> None:
             index = variable.sizes[dim] // 2
             fixed[dim] = float(variable[dim].values[index])
             variable = variable.isel({dim: index})
+    data = onp.asarray(variable.values, dtype=float)
+    finite = onp.isfinite(data)
+    if not finite.any():
+        return False
+    variable = variable.copy(data=onp.where(finite, data, onp.nan))
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     hues = variable[spec.hue].values if spec.hue else [None]
     for hue in hues:
@@ -347,8 +407,7 @@ def _plot(dataset, spec, path: pathlib.Path) -> None:
         axis.plot(variable[spec.x].values, line.transpose(spec.x).values, "o-", ms=3, label=None if hue is None else f"{spec.hue} = {hue:.4g}")
     if spec.x in ("alpha_eV_nm", "efield_V_per_m", "tau_fs") and onp.all(variable[spec.x].values > 0):
         axis.set_xscale("log")
-    data = onp.asarray(variable.values, dtype=float)
-    if spec.variable.count("_error_") and onp.all(data[onp.isfinite(data)] > 0):
+    if spec.variable.count("_error_") and onp.all(data[finite] > 0):
         axis.set_yscale("log")
     axis.set_xlabel(f"{spec.x} [{dataset[spec.x].attrs.get('units', '')}]")
     axis.set_ylabel(f"[{dataset[spec.variable].attrs.get('units', '')}]")
@@ -358,10 +417,12 @@ def _plot(dataset, spec, path: pathlib.Path) -> None:
     if spec.hue:
         axis.legend(fontsize=7)
     figure.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    figure.savefig(tmp, dpi=100)
-    plt.close(figure)
-    os.replace(tmp, path)
+    try:
+        with _temporary(path) as (file, _):
+            figure.savefig(file, dpi=100, format="png")
+    finally:
+        plt.close(figure)
+    return True
 
 
 def write_outputs(config: SweepConfig, out: pathlib.Path, dataset, log=print) -> list[str]:
@@ -372,12 +433,15 @@ def write_outputs(config: SweepConfig, out: pathlib.Path, dataset, log=print) ->
     log("-" * len(header))
     for row in rows:
         log(f"{row['variable']:<44} {row['units']:<12} {row['min']:11.4e} {row['median']:11.4e} {row['max']:11.4e}  {row['argmax']}")
-    lines = ["variable,units,min,median,max,argmax"]
-    lines += [f"{r['variable']},{r['units']},{r['min']:.10e},{r['median']:.10e},{r['max']:.10e},{r['argmax']}" for r in rows]
-    atomic_write_bytes(out / "summary.csv", ("\n".join(lines) + "\n").encode())
+    text = io.StringIO()
+    table = csv.writer(text, lineterminator="\n")
+    table.writerow(["variable", "units", "min", "median", "max", "argmax"])
+    for r in rows:
+        table.writerow([r["variable"], r["units"], f"{r['min']:.10e}", f"{r['median']:.10e}", f"{r['max']:.10e}", r["argmax"]])
+    atomic_write_bytes(out / "summary.csv", text.getvalue().encode())
     written = ["sweep.nc", "summary.csv"]
     specs = list(config.plots)
-    if not specs and config.sweep.mode == "grid":
+    if not specs and config.sweep.mode == "grid" and rows:
         from ._config import PlotSpec
 
         first = next((r["variable"] for r in rows if "_error_" in r["variable"]), rows[0]["variable"])
@@ -392,6 +456,8 @@ def write_outputs(config: SweepConfig, out: pathlib.Path, dataset, log=print) ->
         (out / "plots").mkdir(exist_ok=True)
         for index, spec in enumerate(specs, start=1):
             name = f"plots/{index:02d}_{spec.variable}_vs_{spec.x}.png"
-            _plot(dataset, spec, out / name)
-            written.append(name)
+            if _plot(dataset, spec, out / name):
+                written.append(name)
+            else:
+                log(f"note: {name} not written: {spec.variable} has no finite value")
     return written

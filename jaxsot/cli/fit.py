@@ -2,12 +2,16 @@
 """
 
 import argparse
+import csv
+import io
 import math
 import pathlib
 import time
 import warnings
 from ..fit._csv import CSV_FORMAT, FitDataError, read_csv, write_csv
-from ._common import pyplot, run_metadata, save_figure, set_precision, write_json, write_text
+from ._common import UsageError, check_output_file, prepare_out, pyplot, run_metadata, save_figure, set_precision, write_json, write_text
+from ._config import ALPHA_MIN, J_EX_MIN, MAX_STATE_STEPS, TAU_MIN
+from ._preflight import MAX_DATA_ROWS, check_fit_size, check_synth_size
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,6 +45,7 @@ def register(commands) -> None:
     fit.add_argument("--num", type=int, default=64, help="rays per Fermi contour (default 64)")
     fit.add_argument("--no-plot", action="store_true", help="do not write fit.png")
     fit.add_argument("--report-every", type=int, default=25, help="print each restart's loss every N iterations (default 25; 0: quiet)")
+    _limit_options(fit)
 
     synth = commands.add_parser(
         "synth",
@@ -68,6 +73,60 @@ def register(commands) -> None:
     synth.add_argument("--t-end", type=float, default=60.0, help="last time [fs] for --kind transient (default 60)")
     synth.add_argument("--units", choices=("internal", "si"), default="internal", help="torques in 1/(nm^2 fs) (default) or 1/(m^2 s)")
     synth.add_argument("--model", choices=MODELS, default="exact", help="forward model (default exact)")
+    _limit_options(synth)
+
+
+def _limit_options(parser) -> None:
+    parser.add_argument("--max-state-steps", type=float, default=MAX_STATE_STEPS,
+                        help=f"work limit (contour points x rows x restarts x iterations; default {MAX_STATE_STEPS:g}, about an hour of one CPU core)")
+    parser.add_argument("--max-memory-GB", type=float, default=0.0,
+                        help="planned memory limit [GB] (default 0: half of this machine's memory)")
+
+
+# Allowed values of the numeric options: (low, high, low inclusive, |value| floor, unit).
+_RANGES = {
+    "alpha": (-10.0, 10.0, True, ALPHA_MIN, "eV nm"),
+    "j_ex": (J_EX_MIN, 100.0, True, None, "eV"),
+    "mass_ratio": (0.0, 100.0, False, None, ""),
+    "tau": (TAU_MIN, 1.0e7, True, None, "fs"),
+    "fermi_energy": (-100.0, 100.0, True, None, "eV"),
+    "noise": (0.0, 10.0, True, None, "of each column's range"),
+    "theta_deg": (0.0, 180.0, True, None, "deg"),
+    "phi_deg": (-360.0, 360.0, True, None, "deg"),
+    "efield": (-1.0e9, 1.0e9, True, 1.0, "V/m"),
+    "t_end": (0.0, 1.0e7, False, None, "fs"),
+    "max_state_steps": (1.0, 1.0e18, True, None, "state-steps"),
+    "max_memory_GB": (0.0, 1.0e6, True, None, "GB"),
+}
+_COUNTS = {
+    "points": (3, MAX_DATA_ROWS), "restarts": (1, 1024), "max_steps": (1, 1_000_000), "seed": (0, 2**32 - 1),
+    "num": (8, 65536), "report_every": (0, 1_000_000),
+}
+
+
+def _check_number(option: str, value: float, name: str) -> float:
+    low, high, inclusive, floor, unit = _RANGES[name]
+    suffix = f" {unit}" if unit else ""
+    too_low = value < low if inclusive else value <= low
+    if not math.isfinite(value) or too_low or value > high or (floor is not None and abs(value) < floor):
+        text = f"{'[' if inclusive else '('}{low:g}, {high:g}]" + (f" with |value| >= {floor:g}" if floor is not None else "")
+        raise UsageError(f"{option} = {value:g} is out of range; allowed: {text}{suffix}")
+    return value
+
+
+def _check_options(args, names) -> None:
+    """Range checks of the numeric options (argparse checked their types): one line naming the option."""
+    for name in names:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        option = "--" + name.replace("_", "-")
+        if name in _COUNTS:
+            low, high = _COUNTS[name]
+            if not low <= value <= high:
+                raise UsageError(f"{option} = {value} is out of range; allowed: {low} to {high}")
+        else:
+            _check_number(option, value, name)
 
 
 def _pairs(option, text, *, ranges=False):
@@ -79,6 +138,8 @@ def _pairs(option, text, *, ranges=False):
         name = name.strip()
         if not sep or name not in PARAMETERS:
             raise FitDataError(f"{option} {item!r} is not allowed; allowed: name=value with name in {', '.join(PARAMETERS)}")
+        if name in out:
+            raise FitDataError(f"{option} gives {name} twice; allowed: each parameter once")
         try:
             if ranges:
                 low, colon, high = value.partition(":")
@@ -94,36 +155,46 @@ def _pairs(option, text, *, ranges=False):
         except ValueError:
             shape = "low:high with low < high" if ranges else "a finite number"
             raise FitDataError(f"{option} {item!r}: {value!r} is not {shape}") from None
+        for number in (out[name] if ranges else (out[name],)):
+            if not (ranges and name == "alpha"):  # alpha bounds may straddle 0 (the guess may not)
+                _check_number(f"{option} {name}", number, name)
     return out
 
 
 def main(args) -> int:
     """`jaxsot fit` and `jaxsot synth` with parsed arguments; returns the exit status."""
-    set_precision("float64")  # fits and their uncertainties need float64
     if args.command == "synth":
         return _synth(args)
     return _fit(args)
 
 
 def _synth(args) -> int:
+    from ..fit import COLUMNS
+
+    _check_options(args, ("alpha", "j_ex", "mass_ratio", "tau", "fermi_energy", "points", "noise", "seed", "theta_deg",
+                          "phi_deg", "efield", "t_end", "max_state_steps", "max_memory_GB"))
+    default = "rho_ratio,T_DL_x,T_DL_y,T_FL_z" if args.kind == "steady" else "T_DL_y,T_FL_z"
+    columns = tuple(c.strip() for c in (args.columns or default).split(",") if c.strip())
+    unknown = [c for c in columns if c not in COLUMNS]
+    if not columns or unknown or len(set(columns)) != len(columns):
+        raise UsageError(f"--columns {args.columns!r}: allowed: distinct names from {', '.join(COLUMNS)}")
+    if args.kind == "transient" and "rho_ratio" in columns:
+        raise UsageError("--columns rho_ratio with --kind transient; allowed: torque columns only (AMR is a steady quantity)")
+    check_synth_size(args.points, 64, args.max_state_steps, args.max_memory_GB)
+    check_output_file(args.output, "output")
+    set_precision("float64")  # fits and their uncertainties need float64
+
     import numpy as onp
 
     from ..fit import synthesize
 
-    from .._core import check_count
-
-    check_count("--points", args.points, minimum=3)
     params = {"alpha": args.alpha, "j_ex": args.j_ex, "mass_ratio": args.mass_ratio, "tau": args.tau}
-    default = "rho_ratio,T_DL_x,T_DL_y,T_FL_z" if args.kind == "steady" else "T_DL_y,T_FL_z"
-    columns = tuple(c.strip() for c in (args.columns or default).split(",") if c.strip())
     efield = args.efield * 1e-9
     if args.kind == "steady":
         curve = synthesize(params, args.fermi_energy, columns=columns, theta=math.radians(args.theta_deg), efield=efield,
                            num_points=args.points, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
                            model=args.model)
     else:
-        if not args.t_end > 0:
-            raise FitDataError(f"--t-end = {args.t_end:g} fs is out of range; allowed: > 0")
         times = onp.linspace(0.0, args.t_end, args.points)
         curve = synthesize(params, args.fermi_energy, columns=columns, theta=math.radians(args.theta_deg),
                            phi=math.radians(args.phi_deg), efield=efield, time=times, noise=args.noise,
@@ -138,16 +209,27 @@ def _synth(args) -> int:
 
 
 def _fit(args) -> int:
-    from ..fit import FitWarning, fit
+    from ..fit import PARAMETERS
 
+    # Everything is checked before any work: options, data files, sizes, --out.
+    _check_options(args, ("restarts", "max_steps", "seed", "num", "report_every", "fermi_energy", "max_state_steps", "max_memory_GB"))
     started = time.perf_counter()
-    curves, energies = [], {}
+    if len(args.data) > 100:
+        raise UsageError(f"{len(args.data)} data files; allowed: at most 100")
     if len(set(args.data)) != len(args.data):
         raise FitDataError(f"a data file is given twice ({', '.join(args.data)}); allowed: each file once")
+    free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free else None
+    if free is not None and (not free or any(n not in PARAMETERS for n in free) or len(set(free)) != len(free)):
+        raise UsageError(f"--free {args.free!r}: allowed: distinct names from {', '.join(PARAMETERS)}")
+    guess = _pairs("--guess", args.guess)
+    bounds = _pairs("--bounds", args.bounds, ranges=True)
+    curves, energies = [], {}
     names = [pathlib.Path(n).name for n in args.data]
+    rows = 0
     for given, name in zip(args.data, names):
         # Labels name the curves in the report: the file name, or the path as given when names clash.
-        curve, settings = read_csv(given, label=name if names.count(name) == 1 else given)
+        curve, settings = read_csv(given, label=name if names.count(name) == 1 else given, max_rows=MAX_DATA_ROWS - rows)
+        rows += curve.num_points
         curves.append(curve)
         if "fermi_energy" in settings:
             energies[given] = settings["fermi_energy"]
@@ -160,9 +242,12 @@ def _fit(args) -> int:
         fermi_energy, source = values.pop(), "data file"
     else:
         fermi_energy, source = 1.5, "default (set --fermi-energy or '# fermi_energy [eV] = ...')"
-    free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free else None
-    guess = _pairs("--guess", args.guess)
-    bounds = _pairs("--bounds", args.bounds, ranges=True)
+    max_steps = args.max_steps or (200 if args.optimizer == "lbfgs" else 2000)
+    check_fit_size(rows, args.num, args.restarts, max_steps, args.max_state_steps, args.max_memory_GB)
+    out = prepare_out(args.out)
+    set_precision("float64")  # fits and their uncertainties need float64
+
+    from ..fit import FitWarning, fit
     import jax
 
     import jaxsot
@@ -187,14 +272,24 @@ def _fit(args) -> int:
     for w in caught:
         if not issubclass(w.category, FitWarning):
             print(f"warning: {w.message}")
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_outputs(out, result, curves, args, fermi_energy, elapsed)
+    non_finite = _write_outputs(out, result, curves, args, fermi_energy, elapsed)
     written = ["results.json", "fit.csv", "trace.csv"]
     if not args.no_plot and _plot(out / "fit.png", result, curves):
         written.append("fit.png")
     print(f"\nfit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
+    if non_finite:
+        print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null and listed under "
+              f"non_finite_values): {'; '.join(non_finite[:3])}")
     return 0
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula: one starting with = + - @ (or a
+    tab / carriage return) gets a leading apostrophe (the OWASP 'CSV injection' defence)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _x_axis(curve):
@@ -227,17 +322,21 @@ def _write_outputs(out, result, curves, args, fermi_energy, elapsed):
             "fermi_energy_eV": fermi_energy,
         }
     )
-    write_json(out / "results.json", payload)
-    lines = ["curve,row,column,unit,x_label,x,value,sigma,fit,normalized_residual"]
+    non_finite = write_json(out / "results.json", payload)
+    # csv.writer quotes cells with commas, quotes or line breaks (a file named 'x,=1+1.csv' stays one
+    # cell) and text cells are defused against spreadsheet formulas (`spreadsheet_safe`).
+    text = io.StringIO()
+    table = csv.writer(text, lineterminator="\n")
+    table.writerow(["curve", "row", "column", "unit", "x_label", "x", "value", "sigma", "fit", "normalized_residual"])
     for curve, prediction, residual, sigma in zip(curves, result.predictions, result.residuals, result.sigmas):
         label, x = _x_axis(curve)
         for j, column in enumerate(curve.columns):
             for i in range(curve.num_points):
-                lines.append(
-                    f"{curve.label},{i},{column},{COLUMN_UNITS[column]},{label},{x[i]:.10g},{float(curve.values[i, j]):.10g},"
-                    f"{sigma[i, j]:.6g},{prediction[i, j]:.10g},{residual[i, j]:.6g}"
-                )
-    write_text(out / "fit.csv", "\n".join(lines) + "\n")
+                table.writerow([
+                    spreadsheet_safe(curve.label), i, column, COLUMN_UNITS[column], label, f"{x[i]:.10g}",
+                    f"{float(curve.values[i, j]):.10g}", f"{sigma[i, j]:.6g}", f"{prediction[i, j]:.10g}", f"{residual[i, j]:.6g}",
+                ])
+    write_text(out / "fit.csv", text.getvalue())
     trace = onp.asarray(result.trace)
     header = ["iteration"] + [f"restart_{i}" for i in range(trace.shape[0])]
     columns = list(trace)
@@ -250,6 +349,7 @@ def _write_outputs(out, result, curves, args, fermi_energy, elapsed):
         ",".join([str(int(row[0]))] + ["" if not onp.isfinite(v) else f"{v:.12g}" for v in row[1:]]) for row in onp.stack(columns, -1)
     ]
     write_text(out / "trace.csv", "\n".join(rows) + "\n")
+    return non_finite
 
 
 def _plot(path, result, curves) -> bool:

@@ -13,8 +13,9 @@ import pathlib
 import time
 from ..constants import ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, J_PER_M2_PER_EV_PER_NM2
 from ._common import pyplot, run_metadata, save_figure, write_json, write_table_csv, write_text
-from ._common import read_config_text, set_precision
+from ._common import prepare_out, read_config_text, set_precision
 from ._config import DEFAULT_LLG_TOML, parse_llg_config
+from ._preflight import check_disk, check_llg
 
 
 
@@ -123,6 +124,7 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
     write_text(out / "config.toml", f"# resolved from: {source}\n" + config_to_toml(config))
     started = time.perf_counter()
     magnet, torque, m0, settings, derived = build_llg_inputs(config, dtype)
+    notes = []
     if precision == "float32":
         settings["rtol"] = max(settings["rtol"], 1e-5)
         settings["atol"] = max(settings["atol"], 1e-7)
@@ -192,7 +194,9 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
               f"(kappa n_p x extra Joule heat of the Boltzmann AMR) = {transfer['ratio']:.4f}, "
               f"tolerance {TRANSFER_TOLERANCE:g}: {verdict}")
     if not bool(result.success):
-        print("note: the integrator did not finish (max_steps reached or a non-finite torque)")
+        notes.append("the integrator did not finish (max_steps reached or a non-finite torque)")
+    for note in notes:
+        print(f"note: {note}")
 
     power = WATT_PER_M2_PER_INTERNAL
     columns = {
@@ -210,7 +214,9 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
         "conventional_energy [J/m^2]": energy0 * joule,
         **{f"work_{name} [J/m^2]": work[:, i] * joule for i, name in enumerate(WORK_COLUMNS)},
     }
-    write_table_csv(out / "timeseries.csv", columns)
+    bad_columns = write_table_csv(out / "timeseries.csv", columns)
+    if bad_columns:
+        notes.append(f"timeseries.csv: non-finite values (nan/inf) in {len(bad_columns)} column(s): {', '.join(bad_columns[:6])}")
     payload = {
         **run_metadata(precision, source, config),
         "units": {"time": "ns in files (fs internally)", "field": "T", "power": "W/m^2", "energy": "J/m^2"},
@@ -229,9 +235,10 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
             "energy_ledger_note": "integration accuracy (the ledger integrates the same dM/dt; it closes for any torque)",
             "energy_transfer_check": transfer,
         },
+        "notes": notes,
         "runtime_s": elapsed,
     }
-    write_json(out / "results.json", payload)
+    non_finite = write_json(out / "results.json", payload)
     plotted = _plot(
         out / "llg.png",
         t_all * 1e-6,
@@ -246,6 +253,10 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
     )
     written = ["config.toml", "results.json", "timeseries.csv"] + (["llg.png"] if plotted else [])
     print(f"\nwrote {', '.join(str(out / name) for name in written)}")
+    if non_finite or bad_columns:
+        print(f"jaxsot llg: results are not finite (null in results.json, listed under non_finite_values): "
+              f"{'; '.join(non_finite[:3]) or ', '.join(bad_columns[:3])}")
+        return 1
     return 0 if bool(result.success) and (transfer is None or transfer["passed"]) else 1
 
 
@@ -288,5 +299,8 @@ def main(args) -> int:
     """`jaxsot llg` with parsed arguments; returns the exit status."""
     text, source = read_config_text(args.config, DEFAULT_LLG_TOML)
     config = parse_llg_config(text, source)
+    estimate = check_llg(config, source)  # bands for every M, work and memory: before JAX starts
+    out = prepare_out(args.out)
+    check_disk(out, estimate["disk"], "timeseries.csv and results.json")
     dtype = set_precision(args.precision)
-    return run_llg(config, pathlib.Path(args.out), args.precision, source, dtype)
+    return run_llg(config, out, args.precision, source, dtype)

@@ -10,6 +10,7 @@ import time
 import warnings
 
 from ._common import (
+    prepare_out,
     drive_from_options,
     model_from_options,
     pyplot,
@@ -25,6 +26,7 @@ from ._common import (
     write_text,
 )
 from ._config import DEFAULT_RUN_TOML, RunConfig, config_to_toml, parse_run_config
+from ._preflight import check_disk, check_run
 
 OBSERVABLE_ORDER = (
     "damping_torque",
@@ -157,7 +159,7 @@ def _write_timeseries(path: pathlib.Path, result) -> None:
             columns[f"{name}_{approx} [{UNITS[name]}]"] = onp.asarray(series)
     current = onp.asarray(result.observables["current_density"]["exact"])
     columns["current_density_exact_SI [A/m]"] = current * AMPERE_PER_M_PER_E_PER_FS_NM
-    write_table_csv(path, columns)
+    return write_table_csv(path, columns)
 
 
 def _plot(path: pathlib.Path, result) -> bool:
@@ -176,10 +178,11 @@ def _plot(path: pathlib.Path, result) -> bool:
     figure, axes = plt.subplots(2, 2, figsize=(11.5, 8), sharex=True)
     for ax, name in zip(axes.ravel(), _SYMBOLS):
         for approx, series in result.observables[name].items():
-            series = onp.asarray(series)
+            series = onp.asarray(series, dtype=float)
+            series = onp.where(onp.isfinite(series), series, onp.nan)  # non-finite values: gaps, never a crash
             style, width = styles[approx]
             for component in range(series.shape[1]):
-                if onp.allclose(series[:, component], 0.0):
+                if onp.allclose(series[:, component], 0.0) or not onp.isfinite(series[:, component]).any():
                     continue  # e.g. the z component of an in-plane vector
                 ax.plot(t, series[:, component], style, color=colors[component], lw=width)
         ax.set_ylabel(f"{_SYMBOLS[name]} [{UNITS[name]}]", fontsize=9)
@@ -202,16 +205,17 @@ def _plot(path: pathlib.Path, result) -> bool:
 
 
 def main(args) -> int:
-    """`jaxsot run` with parsed arguments; returns the exit status."""
+    """`jaxsot run` with parsed arguments; returns the exit status (1: some results are not finite)."""
+    # Everything the user gave is checked before JAX starts: config, Fermi sea, resources, --out.
     config, source = read_config(args.config)
-    out = pathlib.Path(args.out)
+    estimate = check_run(config, source)
+    out = prepare_out(args.out)
+    check_disk(out, estimate["disk"], "timeseries.csv and results.json")
     use_cpu_cores_as_devices()
     dtype = set_precision(args.precision)
-    out.mkdir(parents=True, exist_ok=True)
     write_text(out / "config.toml", f"# resolved from: {source}\n" + config_to_toml(config))
 
     import jax
-    import numpy as onp
 
     import jaxsot
 
@@ -275,11 +279,18 @@ def main(args) -> int:
         "notes": notes,
         "runtime_s": elapsed,
     }
-    _write_timeseries(out / "timeseries.csv", result)
-    write_json(out / "results.json", payload)
+    bad_columns = _write_timeseries(out / "timeseries.csv", result)
+    if bad_columns:
+        payload["notes"] = notes = notes + [
+            f"timeseries.csv: non-finite values (nan/inf) in {len(bad_columns)} column(s): {', '.join(bad_columns[:6])}"
+        ]
+    non_finite = write_json(out / "results.json", payload)
     plotted = _plot(out / "torques.png", result)
     written = ["config.toml", "results.json", "timeseries.csv"] + (["torques.png"] if plotted else [])
     print(f"\nwrote {', '.join(str(out / name) for name in written)}")
-    if not all(math.isfinite(float(x)) for x in onp.ravel(onp.asarray(result.observables["damping_torque"]["exact"]))):
+    if non_finite or bad_columns:
+        shown = "; ".join(non_finite[:3]) or f"timeseries.csv columns {', '.join(bad_columns[:3])}"
+        print(f"jaxsot run: {len(non_finite)} value(s) of results.json are not finite (written as null and listed under "
+              f"non_finite_values){' and timeseries.csv has nan/inf' if bad_columns else ''}: {shown}")
         return 1
     return 0

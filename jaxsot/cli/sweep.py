@@ -1,20 +1,20 @@
 """jaxsot sweep: run a sweep chunk by chunk (atomic chunk files, resume, several processes), then merge.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
-import os
 import pathlib
-import signal
 import sys
 import time
 
 import numpy as onp
-from ._config import ConfigError, SweepConfig, sweep_identity
-from ._sweep_store import FORMAT_VERSION, KILL_HOOK, atomic_save_npz, atomic_write_bytes, auto_chunk_points, chunk_path, finished_chunks, identity_changes, identity_hash, internal_points, merge, stored_names, sweep_points, write_outputs
-from ._common import read_config_text, set_precision, use_cpu_cores_as_devices
+from ._config import SHIFT_SUBSTEPS, ConfigError, SweepConfig, sweep_identity
+from ._sweep_store import FORMAT_VERSION, atomic_save_npz, atomic_write_bytes, auto_chunk_points, chunk_path, finished_chunks, identity_changes, identity_hash, merge, remove_temporaries, stored_names, write_outputs
+from ._common import UsageError, hold_lock, prepare_out, read_config_text, set_precision, use_cpu_cores_as_devices
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
+from ._preflight import SweepPlan, check_disk, plan_sweep
 
 
 
@@ -81,6 +81,7 @@ class SweepRun:
     state_steps: float
     merged: bool
     invalid_points: int
+    non_finite_points: int = 0
 
 
 def _distributed():
@@ -112,26 +113,37 @@ def _agree(value: int) -> int:
 def check_resume(config: SweepConfig, out, precision: str, resume: bool) -> dict | None:
     """The manifest of the sweep in `out` if it may be resumed, None if there is none.
 
-    Raises ConfigError when `out` holds a sweep and resume is False, or when its configuration,
-    precision or chunk size differ (naming what changed). Cheap: no JAX needed.
+    Raises UsageError when `out` holds a sweep and resume is False, or when its manifest cannot
+    be read; ConfigError when its configuration, precision or chunk size differ (naming what
+    changed). Cheap: no JAX needed.
     """
     out = pathlib.Path(out)
     manifest_path = out / "manifest.json"
     if not manifest_path.is_file():
         return None
     if not resume:
-        raise ConfigError(
+        raise UsageError(
             f"--out {str(out)!r} already holds a sweep (manifest.json); allowed: --resume to finish it, or a new --out"
         )
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_bytes().decode("utf-8"))
+        chunk_points = int(manifest["chunk_points"])
+        if chunk_points < 1 or not isinstance(manifest.get("identity_hash"), str):
+            raise ValueError("bad values")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+        raise UsageError(
+            f"{str(manifest_path)!r} cannot be read as a jaxsot sweep manifest ({reason}); allowed: a manifest written by "
+            "jaxsot sweep, or a new --out"
+        ) from None
     identity = sweep_identity(config, precision)
     if manifest.get("identity_hash") != identity_hash(identity):
-        changes = identity_changes(manifest.get("identity", {}), identity)
+        stored = manifest.get("identity", {})
+        changes = identity_changes(stored if isinstance(stored, dict) else {}, identity)
         raise ConfigError(
             f"cannot resume {str(out)!r}: the configuration differs from the one it was started with at "
             f"{'; '.join(changes[:4]) or 'its identity'}; allowed: the same configuration and precision, or a new --out"
         )
-    chunk_points = int(manifest["chunk_points"])
     if config.sweep.chunk_points and config.sweep.chunk_points != chunk_points:
         raise ConfigError(
             f"[sweep] chunk_points = {config.sweep.chunk_points} differs from the {chunk_points} the sweep in "
@@ -149,11 +161,13 @@ def run_sweep(
     resume: bool = False,
     progress: bool = True,
     log=print,
+    plan: SweepPlan | None = None,
 ) -> SweepRun:
     """Compute (or finish) a sweep into the folder `out` and merge it (process 0).
 
-    Raises ConfigError when `out` already holds a sweep and resume is False, or when resume is
-    True and the stored sweep was made with another configuration (naming what changed).
+    plan: the checked points (`plan_sweep`); made here when not given. Raises ConfigError when a
+    point cannot be computed, when `out` already holds a sweep and resume is False, or when resume
+    is True and the stored sweep was made with another configuration (naming what changed).
     """
     import jax
     import jax.numpy as jnp
@@ -165,31 +179,18 @@ def run_sweep(
     identity = sweep_identity(config, precision)
     digest = identity_hash(identity)
     manifest_path = out / "manifest.json"
-    swept, shape = sweep_points(config)
+    plan = plan or plan_sweep(config, "config")
+    swept, shape, points, status, upper = plan.swept, plan.shape, plan.points, plan.status, plan.upper
     num_points = int(math.prod(shape))
     dtype = jnp.float64 if precision == "float64" else jnp.float32
     steps = config.run.time.num_steps
     states = _compute.states_per_point(config.run.ensemble.num_phi, config.run.ensemble.num_r)
     devices = jax.local_devices()
 
-    # Validate every point on the host before anything is computed or written.
-    points = internal_points(config, swept)
-    try:
-        _compute.check_point_values(points)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    status, upper = _compute.sea_checks(points)
+    # Points whose Fermi sea is not supported (on_invalid = "nan") are computed with a valid
+    # stand-in and stored as NaN with their status.
     bad = onp.flatnonzero(status != 0)
-    if bad.size and config.sweep.on_invalid == "error":
-        i = int(bad[0])
-        where = ", ".join(f"{k} = {swept[k][i]:g}" for k in swept)
-        raise ConfigError(
-            f"sweep point {i} ({where}) cannot be computed: {_compute.STATUS_MESSAGES[int(status[i])]} "
-            f"({bad.size} of {num_points} points); allowed: other ranges, or [sweep] on_invalid = \"nan\""
-        )
     good = onp.flatnonzero(status == 0)
-    if good.size == 0:
-        raise ConfigError(f"none of the {num_points} sweep points can be computed: {_compute.STATUS_MESSAGES[int(status[0])]}")
     if bad.size:
         points = {k: onp.where(status == 0, v, v[good[0]]) for k, v in points.items()}
         upper = onp.where(status == 0, upper, upper[good[0]])
@@ -208,6 +209,11 @@ def run_sweep(
     _barrier("jaxsot-sweep-checked")
     if rank == 0:
         (out / "chunks").mkdir(parents=True, exist_ok=True)
+        # Temporaries of a killed run (the other processes wait at the next barrier; the lock
+        # keeps other sweeps out of this folder).
+        removed = remove_temporaries(out / "chunks") + remove_temporaries(out)
+        if removed:
+            log(f"removed {removed} temporary file(s) left by an interrupted run")
         if not manifest_path.is_file():
             atomic_write_bytes(out / "config.toml", config_text.encode())
             manifest = {
@@ -221,7 +227,7 @@ def run_sweep(
                 "states_per_point": states,
                 "num_steps": steps,
             }
-            atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2).encode())
+            atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, allow_nan=False).encode())
     _barrier("jaxsot-sweep-manifest")
 
     mine = [i for i in range(num_chunks) if i % size == rank]
@@ -236,12 +242,11 @@ def run_sweep(
         drive=config.run.drive.kind,
         num_phi=config.run.ensemble.num_phi,
         num_r=config.run.ensemble.num_r,
-        substeps=4,
+        substeps=SHIFT_SUBSTEPS,
         batch_points=batch,
         devices=tuple(devices),
         state_chunk=_compute.default_state_chunk(devices[0].platform),
     )
-    kill_after = int(os.environ.get(KILL_HOOK, "0") or 0)
     bar = Progress(num_chunks, len(done), chunk_points * states * steps) if progress else None
     started = time.perf_counter()
     computed = []
@@ -261,18 +266,18 @@ def run_sweep(
         computed.append(index)
         if bar:
             bar.update(len(done) + count if size == 1 else len(done) + count * size)
-        if kill_after and count >= kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
     if bar:
         bar.close()
     seconds = time.perf_counter() - started
     _barrier("jaxsot-sweep-computed")
     merged = False
+    non_finite = 0
     if rank == 0:
         missing = sorted(set(range(num_chunks)) - finished_chunks(out, num_chunks, digest))
         if missing:
             raise RuntimeError(f"chunks {missing[:5]} of {out} are missing after the sweep; run again with --resume")
         dataset = merge(config, out, num_chunks, swept, shape, precision, digest)
+        non_finite = int(dataset.attrs["non_finite_points"])
         write_outputs(config, out, dataset, log=log)
         merged = True
     result = SweepRun(
@@ -286,6 +291,7 @@ def run_sweep(
         state_steps=float(len(computed) * chunk_points * states * steps),
         merged=merged,
         invalid_points=int(bad.size),
+        non_finite_points=non_finite,
     )
     info = {
         "process": rank,
@@ -302,9 +308,10 @@ def run_sweep(
         "num_steps": steps,
         "num_points": num_points,
         "chunk_points": chunk_points,
+        "non_finite_points": non_finite if rank == 0 else None,
     }
     name = "run.json" if size == 1 else f"run.process{rank}.json"
-    atomic_write_bytes(out / name, json.dumps(info, indent=2).encode())
+    atomic_write_bytes(out / name, json.dumps(info, indent=2, allow_nan=False).encode())
     _barrier("jaxsot-sweep-merged")
     return result
 
@@ -326,38 +333,57 @@ def register(commands) -> None:
     group.add_argument("--distributed-auto", action="store_true", help="jax.distributed.initialize() with cluster auto-detection (SLURM, ...)")
 
 
+def _lock_name(rank: int) -> str:
+    # One lock per process index: the processes of one distributed sweep share --out, while a
+    # second sweep (or a second copy of a process) into the same folder is refused.
+    return ".lock" if rank == 0 else f".lock.process{rank}"
+
+
 def main(args) -> int:
-    """`jaxsot sweep` with parsed arguments; returns the exit status."""
+    """`jaxsot sweep` with parsed arguments; returns the exit status (1: some computed points are not finite)."""
     text, source = read_config_text(args.config, DEFAULT_SWEEP_TOML)
     config = parse_sweep_config(text, source)
     distributed = [args.coordinator, args.num_processes, args.process_id]
     if any(v is not None for v in distributed) and not all(v is not None for v in distributed):
-        raise ConfigError("--coordinator, --num-processes and --process-id go together; allowed: all three or none")
+        raise UsageError("--coordinator, --num-processes and --process-id go together; allowed: all three or none")
+    if args.num_processes is not None and not 1 <= args.num_processes <= 65536:
+        raise UsageError(f"--num-processes = {args.num_processes} is out of range; allowed: [1, 65536]")
     if args.num_processes is not None and not 0 <= args.process_id < args.num_processes:
-        raise ConfigError(f"--process-id = {args.process_id} is out of range; allowed: [0, {args.num_processes - 1}]")
-    check_resume(config, args.out, args.precision, args.resume)  # refuse early, before JAX starts
-    use_cpu_cores_as_devices()  # the same device policy as `jaxsot run`
-    import jax
+        raise UsageError(f"--process-id = {args.process_id} is out of range; allowed: [0, {args.num_processes - 1}]")
+    # Before JAX starts: every point's values and Fermi sea, work and memory, --out, its lock and
+    # a stored sweep's identity.
+    plan = plan_sweep(config, source)
+    out = prepare_out(args.out)
+    if not (out / "manifest.json").is_file():
+        check_disk(out, plan.disk, "the chunks and sweep.nc")
+    with contextlib.ExitStack() as stack:
+        rank = args.process_id if args.process_id is not None else (None if args.distributed_auto else 0)
+        if rank is not None:
+            stack.enter_context(hold_lock(out, _lock_name(rank)))
+        check_resume(config, out, args.precision, args.resume)
+        use_cpu_cores_as_devices()  # the same device policy as `jaxsot run`
+        import jax
 
-    if args.coordinator is not None:
-        jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
-    elif args.distributed_auto:
-        jax.distributed.initialize()
-    set_precision(args.precision)
+        if args.coordinator is not None:
+            jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+        elif args.distributed_auto:
+            jax.distributed.initialize()
+            stack.enter_context(hold_lock(out, _lock_name(jax.process_index())))
+        set_precision(args.precision)
 
-    import jaxsot
+        import jaxsot
 
-    quiet = jax.process_index() != 0
-    log = (lambda *a, **k: None) if quiet else print
-    log(
-        f"jaxsot {jaxsot.__version__} sweep ({source}), precision {args.precision}, jax {jax.__version__} on "
-        f"{jax.default_backend()}: {jax.local_device_count()} local device(s), process {jax.process_index()} of {jax.process_count()}"
-    )
-    header = f"# resolved from: {source}\n" if args.config is None else ""
-    result = run_sweep(
-        config, args.out, config_text=header + text, precision=args.precision, resume=args.resume,
-        progress=not args.no_progress, log=log,
-    )
+        quiet = jax.process_index() != 0
+        log = (lambda *a, **k: None) if quiet else print
+        log(
+            f"jaxsot {jaxsot.__version__} sweep ({source}), precision {args.precision}, jax {jax.__version__} on "
+            f"{jax.default_backend()}: {jax.local_device_count()} local device(s), process {jax.process_index()} of {jax.process_count()}"
+        )
+        header = f"# resolved from: {source}\n" if args.config is None else ""
+        result = run_sweep(
+            config, out, config_text=header + text, precision=args.precision, resume=args.resume,
+            progress=not args.no_progress, log=log, plan=plan,
+        )
     rate = f", {result.state_steps / result.seconds:.3g} state-steps/s" if result.computed_chunks and result.seconds > 0 else ""
     log(
         f"{result.num_points} points in {result.num_chunks} chunks of {result.chunk_points}: computed {len(result.computed_chunks)}, "
@@ -366,5 +392,9 @@ def main(args) -> int:
     if result.invalid_points:
         log(f"note: {result.invalid_points} points could not be computed (NaN; see the status variable)")
     if result.merged:
-        log(f"wrote {pathlib.Path(args.out) / 'sweep.nc'} (+ summary.csv, plots/, manifest.json, run.json)")
+        log(f"wrote {out / 'sweep.nc'} (+ summary.csv, plots/, manifest.json, run.json)")
+    if result.non_finite_points:
+        log(f"jaxsot sweep: {result.non_finite_points} computed point(s) (status 0) have NaN or inf values "
+            "(sweep.nc attribute non_finite_points; left out of summary.csv and the plots)")
+        return 1
     return 0

@@ -11,8 +11,9 @@ from .._quantum._scans import INTEGRATION_ERROR_CONSTANT
 from ..constants import HBAR
 from ._common import save_figure, write_json, write_text, drive_from_options, model_from_options, run_metadata, tau_from_options, times_from_options, write_table_csv
 from ._config import ValidateConfig, config_to_toml
-from ._common import read_config_text, set_precision
+from ._common import prepare_out, read_config_text, set_precision
 from ._config import DEFAULT_VALIDATE_TOML, parse_validate_config
+from ._preflight import check_disk, check_validate
 
 
 _ORDER_TOLERANCE = 0.25
@@ -220,14 +221,15 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
 
     elapsed = time.perf_counter() - started
     out.mkdir(parents=True, exist_ok=True)
-    write_table_csv(out / "scan.csv", {
+    bad_columns = {}
+    bad_columns["scan.csv"] = write_table_csv(out / "scan.csv", {
         "epsilon_field_direction": generic.adiabaticity,
         **{f"{k}_field_direction": v for k, v in generic.errors.items()},
         "integration_error_field_direction": generic.integration_error,
         "epsilon_tangential": tangential.adiabaticity,
         **{f"{k}_tangential": v for k, v in tangential.errors.items()},
     })
-    write_table_csv(out / "crossover.csv", {
+    bad_columns["crossover.csv"] = write_table_csv(out / "crossover.csv", {
         "alpha_kF_over_J": crossover.ratio, "j_ex_eV": crossover.j_ex, "efield_V_per_nm": crossover.efield,
         **crossover.normalized, "max_epsilon": crossover.adiabaticity,
     })
@@ -237,7 +239,8 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
             for c in range(3):
                 series[f"{name}_{approx}_{'xyz'[c]}"] = onp.asarray(v)[:, c]
     series["max_epsilon"] = onp.asarray(ensemble.adiabaticity)
-    write_table_csv(out / "ensemble.csv", series)
+    bad_columns["ensemble.csv"] = write_table_csv(out / "ensemble.csv", series)
+    bad_columns = {name: columns for name, columns in bad_columns.items() if columns}
     figures = _figures(out, generic, tangential, ensemble, crossover)
     payload = {
         **run_metadata(precision, source, config),
@@ -264,7 +267,9 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
         },
         "runtime_s": elapsed,
     }
-    write_json(out / "results.json", payload)
+    if bad_columns:
+        payload["csv_columns_with_nan_or_inf"] = bad_columns
+    non_finite = write_json(out / "results.json", payload)
     write_text(out / "config.toml", f"# resolved from: {source}\n" + config_to_toml(config))
     written = ["config.toml", "results.json", "scan.csv", "ensemble.csv", "crossover.csv", *figures]
     checks = [r for r in rows if r["kind"] == "check"]
@@ -276,6 +281,11 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
     finite = all(bool(onp.all(onp.isfinite(onp.asarray(v["exact"])))) for v in ensemble.observables.values())
     if not finite:
         failed.append("the exact ensemble observables are not finite")
+    for name, columns in bad_columns.items():
+        print(f"note: {name} has nan/inf in {len(columns)} column(s): {', '.join(columns[:4])}")
+    if non_finite:  # e.g. an error order that could not be fitted: null in the file, listed, and said here
+        print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null and listed under "
+              f"non_finite_values): {'; '.join(non_finite[:3])}")
     if failed:
         print(f"jaxsot validate: {len(failed)} check(s) failed: " + "; ".join(failed))
         return 1
@@ -369,5 +379,8 @@ def main(args) -> int:
     """`jaxsot validate` with parsed arguments; returns the exit status (1 when a check fails)."""
     text, source = read_config_text(args.config, DEFAULT_VALIDATE_TOML)
     config = parse_validate_config(text, source)
+    estimate = check_validate(config, source)  # Fermi seas, scanned band, work and memory: before JAX starts
+    out = prepare_out(args.out)
+    check_disk(out, estimate["disk"], "the CSV files and results.json")
     dtype = set_precision(args.precision)
-    return run_validate(config, source, pathlib.Path(args.out), args.precision, dtype)
+    return run_validate(config, source, out, args.precision, dtype)

@@ -1,10 +1,13 @@
 """Data files for fits: CSV with 'name [unit]' header cells and '# name [unit] = value' settings (read_csv, write_csv).
 """
 
+import contextlib
 import csv
 import math
+import os
 import pathlib
 import re
+import tempfile
 from ._curves import COLUMNS, Curve, MIN_POINTS
 
 
@@ -39,6 +42,12 @@ Example (AMR and a damping-like torque vs the in-plane angle of M, SI torques):
 
 Rows with missing, non-numeric or non-finite cells, unknown columns or units, and files with
 fewer than 3 rows are refused with one line naming the file, line, column and what is allowed.
+So are values outside these ranges (in internal units; the message gives the file's unit):
+  fermi_energy -100..100 eV; |E| <= 1 V/nm (1e9 V/m); t 0..1e7 fs; |phi_M|, |theta_M| <= 720 deg;
+  rho_ratio in (0, 1000]; |torque| <= 1e10 1/(nm^2 fs) (1e43 1/(m^2 s));
+  sigma > 0 and >= 1e-12 of the largest |value| of its column (float64 cannot resolve less) and
+  >= 1e-30 in internal units;
+and files larger than 64 MiB or with more than 100000 data rows (thin the data).
 """
 
 _ANGLE = {"deg": math.pi / 180.0, "rad": 1.0}
@@ -56,6 +65,47 @@ _COMMENT_SETTING = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*=
 
 class FitDataError(ValueError):
     """A malformed data file or fit option: one line naming the file, line, column and what is allowed."""
+
+
+MAX_BYTES = 64 << 20
+"""Largest data file read (64 MiB)."""
+MAX_ROWS = 100_000
+"""Most data rows of one file (the fit's memory grows with rows x contour points x restarts)."""
+_FOUR_PI = 4.0 * math.pi
+# Allowed values in internal units: name -> (low, high, low exclusive).
+_BOUNDS = {
+    "phi_M": (-_FOUR_PI, _FOUR_PI, False),
+    "theta_M": (-_FOUR_PI, _FOUR_PI, False),
+    "E": (-1.0, 1.0, False),
+    "t": (0.0, 1.0e7, False),
+    "fermi_energy": (-100.0, 100.0, False),
+    "rho_ratio": (0.0, 1.0e3, True),
+}
+_TORQUE_BOUND = 1.0e10
+_SIGMA_RELATIVE_FLOOR = 1e-12
+_SIGMA_FLOOR = 1e-30
+
+
+def _bounds(name):
+    if name in _BOUNDS:
+        return _BOUNDS[name]
+    if name in COLUMNS:
+        return (-_TORQUE_BOUND, _TORQUE_BOUND, False)
+    return None
+
+
+def _check_bounds(path, where, name, text, value, unit, factor):
+    """Refuse a value (internal units) outside `_BOUNDS`, quoting it and the range in the file's unit."""
+    bounds = _bounds(name)
+    if bounds is None:
+        return
+    low, high, exclusive = bounds
+    if (value <= low if exclusive else value < low) or value > high:
+        left = "(" if exclusive else "["
+        raise FitDataError(
+            f"{path}: {where}, column {name!r}: {text.strip()} [{unit}] is out of range; allowed: "
+            f"{left}{low / factor:.6g}, {high / factor:.6g}] [{unit}]"
+        )
 
 
 def _units_of(name):
@@ -93,23 +143,38 @@ def _number(path, line, column, text):
     return value
 
 
-def read_csv(path, *, label: str | None = None):
+def read_csv(path, *, label: str | None = None, max_rows: int = MAX_ROWS):
     """Read one data file (`CSV_FORMAT`) into a `jaxsot.fit.Curve`, converted to internal units.
 
     Returns (curve, settings): settings holds values from `# name [unit] = value` comments that
     are not columns (fermi_energy [eV] when given). Raises FitDataError (a ValueError) with one
-    line naming the file, line and column.
+    line naming the file, line and column. max_rows: most data rows accepted (refused beyond,
+    before they are converted).
     """
     import numpy as onp
 
-
+    if not str(path) or "\x00" in str(path):
+        raise FitDataError(f"data file {str(path)!r} is not a usable path; allowed: a CSV file")
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise FitDataError(f"data file {str(path)!r} does not exist")
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's byte-order mark is not part of the header
-    except (OSError, UnicodeDecodeError) as error:
-        raise FitDataError(f"{path}: cannot be read as text ({error.__class__.__name__})") from None
+        if not path.exists():
+            raise FitDataError(f"data file {str(path)!r} does not exist")
+        if not path.is_file():
+            raise FitDataError(f"data file {str(path)!r} is not a regular file; allowed: a CSV file")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise FitDataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_BYTES:
+        raise FitDataError(f"{path}: larger than {MAX_BYTES >> 20} MiB; allowed: smaller files (thin the data)")
+    if b"\x00" in data:
+        raise FitDataError(f"{path}: holds NUL bytes (a binary file?); allowed: a UTF-8 CSV text file")
+    try:
+        text = data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not part of the header
+    except UnicodeDecodeError as error:
+        raise FitDataError(
+            f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); allowed: a UTF-8 CSV file"
+        ) from None
     constants, settings = {}, {}
     header, header_line, rows = None, 0, []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -126,11 +191,14 @@ def read_csv(path, *, label: str | None = None):
                 factor = _factor(path, name, unit, table, f"line {number}")
                 target = settings if name in _COMMENT_ONLY else constants
                 target[name] = _number(path, number, name, value) * factor
+                _check_bounds(path, f"line {number}", name, value, target[name], unit, factor)
             continue
-        cells = next(csv.reader([line]))
+        cells = next(csv.reader([line]), [])
         if header is None:
             header, header_line = cells, number
             continue
+        if len(rows) >= max_rows:
+            raise FitDataError(f"{path}: more than {max_rows} data rows; allowed: at most {max_rows} (thin the data)")
         rows.append((number, cells))
     if header is None:
         raise FitDataError(f"{path}: no header row; allowed: one row of 'name [unit]' cells (see `jaxsot fit --help`)")
@@ -172,11 +240,15 @@ def read_csv(path, *, label: str | None = None):
         if name.startswith("sigma_") and name[len("sigma_"):] not in observables:
             raise FitDataError(f"{path}: line {header_line}: column {name!r} has no observable {name[6:]!r}; allowed: sigma columns of observables in the file")
 
+    units = [unit for _, unit, _ in columns]
     table = []
     for number, cells in rows:
         if len(cells) != len(resolved):
             raise FitDataError(f"{path}: line {number}: {len(cells)} cells; allowed: {len(resolved)}, one per header column")
-        table.append([_number(path, number, header[i].strip(), cell) * resolved[i][1] for i, cell in enumerate(cells)])
+        values = [_number(path, number, header[i].strip(), cell) * resolved[i][1] for i, cell in enumerate(cells)]
+        for i, value in enumerate(values):
+            _check_bounds(path, f"line {number}", resolved[i][0], cells[i], value, units[i], resolved[i][1])
+        table.append(values)
     if len(table) < MIN_POINTS:
         raise FitDataError(f"{path}: {len(table)} data rows; allowed: at least {MIN_POINTS} (too few points to fit)")
     data = onp.asarray(table, dtype=float)
@@ -209,6 +281,15 @@ def read_csv(path, *, label: str | None = None):
         if onp.any(sigma <= 0.0):
             row = rows[int(onp.flatnonzero(onp.any(sigma <= 0.0, axis=1))[0])][0]
             raise FitDataError(f"{path}: line {row}: a sigma is <= 0; allowed: positive uncertainties")
+        values = onp.stack([column[name] for name in observables], -1)
+        floor = onp.maximum(_SIGMA_RELATIVE_FLOOR * onp.max(onp.abs(values), axis=0), _SIGMA_FLOOR)
+        small = sigma < floor[None, :]
+        if onp.any(small):
+            r, c = (int(i[0]) for i in onp.nonzero(small))
+            raise FitDataError(
+                f"{path}: line {rows[r][0]}, column 'sigma_{observables[c]}': {sigma[r, c]:.3g} (internal units) is below "
+                f"{floor[c]:.3g}; allowed: sigma >= 1e-12 of the column's largest |value| (float64 resolution) and >= 1e-30"
+            )
     try:
         curve = Curve(
             tuple(observables),
@@ -252,14 +333,26 @@ def write_csv(path, curve, *, units: str = "internal", comments=(), settings: di
         if curve.sigma_known:
             cells[f"sigma_{name} [{unit}]"] = sigma[:, j] * factor
     path = pathlib.Path(path)
-    lines = [f"# {line}" for line in comments]
+    lines = [f"# {' '.join(str(line).split())}" for line in comments]  # one comment line each
     for name, value in (settings or {}).items():
         lines.append(f"# {name} [eV] = {value:.10g}" if name == "fermi_energy" else f"# {name} = {value}")
     lines.append(",".join(cells))
     table = onp.stack(list(cells.values()), -1)
     lines += [",".join(f"{x:.10g}" for x in row) for row in table]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
+    _write_atomically(path, "\n".join(lines) + "\n")
+
+
+def _write_atomically(path: pathlib.Path, text: str) -> None:
+    """Write text via an exclusively created temporary with an unpredictable name in the same
+    folder (a planted link cannot redirect it), renamed over `path`; removed if anything fails."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 

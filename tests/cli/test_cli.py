@@ -82,7 +82,7 @@ def test_timeseries_header_has_units_and_rows_match_steps(default_run):
         rows = list(reader)
     assert header[0] == "t [fs]"
     assert "damping_torque_exact_x [1/(nm^2 fs)]" in header
-    assert "current_density_exact_x [A/m]" in header
+    assert "current_density_exact_SI_x [A/m]" in header and "current_density_exact_x [e/(fs nm)]" in header
     assert len(rows) == 241
     assert float(rows[-1][0]) == pytest.approx(60.0)
 
@@ -164,3 +164,56 @@ def test_default_config_command_prints_the_embedded_default(tmp_path):
     assert completed.stdout == DEFAULT_RUN_TOML
     # The embedded file spells out every default of the option objects.
     assert parse_run_config(DEFAULT_RUN_TOML) == RunConfig()
+
+
+# ------------------------------------------------------------------------------------------------
+# One error path (in-process): the user's mistakes exit 2 with one line; anything else is a bug (3).
+
+
+def _in_process(argv, capsys):
+    from jaxsot.cli import main
+
+    try:
+        status = main(argv)
+    except SystemExit as exit_:
+        status = exit_.code
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+def test_unexpected_errors_are_reported_as_bugs_and_memory_errors_as_the_users(tmp_path, capsys, monkeypatch):
+    import jaxsot.cli.run
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something inside went wrong")
+
+    monkeypatch.setattr(jaxsot.cli.run, "check_run", broken)
+    status, lines = _in_process(["run", "--out", str(tmp_path / "o")], capsys)
+    assert status == 3 and len(lines) == 1
+    assert "internal error (RuntimeError: something inside went wrong)" in lines[0] and "bug" in lines[0]
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(jaxsot.cli.run, "check_run", exhausted)
+    status, lines = _in_process(["run", "--out", str(tmp_path / "o")], capsys)
+    assert status == 2 and len(lines) == 1 and "out of memory" in lines[0]
+    with pytest.raises(MemoryError):  # --debug shows the real thing
+        from jaxsot.cli import main
+
+        main(["--debug", "run", "--out", str(tmp_path / "o")])
+
+
+def test_fit_checks_out_before_any_work(tmp_path, capsys, monkeypatch):
+    import jaxsot.fit
+
+    (tmp_path / "data.csv").write_text("phi_M [deg],rho_ratio [1]\n0,1.0\n30,1.01\n60,1.02\n")
+    (tmp_path / "taken").write_text("a file")
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the fit ran before --out was checked")
+
+    monkeypatch.setattr(jaxsot.fit, "fit", must_not_run)
+    status, lines = _in_process(["fit", str(tmp_path / "data.csv"), "--out", str(tmp_path / "taken")], capsys)
+    assert status == 2 and len(lines) == 1 and "--out" in lines[0] and "existing file" in lines[0]
+    status, lines = _in_process(["synth", str(tmp_path / "taken" / "s.csv")], capsys)
+    assert status == 2 and len(lines) == 1 and "does not exist" in lines[0]

@@ -23,7 +23,7 @@ import xarray as xr
 import jaxsot
 from jaxsot.sweep import _compute as sweep_compute
 from jaxsot.cli._config import DEFAULT_SWEEP_TOML, ConfigError, parse_sweep_config, sweep_identity
-from jaxsot.cli._sweep_store import KILL_HOOK, identity_changes, internal_points, sweep_points
+from jaxsot.cli._sweep_store import identity_changes, internal_points, sweep_points
 
 SMALL = """\
 [model]
@@ -70,7 +70,6 @@ hue = "theta_deg"
 def env(tmp_path_factory):
     environment = dict(os.environ)
     environment.pop("XLA_FLAGS", None)
-    environment.pop(KILL_HOOK, None)
     environment["JAX_PLATFORMS"] = "cpu"
     environment["JAX_COMPILATION_CACHE_DIR"] = str(tmp_path_factory.mktemp("jax-cache"))
     return environment
@@ -274,9 +273,27 @@ def test_netcdf_round_trip_has_labelled_axes_units_and_the_right_values(baseline
     assert (baseline / "plots" / "01_damping_torque_error_strong_exchange_vs_alpha_eV_nm.png").read_bytes()[:4] == b"\x89PNG"
 
 
+# A simulated crash: this wrapper makes `jaxsot sweep` SIGKILL itself right after its first chunk file
+# is written (the shipped package has no such hook).
+KILL_AFTER_FIRST_CHUNK = """\
+import os, signal, sys
+import jaxsot.cli.sweep as sweep
+save = sweep.atomic_save_npz
+def save_then_die(*args, **kwargs):
+    save(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+sweep.atomic_save_npz = save_then_die
+from jaxsot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_kill_9_then_resume_recomputes_nothing_and_gives_the_same_file(tmp_path, env, config_file, baseline):
     out = tmp_path / "out"
-    killed = sweep_cli(str(config_file), "--out", str(out), env=env, cwd=tmp_path, extra={KILL_HOOK: "1"})
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_FIRST_CHUNK, "sweep", str(config_file), "--out", str(out), "--no-progress"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+    )
     assert killed.returncode == -signal.SIGKILL
     first = out / "chunks" / "chunk_000000.npz"
     assert first.is_file() and not (out / "chunks" / "chunk_000001.npz").exists() and not (out / "sweep.nc").exists()
