@@ -19,7 +19,7 @@ import functools
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
-from .._core._checks import check_band, check_shape, float_dtype, is_concrete
+from .._core._checks import check_band, check_states, float_dtype, is_concrete
 from .._core._model import RashbaFerromagnet
 from ..constants import CARRIER_CHARGE, HBAR
 from ._kernels import (
@@ -169,7 +169,7 @@ _FIELD_KERNELS = (spin_force_strong_exchange_components, damping_torque_strong_e
 
 def _band(index, model, k, band, what=None):
     s = check_band(band)
-    check_shape("k", k, (2,))
+    check_states("k", k)
     k = jnp.asarray(k)
     mode = evaluation_mode(model, k)
     result, flag = _band_impl(index, mode, model, k, float(s))
@@ -180,8 +180,8 @@ def _band(index, model, k, band, what=None):
 
 def _driven(index, model, k, band, efield, what):
     s = check_band(band)
-    check_shape("k", k, (2,))
-    check_shape("efield", efield, (2,))
+    check_states("k", k)
+    check_states("efield", efield)
     k, efield = jnp.asarray(k), jnp.asarray(efield)
     mode = evaluation_mode(model, k, efield)
     result, flag = _driven_impl(index, mode, model, k, float(s), efield)
@@ -192,7 +192,7 @@ def _driven(index, model, k, band, efield, what):
 
 def _field(index, model, efield, band):
     s = check_band(band)
-    check_shape("efield", efield, (2,))
+    check_states("efield", efield)
     efield = jnp.asarray(efield)
     return _field_impl(index, evaluation_mode(model, efield), model, efield, float(s))
 
@@ -311,7 +311,7 @@ def damping_torque_from_spin_force(
     R_c = hbar/(m alpha) is the papers' effective radius. force (..., 2) [eV/nm] -> (..., 2).
     Requires alpha != 0.
     """
-    check_shape("force", force, (2,))
+    check_states("force", force)
     if is_concrete(model.alpha) and float(model.alpha) == 0.0:
         raise ValueError("alpha = 0.0 is not allowed here; allowed: alpha != 0 (R_c = hbar/(m alpha))")
     force = jnp.asarray(force)

@@ -98,7 +98,9 @@ def degeneracy_point(model: RashbaFerromagnet):
     """
     mx, my, mz = (float(x) for x in model.magnetization)
     alpha = float(model.alpha)
-    if alpha == 0.0 or abs(mz) > 1e-12:
+    # M_z = 0 to the precision of the model's dtype (cos 90 deg is -4.4e-8 in float32).
+    tolerance = 4.0 * float(jnp.finfo(jnp.asarray(model.magnetization).dtype).eps)
+    if alpha == 0.0 or abs(mz) > tolerance:
         return None
     scale = float(model.j_ex) / alpha
     return jnp.asarray([-my * scale, mx * scale])

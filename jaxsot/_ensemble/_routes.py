@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
 from .._bands._kernels import energy, spin_force_components, spin_rate_components, spin_splitting_gradient
-from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
+from .._core._checks import check_count, check_finite, check_range, check_shape, check_temperature, float_dtype
 from .._core._model import RashbaFerromagnet
 from .._fermi._contour import occupied_bands, outer_radius
 from ..constants import AREA_MEASURE, BOLTZMANN_EV_PER_K, HBAR
@@ -43,10 +43,11 @@ def _contour_route(model, fermi_energy, force, bands, num):
 
 
 def fermi_dirac(energy_ev, fermi_energy, temperature_k):
-    """Fermi-Dirac occupation at temperature T [K] (a step at T = 0)."""
+    """Fermi-Dirac occupation at temperature T [K] >= 0 (a step at T = 0); energies in eV."""
+    temperature_k = check_temperature("temperature_k", temperature_k)
     kt = BOLTZMANN_EV_PER_K * temperature_k
     if temperature_k == 0:
-        return (energy_ev < fermi_energy).astype(jnp.result_type(energy_ev))
+        return jnp.asarray(jnp.asarray(energy_ev) < fermi_energy).astype(float_dtype(jnp.asarray(energy_ev)))
     return 0.5 * (1.0 - jnp.tanh((energy_ev - fermi_energy) / (2.0 * kt)))
 
 

@@ -5,7 +5,7 @@
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
-from .._core._checks import check_finite, check_range, check_shape, is_concrete
+from .._core._checks import check_demag, check_finite, check_range, check_shape, is_concrete
 from ..constants import G_ELECTRON, HBAR, MU0, MU_B_EV_PER_T, MU_B_J_PER_T
 
 
@@ -90,8 +90,7 @@ class Magnet(eqx.Module):
         check_range("thickness", thickness, low=0.0, low_inclusive=False, unit="nm")
         check_range("gilbert", gilbert, low=0.0)
         check_range("anisotropy_field", anisotropy_field, unit="T")
-        check_range("demag", demag, low=0.0, high=1.0)
-        check_shape("demag", demag, (3,))
+        check_demag("demag", demag)
         check_finite("external_field", external_field)
         check_shape("external_field", external_field, (3,))
         check_range("g_factor", g_factor, low=0.0, low_inclusive=False)
