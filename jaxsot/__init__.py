@@ -31,6 +31,7 @@ from ._core import RampDrive as RampDrive
 from ._core import RashbaFerromagnet as RashbaFerromagnet
 from ._core import SinusoidDrive as SinusoidDrive
 from ._core import StepDrive as StepDrive
+from ._core import TwoBandModel as TwoBandModel
 from ._core import degeneracy_point as degeneracy_point
 from ._dynamics import UNITS as UNITS
 from ._dynamics import SimulationResult as SimulationResult

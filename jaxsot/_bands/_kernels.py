@@ -18,13 +18,9 @@ from ..constants import CARRIER_CHARGE, HBAR
 
 
 def exchange_field_components(model, kx, ky):
-    """b(k) = alpha (k x z) - J M = (alpha ky - J Mx, -alpha kx - J My, -J Mz) [eV]."""
-    mx, my, mz = model.magnetization[0], model.magnetization[1], model.magnetization[2]
-    return (
-        model.alpha * ky - model.j_ex * mx,
-        -model.alpha * kx - model.j_ex * my,
-        -model.j_ex * mz + 0.0 * kx,
-    )
+    """b(k) [eV] of H = eps0(k) + b(k)·sigma, three scalars (for the Rashba ferromagnet
+    alpha (k x z) - J M): the model's `field` (the two-band interface, `jaxsot._core.TwoBandModel`)."""
+    return model.field(kx, ky)
 
 
 def splitting(model, kx, ky):
@@ -35,7 +31,7 @@ def splitting(model, kx, ky):
 
 def energy(model, kx, ky, s):
     """eps_s(k) [eV], exact two-band energy (eigenvalue of the 2x2 H(k))."""
-    return model.kinetic_coefficient * (kx * kx + ky * ky) + s * splitting(model, kx, ky)
+    return model.kinetic_energy(kx, ky) + s * splitting(model, kx, ky)
 
 
 def spin(model, kx, ky, s):
@@ -104,11 +100,11 @@ def spin_rate_second_order_components(model, kx, ky, s, fx, fy):
 
 
 def field_like_torque_components(model, kx, ky, s):
-    """T1 per state = (2/hbar) B_so x <sigma>, B_so = alpha (k x z) [1/fs] (paper eq. 5)."""
+    """T1 per state = (2/hbar) B_so x <sigma>, B_so the spin-orbit part of b(k) [1/fs] (paper eq. 5)."""
     sx, sy, sz = spin(model, kx, ky, s)
-    bx, by = model.alpha * ky, -model.alpha * kx
+    bx, by, bz = model.spin_orbit_field(kx, ky)
     scale = 2.0 / HBAR
-    return scale * by * sz, -scale * bx * sz, scale * (bx * sy - by * sx)
+    return scale * (by * sz - bz * sy), scale * (bz * sx - bx * sz), scale * (bx * sy - by * sx)
 
 
 

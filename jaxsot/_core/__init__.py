@@ -19,4 +19,5 @@ from ._drives import RampDrive as RampDrive
 from ._drives import SinusoidDrive as SinusoidDrive
 from ._drives import StepDrive as StepDrive
 from ._model import RashbaFerromagnet as RashbaFerromagnet
+from ._model import TwoBandModel as TwoBandModel
 from ._model import degeneracy_point as degeneracy_point

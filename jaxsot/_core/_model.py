@@ -1,5 +1,7 @@
 """The Rashba ferromagnet model (docs: Theory > Model, units and conventions; paper eq. 1)."""
 
+import abc
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -9,7 +11,32 @@ from ._checks import check_real_scalar, unit_vector
 
 
 
-class RashbaFerromagnet(eqx.Module):
+class TwoBandModel(eqx.Module):
+    """The interface between a model and the rest of jaxsot: H(k) = eps0(k) + b(k)·sigma.
+
+    Bands, Fermi contours, ensembles, time evolution and the quantum check reach the Hamiltonian
+    only through these methods (one state, scalar components k = (kx, ky) [1/nm], scalars out):
+    the exact bands are eps_s = eps0 + s |b|, the band spin s b/|b|, and every derivative (velocity,
+    spin force, spin rate) is autodiff of them. Another two-band Hamiltonian plugs in by subclassing
+    this and providing the three methods and `mass`; the closed-form approximations of the papers
+    (second order, strong exchange) and the Rashba-specific Fermi-sea bounds stay specific to
+    `RashbaFerromagnet`.
+    """
+
+    @abc.abstractmethod
+    def kinetic_energy(self, kx, ky):
+        """eps0(k) [eV], the spin-independent part of H."""
+
+    @abc.abstractmethod
+    def field(self, kx, ky):
+        """b(k) = (bx, by, bz) [eV], the field coupled to sigma."""
+
+    @abc.abstractmethod
+    def spin_orbit_field(self, kx, ky):
+        """The k-dependent (spin-orbit) part of b(k) [eV], (3 scalars): its torque on the spin is T1."""
+
+
+class RashbaFerromagnet(TwoBandModel):
     """Two-dimensional Rashba ferromagnet, H = hbar^2 k^2/2m + alpha (k x z).sigma - J M.sigma.
 
     An immutable pytree, differentiable in every float field (use it under `jax.grad`,
@@ -79,6 +106,23 @@ class RashbaFerromagnet(eqx.Module):
 
         inf for J = 0 (and alpha != 0): the strong-exchange limit does not exist without exchange."""
         return self.mass * self.alpha**2 / (HBAR**2 * self.j_ex)
+
+    def kinetic_energy(self, kx, ky):
+        """eps0(k) = hbar^2 k^2/2m [eV]."""
+        return self.kinetic_coefficient * (kx * kx + ky * ky)
+
+    def field(self, kx, ky):
+        """b(k) = alpha (k x z) - J M = (alpha ky - J Mx, -alpha kx - J My, -J Mz) [eV] (paper eq. 1)."""
+        mx, my, mz = self.magnetization[0], self.magnetization[1], self.magnetization[2]
+        return (
+            self.alpha * ky - self.j_ex * mx,
+            -self.alpha * kx - self.j_ex * my,
+            -self.j_ex * mz + 0.0 * kx,
+        )
+
+    def spin_orbit_field(self, kx, ky):
+        """B_so = alpha (k x z) = (alpha ky, -alpha kx, 0) [eV] (paper eq. 5)."""
+        return self.alpha * ky, -self.alpha * kx, 0.0 * kx
 
     def astype(self, dtype) -> "RashbaFerromagnet":
         """The same model with every field cast to `dtype` (no re-validation; differentiable)."""
