@@ -59,6 +59,7 @@ from ._llg import Magnet as Magnet
 from ._llg import SpinOrbitTorque as SpinOrbitTorque
 from ._llg import conventional_energy as conventional_energy
 from ._llg import conventional_field as conventional_field
+from ._llg import drude_tau as drude_tau
 from ._llg import electron_response as electron_response
 from ._llg import energy_transfer_check as energy_transfer_check
 from ._llg import exchange_torque as exchange_torque
@@ -67,7 +68,6 @@ from ._llg import llg_rates as llg_rates
 from ._llg import simulate_llg as simulate_llg
 from ._llg import strong_exchange_coefficients as strong_exchange_coefficients
 from ._measure import angular_fields as angular_fields
-from ._measure import drude_tau as drude_tau
 from ._measure import effective_fields as effective_fields
 from ._measure import EffectiveFields as EffectiveFields
 from ._measure import fit_torque_coefficients as fit_torque_coefficients

@@ -15,10 +15,25 @@ from .._ensemble._strong import strong_exchange_response
 from .._ensemble._transport import contour_response
 from .._fermi._circular import circular_densities
 from .._fermi._contour import occupied_bands
-from ..constants import HBAR, HBAR2_OVER_2ME, MU_B_EV_PER_T
+from ..constants import ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, HBAR, HBAR2_OVER_2ME, MU_B_EV_PER_T
 from ._magnet import METHODS, Magnet, PROBE_DIRECTIONS, as_float, conventional_energy, conventional_field
 
 
+
+
+def drude_tau(alpha, j_ex, fermi_energy, thickness, rho0, mass_ratio=1.0):
+    """Momentum relaxation time from the film's resistivity, tau = m t_F/(rho0 e^2 n) [fs] (what `jaxsot llg` uses).
+
+    n = n_lower + n_upper at M || z (closed form), the sheet current j t_F then carries E = rho0 j with the
+    rigid shift Delta k = qE tau/hbar. Args: alpha [eV nm], j_ex [eV], fermi_energy [eV], thickness [nm],
+    rho0 [ohm m], mass_ratio. Differentiable; raises ValueError (concrete inputs) when no band is occupied.
+    """
+    n_lower, n_upper = circular_densities(alpha, j_ex, mass_ratio, fermi_energy)
+    density = (n_lower + n_upper) * 1e18  # 1/m^2
+    if is_concrete(density) and not bool(jnp.all(density > 0.0)):
+        raise ValueError(f"fermi_energy = {fermi_energy} eV lies below both bands (no electrons); allowed: fermi_energy > -j_ex")
+    tau_s = mass_ratio * ELECTRON_MASS_KG * thickness * 1e-9 / (rho0 * ELEMENTARY_CHARGE_C**2 * density)
+    return tau_s * 1e15
 
 
 class SpinOrbitTorque(eqx.Module):

@@ -17,7 +17,6 @@ from ._angular import torque_coefficients as torque_coefficients
 from ._fields import REFERENCE_CURRENT as REFERENCE_CURRENT
 from ._fields import EffectiveFields as EffectiveFields
 from ._fields import SotFields as SotFields
-from ._fields import drude_tau as drude_tau
 from ._fields import effective_fields as effective_fields
 from ._fields import efficiency as sot_efficiency
 from ._hall import HALL_DEFAULTS as HALL_DEFAULTS

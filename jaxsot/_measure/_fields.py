@@ -42,8 +42,6 @@ from .._llg import Magnet, SpinOrbitTorque
 from .._fermi._circular import circular_densities
 from ..constants import (
     CARRIER_CHARGE,
-    ELECTRON_MASS_KG,
-    ELEMENTARY_CHARGE_C,
     HBAR,
     MU0,
     MU_B_EV_PER_T,
@@ -75,21 +73,6 @@ def efficiency(field_per_current, ms_tesla, thickness):
     Args: field_per_current b [T/(A/m^2)]; ms_tesla mu0 M_s [T]; thickness t_F [nm]. Broadcasts.
     """
     return _TWO_E_OVER_HBAR_SI * (ms_tesla / MU0) * (thickness * 1e-9) * field_per_current
-
-
-def drude_tau(alpha, j_ex, fermi_energy, thickness, rho0, mass_ratio=1.0):
-    """Momentum relaxation time from the film's resistivity, tau = m t_F/(rho0 e^2 n) [fs] (as `jaxsot llg`).
-
-    n = n_lower + n_upper at M || z (closed form), the sheet current j t_F then carries E = rho0 j with the
-    rigid shift Delta k = qE tau/hbar. Args: alpha [eV nm], j_ex [eV], fermi_energy [eV], thickness [nm],
-    rho0 [ohm m], mass_ratio. Differentiable; raises ValueError (concrete inputs) when no band is occupied.
-    """
-    n_lower, n_upper = circular_densities(alpha, j_ex, mass_ratio, fermi_energy)
-    density = (n_lower + n_upper) * 1e18  # 1/m^2
-    if is_concrete(density) and not bool(jnp.all(density > 0.0)):
-        raise ValueError(f"fermi_energy = {fermi_energy} eV lies below both bands (no electrons); allowed: fermi_energy > -j_ex")
-    tau_s = mass_ratio * ELECTRON_MASS_KG * thickness * 1e-9 / (rho0 * ELEMENTARY_CHARGE_C**2 * density)
-    return tau_s * 1e15
 
 
 def _cross_z(v):

@@ -11,7 +11,7 @@ SI conversions at this boundary (the library works in eV, nm, fs, V/nm, T):
 import math
 import pathlib
 import time
-from ..constants import ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, J_PER_M2_PER_EV_PER_NM2
+from ..constants import J_PER_M2_PER_EV_PER_NM2
 from ._common import pyplot, run_metadata, save_figure, write_json, write_table_csv, write_text
 from ._common import prepare_out, read_config_text, set_precision
 from ._config import DEFAULT_LLG_TOML, parse_llg_config
@@ -28,15 +28,13 @@ def build_llg_inputs(config, dtype):
     """Option objects -> (magnet, torque, m0, settings dict, derived dict), internal units."""
     import jax.numpy as jnp
 
-    from .._llg import Magnet, SpinOrbitTorque
-    from ..fit import circular_densities
+    from .._llg import Magnet, SpinOrbitTorque, drude_tau
 
     e, c, mg = config.electrons, config.current, config.magnet
-    n_lower, n_upper = (float(x) for x in circular_densities(e.alpha_eV_nm, e.j_ex_eV, e.mass_ratio, e.fermi_energy_eV))
-    density_m2 = (n_lower + n_upper) * 1e18
-    if density_m2 <= 0.0:
-        raise ValueError(f"fermi_energy_eV = {e.fermi_energy_eV:g} lies below both bands: no electrons; allowed: fermi_energy_eV > -j_ex_eV")
-    tau_s = e.mass_ratio * ELECTRON_MASS_KG * mg.thickness_nm * 1e-9 / (c.rho0_ohm_m * ELEMENTARY_CHARGE_C**2 * density_m2)
+    # The library's Drude conversion (closed-form M || z densities; the total density's dependence on
+    # the direction of M is O((alpha k_F/J)^2) and ignored there, as documented).
+    tau_fs = float(drude_tau(e.alpha_eV_nm, e.j_ex_eV, e.fermi_energy_eV, mg.thickness_nm, c.rho0_ohm_m, e.mass_ratio))
+    tau_s = tau_fs * 1e-15
     efield_v_per_m = c.rho0_ohm_m * c.j_A_per_m2
     angle = math.radians(c.direction_deg)
     efield = jnp.asarray([math.cos(angle), math.sin(angle)], dtype) * (efield_v_per_m * 1e-9)
@@ -81,8 +79,8 @@ def build_llg_inputs(config, dtype):
     derived = {
         "efield_V_per_m": efield_v_per_m,
         "tau_fs": tau_s * 1e15,
-        "n_lower_per_nm2": n_lower,
-        "n_upper_per_nm2": n_upper,
+        "n_lower_per_nm2": float(torque.n_lower),
+        "n_upper_per_nm2": float(torque.n_upper),
     }
     return magnet, torque, jnp.asarray(m0, dtype), settings, derived
 
