@@ -14,21 +14,17 @@ constant and E_M = -n_mu mu_B B_fl.M is the magnetic energy, checks E_M(t) - E_M
 Writes experiments/figures/energy_balance.png and prints the agreement.
 """
 
-import pathlib
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import _figure_style  # noqa: E402  (this folder; run as python experiments/NAME.py)
 import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot  # noqa: E402
-from jaxsot.constants import MU_B_EV_PER_T, WATT_PER_M2_PER_INTERNAL  # noqa: E402
+from jaxsot.constants import J_PER_M2_PER_EV_PER_NM2, MU_B_EV_PER_T, WATT_PER_M2_PER_INTERNAL  # noqa: E402
 
 ALPHA, J_EX, FERMI_ENERGY = 0.02, 1.0, 1.5  # alpha k_F/J = 0.17
 J_SI, RHO0 = 1.0e12, 2.0e-7  # A/m^2, ohm m -> E = 2e5 V/m
@@ -102,42 +98,57 @@ def main():
     print(f"  spin-force share of the magnet's loss at t_end:      {work[-1, 1] / (work[-1, 0] + work[-1, 1]):.4f}")
     print(f"  magnet loss W_DL,fl / extra Joule W_sf at t_end:     {work[-1, 1] / work[-1, 4]:.4f} (the papers' equality would be 1)")
 
-    watt = WATT_PER_M2_PER_INTERNAL
-    figure, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True)
-    for c, name in enumerate("xyz"):
-        axes[0, 0].plot(t_ns, m[:, c], label=f"M_{name}")
-    axes[0, 0].set_title("M(t): precession about B_fl (along -y) with Gilbert + spin-force damping", fontsize=9)
-    axes[0, 0].legend(fontsize=8)
+    plot(t_ns, m, rates, gilbert_closed, kappa_np * sf_closed, amr_extra, work, kappa)
+
+
+def plot(t_ns, m, rates, gilbert_closed, spin_force_closed, amr_extra, work, kappa):
+    """Four panels: M(t), the magnet's loss rates, the electrons' extra Joule heat, the cumulative energies."""
+    plt = _figure_style.pyplot()
+    kw = WATT_PER_M2_PER_INTERNAL * 1e-3  # eV/(nm^2 fs) -> kW/m^2
+    uj = J_PER_M2_PER_EV_PER_NM2 * 1e6  # eV/nm^2 -> uJ/m^2
+    every = 8  # closed forms as sparse open markers over the lines
+    figure, axes = plt.subplots(2, 2, figsize=(14, 10.5), sharex=True)
+    ax = axes[0, 0]
+    for c, (name, style) in enumerate((("x", "-"), ("y", "--"), ("z", "-."))):
+        ax.plot(t_ns, m[:, c], style, color=f"C{c}", label=f"$M_{name}$")
+    ax.set_title(r"(a) magnetization: damped precession about $\mathbf{B}_{\rm fl} \parallel -\hat{y}$")
+    ax.set_ylabel(r"direction of $\mathbf{M}$, components $M_i$" "\n(dimensionless)")
+    _figure_style.legend_right(ax)
     ax = axes[0, 1]
-    ax.plot(t_ns, rates["power_gilbert"] * watt, "-", color="C0", label="P_G (exact torque)")
-    ax.plot(t_ns[::6], gilbert_closed[::6] * watt, "o", ms=3, color="C0", label="-n_mu mu_B alpha_G gamma |M x B_eff|^2")
-    ax.plot(t_ns, rates["power_spin_force"] * watt, "-", color="C3", label="P_DL,fl (exact torque)")
-    ax.plot(t_ns[::6], kappa_np[::6] * sf_closed[::6] * watt, "o", ms=3, color="C3", label="kappa n_p x (-p eta rho0 [(M.j)^2 + M_z^2 j^2])")
-    ax.set_title("magnet: energy change rate, Gilbert and spin-force parts (eq. 15/16)", fontsize=9)
-    ax.set_ylabel("W/m^2")
-    ax.legend(fontsize=7)
+    ax.plot(t_ns, rates["power_gilbert"] * kw, "-", color="C0", label=r"$P_G$, Gilbert damping (exact-band torque)")
+    ax.plot(t_ns[::every], gilbert_closed[::every] * kw, "o", mfc="none", mew=1.3, color="C0",
+            label=r"$-n_\mu \mu_B \alpha_G \gamma\,|\mathbf{M}\times\mathbf{B}_{\rm eff}|^2$")
+    ax.plot(t_ns, rates["power_spin_force"] * kw, "-", color="C3", label=r"$P_{\rm DL,fl}$, damping-like torque (exact-band)")
+    ax.plot(t_ns[::every], spin_force_closed[::every] * kw, "s", mfc="none", mew=1.3, color="C3",
+            label=r"$\kappa n_p \times (-p\eta\rho_0[(\mathbf{M}\cdot\mathbf{j})^2 + M_z^2 j^2])$, eq. 15/16")
+    ax.set_title("(b) magnet: rate of change of its energy")
+    ax.set_ylabel(r"power per area [kW m$^{-2}$]")
+    _figure_style.legend_below(ax, ncol=1, offset=0.06)
     ax = axes[1, 0]
-    ax.plot(t_ns, -rates["spin_force_power"] * watt, "-", color="C2", label="extra Joule heat -P_sf (spin force on the current)")
-    ax.plot(t_ns[::6], amr_extra[::6] * watt, "o", ms=3, color="C2", label="(rho(M) - rho0) j^2 (exact Boltzmann AMR)")
-    ax.plot(t_ns, -rates["power_spin_force"] / kappa_np * watt, "--", color="C3", label="magnet's spin-force loss / (kappa n_p)")
-    ax.set_title("electrons: extra Joule heating (eq. 17) and the magnet's loss rescaled", fontsize=9)
-    ax.set_ylabel("W/m^2")
-    ax.set_xlabel("t [ns]")
-    ax.legend(fontsize=7)
+    ax.plot(t_ns, -rates["spin_force_power"] * kw, "-", color="C2", lw=3.0, alpha=0.6,
+            label=r"extra Joule heat $-P_{\rm sf}$ (spin force on the current)")
+    ax.plot(t_ns[::every], amr_extra[::every] * kw, "o", mfc="none", mew=1.3, color="k",
+            label=r"$(\rho(\mathbf{M}) - \rho_0)\,j^2$ (exact Boltzmann AMR)")
+    ax.plot(t_ns, -rates["power_spin_force"] / rates["polarization"] / kappa * kw, "--", color="C3", lw=1.4,
+            label=r"magnet's spin-force loss $/\,\kappa n_p$")
+    ax.set_title("(c) electrons: extra Joule heating (eq. 17)")
+    ax.set_ylabel(r"power per area [kW m$^{-2}$]")
+    ax.set_xlabel(r"time $t$ [ns]")
+    _figure_style.legend_below(ax, ncol=1, offset=0.16)
     ax = axes[1, 1]
-    joule = 1.602176634e-19 / 1e-18
-    ax.plot(t_ns, work[:, 0] * joule, label="int P_G")
-    ax.plot(t_ns, work[:, 1] * joule, label="int P_DL,fl")
-    ax.plot(t_ns, kappa * onp.mean(rates["polarization"]) * work[:, 4] * joule, "--", label="kappa n_p int P_sf")
-    ax.set_title("cumulative [J/m^2]", fontsize=9)
-    ax.set_xlabel("t [ns]")
-    ax.legend(fontsize=7)
-    for a in axes.ravel():
-        a.grid(alpha=0.3)
-    figure.suptitle(f"Energy transfer (exact-band torque, alpha = {ALPHA} eV nm, j = {J_SI:.0e} A/m^2, 1 nm, 1 T magnet, alpha_G = 0.02)")
-    figure.tight_layout()
-    out = pathlib.Path(__file__).parent / "figures" / "energy_balance.png"
-    figure.savefig(out, dpi=110)
+    polarization = float(onp.mean(rates["polarization"]))
+    ax.plot(t_ns, work[:, 0] * uj, "-", color="C0", label=r"$\int P_G\,dt$ (Gilbert)")
+    ax.plot(t_ns, work[:, 1] * uj, "-", color="C3", lw=3.0, alpha=0.6, label=r"$\int P_{\rm DL,fl}\,dt$ (magnet, spin force)")
+    ax.plot(t_ns, kappa * polarization * work[:, 4] * uj, "--", color="k", lw=1.3, marker="s", mfc="none", markevery=16,
+            label=r"$\kappa n_p \int P_{\rm sf}\,dt$ (electrons, rescaled)")
+    ax.set_title("(d) energy exchanged since $t = 0$")
+    ax.set_ylabel(r"energy per area [$\mu$J m$^{-2}$]")
+    ax.set_xlabel(r"time $t$ [ns]")
+    _figure_style.legend_below(ax, ncol=1, offset=0.16)
+    figure.suptitle(rf"Energy transfer with the exact-band torque: $\alpha$ = {ALPHA} eV nm ($\alpha k_F/J$ = 0.17), "
+                    rf"$j$ = {_figure_style.sci(J_SI, 1)} A/m$^2$ along $x$, $\rho_0$ = {_figure_style.sci(RHO0, 1)} $\Omega$ m" "\n"
+                    rf"magnet: $d$ = {THICKNESS:g} nm, $\mu_0 M_s$ = {MS:g} T, $\alpha_G$ = 0.02, only spin-orbit torque and Gilbert damping")
+    out = _figure_style.save(figure, "energy_balance.png")
     print(f"wrote {out}")
 
 

@@ -9,10 +9,9 @@ unknown (estimated from the residuals). For each fit z = (estimate - truth)/SE; 
 fraction of |z| < 1 and |z| < 2 (68.3 % and 95.4 % for honest error bars). Last, an AMR curve alone
 (1 % noise), which fixes eta = m alpha^2/(hbar^2 J) but not alpha and J: the fit must flag it, and
 restarts from different starts end anywhere on the line eta = const.
-Writes experiments/figures/fit_recovery.png and prints the tables (about 2-4 minutes on 2 cores).
+Writes experiments/figures/fit_recovery.png and prints the tables (timing: experiments/README.md).
 """
 
-import pathlib
 import time
 import warnings
 
@@ -20,10 +19,8 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import _figure_style  # noqa: E402  (this folder; run as python experiments/NAME.py)
+import matplotlib.lines  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot.fit as jf  # noqa: E402
@@ -115,61 +112,79 @@ def main():
     print(f"  8 restarts end at alpha {ends[:, 0].min():.4f}..{ends[:, 0].max():.4f}, J {ends[:, 1].min():.3f}..{ends[:, 1].max():.3f} "
           f"(log spread {spread[0]:.2f}, {spread[1]:.2f}) with eta within {onp.ptp(eta_ends) / eta:.1e} of each other")
 
-    figure, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    out = plot(results, eta, ends, pooled)
+    print(f"\nwrote {out} in {time.perf_counter() - started:.0f} s")
+
+
+NAMES = {  # parameter -> (words, symbol, unit)
+    "alpha": ("Rashba coupling", r"\alpha", "eV nm"),
+    "j_ex": ("exchange splitting", "J", "eV"),
+    "tau": ("relaxation time", r"\tau", "fs"),
+}
+
+
+def plot(results, eta, ends, pooled):
+    """Estimates +- SE per parameter, coverage vs noise, the AMR-only degeneracy line, and a summary."""
+    plt = _figure_style.pyplot()
+    figure, axes = plt.subplots(2, 3, figsize=(16, 10))
     axes = axes.ravel()
+    styles = {True: dict(color="C0", marker="o", label=r"noise $\sigma$ given to the fit"),
+              False: dict(color="C1", marker="s", label=r"noise $\sigma$ estimated from the residuals")}
     for k, name in enumerate(FREE):
         ax = axes[k]
-        for offset, known, color in ((-0.04, True, "C0"), (0.04, False, "C1")):
+        words, symbol, unit = NAMES[name]
+        for offset, known in ((-0.04, True), (0.04, False)):
+            style = styles[known]
             for noise in NOISE:
                 r = results[(known, noise)]
                 x = noise * 10 ** (offset + 0.015 * (onp.arange(SEEDS) - SEEDS / 2))
-                ax.errorbar(x, r["estimate"][:, k] / TRUTH[name] - 1.0, yerr=r["se"][:, k] / TRUTH[name], fmt="o", ms=2.5, lw=0.7,
-                            color=color, label=("sigma given" if known else "sigma estimated") if noise == NOISE[0] else None)
+                ax.errorbar(x, r["estimate"][:, k] / TRUTH[name] - 1.0, yerr=r["se"][:, k] / TRUTH[name], fmt=style["marker"], ms=3,
+                            lw=0.8, color=style["color"], mfc="none" if not known else style["color"])
         ax.axhline(0.0, color="k", lw=0.8)
         ax.set_xscale("log")
-        ax.set_xlabel("noise (fraction of each column's range)")
-        ax.set_ylabel(f"{name} / truth - 1")
-        ax.set_title(f"{name}: estimate +- SE ({SEEDS} seeds per level)", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.set_xlabel("noise level (fraction of each column's range)")
+        ax.set_ylabel(rf"${symbol}_{{\rm fit}}/{symbol}_{{\rm true}} - 1$ (dimensionless)")
+        ax.set_title(f"({'abc'[k]}) {words} ${symbol}$ = {TRUTH[name]:g} {unit}: estimate $\\pm$ SE", fontsize=11.5)
     ax = axes[3]
-    for known, marker in ((True, "o-"), (False, "s--")):
+    for known, (marker, ls, fill) in ((True, ("o", "-", "full")), (False, ("s", "--", "none"))):
         one = [onp.mean(onp.abs(results[(known, n)]["z"]) < 1) for n in NOISE]
         two = [onp.mean(onp.abs(results[(known, n)]["z"]) < 2) for n in NOISE]
         label = "given" if known else "estimated"
-        ax.plot(NOISE, one, marker, color="C2", label=f"|z| < 1, sigma {label}")
-        ax.plot(NOISE, two, marker, color="C3", label=f"|z| < 2, sigma {label}")
-    ax.axhline(0.683, color="C2", lw=0.8, ls=":")
-    ax.axhline(0.954, color="C3", lw=0.8, ls=":")
+        size = 6 if known else 11  # open squares around the filled circles where both coincide
+        ax.plot(NOISE, one, ls=ls, marker=marker, ms=size, mfc=None if known else "none", mew=1.4, color="C2",
+                label=rf"$|z| < 1$, $\sigma$ {label}")
+        ax.plot(NOISE, two, ls=ls, marker=marker, ms=size, mfc=None if known else "none", mew=1.4, color="C3",
+                label=rf"$|z| < 2$, $\sigma$ {label}")
+    ax.axhline(0.683, color="C2", lw=1.0, ls=":", label="expected 0.683 (Gaussian)")
+    ax.axhline(0.954, color="C3", lw=1.0, ls=":", label="expected 0.954 (Gaussian)")
     ax.set_xscale("log")
-    ax.set_ylim(0.3, 1.02)
-    ax.set_xlabel("noise")
-    ax.set_ylabel("coverage")
-    ax.set_title(f"coverage of the reported SE ({SEEDS * 3} estimates per point)", fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
+    ax.set_ylim(0.3, 1.05)
+    ax.set_xlabel("noise level (fraction of each column's range)")
+    ax.set_ylabel("coverage: fraction with $|z| < 1$ or $2$\n" r"$z$ = (estimate $-$ truth)/SE (dimensionless)")
+    ax.set_title(f"(d) coverage of the reported SE ({SEEDS * 3} estimates per point)", fontsize=11.5)
+    _figure_style.legend_below(ax, ncol=2, offset=0.2, fontsize=9.5)
     ax = axes[4]
     line = onp.linspace(0.6, 3.0, 100)
-    ax.plot(onp.sqrt(eta * HBAR**2 * line / ELECTRON_MASS), line, "-", color="C0", label="eta = fitted (AMR fixes only eta)")
-    ax.plot(ends[:, 0], ends[:, 1], "o", color="C3", label="8 restarts: end points")
-    ax.plot([TRUTH["alpha"]], [TRUTH["j_ex"]], "k*", ms=10, label="truth")
-    ax.set_xlabel("alpha [eV nm]")
-    ax.set_ylabel("J [eV]")
-    ax.set_title("AMR curve alone: alpha and J not identifiable (flagged)", fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
+    ax.plot(onp.sqrt(eta * HBAR**2 * line / ELECTRON_MASS), line, "-", color="C0", label=r"$\eta = m\alpha^2/(\hbar^2 J)$ = fitted value")
+    ax.plot(ends[:, 0], ends[:, 1], "o", ms=8, mfc="none", mew=1.5, color="C3", label="8 restarts: end points")
+    ax.plot([TRUTH["alpha"]], [TRUTH["j_ex"]], "k*", ms=13, label="truth")
+    ax.set_xlabel(r"Rashba coupling $\alpha$ [eV nm]")
+    ax.set_ylabel(r"exchange splitting $J$ [eV]")
+    ax.set_title(r"(e) AMR curve alone: only $\eta$ is determined (flagged)", fontsize=11.5)
+    _figure_style.legend_below(ax, ncol=1, offset=0.2, fontsize=9.5)
     ax = axes[5]
     ax.axis("off")
+    handles = [matplotlib.lines.Line2D([], [], ls="none", ms=6, mew=1.3, mfc="none" if not known else style["color"], **{
+        k: v for k, v in style.items() if k != "label"}, label=style["label"]) for known, style in styles.items()]
+    ax.legend(handles=handles, loc="upper left", title="panels (a)-(c)", fontsize=10)
     lines = [f"truth: alpha = {TRUTH['alpha']} eV nm, J = {TRUTH['j_ex']} eV,", f"tau = {TRUTH['tau']} fs (m = m_e fixed), E_F = {FERMI_ENERGY} eV",
-             f"{POINTS} angles x {', '.join(COLUMNS)}", "", "pooled coverage of the reported SE:",
+             f"{POINTS} angles x columns", f"  {', '.join(COLUMNS)}", f"{SEEDS} noise draws per level", "",
+             "pooled coverage of the reported SE:",
              f"  |z| < 1: {onp.mean(onp.abs(pooled) < 1):.3f} (0.683 expected)", f"  |z| < 2: {onp.mean(onp.abs(pooled) < 2):.3f} (0.954 expected)",
              f"  rms z = {onp.sqrt(onp.mean(pooled**2)):.2f} over {pooled.size} estimates"]
-    ax.text(0.02, 0.95, "\n".join(lines), va="top", family="monospace", fontsize=9, transform=ax.transAxes)
-    figure.suptitle("jaxsot.fit: recovery of known parameters from synthetic AMR + torque data (exact bands, E_F = 0.5 eV)")
-    figure.tight_layout()
-    out = pathlib.Path(__file__).parent / "figures" / "fit_recovery.png"
-    figure.savefig(out, dpi=110)
-    print(f"\nwrote {out} in {time.perf_counter() - started:.0f} s")
+    ax.text(0.02, 0.62, "\n".join(lines), va="top", family="monospace", fontsize=10.5, transform=ax.transAxes)
+    figure.suptitle(r"jaxsot.fit: recovery of known parameters from synthetic AMR + torque data (exact bands, $E_F$ = 0.5 eV)")
+    return _figure_style.save(figure, "fit_recovery.png")
 
 
 if __name__ == "__main__":

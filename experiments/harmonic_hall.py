@@ -14,18 +14,15 @@ as a check. Writes experiments/figures/harmonic_hall.png and prints the numbers.
 """
 
 import math
-import pathlib
 import time
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import _figure_style  # noqa: E402  (this folder; run as python experiments/NAME.py)
 import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.lines  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot  # noqa: E402
@@ -61,18 +58,16 @@ def main():
         )
 
     phi = onp.linspace(0.0, 2.0 * math.pi, 73)
-    figure, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True)
-    checks = []
-    for row, (label, (kwargs, magnitudes)) in enumerate(MAGNETS.items()):
+    checks, rows = [], {}
+    for label, (kwargs, magnitudes) in MAGNETS.items():
         mag = jaxsot.Magnet(MS, THICKNESS, 1.0, **kwargs)
-        for k, b in enumerate(magnitudes):
+        curves = []
+        for b in magnitudes:
             out = {m: harmonic_hall(mag, torques[m], RHO0, phi, b, **HALL) for m in torques}
             assert bool(jnp.all(out["exact"].converged))
             r1, r2 = onp.asarray(out["exact"].r_1w), onp.asarray(out["exact"].r_2w)
             r2s = onp.asarray(out["strong_exchange"].r_2w)
-            axes[row, 0].plot(onp.degrees(phi), r1, color=f"C{k}", label=f"B = {b} T")
-            axes[row, 1].plot(onp.degrees(phi), r2 * 1e3, color=f"C{k}", label=f"B = {b} T, exact")
-            axes[row, 1].plot(onp.degrees(phi), r2s * 1e3, "--", color=f"C{k}", lw=1)
+            curves.append((b, r1, r2, r2s))
             print(
                 f"{label}, B = {b} T: max |R_2w| exact {onp.max(onp.abs(r2)) * 1e3:.4f} mohm, strong exchange "
                 f"{onp.max(onp.abs(r2s)) * 1e3:.4f} mohm (exact/strong {onp.max(onp.abs(r2)) / onp.max(onp.abs(r2s)):.3f})"
@@ -82,7 +77,6 @@ def main():
         angles = onp.radians([20.0, 110.0, 200.0, 290.0])
         quasi = harmonic_hall(mag, torques["exact"], RHO0, angles, b, **HALL)
         lock = lockin_harmonics(mag, torques["exact"], angles, b, frequency=1.5e7, periods=2, settle_periods=1, **HALL)
-        axes[row, 1].plot(onp.degrees(angles), onp.asarray(lock.r_2w) * 1e3, "kx", ms=8, label=f"time domain (lock-in), B = {b} T")
         rel = onp.abs(onp.asarray(lock.r_2w) - onp.asarray(quasi.r_2w)) / onp.abs(onp.asarray(quasi.r_2w))
         # The quasi-static harmonics are first order in j0; the rest of the difference is O((B_SO/B_stiffness)^2):
         # a quarter of the current leaves 1/16 of it.
@@ -91,26 +85,57 @@ def main():
         lock_q = lockin_harmonics(mag, quarter, angles, b, frequency=1.5e7, periods=2, settle_periods=1, **HALL)
         rel_q = onp.abs(onp.asarray(lock_q.r_2w) - onp.asarray(quasi_q.r_2w)) / onp.abs(onp.asarray(quasi_q.r_2w))
         checks.append((label, b, float(onp.max(rel)), float(onp.max(onp.abs(onp.asarray(lock.r_1w) - onp.asarray(quasi.r_1w)))), float(onp.max(rel_q))))
-        axes[row, 0].set_ylabel(f"R_1w [ohm]\n{label}")
-        axes[row, 1].set_ylabel("R_2w [mohm]")
-        axes[row, 0].legend(fontsize=8)
-        axes[row, 1].legend(fontsize=7)
-        for ax in axes[row]:
-            ax.grid(alpha=0.3)
+        rows[label] = (curves, (b, onp.degrees(angles), onp.asarray(lock.r_2w)))
     for label, b, rel, abs1, rel_q in checks:
         print(
             f"time domain vs quasi-static ({label}, B = {b} T, 4 angles, 15 MHz): max |dR_2w|/|R_2w| = {rel:.1e} at j0, "
             f"{rel_q:.1e} at j0/4; max |dR_1w| = {abs1:.1e} ohm at j0"
         )
-    for ax in axes[1]:
-        ax.set_xlabel("phi_H [deg]")
-    axes[0, 1].set_title("solid: exact bands, dashed: strong exchange", fontsize=10)
-    figure.suptitle(f"harmonic Hall, j0 = 1e11 A/m^2, alpha k_F/J = 0.41, tau = {tau:.1f} fs", fontsize=11)
-    figure.tight_layout()
-    out = pathlib.Path(__file__).parent / "figures" / "harmonic_hall.png"
-    out.parent.mkdir(exist_ok=True)
-    figure.savefig(out, dpi=110)
+    at_z = (float(fields.exact.field_like_per_current[0]) * per, float(fields.exact.damping_like_per_current[0]) * per)
+    out = plot(onp.degrees(phi), rows, tau, at_z)
     print(f"wrote {out} ({time.perf_counter() - started:.1f} s)")
+
+
+def plot(phi_deg, rows, tau, at_z):
+    """2 x 2: R_1w and R_2w vs the field angle, perpendicular (top) and in-plane (bottom) magnet."""
+    plt = _figure_style.pyplot()
+    figure, axes = plt.subplots(2, 2, figsize=(15, 9.5), sharex=True)
+    line = matplotlib.lines.Line2D
+    titles = {
+        "perpendicular (B_K,eff = 0.5 T)": r"perpendicular magnet, $B_{K,\rm eff} = B_K - \mu_0 M_s$ = 0.5 T",
+        "in-plane (easy x, B_K = 0.02 T)": r"in-plane magnet, easy axis $x$, $B_K$ = 20 mT",
+    }
+    for row, (label, (curves, (b_check, check_deg, check_r2))) in enumerate(rows.items()):
+        left, right = axes[row]
+        handles = []
+        for k, (b, r1, r2, r2s) in enumerate(curves):
+            # Curves of neighbouring fields nearly coincide (in-plane R_1w): wider lines underneath.
+            color, width = f"C{k}", (3.6, 2.7, 2.0, 1.4)[k]
+            left.plot(phi_deg, r1, "-", color=color, lw=width)
+            right.plot(phi_deg, r2 * 1e3, "-", color=color, lw=width)
+            right.plot(phi_deg, r2s * 1e3, "--", color=color, lw=1.2)
+            handles.append(line([], [], color=color, lw=width, label=f"$B$ = {b * 1e3:.0f} mT"))
+        right.plot(check_deg, check_r2 * 1e3, "kx", ms=10, mew=2.0)
+        handles += [
+            line([], [], color="k", label="exact bands"),
+            line([], [], color="k", ls="--", lw=1.2, label=r"strong exchange ($R_{2\omega}$)"),
+            line([], [], color="k", ls="none", marker="x", ms=10, mew=2.0,
+                 label=f"time-domain LLG + lock-in,\n$B$ = {b_check * 1e3:.0f} mT, 15 MHz"),
+        ]
+        left.set_ylabel(r"first harmonic $R_{1\omega}$ [$\Omega$]")
+        right.set_ylabel(r"second harmonic $R_{2\omega}$ [m$\Omega$]")
+        left.set_title(titles[label] + r": $R_{1\omega}$")
+        right.set_title(titles[label] + r": $R_{2\omega}$")
+        _figure_style.legend_right(right, handles=handles, title="both panels of the row")
+    for ax in axes[1]:
+        ax.set_xlabel(r"in-plane field angle $\varphi_H$ from the current ($x$) [deg]")
+        ax.set_xticks(range(0, 361, 90))
+    b_fl, b_dl = at_z
+    figure.suptitle(r"Harmonic Hall signals, $j(t) = j_0 \sin\omega t$ along $x$, $j_0 = 10^{11}$ A/m$^2$, "
+                    r"$R_{\rm AHE}$ = 1 $\Omega$, $R_{\rm PHE}$ = 0.1 $\Omega$" "\n"
+                    rf"$\alpha$ = {ALPHA} eV nm, $J$ = {J_EX:g} eV, $E_F$ = {FERMI} eV ($\alpha k_F/J$ = 0.41), Drude $\tau$ = {tau:.1f} fs; "
+                    rf"at $\mathbf{{M}} \parallel \hat{{z}}$: $B_{{\rm FL}}$ = {b_fl:.1f} mT, $B_{{\rm DL}}$ = {b_dl:.2f} mT per $10^{{11}}$ A/m$^2$")
+    return _figure_style.save(figure, "harmonic_hall.png")
 
 
 if __name__ == "__main__":

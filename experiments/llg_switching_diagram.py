@@ -9,18 +9,17 @@ damping-like torque (a_J ~ 1 % of gamma B_fl here) shifts that line slightly. A 
 line are rerun with the exact-band torque. Writes experiments/figures/llg_switching_diagram.png.
 """
 
-import pathlib
 import time
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import _figure_style  # noqa: E402  (this folder; run as python experiments/NAME.py)
 import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.colors  # noqa: E402
+import matplotlib.lines  # noqa: E402
+import matplotlib.patches  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot  # noqa: E402
@@ -90,21 +89,46 @@ def main():
     print(f"exact-band torque ({len(spots)} trajectories, 32 rays per band) in {exact_time:.1f} s: switched {exact.tolist()}, "
           f"strong exchange {se.tolist()} (4 mT below/above the exact line)")
 
-    figure, ax = plt.subplots(figsize=(6.5, 5.2))
-    extent = [CURRENTS[0] / 1e12, CURRENTS[-1] / 1e12, FIELDS[0], FIELDS[-1]]
-    ax.imshow(switched.T.astype(float), origin="lower", extent=extent, aspect="auto", cmap="coolwarm", vmin=-0.3, vmax=1.3)
-    line = -B_K - per_current * CURRENTS / 1e12
-    ax.plot(CURRENTS / 1e12, line, "k--", lw=1.2, label="Stoner-Wohlfarth: B_y + B_fl(j) = -B_K")
-    ax.plot(CURRENTS / 1e12, -B_K - exact_per_current * CURRENTS / 1e12, "k:", lw=1.2, label="same with the exact-band B_fl")
-    ax.scatter(spots[:, 0] / 1e12, spots[:, 1], c=["w" if s else "k" for s in exact], edgecolors="k", s=30, label="exact-band torque (white: switched)")
-    ax.set_ylim(FIELDS[0], FIELDS[-1])
-    ax.set_xlabel("current density j [1e12 A/m^2] (along x)")
-    ax.set_ylabel("external field B_y [T]")
-    ax.set_title("Switching from +y (red: switched), strong-exchange torque, 41 x 41 batch", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
-    figure.tight_layout()
-    out = pathlib.Path(__file__).parent / "figures" / "llg_switching_diagram.png"
-    figure.savefig(out, dpi=110)
+    plot(switched, per_current, exact_per_current, spots, exact)
+
+
+def plot(switched, per_current, exact_per_current, spots, exact):
+    """Outcome map (current density x field) with the Stoner-Wohlfarth lines and the exact-band spot checks."""
+    plt = _figure_style.pyplot()
+    figure, ax = plt.subplots(figsize=(10.5, 6.0))
+    unit_j = 1e11  # A/m^2 on the axis
+    extent = [CURRENTS[0] / unit_j, CURRENTS[-1] / unit_j, FIELDS[0] * 1e3, FIELDS[-1] * 1e3]
+    colors = matplotlib.colors.ListedColormap(["#c6dbef", "#fcbba1"])  # not switched, switched
+    ax.imshow(switched.T.astype(float), origin="lower", extent=extent, aspect="auto", cmap=colors, vmin=0.0, vmax=1.0,
+              interpolation="nearest")
+    j_line = CURRENTS / 1e12
+    ax.plot(CURRENTS / unit_j, (-B_K - per_current * j_line) * 1e3, "k--", lw=1.6)
+    ax.plot(CURRENTS / unit_j, (-B_K - exact_per_current * j_line) * 1e3, ":", color="0.2", lw=2.0)
+    done = onp.asarray(exact, bool)
+    ax.plot(spots[done, 0] / unit_j, spots[done, 1] * 1e3, "o", ms=8, mfc="w", mec="k", mew=1.5)
+    ax.plot(spots[~done, 0] / unit_j, spots[~done, 1] * 1e3, "o", ms=8, mfc="k", mec="k")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_xlabel(r"current density $j_x$ [$10^{11}$ A m$^{-2}$]")
+    ax.set_ylabel(r"external field $B_y$ along the easy axis [mT]")
+    ax.set_title(f"{switched.size} LLG trajectories in one batch, strong-exchange torque", fontsize=11.5)
+    patch, line = matplotlib.patches.Patch, matplotlib.lines.Line2D
+    handles = [
+        patch(facecolor="#fcbba1", edgecolor="0.5", label=r"switched: $M_y$ crossed $-0.5$"),
+        patch(facecolor="#c6dbef", edgecolor="0.5", label=r"not switched ($\mathbf{M}$ stays near $+\hat{y}$)"),
+        line([], [], color="k", ls="--", lw=1.6,
+             label="Stoner-Wohlfarth line\n" rf"$B_y + B_{{\rm fl}}(j) = -B_K$, $B_{{\rm fl}}$ = {per_current * 1e3:.0f} mT" "\n"
+                   r"per $10^{12}$ A m$^{-2}$ (strong exchange)"),
+        line([], [], color="0.2", ls=":", lw=2.0, label=f"same line with the exact-band\n$B_{{\\rm fl}}$ = {exact_per_current * 1e3:.0f} mT per $10^{{12}}$ A m$^{{-2}}$"),
+        line([], [], ls="none", marker="o", ms=8, mfc="w", mec="k", mew=1.5, label="exact-band torque: switched"),
+        line([], [], ls="none", marker="o", ms=8, mfc="k", mec="k", label="exact-band torque: not switched"),
+    ]
+    _figure_style.legend_right(ax, handles=handles)
+    figure.suptitle(r"Current-induced switching of an in-plane magnet starting along $+\hat{y}$" "\n"
+                    rf"easy axis $y$, $B_K$ = {B_K * 1e3:.0f} mT, $\mu_0 M_s$ = 1 T, $d$ = {THICKNESS:g} nm, $\alpha_G$ = 0.05; "
+                    rf"$\alpha$ = {ALPHA} eV nm, $J$ = {J_EX:g} eV, $E_F$ = {FERMI_ENERGY} eV, $\rho_0$ = {_figure_style.sci(RHO0, 1)} $\Omega$ m",
+                    fontsize=12)
+    out = _figure_style.save(figure, "llg_switching_diagram.png")
     print(f"wrote {out}")
 
 

@@ -8,23 +8,21 @@ and compares it with the general strong-exchange form and with the paper's reduc
 Writes experiments/figures/spin_force_vs_angle.png and prints the agreement numbers.
 """
 
-import pathlib
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import _figure_style  # noqa: E402  (this folder; run as python experiments/NAME.py)
 import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot  # noqa: E402
+from jaxsot.constants import ELEMENTARY_CHARGE_C  # noqa: E402
 
 ALPHA, J_EX, FERMI_ENERGY = 0.02, 1.0, 0.5  # alpha k_F / J ~ 0.1: the strong-exchange regime, lower band only
-EFIELD = jnp.array([1e-4, 0.0])  # V/nm along x
+EFIELD = jnp.array([1e-4, 0.0])  # V/nm along x (1e5 V/m)
+EV_PER_NM_IN_N = ELEMENTARY_CHARGE_C / 1e-9  # a force of 1 eV/nm in newton
 
 
 def per_electron(model):
@@ -71,21 +69,42 @@ def main():
     parallel = onp.abs(force[:, 0] * onp.sin(angles) - force[:, 1] * onp.cos(angles))
     print(f"in-plane M: max |F x M| / |F|max (direction along M) = {parallel.max() / onp.linalg.norm(in_plane[:, 0], axis=-1).max():.4f}")
 
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    degrees = onp.degrees(angles)
-    for ax, rows, label in ((axes[0], in_plane, "M in plane, angle phi from E || x"), (axes[1], xz, "M in x-z plane, theta from z")):
-        for component, color in ((0, "C0"), (1, "C1")):
-            ax.plot(degrees, rows[:, 0, component] / scale, "-", color=color, label=f"F_{'xy'[component]} exact")
-            ax.plot(degrees, rows[:, 1, component] / scale, "o", ms=3, color=color, label=f"F_{'xy'[component]} strong exchange (general M)")
-            ax.plot(degrees, rows[:, 2, component] / scale, ":", color=color, label=f"F_{'xy'[component]} eta e (E.M) M")
-        ax.set_xlabel(label + " [deg]")
-        ax.set_ylabel("spin force per electron / (eta e |E|)")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    figure.suptitle("Spin force vs magnetization angle (alpha = 0.02 eV nm, J = 1 eV, E_F = 0.5 eV)")
-    figure.tight_layout()
-    out = pathlib.Path(__file__).parent / "figures" / "spin_force_vs_angle.png"
-    figure.savefig(out, dpi=110)
+    plot(onp.degrees(angles), in_plane / scale, xz / scale, scale)
+
+
+def plot(degrees, in_plane, xz, scale):
+    """Both rotations, forces in units of eta e |E| (left axis) and in attonewton (right axis)."""
+    plt = _figure_style.pyplot()
+    attonewton = scale * EV_PER_NM_IN_N * 1e18  # eta e |E| in aN
+    figure, axes = plt.subplots(1, 2, figsize=(12.5, 5.4))
+    panels = (
+        (axes[0], in_plane, r"in-plane angle $\varphi$ of $\mathbf{M}$ from $\mathbf{E} \parallel \hat{x}$ [deg]",
+         r"$\mathbf{M}$ rotating in the film plane"),
+        (axes[1], xz, r"polar angle $\theta$ of $\mathbf{M}$ from $\hat{z}$, $\mathbf{M}$ in the x-z plane [deg]",
+         r"$\mathbf{M}$ rotating through the film normal (x-z plane)"),
+    )
+    for ax, rows, xlabel, title in panels:
+        for component, color in ((0, "C0"), (1, "C3")):
+            name = "xy"[component]
+            # The three routes coincide in the left panel: a wide pale line under open markers under a thin dashed line.
+            ax.plot(degrees, rows[:, 0, component], "-", color=color, lw=4.5, alpha=0.35,
+                    label=rf"$F_{name}$ exact (Fermi sea)")
+            ax.plot(degrees, rows[:, 1, component], "o", color=color, mfc="none", ms=7, mew=1.3, markevery=2,
+                    label=rf"$F_{name}$ strong exchange, any $\mathbf{{M}}$: $e\eta[M_z^2\mathbf{{E}} + (\mathbf{{M}}\cdot\mathbf{{E}})\mathbf{{M}}_\parallel]$")
+            ax.plot(degrees, rows[:, 2, component], "--", color=color, lw=1.4,
+                    label=rf"$F_{name}$ papers' eq. 13: $\eta e(\mathbf{{E}}\cdot\mathbf{{M}})\mathbf{{M}}$")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("spin force per electron\n" r"$F_i\,/\,\eta e|\mathbf{E}|$ (dimensionless)")
+        ax.set_title(title)
+        ax.set_xticks(range(0, 181, 30))
+        right = ax.secondary_yaxis("right", functions=(lambda f: f * attonewton, lambda f: f / attonewton))
+        right.set_ylabel(r"$F_i$ at $|\mathbf{E}| = 10^5$ V/m [aN]")
+    handles, labels = axes[0].get_legend_handles_labels()
+    _figure_style.figure_legend(figure, handles, labels, ncol=2)
+    figure.suptitle(rf"Spin force on the conduction electrons vs the direction of $\mathbf{{M}}$""\n"
+                    rf"$\alpha$ = {ALPHA} eV nm, $J$ = {J_EX:g} eV, $E_F$ = {FERMI_ENERGY} eV (lower band only, $\alpha k_F/J$ = 0.13),"
+                    r" $\mathbf{E} \parallel \hat{x}$")
+    out = _figure_style.save(figure, "spin_force_vs_angle.png")
     print(f"wrote {out}")
 
 

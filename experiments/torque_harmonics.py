@@ -16,17 +16,13 @@ Writes experiments/figures/torque_harmonics.png and prints the table.
 """
 
 import math
-import pathlib
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import _figure_style  # noqa: E402  (this folder; run as python experiments/NAME.py)
 import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot  # noqa: E402
@@ -82,18 +78,8 @@ def main():
     # Angular dependence of the field-like field along e_theta (the anisotropic part) at phi = 90 deg, and
     # of its e_phi part at phi = 0, normalized by the strong-exchange value.
     theta = onp.linspace(0.0, math.pi, 61)
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    axes[0].loglog(xs, f2, "o-", label="|F2/F0| (s^2, isotropic structure)")
-    axes[0].loglog(xs, g2, "s--", label="|G2/F0| ((z x M)(M.x) structure)")
-    axes[0].loglog(xs, f4, "^-", label="|F4/F0| (s^4)")
-    axes[0].loglog(xs, f2[2] * (xs / xs[2]) ** 2, "k:", lw=1, label="slope 2")
-    axes[0].loglog(xs, f4[2] * (xs / xs[2]) ** 4, "k-.", lw=1, label="slope 4")
-    axes[0].set_xlabel("alpha k_F / J")
-    axes[0].set_ylabel("higher-order / lowest-order coefficient")
-    axes[0].set_title("exact bands (D/D0 = F/F0 here; strong exchange: 0)", fontsize=10)
-    axes[0].legend(fontsize=8)
-    axes[0].grid(alpha=0.3, which="both")
-    for alpha, color in ((0.02, "C0"), (0.06, "C1"), (0.1, "C2")):
+    angular = {}
+    for alpha in (0.02, 0.06, 0.1):
         torque = jaxsot.SpinOrbitTorque(alpha, J_EX, FERMI, efield, TAU, method="exact", num=64)
         m_t = onp.stack([onp.zeros_like(theta), onp.sin(theta), onp.cos(theta)], -1)  # phi = 90 deg
         m_p = onp.stack([onp.sin(theta), onp.zeros_like(theta), onp.cos(theta)], -1)  # phi = 0
@@ -104,18 +90,52 @@ def main():
         with onp.errstate(invalid="ignore", divide="ignore"):
             ratio_t = onp.sum(fl[:61] * e_theta, -1) / onp.sum(se[:61] * e_theta, -1)
         ratio_p = (fl[61:] @ e_phi) / (se[61:] @ e_phi)
-        x = alpha * fermi_wavevector(alpha) / J_EX
-        axes[1].plot(onp.degrees(theta), ratio_t, "-", color=color, label=f"e_theta part (phi = 90), alpha k_F/J = {x:.2f}")
-        axes[1].plot(onp.degrees(theta), ratio_p, "--", color=color, label=f"e_phi part (phi = 0), alpha k_F/J = {x:.2f}")
-    axes[1].set_xlabel("theta of M [deg]")
-    axes[1].set_ylabel("B_FL exact / strong exchange")
-    axes[1].set_title("angular dependence of the field-like field", fontsize=10)
-    axes[1].legend(fontsize=7)
-    axes[1].grid(alpha=0.3)
-    figure.tight_layout()
-    out = pathlib.Path(__file__).parent / "figures" / "torque_harmonics.png"
-    out.parent.mkdir(exist_ok=True)
-    figure.savefig(out, dpi=110)
+        f0_strong = dict(zip(ALPHAS, (r[0] for r in strong_rows)))[alpha] * per  # mT per 1e11 A/m^2
+        angular[alpha] = (alpha * fermi_wavevector(alpha) / J_EX, f0_strong, ratio_t, ratio_p)
+    f4_sign = onp.array([onp.sign(r[2]["F4"] / r[2]["F0"]) for r in rows])
+    plot(xs, f2, g2, f4, f4_sign, onp.degrees(theta), angular)
+
+
+def plot(xs, f2, g2, f4, f4_sign, theta_deg, angular):
+    """Left: higher-order / lowest-order coefficients vs alpha k_F/J; right: B_FL(theta) exact / strong exchange."""
+    plt = _figure_style.pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(14, 7.6))
+    ax = axes[0]
+    # |F2/F0| and |G2/F0| nearly coincide (G2 = -F2 at small alpha): filled circles vs large open squares.
+    ax.loglog(xs, f2, "o-", color="C0", ms=6, label=r"$|F_2/F_0|$: $s^2$ term of the $P_\perp\hat{y}$ structure")
+    ax.loglog(xs, g2, "s--", color="C1", ms=12, mfc="none", mew=1.4, lw=1.3,
+              label=r"$|G_2/F_0|$: $(\hat{z}\times\mathbf{M})(\mathbf{M}\cdot\hat{x})$ structure")
+    # F4 changes sign near alpha k_F/J = 0.6 (where the order-3 expansion stops converging): open markers.
+    ax.loglog(xs, f4, "-", color="C2")
+    ax.loglog(xs[f4_sign > 0], f4[f4_sign > 0], "^", color="C2", ms=7, label=r"$|F_4/F_0|$: $s^4$ term ($F_4/F_0 > 0$)")
+    ax.loglog(xs[f4_sign < 0], f4[f4_sign < 0], "^", color="C2", ms=8, mfc="none", mew=1.4, label=r"$|F_4/F_0|$ where $F_4/F_0 < 0$")
+    ax.loglog(xs, f2[2] * (xs / xs[2]) ** 2, ":", color="k", lw=1.2, label=r"slope 2: $\propto (\alpha k_F/J)^2$")
+    ax.loglog(xs, f4[2] * (xs / xs[2]) ** 4, "-.", color="k", lw=1.2, label=r"slope 4: $\propto (\alpha k_F/J)^4$")
+    ax.set_xlabel(r"Rashba-to-exchange ratio $\alpha k_F/J$ (dimensionless)")
+    ax.set_xticks([0.05, 0.1, 0.2, 0.5, 1.0], ["0.05", "0.1", "0.2", "0.5", "1"])
+    ax.set_ylabel("higher-order / lowest-order coefficient\n(dimensionless)")
+    ax.set_title(r"Exact bands ($D_n/D_0 = F_n/F_0$; strong exchange: all zero)", fontsize=11.5)
+    ax.grid(alpha=0.3, which="both")
+    _figure_style.legend_below(ax, ncol=1, offset=0.15)
+    ax = axes[1]
+    strong = []
+    for k, ((ratio, f0_strong, ratio_t, ratio_p), color) in enumerate(zip(angular.values(), ("C0", "C1", "C2"))):
+        ax.plot(theta_deg, ratio_t, "-", color=color, label=rf"$\alpha k_F/J$ = {ratio:.2f}: $\hat{{e}}_\theta$ part, $\mathbf{{M}}$ in y-z")
+        ax.plot(theta_deg, ratio_p, "--", color=color, lw=2.2, marker="o", ms=5, mfc="none", markevery=(3 * k + 2, 10),
+                label=rf"$\alpha k_F/J$ = {ratio:.2f}: $\hat{{e}}_\varphi$ part, $\mathbf{{M}}$ in x-z")
+        strong.append(f"{abs(f0_strong):.0f}")
+    ax.set_xlabel(r"polar angle $\theta$ of $\mathbf{M}$ [deg]")
+    ax.set_ylabel(r"field-like field $B_{\rm FL}$: exact / strong exchange" "\n(dimensionless)")
+    ax.set_xticks(range(0, 181, 30))
+    ax.set_title("Angular dependence of the field-like field\n" r"(strong exchange: $|B_{\rm FL}|$ = " + ", ".join(strong)
+                 + r" mT per $10^{11}$ A/m$^2$)", fontsize=11.5)
+    _figure_style.legend_below(ax, ncol=3, offset=0.15, fontsize=9.5)
+    figure.suptitle(rf"Anisotropic spin-orbit torque coefficients: $J$ = {J_EX:g} eV, $E_F$ = {FERMI} eV (both bands), $\tau$ = {TAU:g} fs, "
+                    rf"$j$ = $10^{{11}}$ A/m$^2$ along $x$" "\n"
+                    rf"$\rho_0$ = {_figure_style.sci(RHO0, 1)} $\Omega$ m, film $d$ = 1 nm, $\mu_0 M_s$ = 1 T; "
+                    r"fields per current $b_{\rm FL} = P_\perp\hat{y}\,[F_0 + F_2 s^2 + F_4 s^4] + (\hat{z}\times\mathbf{M})(\mathbf{M}\cdot\hat{x})[G_2 + \dots]$, "
+                    r"$s = \sin\theta$")
+    out = _figure_style.save(figure, "torque_harmonics.png")
     print(f"wrote {out}")
 
 

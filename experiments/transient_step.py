@@ -11,20 +11,18 @@ Writes experiments/figures/transient_step.png and prints the agreement.
 """
 
 import math
-import pathlib
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import _figure_style  # noqa: E402  (this folder; run as python experiments/NAME.py)
 import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.lines  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot  # noqa: E402
+from jaxsot.constants import AMPERE_PER_M_PER_E_PER_FS_NM  # noqa: E402
 
 ALPHA, J_EX, FERMI_ENERGY, TAU = 0.02, 1.0, 1.5, 10.0  # eV nm, eV, eV, fs (alpha k_F/J = 0.17)
 EFIELD = jnp.asarray([1e-4, 0.0])  # V/nm = 1e5 V/m along x
@@ -62,24 +60,45 @@ def main():
     print(f"T1: fitted rise time  {fit_t1:.4f} fs; max |exact - closed form| = {e1:.4f} of max |T1|")
     print(f"|T2(0)| / |T1(inf)| = {norm2[0] / norm1[-1]:.4g} (closed form hbar/(2 J tau) x geometry = {onp.linalg.norm(t2_closed0) / onp.linalg.norm(t1_closed_inf):.4g})")
 
+    # Drude sheet current of the rigid shift at E, for the SI reading of the field: j = (n e^2 tau/m) E.
+    sheet = (n_l + n_u) * TAU / float(model.mass) * float(EFIELD[0]) * AMPERE_PER_M_PER_E_PER_FS_NM  # A/m
+    plot(t, t2, t2_closed, t1, t1_closed, sheet)
+
+
+def plot(t, t2, t2_closed, t1, t1_closed, sheet):
+    """Exact (lines) and closed-form (markers) T2 and T1, with the rate on a 1 nm, 1 T magnet on the right axis."""
+    plt = _figure_style.pyplot()
     kappa = float(jaxsot.Magnet(1.0, 1.0, 0.0).torque_area)  # nm^2
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.4))
-    for ax, exact, closed, title in ((axes[0], t2, t2_closed, "damping-like T2 = -dS/dt"), (axes[1], t1, t1_closed, "field-like T1 = (2J/hbar) M x delta S")):
-        for c, color in zip(range(3), ("C0", "C1", "C2")):
-            ax.plot(t, exact[:, c], "-", color=color, label=f"{'xyz'[c]} exact (simulate)")
-            ax.plot(t[::8], closed[::8, c], "o", ms=3, color=color, label=f"{'xyz'[c]} closed form")
-        ax.axvline(TAU, color="gray", lw=0.8, ls=":")
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("t [fs] (dotted: tau)")
-        ax.set_ylabel("torque density [1/(nm^2 fs)]")
-        ax.grid(alpha=0.3)
-        right = ax.secondary_yaxis("right", functions=(lambda x: x * kappa * 1e6, lambda y: y / (kappa * 1e6)))
-        right.set_ylabel("kappa x torque on a 1 nm, 1 T magnet [1/ns]")
-    axes[0].legend(fontsize=7, ncol=2)
-    figure.suptitle(f"Field step at t = 0: T2 decays and T1 builds up with tau = {TAU:g} fs (alpha = {ALPHA} eV nm, J = 1 eV, M at 60 deg, 30 deg)")
-    figure.tight_layout()
-    out = pathlib.Path(__file__).parent / "figures" / "transient_step.png"
-    figure.savefig(out, dpi=110)
+    figure, axes = plt.subplots(1, 2, figsize=(13, 5.4))
+    panels = (
+        (axes[0], t2, t2_closed, 1e-5, "damping-like torque $T_2 = -dS/dt$", "T_2",
+         r"$T_2$ decays: $T_2(0)\,e^{-t/\tau}$"),
+        (axes[1], t1, t1_closed, 1e-4, r"field-like torque $T_1 = (2J/\hbar)\,\mathbf{M}\times\delta\mathbf{S}$", "T_1",
+         r"$T_1$ builds up: $T_1(\infty)\,(1 - e^{-t/\tau})$"),
+    )
+    for ax, exact, closed, unit, quantity, symbol, title in panels:
+        for c, color in zip(range(3), ("C0", "C3", "C2")):
+            ax.plot(t, exact[:, c] / unit, "-", color=color)
+            ax.plot(t[::8], closed[::8, c] / unit, "o", ms=6, mfc="none", mew=1.3, color=color)
+        ax.axvline(TAU, color="gray", lw=1.0, ls=":")
+        ax.text(TAU, 0.98, r" $t = \tau$", transform=ax.get_xaxis_transform(), va="top", ha="left", color="0.3")
+        ax.set_title(title)
+        ax.set_xlabel(r"time $t$ after the field step [fs]")
+        exponent = round(onp.log10(unit))
+        ax.set_ylabel(quantity + "\n" + rf"[$10^{{{exponent}}}$ nm$^{{-2}}$ fs$^{{-1}}$]")
+        scale = unit * kappa * 1e6  # plotted value -> kappa T in 1/ns
+        right = ax.secondary_yaxis("right", functions=(lambda x, s=scale: x * s, lambda y, s=scale: y / s))
+        right.set_ylabel(rf"$\kappa {symbol}$ on a 1 nm, $\mu_0 M_s$ = 1 T magnet [ns$^{{-1}}$]")
+    line = matplotlib.lines.Line2D
+    handles = [line([], [], color=c, label=f"${n}$ component") for c, n in zip(("C0", "C3", "C2"), "xyz")]
+    handles += [line([], [], color="k", label="exact Fermi sea (jaxsot.simulate)"),
+                line([], [], color="k", ls="none", marker="o", mfc="none", mew=1.3, label="strong-exchange closed form")]
+    _figure_style.figure_legend(figure, handles, ncol=5)
+    figure.suptitle(rf"Torques after a field step at $t = 0$: $|\mathbf{{E}}| = 10^5$ V/m along $x$ (Drude current "
+                    rf"{sheet:.0f} A/m, i.e. {_figure_style.sci(sheet / 1e-9)} A/m$^2$ in 1 nm)" "\n"
+                    rf"$\alpha$ = {ALPHA} eV nm, $J$ = {J_EX:g} eV, $E_F$ = {FERMI_ENERGY} eV ($\alpha k_F/J$ = 0.17), "
+                    rf"$\tau$ = {TAU:g} fs, $\mathbf{{M}}$ at $\theta$ = 60$\degree$, $\varphi$ = 30$\degree$")
+    out = _figure_style.save(figure, "transient_step.png")
     print(f"wrote {out}")
 
 
