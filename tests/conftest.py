@@ -5,7 +5,9 @@ Every reference below is written from the theory pages (docs/theory) with NumPy/
 forms, root solves); nothing is imported from jaxsot except in the fixtures that build models.
 """
 
+import contextlib
 import dataclasses
+import io
 import math
 import types
 
@@ -22,6 +24,7 @@ import pytest  # noqa: E402
 from scipy.optimize import brentq  # noqa: E402
 
 import jaxsot  # noqa: E402
+from jaxsot.cli import main  # noqa: E402
 
 # Constants written out (CODATA 2018, docs/theory/model.md), not imported from jaxsot.
 HBAR = 0.6582119569  # eV fs
@@ -268,3 +271,38 @@ def random_k():
     radius = 7.0 * np.sqrt(generator.uniform(0.02, 1.0, 12))
     angle = generator.uniform(0.0, 2.0 * math.pi, 12)
     return np.stack([radius * np.cos(angle), radius * np.sin(angle)], -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line called in this process (no JAX start-up per call).
+
+
+def call_cli(*args, cwd):
+    """`jaxsot ARGS` in this process, in folder `cwd`: (returncode, stdout, stderr) like subprocess.run.
+
+    The command chooses its precision and device flags for the process; they are put back afterwards
+    (the test session runs in float64), as are the working directory and XLA_FLAGS.
+    """
+    stdout, stderr = io.StringIO(), io.StringIO()
+    previous_dir, previous_flags = os.getcwd(), os.environ.get("XLA_FLAGS")
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                status = main(list(args))
+            except SystemExit as stop:
+                status = stop.code
+    finally:
+        os.chdir(previous_dir)
+        if previous_flags is None:
+            os.environ.pop("XLA_FLAGS", None)
+        else:
+            os.environ["XLA_FLAGS"] = previous_flags
+        jax.config.update("jax_enable_x64", True)
+    return types.SimpleNamespace(returncode=status, stdout=stdout.getvalue(), stderr=stderr.getvalue())
+
+
+@pytest.fixture(scope="session")
+def run_cli():
+    """`call_cli` as a fixture."""
+    return call_cli

@@ -70,12 +70,18 @@ def test_python_snippets_run(path, tmp_path, monkeypatch):
 
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)
+    # A snippet may call the CLI in-process, which sets XLA_FLAGS and the precision for the process:
+    # put both back afterwards (the test session is float64; later subprocesses inherit the environment).
+    monkeypatch.setenv("XLA_FLAGS", os.environ.get("XLA_FLAGS", ""))
     namespace = {"__name__": "__docs__"}
-    for index, (info, body) in enumerate(_blocks(path)):
-        if info.split()[:1] != ["python"]:
-            continue
-        code = compile(body, f"{path.relative_to(ROOT)} [python block {index + 1}]", "exec")
-        exec(code, namespace)  # noqa: S102 (documentation snippets are the code under test)
+    try:
+        for index, (info, body) in enumerate(_blocks(path)):
+            if info.split()[:1] != ["python"]:
+                continue
+            code = compile(body, f"{path.relative_to(ROOT)} [python block {index + 1}]", "exec")
+            exec(code, namespace)  # noqa: S102 (documentation snippets are the code under test)
+    finally:
+        jax.config.update("jax_enable_x64", True)
 
 
 # ---------------------------------------------------------------------------------------------

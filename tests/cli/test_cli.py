@@ -1,10 +1,9 @@
-"""End-to-end tests of the `jaxsot` command line, run as a user would (subprocess, temp dirs)."""
+"""End-to-end tests of `jaxsot run` and the CLI error paths, called in-process (temp dirs; the
+subprocess smoke tests of every command are in test_smoke.py)."""
 
 import csv
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 
@@ -33,14 +32,10 @@ num_steps = 41
 """
 
 
-def run_cli(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "jaxsot", *args], cwd=cwd, capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
+def default_run(tmp_path_factory, run_cli):
     folder = tmp_path_factory.mktemp("default")
     completed = run_cli("run", "--out", str(folder / "out"), cwd=folder)
     return completed, folder / "out"
@@ -87,7 +82,7 @@ def test_timeseries_header_has_units_and_rows_match_steps(default_run):
     assert float(rows[-1][0]) == pytest.approx(60.0)
 
 
-def test_written_config_round_trips(default_run, tmp_path):
+def test_written_config_round_trips(default_run, tmp_path, run_cli):
     _, out = default_run
     completed = run_cli("run", str(out / "config.toml"), "--out", str(tmp_path / "again"), cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
@@ -96,7 +91,7 @@ def test_written_config_round_trips(default_run, tmp_path):
     assert first == second
 
 
-def test_float32_run_agrees_with_float64(tmp_path):
+def test_float32_run_agrees_with_float64(tmp_path, run_cli):
     config = tmp_path / "small.toml"
     config.write_text(SMALL.format(kind="ramp", tau="10.0"))
     summaries = {}
@@ -114,7 +109,7 @@ def test_float32_run_agrees_with_float64(tmp_path):
 
 
 @pytest.mark.parametrize("kind,tau", [("sinusoid", "inf"), ("step", "5.0")])
-def test_drive_kinds_and_no_relaxation_run(tmp_path, kind, tau):
+def test_drive_kinds_and_no_relaxation_run(tmp_path, kind, tau, run_cli):
     config = tmp_path / "c.toml"
     config.write_text(SMALL.format(kind=kind, tau=tau))
     completed = run_cli("run", str(config), "--out", str(tmp_path / "o"), cwd=tmp_path)
@@ -138,7 +133,7 @@ def test_drive_kinds_and_no_relaxation_run(tmp_path, kind, tau):
         ("[relaxation]\ntau_fs = -1.0\n", ["tau_fs", "-1.0"]),
     ],
 )
-def test_bad_config_exits_2_with_one_clear_line(tmp_path, text, expected):
+def test_bad_config_exits_2_with_one_clear_line(tmp_path, text, expected, run_cli):
     config = tmp_path / "bad.toml"
     config.write_text(text)
     completed = run_cli("run", str(config), "--out", str(tmp_path / "o"), cwd=tmp_path)
@@ -150,13 +145,13 @@ def test_bad_config_exits_2_with_one_clear_line(tmp_path, text, expected):
         assert fragment in lines[0], (fragment, lines[0])
 
 
-def test_missing_config_file_is_a_clear_error(tmp_path):
+def test_missing_config_file_is_a_clear_error(tmp_path, run_cli):
     completed = run_cli("run", str(tmp_path / "nope.toml"), cwd=tmp_path)
     assert completed.returncode == 2
     assert "nope.toml" in completed.stderr and "does not exist" in completed.stderr
 
 
-def test_default_config_command_prints_the_embedded_default(tmp_path):
+def test_default_config_command_prints_the_embedded_default(tmp_path, run_cli):
     from jaxsot.cli._config import DEFAULT_RUN_TOML, RunConfig, parse_run_config
 
     completed = run_cli("default-config", cwd=tmp_path)

@@ -6,7 +6,6 @@ used there. At w tau_r ~ 1e-2 (tau_r the magnet's relaxation time) the in-phase 
 quasi-static ones by O((w tau_r)^2) and by the O(j0^2) terms the quasi-static model drops, ~1e-4 here.
 """
 
-import math
 
 import jax.numpy as jnp
 import numpy as np

@@ -310,38 +310,38 @@ def test_kill_9_then_resume_recomputes_nothing_and_gives_the_same_file(tmp_path,
     assert (out / "sweep.nc").read_bytes() == (baseline / "sweep.nc").read_bytes()
 
 
-def test_resume_with_a_changed_config_is_refused(tmp_path, env, baseline):
+def test_resume_with_a_changed_config_is_refused(tmp_path, baseline, run_cli):
     changed = tmp_path / "changed.toml"
     changed.write_text(SMALL.format(fermi=1.2))
-    completed = sweep_cli(str(changed), "--out", str(baseline), "--resume", env=env, cwd=tmp_path)
+    completed = run_cli("sweep", str(changed), "--out", str(baseline), "--resume", cwd=tmp_path)
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and "configuration differs" in lines[0] and "fermi_energy_eV (1.5 -> 1.2)" in lines[0]
-    precision = sweep_cli(str(baseline / "config.toml"), "--out", str(baseline), "--resume", "--precision", "float32", env=env, cwd=tmp_path)
+    precision = run_cli("sweep", str(baseline / "config.toml"), "--out", str(baseline), "--resume", "--precision", "float32", cwd=tmp_path)
     assert precision.returncode == 2 and "precision ('float64' -> 'float32')" in precision.stderr
 
 
-def test_bad_sweep_config_exits_2_with_one_line(tmp_path, env):
+def test_bad_sweep_config_exits_2_with_one_line(tmp_path, run_cli):
     bad = tmp_path / "bad.toml"
     bad.write_text(SMALL.format(fermi=1.5).replace("[0.02, 0.05, 0.1]", "[0.02, 20.0]"))
-    completed = sweep_cli(str(bad), "--out", str(tmp_path / "out"), env=env, cwd=tmp_path)
+    completed = run_cli("sweep", str(bad), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and "alpha_eV_nm = 20.0 is out of range" in lines[0] and "Traceback" not in completed.stderr
     # A grid point whose Fermi sea is not supported is refused before anything is computed.
     annular = tmp_path / "annular.toml"
     annular.write_text(SMALL.format(fermi=-0.99).replace("j_ex_eV = 1.0", "j_ex_eV = 0.01"))
-    refused = sweep_cli(str(annular), "--out", str(tmp_path / "annular"), env=env, cwd=tmp_path)
+    refused = run_cli("sweep", str(annular), "--out", str(tmp_path / "annular"), cwd=tmp_path)
     assert refused.returncode == 2 and "cannot be computed" in refused.stderr
     assert not (tmp_path / "annular" / "manifest.json").exists()  # nothing written: fix it and run again
 
 
-def test_invalid_points_are_stored_as_nan_with_their_status_when_asked(tmp_path, env):
+def test_invalid_points_are_stored_as_nan_with_their_status_when_asked(tmp_path, run_cli):
     config = tmp_path / "nan.toml"
     text = SMALL.format(fermi=1.5).replace('mode = "grid"', 'mode = "grid"\non_invalid = "nan"')
     text = text.replace("theta_deg = [0.0, 45.0, 90.0, 135.0]", "fermi_energy_eV = [-3.0, 0.5, 1.5, 3.0]")
     config.write_text(text.replace('hue = "theta_deg"', 'hue = "fermi_energy_eV"'))
-    completed = sweep_cli(str(config), "--out", str(tmp_path / "out"), env=env, cwd=tmp_path)
+    completed = run_cli("sweep", str(config), "--out", str(tmp_path / "out"), "--no-progress", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert "3 points could not be computed" in completed.stdout
     dataset = open_nc(tmp_path / "out" / "sweep.nc")
