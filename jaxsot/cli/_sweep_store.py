@@ -371,6 +371,57 @@ def summary_rows(dataset) -> list[dict]:
     return rows
 
 
+_AXIS_NAMES = {
+    "alpha_eV_nm": r"Rashba coupling $\alpha$",
+    "j_ex_eV": r"exchange $J$",
+    "theta_deg": r"polar angle of $\mathbf{M}$, $\theta$",
+    "phi_deg": r"azimuth of $\mathbf{M}$, $\phi$",
+    "mass_ratio": r"effective mass $m^*/m_e$",
+    "fermi_energy_eV": r"Fermi energy $E_F$",
+    "efield_V_per_m": r"electric field $|\mathbf{E}|$",
+    "direction_deg": r"direction of $\mathbf{E}$ from $x$",
+    "tau_fs": r"relaxation time $\tau$",
+    "ramp_time_fs": "ramp time",
+    "frequency_THz": "drive frequency",
+    "phase_deg": "drive phase",
+}
+_OBSERVABLE_NAMES = {
+    "damping_torque": r"damping-like torque $T_2$",
+    "field_like_torque": r"field-like torque $T_1$",
+    "spin_force_density": r"spin-force density $F_{so}$",
+    "spin_force_per_electron": "spin force per electron",
+    "spin_density_change": r"spin density change $\delta S$",
+    "current_density": r"current density $j$",
+    "band_density": "electron density",
+    "eta": r"$\eta = m\alpha^2/(\hbar^2 J)$",
+    "min_splitting": r"smallest band splitting $\Omega$",
+}
+_FORMS = {"exact": "exact", "second_order": "second order (eq. 12)", "strong_exchange": "strong exchange (eq. 13/14)"}
+
+
+def _unit_text(units: str) -> str:
+    return "(dimensionless)" if units in ("", "1") else f"[{units}]"
+
+
+def describe_variable(name: str) -> str:
+    """A sweep variable in words: 'damping_torque_error_strong_exchange' -> 'relative error of the
+    damping-like torque T2, strong exchange (eq. 13/14)'."""
+    for base, words in sorted(_OBSERVABLE_NAMES.items(), key=lambda item: -len(item[0])):
+        if name == base:
+            return words
+        if name.startswith(base + "_"):
+            rest = name[len(base) + 1 :]
+            if rest.startswith("error_"):
+                return f"relative error of the {words}, {_FORMS.get(rest[6:], rest[6:])}"
+            return f"{words}, {_FORMS.get(rest, rest.replace('_', ' '))}"
+    return name.replace("_", " ")
+
+
+def describe_axis(name: str) -> str:
+    """A swept key in words, e.g. 'alpha_eV_nm' -> 'Rashba coupling alpha'."""
+    return _AXIS_NAMES.get(name, name.replace("_", " "))
+
+
 def _plot(dataset, spec, path: pathlib.Path) -> bool:
     """One line plot; non-finite values are left out (gaps). False (nothing written) when no value is finite."""
     import matplotlib
@@ -379,14 +430,15 @@ def _plot(dataset, spec, path: pathlib.Path) -> bool:
     import matplotlib.pyplot as plt
 
     variable = dataset[spec.variable]
-    label = spec.variable
+    quantity = describe_variable(spec.variable)
+    when = ""
     if "time" in variable.dims:
         variable = variable.isel(time=spec.time_index)
-        label += f" at t = {float(variable['time']):g} fs"
+        when = f" at t = {float(variable['time']):g} fs"
     for component in ("xyz", "xy"):
         if component in variable.dims:
             variable = (variable**2).sum(component) ** 0.5
-            label = f"|{label}|"
+            quantity = f"magnitude of the {quantity}"
     if "band" in variable.dims:
         variable = variable.sum("band")
     fixed = {}
@@ -400,22 +452,23 @@ def _plot(dataset, spec, path: pathlib.Path) -> bool:
     if not finite.any():
         return False
     variable = variable.copy(data=onp.where(finite, data, onp.nan))
-    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    figure, axis = plt.subplots(figsize=(8.5 if spec.hue else 6.5, 4.8))
     hues = variable[spec.hue].values if spec.hue else [None]
     for hue in hues:
         line = variable.sel({spec.hue: hue}) if spec.hue else variable
-        axis.plot(variable[spec.x].values, line.transpose(spec.x).values, "o-", ms=3, label=None if hue is None else f"{spec.hue} = {hue:.4g}")
+        hue_label = None if hue is None else f"{describe_axis(spec.hue)} = {hue:.4g} {dataset[spec.hue].attrs.get('units', '')}".strip()
+        axis.plot(variable[spec.x].values, line.transpose(spec.x).values, "o-", ms=4, lw=1.6, label=hue_label)
     if spec.x in ("alpha_eV_nm", "efield_V_per_m", "tau_fs") and onp.all(variable[spec.x].values > 0):
         axis.set_xscale("log")
     if spec.variable.count("_error_") and onp.all(data[finite] > 0):
         axis.set_yscale("log")
-    axis.set_xlabel(f"{spec.x} [{dataset[spec.x].attrs.get('units', '')}]")
-    axis.set_ylabel(f"[{dataset[spec.variable].attrs.get('units', '')}]")
-    title = label + ("\n" + ", ".join(f"{k} = {v:g}" for k, v in fixed.items()) if fixed else "")
-    axis.set_title(title, fontsize=9)
-    axis.grid(alpha=0.3)
+    axis.set_xlabel(f"{describe_axis(spec.x)} {_unit_text(dataset[spec.x].attrs.get('units', ''))}")
+    axis.set_ylabel(f"{quantity}\n{_unit_text(dataset[spec.variable].attrs.get('units', ''))}", fontsize=9)
+    fixed_text = ", ".join(f"{describe_axis(k)} = {v:g} {dataset[k].attrs.get('units', '')}".strip() for k, v in fixed.items())
+    axis.set_title(f"jaxsot sweep{when}" + (f"\n{fixed_text}" if fixed_text else ""), fontsize=9)
+    axis.grid(alpha=0.3, which="both")
     if spec.hue:
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     figure.tight_layout()
     try:
         with _temporary(path) as (file, _):

@@ -89,19 +89,28 @@ def _plot(path, t_ns, m, powers, title):
     plt = pyplot()
     if plt is None:
         return False
-    figure, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
-    for i, name in enumerate("xyz"):
-        axes[0].plot(t_ns, m[:, i], label=f"M_{name}")
-    axes[0].set_ylabel("M")
-    axes[0].legend(fontsize=8)
-    axes[0].grid(alpha=0.3)
-    for label, series in powers.items():
-        axes[1].plot(t_ns, series, label=label)
-    axes[1].set_ylabel("power [W/m^2]")
-    axes[1].set_xlabel("t [ns]")
-    axes[1].legend(fontsize=8)
-    axes[1].grid(alpha=0.3)
-    figure.suptitle(title, fontsize=10)
+    figure, axes = plt.subplots(2, 1, figsize=(10, 7.5), sharex=True)
+    for i, (name, style) in enumerate(zip("xyz", ("-", "--", "-."))):
+        axes[0].plot(t_ns, m[:, i], style, lw=2.0, label=rf"$M_{name}$")
+    axes[0].set_ylabel(r"magnetization direction $\mathbf{M}$ (unit vector)")
+    axes[0].set_ylim(-1.05, 1.05)
+    # Powers of very different size share the axis: line styles and widths keep each visible.
+    styles = (dict(ls="-", lw=2.6), dict(ls="--", lw=1.8), dict(ls="-.", lw=1.5), dict(ls=":", lw=2.0))
+    for (label, series), style in zip(powers.items(), styles):
+        axes[1].plot(t_ns, series, label=label, **style)
+    axes[1].set_ylabel(r"power per area [W/m$^2$]")
+    axes[1].set_xlabel(r"time $t$ [ns]")
+    largest = max(float(abs(s).max()) for s in powers.values()) or 1.0
+    # Linear within three decades of the largest power (a whole decade, so tick labels do not collide).
+    low = math.floor(math.log10(1e-3 * largest))
+    axes[1].set_yscale("symlog", linthresh=10.0**low, linscale=1.0)
+    decades = [10.0**k for k in range(low, math.ceil(math.log10(largest)) + 1)]
+    axes[1].set_yticks([-d for d in reversed(decades)] + [0.0] + decades)
+    axes[1].yaxis.set_minor_locator(plt.NullLocator())
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    figure.suptitle(title, fontsize=11)
     figure.tight_layout()
     save_figure(figure, path, dpi=110)
     return True
@@ -242,10 +251,10 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
         t_all * 1e-6,
         m_all,
         {
-            "Gilbert P_G": rates["power_gilbert"] * power,
-            "spin force P_DL,fl": rates["power_spin_force"] * power,
-            "damping-like vs B_0": rates["power_damping_conventional"] * power,
-            "field-like P_FL": rates["power_field_like"] * power,
+            r"Gilbert damping $P_G$": rates["power_gilbert"] * power,
+            r"spin-force loss $P_{DL,fl}$": rates["power_spin_force"] * power,
+            r"damping-like torque vs $\mathbf{B}_0$": rates["power_damping_conventional"] * power,
+            r"field-like torque $P_{FL}$": rates["power_field_like"] * power,
         },
         f"jaxsot llg: {config.torque.method} torque, j = {config.current.j_A_per_m2:.3g} A/m^2",
     )

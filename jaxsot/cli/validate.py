@@ -9,7 +9,7 @@ import pathlib
 import time
 from .._quantum._scans import INTEGRATION_ERROR_CONSTANT
 from ..constants import HBAR
-from ._common import save_figure, write_json, write_text, drive_from_options, model_from_options, run_metadata, tau_from_options, times_from_options, write_table_csv
+from ._common import pyplot, save_figure, write_json, write_text, drive_from_options, model_from_options, run_metadata, tau_from_options, times_from_options, write_table_csv
 from ._config import ValidateConfig, config_to_toml
 from ._common import prepare_out, read_config_text, set_precision
 from ._config import DEFAULT_VALIDATE_TOML, parse_validate_config
@@ -71,57 +71,63 @@ def _print_table(rows):
 
 
 def _figures(out: pathlib.Path, generic, tangential, ensemble, crossover) -> list[str]:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no figures written (pip install 'jaxsot[plots]')")
+    plt = pyplot()
+    if plt is None:
         return []
     import numpy as onp
+    from matplotlib.lines import Line2D
 
     written = []
     labels = {
-        "spin_rate": "T2 exact vs semiclassical",
-        "spin_rate_first_order": "T2 exact vs semiclassical + first order",
-        "nonadiabatic_spin": "delta sigma vs delta sigma_1",
-        "exchange_torque_papers": "exchange torque vs papers' T1 + T2",
+        "spin_rate": r"$T_2$ exact vs semiclassical",
+        "spin_rate_first_order": r"$T_2$ exact vs semiclassical + $d\,\delta\sigma_1/dt$",
+        "nonadiabatic_spin": r"$\delta\sigma$ vs first order $\delta\sigma_1$",
+        "exchange_torque_papers": r"exchange torque vs papers' $T_1 + T_2$",
     }
-    figure, ax = plt.subplots(figsize=(6.8, 4.8))
+    # Curves that coincide (T2 and delta sigma share their first-order error) are told apart by
+    # marker, fill and width, drawn back (large open) to front (small filled).
+    styles = (dict(marker="o", ms=9, mfc="none", lw=2.6), dict(marker="s", ms=6, lw=1.6),
+              dict(marker="D", ms=4.5, mfc="white", lw=1.0, ls="--"), dict(marker="^", ms=6, lw=1.4))
+    figure, ax = plt.subplots(figsize=(9.5, 5.2))
     eps = generic.adiabaticity
-    for (name, label), marker in zip(labels.items(), "osD^"):
+    for (name, label), style in zip(labels.items(), styles):
         order, _ = generic.orders[name]
-        ax.loglog(eps, generic.errors[name], marker + "-", ms=4, label=f"{label} (order {order:.2f})")
+        ax.loglog(eps, generic.errors[name], label=f"{label} (order {order:.2f})", **style)
     order, _ = tangential.orders["spin_rate"]
-    ax.loglog(tangential.adiabaticity, tangential.errors["spin_rate"], "v--", ms=4,
-              label=f"T2, E tangent to Omega = const (order {order:.2f})")
-    ax.loglog(eps, generic.integration_error, ":", color="gray", label="integration error estimate")
-    ax.set_xlabel("adiabaticity epsilon = hbar |db/dt| / Omega^2")
-    ax.set_ylabel("relative error (max over the window)")
+    ax.loglog(tangential.adiabaticity, tangential.errors["spin_rate"], "v-.", ms=6, lw=1.4,
+              label=rf"$T_2$, $\mathbf{{E}}$ tangent to $\Omega$ = const (order {order:.2f})")
+    ax.loglog(eps, generic.integration_error, ":", color="gray", lw=1.6, label="integration error estimate")
+    ax.set_xlabel(r"adiabaticity $\epsilon = \hbar\,|d\mathbf{b}/dt|/\Omega^2$ (dimensionless)")
+    ax.set_ylabel("relative error, max over the window\n(dimensionless)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    ax.set_title("One state: exact spinor vs semiclassical (smooth switch-on)", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    ax.set_title("One state: exact spinor vs semiclassical (smooth switch-on)", fontsize=10)
     figure.tight_layout()
     save_figure(figure, out / "adiabaticity.png", dpi=110)
     written.append("adiabaticity.png")
 
     t = onp.asarray(ensemble.times)
-    figure, axes = plt.subplots(1, 3, figsize=(14, 4.2))
-    panels = (("damping_torque", "T2 = -dS/dt [1/(nm^2 fs)]"), ("field_like_torque", "T1 - T1_eq [1/(nm^2 fs)]"),
-              ("nonadiabatic_spin_density", "S - S_band [1/nm^2]"))
-    styles = {"exact": "-", "semiclassical": "--", "first_order": ":", "second_order": "-."}
-    for ax, (name, title) in zip(axes, panels):
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    panels = (("damping_torque", r"damping-like torque $T_2 = -d\mathbf{S}/dt$ [nm$^{-2}$ fs$^{-1}$]"),
+              ("field_like_torque", r"field-like torque $T_1 - T_{1,\mathrm{eq}}$ [nm$^{-2}$ fs$^{-1}$]"),
+              ("nonadiabatic_spin_density", r"non-adiabatic spin $\mathbf{S} - \mathbf{S}_\mathrm{band}$ [nm$^{-2}$]"))
+    styles = {"exact": dict(ls="-", lw=2.6), "semiclassical": dict(ls="--", lw=1.5),
+              "first_order": dict(ls=":", lw=2.0), "second_order": dict(ls="-.", lw=1.3)}
+    present = []
+    for ax, (name, ylabel) in zip(axes, panels):
         for approx, series in ensemble.observables[name].items():
+            present.append(approx)
             series = onp.asarray(series)
             for c, color in zip(range(3), ("C0", "C1", "C2")):
-                ax.plot(t, series[:, c], styles[approx], color=color, lw=1.3, label=f"{'xyz'[c]} {approx.replace('_', ' ')}")
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("t [fs]")
+                ax.plot(t, series[:, c], color=color, **styles[approx])
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.set_xlabel(r"time $t$ [fs]")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=6, ncol=3)
-    figure.suptitle("Fermi sea: exact (solid), semiclassical (dashed), first order (dotted), second order (dash-dot)", fontsize=10)
-    figure.tight_layout()
+    handles = [Line2D([], [], color="k", label=a.replace("_", " "), **styles[a]) for a in styles if a in present]
+    handles += [Line2D([], [], color=c, lw=2, label=f"{axis} component") for c, axis in zip(("C0", "C1", "C2"), "xyz")]
+    figure.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
+    figure.suptitle("Fermi sea: exact spinors beside the semiclassical (band-following) result and its corrections", fontsize=11)
+    figure.tight_layout(rect=(0, 0.07, 1, 0.95))
     save_figure(figure, out / "ensemble.png", dpi=110)
     written.append("ensemble.png")
 
@@ -132,27 +138,34 @@ def _figures(out: pathlib.Path, generic, tangential, ensemble, crossover) -> lis
 
 
 def crossover_axes(plt, crossover):
-    """The strong-Rashba figure (also used by experiments/quantum_strong_rashba.py)."""
+    """The strong-Rashba figure: normalized torques vs alpha k_F/J, closed forms as lines."""
     import numpy as onp
 
     x = crossover.ratio
     dense = onp.geomspace(x.min(), x.max(), 200)
     n = crossover.normalized
-    figure, ax = plt.subplots(figsize=(6.8, 4.8))
-    ax.semilogx(dense, (2 + dense**2) / (2 * (1 + dense**2)), "-", color="C0", label="T2 = -dS/dt, closed form (2+x^2)/(2(1+x^2))")
-    ax.semilogx(dense, 1 / (1 + dense**2), "-", color="C1", label="(2J/hbar) M x delta S, closed form 1/(1+x^2)")
-    ax.semilogx(x, n["closed_strong_exchange"], "k:", label="papers' eq. 14 summed, sqrt(1+x^2+eta^2)")
-    ax.semilogx(x, n["semiclassical_damping_torque"], "s", mfc="none", color="C0", label="T2 semiclassical (sea sum)")
-    ax.semilogx(x, n["exact_damping_torque"], "o", ms=3, color="C0", label="T2 exact spinors")
-    ax.semilogx(x, n["exact_damping_like_torque"], "o", ms=3, color="C1", label="(2J/hbar) M x delta S exact spinors")
-    ax.axhline(0.5, color="gray", lw=0.6)
+    figure, ax = plt.subplots(figsize=(11, 5.4))
+    ax.semilogx(dense, (2 + dense**2) / (2 * (1 + dense**2)), "-", color="C0", lw=1.8,
+                label=r"$T_2 = -d\mathbf{S}/dt$, closed form $(2 + x^2)/(2(1 + x^2))$")
+    ax.semilogx(dense, 1 / (1 + dense**2), "-", color="C3", lw=1.8,
+                label=r"$(2J/\hbar)\,\mathbf{M}\times\delta\mathbf{S}$, closed form $1/(1 + x^2)$")
+    # Drawn back (large open markers) to front (small filled ones): where they coincide all stay visible.
+    ax.semilogx(x, n["closed_strong_exchange"], ls=":", marker="^", ms=9, mfc="none", color="k", lw=1.4,
+                label=r"papers' eq. 14 summed, $\sqrt{1 + x^2 + \eta^2}$")
+    ax.semilogx(x, n["semiclassical_damping_torque"], ls="none", marker="s", ms=12, mfc="none", mew=1.4, color="C0",
+                label=r"$T_2$ semiclassical (sea sum)")
+    ax.semilogx(x, n["exact_damping_like_torque"], ls="none", marker="D", ms=7, color="C3",
+                label=r"$(2J/\hbar)\,\mathbf{M}\times\delta\mathbf{S}$ exact spinors")
+    ax.semilogx(x, n["exact_damping_torque"], ls="none", marker="o", ms=6.5, color="C0", mec="w", mew=0.8,
+                label=r"$T_2$ exact spinors")
+    ax.axhline(0.5, color="gray", lw=0.8)
     ax.set_ylim(-0.05, 1.6)
-    ax.set_xlabel("alpha k_F / J")
-    ax.set_ylabel("component along E x z  /  T2_0")
+    ax.set_xlabel(r"Rashba-to-exchange ratio $x = \alpha k_F/J$ (dimensionless)")
+    ax.set_ylabel(r"torque along $\mathbf{E}\times\hat{z}$ / $T_{2,0}$ (dimensionless)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    ax.set_title(f"M || z, both bands, E_F = {crossover.fermi_energy:g} eV, alpha = {crossover.alpha:g} eV nm; "
-                 "T2_0 = e m alpha E/(pi hbar^3)", fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    ax.set_title(rf"$\mathbf{{M}} \parallel \hat{{z}}$, both bands, $E_F$ = {crossover.fermi_energy:g} eV, "
+                 rf"$\alpha$ = {crossover.alpha:g} eV nm; $T_{{2,0}} = e m \alpha |\mathbf{{E}}|/(\pi\hbar^3)$", fontsize=10)
     figure.tight_layout()
     return figure, ax
 
