@@ -25,13 +25,13 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import _figure_style  # noqa: E402  (this folder; run as python experiments/NAME.py)
-import numpy as onp  # noqa: E402
-from scipy.optimize import brentq  # noqa: E402
+import _figure_style  # this folder (run as python experiments/NAME.py)
+import numpy as onp
+from scipy.optimize import brentq
 
-import jaxsot.fit as jf  # noqa: E402
-from jaxsot import HallSettings  # noqa: E402
-from jaxsot.fit._hall import HallData, fit_harmonic_hall, synthesize_hall  # noqa: E402
+import jaxsot.fit as jf
+from jaxsot import HallSettings
+from jaxsot.fit._hall import HallData, fit_harmonic_hall, synthesize_hall
 
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 3.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
 FERMI_ENERGY, RHO0, J0, MS, T_F = 1.5, 2.0e-7, 1.0e11, 1.0, 1.0
@@ -48,7 +48,7 @@ def strong_fields_mT(alpha, j_ex, tau):
     """Closed-form strong-exchange (B_FL, B_DL) [mT] at j0 (M || z densities from brentq; SI)."""
     densities = []
     for s in (-1.0, 1.0):
-        g = lambda k, s=s: HBAR2_OVER_2ME * k * k + s * math.sqrt(alpha**2 * k * k + j_ex**2) - FERMI_ENERGY  # noqa: E731
+        g = lambda k, s=s: HBAR2_OVER_2ME * k * k + s * math.sqrt(alpha**2 * k * k + j_ex**2) - FERMI_ENERGY
         densities.append(0.0 if g(0.0) >= 0.0 else brentq(g, 0.0, 100.0, xtol=1e-15) ** 2 / (4.0 * math.pi))
     n_p = (densities[0] - densities[1]) * 1e18
     moment = MS / MU0 * T_F * 1e-9

@@ -17,7 +17,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "jaxsot"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 # Modules that read or write files, or parse the command line.
-IO_MODULES = ("jaxsot.cli", "jaxsot.fit._csv")
+IO_MODULES = ("jaxsot.cli", "jaxsot.fit._csv", "jaxsot.fit._hall_csv")
 PHYSICS_PACKAGES = ("_core", "_bands", "_fermi", "_ensemble", "_dynamics", "_quantum", "_llg", "_measure", "sweep", "fit")
 
 
@@ -107,10 +107,11 @@ def test_import_jaxsot_loads_no_cli_file_or_plotting_modules(modules_after_impor
     assert sorted(m for m in loaded if m.split(".")[0] in ("matplotlib", "xarray", "h5netcdf", "optax")) == []
 
 
-def test_fit_namespace_loads_csv_reader_on_use():
+def test_fit_namespace_loads_csv_readers_on_use():
     code = (
-        "import sys, jaxsot.fit as jf; before = 'jaxsot.fit._csv' in sys.modules; jf.read_csv; "
-        "print(before, 'jaxsot.fit._csv' in sys.modules, any(m.startswith('jaxsot.cli') for m in sys.modules))"
+        "import sys, jaxsot.fit as jf; files = ('jaxsot.fit._csv', 'jaxsot.fit._hall_csv'); "
+        "before = [f in sys.modules for f in files]; jf.read_csv; jf.read_hall_csv; "
+        "print(*before, *[f in sys.modules for f in files], any(m.startswith('jaxsot.cli') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "True", "False"]
+    assert out.stdout.split() == ["False", "False", "True", "True", "False"]

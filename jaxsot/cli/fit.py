@@ -38,7 +38,8 @@ def register(commands) -> None:
     guesses = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_GUESS.items())
     fit.add_argument("--guess", help=f"start / fixed values, e.g. alpha=0.05,j_ex=1 (eV nm, eV, 1, fs; default {guesses})")
     fit.add_argument("--bounds", help="bounds of free parameters, e.g. alpha=0.01:0.2,tau=1:100 (default: guess/3..3 guess, tau guess/10..10 guess)")
-    fit.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="optax optimizer (default lbfgs)")
+    fit.add_argument("--optimizer", choices=OPTIMIZERS + ("lm",), default=None,
+                     help="optimizer: lbfgs (default) or adam; harmonic Hall data: lm (Levenberg-Marquardt, default) or lbfgs")
     fit.add_argument("--restarts", type=int, default=4, help="restarts batched with vmap (default 4)")
     fit.add_argument("--max-steps", type=int, help="iterations per restart (default 200 L-BFGS, 2000 Adam)")
     fit.add_argument("--seed", type=int, default=0, help="seed of the random restarts (default 0)")
@@ -56,7 +57,8 @@ def register(commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     synth.add_argument("output", help="CSV file to write")
-    synth.add_argument("--kind", choices=("steady", "transient"), default="steady", help="vs angle of M (default) or vs time after a field step")
+    synth.add_argument("--kind", choices=("steady", "transient", "harmonic-hall"), default="steady",
+                       help="vs angle of M (default), vs time after a field step, or harmonic Hall field sweeps (R_1w, R_2w)")
     synth.add_argument("--columns", help="comma-separated observables (default steady: rho_ratio,T_DL_x,T_DL_y,T_FL_z; transient: T_DL_y,T_FL_z)")
     synth.add_argument("--alpha", type=float, default=DEFAULT_GUESS["alpha"], help="Rashba coupling [eV nm] (default 0.05)")
     synth.add_argument("--j-ex", type=float, default=DEFAULT_GUESS["j_ex"], help="exchange J [eV] (default 1)")
@@ -74,6 +76,9 @@ def register(commands) -> None:
     synth.add_argument("--units", choices=("internal", "si"), default="internal", help="torques in 1/(nm^2 fs) (default) or 1/(m^2 s)")
     synth.add_argument("--model", choices=MODELS, default="exact", help="forward model (default exact)")
     _limit_options(synth)
+    from ._fit_hall import register_options
+
+    register_options(fit, synth)  # harmonic Hall data and synthesis
 
 
 def _limit_options(parser) -> None:
@@ -169,6 +174,10 @@ def main(args) -> int:
 
 
 def _synth(args) -> int:
+    if args.kind == "harmonic-hall":
+        from ._fit_hall import run_synth_hall
+
+        return run_synth_hall(args)
     from ..fit import COLUMNS
 
     _check_options(args, ("alpha", "j_ex", "mass_ratio", "tau", "fermi_energy", "points", "noise", "seed", "theta_deg",
@@ -210,6 +219,15 @@ def _synth(args) -> int:
 
 def _fit(args) -> int:
     from ..fit import PARAMETERS
+    from ..fit._hall_csv import hall_csv_kind
+
+    if any(hall_csv_kind(path) for path in args.data):
+        from ._fit_hall import run_fit_hall
+
+        return run_fit_hall(args)
+    args.optimizer = args.optimizer or "lbfgs"
+    if args.optimizer == "lm":
+        raise UsageError("--optimizer lm is for harmonic Hall data; allowed for AMR and torque curves: lbfgs, adam")
 
     # Everything is checked before any work: options, data files, sizes, --out.
     _check_options(args, ("restarts", "max_steps", "seed", "num", "report_every", "fermi_energy", "max_state_steps", "max_memory_GB"))

@@ -52,20 +52,55 @@ from ._fit import fit as fit
 from ._optimize import make_loss as make_loss
 from ._forward import predict as predict
 from ._forward import synthesize as synthesize
+from ._hall import FIELD_COLUMN_UNITS as FIELD_COLUMN_UNITS
+from ._hall import FIELD_COLUMNS as FIELD_COLUMNS
+from ._hall import HALL_FIT_PARAMETERS as HALL_FIT_PARAMETERS
+from ._hall import HALL_FIT_UNITS as HALL_FIT_UNITS
+from ._hall import HALL_OPTIMIZERS as HALL_OPTIMIZERS
+from ._hall import FieldData as FieldData
+from ._hall import HallData as HallData
+from ._hall import HallFitResult as HallFitResult
+from ._hall import fit_harmonic_hall as fit_harmonic_hall
+from ._hall import hall_loss as hall_loss
+from ._hall import synthesize_hall as synthesize_hall
 
 import importlib as _importlib
 
-_CSV_NAMES = ("CSV_FORMAT", "FitDataError", "read_csv", "write_csv")
+_CSV_NAMES = {
+    "CSV_FORMAT": "._csv",
+    "FitDataError": "._csv",
+    "read_csv": "._csv",
+    "write_csv": "._csv",
+    "HALL_CSV_FORMAT": "._hall_csv",
+    "hall_csv_kind": "._hall_csv",
+    "read_hall_csv": "._hall_csv",
+    "write_hall_csv": "._hall_csv",
+}
 
 
 def __getattr__(name):
-    # The CSV reader and writer are file code: they load on first use, not with `import jaxsot.fit`.
+    # The CSV readers and writers are file code: they load on first use, not with `import jaxsot.fit`.
     if name in _CSV_NAMES:
-        return getattr(_importlib.import_module("._csv", __name__), name)
+        return getattr(_importlib.import_module(_CSV_NAMES[name], __name__), name)
     raise AttributeError(f"module 'jaxsot.fit' has no attribute {name!r}")
 
 
 __all__ = [
+    "HALL_CSV_FORMAT",
+    "hall_csv_kind",
+    "read_hall_csv",
+    "write_hall_csv",
+    "FIELD_COLUMN_UNITS",
+    "FIELD_COLUMNS",
+    "HALL_FIT_PARAMETERS",
+    "HALL_FIT_UNITS",
+    "HALL_OPTIMIZERS",
+    "FieldData",
+    "HallData",
+    "HallFitResult",
+    "fit_harmonic_hall",
+    "hall_loss",
+    "synthesize_hall",
     "COLUMNS",
     "COLUMN_UNITS",
     "CSV_FORMAT",

@@ -167,7 +167,7 @@ class FitResult:
         return {field.name: clean(getattr(self, field.name)) for field in dataclasses.fields(self)}
 
 
-def _column_scale(values) -> onp.ndarray:
+def column_scale(values) -> onp.ndarray:
     """Initial weights for unknown noise: the spread of each column (its signal), never zero."""
     values = onp.asarray(values)
     spread = onp.std(values, axis=0)
@@ -390,7 +390,7 @@ def fit(
     def data_with(sigmas):
         return tuple((c.values, jnp.asarray(s, dtype), curve_arrays(c)) for c, s in zip(curves, sigmas)), box
 
-    sigmas = [c.sigma if c.sigma_known else jnp.broadcast_to(jnp.asarray(_column_scale(c.values), dtype), c.values.shape) for c in curves]
+    sigmas = [c.sigma if c.sigma_known else jnp.broadcast_to(jnp.asarray(column_scale(c.values), dtype), c.values.shape) for c in curves]
     rng = onp.random.default_rng(seed)
     u_guess = to_unconstrained(values, free, lower, upper)
     starts = [u_guess] + [
@@ -534,7 +534,7 @@ def _estimated_sigmas(curves, sigmas, residual, num_free):
         n = block.shape[0]
         dof = n - num_free * n / total
         estimate = onp.sqrt(onp.sum(block**2, axis=0) / max(dof, 1e-12))
-        floor = 1e-12 * _column_scale(onp.asarray(curve.values))
+        floor = 1e-12 * column_scale(onp.asarray(curve.values))
         out.append(jnp.broadcast_to(jnp.asarray(onp.maximum(estimate, floor), curve.values.dtype), curve.values.shape))
     return out
 

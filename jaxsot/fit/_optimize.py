@@ -57,7 +57,7 @@ def make_box(lower, upper, fixed: dict, fermi_energy, dtype) -> dict:
     }
 
 
-def _to_physical(u, box, static):
+def to_physical(u, box, static):
     """Unconstrained u (p,) -> dict of all parameters (free ones inside their bounds)."""
     params = dict(box["fixed"])
     for i, name in enumerate(static.free):
@@ -86,7 +86,7 @@ def to_unconstrained(values: dict, free, lower, upper) -> onp.ndarray:
     return onp.asarray(u)
 
 
-def _free_to_params(x, box, static):
+def free_to_params(x, box, static):
     """Physical free values x (p,) -> dict of all parameters."""
     params = dict(box["fixed"])
     for i, name in enumerate(static.free):
@@ -104,7 +104,7 @@ def curve_residuals(params, curves, fermi_energy, static):
 def _loss(u, data, static):
     """mean(r^2)/2 at unconstrained u; data = (curve arrays, box)."""
     curves, box = data
-    r = curve_residuals(_to_physical(u, box, static), curves, box["fermi_energy"], static)
+    r = curve_residuals(to_physical(u, box, static), curves, box["fermi_energy"], static)
     return 0.5 * jnp.mean(r * r)
 
 
@@ -120,9 +120,18 @@ def _report(step, value, every):
 
 def _run_one(u0, data, static):
     """One optimization from u0 (p,): (u, loss, steps, status, trace (max_steps,))."""
-    fun = functools.partial(_loss, data=data, static=static)
+    return minimize(functools.partial(_loss, data=data, static=static), u0, static)
+
+
+def minimize(fun, u0, static):
+    """Minimize fun(u) from u0 (p,) in a while_loop (jit/vmap-able): (u, loss, steps, status, trace (max_steps,)).
+
+    static: hashable options with max_steps, gtol, ftol, report_every and, optionally, optimizer
+    ("lbfgs" default, or "adam" with learning_rate). Status codes: the module's stopping criteria
+    (0 small gradient, 1 small change, 2 max_steps, 3 non-finite loss, 4 stalled).
+    """
     dtype = u0.dtype
-    if static.optimizer == "lbfgs":
+    if getattr(static, "optimizer", "lbfgs") != "adam":
         solver = optax.lbfgs()
         value_and_grad = optax.value_and_grad_from_state(fun)
     else:
@@ -152,7 +161,7 @@ def _run_one(u0, data, static):
         bad = ~jnp.isfinite(value)
         status = jnp.where(bad, 3, jnp.where(small_grad, 0, jnp.where(stalled, 4, jnp.where(small_change, 1, -1))))
         status = status.astype(jnp.int32)
-        if static.optimizer == "lbfgs":
+        if getattr(static, "optimizer", "lbfgs") != "adam":
             updates, new_state = solver.update(grad, state, u, value=value, grad=grad, value_fn=fun)
         else:
             updates, new_state = solver.update(grad, state, u)
@@ -183,13 +192,13 @@ def run_single(u0, data, static):
 def residuals_and_jacobian(x, data, static):
     """Whitened residuals (N,) and their Jacobian (N, p) in the physical free parameters."""
     curves, box = data
-    fun = lambda z: curve_residuals(_free_to_params(z, box, static), curves, box["fermi_energy"], static)  # noqa: E731
+    fun = lambda z: curve_residuals(free_to_params(z, box, static), curves, box["fermi_energy"], static)  # noqa: E731
     return fun(x), jax.jacfwd(fun)(x)
 
 
 @functools.partial(jax.jit, static_argnums=(2,))
 def physical_batch(u, box, static):
-    return jax.vmap(lambda v: jnp.stack([_to_physical(v, box, static)[name] for name in static.free]))(u)
+    return jax.vmap(lambda v: jnp.stack([to_physical(v, box, static)[name] for name in static.free]))(u)
 
 
 def make_loss(curves, fermi_energy, reference: dict, *, model: str = "exact", num: int = 64):

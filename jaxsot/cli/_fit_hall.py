@@ -1,0 +1,355 @@
+"""`jaxsot fit` on harmonic Hall data and `jaxsot synth --kind harmonic-hall` (called from `jaxsot.cli.fit`).
+
+`jaxsot fit` hands files whose header has R_1w/R_2w (field sweeps) or B_DL/B_FL/xi_DL/xi_FL (field tables)
+columns to `run_fit_hall`; `jaxsot synth --kind harmonic-hall` to `run_synth_hall`. Same output files as
+the other fits: results.json (strict JSON), fit.csv, trace.csv and fit.png under --out.
+"""
+
+import csv
+import io
+import math
+import pathlib
+import time
+import warnings
+
+from ._common import (
+    UsageError,
+    check_output_file,
+    prepare_out,
+    pyplot,
+    run_metadata,
+    save_figure,
+    set_precision,
+    write_json,
+    write_text,
+)
+from ._preflight import MAX_DATA_ROWS, check_fit_size
+
+HALL_KIND = "harmonic-hall"
+"""The `jaxsot synth --kind` value of harmonic Hall data."""
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_UNITS = {"R_1w": "ohm", "R_2w": "ohm", "B_DL": "T", "B_FL": "T", "xi_DL": "1", "xi_FL": "1"}
+
+
+def register_options(fit_parser, synth_parser) -> None:
+    """Add the harmonic Hall file format to `jaxsot fit --help` and the `--kind harmonic-hall` options to synth."""
+    from ..fit._hall_csv import HALL_CSV_FORMAT
+
+    fit_parser.epilog = ((fit_parser.epilog or "") + "\n\n" + HALL_CSV_FORMAT).strip("\n")
+    group = synth_parser.add_argument_group(
+        "--kind harmonic-hall",
+        "field sweeps from the time-domain route (LLG under j0 sin(2 pi f t), demodulated like a lock-in) plus "
+        "Gaussian noise (--noise: fraction of each column's peak-to-peak range); also uses --alpha, --j-ex, "
+        "--mass-ratio, --tau, --fermi-energy, --model, --seed, --unknown-noise. Cost: ~0.2 s per row for "
+        "--model strong_exchange, ~2 s per row for exact bands (2-core VM).",
+    )
+    group.add_argument("--anisotropy-field", type=float, default=1.5, help="uniaxial anisotropy field B_K [T] (default 1.5)")
+    group.add_argument("--r-ahe", type=float, default=1.0, help="anomalous Hall resistance [ohm] (default 1)")
+    group.add_argument("--r-phe", type=float, default=0.3, help="planar Hall resistance [ohm] (default 0.3)")
+    group.add_argument("--r-ane", type=float, default=0.0, help="anomalous Nernst term of R_2w [ohm] (default 0)")
+    group.add_argument("--oersted-field", type=float, default=0.0, help="Oersted field along +y at j0 [T] (default 0)")
+    group.add_argument("--current-density", type=float, default=1e11, help="current density amplitude j0 [A/m^2] (default 1e11)")
+    group.add_argument("--rho0", type=float, default=2e-7, help="resistivity [ohm m] (default 2e-7)")
+    group.add_argument("--ms", type=float, default=1.0, help="mu0 M_s [T] (default 1)")
+    group.add_argument("--thickness", type=float, default=1.0, help="magnet thickness [nm] (default 1)")
+    group.add_argument("--easy-axis", default="z", help="easy axis: x, y, z or 'ux,uy,uz' (default z: perpendicular)")
+    group.add_argument("--fields", default="0.1,0.25", help="comma-separated field magnitudes [T] (default 0.1,0.25)")
+    group.add_argument("--angles", type=int, default=24, help="field angles phi_H per magnitude, uniform over 360 deg (default 24)")
+    group.add_argument("--theta-h-deg", type=float, default=90.0, help="polar angle of the field [deg] (default 90: in plane)")
+    group.add_argument("--frequency", type=float, default=1.5e7, help="drive frequency [Hz] of the time-domain route (default 1.5e7)")
+    group.add_argument("--gilbert", type=float, default=1.0, help="Gilbert damping of the time-domain route (default 1: fast relaxation)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Option parsing helpers.
+
+
+def _float_list(option, text):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: allowed: comma-separated numbers") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise UsageError(f"{option} {text!r}: allowed: one or more finite numbers")
+    return values
+
+
+def _axis(text):
+    axes = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
+    word = text.strip().lower()
+    if word.lstrip("+-") in axes:
+        sign = -1.0 if word.startswith("-") else 1.0
+        return tuple(sign * v for v in axes[word.lstrip("+-")])
+    values = _float_list("--easy-axis", text)
+    if len(values) != 3 or not any(values):
+        raise UsageError(f"--easy-axis {text!r}: allowed: x, y, z, -x, -y, -z or three numbers 'ux,uy,uz' (not all zero)")
+    return tuple(values)
+
+
+def _pairs(option, text, names, *, ranges=False):
+    """name=value (or name=low:high) pairs with names from `names`; FitDataError-style one-line errors."""
+    out = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise UsageError(f"{option} {item!r} is not allowed; allowed: name=value with name in {', '.join(names)}")
+        if name in out:
+            raise UsageError(f"{option} gives {name} twice; allowed: each parameter once")
+        try:
+            if ranges:
+                low, colon, high = value.partition(":")
+                if not colon:
+                    raise ValueError
+                out[name] = (float(low), float(high))
+                if not all(math.isfinite(v) for v in out[name]) or not out[name][0] < out[name][1]:
+                    raise ValueError
+            else:
+                out[name] = float(value)
+                if not math.isfinite(out[name]):
+                    raise ValueError
+        except ValueError:
+            raise UsageError(f"{option} {item!r}: {value!r} is not {'low:high with low < high' if ranges else 'a finite number'}") from None
+    return out
+
+
+def _check(option, value, low, high, *, low_inclusive=True, unit=""):
+    too_low = value < low if low_inclusive else value <= low
+    if not math.isfinite(value) or too_low or value > high:
+        raise UsageError(f"{option} = {value:g} is out of range; allowed: {'[' if low_inclusive else '('}{low:g}, {high:g}]{' ' + unit if unit else ''}")
+
+
+def _count(option, value, low, high):
+    if not low <= value <= high:
+        raise UsageError(f"{option} = {value} is out of range; allowed: {low} to {high}")
+
+
+# ---------------------------------------------------------------------------------------------
+# jaxsot synth --kind harmonic-hall
+
+
+def run_synth_hall(args) -> int:
+    """Write a synthetic harmonic Hall field sweep (time-domain route + noise) to args.output."""
+    for option, value, low, high, inclusive, unit in (
+        ("--alpha", args.alpha, -10.0, 10.0, True, "eV nm"), ("--j-ex", args.j_ex, 0.0, 100.0, False, "eV"),
+        ("--mass-ratio", args.mass_ratio, 0.0, 100.0, False, ""), ("--tau", args.tau, 0.0, 1e7, False, "fs"),
+        ("--fermi-energy", args.fermi_energy, -100.0, 100.0, True, "eV"), ("--noise", args.noise, 0.0, 10.0, True, "of the range"),
+        ("--anisotropy-field", args.anisotropy_field, -100.0, 100.0, True, "T"), ("--r-ahe", args.r_ahe, -1e9, 1e9, True, "ohm"),
+        ("--r-phe", args.r_phe, -1e9, 1e9, True, "ohm"), ("--r-ane", args.r_ane, -1e9, 1e9, True, "ohm"),
+        ("--oersted-field", args.oersted_field, -10.0, 10.0, True, "T"),
+        ("--current-density", args.current_density, 0.0, 1e14, False, "A/m^2"), ("--rho0", args.rho0, 0.0, 1.0, False, "ohm m"),
+        ("--ms", args.ms, 0.0, 10.0, False, "T"), ("--thickness", args.thickness, 0.0, 1e4, False, "nm"),
+        ("--theta-h-deg", args.theta_h_deg, 0.0, 180.0, True, "deg"), ("--frequency", args.frequency, 0.0, 1e15, False, "Hz"),
+        ("--gilbert", args.gilbert, 0.0, 100.0, False, ""),
+    ):
+        _check(option, value, low, high, low_inclusive=inclusive, unit=unit)
+    if args.alpha == 0.0:
+        raise UsageError("--alpha = 0; allowed: a non-zero Rashba coupling (either sign)")
+    fields = _float_list("--fields", args.fields)
+    for b in fields:
+        _check("--fields", b, 0.0, 100.0, low_inclusive=False, unit="T")
+    _count("--angles", args.angles, 3, MAX_DATA_ROWS)
+    rows = args.angles * len(fields)
+    _count("--fields x --angles", rows, 3, MAX_DATA_ROWS)
+    easy_axis = _axis(args.easy_axis)
+    check_output_file(args.output, "output")
+    set_precision("float64")
+
+    import numpy as onp
+
+    from jaxsot import HallSettings, hall_bands
+
+    from ..fit._hall import synthesize_hall
+    from ..fit._hall_csv import write_hall_csv
+
+    params = {"alpha": args.alpha, "j_ex": args.j_ex, "mass_ratio": args.mass_ratio, "tau": args.tau,
+              "anisotropy_field": args.anisotropy_field, "r_ahe": args.r_ahe, "r_phe": args.r_phe, "r_ane": args.r_ane,
+              "oersted_field": args.oersted_field}
+    phi = onp.tile(onp.linspace(0.0, 2.0 * math.pi, args.angles, endpoint=False), len(fields))
+    field = onp.repeat(fields, args.angles)
+    settings = HallSettings(
+        phi, field, theta_h=math.radians(args.theta_h_deg), fermi_energy=args.fermi_energy, current_density=args.current_density,
+        rho0=args.rho0, ms_tesla=args.ms, thickness=args.thickness, easy_axis=easy_axis, model=args.model,
+        bands=hall_bands(params, args.fermi_energy) if args.model == "exact" else None,
+    )
+    started = time.perf_counter()
+    print(f"integrating the LLG under the AC current at {rows} field points ({args.model} torque, f = {args.frequency:g} Hz) ...", flush=True)
+    data = synthesize_hall(params, settings, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
+                           frequency=args.frequency, gilbert=args.gilbert, label=pathlib.Path(args.output).name)
+    comments = [
+        f"synthetic harmonic Hall data from jaxsot synth --kind {HALL_KIND} (time-domain LLG + lock-in demodulation, "
+        f"{args.model} torque, f = {args.frequency:g} Hz, gilbert = {args.gilbert:g}; noise {args.noise:g} of each column's range, seed {args.seed})",
+        "truth: " + ", ".join(f"{k} = {v:g}" for k, v in params.items()) + " (eV nm, eV, 1, fs, T, ohm, ohm, ohm, T)",
+    ]
+    write_hall_csv(args.output, data, comments=comments)
+    print(f"wrote {args.output}: {rows} rows (R_1w, R_2w), E_F = {args.fermi_energy:g} eV, in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# jaxsot fit on harmonic Hall files
+
+
+def run_fit_hall(args) -> int:
+    """Fit harmonic Hall sweeps and/or field tables (all of args.data); write the usual outputs under args.out."""
+    from ..fit._csv import FitDataError
+    from ..fit._hall import HALL_FIT_PARAMETERS, HALL_OPTIMIZERS
+    from ..fit._hall_csv import hall_csv_kind, read_hall_csv
+
+    started = time.perf_counter()
+    optimizer = getattr(args, "optimizer", None) or "lm"
+    if optimizer not in HALL_OPTIMIZERS:
+        raise UsageError(f"--optimizer {optimizer} with harmonic Hall data; allowed: {', '.join(HALL_OPTIMIZERS)}")
+    _count("--restarts", args.restarts, 1, 1024)
+    if args.max_steps is not None:
+        _count("--max-steps", args.max_steps, 1, 1_000_000)
+    _count("--seed", args.seed, 0, 2**32 - 1)
+    _count("--num", args.num, 8, 65536)
+    if args.fermi_energy is not None:
+        _check("--fermi-energy", args.fermi_energy, -100.0, 100.0, unit="eV")
+    if len(args.data) > 100:
+        raise UsageError(f"{len(args.data)} data files; allowed: at most 100")
+    if len(set(args.data)) != len(args.data):
+        raise FitDataError(f"a data file is given twice ({', '.join(args.data)}); allowed: each file once")
+    free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free else None
+    if free is not None and (not free or any(n not in HALL_FIT_PARAMETERS for n in free) or len(set(free)) != len(free)):
+        raise UsageError(f"--free {args.free!r}: allowed: distinct names from {', '.join(HALL_FIT_PARAMETERS)}")
+    guess = _pairs("--guess", args.guess, HALL_FIT_PARAMETERS)
+    bounds = _pairs("--bounds", args.bounds, HALL_FIT_PARAMETERS, ranges=True)
+    names = [pathlib.Path(n).name for n in args.data]
+    data, rows = [], 0
+    for given, name in zip(args.data, names):
+        if hall_csv_kind(given) is None and pathlib.Path(given).is_file():
+            raise FitDataError(f"{given}: not harmonic Hall data (no R_1w/R_2w or B_DL/B_FL/xi columns); allowed: harmonic Hall "
+                               "files only in one fit (AMR and torque curves are fitted separately)")
+        item = read_hall_csv(given, fermi_energy=args.fermi_energy, label=name if names.count(name) == 1 else given,
+                             max_rows=MAX_DATA_ROWS - rows)
+        rows += item.num_points
+        data.append(item)
+    max_steps = args.max_steps or 200
+    check_fit_size(rows, args.num, args.restarts, max_steps, args.max_state_steps, args.max_memory_GB)
+    out = prepare_out(args.out)
+    set_precision("float64")
+
+    import jax
+
+    import jaxsot
+
+    from ..fit import FitWarning
+    from ..fit._hall import fit_harmonic_hall
+
+    print(f"jaxsot {jaxsot.__version__} fit (harmonic Hall), float64, jax {jax.__version__} on {jax.default_backend()}")
+    for item in data:
+        kind = "field sweep R_1w, R_2w" if hasattr(item, "r_1w") else f"field table {', '.join(item.columns)}"
+        print(f"  {item.label}: {item.num_points} rows, {kind}, E_F = {item.fermi_energy:g} eV, "
+              f"noise {'given' if item.sigma_known else 'unknown (estimated)'}")
+    print(f"  model {args.model}, optimizer {optimizer}, {args.restarts} restarts; compiling the model and its Jacobian, then fitting",
+          flush=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FitWarning)
+        result = fit_harmonic_hall(data, free=free, guess=guess, bounds=bounds, model=args.model, num=args.num, optimizer=optimizer,
+                                   restarts=args.restarts, max_steps=max_steps, seed=args.seed,
+                                   report_every=getattr(args, "report_every", 0) if optimizer == "lbfgs" else 0)
+    elapsed = time.perf_counter() - started
+    print()
+    print(result.summary())
+    for note in result.notes:
+        print(f"note: {note}")
+    for w in caught:
+        if not issubclass(w.category, FitWarning):
+            print(f"warning: {w.message}")
+    non_finite = _write_outputs(out, result, data, args, elapsed)
+    written = ["results.json", "fit.csv", "trace.csv"]
+    if not args.no_plot and _plot(out / "fit.png", result, data):
+        written.append("fit.png")
+    print(f"\nfit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
+    if non_finite:
+        print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null, listed under non_finite_values)")
+    return 0
+
+
+def _safe(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (leading apostrophe)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _x_of(item):
+    """(label, values) of a data set's rows for tables and plots."""
+    import numpy as onp
+
+    if hasattr(item, "r_1w"):
+        return "phi_H [deg]", onp.degrees(item.phi_h)
+    return "row", onp.arange(item.num_points, dtype=float)
+
+
+def _write_outputs(out, result, data, args, elapsed):
+    import numpy as onp
+
+    payload = {**run_metadata("float64", "command line", {"argv": vars(args) | {"data": list(args.data)}}), **result.to_dict()}
+    for key in ("predictions", "residuals", "trace"):
+        payload.pop(key)
+    payload.update({"files": list(args.data), "runtime_s": elapsed, "kind": "harmonic Hall"})
+    non_finite = write_json(out / "results.json", payload)
+    text = io.StringIO()
+    table = csv.writer(text, lineterminator="\n")
+    table.writerow(["data", "row", "column", "unit", "x_label", "x", "B [T]", "value", "sigma", "fit", "normalized_residual"])
+    for item, label, columns, prediction, residual in zip(data, result.labels, result.columns, result.predictions, result.residuals):
+        x_label, x = _x_of(item)
+        field = item.field if hasattr(item, "field") else onp.full(item.num_points, onp.nan)
+        values = onp.stack([item.r_1w, item.r_2w], -1) if hasattr(item, "r_1w") else item.values
+        noise = result.noise[label]
+        for j, column in enumerate(columns):
+            s = noise[column]
+            for i in range(item.num_points):
+                table.writerow([_safe(label), i, column, _UNITS[column], x_label, f"{x[i]:.10g}",
+                                "" if not onp.isfinite(field[i]) else f"{field[i]:.10g}", f"{values[i, j]:.10g}",
+                                f"{(s if isinstance(s, float) else s[i]):.6g}", f"{prediction[i, j]:.10g}", f"{residual[i, j]:.6g}"])
+    write_text(out / "fit.csv", text.getvalue())
+    trace = onp.asarray(result.trace)
+    header = ["iteration"] + [f"restart_{i}" for i in range(trace.shape[0])]
+    lines = [",".join(header)]
+    last = int(onp.max(onp.sum(onp.isfinite(trace), axis=1))) if trace.size else 0
+    for step in range(last):
+        lines.append(",".join([str(step)] + ["" if not onp.isfinite(v) else f"{v:.12g}" for v in trace[:, step]]))
+    write_text(out / "trace.csv", "\n".join(lines) + "\n")
+    return non_finite
+
+
+def _plot(path, result, data) -> bool:
+    plt = pyplot()
+    if plt is None:
+        return False
+    import numpy as onp
+
+    panels = []
+    for item, label, columns, prediction in zip(data, result.labels, result.columns, result.predictions):
+        values = onp.stack([item.r_1w, item.r_2w], -1) if hasattr(item, "r_1w") else item.values
+        for j, column in enumerate(columns):
+            panels.append((item, label, column, values[:, j], prediction[:, j]))
+    count = len(panels)
+    cols = min(2, count)
+    rows = -(-count // cols)
+    figure, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+    for ax, (item, label, column, values, prediction) in zip(axes.ravel(), panels):
+        x_label, x = _x_of(item)
+        groups = onp.unique(item.field) if hasattr(item, "field") else [None]
+        for k, b in enumerate(groups):
+            mask = (item.field == b) if b is not None else onp.ones(item.num_points, bool)
+            order = onp.argsort(x[mask])
+            tag = f"B = {b:g} T" if b is not None else "data"
+            ax.plot(x[mask], values[mask], "o", ms=2.5, color=f"C{k}", alpha=0.6, label=tag)
+            ax.plot(x[mask][order], prediction[mask][order], "-", color=f"C{k}", lw=1.2)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(f"{column} [{_UNITS[column]}]")
+        ax.set_title(f"{label} (dots: data, lines: fit)", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for extra in axes.ravel()[count:]:
+        extra.axis("off")
+    text = ", ".join(f"{n} = {result.parameters[n]:.4g} +- {result.standard_errors[n]:.2g}" if result.identifiable[n]
+                     else f"{n}: not determined" for n in result.free)
+    figure.suptitle(f"jaxsot fit (harmonic Hall): {text}", fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, path, dpi=110)
+    return True

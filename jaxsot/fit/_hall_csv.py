@@ -1,0 +1,440 @@
+"""Data files for harmonic Hall fits: R_1w/R_2w sweeps and tables of SOT fields (read_hall_csv, write_hall_csv).
+
+Same conventions as `jaxsot.fit.read_csv`: 'name [unit]' header cells, '# name [unit] = value' settings,
+one-line FitDataError messages naming the file, line and column. Converted to internal units (rad, T, ohm,
+A/m^2, ohm m, nm, eV) into `HallData` / `FieldData` (`jaxsot.fit`'s harmonic Hall fit).
+"""
+
+import contextlib
+import csv
+import math
+import os
+import pathlib
+import re
+import tempfile
+
+import numpy as onp
+
+from ._csv import FitDataError
+from ._hall import FIELD_COLUMNS, MIN_ROWS, FieldData, HallData
+
+HALL_CSV_FORMAT = """\
+Harmonic Hall data (jaxsot fit: files whose header has R_1w/R_2w or B_DL/B_FL/xi_DL/xi_FL columns;
+jaxsot.fit.read_hall_csv)
+
+A. Field sweeps (one file = one sweep of one sample; several files are fitted together):
+  phi_H [deg|rad]     in-plane angle of the applied field from the current direction x (required)
+  B [T|mT]            field magnitude (required)
+  theta_H [deg|rad]   polar angle of the field from the film normal z (default 90 deg: in plane)
+  R_1w [ohm|mohm]     first harmonic Hall resistance (in phase with the current)      (required)
+  R_2w [ohm|mohm]     second harmonic: amplitude of -cos(2wt) (lock-in reference sin wt) (required)
+  sigma_R_1w, sigma_R_2w [unit of R]   standard deviations (both or neither; without them the fit
+                      estimates the noise per column from the residuals)
+  branch [1]          +1 / -1: which magnetization state (M along +u or -u) a row starts from (default +1)
+B. Tables of effective fields or efficiencies (at given M and current density):
+  theta_M [deg|rad]   polar angle of M from z (required; column or setting), phi_M [deg|rad] (default 0)
+  B_DL, B_FL [T|mT|uT]  scalar damping-like / field-like fields at the row's current density
+                      (projections on M x y and P_perp y; B_FL > 0 along +y), and/or
+  xi_DL, xi_FL [1]    SOT efficiencies (2e/hbar) M_s t_F B/j
+  j [A/m^2|A/cm^2|MA/cm^2]  current density of the row (or the setting j0); needed for B columns
+  sigma_<column> [unit]     standard deviations (all or none)
+Settings, as '# name [unit] = value' lines before the header (a column of the same name is not allowed):
+  fermi_energy [eV|meV]     E_F (required; `--fermi-energy` overrides)
+  j0 [A/m^2|A/cm^2|MA/cm^2] current density amplitude (required for A)
+  rho0 [ohm m|uohm cm]      resistivity of the film (E = rho0 j)              (required)
+  ms [T]                    mu0 M_s                                           (required)
+  thickness [nm]            magnetic film thickness t_F                       (required)
+  easy_axis [1] = z         uniaxial anisotropy axis: x, y, z, -x, ... or three numbers 'ux uy uz' (default z)
+  demag [1] = 0 0 1         demagnetizing factors N_x N_y N_z (default thin film 0 0 1)
+  bias_field [T|mT] = 0 0 0 constant field added to the swept one (default 0)
+  branch [1] = 1            as the column
+  phi_H, theta_H, B, theta_M, phi_M: a value for every row
+Other comment lines are free text; a '# name [unit] = value' line with an unknown name is refused.
+
+Example (perpendicular magnet, in-plane field sweeps):
+  # fermi_energy [eV] = 1.5
+  # j0 [A/m^2] = 1e11
+  # rho0 [ohm m] = 2e-7
+  # ms [T] = 1
+  # thickness [nm] = 1
+  # easy_axis [1] = z
+  phi_H [deg],B [T],R_1w [ohm],R_2w [ohm],sigma_R_1w [ohm],sigma_R_2w [ohm]
+  0,0.1,0.9795,-0.00012,0.002,2e-5
+  ...
+
+Refused with one line naming the file, line and column: missing or unknown columns or settings, units
+not listed above, non-numeric or non-finite cells, rows with a wrong number of cells, fewer than 3 rows,
+sigma <= 0 (or below 1e-12 of its column's largest |value|), branch other than +-1, M = +-y in a field
+table, and values outside: |angles| <= 720 deg, |B| <= 100 T, |R| <= 1e9 ohm, j in (0, 1e14] A/m^2,
+rho0 in (0, 1] ohm m, ms in (0, 10] T, thickness in (0, 1e4] nm, |fermi_energy| <= 100 eV,
+|B_DL|, |B_FL| <= 100 T, |xi| <= 1e6; files over 64 MiB or 100000 rows.
+"""
+"""The harmonic Hall file format (printed by `jaxsot fit --help`)."""
+
+MAX_BYTES = 64 << 20
+"""Largest data file read (64 MiB)."""
+MAX_ROWS = 100_000
+"""Most data rows of one file."""
+
+_ANGLE = {"deg": math.pi / 180.0, "rad": 1.0}
+_TESLA = {"T": 1.0, "mT": 1e-3}
+_SOT_FIELD = {"T": 1.0, "mT": 1e-3, "uT": 1e-6}
+_OHM = {"ohm": 1.0, "Ohm": 1.0, "Ω": 1.0, "mohm": 1e-3, "mOhm": 1e-3, "mΩ": 1e-3}
+_CURRENT = {"A/m^2": 1.0, "A/cm^2": 1e4, "MA/cm^2": 1e10}
+_RESISTIVITY = {"ohm m": 1.0, "Ohm m": 1.0, "uohm cm": 1e-8, "µohm cm": 1e-8, "μohm cm": 1e-8}
+_ENERGY = {"eV": 1.0, "meV": 1e-3}
+_LENGTH = {"nm": 1.0}
+_ONE = {"1": 1.0, "": 1.0}
+
+# name -> (unit table, (low, high, low exclusive) in internal units or None)
+_HALL_COLUMNS = {
+    "phi_H": (_ANGLE, (-4 * math.pi, 4 * math.pi, False)),
+    "theta_H": (_ANGLE, (-4 * math.pi, 4 * math.pi, False)),
+    "B": (_TESLA, (-100.0, 100.0, False)),
+    "R_1w": (_OHM, (-1e9, 1e9, False)),
+    "R_2w": (_OHM, (-1e9, 1e9, False)),
+    "branch": (_ONE, None),
+}
+_FIELD_TABLE_COLUMNS = {
+    "theta_M": (_ANGLE, (-4 * math.pi, 4 * math.pi, False)),
+    "phi_M": (_ANGLE, (-4 * math.pi, 4 * math.pi, False)),
+    "j": (_CURRENT, (0.0, 1e14, True)),
+    "B_DL": (_SOT_FIELD, (-100.0, 100.0, False)),
+    "B_FL": (_SOT_FIELD, (-100.0, 100.0, False)),
+    "xi_DL": (_ONE, (-1e6, 1e6, False)),
+    "xi_FL": (_ONE, (-1e6, 1e6, False)),
+}
+_SCALAR_SETTINGS = {
+    "fermi_energy": (_ENERGY, (-100.0, 100.0, False)),
+    "j0": (_CURRENT, (0.0, 1e14, True)),
+    "rho0": (_RESISTIVITY, (0.0, 1.0, True)),
+    "ms": (_TESLA, (0.0, 10.0, True)),
+    "thickness": (_LENGTH, (0.0, 1e4, True)),
+}
+_VECTOR_SETTINGS = {"easy_axis": _ONE, "demag": _ONE, "bias_field": _TESLA}
+_AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
+_OBSERVABLES = {"hall": ("R_1w", "R_2w"), "fields": FIELD_COLUMNS}
+_HEADER_CELL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*$")
+_SETTING = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*=\s*(.*?)\s*$")
+
+
+def _normalize(unit: str) -> str:
+    return re.sub(r"[\s*·]", "", unit)
+
+
+def _factor(path, where, name, unit, table):
+    wanted = _normalize(unit)
+    for allowed, factor in table.items():
+        if _normalize(allowed) == wanted:
+            return factor
+    shown = ", ".join(f"[{u}]" for u in table if u or len(table) == 1)
+    raise FitDataError(f"{path}: {where}: unit [{unit}] of {name!r} is not allowed; allowed: {shown}")
+
+
+def _number(path, where, name, text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise FitDataError(f"{path}: {where}, column {name!r}: {text.strip()!r} is not a number; allowed: decimal numbers") from None
+    if not math.isfinite(value):
+        raise FitDataError(f"{path}: {where}, column {name!r}: {text.strip()} is not finite; allowed: finite numbers (fix or remove the row)")
+    return value
+
+
+def _check_range(path, where, name, text, unit, value, factor, bounds):
+    if bounds is None:
+        return
+    low, high, exclusive = bounds
+    if (value <= low if exclusive else value < low) or value > high:
+        raise FitDataError(f"{path}: {where}, column {name!r}: {text.strip()} [{unit}] is out of range; allowed: "
+                           f"{'(' if exclusive else '['}{low / factor:.6g}, {high / factor:.6g}] [{unit}]")
+
+
+def _read_text(path) -> str:
+    if not str(path) or "\x00" in str(path):
+        raise FitDataError(f"data file {str(path)!r} is not a usable path; allowed: a CSV file")
+    path = pathlib.Path(path)
+    try:
+        if not path.exists():
+            raise FitDataError(f"data file {str(path)!r} does not exist")
+        if not path.is_file():
+            raise FitDataError(f"data file {str(path)!r} is not a regular file; allowed: a CSV file")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise FitDataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_BYTES:
+        raise FitDataError(f"{path}: larger than {MAX_BYTES >> 20} MiB; allowed: smaller files (thin the data)")
+    if b"\x00" in data:
+        raise FitDataError(f"{path}: holds NUL bytes (a binary file?); allowed: a UTF-8 CSV text file")
+    try:
+        return data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not part of the header
+    except UnicodeDecodeError as error:
+        raise FitDataError(f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); allowed: a UTF-8 CSV file") from None
+
+
+def _header_names(text) -> list:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            names = []
+            for cell in next(csv.reader([line]), []):
+                match = _HEADER_CELL.match(cell)
+                names.append(match.group(1) if match else cell.strip())
+            return names
+    return []
+
+
+def hall_csv_kind(path):
+    """'hall' (R_1w/R_2w columns), 'fields' (B_DL/B_FL/xi_DL/xi_FL columns) or None, from a file's header.
+
+    For dispatching `jaxsot fit`; an unreadable file gives None (the reader then reports why)."""
+    try:
+        names = _header_names(_read_text(path))
+    except FitDataError:
+        return None
+    if any(n in _OBSERVABLES["hall"] for n in names):
+        return "hall"
+    if any(n in FIELD_COLUMNS for n in names):
+        return "fields"
+    return None
+
+
+def _vector_setting(path, where, name, text, factor):
+    word = text.strip().lower()
+    if name == "easy_axis" and word.lstrip("+-") in _AXES:
+        sign = -1.0 if word.startswith("-") else 1.0
+        return tuple(sign * v for v in _AXES[word.lstrip("+-")])
+    parts = [p for p in re.split(r"[\s,;()]+", text.strip()) if p]
+    if len(parts) != 3:
+        allowed = "x, y, z, -x, -y, -z or three numbers" if name == "easy_axis" else "three numbers, e.g. '0 0 1'"
+        raise FitDataError(f"{path}: {where}, setting {name!r}: {text.strip()!r}; allowed: {allowed}")
+    values = tuple(_number(path, where, name, p) * factor for p in parts)
+    if name == "easy_axis" and not any(values):
+        raise FitDataError(f"{path}: {where}, setting 'easy_axis': (0, 0, 0); allowed: a non-zero vector")
+    if name == "demag" and not all(0.0 <= v <= 1.0 for v in values):
+        raise FitDataError(f"{path}: {where}, setting 'demag': {text.strip()}; allowed: each factor in [0, 1]")
+    if name == "bias_field" and not all(abs(v) <= 100.0 for v in values):
+        raise FitDataError(f"{path}: {where}, setting 'bias_field': {text.strip()}; allowed: |components| <= 100 T")
+    return values
+
+
+def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows: int = MAX_ROWS):
+    """Read a harmonic Hall sweep or a table of SOT fields (`HALL_CSV_FORMAT`) into HallData / FieldData.
+
+    Args: path; fermi_energy: E_F [eV] overriding the file's setting (required when the file has none);
+    label: name in reports (default: the file name); max_rows: most data rows accepted.
+    Raises FitDataError (a ValueError) with one line naming the file, line and column.
+    """
+    text = _read_text(path)
+    path = pathlib.Path(path)
+    names = _header_names(text)
+    kind = "hall" if any(n in _OBSERVABLES["hall"] for n in names) else "fields" if any(n in FIELD_COLUMNS for n in names) else None
+    if not names:
+        raise FitDataError(f"{path}: no header row; allowed: one row of 'name [unit]' cells (see `jaxsot fit --help`)")
+    if kind is None:
+        raise FitDataError(f"{path}: no observable column; allowed: R_1w and R_2w [ohm] (field sweeps), or one or more of "
+                           f"{', '.join(FIELD_COLUMNS)} (field tables)")
+    table_of = _HALL_COLUMNS if kind == "hall" else _FIELD_TABLE_COLUMNS
+    row_settings = {n: spec for n, spec in table_of.items() if n not in _OBSERVABLES[kind]}
+    settings, vectors, rows, header, header_line = {}, {}, [], None, 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        where = f"line {number}"
+        if stripped.startswith("#"):
+            match = _SETTING.match(stripped)
+            if not match:
+                continue  # free text
+            name, unit, value = match.groups()
+            if header is not None:
+                raise FitDataError(f"{path}: {where}: setting {name!r} after the header; allowed: settings before the header row")
+            if name in settings or name in vectors:
+                raise FitDataError(f"{path}: {where}: setting {name!r} given twice; allowed: once")
+            if name in _VECTOR_SETTINGS and kind == "hall":
+                vectors[name] = _vector_setting(path, where, name, value, _factor(path, where, name, unit, _VECTOR_SETTINGS[name]))
+            elif name in _SCALAR_SETTINGS or name in row_settings:
+                table, bounds = _SCALAR_SETTINGS.get(name) or row_settings[name]
+                factor = _factor(path, where, name, unit, table)
+                settings[name] = _number(path, where, name, value) * factor
+                _check_range(path, where, name, value, unit, settings[name], factor, bounds)
+            else:
+                allowed = list(_SCALAR_SETTINGS) + (list(_VECTOR_SETTINGS) if kind == "hall" else []) + list(row_settings)
+                raise FitDataError(f"{path}: {where}: setting {name!r} is not allowed in a {'field sweep' if kind == 'hall' else 'field table'}; "
+                                   f"allowed: {', '.join(allowed)}")
+            continue
+        cells = next(csv.reader([line]), [])
+        if header is None:
+            header, header_line = cells, number
+            continue
+        if len(rows) >= max_rows:
+            raise FitDataError(f"{path}: more than {max_rows} data rows; allowed: at most {max_rows} (thin the data)")
+        rows.append((number, cells))
+
+    observables = _OBSERVABLES[kind]
+    columns = []  # (name, unit, factor, bounds)
+    for cell in header:
+        match = _HEADER_CELL.match(cell)
+        if not match:
+            raise FitDataError(f"{path}: line {header_line}: header cell {cell.strip()!r} is not 'name [unit]'; allowed: e.g. "
+                               "'phi_H [deg]', 'R_2w [ohm]'")
+        name, unit = match.groups()
+        target = name[len("sigma_"):] if name.startswith("sigma_") else None
+        if name in table_of:
+            table, bounds = table_of[name]
+        elif target in observables:
+            table, bounds = table_of[target][0], None
+        else:
+            allowed = list(table_of) + [f"sigma_{o}" for o in observables]
+            raise FitDataError(f"{path}: line {header_line}: column {name!r} is not allowed in a "
+                               f"{'field sweep' if kind == 'hall' else 'field table'}; allowed: {', '.join(allowed)}")
+        if any(name == c[0] for c in columns):
+            raise FitDataError(f"{path}: line {header_line}: column {name!r} appears twice; allowed: each column once")
+        if name in settings:
+            raise FitDataError(f"{path}: {name!r} is both a column and a '# {name} [...] = value' setting; allowed: one of them")
+        columns.append((name, unit, _factor(path, f"line {header_line}", name, unit, table), bounds))
+    names = [c[0] for c in columns]
+    present = [o for o in observables if o in names]
+    if kind == "hall" and len(present) < 2:
+        missing = [o for o in observables if o not in names][0]
+        raise FitDataError(f"{path}: column '{missing} [ohm]' is missing; allowed: both R_1w and R_2w columns")
+    sigmas = [f"sigma_{o}" for o in present]
+    given = [s for s in sigmas if s in names]
+    if given and len(given) != len(sigmas):
+        lacking = [s for s in sigmas if s not in names]
+        raise FitDataError(f"{path}: column {lacking[0]!r} is missing; allowed: sigma columns for all observables or none")
+    for name in names:
+        if name.startswith("sigma_") and name[6:] not in present:
+            raise FitDataError(f"{path}: line {header_line}: column {name!r} has no observable {name[6:]!r}")
+
+    data = []
+    for number, cells in rows:
+        if len(cells) != len(columns):
+            raise FitDataError(f"{path}: line {number}: {len(cells)} cells; allowed: {len(columns)}, one per header column")
+        row = []
+        for (name, unit, factor, bounds), cell in zip(columns, cells):
+            value = _number(path, f"line {number}", name, cell) * factor
+            _check_range(path, f"line {number}", name, cell, unit, value, factor, bounds)
+            if name == "branch" and value not in (1.0, -1.0):
+                raise FitDataError(f"{path}: line {number}, column 'branch': {cell.strip()}; allowed: 1 or -1")
+            row.append(value)
+        data.append(row)
+    if len(data) < MIN_ROWS:
+        raise FitDataError(f"{path}: {len(data)} data rows; allowed: at least {MIN_ROWS} (too few points to fit)")
+    table = onp.asarray(data, float)
+    column = {name: table[:, i] for i, name in enumerate(names)}
+    line_of = [number for number, _ in rows]
+    if given:
+        sigma = onp.stack([column[s] for s in sigmas], -1)
+        values = onp.stack([column[o] for o in present], -1)
+        floor = onp.maximum(1e-12 * onp.max(onp.abs(values), axis=0), 1e-300)
+        bad = onp.argwhere(sigma < floor[None, :])
+        if bad.size:
+            r, c = bad[0]
+            raise FitDataError(f"{path}: line {line_of[r]}, column {sigmas[c]!r}: {sigma[r, c]:.3g} (internal units) is "
+                               f"{'<= 0' if sigma[r, c] <= 0.0 else 'below 1e-12 of the largest |value| of its column'}; "
+                               "allowed: positive uncertainties")
+
+    def value_of(name, default=None, required=None):
+        if name in column:
+            return column[name]
+        if name in settings:
+            return settings[name]
+        if required:
+            raise FitDataError(f"{path}: {required} is missing; allowed: {name} as a column or a '# {name} [...] = value' setting")
+        return default
+
+    if fermi_energy is not None:
+        settings["fermi_energy"] = float(fermi_energy)
+    for name, unit in (("fermi_energy", "eV"), ("rho0", "ohm m"), ("ms", "T"), ("thickness", "nm")):
+        if name not in settings:
+            raise FitDataError(f"{path}: setting '{name}' is missing; allowed: a line '# {name} [{unit}] = value' before the header"
+                               + (" (or --fermi-energy)" if name == "fermi_energy" else ""))
+    common = dict(fermi_energy=settings["fermi_energy"], rho0=settings["rho0"], ms_tesla=settings["ms"],
+                  thickness=settings["thickness"], label=label or path.name)
+    try:
+        if kind == "hall":
+            if "j0" not in settings:
+                raise FitDataError(f"{path}: setting 'j0' is missing; allowed: a line '# j0 [A/m^2] = value' (the current density amplitude)")
+            return HallData(
+                phi_h=value_of("phi_H", required="the field angle phi_H"), field=value_of("B", required="the field magnitude B"),
+                theta_h=value_of("theta_H", math.pi / 2), r_1w=column["R_1w"], r_2w=column["R_2w"],
+                sigma_1w=column.get("sigma_R_1w"), sigma_2w=column.get("sigma_R_2w"), current_density=settings["j0"],
+                easy_axis=vectors.get("easy_axis", (0.0, 0.0, 1.0)), demag=vectors.get("demag", (0.0, 0.0, 1.0)),
+                bias_field=vectors.get("bias_field", (0.0, 0.0, 0.0)), branch=value_of("branch", 1.0), **common,
+            )
+        if any(c.startswith("B_") for c in present) and "j" not in column and "j0" not in settings:
+            raise FitDataError(f"{path}: the current density is missing for {', '.join(c for c in present if c.startswith('B_'))}; "
+                               "allowed: a column 'j [A/m^2]' or a line '# j0 [A/m^2] = value'")
+        theta, phi = value_of("theta_M", required="the direction of M (theta_M)"), value_of("phi_M", 0.0)
+        my = onp.broadcast_to(onp.sin(theta) * onp.sin(phi), (len(data),))
+        if onp.any(onp.abs(my) > 1.0 - 1e-9):
+            r = int(onp.flatnonzero(onp.abs(my) > 1.0 - 1e-9)[0])
+            raise FitDataError(f"{path}: line {line_of[r]}: M = +-y (theta_M = 90 deg, phi_M = +-90 deg); allowed: M away from +-y "
+                               "(the scalar fields are projections on M x y and P_perp y, which vanish there)")
+        return FieldData(
+            columns=tuple(present), values=onp.stack([column[c] for c in present], -1), theta_m=theta, phi_m=phi,
+            current_density=value_of("j", settings.get("j0", 1e11)),
+            sigma=onp.stack([column[s] for s in sigmas], -1) if given else None, **common,
+        )
+    except FitDataError:
+        raise
+    except ValueError as error:
+        raise FitDataError(f"{path}: {error}") from None
+
+
+def _fmt(x) -> str:
+    return f"{float(x):.10g}"
+
+
+def write_hall_csv(path, data, *, comments=()) -> None:
+    """Write HallData or FieldData in `HALL_CSV_FORMAT` (SI units: deg, T, ohm, A/m^2, ohm m; fields in mT).
+
+    comments: free-text lines written as '# ...' first (e.g. the truth of synthetic data). Written atomically.
+    """
+    lines = [f"# {' '.join(str(c).split())}" for c in comments]
+    lines += [f"# fermi_energy [eV] = {_fmt(data.fermi_energy)}", f"# rho0 [ohm m] = {_fmt(data.rho0)}",
+              f"# ms [T] = {_fmt(data.ms_tesla)}", f"# thickness [nm] = {_fmt(data.thickness)}"]
+    if isinstance(data, HallData):
+        lines += [f"# j0 [A/m^2] = {_fmt(data.current_density)}",
+                  f"# easy_axis [1] = {' '.join(_fmt(v) for v in data.easy_axis)}",
+                  f"# demag [1] = {' '.join(_fmt(v) for v in data.demag)}",
+                  f"# bias_field [T] = {' '.join(_fmt(v) for v in data.bias_field)}"]
+        cells = {"phi_H [deg]": onp.degrees(data.phi_h), "B [T]": data.field, "theta_H [deg]": onp.degrees(data.theta_h)}
+        if onp.all(data.branch == data.branch[0]):
+            lines.append(f"# branch [1] = {int(data.branch[0])}")
+        else:
+            cells["branch [1]"] = data.branch
+        cells.update({"R_1w [ohm]": data.r_1w, "R_2w [ohm]": data.r_2w})
+        if data.sigma_known:
+            cells.update({"sigma_R_1w [ohm]": data.sigma_1w, "sigma_R_2w [ohm]": data.sigma_2w})
+    elif isinstance(data, FieldData):
+        cells = {"theta_M [deg]": onp.degrees(data.theta_m), "phi_M [deg]": onp.degrees(data.phi_m), "j [A/m^2]": data.current_density}
+        scale = {"B_DL": ("mT", 1e3), "B_FL": ("mT", 1e3), "xi_DL": ("1", 1.0), "xi_FL": ("1", 1.0)}
+        for j, name in enumerate(data.columns):
+            unit, factor = scale[name]
+            cells[f"{name} [{unit}]"] = data.values[:, j] * factor
+        if data.sigma_known:
+            for j, name in enumerate(data.columns):
+                unit, factor = scale[name]
+                cells[f"sigma_{name} [{unit}]"] = data.sigma[:, j] * factor
+    else:
+        raise ValueError(f"data is a {type(data).__name__}; allowed: jaxsot.fit.HallData or FieldData")
+    lines.append(",".join(cells))
+    table = onp.stack([onp.broadcast_to(onp.asarray(v, float), (data.num_points,)) for v in cells.values()], -1)
+    lines += [",".join(_fmt(x) for x in row) for row in table]
+    _write_atomically(pathlib.Path(path), "\n".join(lines) + "\n")
+
+
+def _write_atomically(path: pathlib.Path, text: str) -> None:
+    """Write via an exclusively created temporary in the same folder, renamed over `path` (removed on failure)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
