@@ -859,8 +859,8 @@ def fit_harmonic_hall(
     dtype = jnp.result_type(float)
     notes = []
     if dtype != jnp.float64:
-        notes.append((FitWarning, "JAX runs in float32: fits need float64 (jax.config.update('jax_enable_x64', True) "
-                                  "before creating arrays); gradients and standard errors are unreliable in float32"))
+        notes.append((FitWarning, "JAX runs in float32: fits need float64 (switch on JAX's jax_enable_x64 option before "
+                                  "creating arrays); gradients and standard errors are unreliable in float32"))
     sigmas = [_sigma_of(d) if d.sigma_known else onp.broadcast_to(column_scale(_values_of(d)), _values_of(d).shape) for d in data]
     blocks, kinds = _blocks(data, model, num, bands, sigmas, values, dtype)
     static = _Static(kinds=kinds, free=free, transform=tuple(transform_kind(lo, hi) for lo, hi in zip(lower, upper)),
