@@ -143,16 +143,9 @@ def _number(path, line, column, text):
     return value
 
 
-def read_csv(path, *, label: str | None = None, max_rows: int = MAX_ROWS):
-    """Read one data file (`CSV_FORMAT`) into a `jaxsot.fit.Curve`, converted to internal units.
-
-    Returns (curve, settings): settings holds values from `# name [unit] = value` comments that
-    are not columns (fermi_energy [eV] when given). Raises FitDataError (a ValueError) with one
-    line naming the file, line and column. max_rows: most data rows accepted (refused beyond,
-    before they are converted).
-    """
-    import numpy as onp
-
+def read_data_text(path) -> str:
+    """The text of a data file, or FitDataError with one line naming it: a usable path to an existing
+    regular file of at most MAX_BYTES, no NUL bytes, UTF-8 (a byte-order mark is accepted)."""
     if not str(path) or "\x00" in str(path):
         raise FitDataError(f"data file {str(path)!r} is not a usable path; allowed: a CSV file")
     path = pathlib.Path(path)
@@ -170,11 +163,25 @@ def read_csv(path, *, label: str | None = None, max_rows: int = MAX_ROWS):
     if b"\x00" in data:
         raise FitDataError(f"{path}: holds NUL bytes (a binary file?); allowed: a UTF-8 CSV text file")
     try:
-        text = data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not part of the header
+        return data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not part of the header
     except UnicodeDecodeError as error:
         raise FitDataError(
             f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); allowed: a UTF-8 CSV file"
         ) from None
+
+
+def read_csv(path, *, label: str | None = None, max_rows: int = MAX_ROWS):
+    """Read one data file (`CSV_FORMAT`) into a `jaxsot.fit.Curve`, converted to internal units.
+
+    Returns (curve, settings): settings holds values from `# name [unit] = value` comments that
+    are not columns (fermi_energy [eV] when given). Raises FitDataError (a ValueError) with one
+    line naming the file, line and column. max_rows: most data rows accepted (refused beyond,
+    before they are converted).
+    """
+    import numpy as onp
+
+    text = read_data_text(path)
+    path = pathlib.Path(path)
     constants, settings = {}, {}
     header, header_line, rows = None, 0, []
     for number, line in enumerate(text.splitlines(), start=1):

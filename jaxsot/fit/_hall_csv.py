@@ -15,7 +15,7 @@ import tempfile
 
 import numpy as onp
 
-from ._csv import FitDataError
+from ._csv import MAX_BYTES, FitDataError, read_data_text
 from ._hall import FIELD_COLUMNS, MIN_ROWS, FieldData, HallData
 
 HALL_CSV_FORMAT = """\
@@ -71,8 +71,6 @@ rho0 in (0, 1] ohm m, ms in (0, 10] T, thickness in (0, 1e4] nm, |fermi_energy| 
 """
 """The harmonic Hall file format (printed by `jaxsot fit --help`)."""
 
-MAX_BYTES = 64 << 20
-"""Largest data file read (64 MiB)."""
 MAX_ROWS = 100_000
 """Most data rows of one file."""
 
@@ -150,29 +148,6 @@ def _check_range(path, where, name, text, unit, value, factor, bounds):
                            f"{'(' if exclusive else '['}{low / factor:.6g}, {high / factor:.6g}] [{unit}]")
 
 
-def _read_text(path) -> str:
-    if not str(path) or "\x00" in str(path):
-        raise FitDataError(f"data file {str(path)!r} is not a usable path; allowed: a CSV file")
-    path = pathlib.Path(path)
-    try:
-        if not path.exists():
-            raise FitDataError(f"data file {str(path)!r} does not exist")
-        if not path.is_file():
-            raise FitDataError(f"data file {str(path)!r} is not a regular file; allowed: a CSV file")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as error:
-        raise FitDataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    if len(data) > MAX_BYTES:
-        raise FitDataError(f"{path}: larger than {MAX_BYTES >> 20} MiB; allowed: smaller files (thin the data)")
-    if b"\x00" in data:
-        raise FitDataError(f"{path}: holds NUL bytes (a binary file?); allowed: a UTF-8 CSV text file")
-    try:
-        return data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not part of the header
-    except UnicodeDecodeError as error:
-        raise FitDataError(f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); allowed: a UTF-8 CSV file") from None
-
-
 def _header_names(text) -> list:
     for line in text.splitlines():
         stripped = line.strip()
@@ -190,7 +165,7 @@ def hall_csv_kind(path):
 
     For dispatching `jaxsot fit`; an unreadable file gives None (the reader then reports why)."""
     try:
-        names = _header_names(_read_text(path))
+        names = _header_names(read_data_text(path))
     except FitDataError:
         return None
     if any(n in _OBSERVABLES["hall"] for n in names):
@@ -226,7 +201,7 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
     label: name in reports (default: the file name); max_rows: most data rows accepted.
     Raises FitDataError (a ValueError) with one line naming the file, line and column.
     """
-    text = _read_text(path)
+    text = read_data_text(path)
     path = pathlib.Path(path)
     names = _header_names(text)
     kind = "hall" if any(n in _OBSERVABLES["hall"] for n in names) else "fields" if any(n in FIELD_COLUMNS for n in names) else None
