@@ -15,7 +15,7 @@ import tempfile
 
 import numpy as onp
 
-from ._csv import MAX_BYTES, FitDataError, read_data_text
+from ._csv import FitDataError, read_data_text
 from ._hall import FIELD_COLUMNS, MIN_ROWS, FieldData, HallData
 
 HALL_CSV_FORMAT = """\
