@@ -363,3 +363,31 @@ def run_metadata(precision: str, source: str, config) -> dict:
         "config_source": source,
         "config": config if isinstance(config, dict) else config_to_dict(config),
     }
+
+
+def parse_pairs(option, text, names, *, ranges=False, error=UsageError):
+    """Parse an option like `alpha=0.05,j_ex=1` (or, ranges=True, `alpha=0.01:0.2`) with names from `names`:
+    a dict of floats (or (low, high) pairs); one-line `error`s naming the option and the item."""
+    out = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise error(f"{option} {item!r} is not allowed; allowed: name=value with name in {', '.join(names)}")
+        if name in out:
+            raise error(f"{option} gives {name} twice; allowed: each parameter once")
+        try:
+            if ranges:
+                low, colon, high = value.partition(":")
+                if not colon:
+                    raise ValueError
+                out[name] = (float(low), float(high))
+                if not all(math.isfinite(v) for v in out[name]) or not out[name][0] < out[name][1]:
+                    raise ValueError
+            else:
+                out[name] = float(value)
+                if not math.isfinite(out[name]):
+                    raise ValueError
+        except ValueError:
+            raise error(f"{option} {item!r}: {value!r} is not {'low:high with low < high' if ranges else 'a finite number'}") from None
+    return out

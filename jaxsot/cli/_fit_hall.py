@@ -14,6 +14,7 @@ import warnings
 
 from ._common import (
     UsageError,
+    parse_pairs,
     check_output_file,
     prepare_out,
     pyplot,
@@ -87,31 +88,6 @@ def _axis(text):
     return tuple(values)
 
 
-def _pairs(option, text, names, *, ranges=False):
-    """name=value (or name=low:high) pairs with names from `names`; FitDataError-style one-line errors."""
-    out = {}
-    for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or name not in names:
-            raise UsageError(f"{option} {item!r} is not allowed; allowed: name=value with name in {', '.join(names)}")
-        if name in out:
-            raise UsageError(f"{option} gives {name} twice; allowed: each parameter once")
-        try:
-            if ranges:
-                low, colon, high = value.partition(":")
-                if not colon:
-                    raise ValueError
-                out[name] = (float(low), float(high))
-                if not all(math.isfinite(v) for v in out[name]) or not out[name][0] < out[name][1]:
-                    raise ValueError
-            else:
-                out[name] = float(value)
-                if not math.isfinite(out[name]):
-                    raise ValueError
-        except ValueError:
-            raise UsageError(f"{option} {item!r}: {value!r} is not {'low:high with low < high' if ranges else 'a finite number'}") from None
-    return out
 
 
 def _check(option, value, low, high, *, low_inclusive=True, unit=""):
@@ -215,8 +191,8 @@ def run_fit_hall(args) -> int:
     free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free else None
     if free is not None and (not free or any(n not in HALL_FIT_PARAMETERS for n in free) or len(set(free)) != len(free)):
         raise UsageError(f"--free {args.free!r}: allowed: distinct names from {', '.join(HALL_FIT_PARAMETERS)}")
-    guess = _pairs("--guess", args.guess, HALL_FIT_PARAMETERS)
-    bounds = _pairs("--bounds", args.bounds, HALL_FIT_PARAMETERS, ranges=True)
+    guess = parse_pairs("--guess", args.guess, HALL_FIT_PARAMETERS)
+    bounds = parse_pairs("--bounds", args.bounds, HALL_FIT_PARAMETERS, ranges=True)
     names = [pathlib.Path(n).name for n in args.data]
     data, rows = [], 0
     for given, name in zip(args.data, names):

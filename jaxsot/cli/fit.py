@@ -9,7 +9,7 @@ import pathlib
 import time
 import warnings
 from ..fit._csv import CSV_FORMAT, FitDataError, read_csv, write_csv
-from ._common import UsageError, check_output_file, prepare_out, pyplot, run_metadata, save_figure, set_precision, write_json, write_text
+from ._common import UsageError, parse_pairs, check_output_file, prepare_out, pyplot, run_metadata, save_figure, set_precision, write_json, write_text
 from ._config import ALPHA_MIN, J_EX_MIN, MAX_STATE_STEPS, TAU_MIN
 from ._preflight import MAX_DATA_ROWS, check_fit_size, check_synth_size
 
@@ -137,30 +137,9 @@ def _check_options(args, names) -> None:
 def _pairs(option, text, *, ranges=False):
     from ..fit import PARAMETERS
 
-    out = {}
-    for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or name not in PARAMETERS:
-            raise FitDataError(f"{option} {item!r} is not allowed; allowed: name=value with name in {', '.join(PARAMETERS)}")
-        if name in out:
-            raise FitDataError(f"{option} gives {name} twice; allowed: each parameter once")
-        try:
-            if ranges:
-                low, colon, high = value.partition(":")
-                if not colon:
-                    raise ValueError
-                out[name] = (float(low), float(high))
-                if not all(math.isfinite(v) for v in out[name]) or not out[name][0] < out[name][1]:
-                    raise ValueError
-            else:
-                out[name] = float(value)
-                if not math.isfinite(out[name]):
-                    raise ValueError
-        except ValueError:
-            shape = "low:high with low < high" if ranges else "a finite number"
-            raise FitDataError(f"{option} {item!r}: {value!r} is not {shape}") from None
-        for number in (out[name] if ranges else (out[name],)):
+    out = parse_pairs(option, text, PARAMETERS, ranges=ranges, error=FitDataError)
+    for name, value in out.items():
+        for number in (value if ranges else (value,)):
             if not (ranges and name == "alpha"):  # alpha bounds may straddle 0 (the guess may not)
                 _check_number(f"{option} {name}", number, name)
     return out
