@@ -25,6 +25,7 @@ from ._common import (
     write_text,
 )
 from ._preflight import MAX_DATA_ROWS, check_fit_size
+from .fit import print_fit_report
 
 HALL_KIND = "harmonic-hall"
 """The `jaxsot synth --kind` value of harmonic Hall data."""
@@ -228,13 +229,7 @@ def run_fit_hall(args) -> int:
                                    restarts=args.restarts, max_steps=max_steps, seed=args.seed,
                                    report_every=getattr(args, "report_every", 0) if optimizer == "lbfgs" else 0)
     elapsed = time.perf_counter() - started
-    print()
-    print(result.summary())
-    for note in result.notes:
-        print(f"note: {note}")
-    for w in caught:
-        if not issubclass(w.category, FitWarning):
-            print(f"warning: {w.message}")
+    print_fit_report(result, caught)
     non_finite = _write_outputs(out, result, data, args, elapsed)
     written = ["results.json", "fit.csv", "trace.csv"]
     if not args.no_plot and _plot(out / "fit.png", result, data):

@@ -145,6 +145,19 @@ def _pairs(option, text, *, ranges=False):
     return out
 
 
+def print_fit_report(result, caught) -> None:
+    """The printed end of a fit: the summary, its notes, and warnings other than the fit's own."""
+    from ..fit import FitWarning
+
+    print()
+    print(result.summary())
+    for note in result.notes:
+        print(f"note: {note}")
+    for w in caught:
+        if not issubclass(w.category, FitWarning):
+            print(f"warning: {w.message}")
+
+
 def main(args) -> int:
     """`jaxsot fit` and `jaxsot synth` with parsed arguments; returns the exit status."""
     if args.command == "synth":
@@ -262,13 +275,7 @@ def _fit(args) -> int:
             restarts=args.restarts, max_steps=args.max_steps, seed=args.seed, num=args.num, report_every=args.report_every,
         )
     elapsed = time.perf_counter() - started
-    print()
-    print(result.summary())
-    for note in result.notes:
-        print(f"note: {note}")
-    for w in caught:
-        if not issubclass(w.category, FitWarning):
-            print(f"warning: {w.message}")
+    print_fit_report(result, caught)
     non_finite = _write_outputs(out, result, curves, args, fermi_energy, elapsed)
     written = ["results.json", "fit.csv", "trace.csv"]
     if not args.no_plot and _plot(out / "fit.png", result, curves):

@@ -121,14 +121,15 @@ def _normalize_unit(unit: str) -> str:
     return re.sub(r"[\s*·]", "", unit)
 
 
-def _factor(path, name, unit, table, where):
+def unit_factor(path, where, name, unit, table):
+    """The factor to internal units of `unit` from `table` ({unit: factor}; spaces, * and · ignored),
+    or FitDataError naming the file, the place, the column and the allowed units."""
     wanted = _normalize_unit(unit)
     for allowed, factor in table.items():
         if _normalize_unit(allowed) == wanted:
             return factor
-    raise FitDataError(
-        f"{path}: {where}: unit [{unit}] of {name!r} is not allowed; allowed: {', '.join(f'[{u}]' for u in table)}"
-    )
+    shown = ", ".join(f"[{u}]" for u in table if u or len(table) == 1)
+    raise FitDataError(f"{path}: {where}: unit [{unit}] of {name!r} is not allowed; allowed: {shown}")
 
 
 def _number(path, line, column, text):
@@ -195,7 +196,7 @@ def read_csv(path, *, label: str | None = None, max_rows: int = MAX_ROWS):
                 table = _COMMENT_ONLY.get(name) or _SETTINGS.get(name)
                 if table is None:
                     continue  # a free-form note such as "# T [K] = 300"
-                factor = _factor(path, name, unit, table, f"line {number}")
+                factor = unit_factor(path, f"line {number}", name, unit, table)
                 target = settings if name in _COMMENT_ONLY else constants
                 target[name] = _number(path, number, name, value) * factor
                 _check_bounds(path, f"line {number}", name, value, target[name], unit, factor)
@@ -241,7 +242,7 @@ def read_csv(path, *, label: str | None = None, max_rows: int = MAX_ROWS):
                     f"allowed: sigma_<observable> (e.g. sigma_{observables[0]})"
                 )
             name, table = f"sigma_{observables[0]}", _units_of(observables[0])
-        resolved.append((name, _factor(path, name, unit, table, f"line {header_line}")))
+        resolved.append((name, unit_factor(path, f"line {header_line}", name, unit, table)))
     names = [name for name, _ in resolved]
     for name in names:
         if name.startswith("sigma_") and name[len("sigma_"):] not in observables:

@@ -517,6 +517,15 @@ def _unique_labels(curves) -> list:
     return [f"{label}#{i}" if labels.count(label) > 1 else label for i, label in enumerate(labels)]
 
 
+def column_noise(block, num_free, total, values) -> onp.ndarray:
+    """Per-column noise (K,) from the raw residuals block (N, K) of one data set: sigma_c^2 = RSS_c/(N - p N/N_total)
+    with p free parameters over N_total values in all, floored at 1e-12 of the column's scale (`column_scale(values)`)."""
+    n = block.shape[0]
+    dof = n - num_free * n / total
+    estimate = onp.sqrt(onp.sum(block**2, axis=0) / max(dof, 1e-12))
+    return onp.maximum(estimate, 1e-12 * column_scale(values))
+
+
 def _estimated_sigmas(curves, sigmas, residual, num_free):
     """Per-column noise of the curves without sigma from the residuals, sigma_c^2 = RSS_c/(N_c - p N_c/N).
 
@@ -531,11 +540,8 @@ def _estimated_sigmas(curves, sigmas, residual, num_free):
         if curve.sigma_known:
             out.append(sigma)
             continue
-        n = block.shape[0]
-        dof = n - num_free * n / total
-        estimate = onp.sqrt(onp.sum(block**2, axis=0) / max(dof, 1e-12))
-        floor = 1e-12 * column_scale(onp.asarray(curve.values))
-        out.append(jnp.broadcast_to(jnp.asarray(onp.maximum(estimate, floor), curve.values.dtype), curve.values.shape))
+        estimate = column_noise(block, num_free, total, onp.asarray(curve.values))
+        out.append(jnp.broadcast_to(jnp.asarray(estimate, curve.values.dtype), curve.values.shape))
     return out
 
 

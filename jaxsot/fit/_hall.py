@@ -63,7 +63,7 @@ from .._measure import (
 from ..constants import HBAR
 from ._curves import DEFAULT_GUESS, FitWarning, IdentifiabilityWarning
 from ._identify import analyze
-from ._fit import column_scale
+from ._fit import column_noise, column_scale
 from ._optimize import free_to_params, is_log_scale, minimize, to_physical, to_unconstrained, transform_kind
 
 HALL_FIT_PARAMETERS = HALL_PARAMETERS + ("r_1w_offset", "r_2w_offset")
@@ -1038,10 +1038,7 @@ def _estimated_sigmas(data, sigmas, residual, num_free):
         if d.sigma_known:
             out.append(s)
             continue
-        dof = shape[0] - num_free * shape[0] / total
-        estimate = onp.sqrt(onp.sum(block**2, axis=0) / max(dof, 1e-12))
-        floor = 1e-12 * column_scale(_values_of(d))
-        out.append(onp.broadcast_to(onp.maximum(estimate, floor), shape))
+        out.append(onp.broadcast_to(column_noise(block, num_free, total, _values_of(d)), shape))
     return out
 
 

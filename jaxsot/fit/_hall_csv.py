@@ -15,7 +15,7 @@ import tempfile
 
 import numpy as onp
 
-from ._csv import FitDataError, read_data_text
+from ._csv import FitDataError, read_data_text, unit_factor
 from ._hall import FIELD_COLUMNS, MIN_ROWS, FieldData, HallData
 
 HALL_CSV_FORMAT = """\
@@ -114,19 +114,6 @@ _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 _OBSERVABLES = {"hall": ("R_1w", "R_2w"), "fields": FIELD_COLUMNS}
 _HEADER_CELL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*$")
 _SETTING = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*=\s*(.*?)\s*$")
-
-
-def _normalize(unit: str) -> str:
-    return re.sub(r"[\s*·]", "", unit)
-
-
-def _factor(path, where, name, unit, table):
-    wanted = _normalize(unit)
-    for allowed, factor in table.items():
-        if _normalize(allowed) == wanted:
-            return factor
-    shown = ", ".join(f"[{u}]" for u in table if u or len(table) == 1)
-    raise FitDataError(f"{path}: {where}: unit [{unit}] of {name!r} is not allowed; allowed: {shown}")
 
 
 def _number(path, where, name, text):
@@ -228,10 +215,10 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
             if name in settings or name in vectors:
                 raise FitDataError(f"{path}: {where}: setting {name!r} given twice; allowed: once")
             if name in _VECTOR_SETTINGS and kind == "hall":
-                vectors[name] = _vector_setting(path, where, name, value, _factor(path, where, name, unit, _VECTOR_SETTINGS[name]))
+                vectors[name] = _vector_setting(path, where, name, value, unit_factor(path, where, name, unit, _VECTOR_SETTINGS[name]))
             elif name in _SCALAR_SETTINGS or name in row_settings:
                 table, bounds = _SCALAR_SETTINGS.get(name) or row_settings[name]
-                factor = _factor(path, where, name, unit, table)
+                factor = unit_factor(path, where, name, unit, table)
                 settings[name] = _number(path, where, name, value) * factor
                 _check_range(path, where, name, value, unit, settings[name], factor, bounds)
             else:
@@ -268,7 +255,7 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
             raise FitDataError(f"{path}: line {header_line}: column {name!r} appears twice; allowed: each column once")
         if name in settings:
             raise FitDataError(f"{path}: {name!r} is both a column and a '# {name} [...] = value' setting; allowed: one of them")
-        columns.append((name, unit, _factor(path, f"line {header_line}", name, unit, table), bounds))
+        columns.append((name, unit, unit_factor(path, f"line {header_line}", name, unit, table), bounds))
     names = [c[0] for c in columns]
     present = [o for o in observables if o in names]
     if kind == "hall" and len(present) < 2:
