@@ -12,17 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 from .._core._checks import is_concrete
+from .._core._model import IN_PLANE_ULPS
 
 DEGENERACY_THRESHOLD = 1e-3
-"""States with Omega < DEGENERACY_THRESHOLD * J are reported as near the band touching k*."""
-
-IN_PLANE_ULPS = 4
-"""|M_z| <= IN_PLANE_ULPS * eps(dtype) counts as in-plane M (the bands touch at k*).
-
-A tolerance in units of the dtype's eps, not an absolute one: in float32, cos(pi/2) rounds to
--4.4e-8, so an |M_z| <= 1e-12 test would call a model built with theta = pi/2 out of plane.
-"""
-
+"""States with Omega < DEGENERACY_THRESHOLD * J (J = |exchange field|) are reported as near the band touching."""
 
 def in_plane_tolerance(dtype) -> float:
     """Largest |M_z| that still counts as in-plane M for a model in `dtype` (IN_PLANE_ULPS eps)."""
@@ -35,32 +28,24 @@ def _extremes(omega):
 
 
 def _exact_splitting(model, k):
-    """Omega(k) [eV] in float64 NumPy from the closed form |alpha (k x z) - J M| (message only)."""
-    mx, my, mz = onp.asarray(model.magnetization, onp.float64)
-    alpha, j_ex = float(model.alpha), float(model.j_ex)
+    """Omega(k) = |b(k)| [eV] in NumPy float64 from the model's field, evaluated eagerly (message only)."""
     k = onp.asarray(k, onp.float64)
-    bx = alpha * k[:, 1] - j_ex * mx
-    by = -alpha * k[:, 0] - j_ex * my
-    return onp.sqrt(bx * bx + by * by + (j_ex * mz) ** 2)
+    with jax.ensure_compile_time_eval():
+        components = model.field(k[:, 0], k[:, 1])
+    bx, by, bz = (onp.broadcast_to(onp.asarray(c, onp.float64), k.shape[:1]) for c in components)
+    return onp.sqrt(bx * bx + by * by + bz * bz)
 
 
-def _closest_approach(model):
-    """Text naming k* = (J/alpha)(z x M), for a concrete model."""
-    mx, my, mz = (float(x) for x in onp.asarray(model.magnetization, onp.float64))
-    alpha, j_ex = float(model.alpha), float(model.j_ex)
-    if alpha == 0.0:
-        return "(alpha = 0: Omega = J |M| everywhere)"
-    where = f"k* = (J/alpha)(z x M) = [{-my * j_ex / alpha + 0.0:.6g}, {mx * j_ex / alpha + 0.0:.6g}] 1/nm"
-    if abs(mz) <= in_plane_tolerance(model.magnetization.dtype):
-        return f"point {where}"
-    return f"point (closest approach {where}, where Omega = J |M_z| = {j_ex * abs(mz):.3g} eV)"
+def exchange_scale(model) -> float:
+    """|b(k) - B_so(k)| [eV], the size of the exchange field (J for the Rashba ferromagnet); concrete models."""
+    return math.sqrt(sum(float(c) ** 2 for c in model.exchange_field()))
 
 
 def warn_near_band_touching(model, k, omega, what, *, consequence=None, stacklevel=3):
     """Warn (RuntimeWarning, never silent) if a state has Omega < DEGENERACY_THRESHOLD * J, or is flagged.
 
     Args:
-        model: the RashbaFerromagnet of the states (concrete).
+        model: the model (a `TwoBandModel`) of the states (concrete).
         k: the states [1/nm], shape (..., 2), broadcastable to omega.shape + (2,).
         omega: Omega(k) [eV] of each state, any shape. Besides Omega < DEGENERACY_THRESHOLD * J,
             Omega = 0, NaN and infinite values are reported (callers fold other non-finite inputs
@@ -79,7 +64,7 @@ def warn_near_band_touching(model, k, omega, what, *, consequence=None, stacklev
     shape = tuple(jnp.shape(omega))
     if math.prod(shape) == 0:
         return
-    threshold = DEGENERACY_THRESHOLD * float(model.j_ex)
+    threshold = DEGENERACY_THRESHOLD * exchange_scale(model)
     if isinstance(omega, jax.Array) and {d.platform for d in omega.devices()} != {"cpu"}:
         smallest, largest = (float(x) for x in _extremes(omega))  # on the device: two scalars back
     else:
@@ -104,7 +89,7 @@ def warn_near_band_touching(model, k, omega, what, *, consequence=None, stacklev
     if count == 0:
         warnings.warn(
             f"{what}: {nonfinite} state(s) with a non-finite input, none near the "
-            f"band touching {_closest_approach(model)}",
+            f"band touching {model.touching_description()}",
             RuntimeWarning,
             stacklevel=stacklevel,
         )
@@ -113,7 +98,7 @@ def warn_near_band_touching(model, k, omega, what, *, consequence=None, stacklev
     extra = f"; {nonfinite} more state(s) with a non-finite input" if nonfinite else ""
     warnings.warn(
         f"{what}: {count} state(s) with Omega < {DEGENERACY_THRESHOLD:g} J, at or near the band touching "
-        f"{_closest_approach(model)}; the closest, k = {states[worst].tolist()}, has Omega = {exact[worst]:.3g} eV: "
+        f"{model.touching_description()}; the closest, k = {states[worst].tolist()}, has Omega = {exact[worst]:.3g} eV: "
         f"{consequence}{extra}",
         RuntimeWarning,
         stacklevel=stacklevel,

@@ -5,10 +5,15 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as onp
 from jaxtyping import Array, Float
 from ..constants import ELECTRON_MASS, HBAR, HBAR2_OVER_2ME
 from ._checks import check_real_scalar, unit_vector
 
+
+
+PROBE_RAYS_FOR_BOUND = 64
+"""Rays on which the generic `TwoBandModel.ray_bound` searches for the outer edge of the Fermi sea."""
 
 
 class TwoBandModel(eqx.Module):
@@ -18,9 +23,14 @@ class TwoBandModel(eqx.Module):
     only through these methods (one state, scalar components k = (kx, ky) [1/nm], scalars out):
     the exact bands are eps_s = eps0 + s |b|, the band spin s b/|b|, and every derivative (velocity,
     spin force, spin rate) is autodiff of them. Another two-band Hamiltonian plugs in by subclassing
-    this and providing the three methods and `mass`; the closed-form approximations of the papers
-    (second order, strong exchange) and the Rashba-specific Fermi-sea bounds stay specific to
-    `RashbaFerromagnet`.
+    this and providing `kinetic_energy`, `field`, `spin_orbit_field` and `mass`; the other methods
+    have generic defaults that a model may replace by exact or faster forms (the Rashba ferromagnet
+    does). The closed-form approximations of the papers (second order, strong exchange, M || z)
+    stay specific to `RashbaFerromagnet`.
+
+    Requirements on b(k) for the Fermi-sea layers: eps_s(k) grows without bound at large |k| and
+    each occupied sea contains k = 0 and is star-shaped about it (`jaxsot.fermi_sea_status`
+    checks this on concrete inputs).
     """
 
     @abc.abstractmethod
@@ -34,6 +44,81 @@ class TwoBandModel(eqx.Module):
     @abc.abstractmethod
     def spin_orbit_field(self, kx, ky):
         """The k-dependent (spin-orbit) part of b(k) [eV], (3 scalars): its torque on the spin is T1."""
+
+    @property
+    @abc.abstractmethod
+    def mass(self):
+        """The mass m [eV fs^2/nm^2] of the spin force F_so = m r'' - hbar k'."""
+
+    @property
+    def dtype(self):
+        """The floating dtype of the model's parameters (the library computes in it)."""
+        leaves = [leaf for leaf in jax.tree_util.tree_leaves(self) if jnp.issubdtype(jnp.result_type(leaf), jnp.floating)]
+        return jnp.result_type(*leaves) if leaves else jnp.result_type(float)
+
+    def astype(self, dtype) -> "TwoBandModel":
+        """The same model with every field cast to `dtype` (no re-validation; differentiable)."""
+        # tree_map rebuilds the pytree without calling __init__: no re-normalization or checks.
+        return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).astype(dtype), self)
+
+    def exchange_field(self):
+        """The k-independent part of b, b(k) - B_so(k) [eV] (3 scalars): -J M for the Rashba ferromagnet.
+
+        The field-like torque on the magnetization is (2/hbar) times the spin change crossed with
+        minus this field; its size sets the scale of the band-touching test."""
+        field = self.field(0.0, 0.0)
+        spin_orbit = self.spin_orbit_field(0.0, 0.0)
+        return tuple(b - so for b, so in zip(field, spin_orbit))
+
+    def field_change(self, kx, ky, dkx, dky):
+        """b(k + dk) - b(k) [eV] (3 scalars), the field change of a state whose wave vector moved by dk.
+
+        Default: the difference of two `field` calls. A model whose b is affine in k replaces it with
+        the exact linear form, free of the cancellation between two large fields (J >> alpha dk); a
+        component that is identically zero may be returned as the Python float 0.0.
+        """
+        after = self.field(kx + dkx, ky + dky)
+        before = self.field(kx, ky)
+        return tuple(a - b for a, b in zip(after, before))
+
+    def ray_bound(self, fermi_energy, s):
+        """A radius r_u [1/nm] with eps_s(r khat) >= E_F at r = r_u on every ray from k = 0.
+
+        The outer end of the Fermi-contour solver's bracket and of the Fermi-sea probes. Default:
+        doubling from 1/nm until eps_s > E_F on PROBE_RAYS_FOR_BOUND rays, times 1.5 (the contour
+        solver also doubles any ray still below E_F, so the bound need not be tight or exact).
+        Traceable; s may be a traced band sign.
+        """
+        dtype = jnp.result_type(fermi_energy, self.dtype)
+        phi = jnp.arange(PROBE_RAYS_FOR_BOUND, dtype=dtype) * (2.0 * jnp.pi / PROBE_RAYS_FOR_BOUND)
+        cos, sin = jnp.cos(phi), jnp.sin(phi)
+
+        def below(radius):
+            kx, ky = radius * cos, radius * sin
+            bx, by, bz = self.field(kx, ky)
+            eps = self.kinetic_energy(kx, ky) + s * jnp.sqrt(bx * bx + by * by + bz * bz)
+            return jnp.any(eps < fermi_energy)
+
+        def double(state):
+            radius, count = state
+            return 2.0 * radius, count + 1
+
+        radius, _ = jax.lax.while_loop(
+            lambda state: below(state[0]) & (state[1] < 200), double, (jnp.ones((), dtype), 0)
+        )
+        return 1.5 * radius
+
+    def touching_point(self):
+        """A wave vector k* (2,) [1/nm] where the bands touch (b(k*) = 0), or None (none known).
+
+        Concrete models only. Default None: a model that knows its touching points names one here
+        so that `jaxsot.band_touching_report` can say whether it lies in the Fermi sea; the per-state
+        band-touching warning works without it (it tests Omega itself)."""
+        return None
+
+    def touching_description(self) -> str:
+        """Text naming where the bands touch (b(k) = 0), for warnings; concrete models."""
+        return "point where b(k) = 0"
 
 
 class RashbaFerromagnet(TwoBandModel):
@@ -124,14 +209,56 @@ class RashbaFerromagnet(TwoBandModel):
         """B_so = alpha (k x z) = (alpha ky, -alpha kx, 0) [eV] (paper eq. 5)."""
         return self.alpha * ky, -self.alpha * kx, 0.0 * kx
 
-    def astype(self, dtype) -> "RashbaFerromagnet":
-        """The same model with every field cast to `dtype` (no re-validation; differentiable)."""
-        return _cast(self, dtype)
+    def exchange_field(self):
+        """-J M [eV] (3 scalars), the exchange part of b."""
+        return tuple(-self.j_ex * self.magnetization[i] for i in range(3))
+
+    def field_change(self, kx, ky, dkx, dky):
+        """alpha (dk x z) = (alpha dky, -alpha dkx, 0) [eV]: exact, b is affine in k.
+
+        The z component is the Python float 0.0, a structural zero the quantum integrator skips."""
+        return self.alpha * dky, -self.alpha * dkx, 0.0
+
+    def ray_bound(self, fermi_energy, s):
+        """The closed-form bracket `rashba_ray_bound` [1/nm] (traceable)."""
+        return rashba_ray_bound(self.alpha, self.j_ex, self.mass_ratio, fermi_energy, s)
+
+    def touching_point(self):
+        """k* = (J/alpha)(z x M) when M is in-plane, else None (`degeneracy_point`)."""
+        return degeneracy_point(self)
+
+    def touching_description(self) -> str:
+        """Names k* = (J/alpha)(z x M), or the closest approach when M_z != 0."""
+        mx, my, mz = (float(x) for x in onp.asarray(self.magnetization, onp.float64))
+        alpha, j_ex = float(self.alpha), float(self.j_ex)
+        if alpha == 0.0:
+            return "(alpha = 0: Omega = J |M| everywhere)"
+        where = f"k* = (J/alpha)(z x M) = [{-my * j_ex / alpha + 0.0:.6g}, {mx * j_ex / alpha + 0.0:.6g}] 1/nm"
+        tolerance = IN_PLANE_ULPS * float(jnp.finfo(self.magnetization.dtype).eps)
+        if abs(mz) <= tolerance:
+            return f"point {where}"
+        return f"point (closest approach {where}, where Omega = J |M_z| = {j_ex * abs(mz):.3g} eV)"
 
 
-def _cast(model: RashbaFerromagnet, dtype) -> RashbaFerromagnet:
-    # tree_map rebuilds the pytree without calling __init__: no re-normalization or checks.
-    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).astype(dtype), model)
+IN_PLANE_ULPS = 4
+"""|M_z| <= IN_PLANE_ULPS * eps(dtype) counts as in-plane M (the bands touch at k*).
+
+A tolerance in units of the dtype's eps, not an absolute one: in float32, cos(pi/2) rounds to
+-4.4e-8, so an |M_z| <= 1e-12 test would call a model built with theta = pi/2 out of plane.
+"""
+
+
+def rashba_ray_bound(alpha, j_ex, mass_ratio, fermi_energy, s, *, xp=jnp):
+    """A radius r_u with eps_s(r_u khat) >= E_F on every ray [1/nm]: the root of c r^2 - |alpha| r + s J = E_F.
+
+    Omega <= J + |alpha| r (s = -1) and Omega >= J - |alpha| r (s = +1), so eps_s >= c r^2 - |alpha| r + s J
+    (c = hbar^2/2m). Arguments broadcast (batch dims ...); traceable (s may be a traced band sign);
+    xp: jax.numpy (default) or numpy for host float64.
+    """
+    c = HBAR2_OVER_2ME / mass_ratio
+    a = xp.abs(alpha)
+    budget = xp.maximum(fermi_energy - s * j_ex, 0.0)
+    return (a + xp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
 
 
 def degeneracy_point(model: RashbaFerromagnet):
@@ -143,7 +270,7 @@ def degeneracy_point(model: RashbaFerromagnet):
     mx, my, mz = (float(x) for x in model.magnetization)
     alpha = float(model.alpha)
     # M_z = 0 to the precision of the model's dtype (cos 90 deg is -4.4e-8 in float32).
-    tolerance = 4.0 * float(jnp.finfo(jnp.asarray(model.magnetization).dtype).eps)
+    tolerance = IN_PLANE_ULPS * float(jnp.finfo(jnp.asarray(model.magnetization).dtype).eps)
     if alpha == 0.0 or abs(mz) > tolerance:
         return None
     scale = float(model.j_ex) / alpha

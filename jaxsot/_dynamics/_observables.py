@@ -73,8 +73,9 @@ def assemble_observables(model, rates, levels, band_densities, force, shift, spi
     spin_change = levels[:, :3]
     current = CARRIER_CHARGE * levels[:, 3:5]
     strong = strong_exchange_response(model, band_densities, force, shift)
-    exchange = 2.0 * model.j_ex / HBAR
-    field_like = exchange * jnp.cross(jnp.broadcast_to(model.magnetization, spin_change.shape), spin_change)
+    # (2J/hbar) M x (S - S_eq): the torque of minus the model's exchange field (-J M).
+    exchange = -jnp.broadcast_to(jnp.stack(model.exchange_field()), spin_change.shape)
+    field_like = (2.0 / HBAR) * jnp.cross(exchange, spin_change)
     total = jnp.sum(band_densities)
     observables = {}
     if spin_equilibrium is not None:

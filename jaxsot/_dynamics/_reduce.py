@@ -97,7 +97,7 @@ def fermi_sea_sum(
     if drive is None:
         if times is not None or tau is not None:
             raise ValueError("times and tau go with a drive; allowed: drive=None with times=None and tau=None")
-        dtype = float_dtype(jnp.asarray(fermi_energy), model.alpha)
+        dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
         shift = jnp.zeros((1, 2), dtype)
         force = jnp.zeros((1, 2), dtype)
     else:
@@ -105,7 +105,7 @@ def fermi_sea_sum(
             raise ValueError("times = None with a drive; allowed: a (T,) strictly increasing array [fs]")
         times = check_times(times)
         check_tau(tau)
-        dtype = float_dtype(times, model.alpha)
+        dtype = float_dtype(times, model.dtype)
         times = times.astype(dtype)
         _, shift, k_rate = integrate_shift_jit(drive, times, tau, substeps)
         force = HBAR * k_rate

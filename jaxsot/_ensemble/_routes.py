@@ -56,7 +56,7 @@ def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
     dtype = force.dtype
     kt = BOLTZMANN_EV_PER_K * temperature_k
     # Occupations below e^-40 are dropped: integrate out to eps = E_F + 40 kT.
-    half_width = outer_radius(model.alpha, model.j_ex, model.mass_ratio, fermi_energy + 40.0 * kt)
+    half_width = outer_radius(model, fermi_energy + 40.0 * kt)
     spacing = 2.0 * half_width / grid
     # Cell midpoints: the k-grid never lands exactly on the band touching point by construction.
     axis = -half_width + spacing * (jnp.arange(grid, dtype=dtype) + 0.5)

@@ -150,7 +150,7 @@ def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):
     if tau is not None:
         check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
         arrays.append(jnp.asarray(tau))
-    dtype = float_dtype(*arrays, model.alpha)
+    dtype = float_dtype(*arrays, model.dtype)
     model = model.astype(dtype)
     bands = occupied_bands(model, fermi_energy, bands)
     return model, jnp.asarray(fermi_energy, dtype), bands, num, dtype
@@ -207,7 +207,7 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
             (every function here takes it: `jaxsot.occupied_bands` finds it on concrete values).
     Returns: a scalar (dimensionless).
     """
-    dtype = float_dtype(jnp.asarray(fermi_energy), model.alpha)
+    dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
     e = _unit_direction(direction, dtype)
     reference = RashbaFerromagnet(model.alpha, model.j_ex, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]), model.mass_ratio)
     values = []
@@ -231,7 +231,7 @@ def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 
     rho0 (p itself varies with M at O((alpha k_F/J)^2); a constant p keeps the closed form's x-z
     rotation exactly flat).
     """
-    dtype = float_dtype(jnp.asarray(fermi_energy), model.alpha)
+    dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
     e = _unit_direction(direction, dtype)
     m = model.magnetization.astype(dtype)
     reference = RashbaFerromagnet(model.alpha, model.j_ex, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]), model.mass_ratio)

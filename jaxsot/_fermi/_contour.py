@@ -11,7 +11,6 @@ ray description requires the Fermi sea to contain k = 0 and to be star-shaped ab
 """
 
 import functools
-import math
 from typing import NamedTuple
 
 import jax
@@ -20,9 +19,10 @@ import numpy as onp
 from jaxtyping import Array, Float
 from .._bands._arrays import spin_splitting
 from .._bands._kernels import energy
+from .._bands._touching import exchange_scale
 from .._core._checks import check_band, check_count, check_finite, float_dtype, is_concrete
-from .._core._model import RashbaFerromagnet, degeneracy_point
-from ..constants import AREA_MEASURE, HBAR2_OVER_2ME
+from .._core._model import TwoBandModel
+from ..constants import AREA_MEASURE
 
 
 MAX_ROOT_STEPS = 100
@@ -35,72 +35,68 @@ PROBE_RAYS = 96
 PROBE_RADII = 600
 
 
-def outer_radius(alpha, j_ex, mass_ratio, fermi_energy, *, xp=jnp):
-    """A radius beyond which eps_s(k) > E_F for both bands [1/nm] (arguments broadcast; xp as in `ray_upper_bound`).
+def outer_radius(model, fermi_energy):
+    """A radius beyond which eps_s(k) > E_F for both bands [1/nm]: the lower band's `ray_bound`, with a margin.
 
-    eps_s >= c k^2 - |alpha| k - J: the lower band's `ray_upper_bound`, with a margin.
+    eps_+ >= eps_-, so the lower band's bound covers both. Traceable.
     """
-    return ray_upper_bound(alpha, j_ex, mass_ratio, fermi_energy, -1.0, xp=xp) * 1.01 + 1e-6
+    return model.ray_bound(fermi_energy, -1.0) * 1.01 + 1e-6
 
 
 SEA_EMPTY, SEA_OCCUPIED, SEA_NO_ORIGIN, SEA_NOT_STAR = 0, 1, 2, 3
-"""Codes of `sea_status_codes`: empty band; occupied and star-shaped about k = 0 (supported); the
+"""Codes of `classify_seas`: empty band; occupied and star-shaped about k = 0 (supported); the
 sea does not contain k = 0; a ray from k = 0 crosses the Fermi level more than once."""
 
 
-def host_ray_energy(alpha, j_ex, mx, my, mz, mass_ratio, radius, cos, sin, s):
-    """eps_s(r (cos phi, sin phi)) [eV] in NumPy float64 on the host (no compilation); arguments broadcast.
+def origin_energy(model, s):
+    """eps_s(k = 0) [eV] (traceable)."""
+    zero = jnp.zeros((), model.dtype)
+    return energy(model, zero, zero, s)
 
-    Omega^2 = alpha^2 r^2 - 2 alpha J r (sin phi M_x - cos phi M_y) + J^2 |M|^2 on the ray: the energies of
-    the Hamiltonian, in a few full-size array operations.
+
+PROBE_FRACTIONS = onp.linspace(0.0, 1.0, PROBE_RADII)
+"""Radii of the probe grid as fractions of `outer_radius`."""
+
+
+def probe_directions(xp=onp):
+    """(cos phi, sin phi) of the PROBE_RAYS probe rays, shaped (PROBE_RAYS, 1) to broadcast against radii."""
+    phi = onp.linspace(0.0, 2.0 * onp.pi, PROBE_RAYS, endpoint=False)
+    return xp.asarray(onp.cos(phi)[:, None]), xp.asarray(onp.sin(phi)[:, None])
+
+
+def classify_seas(eps, fermi_energy, origin, *, xp=onp):
+    """The test of `fermi_sea_status` on band energies sampled on the probe grid.
+
+    eps: (..., PROBE_RAYS, PROBE_RADII) eps_s [eV] on rays from k = 0 out to `outer_radius`;
+    fermi_energy, origin: (...) E_F and eps_s(0) [eV]. xp: numpy or jax.numpy.
+    Returns: (codes (...) int8 `SEA_*`, band minimum on the grid (...) [eV], most crossings of the
+        Fermi level on one ray (...) int).
     """
-    c = HBAR2_OVER_2ME / mass_ratio
-    ray = sin * mx - cos * my
-    omega2 = (alpha * radius) ** 2 + j_ex * j_ex * (mx * mx + my * my + mz * mz) - (2.0 * alpha * j_ex * radius) * ray
-    return c * radius * radius + s * onp.sqrt(onp.maximum(omega2, 0.0))
+    below = eps < fermi_energy[..., None, None]
+    empty = ~xp.any(below, axis=(-2, -1))
+    no_origin = origin >= fermi_energy
+    crossings = xp.sum(below[..., :-1] != below[..., 1:], axis=-1)
+    not_star = xp.any(crossings != 1, axis=-1)
+    codes = xp.where(empty, SEA_EMPTY, xp.where(no_origin, SEA_NO_ORIGIN, xp.where(not_star, SEA_NOT_STAR, SEA_OCCUPIED)))
+    return codes.astype(xp.int8), eps.min(axis=(-2, -1)), crossings.max(axis=-1)
 
 
-def sea_status_codes(alpha, j_ex, magnetization, mass_ratio, fermi_energy, s, batch: int = 32):
-    """The test of `fermi_sea_status` for arrays of models, vectorized in NumPy float64 on the host.
-
-    Each sea is probed on PROBE_RAYS rays x PROBE_RADII radii out to `outer_radius`.
-    Args: alpha, j_ex, mass_ratio, fermi_energy (U,); magnetization (U, 3) unit M; s: band sign.
-        batch: models per vectorized block (memory ~ batch * PROBE_RAYS * PROBE_RADII doubles).
-    Returns: (codes (U,) int8 `SEA_*`, band minimum on the probe grid (U,) [eV], most crossings of
-        the Fermi level on one ray (U,) int).
-    """
-    alpha, j_ex, mass_ratio, fermi_energy = (onp.asarray(x, dtype=onp.float64) for x in (alpha, j_ex, mass_ratio, fermi_energy))
-    m = onp.asarray(magnetization, dtype=onp.float64)
-    codes = onp.empty(alpha.shape[0], dtype=onp.int8)
-    minimum = onp.empty(alpha.shape[0])
-    most = onp.empty(alpha.shape[0], dtype=int)
-    phi = onp.linspace(0.0, 2.0 * math.pi, PROBE_RAYS, endpoint=False)
-    frac = onp.linspace(0.0, 1.0, PROBE_RADII)
-    cos, sin = onp.cos(phi)[None, :, None], onp.sin(phi)[None, :, None]
-    for start in range(0, alpha.shape[0], batch):
-        sl = slice(start, start + batch)
-        a, j, mr, e_f = (x[sl, None, None] for x in (alpha, j_ex, mass_ratio, fermi_energy))
-        mx, my, mz = (m[sl, i, None, None] for i in range(3))
-        radius = outer_radius(a, j, mr, e_f, xp=onp) * frac[None, None, :]
-        eps = host_ray_energy(a, j, mx, my, mz, mr, radius, cos, sin, s)
-        below = eps < e_f
-        empty = ~onp.any(below, axis=(1, 2))
-        no_origin = s * j[:, 0, 0] >= e_f[:, 0, 0]
-        crossings = onp.sum(below[:, :, :-1] != below[:, :, 1:], axis=2)
-        not_star = onp.any(crossings != 1, axis=1)
-        codes[sl] = onp.where(empty, SEA_EMPTY, onp.where(no_origin, SEA_NO_ORIGIN, onp.where(not_star, SEA_NOT_STAR, SEA_OCCUPIED)))
-        minimum[sl] = eps.min(axis=(1, 2))
-        most[sl] = crossings.max(axis=1)
-    return codes, minimum, most
+@functools.partial(jax.jit, static_argnums=(2,))
+def _probe_sea(model, fermi_energy, s):
+    cos, sin = probe_directions(jnp)
+    radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
+    eps = energy(model, radius * cos, radius * sin, s)
+    return classify_seas(eps, fermi_energy, origin_energy(model, s), xp=jnp)
 
 
-def fermi_sea_status(model: RashbaFerromagnet, fermi_energy, band: int) -> str:
+def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
     """Classify the T = 0 Fermi sea of one band: "occupied" or "empty".
 
     Raises ValueError, with what is allowed, when the sea is occupied but cannot be described on
     rays from k = 0: it does not contain k = 0 (annular "Mexican-hat" lower band, or an upper band
     occupied only near the band touching k* when M is in-plane), or a ray crosses the Fermi level
-    more than once (`sea_status_codes`). Concrete inputs only (returns "occupied" without checking
+    more than once (`classify_seas` on PROBE_RAYS x PROBE_RADII energies out to `outer_radius`, one
+    compiled probe through the model interface). Concrete inputs only (returns "occupied" without checking
     under tracing).
     """
     s = check_band(band)
@@ -108,29 +104,26 @@ def fermi_sea_status(model: RashbaFerromagnet, fermi_energy, band: int) -> str:
     if not is_concrete(model, fermi_energy):
         return "occupied"
     e_f = float(fermi_energy)
-    m = onp.asarray(model.magnetization, dtype=onp.float64)[None, :]
-    codes, minimum, most = sea_status_codes(
-        onp.asarray(model.alpha)[None], onp.asarray(model.j_ex)[None], m, onp.asarray(model.mass_ratio)[None], onp.asarray(e_f)[None], s
-    )
-    eps_origin = s * float(model.j_ex)
-    if codes[0] == SEA_EMPTY:
+    code, minimum, most = (onp.asarray(x) for x in _probe_sea(model, jnp.asarray(e_f, model.dtype), float(s)))
+    eps_origin = float(origin_energy(model, float(s)))
+    if code == SEA_EMPTY:
         return "empty"
-    if codes[0] == SEA_NO_ORIGIN:
+    if code == SEA_NO_ORIGIN:
         raise ValueError(
             f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} does not contain k = 0 "
-            f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {minimum[0]:.4g} eV); annular or off-centre "
+            f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {float(minimum):.4g} eV); annular or off-centre "
             f"Fermi seas are not supported; allowed: fermi_energy > {eps_origin:g} eV, or below the band minimum"
         )
-    if codes[0] == SEA_NOT_STAR:
+    if code == SEA_NOT_STAR:
         raise ValueError(
             f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0 "
-            f"(a ray from k = 0 crosses the Fermi level {int(most[0])} times); allowed: a Fermi energy "
+            f"(a ray from k = 0 crosses the Fermi level {int(most)} times); allowed: a Fermi energy "
             f"at which every ray from k = 0 crosses the contour once (strong enough exchange or higher E_F)"
         )
     return "occupied"
 
 
-def occupied_bands(model: RashbaFerromagnet, fermi_energy, bands=None) -> tuple[int, ...]:
+def occupied_bands(model: TwoBandModel, fermi_energy, bands=None) -> tuple[int, ...]:
     """The bands (-1 lower, +1 upper) with a non-empty Fermi sea at E_F; checks each sea.
 
     Which bands are occupied is a discrete choice that traced values cannot make: inside
@@ -180,19 +173,6 @@ class FermiContour(NamedTuple):
     radius: Array
 
 
-def ray_upper_bound(alpha, j_ex, mass_ratio, fermi_energy, s, *, xp=jnp):
-    """A radius r_u with eps_s(r_u khat) >= E_F on every ray [1/nm]: the root of c r^2 - |alpha| r + s J = E_F.
-
-    Omega <= J + |alpha| r (s = -1) and Omega >= J - |alpha| r (s = +1), so eps_s >= c r^2 - |alpha| r + s J
-    (c = hbar^2/2m). Arguments broadcast (batch dims ...); traceable (s may be a traced band sign);
-    xp: jax.numpy (default) or numpy for host float64.
-    """
-    c = HBAR2_OVER_2ME / mass_ratio
-    a = xp.abs(alpha)
-    budget = xp.maximum(fermi_energy - s * j_ex, 0.0)
-    return (a + xp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
-
-
 def _residual_tolerance(dtype):
     return max(RESIDUAL_TOLERANCE, 64.0 * float(jnp.finfo(dtype).eps))
 
@@ -201,7 +181,8 @@ def ray_contour(model, fermi_energy, s, num: int) -> FermiContour:
     """The exact Fermi contour eps_s(k) = E_F of band s on `num` rays from k = 0: the one root solver.
 
     On the ray k = r (cos phi, sin phi), g(r) = eps_s(r) - E_F, bracketed by g(0) = s J - E_F < 0 (the
-    sea contains k = 0) and g(r_u) >= 0 (`ray_upper_bound`). Newton starts from r_u, where g is
+    sea contains k = 0) and g(r_u) >= 0 (the model's `ray_bound`, doubled on any ray where it is not
+    above E_F). Newton starts from r_u, where g is
     convex on [root, r_u] away from the band touching, so it descends monotonically (quadratic
     convergence, ~6-10 steps); a Newton step that leaves the bracket [low, high] (near the band
     touching, where Omega has a kink, or where the slope vanishes) is replaced by bisection, so every
@@ -217,7 +198,7 @@ def ray_contour(model, fermi_energy, s, num: int) -> FermiContour:
     requires a star-shaped sea about k = 0 (`fermi_sea_status` checks that on concrete inputs).
     Returns a `FermiContour` in the model's dtype.
     """
-    dtype = model.alpha.dtype
+    dtype = model.dtype
     phi = jnp.arange(num, dtype=dtype) * (2.0 * jnp.pi / num)
     cos, sin = jnp.cos(phi), jnp.sin(phi)
     frozen_model = jax.lax.stop_gradient(model)
@@ -249,8 +230,20 @@ def ray_contour(model, fermi_energy, s, num: int) -> FermiContour:
         converged = (jnp.abs(new - r) <= tolerance * r) | (high - low <= tolerance * high)
         return active & ~converged, new, low, high, count + 1
 
-    bound = ray_upper_bound(frozen_model.alpha, frozen_model.j_ex, frozen_model.mass_ratio, frozen_ef, s)
+    bound = frozen_model.ray_bound(frozen_ef, s)
     high = jnp.broadcast_to(bound, (num,)).astype(dtype)
+
+    def still_below(state):
+        radius, count = state
+        return jnp.any(jax.vmap(ray_energy, in_axes=(None, 0, 0, 0))(frozen_model, radius, cos, sin) < frozen_ef) & (count < 200)
+
+    def widen(state):
+        radius, count = state
+        below = jax.vmap(ray_energy, in_axes=(None, 0, 0, 0))(frozen_model, radius, cos, sin) < frozen_ef
+        return jnp.where(below, 2.0 * radius, radius), count + 1
+
+    # A bound that is not above E_F on some ray (a loose generic `ray_bound`) is doubled there.
+    high, _ = jax.lax.while_loop(still_below, widen, (high, 0))
     start = (jnp.ones(num, bool), high, jnp.zeros(num, dtype), high, jnp.asarray(0))
     _, root, _, _, _ = jax.lax.while_loop(unconverged, safeguarded_newton, start)
     root = jax.lax.stop_gradient(root)
@@ -261,7 +254,8 @@ def ray_contour(model, fermi_energy, s, num: int) -> FermiContour:
     residual = jax.vmap(ray_energy, in_axes=(None, 0, 0, 0))(model, root, cos, sin) - fermi_energy
     # The implicit-function step (see the docstring): its value moves by ~0.
     radius = root - residual / radial_slope
-    scale = jnp.abs(frozen_ef) + frozen_model.j_ex
+    exchange = frozen_model.exchange_field()
+    scale = jnp.abs(frozen_ef) + jnp.sqrt(exchange[0] ** 2 + exchange[1] ** 2 + exchange[2] ** 2)
     ok = jnp.abs(jax.lax.stop_gradient(residual)) <= _residual_tolerance(dtype) * scale
     radius = jnp.where(ok, radius, jnp.nan)
 
@@ -295,12 +289,12 @@ def _checked_inputs(model, fermi_energy, band, num, name="num"):
     s = check_band(band)
     num = check_count(name, num, minimum=8)
     check_finite("fermi_energy", fermi_energy)
-    dtype = float_dtype(jnp.asarray(fermi_energy), model.alpha)
+    dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
     return s, num, model.astype(dtype), jnp.asarray(fermi_energy, dtype)
 
 
 def fermi_contour(
-    model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256
+    model: TwoBandModel, fermi_energy, band: int, num: int = 256
 ) -> tuple[Float[Array, "num 2"], Float[Array, " num"]]:
     """Points on the exact Fermi contour eps_band(k) = E_F and their line weights.
 
@@ -323,7 +317,7 @@ def fermi_contour(
     return contour.k, contour.dl
 
 
-def fermi_contour_normals(model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256):
+def fermi_contour_normals(model: TwoBandModel, fermi_energy, band: int, num: int = 256):
     """Like `fermi_contour`, plus the outward unit normals grad eps/|grad eps| (num, 2)."""
     s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
     if fermi_sea_status(model, fermi_energy, s) == "empty":
@@ -356,7 +350,7 @@ def polar_sea_nodes(radius, num_r):
     return k.reshape(-1, 2), area.reshape(-1)
 
 
-def fermi_sea_nodes(model: RashbaFerromagnet, fermi_energy, band: int, num_phi: int = 128, num_r: int = 16):
+def fermi_sea_nodes(model: TwoBandModel, fermi_energy, band: int, num_phi: int = 128, num_r: int = 16):
     """Quadrature nodes for integrals over the T = 0 Fermi sea of one band.
 
     Polar Gauss-Legendre on the star-shaped sea: sum(g(k) * area) ~ integral of g d^2k, spectrally
@@ -370,7 +364,7 @@ def fermi_sea_nodes(model: RashbaFerromagnet, fermi_energy, band: int, num_phi: 
     return sea_nodes(model, fermi_energy, float(s), num_phi, num_r)
 
 
-def electron_density(model: RashbaFerromagnet, fermi_energy, band: int, num: int = 256) -> Float[Array, ""]:
+def electron_density(model: TwoBandModel, fermi_energy, band: int, num: int = 256) -> Float[Array, ""]:
     """T = 0 electron density of one band [1/nm^2]: (area of the Fermi sea)/(2 pi)^2.
 
     No spin factor 2: the bands are spin-split. An empty band gives 0. The area is
@@ -382,19 +376,19 @@ def electron_density(model: RashbaFerromagnet, fermi_energy, band: int, num: int
     return contour_density(contour_points(model, fermi_energy, float(s), num).radius)
 
 
-def band_touching_report(model: RashbaFerromagnet, fermi_energy) -> str | None:
+def band_touching_report(model: TwoBandModel, fermi_energy) -> str | None:
     """A sentence when the band touching point k* lies in or near an occupied Fermi sea, else None.
 
     Near k* (Omega -> 0) velocities and spin forces diverge; per-band sea integrals become
     inaccurate even though the sum over both bands stays finite.
     """
-    point = degeneracy_point(model)
+    point = model.touching_point()
     if point is None:
         return None
     gap = float(spin_splitting(model, point))
     lower = float(energy(model, point[0], point[1], -1.0))
     distance = abs(lower - float(fermi_energy))
-    if lower < float(fermi_energy) or distance < 0.05 * float(model.j_ex):
+    if lower < float(fermi_energy) or distance < 0.05 * exchange_scale(model):
         return (
             f"the band touching point k* = {onp.round(onp.asarray(point), 4).tolist()} 1/nm (Omega = {gap:.2g} eV, "
             f"eps = {lower:.4g} eV) lies {'inside' if lower < float(fermi_energy) else 'near'} the Fermi sea "

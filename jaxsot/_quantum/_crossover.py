@@ -11,7 +11,8 @@ import numpy as onp
 from .._core._checks import check_band, check_count, check_finite, check_range, check_shape
 from .._core._model import RashbaFerromagnet
 from .._fermi._circular import circular_densities, circular_fermi_seas
-from .._fermi._contour import fermi_sea_status, host_ray_energy
+from .._bands._kernels import energy as band_energy
+from .._fermi._contour import fermi_sea_status
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, HBAR
 from ._ensemble import chunk_states, ensemble_block
 from ._integrator import SmoothRampDrive, build_schedule_traced
@@ -321,10 +322,15 @@ def strong_rashba_crossover(
     )
 
 
+@functools.partial(jax.jit, static_argnums=(4,))
+def _ray_energy(model, radius, cos, sin, s):
+    return band_energy(model, radius * cos, radius * sin, s)
+
+
 def fermi_point(model: RashbaFerromagnet, fermi_energy, band: int, angle) -> onp.ndarray:
     """The point of the Fermi contour eps_band(k) = E_F on the ray at `angle` [rad] from k = 0 [1/nm].
 
-    NumPy bisection in float64 (no compilation; for choosing a state to study, e.g. in
+    Bisection on one compiled band energy (for choosing a state to study, e.g. in
     `adiabaticity_scan`). Requires the band's sea to contain k = 0 (see `fermi_sea_status`).
     Returns k (2,) numpy float64.
     """
@@ -335,13 +341,11 @@ def fermi_point(model: RashbaFerromagnet, fermi_energy, band: int, angle) -> onp
         raise ValueError(
             f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV; allowed: an occupied band"
         )
-    mx, my, mz = onp.asarray(model.magnetization, float)
-    alpha, j, mass_ratio = float(model.alpha), float(model.j_ex), float(model.mass_ratio)
     cos, sin = math.cos(float(angle)), math.sin(float(angle))
     direction = onp.array([cos, sin])
 
     def energy(r):
-        return host_ray_energy(alpha, j, mx, my, mz, mass_ratio, r, cos, sin, s) - float(fermi_energy)
+        return float(_ray_energy(model, r, cos, sin, float(s))) - float(fermi_energy)
 
     low, high = 0.0, 1.0
     while energy(high) < 0.0:

@@ -15,7 +15,16 @@ from .._core._model import RashbaFerromagnet
 from .._dynamics._observables import ensemble_nodes
 from .._fermi._contour import band_touching_report, occupied_bands
 from ..constants import AREA_MEASURE, HBAR
-from ._integrator import advance, build_schedule, exact_observables, semiclassical_observables, shift_to_db, state_constants
+from .._bands._kernels import splitting
+from ._integrator import (
+    advance,
+    build_schedule,
+    exact_observables,
+    field_slope,
+    node_field_change,
+    semiclassical_observables,
+    state_constants,
+)
 from ._states import resolve_drive, window_mask
 
 
@@ -63,7 +72,6 @@ def ensemble_block(model, states, delta, block, *, semiclassical):
     (inf without semiclassical).
     """
     k_all, w_all, s_all = states
-    db_nodes = shift_to_db(model.alpha, block.nodes)
     dtype = delta.dtype
     steps = block.step.shape[0]
     step_models = jax.tree_util.tree_map(lambda leaf: jnp.broadcast_to(leaf, (steps,) + leaf.shape), model)
@@ -76,9 +84,13 @@ def ensemble_block(model, states, delta, block, *, semiclassical):
         def over_time(carry, x):
             d, lowest = carry
             nodes, h, dk, v, acc, step_model = x
-            d = jax.vmap(lambda b, s0, dd: advance(b, s0, dd, nodes, h))(b0, sigma0, d)
-            dbx, dby = step_model.alpha * dk[1], -step_model.alpha * dk[0]
-            rate = jax.vmap(lambda b, s0, dd: exact_observables(b, s0, dd, dbx, dby))(b0, sigma0, d)
+            # The field change depends on k0 only for a non-affine b(k): vmap leaves it unbatched otherwise.
+            d = jax.vmap(
+                lambda kx, ky, b, s0, dd: advance(b, s0, dd, node_field_change(step_model, kx, ky, nodes), h)
+            )(kx_c, ky_c, b0, sigma0, d)
+            rate = jax.vmap(
+                lambda kx, ky, b, s0, dd: exact_observables(b, s0, dd, step_model.field_change(kx, ky, dk[0], dk[1]))
+            )(kx_c, ky_c, b0, sigma0, d)
             values = (*d, *rate)
             if semiclassical:
                 sc, _, omega = jax.vmap(
@@ -91,7 +103,7 @@ def ensemble_block(model, states, delta, block, *, semiclassical):
             return (d, lowest), jnp.stack(values) @ w_c
 
         d0 = (d_c[:, 0], d_c[:, 1], d_c[:, 2])
-        xs = (db_nodes, block.step, block.shift, block.k_rate, block.k_accel, step_models)
+        xs = (block.nodes, block.step, block.shift, block.k_rate, block.k_accel, step_models)
         start = (d0, jnp.full(kx_c.shape, jnp.inf, dtype))
         (d_end, lowest), sums = jax.lax.scan(over_time, start, xs)
         return jnp.minimum(lowest_all, jnp.min(lowest)), (jnp.stack(d_end, axis=-1), sums)
@@ -217,7 +229,7 @@ def exact_simulate(
             (N,)) replacing the default sea quadrature (sum weight * f ~ integral of f d^2k).
         substeps: Magnus steps per output interval (accuracy: see `exact_spin_trajectory`); None
             chooses the fewest that keep the precession angle per step 2 Omega h/hbar <= max_angle
-            [rad] for every state (Omega bounded by Omega(k0) + |alpha| max|Delta k|); the relative
+            [rad] for every state (Omega bounded by Omega(k0) + |db/dk| max|Delta k|); the relative
             error of the field-induced quantities is then <~ 3e-3 max_angle^4 (8e-5 for 0.4).
         semiclassical: also sum the semiclassical and first-order quantities (side by side); False is
             the bare exact pipeline (the benchmark's "exact" column).
@@ -284,7 +296,7 @@ def exact_simulate(
     smallest = jnp.minimum(omega_initial, lowest)
     # max over states of epsilon at each t, bounded with the smallest Omega of the run (exact when the
     # smallest splitting and the largest |k'| meet; a per-step reduction is slow on XLA-CPU).
-    eps = HBAR * jnp.abs(model.alpha) * jnp.linalg.norm(schedule.k_rate, axis=-1) / smallest**2
+    eps = HBAR * _largest_slope(model, k0) * jnp.linalg.norm(schedule.k_rate, axis=-1) / smallest**2
     observables = _ensemble_observables(model, sums, semiclassical)
     error = jnp.asarray(jnp.nan, dtype)
     if estimate_error:
@@ -309,23 +321,32 @@ def exact_simulate(
     )
 
 
+@jax.jit
+def _largest_slope(model, k0):
+    """max over the states of |db/dk| [eV nm] (`field_slope`; |alpha| for Rashba), at the initial k."""
+    return jnp.max(jax.vmap(lambda kx, ky: field_slope(model, kx, ky))(k0[:, 0], k0[:, 1]))
+
+
+@jax.jit
+def _largest_splitting(model, k0):
+    return jnp.max(jax.vmap(lambda kx, ky: splitting(model, kx, ky))(k0[:, 0], k0[:, 1]))
+
+
 def _auto_substeps(model, k0, times, max_angle, shift):
-    """Fewest substeps with 2 Omega_max h/hbar <= max_angle, Omega_max <= max Omega(k0) + |alpha| shift."""
-    k = onp.asarray(k0, float)
-    m = onp.asarray(model.magnetization, float)
-    alpha, j = float(model.alpha), float(model.j_ex)
-    b = onp.stack([alpha * k[:, 1] - j * m[0], -alpha * k[:, 0] - j * m[1], onp.full(len(k), -j * m[2])], -1)
-    omega = float(onp.max(onp.linalg.norm(b, axis=-1))) + abs(alpha) * shift
+    """Fewest substeps with 2 Omega_max h/hbar <= max_angle, Omega_max <= max Omega(k0) + |db/dk| shift."""
+    k0 = jnp.asarray(k0)
+    omega = float(_largest_splitting(model, k0)) + float(_largest_slope(model, k0)) * shift
     interval = float(onp.max(onp.diff(onp.asarray(times, float))))
     return max(1, int(math.ceil(2.0 * omega * interval / (HBAR * float(max_angle)))))
 
 
 def _ensemble_observables(model, sums, semiclassical):
     g = 2.0 / HBAR
-    m = jnp.broadcast_to(model.magnetization, sums[:, :3].shape)
+    # (2J/hbar) M x x for Rashba: the torque of minus the exchange field.
+    exchange = -jnp.broadcast_to(jnp.stack(model.exchange_field()), sums[:, :3].shape)
 
     def exch(x):
-        return g * model.j_ex * jnp.cross(m, x)
+        return g * jnp.cross(exchange, x)
 
     change, rate = sums[:, 0:3], sums[:, 3:6]
     torque = exch(change)

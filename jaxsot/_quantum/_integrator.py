@@ -25,9 +25,12 @@ Definitions used in every comparison (per state, band s, B_so = alpha (k x z), b
                   T1_sc = (2/hbar) B_so x s b/|b| (= (2J/hbar) M x s b/|b|), T2_sc = -ds/dt;
     non-adiabatic spin: delta sigma = sigma - s b/|b|(k(t));
     first order (adiabatic perturbation theory, the intrinsic Kubo bare bubble when hbar k' = qE):
-                  delta sigma_1 = -(s hbar/(2 Omega^3)) b x db/dt,  db/dt = alpha (k' x z);
+                  delta sigma_1 = -(s hbar/(2 Omega^3)) b x db/dt,  db/dt = (k'.grad) b = alpha (k' x z);
                   for the lower band and hbar k' = qE this is -(e alpha/(2 Omega^3)) b x (E x z);
-    adiabaticity: epsilon = hbar |db/dt| / Omega^2 = hbar |alpha| |k'| / Omega^2.
+    adiabaticity: epsilon = hbar |db/dt| / Omega^2 (= hbar |alpha| |k'| / Omega^2 for Rashba).
+The model enters only through its interface (`field`, `field_change`, `spin_orbit_field`,
+`exchange_field`): b(k(t)) at the Magnus nodes is b(k0) + field_change(k0, Delta k), so any two-band
+b(k) works; an affine in-plane field change (Rashba) costs nothing per state.
 Orders (derived in the docstrings below, measured by `adiabaticity_scan`): d sigma/dt - ds/dt = d(delta
 sigma_1)/dt + O(epsilon^2), i.e. relative error O(epsilon); delta sigma - delta sigma_1 = O(epsilon^2).
 When the field or k' changes on a time scale T (ramps, relaxation tau), d(delta sigma_1)/dt also
@@ -236,36 +239,52 @@ def _sincos(x):
 # Per-state kernels (scalars in, scalars out; docs: Benchmarks).
 
 
-def _magnus_rotate(b0, sigma0, delta, d1x, d1y, d2x, d2y, h):
+def _is_zero(x):
+    # A field component that the model returns as the Python float 0.0 (identically zero, e.g. the
+    # z part of an in-plane spin-orbit field): its terms are dropped while tracing, so the hot loop
+    # of an affine in-plane field does no work for it.
+    return isinstance(x, (int, float)) and x == 0.0
+
+
+def _mul(a, b):
+    return 0.0 if _is_zero(a) or _is_zero(b) else a * b
+
+
+def _add(a, b):
+    return b if _is_zero(a) else a if _is_zero(b) else a + b
+
+
+def _sub(a, b):
+    return a if _is_zero(b) else -b if _is_zero(a) else a - b
+
+
+def _cross(a, b):
+    return (
+        _sub(_mul(a[1], b[2]), _mul(a[2], b[1])),
+        _sub(_mul(a[2], b[0]), _mul(a[0], b[2])),
+        _sub(_mul(a[0], b[1]), _mul(a[1], b[0])),
+    )
+
+
+def _magnus_rotate(b0, sigma0, delta, d1, d2, h):
     """One Magnus-4 step for delta = sigma - sigma0: returns the new delta (3 scalars).
 
-    b(t) = b0 + (d_x, d_y, 0) at the two Gauss nodes (b is affine in k). The rotation vector is
+    b(t) = b0 + d_i at the two Gauss nodes (d_i = b(k0 + Delta k_i) - b(k0), the model's
+    `field_change`; components may be the structural zero 0.0). The rotation vector is
     w = (2h/hbar) b0 + w_s with the small part
         w_s = (h/hbar)(d1 + d2) + (sqrt(3) h^2/12)(2/hbar)^2 (b2 x b1),
         b2 x b1 = b0 x (d1 - d2) + d2 x d1,
     and R sigma - sigma0 = delta + A c + B w x c with c = w x sigma = w_s x sigma0 + w x delta
     (b0 x sigma0 = 0 exactly), A = sin(theta)/theta, B = (1 - cos theta)/theta^2, theta = |w|.
     """
-    b0x, b0y, b0z = b0
-    s0x, s0y, s0z = sigma0
-    dx, dy, dz = delta
     lin = h / HBAR
     com = _MAGNUS_COMMUTATOR * (2.0 * h / HBAR) ** 2
-    ex, ey = d1x - d2x, d1y - d2y
-    # b0 x e with e = (ex, ey, 0), plus d2 x d1 (only a z component).
-    cx = -b0z * ey
-    cy = b0z * ex
-    cz = b0x * ey - b0y * ex + (d2x * d1y - d2y * d1x)
-    wsx = lin * (d1x + d2x) + com * cx
-    wsy = lin * (d1y + d2y) + com * cy
-    wsz = com * cz
-    wx = 2.0 * lin * b0x + wsx
-    wy = 2.0 * lin * b0y + wsy
-    wz = 2.0 * lin * b0z + wsz
-    # c = w_s x sigma0 + w x delta
-    c_x = (wsy * s0z - wsz * s0y) + (wy * dz - wz * dy)
-    c_y = (wsz * s0x - wsx * s0z) + (wz * dx - wx * dz)
-    c_z = (wsx * s0y - wsy * s0x) + (wx * dy - wy * dx)
+    spread = tuple(_sub(x, y) for x, y in zip(d1, d2))
+    commutator = tuple(_add(x, y) for x, y in zip(_cross(b0, spread), _cross(d2, d1)))
+    ws = tuple(_add(_mul(lin, _add(x, y)), _mul(com, z)) for x, y, z in zip(d1, d2, commutator))
+    wx, wy, wz = (2.0 * lin * b + w for b, w in zip(b0, ws))
+    dx, dy, dz = delta
+    c_x, c_y, c_z = (_add(x, y) for x, y in zip(_cross(ws, sigma0), _cross((wx, wy, wz), delta)))
     theta2 = wx * wx + wy * wy + wz * wz
     half = 0.5 * jnp.sqrt(theta2)
     small = half < _SMALL_ANGLE
@@ -282,19 +301,51 @@ def _magnus_rotate(b0, sigma0, delta, d1x, d1y, d2x, d2y, h):
     return dx + a * c_x + bb * n_x, dy + a * c_y + bb * n_y, dz + a * c_z + bb * n_z
 
 
-def advance(b0, sigma0, delta, nodes, h):
-    """All substeps of one output interval; nodes (S, 2, 2) = in-plane Delta b at the two Gauss nodes."""
+def advance(b0, sigma0, delta, db, h):
+    """All substeps of one output interval.
 
-    def body(d, node):
-        return _magnus_rotate(b0, sigma0, d, node[0, 0], node[0, 1], node[1, 0], node[1, 1], h), None
+    db: the field change at the two Magnus nodes of each of the S substeps, three components, each
+    (S, 2) or the structural zero 0.0.
+    """
+    present = [not _is_zero(c) for c in db]
+    arrays = [c for c in db if not _is_zero(c)]
 
-    delta, _ = jax.lax.scan(body, delta, nodes)
+    def body(d, nodes):
+        parts = iter(nodes)
+        components = [next(parts) if p else 0.0 for p in present]
+        d1 = tuple(c[0] if p else 0.0 for c, p in zip(components, present))
+        d2 = tuple(c[1] if p else 0.0 for c, p in zip(components, present))
+        return _magnus_rotate(b0, sigma0, d, d1, d2, h), None
+
+    delta, _ = jax.lax.scan(body, delta, arrays)
     return delta
 
 
-def shift_to_db(alpha, nodes):
-    """Delta k (..., 2) -> Delta b in-plane (..., 2) = alpha (Delta k_y, -Delta k_x)."""
-    return jnp.stack([alpha * nodes[..., 1], -alpha * nodes[..., 0]], axis=-1)
+def node_field_change(model, kx, ky, nodes):
+    """b(k0 + Delta k) - b(k0) [eV] at the Magnus nodes: nodes (..., 2) Delta k -> 3 components (...)."""
+    return model.field_change(kx, ky, nodes[..., 0], nodes[..., 1])
+
+
+def field_rate(model, kx, ky, vx, vy):
+    """db/dt = (k' . grad_k) b [eV/fs] (3 scalars) at k for k' = (vx, vy) [1/(nm fs)] (autodiff jvp)."""
+    kx, ky, vx, vy = jnp.broadcast_arrays(kx, ky, vx, vy)
+    _, rate = jax.jvp(lambda qx, qy: model.field(qx, qy), (kx, ky), (vx, vy))
+    return rate
+
+
+def field_slope(model, kx, ky):
+    """The largest singular value of db/dk (3 x 2) at k [eV nm]: |db/dt| <= field_slope |k'|.
+
+    |alpha| everywhere for the Rashba ferromagnet.
+    """
+    one, zero = jnp.ones_like(kx), jnp.zeros_like(kx)
+    gx = field_rate(model, kx, ky, one, zero)
+    gy = field_rate(model, kx, ky, zero, one)
+    a = sum(x * x for x in gx)
+    c = sum(y * y for y in gy)
+    b = sum(x * y for x, y in zip(gx, gy))
+    half = 0.5 * (a - c)
+    return jnp.sqrt(0.5 * (a + c) + jnp.sqrt(half * half + b * b))
 
 
 def state_constants(model, kx, ky, s):
@@ -305,31 +356,24 @@ def state_constants(model, kx, ky, s):
     return b0, (b0[0] * scale, b0[1] * scale, b0[2] * scale), omega
 
 
-def exact_observables(b0, sigma0, delta, dbx, dby):
-    """d sigma/dt = (2/hbar)(Delta b x sigma0 + b x delta) [1/fs], b = b0 + Delta b."""
-    s0x, s0y, s0z = sigma0
-    dx, dy, dz = delta
-    bx, by, bz = b0[0] + dbx, b0[1] + dby, b0[2]
+def exact_observables(b0, sigma0, delta, db):
+    """d sigma/dt = (2/hbar)(Delta b x sigma0 + b x delta) [1/fs], b = b0 + Delta b (db: 3 components)."""
     g = 2.0 / HBAR
-    return (
-        g * (dby * s0z + (by * dz - bz * dy)),
-        g * (-dbx * s0z + (bz * dx - bx * dz)),
-        g * ((dbx * s0y - dby * s0x) + (bx * dy - by * dx)),
-    )
+    b = tuple(_add(x, y) for x, y in zip(b0, db))
+    return tuple(g * _add(x, y) for x, y in zip(_cross(db, sigma0), _cross(b, delta)))
 
 
 def first_order_components(model, kx, ky, s, vx, vy):
-    """delta sigma_1 = -(s hbar/(2 Omega^3)) b x db/dt, db/dt = alpha (k' x z) = alpha (v_y, -v_x, 0).
+    """delta sigma_1 = -(s hbar/(2 Omega^3)) b x db/dt, db/dt = (k'.grad) b (alpha (k' x z) for Rashba).
 
     (kx, ky) [1/nm], (vx, vy) = k' [1/(nm fs)]; dimensionless. Adiabatic perturbation theory of the
     Bloch equation to first order in hbar |db/dt|/Omega^2: s db^/dt = (2/hbar) b x delta sigma_1.
     """
-    bx, by, bz = exchange_field_components(model, kx, ky)
-    bdx, bdy = model.alpha * vy, -model.alpha * vx
+    b = exchange_field_components(model, kx, ky)
+    bx, by, bz = b
     omega2 = bx * bx + by * by + bz * bz
     scale = -s * HBAR / (2.0 * omega2 * jnp.sqrt(omega2))
-    # b x (bdx, bdy, 0)
-    return scale * (-bz * bdy), scale * (bz * bdx), scale * (bx * bdy - by * bdx)
+    return tuple(scale * c for c in _cross(b, field_rate(model, kx, ky, vx, vy)))
 
 
 def semiclassical_observables(model, k0x, k0y, s, b0, omega0, dkx, dky, vx, vy, ax, ay):
@@ -345,23 +389,20 @@ def semiclassical_observables(model, k0x, k0y, s, b0, omega0, dkx, dky, vx, vy, 
     1/|b| - 1/|b0| = -Delta b.(2 b0 + Delta b)/(|b||b0|(|b| + |b0|)).
     """
     kx, ky = k0x + dkx, k0y + dky
-    dbx, dby = model.alpha * dky, -model.alpha * dkx
-    bx, by, bz = b0[0] + dbx, b0[1] + dby, b0[2]
+    db = model.field_change(k0x, k0y, dkx, dky)
+    bx, by, bz = (_add(x, y) for x, y in zip(b0, db))
     omega = jnp.sqrt(bx * bx + by * by + bz * bz)
-    growth = dbx * (2.0 * b0[0] + dbx) + dby * (2.0 * b0[1] + dby)
+    growth = sum(_mul(d, 2.0 * b + d) for b, d in zip(b0, db) if not _is_zero(d))
     inv_change = -growth / (omega * omega0 * (omega + omega0))
-    change = (
-        s * (dbx / omega + b0[0] * inv_change),
-        s * (dby / omega + b0[1] * inv_change),
-        s * (b0[2] * inv_change),
-    )
+    change = tuple(s * _add(_mul(d, 1.0 / omega), b * inv_change) for b, d in zip(b0, db))
     rate = spin_rate_components(model, kx, ky, s, HBAR * vx, HBAR * vy)
     first, first_rate = jax.jvp(
         lambda qx, qy, px, py: first_order_components(model, qx, qy, s, px, py),
         (kx, ky, vx, vy),
         (vx, vy, ax, ay),
     )
-    epsilon = HBAR * jnp.abs(model.alpha) * jnp.sqrt(vx * vx + vy * vy) / (omega * omega)
+    speed = field_rate(model, kx, ky, vx, vy)
+    epsilon = HBAR * jnp.sqrt(sum(c * c for c in speed)) / (omega * omega)
     fx, fy, fz = first
     gx, gy, gz = first_rate
     lever = -HBAR / (2.0 * omega * omega)
@@ -385,21 +426,19 @@ def _state_run(model, k0x, k0y, s, init, schedule, full):
         delta0 = (jnp.zeros_like(k0x),) * 3
     else:
         delta0 = (init[0] - sigma0[0], init[1] - sigma0[1], init[2] - sigma0[2])
-    db_nodes = shift_to_db(model.alpha, schedule.nodes)
 
     def step(delta, x):
         nodes, h, dk, v, acc = x
-        delta = advance(b0, sigma0, delta, nodes, h)
+        delta = advance(b0, sigma0, delta, node_field_change(model, k0x, k0y, nodes), h)
         if not full:
             return delta, jnp.stack(delta)
-        dbx, dby = model.alpha * dk[1], -model.alpha * dk[0]
-        rate = exact_observables(b0, sigma0, delta, dbx, dby)
+        rate = exact_observables(b0, sigma0, delta, model.field_change(k0x, k0y, dk[0], dk[1]))
         sc, eps, omega = semiclassical_observables(
             model, k0x, k0y, s, b0, omega0, dk[0], dk[1], v[0], v[1], acc[0], acc[1]
         )
         return delta, (jnp.stack([*delta, *rate, *sc]), jnp.stack([eps, omega]))
 
-    xs = (db_nodes, schedule.step, schedule.shift, schedule.k_rate, schedule.k_accel)
+    xs = (schedule.nodes, schedule.step, schedule.shift, schedule.k_rate, schedule.k_accel)
     _, out = jax.lax.scan(step, delta0, xs)
     return out, jnp.stack(sigma0), omega0
 

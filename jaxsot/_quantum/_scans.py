@@ -12,7 +12,7 @@ from .._bands._kernels import splitting
 from .._core._checks import check_band, check_count, check_finite, check_range, check_shape, float_dtype
 from .._core._model import RashbaFerromagnet
 from ..constants import HBAR
-from ._integrator import SmoothRampDrive, build_schedule_traced, state_trajectories
+from ._integrator import SmoothRampDrive, build_schedule_traced, field_rate, state_trajectories
 from ._states import assemble_state
 
 
@@ -145,10 +145,7 @@ def adiabaticity_scan(
     steps_per_period = check_count("steps_per_period", steps_per_period, minimum=4)
     check_range("adiabaticities", adiabaticities, low=0.0, low_inclusive=False)
     targets = onp.atleast_1d(onp.asarray(adiabaticities, float))
-    alpha = float(model.alpha)
-    if alpha == 0.0:
-        raise ValueError("alpha = 0.0 is not allowed here; allowed: alpha != 0 (no Rashba field, no spin force)")
-    dtype = float_dtype(jnp.asarray(k0), model.alpha)
+    dtype = float_dtype(jnp.asarray(k0), model.dtype)
     model = model.astype(dtype)
     k0 = jnp.asarray(k0, dtype)
     omega0 = float(splitting(model, k0[0], k0[1]))
@@ -157,9 +154,9 @@ def adiabaticity_scan(
     if isinstance(direction, str):
         if direction != "tangential":
             raise ValueError(f"direction = {direction!r} is not allowed; allowed: an in-plane 2-vector or 'tangential'")
-        # grad Omega is along u = alpha k - J (z x M); move along z x u (Omega changes at second order).
-        m = onp.asarray(model.magnetization, float)
-        u = alpha * onp.asarray(k0, float) - float(model.j_ex) * onp.array([-m[1], m[0]])
+        # Move along z x grad Omega (Omega changes at second order); for Rashba grad Omega = alpha u/Omega
+        # with u = alpha k - J (z x M).
+        u = onp.asarray(jax.grad(splitting, argnums=(1, 2))(model, k0[0], k0[1]), float)
         direction = onp.array([-u[1], u[0]]) if onp.linalg.norm(u) > 0 else onp.array([1.0, 0.0])
     direction = onp.asarray(direction, float)
     if direction.shape != (2,) or not onp.linalg.norm(direction) > 0:
@@ -171,7 +168,15 @@ def adiabaticity_scan(
     times = jnp.linspace(0.0, total, count + 1, dtype=dtype)
     middle = int(onp.searchsorted(onp.asarray(times), ramp_time + 0.5 * window_periods * period))
     unit = direction / onp.linalg.norm(direction)
-    amplitudes = jnp.asarray(targets[:, None] * omega0**2 / abs(alpha) * unit[None, :], dtype)
+    # |db/dk . unit| [eV nm]: epsilon = gain |qE| / Omega^2 (gain = |alpha| for Rashba).
+    rate = field_rate(model, k0[0], k0[1], jnp.asarray(unit[0], dtype), jnp.asarray(unit[1], dtype))
+    gain = math.sqrt(sum(float(c) ** 2 for c in rate))
+    if gain == 0.0:
+        raise ValueError(
+            "the model's field b(k) does not change along the drive at k0 (alpha = 0 for Rashba); "
+            "allowed: a model with db/dk != 0 (no spin-orbit field, no spin force)"
+        )
+    amplitudes = jnp.asarray(targets[:, None] * omega0**2 / gain * unit[None, :], dtype)
     schedule, out, sigma0, error, starts = _scan_impl(
         model, k0, float(s), amplitudes, jnp.asarray(ramp_time, dtype), times, middle, substeps=1,
         estimate_error=bool(estimate_error),
@@ -199,7 +204,7 @@ def adiabaticity_scan(
     return AdiabaticityScan(
         target=targets,
         adiabaticity=eps_max,
-        efield=targets * omega0**2 / abs(alpha),
+        efield=targets * omega0**2 / gain,
         errors=errors,
         orders=orders,
         integration_error=floor,

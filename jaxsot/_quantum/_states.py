@@ -10,7 +10,7 @@ from .._core._checks import check_band, check_count, check_finite, check_shape, 
 from .._core._drives import StepDrive
 from .._core._model import RashbaFerromagnet
 from ..constants import CARRIER_CHARGE, HBAR
-from ._integrator import SmoothRampDrive, build_schedule, first_order_components, state_trajectories
+from ._integrator import SmoothRampDrive, build_schedule, field_rate, first_order_components, state_trajectories
 
 
 
@@ -131,7 +131,7 @@ def exact_spin_trajectory(
 
 
 def adiabaticity(model: RashbaFerromagnet, k: Float[Array, "... 2"], efield: Float[Array, "... 2"]) -> Float[Array, "..."]:
-    """epsilon = hbar |db/dt| / Omega^2 = |alpha| e |E| / Omega(k)^2 for hbar k' = qE (dimensionless).
+    """epsilon = hbar |db/dt| / Omega^2 for hbar k' = qE (dimensionless; |alpha| e |E| / Omega(k)^2 for Rashba).
 
     The expansion parameter of adiabatic following: the non-adiabatic spin is ~ epsilon/2 and the
     semiclassical ds/dt is off by O(epsilon) relative. k (..., 2) [1/nm], efield (..., 2) [V/nm].
@@ -141,8 +141,12 @@ def adiabaticity(model: RashbaFerromagnet, k: Float[Array, "... 2"], efield: Flo
     k, efield = jnp.asarray(k), jnp.asarray(efield)
     dtype = float_dtype(k, efield)
     model = model.astype(dtype)
-    omega = splitting(model, k[..., 0].astype(dtype), k[..., 1].astype(dtype))
-    return jnp.abs(model.alpha) * jnp.linalg.norm(efield.astype(dtype), axis=-1) / omega**2
+    kx, ky = k[..., 0].astype(dtype), k[..., 1].astype(dtype)
+    force = CARRIER_CHARGE * efield.astype(dtype)
+    omega = splitting(model, kx, ky)
+    # hbar db/dt = (qE . grad_k) b: alpha (qE x z) for the Rashba ferromagnet.
+    rate = field_rate(model, kx, ky, force[..., 0], force[..., 1])
+    return jnp.sqrt(sum(c * c for c in rate)) / omega**2
 
 
 def nonadiabatic_spin_first_order(
@@ -222,15 +226,15 @@ def assemble_state(model, flat_k0, s, schedule, out, sigma0, lead):
     band = sigma0[:, None, :] + change
     k = flat_k0[:, None, :] + schedule.shift[None]
     zero = jnp.zeros_like(k[..., 0])
-    b_so = model.alpha * jnp.stack([k[..., 1], -k[..., 0], zero], -1)
-    m = jnp.broadcast_to(model.magnetization, spin.shape)
+    b_so = jnp.stack([c + zero for c in model.spin_orbit_field(k[..., 0], k[..., 1])], -1)
+    exchange = -jnp.broadcast_to(jnp.stack(model.exchange_field()), spin.shape)
     g = 2.0 / HBAR
 
     def t1(x):
         return g * jnp.cross(b_so, x)
 
     def exch(x):
-        return g * model.j_ex * jnp.cross(m, x)
+        return g * jnp.cross(exchange, x)
 
     nonadiabatic = delta - change
     first_spin = band + first
