@@ -114,7 +114,10 @@ def _solve_one(magnet, torque, m0, times, t_end, current_off, switch_axis, switc
 
     event = None
     if use_switch or use_stop:
-        event = diffrax.Event(condition, root_finder=optx.Bisection(rtol=1e-12, atol=1e-9), direction=False)
+        # flip=True: the condition falls through zero (direction=False). Given, not detected: detection
+        # checks for a sign change in every lane of a vmapped batch, and the lanes without an event
+        # (root placed at the step's end by diffrax) would raise "root not contained" in a batch.
+        event = diffrax.Event(condition, root_finder=optx.Bisection(rtol=1e-12, atol=1e-9, flip=True), direction=False)
     controller = diffrax.PIDController(
         rtol=rtol,
         atol=atol,
