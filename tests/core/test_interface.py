@@ -133,25 +133,21 @@ def test_exact_spin_trajectory_of_another_model_matches_solve_ivp(rd_model):
 def test_generic_defaults_reproduce_the_rashba_ferromagnet():
     plain = PlainRashba(jnp.asarray(ALPHA), jnp.asarray(0.0), jnp.asarray(J_EX), jnp.asarray(M_DIR))
     rashba = jaxsot.RashbaFerromagnet(ALPHA, J_EX, M_DIR)
-    # The generic bracket (doubling on probe rays) lies outside the sea on every ray.
+    # The generic bracket (doubling on probe rays) lies outside the sea on every ray (the contour
+    # solver on the generic path is checked against brentq above).
     bound = float(plain.ray_bound(E_F, -1.0))
     for angle in onp.linspace(0.0, 2 * math.pi, 360, endpoint=False):
         assert _eigh_energy(bound * onp.array([math.cos(angle), math.sin(angle)]), -1, beta=0.0) > E_F
-    for s in (-1, 1):
-        k_plain, dl_plain = jaxsot.fermi_contour(plain, E_F, s, 48)
-        k_ref, dl_ref = jaxsot.fermi_contour(rashba, E_F, s, 48)
-        onp.testing.assert_allclose(onp.asarray(k_plain), onp.asarray(k_ref), rtol=1e-12, atol=1e-13)
-        onp.testing.assert_allclose(onp.asarray(dl_plain), onp.asarray(dl_ref), rtol=1e-12)
     # A sea sum through a custom kernel: the band spin summed over the sea.
     spin = lambda model, kx, ky, s, fx, fy: jaxsot.kernels.spin(model, kx, ky, s)  # noqa: E731
     got = onp.asarray(jaxsot.fermi_sea_sum(plain, E_F, spin, num_phi=32, num_r=8))
     want = onp.asarray(jaxsot.fermi_sea_sum(rashba, E_F, spin, num_phi=32, num_r=8))
     onp.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
     # The exact ensemble (quantum check) with the generic field change and exchange field.
-    times = jnp.linspace(0.0, 20.0, 5)
+    times = jnp.linspace(0.0, 20.0, 3)
     efield = jnp.asarray([0.002, 0.0])
-    a = jaxsot.exact_simulate(plain, E_F, efield, times, num_phi=16, num_r=4, substeps=8)
-    b = jaxsot.exact_simulate(rashba, E_F, efield, times, num_phi=16, num_r=4, substeps=8)
+    a = jaxsot.exact_simulate(plain, E_F, efield, times, num_phi=16, num_r=4, substeps=8, semiclassical=False)
+    b = jaxsot.exact_simulate(rashba, E_F, efield, times, num_phi=16, num_r=4, substeps=8, semiclassical=False)
     for name in ("damping_torque", "field_like_torque", "spin_density_change"):
         x, y = onp.asarray(a.observables[name]["exact"]), onp.asarray(b.observables[name]["exact"])
         assert onp.max(onp.abs(y)) > 0
