@@ -81,7 +81,7 @@ def classify_seas(eps, fermi_energy, origin, *, xp=onp):
     return codes.astype(xp.int8), eps.min(axis=(-2, -1)), crossings.max(axis=-1)
 
 
-@functools.partial(jax.jit, static_argnums=(2,))
+@jax.jit
 def _probe_sea(model, fermi_energy, s):
     cos, sin = probe_directions(jnp)
     radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
@@ -104,7 +104,7 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
     if not is_concrete(model, fermi_energy):
         return "occupied"
     e_f = float(fermi_energy)
-    code, minimum, most = (onp.asarray(x) for x in _probe_sea(model, jnp.asarray(e_f, model.dtype), float(s)))
+    code, minimum, most = (onp.asarray(x) for x in _probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
     eps_origin = float(origin_energy(model, float(s)))
     if code == SEA_EMPTY:
         return "empty"
