@@ -261,6 +261,14 @@ def rashba_ray_bound(alpha, j_ex, mass_ratio, fermi_energy, s, *, xp=jnp):
     return (a + xp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
 
 
+def has_paper_forms(model) -> bool:
+    """True when the papers' approximations (second order, strong exchange) exist for `model`.
+
+    They are closed forms of the Rashba ferromagnet; for another `TwoBandModel` the layers report
+    the exact results only."""
+    return isinstance(model, RashbaFerromagnet)
+
+
 def degeneracy_point(model: RashbaFerromagnet):
     """The band-touching point k* = (J/alpha)(z x M) [1/nm], shape (2,), or None.
 

@@ -12,13 +12,16 @@ import jax.numpy as jnp
 import numpy as onp
 from jax.sharding import Mesh, PartitionSpec
 from .._bands._kernels import spin, spin_force_second_order_components, spin_rate_second_order_components, spin_splitting_gradient, splitting, velocity
+from .._core._model import has_paper_forms
 from ..constants import AREA_MEASURE, HBAR
 from ._shift import SHIFT_NODES, SHIFT_WEIGHTS
 
 
 
 def _sea_kernel(model, kx, ky, s, fx, fy):
-    """Per state: ((ds/dt (3), F_so (2), ds/dt 2nd order (3), F 2nd order (2)), Omega), all scalars."""
+    """Per state: ((ds/dt (3), F_so (2) [, ds/dt 2nd order (3), F 2nd order (2)]), Omega), all scalars.
+
+    The second-order forms are the Rashba ferromagnet's (`has_paper_forms`); other models give 5 values."""
 
     def spin_and_gradient(qx, qy):
         return spin_splitting_gradient(model, qx, qy, s), spin(model, qx, qy, s)
@@ -31,9 +34,12 @@ def _sea_kernel(model, kx, ky, s, fx, fy):
         spin_derivative_f[2] / HBAR,
         hessian_f[0] * force_scale,
         hessian_f[1] * force_scale,
-        *spin_rate_second_order_components(model, kx, ky, s, fx, fy),
-        *spin_force_second_order_components(model, kx, ky, s, fx, fy),
     )
+    if has_paper_forms(model):
+        values = values + (
+            *spin_rate_second_order_components(model, kx, ky, s, fx, fy),
+            *spin_force_second_order_components(model, kx, ky, s, fx, fy),
+        )
     return values, splitting(model, kx, ky)
 
 
@@ -67,8 +73,8 @@ def chunked_sums(kernel, model, k0, weight, sign, shift, drive_force, chunk, siz
     """
     n = k0.shape[0]
     steps = shift.shape[0]
-    if size is None:  # the built-in kernels: 10 sea rates or 5 contour levels per state
-        size = 10 if kernel is sea_step else 5
+    if size is None:  # the built-in kernels: 10 (5 without the papers' forms) sea rates, or 5 contour levels
+        size = (10 if has_paper_forms(model) else 5) if kernel is sea_step else 5
     chunk = min(chunk, n)
     step_models = jax.tree_util.tree_map(lambda leaf: jnp.broadcast_to(leaf, (steps,) + leaf.shape), model)
 
@@ -151,12 +157,13 @@ def sharded_sea_sums(model, sea, shift, force, chunk, devices, kernel=None, size
 
 @functools.partial(jax.jit, static_argnames=("chunk", "devices", "contour_chunk"))
 def evolve_block(model, sea, contour, shift, force, *, chunk, devices=None, contour_chunk=None):
-    """Per-area sums for a block of time steps: sea rates (T, 10), contour levels (T, 5), min Omega.
+    """Per-area sums for a block of time steps: sea rates (T, 10 or 5), contour levels (T, 5), min Omega.
 
     The one summation of `simulate` and of sweeps (`jaxsot.sweep_observables`). sea: (k0 (N, 2),
     area (N,), band sign (N,)); contour: (k0 (M, 2), normal * dl (M, 2), band sign (M,)) (as from
     `ensemble_nodes`); shift Delta k (T, 2) [1/nm]; force hbar k' (T, 2) [eV/nm].
-    Rates (T, 10): dS/dt (3), spin-force density (2), and their second-order forms (3, 2);
+    Rates (T, 10): dS/dt (3), spin-force density (2), and their second-order forms (3, 2) (the
+    last five only for a model with `has_paper_forms`);
     levels (T, 5): S - S_eq (3), sum v (2) (`contour_level_sums`); both times AREA_MEASURE.
     chunk: sea states per vectorized chunk; contour_chunk: contour states per chunk (default
     min(chunk, M)); devices: a tuple of devices to split the sea states over (None: the default

@@ -7,6 +7,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+from .._core._model import has_paper_forms
 from .._ensemble._strong import strong_exchange_response
 from .._fermi._contour import contour_density, polar_sea_nodes, ray_contour
 from ..constants import CARRIER_CHARGE, HBAR
@@ -68,11 +69,11 @@ def assemble_observables(model, rates, levels, band_densities, force, shift, spi
         spin_density_change S - S_eq, spin_rate dS/dt, damping_torque T2 = -dS/dt, field_like_torque
         T1 = (2J/hbar) M x (S - S_eq) (paper eq. 5), spin_force_density, spin_force_per_electron
         (density / (n_lower + n_upper)), current_density j = q sum v. The strong-exchange column is
-        `strong_exchange_response` (paper eq. 13/14/A1 with the exact band densities).
+        `strong_exchange_response` (paper eq. 13/14/A1 with the exact band densities). A model
+        without the papers' forms (`has_paper_forms`: another `TwoBandModel`) gets "exact" only.
     """
     spin_change = levels[:, :3]
     current = CARRIER_CHARGE * levels[:, 3:5]
-    strong = strong_exchange_response(model, band_densities, force, shift)
     # (2J/hbar) M x (S - S_eq): the torque of minus the model's exchange field (-J M).
     exchange = -jnp.broadcast_to(jnp.stack(model.exchange_field()), spin_change.shape)
     field_like = (2.0 / HBAR) * jnp.cross(exchange, spin_change)
@@ -80,6 +81,20 @@ def assemble_observables(model, rates, levels, band_densities, force, shift, spi
     observables = {}
     if spin_equilibrium is not None:
         observables["spin_density"] = {"exact": spin_equilibrium[None, :] + spin_change}
+    if not has_paper_forms(model):
+        observables.update(
+            {
+                "spin_density_change": {"exact": spin_change},
+                "spin_rate": {"exact": rates[:, 0:3]},
+                "damping_torque": {"exact": -rates[:, 0:3]},
+                "field_like_torque": {"exact": field_like},
+                "spin_force_density": {"exact": rates[:, 3:5]},
+                "spin_force_per_electron": {"exact": rates[:, 3:5] / total},
+                "current_density": {"exact": current},
+            }
+        )
+        return observables
+    strong = strong_exchange_response(model, band_densities, force, shift)
     observables.update(
         {
             "spin_density_change": {"exact": spin_change},

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import DEGENERACY_THRESHOLD
 from .._bands._kernels import spin
+from .._bands._touching import exchange_scale
 from .._core._checks import check_count, check_finite, check_tau, check_times, float_dtype, is_concrete
 from .._core._model import RashbaFerromagnet
 from .._fermi._contour import band_touching_report, occupied_bands
@@ -76,6 +77,12 @@ class SimulationResult(eqx.Module):
     def relative_error(self, name: str, approximation: str) -> float:
         """max_t |approx(t) - exact(t)| / max_t |exact(t)| (Euclidean norm over components; `relative_error`)."""
         values = self.observables[name]
+        if approximation not in values:
+            available = [key for key in values if key != "exact"]
+            raise ValueError(
+                f"approximation = {approximation!r} is not available for {name!r}; allowed: {available} "
+                "(the papers' approximations exist for the Rashba ferromagnet only)"
+            )
         exact = jnp.asarray(values["exact"])
         if not float(jnp.max(jnp.abs(exact))) > 0:
             raise ValueError(f"observable {name!r} is zero at every time: a relative error is undefined")
@@ -207,7 +214,7 @@ def _notes(model, fermi_energy, smallest, observables) -> tuple:
     report = band_touching_report(model, fermi_energy)
     if report:
         notes.append(report)
-    j_ex = float(model.j_ex)
+    j_ex = exchange_scale(model)
     if float(smallest) < DEGENERACY_THRESHOLD * max(j_ex, 1e-300):
         notes.append(
             f"a sampled state came within Omega = {float(smallest):.3g} eV of the band touching "

@@ -23,7 +23,7 @@ import jaxsot
 
 HBAR = 0.6582119569  # eV fs
 C_KIN = 0.0380998212  # hbar^2/2m_e [eV nm^2]
-M_E = 5.6856301  # m_e [eV fs^2/nm^2]
+M_E = HBAR**2 / (2 * C_KIN)  # m_e [eV fs^2/nm^2], consistent with C_KIN
 ALPHA, BETA, J_EX = 0.05, 0.02, 0.5
 M_DIR = onp.array([math.sin(1.0) * math.cos(0.5), math.sin(1.0) * math.sin(0.5), math.cos(1.0)])
 E_F = 1.0
@@ -152,3 +152,19 @@ def test_generic_defaults_reproduce_the_rashba_ferromagnet():
         x, y = onp.asarray(a.observables[name]["exact"]), onp.asarray(b.observables[name]["exact"])
         assert onp.max(onp.abs(y)) > 0
         onp.testing.assert_allclose(x, y, rtol=0, atol=1e-9 * onp.max(onp.abs(y)))
+
+
+def test_simulate_with_another_model_gives_the_exact_columns_only():
+    plain = PlainRashba(jnp.asarray(ALPHA), jnp.asarray(0.0), jnp.asarray(J_EX), jnp.asarray(M_DIR))
+    rashba = jaxsot.RashbaFerromagnet.from_angles(ALPHA, J_EX, 1.0, 0.5)
+    # The call of tests/dynamics/test_dynamics.py (one compiled shape for the Rashba side).
+    times, drive = onp.linspace(0.0, 40.0, 41), jaxsot.StepDrive(onp.array([1e-4, 5e-5]))
+    a = jaxsot.simulate(plain, E_F, drive, times, tau=10.0, num_phi=32, num_r=8)
+    b = jaxsot.simulate(rashba, E_F, drive, times, tau=10.0, num_phi=32, num_r=8)
+    assert set(a.observables) == set(b.observables)
+    for name, table in a.observables.items():
+        assert list(table) == ["exact"]  # the papers' approximations are the Rashba ferromagnet's
+        want = onp.asarray(b.observables[name]["exact"])
+        onp.testing.assert_allclose(onp.asarray(table["exact"]), want, rtol=0, atol=1e-10 * onp.max(onp.abs(want)))
+    with pytest.raises(ValueError, match="strong_exchange.*not available"):
+        a.relative_error("damping_torque", "strong_exchange")
