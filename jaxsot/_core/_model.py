@@ -261,6 +261,28 @@ def rashba_ray_bound(alpha, j_ex, mass_ratio, fermi_energy, s, *, xp=jnp):
     return (a + xp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
 
 
+def with_magnetization(model, magnetization):
+    """The same model with its `magnetization` field replaced (no re-validation; traceable).
+
+    For quantities defined by turning M (the AMR reference). Raises ValueError for a model without
+    a `magnetization` field."""
+    if not hasattr(model, "magnetization"):
+        raise ValueError(
+            f"model = {type(model).__name__} has no magnetization field; allowed: a model with a "
+            "`magnetization` (3,) field, e.g. jaxsot.RashbaFerromagnet (the AMR turns M)"
+        )
+    return eqx.tree_at(lambda m: m.magnetization, model, jnp.asarray(magnetization, jnp.result_type(model.magnetization)))
+
+
+def require_paper_forms(model, what: str) -> None:
+    """Raise ValueError naming `what` when `model` has no closed forms of the papers."""
+    if not has_paper_forms(model):
+        raise ValueError(
+            f"{what} is a closed form of the Rashba ferromagnet; model = {type(model).__name__} has none; "
+            "allowed: a jaxsot.RashbaFerromagnet"
+        )
+
+
 def has_paper_forms(model) -> bool:
     """True when the papers' approximations (second order, strong exchange) exist for `model`.
 

@@ -42,7 +42,7 @@ from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
 from .._bands._kernels import spin, spin_force_components
 from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
-from .._core._model import RashbaFerromagnet
+from .._core._model import RashbaFerromagnet, has_paper_forms, require_paper_forms, with_magnetization
 from .._fermi._contour import FermiContour, contour_density, occupied_bands, ray_contour
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, ELEMENTARY_CHARGE_C, HBAR
 from ._strong import strong_exchange_amr, strong_exchange_response
@@ -209,7 +209,7 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
     """
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
     e = _unit_direction(direction, dtype)
-    reference = RashbaFerromagnet(model.alpha, model.j_ex, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]), model.mass_ratio)
+    reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
     values = []
     for m in (model, reference):
         rho = resistivity(m, fermi_energy, 1.0, num, bands)
@@ -231,10 +231,11 @@ def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 
     rho0 (p itself varies with M at O((alpha k_F/J)^2); a constant p keeps the closed form's x-z
     rotation exactly flat).
     """
+    require_paper_forms(model, "amr_strong_exchange")
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
     e = _unit_direction(direction, dtype)
     m = model.magnetization.astype(dtype)
-    reference = RashbaFerromagnet(model.alpha, model.j_ex, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]), model.mass_ratio)
+    reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
     p = band_polarization(reference, fermi_energy, num, bands)
     return strong_exchange_amr(p, model.eta, m, e)
 
@@ -255,21 +256,24 @@ def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int 
         "extra_joule_strong_exchange": -P_sf of the strong-exchange closed forms with the exact band
             densities, n_p (alpha^2/J) [(M.Delta k)(M.k') + M_z^2 Delta k.k'] = p eta rho0 [(M.j)^2 + M_z^2 j^2]
             with rho0 = 1/sigma_Drude, sigma_Drude = e^2 tau (n_lower + n_upper)/m and j = sigma_Drude E
-            (the general-M form of eq. 16, docs: Theory > Energy, Joule heating and AMR).
+            (the general-M form of eq. 16, docs: Theory > Energy, Joule heating and AMR); only for a
+            model with the papers' forms (`has_paper_forms`).
     """
     response, tau = _response(model, fermi_energy, efield, tau, num, bands)
     dtype = tau.dtype
     efield = jnp.asarray(efield, dtype)
     current = response["current"]
     model = model.astype(dtype)
-    force = accelerating_force(efield)
-    strong = strong_exchange_response(model, response["densities"], force, force * tau / HBAR)
-    return {
+    result = {
         "current": current,
         "joule": current @ efield,
         "spin_force_power": response["spin_force_power"],
         "extra_joule": -response["spin_force_power"],
-        "extra_joule_strong_exchange": -strong["spin_force_power"],
     }
+    if has_paper_forms(model):
+        force = accelerating_force(efield)
+        strong = strong_exchange_response(model, response["densities"], force, force * tau / HBAR)
+        result["extra_joule_strong_exchange"] = -strong["spin_force_power"]
+    return result
 
 

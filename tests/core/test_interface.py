@@ -33,16 +33,16 @@ class RashbaDresselhaus(jaxsot.TwoBandModel):
     alpha: jax.Array
     beta: jax.Array
     j_ex: jax.Array
-    m: jax.Array
+    magnetization: jax.Array
 
     def kinetic_energy(self, kx, ky):
         return C_KIN * (kx * kx + ky * ky)
 
     def field(self, kx, ky):
         return (
-            self.alpha * ky + self.beta * kx - self.j_ex * self.m[0],
-            -self.alpha * kx - self.beta * ky - self.j_ex * self.m[1],
-            -self.j_ex * self.m[2] + 0.0 * kx,
+            self.alpha * ky + self.beta * kx - self.j_ex * self.magnetization[0],
+            -self.alpha * kx - self.beta * ky - self.j_ex * self.magnetization[1],
+            -self.j_ex * self.magnetization[2] + 0.0 * kx,
         )
 
     def spin_orbit_field(self, kx, ky):
@@ -168,3 +168,36 @@ def test_simulate_with_another_model_gives_the_exact_columns_only():
         onp.testing.assert_allclose(onp.asarray(table["exact"]), want, rtol=0, atol=1e-10 * onp.max(onp.abs(want)))
     with pytest.raises(ValueError, match="strong_exchange.*not available"):
         a.relative_error("damping_torque", "strong_exchange")
+
+
+def test_transport_with_another_model():
+    plain = PlainRashba(jnp.asarray(ALPHA), jnp.asarray(0.0), jnp.asarray(J_EX), jnp.asarray(M_DIR))
+    rashba = jaxsot.RashbaFerromagnet(ALPHA, J_EX, M_DIR)
+    efield = jnp.asarray([1e-3, 0.0])
+    a = jaxsot.joule_heating(plain, E_F, efield, 10.0, num=64)
+    b = jaxsot.joule_heating(rashba, E_F, efield, 10.0, num=64)
+    assert "extra_joule_strong_exchange" not in a and "extra_joule_strong_exchange" in b
+    assert float(a["extra_joule"]) == pytest.approx(float(b["extra_joule"]), rel=1e-12)
+    # The AMR turns the model's `magnetization` field, whatever the model.
+    assert float(jaxsot.amr_ratio(plain, E_F, num=64)) == pytest.approx(float(jaxsot.amr_ratio(rashba, E_F, num=64)), rel=1e-13)
+    with pytest.raises(ValueError, match="amr_strong_exchange is a closed form of the Rashba ferromagnet"):
+        jaxsot.amr_strong_exchange(plain, E_F)
+
+    class Unmagnetized(jaxsot.TwoBandModel):
+        alpha: jax.Array
+
+        def kinetic_energy(self, kx, ky):
+            return C_KIN * (kx * kx + ky * ky)
+
+        def field(self, kx, ky):
+            return self.alpha * ky, -self.alpha * kx, 0.3 + 0.0 * kx
+
+        def spin_orbit_field(self, kx, ky):
+            return self.alpha * ky, -self.alpha * kx, 0.0 * kx
+
+        @property
+        def mass(self):
+            return M_E + 0.0 * self.alpha
+
+    with pytest.raises(ValueError, match="has no magnetization field"):
+        jaxsot.amr_ratio(Unmagnetized(jnp.asarray(ALPHA)), E_F)
