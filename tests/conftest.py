@@ -8,6 +8,7 @@ forms, root solves); nothing is imported from jaxsot except in the fixtures that
 import contextlib
 import dataclasses
 import io
+import json
 import math
 import types
 
@@ -271,6 +272,49 @@ def random_k():
     radius = 7.0 * np.sqrt(generator.uniform(0.02, 1.0, 12))
     angle = generator.uniform(0.0, 2.0 * math.pi, 12)
     return np.stack([radius * np.cos(angle), radius * np.sin(angle)], -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# One fresh interpreter for the checks that need one (a new process costs an import of JAX).
+
+FRESH_INTERPRETER_SCRIPT = """
+import json, sys
+import jaxsot
+report = {"modules_after_import": sorted(sys.modules)}
+# The fit namespace loads its CSV readers on use (test_architecture.py).
+import jaxsot.fit as jf
+files = ("jaxsot.fit._csv", "jaxsot.fit._hall_csv")
+before = [f in sys.modules for f in files]
+jf.read_csv; jf.read_hall_csv
+report["fit_lazy_csv"] = [*before, *[f in sys.modules for f in files], any(m.startswith("jaxsot.cli") for m in sys.modules)]
+# Without x64, importing and using jaxsot keeps float32 everywhere (bands/test_bands.py).
+import jax, numpy as np
+model = jaxsot.RashbaFerromagnet(0.05, 0.5, [0.3, 0.2, 0.9])
+k = np.array([[1.0, 2.0], [0.5, -0.1]])
+outs = [
+    jaxsot.band_energy(model, k, -1),
+    jaxsot.spin_force(model, k, -1, np.array([1e-3, 0.0])),
+    jaxsot.damping_torque(model, k, 1, np.array([1e-3, 0.0])),
+    jaxsot.ensemble_damping_torque(model, 1.0, np.array([1e-3, 0.0]), 16),
+]
+report["float64_dtypes"] = [bool(jax.config.read("jax_enable_x64")), sorted({str(o.dtype) for o in outs}), str(model.alpha.dtype)]
+print(json.dumps(report))
+"""
+
+
+@pytest.fixture(scope="session")
+def fresh_interpreter():
+    """What a fresh interpreter (no x64, nothing imported) reports: one process for all such checks.
+
+    Order inside: `import jaxsot` (its sys.modules), then `import jaxsot.fit` and its lazy CSV readers,
+    then float32 computations without x64.
+    """
+    import subprocess
+    import sys
+
+    completed = subprocess.run([sys.executable, "-c", FRESH_INTERPRETER_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,10 +7,7 @@
 """
 
 import ast
-import json
 import pathlib
-import subprocess
-import sys
 
 import pytest
 
@@ -94,10 +91,9 @@ def test_physics_never_imports_cli_or_file_code():
 
 
 @pytest.fixture(scope="module")
-def modules_after_import():
-    code = "import sys, json, jaxsot; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+def modules_after_import(fresh_interpreter):
+    """sys.modules of a fresh interpreter right after `import jaxsot` (conftest.py: one process for such checks)."""
+    return set(fresh_interpreter["modules_after_import"])
 
 
 def test_import_jaxsot_loads_no_cli_file_or_plotting_modules(modules_after_import):
@@ -107,11 +103,7 @@ def test_import_jaxsot_loads_no_cli_file_or_plotting_modules(modules_after_impor
     assert sorted(m for m in loaded if m.split(".")[0] in ("matplotlib", "xarray", "h5netcdf", "optax")) == []
 
 
-def test_fit_namespace_loads_csv_readers_on_use():
-    code = (
-        "import sys, jaxsot.fit as jf; files = ('jaxsot.fit._csv', 'jaxsot.fit._hall_csv'); "
-        "before = [f in sys.modules for f in files]; jf.read_csv; jf.read_hall_csv; "
-        "print(*before, *[f in sys.modules for f in files], any(m.startswith('jaxsot.cli') for m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False", "True", "True", "False"]
+def test_fit_namespace_loads_csv_readers_on_use(fresh_interpreter):
+    # In the fresh interpreter: import jaxsot.fit, CSV readers loaded? then jf.read_csv, jf.read_hall_csv:
+    # loaded? and no jaxsot.cli module anywhere.
+    assert fresh_interpreter["fit_lazy_csv"] == [False, False, True, True, False]

@@ -16,8 +16,8 @@ phi_deg = 30.0
 
 [ensemble]
 fermi_energy_eV = 1.5
-num_phi = 32
-num_r = 6
+num_phi = 16
+num_r = 4
 
 [drive]
 kind = "{kind}"
@@ -27,9 +27,10 @@ efield_V_per_m = 1.0e5
 tau_fs = {tau}
 
 [time]
-t_end_fs = 40.0
-num_steps = 41
+t_end_fs = 10.0
+num_steps = 6
 """
+# 16 x 4 nodes per band and 6 steps: the shape of the in-process runs of fuzz/test_fuzz_runs.py (one compilation).
 
 
 

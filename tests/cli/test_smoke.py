@@ -23,12 +23,12 @@ def jaxsot_process(*args, cwd):
     return subprocess.run([sys.executable, "-m", "jaxsot", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def test_version_and_help(tmp_path):
+def test_version_and_help(tmp_path, run_cli):
     import jaxsot
 
     completed = jaxsot_process("--version", cwd=tmp_path)
     assert completed.returncode == 0 and completed.stdout.strip() == f"jaxsot {jaxsot.__version__}"
-    completed = jaxsot_process("--help", cwd=tmp_path)
+    completed = run_cli("--help", cwd=tmp_path)  # the same parser; the process start is tested just above
     assert completed.returncode == 0
     for command in ("run", "sweep", "llg", "validate", "fit", "synth", "default-config"):
         assert command in completed.stdout

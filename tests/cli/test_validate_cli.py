@@ -15,19 +15,24 @@ num_r = 4
 t_end_fs = 30.0
 num_steps = 31
 [scan]
-num_points = 5
+num_points = 7
 adiabaticity_min = 1.0e-3
 adiabaticity_max = 3.0e-2
 fit_max = 3.0e-2
-steps_per_period = 64
+steps_per_period = 96
 ramp_periods = 40.0
-window_periods = 3.0
+window_periods = 6.0
 [crossover]
+ratio_min = 0.2
+ratio_max = 6.0
 num_points = 3
-num_r = 8
-ramp_periods = 8.0
-window_periods = 2.0
+num_r = 12
+ramp_periods = 16.0
+window_periods = 4.0
+max_angle_rad = 0.6
 """
+# The scan and crossover sizes are those of quantum/test_quantum.py (7 targets, 96 steps per period over
+# 40 + 6 periods; 3 ratios up to 6, num_r = 12, 16 + 4 periods, max angle 0.6): the same compiled programs.
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,7 @@ def test_validate_end_to_end_passes_and_writes_every_output(small_run, capsys):
     for name in ("adiabaticity.png", "ensemble.png", "crossover.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     results = json.loads((out / "results.json").read_text())
-    assert results["config"]["scan"]["num_points"] == 5 and results["config"]["model"]["j_ex_eV"] == 1.0
+    assert results["config"]["scan"]["num_points"] == 7 and results["config"]["model"]["j_ex_eV"] == 1.0
     rows = {row["check"]: row for row in results["table"]}
     assert rows["state: T2 = -dsigma/dt exact vs semiclassical"]["ok"]
     assert rows["M||z: sea T2 exact vs closed form"]["value"] < 2e-3
@@ -57,13 +62,13 @@ def test_validate_end_to_end_passes_and_writes_every_output(small_run, capsys):
     header = (out / "crossover.csv").read_text().splitlines()[0]
     assert "alpha_kF_over_J" in header and "exact_damping_like_torque" in header
     written = parse_validate_config((out / "config.toml").read_text())
-    assert written.scan.num_points == 5 and written.crossover.num_r == 8
+    assert written.scan.num_points == 7 and written.crossover.num_r == 12
 
 
 def test_validate_exits_1_and_names_the_failed_checks_for_a_step_field(tmp_path, capsys):
     """A field switched on abruptly leaves every state ringing: the adiabatic checks must fail."""
     config = tmp_path / "step.toml"
-    config.write_text(SMALL_VALIDATE.replace("[ensemble]", "[drive]\nkind = 'step'\n[ensemble]").replace("num_points = 3", "num_points = 2"))
+    config.write_text(SMALL_VALIDATE.replace("[ensemble]", "[drive]\nkind = 'step'\n[ensemble]"))
     status = main(["validate", str(config), "--out", str(tmp_path / "out")])
     printed = capsys.readouterr().out
     assert status == 1

@@ -50,7 +50,8 @@ def test_ledger_closes_even_for_a_wrong_torque_so_it_is_only_an_accuracy_figure(
     magnet = jaxsot.Magnet(1.0, 1.0, 0.02, demag=(0.0, 0.0, 0.0))
     for efield in (jnp.asarray([2e-4, 0.0]), jnp.asarray([-6e-4, 0.0])):  # the second is 3x and reversed
         torque = jaxsot.SpinOrbitTorque(0.02, 1.0, 1.5, efield, 30.0, method="strong_exchange")
-        result = jaxsot.simulate_llg(magnet, torque, jnp.asarray([0.6, 0.3, 0.74]), 2e5, num_save=41, rtol=1e-9, atol=1e-11)
+        # num_save = 2001: the compiled configuration of the single-magnet runs in test_llg.py (t_end, rtol, atol are traced).
+        result = jaxsot.simulate_llg(magnet, torque, jnp.asarray([0.6, 0.3, 0.74]), 2e5, num_save=2001, rtol=1e-9, atol=1e-11)
         rates = jaxsot.llg_diagnostics(magnet, torque, result.m)
         energy = np.asarray(rates["magnetic_energy"])
         work = np.asarray(result.work)

@@ -210,7 +210,7 @@ def test_torque_decomposition_and_semiclassical_parts(general, ref):
     assert np.all(np.abs(np.linalg.norm(obs["spin"]["exact"], axis=-1) - 1) < 1e-13)
 
 
-def test_first_order_formula_is_the_physics_md_one(general, ref):
+def test_first_order_formula_matches_the_written_out_form(general, ref):
     k = ref_k = K_STATES
     for band in (-1, 1):
         first = np.asarray(jaxsot.nonadiabatic_spin_first_order(general.model, k, band, E_SMALL))

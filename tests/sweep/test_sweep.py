@@ -2,9 +2,11 @@
 config-change refusal, NetCDF labels and units), 4 forced host devices, and 2 processes joined by
 jax.distributed on localhost.
 
-The CLI runs in subprocesses (as a user would, and because forced host devices must be set before
-jax is imported). They share one persistent compilation cache, so the program compiled by the
-first is loaded by the others: the suite tests behaviour, not the compiler.
+The CLI runs in subprocesses where a real process is needed (kill -9 and resume, forced host devices
+that must be set before jax is imported, jax.distributed) and in-process otherwise (`run_cli`). The
+subprocesses share one persistent compilation cache (the session's JAXSOT_COMPILATION_CACHE=0 is lifted
+for them), so the program compiled by the first is loaded by the others: the suite tests behaviour, not
+the compiler.
 """
 
 import json
@@ -71,6 +73,7 @@ def env(tmp_path_factory):
     environment = dict(os.environ)
     environment.pop("XLA_FLAGS", None)
     environment["JAX_PLATFORMS"] = "cpu"
+    environment["JAXSOT_COMPILATION_CACHE"] = "1"  # conftest switches it off for the in-process CLI
     environment["JAX_COMPILATION_CACHE_DIR"] = str(tmp_path_factory.mktemp("jax-cache"))
     return environment
 
@@ -120,24 +123,25 @@ def assert_same_results(actual, expected):
 
 
 def test_sweep_observables_equal_simulate_per_point_and_mark_invalid_points():
+    # Four points and three times: the shapes of the in-process CLI sweeps (chunks of 4 points), one compilation.
     points = {
-        "alpha": np.array([0.05, 0.1, 0.05]),
-        "j_ex": np.array([1.0, 1.0, 1.0]),
-        "theta": np.array([1.0, 0.3, 1.0]),
-        "phi": np.array([0.5, 0.0, 0.5]),
-        "fermi_energy": np.array([1.5, 0.5, -3.0]),  # both bands; lower band only; no electrons
+        "alpha": np.array([0.05, 0.1, 0.05, 0.02]),
+        "j_ex": np.array([1.0, 1.0, 1.0, 1.0]),
+        "theta": np.array([1.0, 0.3, 1.0, 2.0]),
+        "phi": np.array([0.5, 0.0, 0.5, 1.0]),
+        "fermi_energy": np.array([1.5, 0.5, -3.0, 1.5]),  # both bands; lower band only; no electrons; both bands
         "efield": 1e-4,
-        "efield_direction": np.array([0.0, 0.7, 0.0]),
-        "tau": np.array([10.0, np.inf, 10.0]),
+        "efield_direction": np.array([0.0, 0.7, 0.0, 0.3]),
+        "tau": np.array([10.0, np.inf, 10.0, 10.0]),
     }
     times = jnp.linspace(0.0, 20.0, 3)
     with pytest.raises(ValueError, match="sweep point 2 .*no electrons"):
         sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4)
     result = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, invalid="nan")
-    assert result["status"].tolist() == [0, 0, 1]
+    assert result["status"].tolist() == [0, 0, 1, 0]
     assert np.all(np.isnan(result["damping_torque_exact"][2]))
     assert result["band_density"][1, 1] == 0.0  # E_F = 0.5 eV < J: the upper band is empty
-    for i in range(2):
+    for i in (0, 1, 3):
         model = jaxsot.RashbaFerromagnet.from_angles(points["alpha"][i], 1.0, points["theta"][i], points["phi"][i])
         angle = points["efield_direction"][i]
         drive = jaxsot.StepDrive(jnp.array([math.cos(angle), math.sin(angle)]) * 1e-4)
@@ -288,7 +292,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_kill_9_then_resume_recomputes_nothing_and_gives_the_same_file(tmp_path, env, config_file, baseline):
+def test_kill_9_then_resume_recomputes_nothing_and_gives_the_same_file(tmp_path, env, config_file, baseline, run_cli):
     out = tmp_path / "out"
     killed = subprocess.run(
         [sys.executable, "-c", KILL_AFTER_FIRST_CHUNK, "sweep", str(config_file), "--out", str(out), "--no-progress"],
@@ -300,7 +304,7 @@ def test_kill_9_then_resume_recomputes_nothing_and_gives_the_same_file(tmp_path,
     stamp = first.stat().st_mtime_ns
     # What a kill in the middle of a write leaves behind: a partial temporary file.
     (out / "chunks" / ".chunk_000001.npz.99999.tmp").write_bytes(b"PK\x03\x04 torn")
-    again = sweep_cli(str(config_file), "--out", str(out), env=env, cwd=tmp_path)
+    again = run_cli("sweep", str(config_file), "--out", str(out), "--no-progress", cwd=tmp_path)  # refused: no process needed
     assert again.returncode == 2 and "already holds a sweep" in again.stderr and len(again.stderr.strip().splitlines()) == 1
     resumed = sweep_cli(str(config_file), "--out", str(out), "--resume", env=env, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
