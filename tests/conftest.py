@@ -13,11 +13,25 @@ import math
 import types
 
 import os
+import pathlib
 
-import jax
+# The developer loop: compiled programs persist between test runs in <repo>/.jax-test-cache (JAX's
+# persistent compilation cache, content-addressed: a changed program, JAX version or flag gets a
+# new entry, so a stale program is never used). A fresh clone (CI) compiles everything once; the
+# runs after it skip XLA compilation. Subprocesses inherit it through the environment.
+# JAXSOT_TEST_COMPILATION_CACHE=0 switches it off (or names another folder).
+_TEST_CACHE = os.environ.get("JAXSOT_TEST_COMPILATION_CACHE", str(pathlib.Path(__file__).resolve().parents[1] / ".jax-test-cache"))
+if _TEST_CACHE.strip().lower() not in ("0", "false", "no", "off", ""):
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _TEST_CACHE
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
-# Tests call the CLI in-process: keep them hermetic (no persistent compilation cache in ~/.cache).
+if _TEST_CACHE.strip().lower() not in ("0", "false", "no", "off", ""):
+    jax.config.update("jax_compilation_cache_dir", _TEST_CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+# The in-process CLI leaves JAX's cache settings to the session above (its own ~/.cache folder stays unused).
 os.environ["JAXSOT_COMPILATION_CACHE"] = "0"
 
 import numpy as np  # noqa: E402

@@ -1197,13 +1197,14 @@ def hall_loss(data, guess=None, *, model: str = "exact", num: int = 64):
     sigmas = [_sigma_of(d) if d.sigma_known else onp.ones(_values_of(d).shape) for d in data]
     blocks, kinds = _blocks(data, model, num, _bands(values, data, model), sigmas, values, dtype)
     static = _Static(kinds=kinds, free=(), transform=())
+    # Module-level and compiled once per shape (a closure jitted here would compile on every call).
+    return functools.partial(_hall_mean_square_loss, blocks=blocks, static=static)
 
-    @jax.jit
-    def loss(params):
-        r = _residuals(params, blocks, static)
-        return 0.5 * jnp.mean(r * r)
 
-    return loss
+@functools.partial(jax.jit, static_argnames=("static",))
+def _hall_mean_square_loss(params, *, blocks, static):
+    r = _residuals(params, blocks, static)
+    return 0.5 * jnp.mean(r * r)
 
 
 def synthesize_hall(

@@ -224,11 +224,12 @@ def make_loss(curves, fermi_energy, reference: dict, *, model: str = "exact", nu
     bands = bands_at(values, float(fermi_energy), distinct_polar(curves))
     static = Static(curves=tuple((c.columns, c.kind) for c in curves), free=(), transform=(), bands=tuple(bands), num=num, model=model)
     data = tuple((c.values, c.sigma, curve_arrays(c)) for c in curves)
-    fermi_energy = float(fermi_energy)
+    # A module-level compiled function with the data as arguments: losses of the same shapes share
+    # one compilation (a closure jitted here would compile anew for every make_loss call).
+    return functools.partial(_mean_square_loss, data=data, fermi_energy=float(fermi_energy), static=static)
 
-    @jax.jit
-    def loss(params):
-        r = curve_residuals(params, data, fermi_energy, static)
-        return 0.5 * jnp.mean(r * r)
 
-    return loss
+@functools.partial(jax.jit, static_argnames=("fermi_energy", "static"))
+def _mean_square_loss(params, *, data, fermi_energy, static):
+    r = curve_residuals(params, data, fermi_energy, static)
+    return 0.5 * jnp.mean(r * r)
