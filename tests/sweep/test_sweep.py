@@ -4,9 +4,9 @@ jax.distributed on localhost.
 
 The CLI runs in subprocesses where a real process is needed (kill -9 and resume, forced host devices
 that must be set before jax is imported, jax.distributed) and in-process otherwise (`run_cli`). The
-subprocesses share one persistent compilation cache (the session's JAXSOT_COMPILATION_CACHE=0 is lifted
-for them), so the program compiled by the first is loaded by the others: the suite tests behaviour, not
-the compiler.
+subprocesses share one persistent compilation cache (the test session's, see conftest.py, or a
+module-local one when that is off; the session's JAXSOT_COMPILATION_CACHE=0 is lifted for them), so
+the program compiled by the first is loaded by the others: the suite tests behaviour, not the compiler.
 """
 
 import json
@@ -74,7 +74,8 @@ def env(tmp_path_factory):
     environment.pop("XLA_FLAGS", None)
     environment["JAX_PLATFORMS"] = "cpu"
     environment["JAXSOT_COMPILATION_CACHE"] = "1"  # conftest switches it off for the in-process CLI
-    environment["JAX_COMPILATION_CACHE_DIR"] = str(tmp_path_factory.mktemp("jax-cache"))
+    # The session's persistent cache when it is on (conftest), else one of this module's own.
+    environment.setdefault("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("jax-cache")))
     return environment
 
 
