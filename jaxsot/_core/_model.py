@@ -1,6 +1,7 @@
 """The Rashba ferromagnet model (docs: Theory > Model, units and conventions; paper eq. 1)."""
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -32,6 +33,10 @@ class TwoBandModel(eqx.Module):
     each occupied sea contains k = 0 and is star-shaped about it (`jaxsot.fermi_sea_status`
     checks this on concrete inputs).
     """
+
+    ray_bound_is_safe: ClassVar[bool] = False
+    """True when `ray_bound` is a proven bound (eps_s >= E_F beyond it on every ray): the contour
+    solver then skips its bracket-widening pass."""
 
     @abc.abstractmethod
     def kinetic_energy(self, kx, ky):
@@ -148,6 +153,7 @@ class RashbaFerromagnet(TwoBandModel):
     j_ex: Float[Array, ""]
     magnetization: Float[Array, "3"]
     mass_ratio: Float[Array, ""]
+    ray_bound_is_safe: ClassVar[bool] = True  # `rashba_ray_bound` is a proven bound
 
     def __init__(self, alpha, j_ex, magnetization, mass_ratio=1.0):
         check_real_scalar("alpha", alpha, unit="eV nm")

@@ -242,8 +242,9 @@ def ray_contour(model, fermi_energy, s, num: int) -> FermiContour:
         below = jax.vmap(ray_energy, in_axes=(None, 0, 0, 0))(frozen_model, radius, cos, sin) < frozen_ef
         return jnp.where(below, 2.0 * radius, radius), count + 1
 
-    # A bound that is not above E_F on some ray (a loose generic `ray_bound`) is doubled there.
-    high, _ = jax.lax.while_loop(still_below, widen, (high, 0))
+    if not model.ray_bound_is_safe:
+        # A bound that is not above E_F on some ray (a loose generic `ray_bound`) is doubled there.
+        high, _ = jax.lax.while_loop(still_below, widen, (high, 0))
     start = (jnp.ones(num, bool), high, jnp.zeros(num, dtype), high, jnp.asarray(0))
     _, root, _, _, _ = jax.lax.while_loop(unconverged, safeguarded_newton, start)
     root = jax.lax.stop_gradient(root)
