@@ -22,6 +22,11 @@ magnet = jaxsot.Magnet(1.0, 1.0, 0.02)
 torque = jaxsot.SpinOrbitTorque(0.05, 1.0, 1.5, jnp.array([1e-4, 0.0]), 10.0)
 result = jaxsot.simulate_llg(magnet, torque, jnp.array([0.1, 1.0, 0.0]), 1e4, num_save=5)
 assert bool(result.success)
+# A switching event over a batch (the event root find; one lane switches, one does not).
+easy = jaxsot.Magnet(1.0, 1.0, 0.1, anisotropy_field=0.05, easy_axis=(0, 1, 0))
+batch = jaxsot.SpinOrbitTorque(0.05, 1.0, 1.5, jnp.array([[4e-5, 0.0], [1e-5, 0.0]]), 28.0)
+events = jaxsot.simulate_llg(easy, batch, jnp.array([0.05, 1.0, 0.02]), 5e6, num_save=5, switch_axis=(0, 1, 0), switch_threshold=-0.5, ledger=False)
+assert events.switched.tolist() == [True, False], events.switched
 import importlib.metadata as metadata  # noqa: E402
 
 print("minimum versions OK:", ", ".join(f"{p} {metadata.version(p)}" for p in ("jax", "jaxlib", "optax", "equinox", "diffrax")))
