@@ -33,6 +33,7 @@ from ._core import SinusoidDrive as SinusoidDrive
 from ._core import StepDrive as StepDrive
 from ._core import TwoBandModel as TwoBandModel
 from ._core import degeneracy_point as degeneracy_point
+from ._core import has_paper_forms as has_paper_forms
 from ._dynamics import UNITS as UNITS
 from ._dynamics import SimulationResult as SimulationResult
 from ._dynamics import fermi_sea_sum as fermi_sea_sum

@@ -21,3 +21,4 @@ from ._drives import StepDrive as StepDrive
 from ._model import RashbaFerromagnet as RashbaFerromagnet
 from ._model import TwoBandModel as TwoBandModel
 from ._model import degeneracy_point as degeneracy_point
+from ._model import has_paper_forms as has_paper_forms
