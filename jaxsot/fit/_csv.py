@@ -347,10 +347,10 @@ def write_csv(path, curve, *, units: str = "internal", comments=(), settings: di
     lines.append(",".join(cells))
     table = onp.stack(list(cells.values()), -1)
     lines += [",".join(f"{x:.10g}" for x in row) for row in table]
-    _write_atomically(path, "\n".join(lines) + "\n")
+    write_atomically(path, "\n".join(lines) + "\n")
 
 
-def _write_atomically(path: pathlib.Path, text: str) -> None:
+def write_atomically(path: pathlib.Path, text: str) -> None:
     """Write text via an exclusively created temporary with an unpredictable name in the same
     folder (a planted link cannot redirect it), renamed over `path`; removed if anything fails."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -5,17 +5,14 @@ one-line FitDataError messages naming the file, line and column. Converted to in
 A/m^2, ohm m, nm, eV) into `HallData` / `FieldData` (`jaxsot.fit`'s harmonic Hall fit).
 """
 
-import contextlib
 import csv
 import math
-import os
 import pathlib
 import re
-import tempfile
 
 import numpy as onp
 
-from ._csv import FitDataError, read_data_text, unit_factor
+from ._csv import FitDataError, read_data_text, unit_factor, write_atomically
 from ._hall import FIELD_COLUMNS, MIN_ROWS, FieldData, HallData
 
 HALL_CSV_FORMAT = """\
@@ -386,17 +383,5 @@ def write_hall_csv(path, data, *, comments=()) -> None:
     lines.append(",".join(cells))
     table = onp.stack([onp.broadcast_to(onp.asarray(v, float), (data.num_points,)) for v in cells.values()], -1)
     lines += [",".join(_fmt(x) for x in row) for row in table]
-    _write_atomically(pathlib.Path(path), "\n".join(lines) + "\n")
+    write_atomically(pathlib.Path(path), "\n".join(lines) + "\n")
 
-
-def _write_atomically(path: pathlib.Path, text: str) -> None:
-    """Write via an exclusively created temporary in the same folder, renamed over `path` (removed on failure)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
