@@ -15,6 +15,7 @@ import importlib
 from . import constants as constants
 from ._bands import _kernels as kernels  # per-state scalar kernels for custom observables (fermi_sea_sum)
 from ._bands import accelerating_force as accelerating_force
+from ._bands import anomalous_acceleration as anomalous_acceleration
 from ._bands import band_energy as band_energy
 from ._bands import band_spin as band_spin
 from ._bands import band_velocity as band_velocity
@@ -68,6 +69,10 @@ from ._llg import llg_diagnostics as llg_diagnostics
 from ._llg import llg_rates as llg_rates
 from ._llg import simulate_llg as simulate_llg
 from ._llg import strong_exchange_coefficients as strong_exchange_coefficients
+from ._models import RashbaDresselhausFerromagnet as RashbaDresselhausFerromagnet
+from ._models import SquareLatticeRashbaFerromagnet as SquareLatticeRashbaFerromagnet
+from ._models import TightBindingModel as TightBindingModel
+from ._models import TISurfaceFerromagnet as TISurfaceFerromagnet
 from ._measure import angular_fields as angular_fields
 from ._measure import effective_fields as effective_fields
 from ._measure import EffectiveFields as EffectiveFields

@@ -2,6 +2,7 @@
 
 from ._arrays import DEGENERACY_THRESHOLD as DEGENERACY_THRESHOLD
 from ._arrays import accelerating_force as accelerating_force
+from ._arrays import anomalous_acceleration as anomalous_acceleration
 from ._arrays import band_energy as band_energy
 from ._arrays import band_spin as band_spin
 from ._arrays import band_velocity as band_velocity

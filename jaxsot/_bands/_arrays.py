@@ -16,15 +16,20 @@ Concrete calls return Omega per state from the same program for the band-touchin
 
 import functools
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as onp
 from jaxtyping import Array, Float
 from .._core._checks import check_band, check_states, float_dtype, is_concrete
-from .._core._model import RashbaFerromagnet
+from .._core._model import RashbaFerromagnet, TwoBandModel, require_paper_forms
 from ..constants import CARRIER_CHARGE, HBAR
 from ._kernels import (
+    anomalous_acceleration_components,
     damping_torque_strong_exchange_components,
     energy,
+    has_parabolic_kinetic_energy,
+    kinetic_hessian,
     field_like_torque_components,
     spin,
     spin_force_components,
@@ -163,6 +168,7 @@ _DRIVEN_KERNELS = (
     spin_force_second_order_components,
     _damping_torque_kernel,
     _damping_torque_second_order_kernel,
+    anomalous_acceleration_components,
 )
 _FIELD_KERNELS = (spin_force_strong_exchange_components, damping_torque_strong_exchange_components)
 
@@ -190,6 +196,59 @@ def _driven(index, model, k, band, efield, what):
     return result
 
 
+SINGULAR_MASS_TOLERANCE = 1e-6
+"""`spin_force` refuses a state whose Hess eps0 has |det| <= this times its squared Frobenius norm
+(an inverse-mass tensor M0 = hbar^2 [Hess eps0]^-1 with condition number beyond ~1e6), or is zero
+(massless eps0): the local mass of eps0, hence F_so = M0 r'' - hbar k', is undefined there."""
+
+
+@jax.jit
+def _mass_conditioning(model, k):
+    """|det Hess eps0| / |Hess eps0|_F^2 per state of k (..., 2): NaN for a zero Hessian."""
+    model = model.astype(float_dtype(k))
+    flat = k.reshape(-1, 2).astype(model.dtype)
+    hxx, hxy, hyy = jax.vmap(lambda qx, qy: kinetic_hessian(model, qx, qy))(flat[:, 0], flat[:, 1])
+    ratio = jnp.abs(hxx * hyy - hxy * hxy) / (hxx * hxx + 2.0 * hxy * hxy + hyy * hyy)
+    return ratio.reshape(k.shape[:-1]), jnp.stack([hxx, hxy, hyy], -1).reshape(k.shape[:-1] + (3,))
+
+
+def _massless_message(model, detail):
+    return (
+        f"spin_force: model = {type(model).__name__} has no local mass of eps0 {detail}; the spin force "
+        "F_so = M0 r'' - hbar k' with M0 = hbar^2 [Hess eps0]^-1 is undefined there; allowed: states where "
+        f"Hess eps0 is invertible (|det| > {SINGULAR_MASS_TOLERANCE:g} |Hess|^2); use jaxsot.anomalous_acceleration "
+        "(r'' - Hess(eps0) k'/hbar, defined for every model) or the torques (jaxsot.damping_torque) instead"
+    )
+
+
+def check_local_mass(model, k, result):
+    """Refuse states of k without an invertible Hess eps0 (spin force of a non-parabolic model).
+
+    Concrete: ValueError naming the worst state. Traced: an equinox runtime error on `result`."""
+    if has_parabolic_kinetic_energy(model):
+        mass = model.mass  # a model without a mass (massless eps0) raises here, on concrete fields
+        if is_concrete(mass):
+            return result
+        return eqx.error_if(result, ~jnp.isfinite(mass) | (mass == 0), _massless_message(model, "(traced mass not finite)"))
+    ratio, hessian = _mass_conditioning(model, jnp.asarray(k))
+    if is_concrete(ratio):
+        ratio = onp.asarray(ratio).reshape(-1)
+        bad = ~(ratio > SINGULAR_MASS_TOLERANCE)
+        if onp.any(bad):
+            worst = int(onp.argmin(onp.where(onp.isnan(ratio), -1.0, ratio)))
+            states = onp.broadcast_to(onp.asarray(k), onp.shape(k)).reshape(-1, 2)
+            h = onp.asarray(hessian).reshape(-1, 3)[worst]
+            raise ValueError(
+                _massless_message(
+                    model,
+                    f"at {int(onp.sum(bad))} state(s), e.g. k = {states[worst].tolist()} 1/nm with Hess eps0 = "
+                    f"[[{h[0]:.3g}, {h[1]:.3g}], [{h[1]:.3g}, {h[2]:.3g}]] eV nm^2",
+                )
+            )
+        return result
+    return eqx.error_if(result, jnp.any(~(ratio > SINGULAR_MASS_TOLERANCE)), _massless_message(model, "at some state (traced)"))
+
+
 def _field(index, model, efield, band):
     s = check_band(band)
     check_states("efield", efield)
@@ -197,11 +256,11 @@ def _field(index, model, efield, band):
     return _field_impl(index, evaluation_mode(model, efield), model, efield, float(s))
 
 
-def band_energy(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -> Float[Array, "..."]:
-    """Exact band energy eps_s(k) = hbar^2 k^2/2m + s Omega(k) [eV] (paper eq. 1).
+def band_energy(model: TwoBandModel, k: Float[Array, "... 2"], band: int) -> Float[Array, "..."]:
+    """Exact band energy eps_s(k) = eps0(k) + s Omega(k) [eV] (paper eq. 1: eps0 = hbar^2 k^2/2m).
 
     Args:
-        model: the Rashba ferromagnet.
+        model: any two-band model (e.g. `jaxsot.RashbaFerromagnet`).
         k: wave vectors, shape (..., 2) [1/nm].
         band: +1 (upper) or -1 (lower).
     Returns: shape (...) [eV], dtype of k.
@@ -209,12 +268,12 @@ def band_energy(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -
     return _band(0, model, k, band)
 
 
-def spin_splitting(model: RashbaFerromagnet, k: Float[Array, "... 2"]) -> Float[Array, "..."]:
-    """Omega(k) = |alpha (k x z) - J M| [eV], half the band gap at k; shape (...)."""
+def spin_splitting(model: TwoBandModel, k: Float[Array, "... 2"]) -> Float[Array, "..."]:
+    """Omega(k) = |b(k)| [eV] (|alpha (k x z) - J M| for the Rashba ferromagnet), half the band gap at k; shape (...)."""
     return _band(1, model, k, 1)
 
 
-def band_spin(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -> Float[Array, "... 3"]:
+def band_spin(model: TwoBandModel, k: Float[Array, "... 2"], band: int) -> Float[Array, "... 3"]:
     """Band spin <sigma>_s = s b/|b| (dimensionless unit vector), shape (..., 3).
 
     The lower band's spin is close to +M when J >> alpha k.
@@ -222,7 +281,7 @@ def band_spin(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -> 
     return _band(2, model, k, band, "band_spin")
 
 
-def band_velocity(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -> Float[Array, "... 2"]:
+def band_velocity(model: TwoBandModel, k: Float[Array, "... 2"], band: int) -> Float[Array, "... 2"]:
     """Band velocity v_s = grad_k eps_s / hbar [nm/fs] by autodiff (paper eq. 8); shape (..., 2)."""
     return _band(3, model, k, band, "band_velocity")
 
@@ -233,18 +292,55 @@ def accelerating_force(efield: Float[Array, "... 2"]) -> Float[Array, "... 2"]:
 
 
 def spin_force(
-    model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int, efield: Float[Array, "... 2"]
+    model: TwoBandModel, k: Float[Array, "... 2"], band: int, efield: Float[Array, "... 2"]
 ) -> Float[Array, "... 2"]:
-    """Exact spin force F_so = m r'' - hbar k' [eV/nm] of a band state accelerated by qE.
+    """Exact spin force F_so = M0(k) r'' - hbar k' [eV/nm] of a band state accelerated by qE.
 
-    F_so = (m/hbar^2) Hess_k(s Omega) . (hbar k'), hbar k' = qE, as an autodiff Hessian-vector
-    product (paper eq. 9-12; docs: Theory > Hamilton's equations and the spin force).
+    M0 = hbar^2 [Hess eps0]^-1 is the local inverse-mass tensor of eps0, so F_so = M0 . a_so with
+    the anomalous acceleration a_so = Hess_k(s Omega) . (hbar k')/hbar^2 (`anomalous_acceleration`).
+    For parabolic eps0 = hbar^2 k^2/2m (the Rashba ferromagnet) M0 = m I and this is the papers'
+    F_so = m r'' - hbar k' = (m/hbar^2) Hess_k(s Omega) . (hbar k'), an autodiff Hessian-vector
+    product (paper eq. 9-12; docs: Theory > Hamilton's equations and the spin force, and The spin
+    force for any band shape).
 
     Args:
-        k: (..., 2) [1/nm]; efield: (2,) or (..., 2) [V/nm], broadcast against k; band: +1 or -1.
-    Returns: (..., 2) [eV/nm].
+        model: any two-band model (`TwoBandModel`).
+        k: wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+        efield: in-plane electric field, shape (2,) or (..., 2) [V/nm], broadcast against k.
+
+    Returns:
+        (..., 2) [eV/nm].
+
+    Raises:
+        ValueError: at a state where Hess eps0 is singular (massless eps0 = 0, or the lines
+            |kx a| = pi/2 of a square lattice; `SINGULAR_MASS_TOLERANCE`), naming
+            `jaxsot.anomalous_acceleration` as the observable to use; under jit an equinox runtime
+            error instead. A parabolic model whose `mass` is undefined raises from `mass`.
     """
-    return _driven(0, model, k, band, efield, "spin_force")
+    result = _driven(0, model, k, band, efield, "spin_force")
+    return check_local_mass(model, jnp.broadcast_to(jnp.asarray(k), result.shape), result)
+
+
+def anomalous_acceleration(
+    model: TwoBandModel, k: Float[Array, "... 2"], band: int, efield: Float[Array, "... 2"]
+) -> Float[Array, "... 2"]:
+    """Anomalous acceleration a_so = r'' - Hess(eps0) . k'/hbar [nm/fs^2] of a band state accelerated by qE.
+
+    a_so = Hess_k(s Omega) . (hbar k')/hbar^2, hbar k' = qE: the part of the acceleration r'' of
+    Hamilton's equations (r' = grad eps_s/hbar) that eps0 does not produce. Defined for every
+    model, massless (Dirac) ones included; for parabolic eps0 the spin force is m a_so.
+
+    Args:
+        model: any two-band model (`TwoBandModel`).
+        k: wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+        efield: in-plane electric field, shape (2,) or (..., 2) [V/nm], broadcast against k.
+
+    Returns:
+        (..., 2) [nm/fs^2].
+    """
+    return _driven(4, model, k, band, efield, "anomalous_acceleration")
 
 
 def spin_force_second_order(
@@ -271,7 +367,7 @@ def spin_force_strong_exchange(
 
 
 def damping_torque(
-    model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int, efield: Float[Array, "... 2"]
+    model: TwoBandModel, k: Float[Array, "... 2"], band: int, efield: Float[Array, "... 2"]
 ) -> Float[Array, "... 3"]:
     """Damping-like torque of one band state, T2 = -ds/dt [1/fs], 3D (paper eq. 7, 11).
 
@@ -309,8 +405,9 @@ def damping_torque_from_spin_force(
     """In-plane torque-force identity T2_par = (hbar/(m alpha)) z x F_so [1/fs] (paper eq. 11).
 
     R_c = hbar/(m alpha) is the papers' effective radius. force (..., 2) [eV/nm] -> (..., 2).
-    Requires alpha != 0.
+    Requires alpha != 0. The Rashba ferromagnet's closed form (ValueError for another model).
     """
+    require_paper_forms(model, "damping_torque_from_spin_force")
     check_states("force", force)
     if is_concrete(model.alpha) and float(model.alpha) == 0.0:
         raise ValueError("alpha = 0.0 is not allowed here; allowed: alpha != 0 (R_c = hbar/(m alpha))")
@@ -319,7 +416,7 @@ def damping_torque_from_spin_force(
     return radius.astype(force.dtype) * jnp.stack([-force[..., 1], force[..., 0]], axis=-1)
 
 
-def field_like_torque(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -> Float[Array, "... 3"]:
+def field_like_torque(model: TwoBandModel, k: Float[Array, "... 2"], band: int) -> Float[Array, "... 3"]:
     """Field-like torque of one band state, T1 = (2/hbar) B_so x <sigma>_s [1/fs] (paper eq. 5).
 
     B_so = alpha (k x z). For a band state this equals (2J/hbar) M x <sigma>_s exactly.

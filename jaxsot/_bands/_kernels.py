@@ -5,11 +5,17 @@ Scalar components, not (2,)-vectors, keep XLA-CPU out of its slow fusion path fo
 (docs: Benchmarks). Derivatives come from autodiff of one energy: velocity = grad(eps)/hbar and the
 spin force is a Hessian-vector product of s*Omega (jax-md style). s is the band sign as a float
 (+1 upper, -1 lower); k [1/nm]; f = hbar k' = qE [eV/nm].
+
+The spin force of any band shape (docs: Theory > The spin force for any band shape): the anomalous
+acceleration a_so = r'' - Hess(eps0) k'/hbar = Hess(s Omega) f/hbar^2 exists for every model; the spin
+force is F_so = M0(k) a_so with M0 = hbar^2 [Hess eps0]^-1 the local inverse-mass tensor of eps0,
+i.e. F_so = M0 r'' - hbar k'. For eps0 = hbar^2 k^2/2m (M0 = m I) it is the papers' m r'' - hbar k'.
 """
 
 
 import jax
 import jax.numpy as jnp
+from .._core._model import RashbaFerromagnet
 from ..constants import CARRIER_CHARGE, HBAR
 
 
@@ -51,17 +57,65 @@ def spin_splitting_gradient(model, kx, ky, s):
     return jax.grad(lambda qx, qy: s * splitting(model, qx, qy), argnums=(0, 1))(kx, ky)
 
 
-def spin_force_components(model, kx, ky, s, fx, fy):
-    """Exact F_so = (m/hbar^2) Hess_k(s Omega) . f [eV/nm], f = hbar k' [eV/nm].
+def has_parabolic_kinetic_energy(model) -> bool:
+    """True when the model declares eps0(k) = hbar^2 k^2/(2 model.mass) exactly (M0 = m I everywhere).
 
-    A Hessian-vector product (jvp of grad) of s*Omega alone: computing m dv/dt - hbar k'
-    instead would cancel ~1.5 digits in float32 (F_so is ~6 % of hbar k').
+    The Rashba ferromagnet does, and a model class with `kinetic_is_parabolic = True` (a ClassVar);
+    the spin force then uses `model.mass` (one multiplication) instead of inverting Hess eps0 per state.
+    A Python-level decision on the model's type: the same under jit, grad and vmap.
     """
+    return isinstance(model, RashbaFerromagnet) or bool(getattr(type(model), "kinetic_is_parabolic", False))
+
+
+def kinetic_hessian(model, kx, ky):
+    """Hess_k eps0 = (d2/dkx2, d2/dkx dky, d2/dky2) eps0 [eV nm^2], three scalars (autodiff).
+
+    hbar^2 times its inverse is the local inverse-mass tensor M0(k) of the spin force."""
+
+    def gradient(qx, qy):
+        return jax.grad(model.kinetic_energy, argnums=(0, 1))(qx, qy)
+
+    one, zero = jnp.ones_like(kx), jnp.zeros_like(kx)
+    _, (hxx, hxy) = jax.jvp(gradient, (kx, ky), (one, zero))
+    _, (_, hyy) = jax.jvp(gradient, (kx, ky), (zero, one))
+    return hxx, hxy, hyy
+
+
+def spin_hessian_product(model, kx, ky, s, fx, fy):
+    """Hess_k(s Omega) . f [eV^2 nm], two scalars: a Hessian-vector product (jvp of grad)."""
     _, (hx, hy) = jax.jvp(
         lambda qx, qy: spin_splitting_gradient(model, qx, qy, s), (kx, ky), (fx, fy)
     )
-    scale = model.mass / HBAR**2
-    return hx * scale, hy * scale
+    return hx, hy
+
+
+def anomalous_acceleration_components(model, kx, ky, s, fx, fy):
+    """a_so = r'' - Hess(eps0) . k'/hbar = Hess_k(s Omega) . f / hbar^2 [nm/fs^2], f = hbar k' [eV/nm].
+
+    The part of the acceleration of a band state that eps0 does not produce; defined for every
+    model (no mass involved), zero without the k-dependent part of b."""
+    hx, hy = spin_hessian_product(model, kx, ky, s, fx, fy)
+    return hx / HBAR**2, hy / HBAR**2
+
+
+def spin_force_components(model, kx, ky, s, fx, fy):
+    """Spin force F_so = M0(k) . a_so = M0 r'' - hbar k' [eV/nm], f = hbar k' [eV/nm].
+
+    M0 = hbar^2 [Hess eps0]^-1 is the local inverse-mass tensor of eps0, so F_so = [Hess eps0]^-1
+    Hess(s Omega) . f: no hbar and no reference mass. For a model with parabolic eps0
+    (`has_parabolic_kinetic_energy`) M0 = m I and F_so = (m/hbar^2) Hess_k(s Omega) . f = m r'' - hbar k'
+    (paper eq. 9-12), computed as that product: a Hessian-vector product (jvp of grad) of s*Omega
+    alone, since computing m dv/dt - hbar k' instead would cancel ~1.5 digits in float32 (F_so is
+    ~6 % of hbar k'). Where det Hess eps0 = 0 (massless eps0, the lines |kx a| = pi/2 of a square
+    lattice) the result is infinite or NaN: the public `jaxsot.spin_force` refuses such states.
+    """
+    hx, hy = spin_hessian_product(model, kx, ky, s, fx, fy)
+    if has_parabolic_kinetic_energy(model):
+        scale = model.mass / HBAR**2
+        return hx * scale, hy * scale
+    hxx, hxy, hyy = kinetic_hessian(model, kx, ky)
+    determinant = hxx * hyy - hxy * hxy
+    return (hyy * hx - hxy * hy) / determinant, (hxx * hy - hxy * hx) / determinant
 
 
 def spin_rate_components(model, kx, ky, s, fx, fy):
