@@ -12,7 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 from .._core._checks import is_concrete
-from .._core._model import IN_PLANE_ULPS
+from .._core._model import IN_PLANE_ULPS, TwoBandModel
+from ._touching_search import locate_touching
 
 DEGENERACY_THRESHOLD = 1e-3
 """States with Omega < DEGENERACY_THRESHOLD * J (J = |exchange field|) are reported as near the band touching."""
@@ -86,10 +87,11 @@ def warn_near_band_touching(model, k, omega, what, *, consequence=None, stacklev
     nonfinite = int(onp.sum(result_only))
     worst = int(onp.argmin(onp.where(onp.isnan(exact), -onp.inf, exact)))
     count = int(onp.sum(near))
+    description = _description(model, states[worst] if count else None)
     if count == 0:
         warnings.warn(
             f"{what}: {nonfinite} state(s) with a non-finite input, none near the "
-            f"band touching {model.touching_description()}",
+            f"band touching {description}",
             RuntimeWarning,
             stacklevel=stacklevel,
         )
@@ -98,8 +100,19 @@ def warn_near_band_touching(model, k, omega, what, *, consequence=None, stacklev
     extra = f"; {nonfinite} more state(s) with a non-finite input" if nonfinite else ""
     warnings.warn(
         f"{what}: {count} state(s) with Omega < {DEGENERACY_THRESHOLD:g} J, at or near the band touching "
-        f"{model.touching_description()}; the closest, k = {states[worst].tolist()}, has Omega = {exact[worst]:.3g} eV: "
+        f"{description}; the closest, k = {states[worst].tolist()}, has Omega = {exact[worst]:.3g} eV: "
         f"{consequence}{extra}",
         RuntimeWarning,
         stacklevel=stacklevel,
     )
+
+
+def _description(model, start):
+    """The model's `touching_description`; for a model that has none of its own, the touching point
+    found by Newton's method on |b|^2 from the closest state `start` (k [1/nm]), when there is one."""
+    if type(model).touching_description is not TwoBandModel.touching_description or start is None:
+        return model.touching_description()
+    point = locate_touching(model, start)
+    if point is None:
+        return model.touching_description()
+    return f"point k* = {onp.round(point, 6).tolist()} 1/nm (where b(k) = 0, found from the closest state)"

@@ -20,6 +20,7 @@ from jaxtyping import Array, Float
 from .._bands._arrays import spin_splitting
 from .._bands._kernels import energy
 from .._bands._touching import exchange_scale
+from .._bands._touching_search import touching_report
 from .._core._checks import check_band, check_count, check_finite, float_dtype, is_concrete
 from .._core._model import TwoBandModel
 from ..constants import AREA_MEASURE
@@ -378,21 +379,11 @@ def electron_density(model: TwoBandModel, fermi_energy, band: int, num: int = 25
 
 
 def band_touching_report(model: TwoBandModel, fermi_energy) -> str | None:
-    """A sentence when the band touching point k* lies in or near an occupied Fermi sea, else None.
+    """A sentence when a band touching point k* lies in or near an occupied Fermi sea, else None.
 
-    Near k* (Omega -> 0) velocities and spin forces diverge; per-band sea integrals become
-    inaccurate even though the sum over both bands stays finite.
+    The model's own touching points (`touching_points()` / `touching_point()`), else those found by
+    a grid + Newton search of |b(k)| over the zone or the sea's bounding square. Near k* (Omega -> 0)
+    velocities and spin forces diverge; per-band sea integrals become inaccurate even though the sum
+    over both bands stays finite.
     """
-    point = model.touching_point()
-    if point is None:
-        return None
-    gap = float(spin_splitting(model, point))
-    lower = float(energy(model, point[0], point[1], -1.0))
-    distance = abs(lower - float(fermi_energy))
-    if lower < float(fermi_energy) or distance < 0.05 * exchange_scale(model):
-        return (
-            f"the band touching point k* = {onp.round(onp.asarray(point), 4).tolist()} 1/nm (Omega = {gap:.2g} eV, "
-            f"eps = {lower:.4g} eV) lies {'inside' if lower < float(fermi_energy) else 'near'} the Fermi sea "
-            f"(E_F = {float(fermi_energy):g} eV): spin forces diverge there and per-band results are inaccurate"
-        )
-    return None
+    return touching_report(model, fermi_energy, exchange_scale(model))
