@@ -198,7 +198,7 @@ def _driven(index, model, k, band, efield, what):
 
 SINGULAR_MASS_TOLERANCE = 1e-6
 """`spin_force` refuses a state whose Hess eps0 has |det| <= this times its squared Frobenius norm
-(an inverse-mass tensor M0 = hbar^2 [Hess eps0]^-1 with condition number beyond ~1e6), or is zero
+(a mass tensor M0 = hbar^2 [Hess eps0]^-1 with condition number beyond ~1e6), or is zero
 (massless eps0): the local mass of eps0, hence F_so = M0 r'' - hbar k', is undefined there."""
 
 
@@ -296,7 +296,7 @@ def spin_force(
 ) -> Float[Array, "... 2"]:
     """Exact spin force F_so = M0(k) r'' - hbar k' [eV/nm] of a band state accelerated by qE.
 
-    M0 = hbar^2 [Hess eps0]^-1 is the local inverse-mass tensor of eps0, so F_so = M0 . a_so with
+    M0 = hbar^2 [Hess eps0]^-1 is the local mass tensor of eps0, so F_so = M0 . a_so with
     the anomalous acceleration a_so = Hess_k(s Omega) . (hbar k')/hbar^2 (`anomalous_acceleration`).
     For parabolic eps0 = hbar^2 k^2/2m (the Rashba ferromagnet) M0 = m I and this is the papers'
     F_so = m r'' - hbar k' = (m/hbar^2) Hess_k(s Omega) . (hbar k'), an autodiff Hessian-vector

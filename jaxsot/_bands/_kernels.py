@@ -8,7 +8,7 @@ spin force is a Hessian-vector product of s*Omega (jax-md style). s is the band 
 
 The spin force of any band shape (docs: Theory > The spin force for any band shape): the anomalous
 acceleration a_so = r'' - Hess(eps0) k'/hbar = Hess(s Omega) f/hbar^2 exists for every model; the spin
-force is F_so = M0(k) a_so with M0 = hbar^2 [Hess eps0]^-1 the local inverse-mass tensor of eps0,
+force is F_so = M0(k) a_so with M0 = hbar^2 [Hess eps0]^-1 the local mass tensor of eps0,
 i.e. F_so = M0 r'' - hbar k'. For eps0 = hbar^2 k^2/2m (M0 = m I) it is the papers' m r'' - hbar k'.
 """
 
@@ -70,7 +70,7 @@ def has_parabolic_kinetic_energy(model) -> bool:
 def kinetic_hessian(model, kx, ky):
     """Hess_k eps0 = (d2/dkx2, d2/dkx dky, d2/dky2) eps0 [eV nm^2], three scalars (autodiff).
 
-    hbar^2 times its inverse is the local inverse-mass tensor M0(k) of the spin force."""
+    hbar^2 times its inverse is the local mass tensor M0(k) of the spin force."""
 
     def gradient(qx, qy):
         return jax.grad(model.kinetic_energy, argnums=(0, 1))(qx, qy)
@@ -101,7 +101,7 @@ def anomalous_acceleration_components(model, kx, ky, s, fx, fy):
 def spin_force_components(model, kx, ky, s, fx, fy):
     """Spin force F_so = M0(k) . a_so = M0 r'' - hbar k' [eV/nm], f = hbar k' [eV/nm].
 
-    M0 = hbar^2 [Hess eps0]^-1 is the local inverse-mass tensor of eps0, so F_so = [Hess eps0]^-1
+    M0 = hbar^2 [Hess eps0]^-1 is the local mass tensor of eps0, so F_so = [Hess eps0]^-1
     Hess(s Omega) . f: no hbar and no reference mass. For a model with parabolic eps0
     (`has_parabolic_kinetic_energy`) M0 = m I and F_so = (m/hbar^2) Hess_k(s Omega) . f = m r'' - hbar k'
     (paper eq. 9-12), computed as that product: a Hessian-vector product (jvp of grad) of s*Omega

@@ -238,7 +238,7 @@ def touching_report(model, fermi_energy, exchange) -> str | None:
         return None
     e_f = float(fermi_energy)
     points = touching_points(model, e_f)
-    found = [] if known_touching_points(model) is not None else [" (found by a search: no exact points given)"]
+    how = "" if known_touching_points(model) is not None else "found by a search of |b(k)|; "
     for point in points:
         point = jnp.asarray(point, model.dtype)
         gap = float(splitting(model, point[0], point[1]))
@@ -246,8 +246,8 @@ def touching_report(model, fermi_energy, exchange) -> str | None:
         distance = abs(lower - e_f)
         if lower < e_f or distance < NEAR_FERMI_LEVEL * exchange:
             return (
-                f"the band touching point k* = {onp.round(onp.asarray(point, onp.float64), 4).tolist()} 1/nm (Omega = {gap:.2g} eV, "
-                f"eps = {lower:.4g} eV{''.join(found)}) lies {'inside' if lower < e_f else 'near'} the Fermi sea "
+                f"the band touching point k* = {onp.round(onp.asarray(point, onp.float64), 4).tolist()} 1/nm ({how}Omega = {gap:.2g} eV, "
+                f"eps = {lower:.4g} eV) lies {'inside' if lower < e_f else 'near'} the Fermi sea "
                 f"(E_F = {e_f:g} eV): spin forces diverge there and per-band results are inaccurate"
                 + (f"; {len(points)} touching points in all" if len(points) > 1 else "")
             )

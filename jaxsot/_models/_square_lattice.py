@@ -65,7 +65,7 @@ class SquareLatticeRashbaFerromagnet(TwoBandModel):
     def mass(self) -> Float[Array, ""]:
         """Band-bottom mass hbar^2/(2 t a^2) [eV fs^2/nm^2] of eps0 at k = 0 (a reference value).
 
-        The spin force does not use it: it uses the local inverse-mass tensor hbar^2 [Hess eps0(k)]^-1
+        The spin force does not use it: it uses the local mass tensor hbar^2 [Hess eps0(k)]^-1
         (docs: Theory > The spin force for any band shape)."""
         return HBAR**2 / (2.0 * self.t * self.a**2)
 
@@ -105,8 +105,9 @@ class SquareLatticeRashbaFerromagnet(TwoBandModel):
             return onp.zeros((0, 2))
 
         def angles(value):
+            # the two solutions of sin(x) = value, in [-pi, pi) (one when value = +-1)
             first = math.asin(value)
-            return sorted({first, math.remainder(math.pi - first, 2.0 * math.pi)})
+            return sorted({(x + math.pi) % (2.0 * math.pi) - math.pi + 0.0 for x in (first, math.pi - first)})
 
         return onp.asarray([[x / a, y / a] for x in angles(sx) for y in angles(sy)])
 

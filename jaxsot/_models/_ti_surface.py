@@ -55,7 +55,7 @@ class TISurfaceFerromagnet(TwoBandModel):
 
     @property
     def mass(self) -> Float[Array, ""]:
-        """m = hbar^2/(2c) [eV fs^2/nm^2] of eps0 = c k^2 (its inverse-mass tensor is m I everywhere).
+        """m = hbar^2/(2c) [eV fs^2/nm^2] of eps0 = c k^2 (its mass tensor is m I everywhere).
 
         Raises:
             ValueError: for c = 0 (massless Dirac cone), naming `jaxsot.anomalous_acceleration`.

@@ -182,7 +182,7 @@ class TightBindingModel(TwoBandModel):
         return kx[..., None] * vectors[:, 0] + ky[..., None] * vectors[:, 1]
 
     def kinetic_energy(self, kx, ky):
-        """eps0(k) = e_0 + sum_R [2 Re e_R cos k.R - 2 Im e_R sin k.R] [eV]."""
+        """eps0(k) [eV] = e_0 + sum_R (2 Re e_R cos k.R - 2 Im e_R sin k.R)."""
         theta = self._phases(kx, ky)
         return self.onsite_energy + jnp.sum(self.cos_energy * jnp.cos(theta) + self.sin_energy * jnp.sin(theta), axis=-1)
 
@@ -213,7 +213,7 @@ class TightBindingModel(TwoBandModel):
         """Band mass of eps0 at k = 0, hbar^2 / (tr Hess eps0(0)/2) [eV fs^2/nm^2] (a reference value).
 
         Negative when eps0 has a maximum at k = 0. The spin force does not use it: it uses the local
-        inverse-mass tensor hbar^2 [Hess eps0(k)]^-1 (docs: Theory > The spin force for any band shape).
+        mass tensor hbar^2 [Hess eps0(k)]^-1 (docs: Theory > The spin force for any band shape).
 
         Raises:
             ValueError: when tr Hess eps0(0) = 0 (no curvature at k = 0).
@@ -224,6 +224,6 @@ class TightBindingModel(TwoBandModel):
         if is_concrete(trace) and float(trace) == 0.0:
             raise ValueError(
                 "TightBindingModel: eps0 has no curvature at k = 0 (tr Hess eps0 = 0), so no band mass there; "
-                "use jaxsot.spin_force (local inverse-mass tensor) or jaxsot.anomalous_acceleration"
+                "use jaxsot.spin_force (local mass tensor) or jaxsot.anomalous_acceleration"
             )
         return HBAR**2 / (0.5 * trace)

@@ -40,7 +40,7 @@ def test_spin_force_is_m0_r_double_dot_minus_hbar_k_dot_on_every_shipped_model(c
 
 def test_a_reference_mass_is_not_the_spin_force_of_a_lattice():
     # The band-bottom mass times a_so (the parabolic formula) misses the lattice's own curvature by ~10 %
-    # at this k: the local inverse-mass tensor is what makes F_so = M0 r'' - hbar k' hold.
+    # at this k: the local mass tensor is what makes F_so = M0 r'' - hbar k' hold.
     case = CASES["square"]
     got = np.asarray(jaxsot.spin_force(case.model, K0, -1, EFIELD))
     naive = float(case.model.mass) * np.asarray(jaxsot.anomalous_acceleration(case.model, K0, -1, EFIELD))
