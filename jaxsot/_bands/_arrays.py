@@ -225,6 +225,8 @@ def check_local_mass(model, k, result):
     """Refuse states of k without an invertible Hess eps0 (spin force of a non-parabolic model).
 
     Concrete: ValueError naming the worst state. Traced: an equinox runtime error on `result`."""
+    if isinstance(model, RashbaFerromagnet):  # its mass is always finite and positive
+        return result
     if has_parabolic_kinetic_energy(model):
         mass = model.mass  # a model without a mass (massless eps0) raises here, on concrete fields
         if is_concrete(mass):
