@@ -30,7 +30,7 @@ def exchange_field_components(model, kx, ky):
 
 
 def splitting(model, kx, ky):
-    """Omega(k) = |b(k)| [eV]; the bands are eps_s = hbar^2 k^2/2m + s Omega."""
+    """Omega(k) = |b(k)| [eV]; the bands are eps_s = eps0 + s Omega (eps0 = hbar^2 k^2/2m for the Rashba ferromagnet)."""
     bx, by, bz = exchange_field_components(model, kx, ky)
     return jnp.sqrt(bx * bx + by * by + bz * bz)
 

@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as onp
 from jaxtyping import Array, Float
@@ -32,16 +33,18 @@ class TISurfaceFerromagnet(TwoBandModel):
         ValueError: for a parameter that is not one finite real number in its range, or a zero or
             non-finite magnetization, naming the parameter, its value and the allowed range.
 
-    With c = 0 the lower band is unbounded below (its Fermi sea is infinite: `ray_bound` is inf
-    for it) and eps0 has no mass: `mass` and `jaxsot.spin_force` raise and name
-    `jaxsot.anomalous_acceleration`, which is defined.
+    With c = 0 the lower band is unbounded below (its Fermi sea is infinite: `ray_bound` and so
+    every Fermi-sea and contour quantity raise) and eps0 has no mass: `mass` and
+    `jaxsot.spin_force` raise and name `jaxsot.anomalous_acceleration`, which is defined. The
+    single-state functions (energies, spins, velocities, torques) work.
     """
 
     hbar_v: Float[Array, ""]
     j_ex: Float[Array, ""]
     magnetization: Float[Array, "3"]
     kinetic: Float[Array, ""]
-    ray_bound_is_safe: ClassVar[bool] = True  # `quadratic_ray_bound`, or inf where no bound exists
+    massless: bool = eqx.field(static=True)
+    ray_bound_is_safe: ClassVar[bool] = True  # `quadratic_ray_bound`; refused where no bound exists
     kinetic_is_parabolic: ClassVar[bool] = True  # eps0 = c k^2 = hbar^2 k^2/(2 mass)
 
     def __init__(self, hbar_v, j_ex, magnetization, kinetic=0.0):
@@ -52,6 +55,8 @@ class TISurfaceFerromagnet(TwoBandModel):
         self.j_ex = jnp.asarray(j_ex)
         self.magnetization = unit_vector("magnetization", magnetization)
         self.kinetic = jnp.asarray(kinetic)
+        # Static, so that the mass and the lower band's ray bound refuse a massless cone under jit too.
+        self.massless = is_concrete(kinetic) and float(kinetic) == 0.0
 
     @property
     def mass(self) -> Float[Array, ""]:
@@ -60,7 +65,7 @@ class TISurfaceFerromagnet(TwoBandModel):
         Raises:
             ValueError: for c = 0 (massless Dirac cone), naming `jaxsot.anomalous_acceleration`.
         """
-        if is_concrete(self.kinetic) and float(self.kinetic) == 0.0:
+        if self.massless:
             raise ValueError(
                 "TISurfaceFerromagnet with kinetic = 0.0 is a massless Dirac cone: eps0 = 0 has no mass, so the "
                 "spin force F_so = m r'' - hbar k' is undefined; allowed: kinetic > 0 [eV nm^2]; use "
@@ -93,12 +98,24 @@ class TISurfaceFerromagnet(TwoBandModel):
         """Radius [1/nm] beyond which eps_s >= E_F on every ray (traceable).
 
         c > 0: the root of c r^2 - |hbar v| r + s J = E_F. c = 0: (E_F + J)/|hbar v| for the upper
-        band, inf for the lower one (-Omega never reaches E_F at large k: an unbounded sea)."""
+        band; the lower band -Omega of a massless cone never reaches E_F at large k (its Fermi sea
+        is infinite), so every Fermi-sea and contour quantity, which needs the lower band's bound,
+        is refused.
+
+        Raises:
+            ValueError: for the lower band (s = -1, concrete) of a massless cone (kinetic = 0).
+        """
+        if self.massless and not (is_concrete(s) and float(s) > 0):
+            raise ValueError(
+                "TISurfaceFerromagnet with kinetic = 0.0: the lower band of a massless Dirac cone is unbounded below, "
+                "so its Fermi sea (and every Fermi-sea or contour quantity) is infinite; allowed: kinetic > 0 "
+                "[eV nm^2] (a k^2 term), or the single-state functions (jaxsot.band_energy, jaxsot.damping_torque, ...)"
+            )
         slope = jnp.abs(self.hbar_v)
         massive = self.kinetic > 0
         safe = jnp.where(massive, self.kinetic, 1.0)
         bound = quadratic_ray_bound(safe, slope, self.j_ex, fermi_energy, s)
-        cone = jnp.where(s > 0, jnp.maximum(fermi_energy + self.j_ex, 0.0) / slope, jnp.inf)
+        cone = jnp.maximum(fermi_energy + self.j_ex, 0.0) / slope
         return jnp.where(massive, bound, cone)
 
     def touching_points(self):

@@ -70,11 +70,18 @@ def test_continuum_ray_bounds_hold_on_every_ray(name):
             for angle in np.linspace(0.0, 2 * math.pi, 48, endpoint=False):
                 k = bound * np.array([math.cos(angle), math.sin(angle)])
                 assert ref.energy(case.hamiltonian, k, s) >= fermi_energy - 1e-12
-    # A massless cone: the upper band is bounded, the lower band's sea is not.
+    # A massless cone: the upper band is bounded, the lower band's sea is not, and sea quantities say so.
     massless = CASES["ti_massless"].model
-    assert float(massless.ray_bound(0.2, -1.0)) == math.inf
     bound = float(massless.ray_bound(0.2, 1.0))
-    assert ref.energy(CASES["ti_massless"].hamiltonian, [bound, 0.0], 1) >= 0.2 - 1e-12
+    for angle in np.linspace(0.0, 2 * math.pi, 48, endpoint=False):
+        k = bound * np.array([math.cos(angle), math.sin(angle)])
+        assert ref.energy(CASES["ti_massless"].hamiltonian, k, 1) >= 0.2 - 1e-12
+    with pytest.raises(ValueError, match="massless Dirac cone is unbounded below"):
+        massless.ray_bound(0.2, -1.0)
+    with pytest.raises(ValueError, match="massless Dirac cone is unbounded below"):
+        jaxsot.electron_density(massless, 0.2, 1)
+    with pytest.raises(ValueError, match="massless Dirac cone"):
+        jax.jit(lambda m, k: jaxsot.kernels.spin_force_components(m, k[0], k[1], -1.0, 1e-3, 0.0))(massless, jnp.ones(2))
 
 
 def test_exact_touching_points_are_zeros_of_the_numpy_field():
@@ -193,3 +200,39 @@ def test_models_turn_their_magnetization_and_differentiate():
             - ref.energy(lambda q: ref.square_hamiltonian(q, 0.5, 0.4, 0.1 - step, 0.2, M_GENERAL), k, -1)) / (2 * step)
     assert float(jax.grad(lower)(0.1)) == pytest.approx(want, rel=1e-7)
     assert float(jax.jit(lower)(0.1)) == pytest.approx(ref.energy(lambda q: ref.square_hamiltonian(q, 0.5, 0.4, 0.1, 0.2, M_GENERAL), k, -1), abs=1e-13)
+
+
+def test_exact_overrides_agree_with_the_generic_interface_through_the_engine():
+    # The shipped Rashba-Dresselhaus model (proven ray bound, exact field change) against the same
+    # Hamiltonian through the generic TwoBandModel defaults only, in the contour, sea and exact-spinor layers.
+    model = CASES["rd"].model
+
+    class Generic(jaxsot.TwoBandModel):
+        inner: jaxsot.RashbaDresselhausFerromagnet
+
+        def kinetic_energy(self, kx, ky):
+            return self.inner.kinetic_energy(kx, ky)
+
+        def field(self, kx, ky):
+            return self.inner.field(kx, ky)
+
+        def spin_orbit_field(self, kx, ky):
+            return self.inner.spin_orbit_field(kx, ky)
+
+        @property
+        def mass(self):
+            return self.inner.mass
+
+    generic = Generic(model)
+    fermi_energy = 1.0
+    for s in (-1, 1):
+        assert float(jaxsot.electron_density(model, fermi_energy, s, num=64)) == pytest.approx(
+            float(jaxsot.electron_density(generic, fermi_energy, s, num=64)), rel=1e-12)
+    times = jnp.linspace(0.0, 20.0, 3)
+    efield = jnp.asarray([0.002, 0.0])
+    a = jaxsot.exact_simulate(model, fermi_energy, efield, times, num_phi=16, num_r=4, substeps=8, semiclassical=False)
+    b = jaxsot.exact_simulate(generic, fermi_energy, efield, times, num_phi=16, num_r=4, substeps=8, semiclassical=False)
+    for name in ("damping_torque", "spin_density_change"):
+        x, y = np.asarray(a.observables[name]["exact"]), np.asarray(b.observables[name]["exact"])
+        assert np.max(np.abs(y)) > 0
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-9 * np.max(np.abs(y)))
