@@ -26,7 +26,17 @@ def _cell(key):
     return int(key[0]), int(key[1])
 
 
+def _traced(name, value):
+    if not is_concrete(value):
+        raise ValueError(
+            f"{name} is traced (inside jit, grad or vmap); allowed: concrete values (the hermiticity check needs "
+            "them): build the model outside the transformation and differentiate through its fields "
+            "(cos_energy, sin_energy, cos_field, sin_field, lattice, j_ex, magnetization)"
+        )
+
+
 def _matrix(key, value):
+    _traced(f"hoppings[{key}]", value)
     try:
         matrix = onp.asarray(value, dtype=complex)
     except (TypeError, ValueError):
@@ -39,6 +49,7 @@ def _matrix(key, value):
 
 
 def _lattice(lattice_vectors):
+    _traced("lattice_vectors", lattice_vectors)
     try:
         lattice = onp.asarray(lattice_vectors)
     except (TypeError, ValueError):
@@ -72,7 +83,10 @@ class TightBindingModel(TwoBandModel):
     (`lattice_vectors`, rows a1, a2).
 
     Build it with `TightBindingModel.from_hoppings` (the same arguments). An immutable pytree,
-    differentiable in the lattice vectors, the hopping coefficients, J and M.
+    differentiable in its fields: `lattice` (2, 2) [nm]; the stored coefficients of one R of each
+    pair +-R (`cells`, static), eps0(k) = onsite_energy + sum (cos_energy cos k.R + sin_energy sin k.R)
+    and B_so(k) = sum (cos_field cos k.R + sin_field sin k.R) (shapes (n,) and (n, 3) [eV]);
+    `onsite_field` (3,) [eV]; `j_ex`; `magnetization`. The hoppings themselves must be concrete.
 
     Args:
         lattice_vectors: primitive vectors as rows, shape (2, 2) [nm], linearly independent.
@@ -84,8 +98,8 @@ class TightBindingModel(TwoBandModel):
     Raises:
         ValueError: for a key that is not a pair of integers, a value that is not a finite 2x2
             matrix, a missing partner -R, H(-R) != H(R)^dagger (naming R and the mismatch), a
-            non-hermitian on-site matrix, degenerate lattice vectors, or j_ex / magnetization out
-            of range.
+            non-hermitian on-site matrix, degenerate lattice vectors, traced hoppings or lattice
+            vectors, or j_ex / magnetization out of range.
     """
 
     lattice: Float[Array, "2 2"]

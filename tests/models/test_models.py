@@ -163,6 +163,8 @@ def test_tight_binding_checks_its_hoppings():
         jaxsot.TightBindingModel.from_hoppings([[1.0, 0.0], [2.0, 0.0]], good)
     with pytest.raises(ValueError, match="j_ex = -0.1"):
         jaxsot.TightBindingModel.from_hoppings(TRIANGULAR, good, j_ex=-0.1)
+    with pytest.raises(ValueError, match=r"hoppings\[\(0, 0\)\] is traced"):
+        jax.vmap(lambda t: jaxsot.TightBindingModel.from_hoppings(TRIANGULAR, {(0, 0): t * np.eye(2)}))(jnp.ones(2))
 
 
 @pytest.mark.parametrize(
