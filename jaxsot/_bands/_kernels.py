@@ -110,6 +110,14 @@ def spin_force_components(model, kx, ky, s, fx, fy):
     lattice) the result is infinite or NaN: the public `jaxsot.spin_force` refuses such states.
     """
     hx, hy = spin_hessian_product(model, kx, ky, s, fx, fy)
+    return spin_force_from_hessian_product(model, kx, ky, hx, hy)
+
+
+def spin_force_from_hessian_product(model, kx, ky, hx, hy):
+    """F_so = M0(k) . (h/hbar^2) = [Hess eps0]^-1 . h [eV/nm] from h = Hess_k(s Omega) . f [eV^2 nm].
+
+    For layers that already hold the Hessian-vector product h (the time-evolution kernel computes
+    it together with ds/dt): parabolic models scale by m/hbar^2, others solve with Hess eps0."""
     if has_parabolic_kinetic_energy(model):
         scale = model.mass / HBAR**2
         return hx * scale, hy * scale
