@@ -239,16 +239,19 @@ def touching_report(model, fermi_energy, exchange) -> str | None:
     e_f = float(fermi_energy)
     points = touching_points(model, e_f)
     how = "" if known_touching_points(model) is not None else "found by a search of |b(k)|; "
+    hits = []
     for point in points:
         point = jnp.asarray(point, model.dtype)
         gap = float(splitting(model, point[0], point[1]))
         lower = float(energy(model, point[0], point[1], -1.0))
-        distance = abs(lower - e_f)
-        if lower < e_f or distance < NEAR_FERMI_LEVEL * exchange:
-            return (
-                f"the band touching point k* = {onp.round(onp.asarray(point, onp.float64), 4).tolist()} 1/nm ({how}Omega = {gap:.2g} eV, "
-                f"eps = {lower:.4g} eV) lies {'inside' if lower < e_f else 'near'} the Fermi sea "
-                f"(E_F = {e_f:g} eV): spin forces diverge there and per-band results are inaccurate"
-                + (f"; {len(points)} touching points in all" if len(points) > 1 else "")
-            )
-    return None
+        if lower < e_f or abs(lower - e_f) < NEAR_FERMI_LEVEL * exchange:
+            hits.append((lower, gap, onp.asarray(point, onp.float64)))
+    if not hits:
+        return None
+    lower, gap, point = min(hits, key=lambda hit: hit[0])  # the deepest in the sea
+    others = f"; {len(hits)} of the {len(points)} touching points lie in or near the sea" if len(points) > 1 else ""
+    return (
+        f"the band touching point k* = {onp.round(point, 4).tolist()} 1/nm ({how}Omega = {gap:.2g} eV, "
+        f"eps = {lower:.4g} eV) lies {'inside' if lower < e_f else 'near'} the Fermi sea "
+        f"(E_F = {e_f:g} eV): spin forces diverge there and per-band results are inaccurate{others}"
+    )

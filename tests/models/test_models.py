@@ -98,6 +98,11 @@ def test_exact_touching_points_are_zeros_of_the_numpy_field():
             gap = np.diff(np.linalg.eigvalsh(hamiltonian(point)))[0]
             assert gap < 1e-12, (name, point, gap)
         assert model.touching_point() is not None and "k* = [" in model.touching_description()
+    # The report names the deepest point in the sea: at E_F = 1.5 eV one of the square lattice's four
+    # (eps0 = 2t (1 - cos k a) on the ky axis: 0.25 eV at k* = (0, 1.824)/nm; the others >= 2.2 eV).
+    report = jaxsot.band_touching_report(models["square"][0], 1.5)
+    assert "k* = [0.0, 1.8243]" in report and "1 of the 4 touching points" in report
+    assert jaxsot.band_touching_report(models["square"][0], 0.1) is None
     # Out-of-plane M opens a gap J |M_z| everywhere: no touching points, and the description says so.
     tilted = jaxsot.TISurfaceFerromagnet(0.33, 0.05, M_GENERAL)
     assert len(tilted.touching_points()) == 0 and tilted.touching_point() is None
