@@ -98,10 +98,11 @@ def test_exact_touching_points_are_zeros_of_the_numpy_field():
             gap = np.diff(np.linalg.eigvalsh(hamiltonian(point)))[0]
             assert gap < 1e-12, (name, point, gap)
         assert model.touching_point() is not None and "k* = [" in model.touching_description()
-    # The report names the deepest point in the sea: at E_F = 1.5 eV one of the square lattice's four
-    # (eps0 = 2t (1 - cos k a) on the ky axis: 0.25 eV at k* = (0, 1.824)/nm; the others >= 2.2 eV).
+    # The report names the deepest point in the sea: at E_F = 1.5 eV one of the square lattice's four,
+    # k* a = (asin(-J My/lam), asin(J Mx/lam)) with eps = eps0(k*) = 0.25 eV (the others: >= 2.2 eV).
+    deepest = np.array([math.asin(-0.2 * M_IN_PLANE[1] / 0.3), math.asin(0.2 * M_IN_PLANE[0] / 0.3)]) / 0.4
     report = jaxsot.band_touching_report(models["square"][0], 1.5)
-    assert "k* = [0.0, 1.8243]" in report and "1 of the 4 touching points" in report
+    assert f"k* = {np.round(deepest, 4).tolist()}" in report and "1 of the 4 touching points" in report
     assert jaxsot.band_touching_report(models["square"][0], 0.1) is None
     # Out-of-plane M opens a gap J |M_z| everywhere: no touching points, and the description says so.
     tilted = jaxsot.TISurfaceFerromagnet(0.33, 0.05, M_GENERAL)
