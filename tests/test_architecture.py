@@ -15,7 +15,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "jaxsot"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 # Modules that read or write files, or parse the command line.
 IO_MODULES = ("jaxsot.cli", "jaxsot.fit._csv", "jaxsot.fit._hall_csv")
-PHYSICS_PACKAGES = ("_core", "_bands", "_fermi", "_ensemble", "_dynamics", "_quantum", "_llg", "_measure", "sweep", "fit")
+PHYSICS_PACKAGES = ("_core", "_models", "_bands", "_fermi", "_ensemble", "_dynamics", "_quantum", "_llg", "_measure", "sweep", "fit")
 
 
 def _module_name(path: pathlib.Path) -> str:
