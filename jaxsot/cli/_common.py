@@ -240,6 +240,65 @@ def hold_lock(folder: pathlib.Path, name: str = ".lock"):
         os.close(handle)  # releases the lock
 
 
+def rendezvous(coordinator: str, num_processes: int, process_id: int, timeout: float) -> None:
+    """Meet every process of a distributed run at the coordinator's address before JAX does, so that a
+    process that never comes (or a wrong address) gives one UsageError after `timeout` seconds
+    instead of an abort inside the JAX runtime. Process 0 listens on the coordinator's port (then
+    closes it for JAX's service); the others connect, retrying, and wait for process 0's go-ahead."""
+    import socket
+
+    host, _, port = coordinator.rpartition(":")
+    host, port = host.strip("[]"), int(port)
+    deadline = time.monotonic() + timeout
+    fix = "allowed: start all --num-processes processes with the same --coordinator, or a longer --coordinator-timeout"
+    if num_processes == 1:
+        return
+    if process_id == 0:
+        try:
+            server = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        except OSError as error:
+            raise UsageError(f"--coordinator {coordinator}: cannot listen there ({error.strerror or error}); {fix}") from None
+        peers = {}
+        try:
+            while len(peers) < num_processes - 1:
+                server.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    peer, _ = server.accept()
+                    peer.settimeout(max(0.01, deadline - time.monotonic()))
+                    number = int(peer.recv(16).decode().strip() or -1)
+                except (socket.timeout, ValueError, OSError):
+                    if time.monotonic() >= deadline:
+                        raise UsageError(
+                            f"--coordinator {coordinator}: {len(peers) + 1} of {num_processes} processes arrived within "
+                            f"--coordinator-timeout {timeout:g} s; {fix}"
+                        ) from None
+                    continue
+                if 0 < number < num_processes and number not in peers:
+                    peers[number] = peer
+                else:
+                    peer.close()
+            for peer in peers.values():
+                with contextlib.suppress(OSError):
+                    peer.sendall(b"go\n")
+        finally:
+            for peer in peers.values():
+                peer.close()
+            server.close()
+        return
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=max(0.01, min(2.0, deadline - time.monotonic()))) as link:
+                link.sendall(f"{process_id}\n".encode())
+                link.settimeout(max(0.01, deadline - time.monotonic()))
+                if link.recv(8).startswith(b"go"):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            raise UsageError(f"--coordinator {coordinator}: process 0 was not reached within --coordinator-timeout {timeout:g} s; {fix}")
+        time.sleep(0.2)
+
+
 def set_precision(precision: str):
     """Switch JAX to float64 or float32 for this process (the CLI chooses; the library follows inputs)."""
     import jax

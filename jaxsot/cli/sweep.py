@@ -12,7 +12,7 @@ import time
 import numpy as onp
 from ._config import SHIFT_SUBSTEPS, ConfigError, SweepConfig, sweep_identity
 from ._sweep_store import FORMAT_VERSION, atomic_write_bytes, auto_chunk_points, check_new_sweep_folder, chunk_path, identity_changes, identity_hash, merge, record_chunk_checksums, remove_temporaries, save_chunk, stored_names, verify_chunks, write_outputs
-from ._common import UsageError, check_file_size_limit, hold_lock, prepare_out, read_config_text, set_precision, use_cpu_cores_as_devices
+from ._common import UsageError, check_file_size_limit, hold_lock, rendezvous, prepare_out, read_config_text, set_precision, use_cpu_cores_as_devices
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._preflight import SweepPlan, check_disk, plan_sweep
 
@@ -383,6 +383,7 @@ def main(args) -> int:
 
         if args.coordinator is not None:
             timeout = math.ceil(args.coordinator_timeout)
+            rendezvous(args.coordinator, args.num_processes, args.process_id, args.coordinator_timeout)
             try:
                 jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id,
                                            initialization_timeout=timeout)
