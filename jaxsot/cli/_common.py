@@ -146,21 +146,27 @@ def prepare_out(path, option: str = "--out", *, inputs=(), staged: bool = True) 
             f"{option} {shown(path)} cannot be created ({os_error_text(error)}); allowed: a folder path you can write to"
         ) from None
     try:
-        handle, probe = tempfile.mkstemp(dir=out, prefix=".jaxsot-write-test-", suffix=".tmp")
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as error:
-        raise UsageError(
-            f"{option} {shown(path)} is not writable ({error.strerror or error}); allowed: a folder you can write to"
-        ) from None
-    for given in inputs:
-        if given is not None and staged and _inside(given, out):
+        try:
+            handle, probe = tempfile.mkstemp(dir=out, prefix=".jaxsot-write-test-", suffix=".tmp")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as error:
             raise UsageError(
-                f"{shown(given)} is inside {option} {shown(path)}, which this run replaces with its own files; "
-                f"allowed: an input outside {option} (copy it elsewhere first), or another {option}"
-            )
-    if staged and _SESSION is not None:
-        _SESSION.stage(out, option, created)
+                f"{option} {shown(path)} is not writable ({error.strerror or error}); allowed: a folder you can write to"
+            ) from None
+        for given in inputs:
+            if given is not None and staged and _inside(given, out):
+                raise UsageError(
+                    f"{shown(given)} is inside {option} {shown(path)}, which this run replaces with its own files; "
+                    f"allowed: an input outside {option} (copy it elsewhere first), or another {option}"
+                )
+        if staged and _SESSION is not None:
+            _SESSION.stage(out, option, created)
+    except BaseException:
+        if created:  # refused: leave no empty folder behind
+            with contextlib.suppress(OSError):
+                os.rmdir(out)
+        raise
     return out
 
 
