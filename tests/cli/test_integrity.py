@@ -391,7 +391,7 @@ def _damage(chunks: pathlib.Path, how: str) -> str:
         (chunks / "chunk_000001.json").unlink()
     two.unlink()  # and one chunk never finished
     return {"flipped": "is damaged", "truncated": "is damaged", "empty": "is damaged", "copied": "is damaged",
-            "copied-with-record": "record of another chunk", "no-record": "no readable checksum record"}[how]
+            "copied-with-record": "has the record of another chunk", "no-record": "has no readable checksum record"}[how]
 
 
 @pytest.mark.parametrize("how", ["flipped", "truncated", "empty", "copied", "copied-with-record", "no-record"])
