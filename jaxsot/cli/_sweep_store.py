@@ -249,6 +249,24 @@ def record_chunk_checksums(out: pathlib.Path, num_chunks: int) -> None:
 SWEEP_FILES = ("config.toml", "manifest.json", "chunks", "sweep.nc", "summary.csv", "plots", "run.json")
 
 
+def check_sweep_targets(out: pathlib.Path) -> None:
+    """Before any work: every file a sweep writes in `out` is absent or a regular file (or a link,
+    which is replaced, never followed); `chunks` and `plots` are folders. UsageError otherwise."""
+    from ._common import _kind
+
+    for name in SWEEP_FILES:
+        path = out / name
+        if not os.path.lexists(path):
+            continue
+        kind = _kind(os.lstat(path).st_mode)
+        expected = "a folder" if name in ("chunks", "plots") else None
+        if kind not in (expected, "a symbolic link"):
+            raise UsageError(
+                f"{shown(str(path))} is {kind or 'a file'}, where the sweep writes "
+                f"{'a folder' if expected else 'a file'}; allowed: remove it, or another --out"
+            )
+
+
 def check_new_sweep_folder(out: pathlib.Path, config_path) -> None:
     """Before a new sweep (no manifest.json): refuse to write over files of the same names that no
     jaxsot sweep wrote, and over the configuration file being read (config.toml in --out)."""
@@ -257,6 +275,7 @@ def check_new_sweep_folder(out: pathlib.Path, config_path) -> None:
             f"config file {shown(config_path)} is the config.toml a new sweep writes in --out {shown(out)}; "
             "allowed: a configuration outside --out, or --resume of the sweep it belongs to"
         )
+    check_sweep_targets(out)
     present = [name for name in SWEEP_FILES if os.path.lexists(out / name)]
     if present:
         raise UsageError(

@@ -11,7 +11,7 @@ import time
 
 import numpy as onp
 from ._config import SHIFT_SUBSTEPS, ConfigError, SweepConfig, sweep_identity
-from ._sweep_store import FORMAT_VERSION, atomic_write_bytes, auto_chunk_points, check_new_sweep_folder, chunk_path, identity_changes, identity_hash, merge, record_chunk_checksums, remove_temporaries, save_chunk, stored_names, verify_chunks, write_outputs
+from ._sweep_store import FORMAT_VERSION, atomic_write_bytes, auto_chunk_points, check_new_sweep_folder, check_sweep_targets, chunk_path, identity_changes, identity_hash, merge, record_chunk_checksums, remove_temporaries, save_chunk, stored_names, verify_chunks, write_outputs
 from ._common import UsageError, check_file_size_limit, hold_lock, rendezvous, prepare_out, read_config_text, set_precision, use_cpu_cores_as_devices
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._preflight import SweepPlan, check_disk, plan_sweep
@@ -373,6 +373,7 @@ def main(args) -> int:
         check_disk(out, plan.disk, "the chunks and sweep.nc")
         check_new_sweep_folder(out, args.config)
     check_file_size_limit(plan.disk / 2.0, "sweep.nc", out / "sweep.nc")
+    check_sweep_targets(out)
     with contextlib.ExitStack() as stack:
         rank = args.process_id if args.process_id is not None else (None if args.distributed_auto else 0)
         if rank is not None:

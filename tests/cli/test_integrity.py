@@ -190,6 +190,17 @@ def test_a_new_sweep_does_not_write_over_its_config_or_foreign_files(tmp_path, r
     assert (tmp_path / "o" / "config.toml").read_text() == TINY_SWEEP
 
 
+def test_a_resumed_sweep_refuses_a_planted_folder_before_any_work(sweep_baseline, tmp_path, run_cli, no_work):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(sweep_baseline / "base", out)
+    (out / "summary.csv").unlink()
+    (out / "summary.csv").mkdir()
+    one_line(run_cli("sweep", str(sweep_baseline / "s.toml"), "--out", "out", "--resume", cwd=tmp_path),
+             "'out/summary.csv' is a folder, where the sweep writes a file")
+
+
 def test_folders_with_foreign_files_are_refused_before_the_run(tmp_path, run_cli, no_work):
     (tmp_path / "o").mkdir()
     (tmp_path / "o" / "notes.txt").write_text("mine")
