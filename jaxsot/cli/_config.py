@@ -149,6 +149,10 @@ num_steps = 241
 
 
 def _type_name(value: Any) -> str:
+    import datetime
+
+    if isinstance(value, (datetime.date, datetime.time)):  # TOML dates and times: 'a date', not 'datetime.date(...)'
+        return {datetime.datetime: "a date-time", datetime.date: "a date", datetime.time: "a time"}[type(value)]
     return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}.get(
         type(value), type(value).__name__
     )
@@ -197,7 +201,9 @@ def _check_value(section: str, field: dataclasses.Field, value: Any) -> Any:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    import datetime
+
+    text = value.isoformat() if isinstance(value, (datetime.date, datetime.time)) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -130,7 +130,7 @@ def run_synth_hall(args) -> int:
     rows = args.angles * len(fields)
     _count("--fields x --angles", rows, 3, MAX_DATA_ROWS)
     easy_axis = _axis(args.easy_axis)
-    check_output_file(args.output, "output")
+    check_output_file(args.output, "output", force=args.force)
     set_precision("float64")
 
     import numpy as onp
@@ -189,7 +189,7 @@ def run_fit_hall(args) -> int:
         raise UsageError(f"{len(args.data)} data files; allowed: at most 100")
     if len(set(args.data)) != len(args.data):
         raise FitDataError(f"a data file is given twice ({', '.join(args.data)}); allowed: each file once")
-    free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free else None
+    free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free is not None else None
     if free is not None and (not free or any(n not in HALL_FIT_PARAMETERS for n in free) or len(set(free)) != len(free)):
         raise UsageError(f"--free {args.free!r}: allowed: distinct names from {', '.join(HALL_FIT_PARAMETERS)}")
     guess = parse_pairs("--guess", args.guess, HALL_FIT_PARAMETERS)
@@ -206,7 +206,7 @@ def run_fit_hall(args) -> int:
         data.append(item)
     max_steps = args.max_steps or 200
     check_fit_size(rows, args.num, args.restarts, max_steps, args.max_state_steps, args.max_memory_GB)
-    out = prepare_out(args.out)
+    out = prepare_out(args.out, inputs=args.data)
     set_precision("float64")
 
     import jax
@@ -237,6 +237,7 @@ def run_fit_hall(args) -> int:
     print(f"\nfit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
     if non_finite:
         print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null, listed under non_finite_values)")
+        return 1  # like `jaxsot run`
     return 0
 
 

@@ -13,10 +13,11 @@ from the library during the computation is rare; it is still reported as the use
 
 import argparse
 import sys
+import traceback
 from typing import NoReturn
 
 from . import fit, llg, run, sweep, validate
-from ._common import REPORT_BUGS, enable_compilation_cache, fail, os_error_text
+from ._common import REPORT_BUGS, Terminated, enable_compilation_cache, fail, os_error_text, output_session
 from ._config import DEFAULT_LLG_TOML, DEFAULT_RUN_TOML, DEFAULT_SWEEP_TOML, DEFAULT_VALIDATE_TOML
 
 _DEFAULTS = {"run": DEFAULT_RUN_TOML, "sweep": DEFAULT_SWEEP_TOML, "llg": DEFAULT_LLG_TOML, "validate": DEFAULT_VALIDATE_TOML}
@@ -69,17 +70,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     enable_compilation_cache()
     try:
-        return _COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print("\njaxsot: interrupted; files written so far are complete", file=sys.stderr)
-        return 130
+        # Output folders are staged and published only when the command returns (output_session).
+        with output_session(args.command):
+            return _COMMANDS[args.command](args)
+    except KeyboardInterrupt as interrupt:
+        why = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
+        print(f"\njaxsot: {why}; output folders keep their previous complete contents (finished sweep chunks are "
+              "kept for --resume)", file=sys.stderr)
+        return 143 if isinstance(interrupt, Terminated) else 130
     except MemoryError:
         if args.debug:
-            raise
+            traceback.print_exc()
         fail("out of memory; allowed: smaller sizes, or a lower [limits] max_memory_GB so that such runs are refused up front")
     except Exception as error:
-        if args.debug:
-            raise
+        if args.debug:  # the traceback, then the same one line and exit status as without --debug
+            traceback.print_exc()
         if isinstance(error, ValueError):  # ConfigError, UsageError, FitDataError and the library's input checks
             fail(str(error))
         if isinstance(error, OSError):

@@ -12,6 +12,7 @@ import pathlib
 import tempfile
 
 import numpy as onp
+from ._common import UsageError, file_mode, shown
 from ._config import SWEEPABLE, SweepConfig
 
 
@@ -110,8 +111,12 @@ def _temporary(path: pathlib.Path):
     """A new temporary file next to `path` with an unpredictable name, created exclusively (a
     planted link cannot redirect the write); yields (binary handle, its path). Renamed over `path`
     when the block succeeds (after fsync), removed when it fails."""
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
     try:
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    try:
+        os.fchmod(handle, file_mode())  # the umask's permissions, not mkstemp's 0600
         with os.fdopen(handle, "wb") as file:
             yield file, pathlib.Path(name)
             if not file.closed:
@@ -124,9 +129,11 @@ def _temporary(path: pathlib.Path):
             finally:
                 os.close(written)
         os.replace(name, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
+        if isinstance(error, OSError) and error.errno:  # disk full, file-size limit: name the file, not the temporary
+            raise OSError(error.errno, error.strerror, str(path)) from None
         raise
 
 
@@ -166,6 +173,115 @@ def remove_temporaries(folder: pathlib.Path) -> int:
 
 def chunk_path(out: pathlib.Path, index: int) -> pathlib.Path:
     return out / "chunks" / f"chunk_{index:06d}.npz"
+
+
+def checksum_path(out: pathlib.Path, index: int) -> pathlib.Path:
+    return out / "chunks" / f"chunk_{index:06d}.json"
+
+
+def save_chunk(out: pathlib.Path, index: int, arrays: dict, digest: str) -> None:
+    """Write chunk `index` (.npz, atomically) and then its record chunk_<index>.json: index, first
+    point, sweep identity, size and SHA-256 of the file's bytes (what `verify_chunks` checks)."""
+    buffer = io.BytesIO()
+    onp.savez(buffer, **arrays)
+    data = buffer.getvalue()
+    path = chunk_path(out, index)
+    atomic_write_bytes(path, data)
+    _sync_directory(path.parent)
+    record = {"index": index, "start": int(arrays["start"]), "identity_hash": digest, "bytes": len(data),
+              "sha256": hashlib.sha256(data).hexdigest()}
+    atomic_write_bytes(checksum_path(out, index), json.dumps(record).encode())
+
+
+def verify_chunks(out: pathlib.Path, num_chunks: int, digest: str, chunk_points: int, num_points: int):
+    """(chunks whose file is intact and in its place, {index: why not} for the others present).
+
+    A chunk counts only when its record exists, the file's SHA-256 and size equal the record's, and
+    record and file both name this index (first point), this sweep's identity and the expected
+    number of points; anything else (flipped bytes, a cut or empty file, a chunk copied over another,
+    a missing record) is reported and computed again.
+    """
+    done, damaged = set(), {}
+    for index in range(num_chunks):
+        path, record_path = chunk_path(out, index), checksum_path(out, index)
+        if not os.path.lexists(path):
+            continue
+        start = index * chunk_points
+        try:
+            data = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+            if data is None:
+                raise ValueError("is not a regular file")
+            try:
+                record = json.loads(record_path.read_bytes())
+            except (OSError, ValueError):
+                raise ValueError(f"has no readable checksum record ({record_path.name})") from None
+            if not isinstance(record, dict):
+                raise ValueError(f"has no readable checksum record ({record_path.name})")
+            if record.get("index") != index or record.get("start") != start:
+                raise ValueError(f"has the record of another chunk ({record.get('index')!r})")
+            if record.get("identity_hash") != digest:
+                raise ValueError("belongs to another sweep")
+            if len(data) != record.get("bytes") or hashlib.sha256(data).hexdigest() != record.get("sha256"):
+                raise ValueError(f"is damaged ({len(data)} bytes; its checksum differs from the one recorded)")
+            with onp.load(io.BytesIO(data)) as arrays:
+                if str(arrays["identity_hash"]) != digest or int(arrays["start"]) != start:
+                    raise ValueError("holds another chunk's points")
+                if len(arrays["status"]) != min(chunk_points, num_points - start):
+                    raise ValueError("has the wrong number of points")
+        except ValueError as error:
+            damaged[index] = str(error)
+            continue
+        except (OSError, KeyError, EOFError) as error:
+            damaged[index] = f"cannot be read ({type(error).__name__})"
+            continue
+        done.add(index)
+    return done, damaged
+
+
+def record_chunk_checksums(out: pathlib.Path, num_chunks: int) -> None:
+    """Copy every chunk's record into manifest.json ("chunks"), for readers of the folder."""
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_bytes())
+    manifest["chunks"] = [json.loads(checksum_path(out, index).read_bytes()) for index in range(num_chunks)]
+    atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, allow_nan=False).encode())
+
+
+SWEEP_FILES = ("config.toml", "manifest.json", "chunks", "sweep.nc", "summary.csv", "plots", "run.json")
+
+
+def check_sweep_targets(out: pathlib.Path) -> None:
+    """Before any work: every file a sweep writes in `out` is absent or a regular file (or a link,
+    which is replaced, never followed); `chunks` and `plots` are folders. UsageError otherwise."""
+    from ._common import _kind
+
+    for name in SWEEP_FILES:
+        path = out / name
+        if not os.path.lexists(path):
+            continue
+        kind = _kind(os.lstat(path).st_mode)
+        expected = "a folder" if name in ("chunks", "plots") else None
+        if kind not in (expected, "a symbolic link"):
+            raise UsageError(
+                f"{shown(str(path))} is {kind or 'a file'}, where the sweep writes "
+                f"{'a folder' if expected else 'a file'}; allowed: remove it, or another --out"
+            )
+
+
+def check_new_sweep_folder(out: pathlib.Path, config_path) -> None:
+    """Before a new sweep (no manifest.json): refuse to write over files of the same names that no
+    jaxsot sweep wrote, and over the configuration file being read (config.toml in --out)."""
+    if config_path is not None and os.path.realpath(config_path) == os.path.realpath(out / "config.toml"):
+        raise UsageError(
+            f"config file {shown(config_path)} is the config.toml a new sweep writes in --out {shown(out)}; "
+            "allowed: a configuration outside --out, or --resume of the sweep it belongs to"
+        )
+    check_sweep_targets(out)
+    present = [name for name in SWEEP_FILES if os.path.lexists(out / name)]
+    if present:
+        raise UsageError(
+            f"--out {shown(out)} holds {', '.join(present)} but no manifest.json of a jaxsot sweep; a new sweep would "
+            "write over them; allowed: a new or empty folder"
+        )
 
 
 def finished_chunks(out: pathlib.Path, num_chunks: int, digest: str) -> set[int]:
@@ -314,9 +430,9 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
     attrs["jaxsot_version"] = __version__
     dataset = xr.Dataset({k: v for k, v in variables.items()}, coords=coords, attrs=attrs)
     dataset.attrs["non_finite_points"] = non_finite_points(dataset)
-    with _temporary(out / "sweep.nc") as (file, name):
-        file.close()  # h5netcdf writes by name (into our exclusive temporary)
-        dataset.to_netcdf(name, engine="h5netcdf")
+    # Built in memory and written as plain bytes: a full disk or a file-size limit is then an
+    # ordinary error naming sweep.nc (HDF5 writing to a file that cannot grow may crash).
+    atomic_write_bytes(out / "sweep.nc", bytes(dataset.to_netcdf(engine="h5netcdf")))
     return dataset
 
 

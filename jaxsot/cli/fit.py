@@ -56,7 +56,8 @@ def register(commands) -> None:
         + CSV_FORMAT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    synth.add_argument("output", help="CSV file to write")
+    synth.add_argument("output", help="CSV file to write (a new file; an existing one only with --force)")
+    synth.add_argument("--force", action="store_true", help="replace an existing regular file at the output path")
     synth.add_argument("--kind", choices=("steady", "transient", "harmonic-hall"), default="steady",
                        help="vs angle of M (default), vs time after a field step, or harmonic Hall field sweeps (R_1w, R_2w)")
     synth.add_argument("--columns", help="comma-separated observables (default steady: rho_ratio,T_DL_x,T_DL_y,T_FL_z; transient: T_DL_y,T_FL_z)")
@@ -175,14 +176,14 @@ def _synth(args) -> int:
     _check_options(args, ("alpha", "j_ex", "mass_ratio", "tau", "fermi_energy", "points", "noise", "seed", "theta_deg",
                           "phi_deg", "efield", "t_end", "max_state_steps", "max_memory_GB"))
     default = "rho_ratio,T_DL_x,T_DL_y,T_FL_z" if args.kind == "steady" else "T_DL_y,T_FL_z"
-    columns = tuple(c.strip() for c in (args.columns or default).split(",") if c.strip())
+    columns = tuple(c.strip() for c in (default if args.columns is None else args.columns).split(",") if c.strip())
     unknown = [c for c in columns if c not in COLUMNS]
     if not columns or unknown or len(set(columns)) != len(columns):
         raise UsageError(f"--columns {args.columns!r}: allowed: distinct names from {', '.join(COLUMNS)}")
     if args.kind == "transient" and "rho_ratio" in columns:
         raise UsageError("--columns rho_ratio with --kind transient; allowed: torque columns only (AMR is a steady quantity)")
     check_synth_size(args.points, 64, args.max_state_steps, args.max_memory_GB)
-    check_output_file(args.output, "output")
+    check_output_file(args.output, "output", force=args.force)
     set_precision("float64")  # fits and their uncertainties need float64
 
     import numpy as onp
@@ -228,7 +229,7 @@ def _fit(args) -> int:
         raise UsageError(f"{len(args.data)} data files; allowed: at most 100")
     if len(set(args.data)) != len(args.data):
         raise FitDataError(f"a data file is given twice ({', '.join(args.data)}); allowed: each file once")
-    free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free else None
+    free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free is not None else None
     if free is not None and (not free or any(n not in PARAMETERS for n in free) or len(set(free)) != len(free)):
         raise UsageError(f"--free {args.free!r}: allowed: distinct names from {', '.join(PARAMETERS)}")
     guess = _pairs("--guess", args.guess)
@@ -254,8 +255,10 @@ def _fit(args) -> int:
         fermi_energy, source = 1.5, "default (set --fermi-energy or '# fermi_energy [eV] = ...')"
     max_steps = args.max_steps or (200 if args.optimizer == "lbfgs" else 2000)
     check_fit_size(rows, args.num, args.restarts, max_steps, args.max_state_steps, args.max_memory_GB)
-    out = prepare_out(args.out)
+    out = prepare_out(args.out, inputs=args.data)
     set_precision("float64")  # fits and their uncertainties need float64
+    # Read again now that JAX computes in float64: arrays made before are float32 (checked above).
+    curves = [read_csv(given, label=c.label)[0] for given, c in zip(args.data, curves)]
 
     from ..fit import FitWarning, fit
     import jax
@@ -284,6 +287,7 @@ def _fit(args) -> int:
     if non_finite:
         print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null and listed under "
               f"non_finite_values): {'; '.join(non_finite[:3])}")
+        return 1  # like `jaxsot run`: the files are written, the exit status says they hold nulls
     return 0
 
 

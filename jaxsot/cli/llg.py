@@ -307,7 +307,7 @@ def main(args) -> int:
     text, source = read_config_text(args.config, DEFAULT_LLG_TOML)
     config = parse_llg_config(text, source)
     estimate = check_llg(config, source)  # bands for every M, work and memory: before JAX starts
-    out = prepare_out(args.out)
+    out = prepare_out(args.out, inputs=[args.config])  # staged: published whole when the command returns
     check_disk(out, estimate["disk"], "timeseries.csv and results.json")
     dtype = set_precision(args.precision)
     return run_llg(config, out, args.precision, source, dtype)

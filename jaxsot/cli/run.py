@@ -209,7 +209,7 @@ def main(args) -> int:
     # Everything the user gave is checked before JAX starts: config, Fermi sea, resources, --out.
     config, source = read_config(args.config)
     estimate = check_run(config, source)
-    out = prepare_out(args.out)
+    out = prepare_out(args.out, inputs=[args.config])  # staged: published whole when the command returns
     check_disk(out, estimate["disk"], "timeseries.csv and results.json")
     use_cpu_cores_as_devices()
     dtype = set_precision(args.precision)

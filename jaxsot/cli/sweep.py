@@ -11,8 +11,8 @@ import time
 
 import numpy as onp
 from ._config import SHIFT_SUBSTEPS, ConfigError, SweepConfig, sweep_identity
-from ._sweep_store import FORMAT_VERSION, atomic_save_npz, atomic_write_bytes, auto_chunk_points, chunk_path, finished_chunks, identity_changes, identity_hash, merge, remove_temporaries, stored_names, write_outputs
-from ._common import UsageError, hold_lock, prepare_out, read_config_text, set_precision, use_cpu_cores_as_devices
+from ._sweep_store import FORMAT_VERSION, atomic_write_bytes, auto_chunk_points, check_new_sweep_folder, check_sweep_targets, chunk_path, identity_changes, identity_hash, merge, record_chunk_checksums, remove_temporaries, save_chunk, stored_names, verify_chunks, write_outputs
+from ._common import UsageError, check_file_size_limit, hold_lock, rendezvous, prepare_out, read_config_text, set_precision, use_cpu_cores_as_devices
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._preflight import SweepPlan, check_disk, plan_sweep
 
@@ -231,7 +231,12 @@ def run_sweep(
     _barrier("jaxsot-sweep-manifest")
 
     mine = [i for i in range(num_chunks) if i % size == rank]
-    done = finished_chunks(out, num_chunks, digest)
+    # Every stored chunk is checked against its checksum, index and identity; a damaged or
+    # misplaced one is computed again (and named).
+    done, damaged = verify_chunks(out, num_chunks, digest, chunk_points, num_points)
+    for index, reason in damaged.items():
+        if index in mine:
+            log(f"chunk {index} ({chunk_path(out, index).relative_to(out)}) {reason}: computing it again")
     todo = [i for i in mine if i not in done]
     if done:
         log(f"resuming: {len(done)} of {num_chunks} chunks already written, {len(todo)} to compute here")
@@ -262,7 +267,7 @@ def run_sweep(
         arrays["status"] = status[start:stop]
         arrays["identity_hash"] = onp.asarray(digest)
         arrays["start"] = onp.asarray(start)
-        atomic_save_npz(chunk_path(out, index), arrays)
+        save_chunk(out, index, arrays, digest)
         computed.append(index)
         if bar:
             bar.update(len(done) + count if size == 1 else len(done) + count * size)
@@ -273,9 +278,11 @@ def run_sweep(
     merged = False
     non_finite = 0
     if rank == 0:
-        missing = sorted(set(range(num_chunks)) - finished_chunks(out, num_chunks, digest))
+        verified, damaged = verify_chunks(out, num_chunks, digest, chunk_points, num_points)
+        missing = sorted(set(range(num_chunks)) - verified)
         if missing:
             raise RuntimeError(f"chunks {missing[:5]} of {out} are missing after the sweep; run again with --resume")
+        record_chunk_checksums(out, num_chunks)
         dataset = merge(config, out, num_chunks, swept, shape, precision, digest)
         non_finite = int(dataset.attrs["non_finite_points"])
         write_outputs(config, out, dataset, log=log)
@@ -331,6 +338,8 @@ def register(commands) -> None:
     group.add_argument("--num-processes", type=int, help="total number of processes")
     group.add_argument("--process-id", type=int, help="this process's index, 0 .. num-processes - 1")
     group.add_argument("--distributed-auto", action="store_true", help="jax.distributed.initialize() with cluster auto-detection (SLURM, ...)")
+    group.add_argument("--coordinator-timeout", type=float, default=60.0,
+                       help="seconds to wait for all processes to reach the coordinator before giving up (default 60)")
 
 
 def _lock_name(rank: int) -> str:
@@ -352,10 +361,19 @@ def main(args) -> int:
         raise UsageError(f"--process-id = {args.process_id} is out of range; allowed: [0, {args.num_processes - 1}]")
     # Before JAX starts: every point's values and Fermi sea, work and memory, --out, its lock and
     # a stored sweep's identity.
+    if not 1.0 <= args.coordinator_timeout <= 86400.0:
+        raise UsageError(f"--coordinator-timeout = {args.coordinator_timeout:g} is out of range; allowed: [1, 86400] s")
+    if args.coordinator is not None:
+        host, colon, port = args.coordinator.rpartition(":")
+        if not colon or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536 or host.count(":") > 0 and not host.startswith("["):
+            raise UsageError(f"--coordinator {args.coordinator!r} is not host:port; allowed: e.g. 10.0.0.1:1234 or [::1]:1234")
     plan = plan_sweep(config, source)
-    out = prepare_out(args.out)
+    out = prepare_out(args.out, staged=False)  # a sweep folder is resumable: written in place, chunk by chunk
     if not (out / "manifest.json").is_file():
         check_disk(out, plan.disk, "the chunks and sweep.nc")
+        check_new_sweep_folder(out, args.config)
+    check_file_size_limit(plan.disk / 2.0, "sweep.nc", out / "sweep.nc")
+    check_sweep_targets(out)
     with contextlib.ExitStack() as stack:
         rank = args.process_id if args.process_id is not None else (None if args.distributed_auto else 0)
         if rank is not None:
@@ -365,9 +383,19 @@ def main(args) -> int:
         import jax
 
         if args.coordinator is not None:
-            jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+            timeout = math.ceil(args.coordinator_timeout)
+            rendezvous(args.coordinator, args.num_processes, args.process_id, args.coordinator_timeout)
+            try:
+                jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id,
+                                           initialization_timeout=timeout)
+            except Exception as error:  # noqa: BLE001 - JAX raises several kinds; the lock is released on the way out
+                raise UsageError(
+                    f"--coordinator {args.coordinator}: process {args.process_id} of {args.num_processes} could not join within "
+                    f"--coordinator-timeout {timeout} s ({str(error).splitlines()[0][:160] if str(error) else type(error).__name__}); "
+                    "allowed: start every process with the same --coordinator, or a longer --coordinator-timeout"
+                ) from None
         elif args.distributed_auto:
-            jax.distributed.initialize()
+            jax.distributed.initialize(initialization_timeout=math.ceil(args.coordinator_timeout))
             stack.enter_context(hold_lock(out, _lock_name(jax.process_index())))
         set_precision(args.precision)
 

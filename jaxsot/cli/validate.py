@@ -393,7 +393,7 @@ def main(args) -> int:
     text, source = read_config_text(args.config, DEFAULT_VALIDATE_TOML)
     config = parse_validate_config(text, source)
     estimate = check_validate(config, source)  # Fermi seas, scanned band, work and memory: before JAX starts
-    out = prepare_out(args.out)
+    out = prepare_out(args.out, inputs=[args.config])  # staged: published whole when the command returns
     check_disk(out, estimate["disk"], "the CSV files and results.json")
     dtype = set_precision(args.precision)
     return run_validate(config, source, out, args.precision, dtype)

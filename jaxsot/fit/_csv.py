@@ -7,6 +7,7 @@ import math
 import os
 import pathlib
 import re
+import stat
 import tempfile
 from ._curves import COLUMNS, Curve, MIN_POINTS
 
@@ -155,8 +156,11 @@ def read_data_text(path) -> str:
             raise FitDataError(f"data file {str(path)!r} does not exist")
         if not path.is_file():
             raise FitDataError(f"data file {str(path)!r} is not a regular file; allowed: a CSV file")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO swapped in: never waited on
+        with os.fdopen(handle, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise FitDataError(f"data file {str(path)!r} is not a regular file; allowed: a CSV file")
+            data = file.read(MAX_BYTES + 1)
     except OSError as error:
         raise FitDataError(f"{path}: cannot be read ({error.strerror or error})") from None
     if len(data) > MAX_BYTES:
@@ -352,15 +356,31 @@ def write_csv(path, curve, *, units: str = "internal", comments=(), settings: di
 
 def write_atomically(path: pathlib.Path, text: str) -> None:
     """Write text via an exclusively created temporary with an unpredictable name in the same
-    folder (a planted link cannot redirect it), renamed over `path`; removed if anything fails."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    folder (a planted link cannot redirect it), renamed over `path`; removed if anything fails.
+
+    Only a regular file (or a symbolic link, which is replaced, never followed) is ever replaced: a
+    folder, FIFO, device or socket at `path` raises ValueError naming it. Permissions follow the
+    umask. A failed write (disk full, file-size limit) raises OSError naming `path`."""
+    path = pathlib.Path(path)
+    if os.path.lexists(path):
+        mode = os.lstat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+            raise ValueError(f"{str(path)!r} is {kind}; allowed: a regular file path")
     try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    try:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.fchmod(handle, 0o666 & ~mask)  # like any Unix tool, not mkstemp's 0600
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and error.errno:
+            raise OSError(error.errno, error.strerror, str(path)) from None
         raise
-
-

@@ -496,3 +496,86 @@ def test_sweep_outputs_with_non_finite_values_are_counted_and_plots_skip_them(fo
     assert summary[1].startswith("damping_torque_error_strong_exchange,1,1.0000000000e-01,")  # finite values only
     assert len(summary) == 2  # eta has no finite value: no row
     record("writers", "non-finite sweep outputs counted and skipped")
+
+
+# ------------------------------------------------------------------------------------------------
+# Issue 17 regressions (the end-to-end cases are in tests/cli/test_integrity.py): special files are
+# neither written nor read, inputs inside --out are refused, empty option values are refused.
+
+
+def _special_files(folder):
+    import socket
+
+    fifo, sock = folder / "special-fifo", folder / "special-sock"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    if not sock.exists():
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(sock))
+        server.close()
+    return {"/dev/null": "a character device", "/dev/full": "a character device", fifo: "a FIFO", sock: "a socket",
+            folder: "a folder"}
+
+
+def test_special_output_files_are_refused_with_and_without_force(cli, folder):
+    for target, kind in _special_files(folder).items():
+        for extra in ([], ["--force"], ["--force", "--kind", "transient"]):
+            status, lines = cli("synth", target, *extra, suite="issue 17 (special files, inputs, empty options)")
+            assert_one_line_error(status, lines, "output", kind)
+
+
+@pytest.mark.parametrize("command", ["run", "sweep", "llg", "validate"])
+def test_special_config_files_are_refused_before_reading(cli, folder, command):
+    for target, kind in _special_files(folder).items():
+        if target == folder:
+            continue
+        status, lines = cli(command, target, suite="issue 17 (special files, inputs, empty options)")
+        assert_one_line_error(status, lines, "config file", kind)
+
+
+def test_special_data_files_are_refused_before_reading(cli, folder):
+    for target in list(_special_files(folder))[:4]:
+        status, lines = cli("fit", target, "--out", folder / "fit-out", suite="issue 17 (special files, inputs, empty options)")
+        assert_one_line_error(status, lines, "not a regular file")
+
+
+@pytest.mark.parametrize("command", ["run", "llg", "validate", "fit"])
+def test_inputs_inside_out_are_refused(cli, folder, command):
+    out = folder / f"inside-{command}"
+    out.mkdir(exist_ok=True)
+    name = "fit.csv" if command == "fit" else "config.toml"
+    (out / name).write_text(GOOD_CSV if command == "fit" else "")
+    status, lines = cli(command, out / name, "--out", out, suite="issue 17 (special files, inputs, empty options)")
+    assert_one_line_error(status, lines, "is inside --out", "replaces")
+    assert (out / name).read_text() == (GOOD_CSV if command == "fit" else "")
+
+
+def test_existing_synth_output_needs_force(cli, folder):
+    status, lines = cli("synth", folder / "good.csv", suite="issue 17 (special files, inputs, empty options)")
+    assert_one_line_error(status, lines, "already exists", "--force")
+    status, _ = cli("synth", folder / "good.csv", "--force", suite="issue 17 (special files, inputs, empty options)")
+    assert status == "accepted" and (folder / "good.csv").read_text() == GOOD_CSV
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["fit", "{good}", "--free", ""], "--free ''"),
+    (["fit", "{good}", "--free", " , "], "--free ' , '"),
+    (["synth", "{new}", "--columns", ""], "--columns ''"),
+    (["synth", "{new}", "--columns", ","], "--columns ','"),
+    (["sweep", "{sweep}", "--coordinator", "::::", "--num-processes", "2", "--process-id", "0"], "is not host:port"),
+    (["sweep", "{sweep}", "--coordinator", "host:99999", "--num-processes", "2", "--process-id", "0"], "is not host:port"),
+    (["sweep", "{sweep}", "--coordinator-timeout", "0"], "--coordinator-timeout = 0"),
+])
+def test_empty_and_malformed_option_values_are_refused(cli, folder, argv, fragment):
+    paths = {"{good}": folder / "good.csv", "{new}": folder / "new.csv", "{sweep}": folder / "sweep.toml"}
+    status, lines = cli(*[paths.get(a, a) for a in argv], "--out" if argv[0] != "synth" else "--seed",
+                        folder / "opt-out" if argv[0] != "synth" else "0", suite="issue 17 (special files, inputs, empty options)")
+    assert_one_line_error(status, lines, fragment)
+
+
+def test_debug_keeps_exit_status_2(cli, folder):
+    bad = folder / "date.toml"
+    bad.write_text("[model]\nalpha_eV_nm = 1979-05-27\n")
+    for argv in (["run", bad], ["--debug", "run", bad]):
+        status, lines = cli(*argv, suite="issue 17 (special files, inputs, empty options)")
+        assert status == 2 and lines[-1].endswith("alpha_eV_nm = 1979-05-27 is a date; allowed: a number"), lines

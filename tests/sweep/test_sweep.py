@@ -283,11 +283,11 @@ def test_netcdf_round_trip_has_labelled_axes_units_and_the_right_values(baseline
 KILL_AFTER_FIRST_CHUNK = """\
 import os, signal, sys
 import jaxsot.cli.sweep as sweep
-save = sweep.atomic_save_npz
+save = sweep.save_chunk
 def save_then_die(*args, **kwargs):
     save(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)
-sweep.atomic_save_npz = save_then_die
+sweep.save_chunk = save_then_die
 from jaxsot.cli import main
 sys.exit(main(sys.argv[1:]))
 """
