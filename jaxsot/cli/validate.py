@@ -9,6 +9,7 @@ import pathlib
 import time
 from .._quantum._scans import INTEGRATION_ERROR_CONSTANT
 from ..constants import HBAR
+from ._figures import validate_ensemble
 from ._common import pyplot, save_figure, write_json, write_text, drive_from_options, model_from_options, run_metadata, tau_from_options, times_from_options, write_table_csv
 from ._config import ValidateConfig, config_to_toml
 from ._common import prepare_out, read_config_text, set_precision
@@ -106,30 +107,8 @@ def _figures(out: pathlib.Path, generic, tangential, ensemble, crossover) -> lis
     save_figure(figure, out / "adiabaticity.png", dpi=110)
     written.append("adiabaticity.png")
 
-    t = onp.asarray(ensemble.times)
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4.8))
-    panels = (("damping_torque", r"damping-like torque $T_2 = -d\mathbf{S}/dt$ [nm$^{-2}$ fs$^{-1}$]"),
-              ("field_like_torque", r"field-like torque $T_1 - T_{1,\mathrm{eq}}$ [nm$^{-2}$ fs$^{-1}$]"),
-              ("nonadiabatic_spin_density", r"non-adiabatic spin $\mathbf{S} - \mathbf{S}_\mathrm{band}$ [nm$^{-2}$]"))
-    styles = {"exact": dict(ls="-", lw=2.6), "semiclassical": dict(ls="--", lw=1.5),
-              "first_order": dict(ls=":", lw=2.0), "second_order": dict(ls="-.", lw=1.3)}
-    present = []
-    for ax, (name, ylabel) in zip(axes, panels):
-        for approx, series in ensemble.observables[name].items():
-            present.append(approx)
-            series = onp.asarray(series)
-            for c, color in zip(range(3), ("C0", "C1", "C2")):
-                ax.plot(t, series[:, c], color=color, **styles[approx])
-        ax.set_ylabel(ylabel, fontsize=9)
-        ax.set_xlabel(r"time $t$ [fs]")
-        ax.grid(alpha=0.3)
-    handles = [Line2D([], [], color="k", label=a.replace("_", " "), **styles[a]) for a in styles if a in present]
-    handles += [Line2D([], [], color=c, lw=2, label=f"{axis} component") for c, axis in zip(("C0", "C1", "C2"), "xyz")]
-    figure.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
-    figure.suptitle("Fermi sea: exact spinors beside the semiclassical (band-following) result and its corrections", fontsize=11)
-    figure.tight_layout(rect=(0, 0.07, 1, 0.95))
-    save_figure(figure, out / "ensemble.png", dpi=110)
-    written.append("ensemble.png")
+    if validate_ensemble(out / "ensemble.png", ensemble):
+        written.append("ensemble.png")
 
     figure, ax = crossover_axes(plt, crossover)
     save_figure(figure, out / "crossover.png", dpi=110)
