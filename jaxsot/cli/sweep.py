@@ -210,9 +210,9 @@ def run_sweep(
         take = onp.minimum(onp.arange(start, start + chunk_points), stop - 1)
         label = f"sweep chunk {len(done) + count}/{num_chunks}" + (" (compiles first)" if count == 1 else "")
         with Status(label, quiet=not progress or rank != 0, expected_s=chunk_seconds, done=(len(done) + count - 1) / num_chunks,
-                    share=1.0 / num_chunks, lines=count == 1 or count == len(todo)) as status:
+                    share=1.0 / num_chunks, lines=count == 1 or count == len(todo)) as meter:
             chunk = _compute.compute_points({k: v[take] for k, v in points.items()}, upper[take], times, **settings)
-        chunk_seconds = status.seconds if count > 1 or len(todo) == 1 else None
+        chunk_seconds = meter.seconds if count > 1 or len(todo) == 1 else None
         arrays = {k: v[: stop - start] for k, v in chunk.items() if k in keep}
         invalid_here = status[start:stop] != 0
         for value in arrays.values():
@@ -329,10 +329,9 @@ def main(args) -> int:
 
         quiet = jax.process_index() != 0
         log = (lambda *a, **k: None) if quiet else (lambda *a, **k: say(" ".join(map(str, a))))
-        log(
-            f"jaxsot {jaxsot.__version__} sweep ({source}), precision {args.precision}, jax {jax.__version__} on "
-            f"{jax.default_backend()}: {jax.local_device_count()} local device(s), process {jax.process_index()} of {jax.process_count()}"
-        )
+        log(f"jaxsot {jaxsot.__version__} sweep ({source}), precision {args.precision}, jax {jax.__version__}")
+        log(f"  {jax.default_backend()}: {jax.local_device_count()} local device(s), "
+            f"process {jax.process_index()} of {jax.process_count()}")
         header = f"# resolved from: {source}\n" if args.config is None else ""
         result = run_sweep(
             config, out, config_text=header + text, precision=args.precision, resume=args.resume,
