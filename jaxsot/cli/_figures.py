@@ -451,3 +451,83 @@ def fit_hall(path, result, data, x_of, units) -> bool:
     if plt is None:
         return False
     return _save(plt, build_fit_hall(plt, result, data, x_of, units), path)
+
+
+# ---------------------------------------------------------------------------------------------
+# jaxsot validate: adiabaticity.png and crossover.png (ensemble.png above)
+
+_ADIABATICITY_LABELS = {
+    "spin_rate": r"$T_2$ exact vs semiclassical",
+    "spin_rate_first_order": r"$T_2$ exact vs semiclassical + $d\,\delta\sigma_1/dt$",
+    "nonadiabatic_spin": r"$\delta\sigma$ vs first order $\delta\sigma_1$",
+    "exchange_torque_papers": r"exchange torque vs papers' $T_1 + T_2$",
+}
+
+
+@styled
+def build_validate_adiabaticity(plt, generic, tangential):
+    """Errors of the semiclassical picture for one state vs the adiabaticity (log-log: both span decades)."""
+    # Curves that coincide (T2 and delta sigma share their first-order error) are told apart by
+    # marker, fill and width, drawn back (large open) to front (small filled).
+    styles = (dict(marker="o", ms=10, mfc="none", lw=2.8), dict(marker="s", ms=7, lw=1.8),
+              dict(marker="D", ms=5, mfc="white", lw=1.2, ls="--"), dict(marker="^", ms=7, lw=1.6))
+    figure, ax = plt.subplots(figsize=(13, 6), layout="constrained")
+    eps = generic.adiabaticity
+    for (name, label), style in zip(_ADIABATICITY_LABELS.items(), styles):
+        order, _ = generic.orders[name]
+        ax.loglog(eps, generic.errors[name], label=f"{label} (order {order:.2f})", **style)
+    order, _ = tangential.orders["spin_rate"]
+    ax.loglog(tangential.adiabaticity, tangential.errors["spin_rate"], "v-.", ms=7, lw=1.6,
+              label=rf"$T_2$, $\mathbf{{E}}$ tangent to $\Omega$ = const (order {order:.2f})")
+    ax.loglog(eps, generic.integration_error, ":", color="gray", lw=1.8, label="integration error estimate")
+    ax.set_xlabel(r"adiabaticity $\epsilon = \hbar\,|d\mathbf{b}/dt|/\Omega^2$ (dimensionless)")
+    ax.set_ylabel("relative error, max over the window\n(dimensionless)")
+    ax.grid(True, alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    ax.set_title("One state: exact spinor vs semiclassical (smooth switch-on)")
+    return figure
+
+
+@styled
+def build_validate_crossover(plt, crossover):
+    """The strong-Rashba figure: normalized torques vs alpha k_F/J, closed forms as lines."""
+    import numpy as onp
+
+    x = crossover.ratio
+    dense = onp.geomspace(x.min(), x.max(), 200)
+    n = crossover.normalized
+    figure, ax = plt.subplots(figsize=(13.5, 6), layout="constrained")
+    ax.semilogx(dense, (2 + dense**2) / (2 * (1 + dense**2)), "-", color="C0", lw=2.0,
+                label=r"$T_2 = -d\mathbf{S}/dt$, closed form $(2 + x^2)/(2(1 + x^2))$")
+    ax.semilogx(dense, 1 / (1 + dense**2), "-", color="C3", lw=2.0,
+                label=r"$(2J/\hbar)\,\mathbf{M}\times\delta\mathbf{S}$, closed form $1/(1 + x^2)$")
+    # Drawn back (large open markers) to front (small filled ones): where they coincide all stay visible.
+    ax.semilogx(x, n["closed_strong_exchange"], ls=":", marker="^", ms=10, mfc="none", color="k", lw=1.6,
+                label=r"papers' eq. 14 summed, $\sqrt{1 + x^2 + \eta^2}$")
+    ax.semilogx(x, n["semiclassical_damping_torque"], ls="none", marker="s", ms=13, mfc="none", mew=1.5, color="C0",
+                label=r"$T_2$ semiclassical (sea sum)")
+    ax.semilogx(x, n["exact_damping_like_torque"], ls="none", marker="D", ms=8, color="C3",
+                label=r"$(2J/\hbar)\,\mathbf{M}\times\delta\mathbf{S}$ exact spinors")
+    ax.semilogx(x, n["exact_damping_torque"], ls="none", marker="o", ms=7, color="C0", mec="w", mew=0.8,
+                label=r"$T_2$ exact spinors")
+    ax.axhline(0.5, color="gray", lw=0.8)
+    ax.set_ylim(-0.05, 1.6)
+    ax.set_xlabel(r"Rashba-to-exchange ratio $x = \alpha k_F/J$ (dimensionless)")
+    ax.set_ylabel("torque along $\\mathbf{E}\\times\\hat{z}$ / $T_{2,0}$\n(dimensionless)")
+    ax.grid(True, alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    ax.set_title(rf"$\mathbf{{M}} \parallel \hat{{z}}$, both bands, $E_F$ = {crossover.fermi_energy:g} eV, "
+                 rf"$\alpha$ = {crossover.alpha:g} eV nm; $T_{{2,0}} = e m \alpha |\mathbf{{E}}|/(\pi\hbar^3)$")
+    return figure
+
+
+def validate_figures(out, generic, tangential, ensemble, crossover) -> list[str]:
+    """adiabaticity.png, ensemble.png and crossover.png of `jaxsot validate`; the names written."""
+    plt = pyplot()
+    if plt is None:
+        return []
+    out = pathlib.Path(out)
+    _save(plt, build_validate_adiabaticity(plt, generic, tangential), out / "adiabaticity.png")
+    _save(plt, build_validate_ensemble(plt, ensemble), out / "ensemble.png")
+    _save(plt, build_validate_crossover(plt, crossover), out / "crossover.png")
+    return ["adiabaticity.png", "ensemble.png", "crossover.png"]

@@ -213,3 +213,34 @@ def test_fit_hall_units_and_title(tmp_path):
     assert len([ax for ax in axes if ax.get_ylabel().startswith("(data − fit)")]) == 2
     plt.close(figure)
     check_saved(lambda p: _figures.fit_hall(p, result, [item], x_of, units), tmp_path / "fit_hall.png")
+
+
+def test_validate_adiabaticity_and_crossover(tmp_path):
+    eps = np.geomspace(1e-5, 0.2, 9)
+    scan = lambda p: types.SimpleNamespace(
+        adiabaticity=eps, integration_error=np.full_like(eps, 6e-9),
+        errors={n: c * eps**p for n, c in (("spin_rate", 1.0), ("spin_rate_first_order", 1.1),
+                                           ("nonadiabatic_spin", 1.06), ("exchange_torque_papers", 0.36))},
+        orders={n: (float(p), 1.0) for n in ("spin_rate", "spin_rate_first_order", "nonadiabatic_spin",
+                                             "exchange_torque_papers")},
+    )
+    figure = _figures.build_validate_adiabaticity(plt, scan(1.0), scan(2.0))
+    (ax,) = check_standard(figure)
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    plt.close(figure)
+    x = np.geomspace(0.05, 20.0, 8)
+    closed = (2 + x**2) / (2 * (1 + x**2))
+    crossover = types.SimpleNamespace(ratio=x, fermi_energy=1.0, alpha=0.008, normalized={
+        "closed_strong_exchange": np.sqrt(1 + x**2), "semiclassical_damping_torque": closed,
+        "exact_damping_like_torque": 1 / (1 + x**2), "exact_damping_torque": closed})
+    figure = _figures.build_validate_crossover(plt, crossover)
+    check_standard(figure)
+    plt.close(figure)
+    generic, tangential = scan(1.0), scan(2.0)
+    t = np.linspace(0.0, 30.0, 61)
+    ensemble = types.SimpleNamespace(times=t, observables={
+        name: {"exact": _series(t, 1e-5)} for name in ("damping_torque", "field_like_torque", "nonadiabatic_spin_density")})
+    assert _figures.validate_figures(tmp_path, generic, tangential, ensemble, crossover) == [
+        "adiabaticity.png", "ensemble.png", "crossover.png"]
+    for name in ("adiabaticity.png", "ensemble.png", "crossover.png"):
+        assert matplotlib.image.imread(tmp_path / name).shape[1] >= 1200
