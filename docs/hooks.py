@@ -8,9 +8,13 @@
 2. Docstrings write expectation values as ``<sigma>`` or ``<B_so x sigma>``. Markdown passes them
    through as (unknown) HTML tags, which browsers do not show. `on_page_content` escapes every
    ``<word ...>`` on the API pages whose first word is not an HTML element, so they read as text.
+3. With JAXSOT_DOCS_EXEC=0 in the environment, the ```python exec="on" blocks (run at build time by
+   markdown-exec) are shown as code without running them. tests/test_docs.py builds the site that way,
+   because it executes every block itself; the site's own build (CI, `mkdocs serve`) runs them.
 """
 
 import logging
+import os
 import re
 
 _UNRESOLVED = re.compile(r"Could not find cross-reference target '(?P<target>[^']*)'")
@@ -30,6 +34,7 @@ _HTML_ELEMENTS = frozenset((
     "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr",
     "track", "u", "ul", "var", "video", "wbr",
 ))
+_EXEC_FENCE = re.compile(r'^(?P<fence>[ \t]*```)python[ \t]+exec="on"[^\n]*$', re.MULTILINE)
 _TAG_LIKE = re.compile(r"<(?P<inner>(?P<word>[A-Za-z_][A-Za-z0-9_]*)(?: [^<>=\"']*)?)>")
 
 
@@ -47,6 +52,12 @@ def _escape(match: re.Match) -> str:
     if match["word"].lower() in _HTML_ELEMENTS:
         return match[0]
     return f"&lt;{match['inner']}&gt;"
+
+
+def on_page_markdown(markdown, page, config, files):
+    if os.environ.get("JAXSOT_DOCS_EXEC", "1") == "0":
+        return _EXEC_FENCE.sub(r"\g<fence>python", markdown)
+    return markdown
 
 
 def on_page_content(html, page, config, files):

@@ -3,6 +3,9 @@
 1. Every ```python block of README.md and of docs/**/*.md runs: the blocks of one file in order, in one
    namespace, in a temporary working directory, float64 on. A snippet that no longer matches the API
    fails here. Blocks that are not meant to run must be written as ```bash / ```text / ```toml.
+   The tutorials and getting-started show their output: their blocks are ```python exec="on"
+   session="<page>" ... (markdown-exec runs them when the site is built), and the checks of what they
+   print live here (`_CHECKS`), not in the reader's code.
 2. Every public name of `jaxsot` and `jaxsot.fit` has an API entry (`::: jaxsot.NAME`) in docs/api/,
    and no entry points at an internal (underscore) path.
 3. No file of the repository refers to anything outside it: notes kept elsewhere, sibling folders,
@@ -53,6 +56,75 @@ def _files_with_python():
     return [f for f in _markdown_files() if any(info.split()[:1] == ["python"] for info, _ in _blocks(f))]
 
 
+# Pages whose code blocks run at build time, output shown beside the code (markdown-exec).
+_EXECUTED_PAGES = ("docs/getting-started.md", "docs/tutorials/*.md")
+
+# What the executed pages must find, asserted in the page's namespace after its last block. The pages
+# print these numbers; the assertions stay here, out of the reader's code.
+_CHECKS = {
+    "docs/tutorials/approximation-errors.md": [
+        "np.all(np.abs(orders - 2.0) < 0.15)",  # both approximations converge as (alpha k_F/J)^2
+    ],
+    "docs/tutorials/custom-observables.md": [
+        'abs(transport[0]) < 1e-12 * abs(float(equilibrium["Jz_x"])) and abs(transport[-1]) > 1e-8',
+        'np.allclose(rate, result.observables["spin_rate"]["exact"], rtol=1e-9, atol=1e-16)',
+    ],
+    "docs/tutorials/fitting.md": [
+        "all(abs(value) < 4 for value in z.values())",  # the truth within 4 standard errors
+    ],
+    "docs/tutorials/llg-switching.md": [
+        "np.array_equal(np.asarray(result.switched), expected)",  # the Stoner-Wohlfarth line
+        'np.isclose(float(rates["power_spin_force"]), kappa_np * float(rates["spin_force_power"]), rtol=1e-6)',
+    ],
+    "docs/tutorials/quantum-check.md": [
+        "0.5 * eps < semiclassical < 2 * eps",  # O(epsilon)
+        "first_order < 0.05 * semiclassical",  # O(epsilon^2)
+    ],
+    "docs/tutorials/spin-force-vs-angle.md": [
+        "max(deviations) < 0.01",  # measured: within 0.78 % at every angle
+    ],
+    "docs/tutorials/sweeps.md": [
+        "np.all(jaxsot.sweep_status(points) == 0)",
+        "np.all(np.diff(np.log(error)) / np.log(2.0) > 1.8)",  # doubling alpha: ~4x the error
+    ],
+    "docs/tutorials/transient.md": [
+        "abs(decay - tau) < 0.01",
+        'closed_form_errors["T2"] < 0.03 and closed_form_errors["T1"] < 0.03',
+    ],
+}
+
+
+def _executed_pages():
+    return sorted({p for pattern in _EXECUTED_PAGES for p in ROOT.glob(pattern)})
+
+
+def _exec_options(info):
+    return dict(re.findall(r'(\w+)="([^"]*)"', info))
+
+
+def test_executed_pages_show_their_output_and_keep_asserts_out():
+    pages = _executed_pages()
+    assert len(pages) >= 8, pages
+    problems = []
+    for page in pages:
+        name = page.relative_to(ROOT).as_posix()
+        sessions = set()
+        for info, body in _blocks(page):
+            if info.split()[:1] != ["python"]:
+                continue
+            options = _exec_options(info)
+            if options.get("exec") != "on" or options.get("source") not in ("block", "above", "tabbed-left"):
+                problems.append(f"{name}: a python block is not run at build time with its source shown: {info!r}")
+            sessions.add(options.get("session"))
+            if re.search(r"^\s*(assert\b|np\.testing\.)", body, re.MULTILINE):
+                problems.append(f"{name}: an assertion in the reader's code (move it to _CHECKS)")
+        if len(sessions) > 1 or None in sessions:
+            problems.append(f"{name}: blocks must share one session (they run in one namespace): {sessions}")
+    assert not problems, "\n".join(problems)
+    unknown = sorted(set(_CHECKS) - {p.relative_to(ROOT).as_posix() for p in pages})
+    assert not unknown, f"_CHECKS for pages that are not executed: {unknown}"
+
+
 def test_markdown_files_found():
     names = {f.relative_to(ROOT).as_posix() for f in _markdown_files()}
     assert "README.md" in names and "docs/index.md" in names and len(names) > 20, sorted(names)
@@ -80,6 +152,8 @@ def test_python_snippets_run(path, tmp_path, monkeypatch):
                 continue
             code = compile(body, f"{path.relative_to(ROOT)} [python block {index + 1}]", "exec")
             exec(code, namespace)  # noqa: S102 (documentation snippets are the code under test)
+        for check in _CHECKS.get(path.relative_to(ROOT).as_posix(), ()):
+            assert eval(check, namespace), f"{path.relative_to(ROOT)}: {check}"  # noqa: S307
     finally:
         jax.config.update("jax_enable_x64", True)
 
@@ -216,10 +290,12 @@ def test_readme_links_exist():
 
 
 def test_site_builds_in_strict_mode(tmp_path):
+    # JAXSOT_DOCS_EXEC=0: the code blocks are shown but not run (test_python_snippets_run runs them).
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "JAXSOT_DOCS_EXEC": "0"}
     result = subprocess.run(
         # no --quiet: it would hide the warnings that --strict turns into errors
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        cwd=ROOT, capture_output=True, text=True, check=False, env=env,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "bands" / "index.html").is_file()

@@ -271,7 +271,14 @@ def band_energy(model: TwoBandModel, k: Float[Array, "... 2"], band: int) -> Flo
 
 
 def spin_splitting(model: TwoBandModel, k: Float[Array, "... 2"]) -> Float[Array, "..."]:
-    """Omega(k) = |b(k)| [eV] (|alpha (k x z) - J M| for the Rashba ferromagnet), half the band gap at k; shape (...)."""
+    """Omega(k) = |b(k)| [eV] (|alpha (k x z) - J M| for the Rashba ferromagnet), half the band gap at k.
+
+    Args:
+        model: any two-band model (`TwoBandModel`).
+        k: wave vectors, shape (..., 2) [1/nm].
+
+    Returns: shape (...) [eV], dtype of k.
+    """
     return _band(1, model, k, 1)
 
 
@@ -279,17 +286,38 @@ def band_spin(model: TwoBandModel, k: Float[Array, "... 2"], band: int) -> Float
     """Band spin <sigma>_s = s b/|b| (dimensionless unit vector), shape (..., 3).
 
     The lower band's spin is close to +M when J >> alpha k.
+
+    Args:
+        model: the Rashba ferromagnet.
+        k: wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+
+    Returns: shape (..., 3), dimensionless.
     """
     return _band(2, model, k, band, "band_spin")
 
 
 def band_velocity(model: TwoBandModel, k: Float[Array, "... 2"], band: int) -> Float[Array, "... 2"]:
-    """Band velocity v_s = grad_k eps_s / hbar [nm/fs] by autodiff (paper eq. 8); shape (..., 2)."""
+    """Band velocity v_s = grad_k eps_s / hbar [nm/fs] by autodiff (paper eq. 8).
+
+    Args:
+        model: any two-band model (`TwoBandModel`).
+        k: wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+
+    Returns: shape (..., 2) [nm/fs].
+    """
     return _band(3, model, k, band, "band_velocity")
 
 
 def accelerating_force(efield: Float[Array, "... 2"]) -> Float[Array, "... 2"]:
-    """hbar k' = qE [eV/nm] for an in-plane field efield [V/nm], q = -e (paper eq. 9)."""
+    """Accelerating force hbar k' = qE [eV/nm] on an electron, q = -e (paper eq. 9).
+
+    Args:
+        efield: in-plane electric field, shape (..., 2) [V/nm].
+
+    Returns: shape (..., 2) [eV/nm].
+    """
     return CARRIER_CHARGE * jnp.asarray(efield)
 
 
@@ -352,6 +380,14 @@ def spin_force_second_order(
 
     F = s (m alpha^2/(hbar^2 Omega)) [hbar k' - (J^2/Omega^2) w (w . hbar k')], w = z x M,
     with the exact Omega(k) and alpha k dropped inside u = z x b.
+
+    Args:
+        model: the Rashba ferromagnet.
+        k: wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+        efield: in-plane electric field, shape (2,) or (..., 2) broadcast against k [V/nm].
+
+    Returns: shape (..., 2) [eV/nm].
     """
     return _driven(1, model, k, band, efield, "spin_force_second_order")
 
@@ -363,7 +399,14 @@ def spin_force_strong_exchange(
 
     F = -s e eta (I - w w^T) E = -s e eta [M_z^2 E + (M.E) M_par], eta = m alpha^2/(hbar^2 J).
     For the lower band this is eta e z x {M x [M x (z x E)]}; it reduces to eta e (E.M) M only
-    for in-plane M. Independent of k. efield (..., 2) [V/nm] -> (..., 2).
+    for in-plane M. Independent of k.
+
+    Args:
+        model: the Rashba ferromagnet.
+        efield: in-plane electric field, shape (..., 2) [V/nm].
+        band: +1 (upper) or -1 (lower, the default).
+
+    Returns: shape (..., 2) [eV/nm].
     """
     return _field(0, model, efield, band)
 
@@ -375,7 +418,15 @@ def damping_torque(
 
     ds/dt = (k' . grad_k) s b/|b| by autodiff with hbar k' = qE. The in-plane part equals
     (hbar/(m alpha)) z x F_so (see damping_torque_from_spin_force); the z-part does not follow
-    from F_so. Shapes: k (..., 2), efield (2,) or (..., 2) -> (..., 3).
+    from F_so.
+
+    Args:
+        model: the Rashba ferromagnet.
+        k: wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+        efield: in-plane electric field, shape (2,) or (..., 2) broadcast against k [V/nm].
+
+    Returns: shape (..., 3) [1/fs].
     """
     return _driven(2, model, k, band, efield, "damping_torque")
 
@@ -387,6 +438,14 @@ def damping_torque_second_order(
 
     T2 = -(s alpha/Omega) [k' x z - (J^2/Omega^2) M (w . k')], exact Omega; its in-plane part is
     (hbar/(m alpha)) z x spin_force_second_order.
+
+    Args:
+        model: the Rashba ferromagnet.
+        k: wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+        efield: in-plane electric field, shape (2,) or (..., 2) broadcast against k [V/nm].
+
+    Returns: shape (..., 3) [1/fs].
     """
     return _driven(3, model, k, band, efield, "damping_torque_second_order")
 
@@ -396,7 +455,14 @@ def damping_torque_strong_exchange(
 ) -> Float[Array, "... 3"]:
     """Strong-exchange damping-like torque, paper eq. 14 (2018; eq. 15 in 2019) [1/fs].
 
-    T2 = -s (e alpha/(hbar J)) M x (M x (E x z)); k-independent. efield (..., 2) -> (..., 3).
+    T2 = -s (e alpha/(hbar J)) M x (M x (E x z)); k-independent.
+
+    Args:
+        model: the Rashba ferromagnet.
+        efield: in-plane electric field, shape (..., 2) [V/nm].
+        band: +1 (upper) or -1 (lower, the default).
+
+    Returns: shape (..., 3) [1/fs].
     """
     return _field(1, model, efield, band)
 
@@ -406,8 +472,16 @@ def damping_torque_from_spin_force(
 ) -> Float[Array, "... 2"]:
     """In-plane torque-force identity T2_par = (hbar/(m alpha)) z x F_so [1/fs] (paper eq. 11).
 
-    R_c = hbar/(m alpha) is the papers' effective radius. force (..., 2) [eV/nm] -> (..., 2).
-    Requires alpha != 0. The Rashba ferromagnet's closed form (ValueError for another model).
+    R_c = hbar/(m alpha) is the papers' effective radius. The Rashba ferromagnet's closed form.
+
+    Args:
+        model: the Rashba ferromagnet.
+        force: spin force F_so, shape (..., 2) [eV/nm].
+
+    Returns: in-plane torque, shape (..., 2) [1/fs].
+
+    Raises:
+        ValueError: alpha = 0 (no effective radius), or a model other than the Rashba ferromagnet.
     """
     require_paper_forms(model, "damping_torque_from_spin_force")
     check_states("force", force)
@@ -422,6 +496,12 @@ def field_like_torque(model: TwoBandModel, k: Float[Array, "... 2"], band: int) 
     """Field-like torque of one band state, T1 = (2/hbar) B_so x <sigma>_s [1/fs] (paper eq. 5).
 
     B_so = alpha (k x z). For a band state this equals (2J/hbar) M x <sigma>_s exactly.
-    Shape (..., 2) -> (..., 3).
+
+    Args:
+        model: the Rashba ferromagnet.
+        k: wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+
+    Returns: shape (..., 3) [1/fs].
     """
     return _band(4, model, k, band, "field_like_torque")

@@ -16,7 +16,11 @@ def _amplitude(amplitude):
 
 
 class StepDrive(eqx.Module):
-    """E(t) = amplitude for t >= 0 (switched on at t = 0). amplitude: (2,) [V/nm]."""
+    """E(t) = amplitude for t >= 0 (switched on at t = 0).
+
+    Args:
+        amplitude: in-plane field after the switch-on, shape (2,) [V/nm].
+    """
 
     amplitude: Float[Array, "2"]
 
@@ -30,7 +34,11 @@ class StepDrive(eqx.Module):
 class RampDrive(eqx.Module):
     """Smooth switch-on E(t) = amplitude sin^2(pi t / (2 ramp_time)) for 0 <= t < ramp_time, then amplitude.
 
-    amplitude: (2,) [V/nm]; ramp_time [fs] > 0. E and dE/dt are continuous.
+    E and dE/dt are continuous.
+
+    Args:
+        amplitude: in-plane field after the ramp, shape (2,) [V/nm].
+        ramp_time: duration of the ramp [fs], > 0.
     """
 
     amplitude: Float[Array, "2"]
@@ -49,7 +57,10 @@ class RampDrive(eqx.Module):
 class SinusoidDrive(eqx.Module):
     """E(t) = amplitude sin(2 pi frequency t + phase) for t >= 0.
 
-    amplitude: (2,) [V/nm]; frequency [1/fs] (1 THz = 1e-3 /fs), > 0; phase [rad].
+    Args:
+        amplitude: in-plane field amplitude, shape (2,) [V/nm].
+        frequency: frequency [1/fs] (1 THz = 1e-3 /fs), > 0.
+        phase: phase at t = 0 [rad].
     """
 
     amplitude: Float[Array, "2"]

@@ -293,7 +293,11 @@ def has_paper_forms(model) -> bool:
     """True when the papers' approximations (second order, strong exchange) exist for `model`.
 
     They are closed forms of the Rashba ferromagnet; for another `TwoBandModel` the layers report
-    the exact results only."""
+    the exact results only.
+
+    Args:
+        model: any `TwoBandModel`.
+    """
     return isinstance(model, RashbaFerromagnet)
 
 
@@ -302,6 +306,11 @@ def degeneracy_point(model: RashbaFerromagnet):
 
     It exists only when M_z = 0 (and alpha != 0); Omega(k*) = 0 there and velocities and spin
     forces diverge (docs: Theory > Model, units and conventions). Concrete models only.
+
+    Args:
+        model: the Rashba ferromagnet (concrete values).
+
+    Returns: k* of shape (2,) [1/nm], or None when the bands do not touch.
     """
     mx, my, mz = (float(x) for x in model.magnetization)
     alpha = float(model.alpha)

@@ -66,7 +66,8 @@ def fermi_sea_sum(
     """Sum a per-state function over the T = 0 Fermi sea: sum_s int d^2k/(2 pi)^2 fn(state) (per area).
 
     Args:
-        model: RashbaFerromagnet. fermi_energy: E_F [eV].
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        fermi_energy: Fermi energy E_F [eV].
         fn: fn(model, kx, ky, s, fx, fy) -> a pytree of arrays for ONE state: k = (kx, ky) [1/nm]
             scalars, s the band sign (+1.0 upper / -1.0 lower, a float), and f = (fx, fy) = hbar k'
             [eV/nm] the force driving the state (0 without a drive). Write it with the scalar
@@ -75,11 +76,15 @@ def fermi_sea_sum(
         drive: None (equilibrium sea), or a field E(t) [V/nm] (StepDrive, RampDrive, ...): then the
             sea is rigidly shifted by Delta k(t) from hbar dDelta k/dt = qE - hbar Delta k/tau, as in
             `simulate`, and fn is evaluated at k0 + Delta k(t) with f = hbar dDelta k/dt.
-        times: (T,) increasing times [fs], required with a drive. tau: relaxation time [fs] or None.
+        times: output times, shape (T,), increasing [fs]; required with a drive.
+        tau: momentum relaxation time [fs] (> 0), or None for no relaxation.
         bands: occupied bands (needed under jax.grad/jit; found from the model otherwise).
-        num_phi, num_r: rays and radial Gauss-Legendre nodes per band (as in `simulate`).
-        substeps: RK4 substeps of the shift per interval. chunk: states per vectorized chunk.
+        num_phi: rays of the Fermi sea per band (as in `simulate`).
+        num_r: radial Gauss-Legendre nodes per ray (as in `simulate`).
+        substeps: RK4 substeps of the shift per output interval.
+        chunk: states per vectorized chunk.
         devices: devices to split the states over (default: all local devices, as `simulate`).
+
     Returns: the pytree of fn with every leaf summed: shape leaf.shape at equilibrium, (T,) +
         leaf.shape with a drive; units: fn's units per nm^2.
     """

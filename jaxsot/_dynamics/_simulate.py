@@ -121,13 +121,19 @@ def simulate(
     the state count is `result.num_states`.
 
     Args:
-        fermi_energy: E_F [eV]. drive: callable t [fs] -> E(t) (2,) [V/nm] (StepDrive, RampDrive,
-            SinusoidDrive or any jax-traceable function). times: (T,) increasing [fs], Delta k = 0 at
-            times[0]. tau: relaxation time [fs] (> 0) or None for none.
-        substeps: RK4 substeps per interval for Delta k. block_steps: time steps per compiled block
-            (progress is reported between blocks). chunk: states per vectorized chunk (1024 keeps a
-            step's intermediates in cache; from 2048 states XLA-CPU splits some float32 loops over
-            threads, which halved float32 throughput on 2 cores: benchmarks/README.md).
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        fermi_energy: Fermi energy E_F [eV].
+        drive: callable t [fs] -> E(t), shape (2,) [V/nm] (StepDrive, RampDrive, SinusoidDrive or
+            any jax-traceable function).
+        times: output times, shape (T,), increasing [fs]; Delta k = 0 at times[0].
+        tau: momentum relaxation time [fs] (> 0), or None for no relaxation.
+        num_phi: angular nodes of the Fermi sea and points of the contour per band (>= 8).
+        num_r: radial Gauss-Legendre nodes of the Fermi sea per angle (>= 2).
+        substeps: RK4 substeps per output interval for Delta k (>= 1).
+        block_steps: time steps per compiled block; progress is reported between blocks (>= 1).
+        chunk: states per vectorized chunk (1024 keeps a step's intermediates in cache; from 2048
+            states XLA-CPU splits some float32 loops over threads, which halved float32 throughput
+            on 2 cores: benchmarks/README.md).
         progress: called as progress(steps_done, steps_total) after each block.
         bands: the occupied bands, e.g. (-1,) or (-1, 1); needed under jax.grad/jit (traced models),
             found from the model otherwise (`jaxsot.occupied_bands`).
@@ -135,6 +141,7 @@ def simulate(
             default backend). On CPU, expose the cores as devices with
             XLA_FLAGS=--xla_force_host_platform_device_count=N before JAX starts (`jaxsot run`
             does this); results agree with one device to rounding (the order of the final sum).
+
     Returns: SimulationResult (dtype of `times`).
     """
     check_finite("fermi_energy", fermi_energy)

@@ -171,8 +171,13 @@ def conductivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, ba
     occupied bands (module docstring for the derivation). Multiply by SIEMENS_PER_INTERNAL for S.
 
     Args:
-        model: RashbaFerromagnet. fermi_energy: E_F [eV]. tau: momentum relaxation time [fs] (> 0).
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        fermi_energy: Fermi energy E_F [eV].
+        tau: momentum relaxation time [fs] (> 0).
         num: rays per Fermi contour (spectral accuracy).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
+            found from the model otherwise (`jaxsot.occupied_bands`).
+
     Returns: (2, 2), symmetric (no Berry-curvature term in this model).
     """
     response, tau = _response(model, fermi_energy, None, tau, num, bands)
@@ -180,7 +185,18 @@ def conductivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, ba
 
 
 def resistivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, bands=None) -> Float[Array, "2 2"]:
-    """Sheet resistivity tensor rho = sigma^-1 [V fs/e] (OHM_PER_INTERNAL converts to ohm)."""
+    """Sheet resistivity tensor rho = sigma^-1 [V fs/e] (OHM_PER_INTERNAL converts to ohm).
+
+    Args:
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        fermi_energy: Fermi energy E_F [eV].
+        tau: momentum relaxation time [fs] (> 0).
+        num: rays per Fermi contour (spectral accuracy).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
+            found from the model otherwise (`jaxsot.occupied_bands`).
+
+    Returns: (2, 2) [V fs/e].
+    """
     return jnp.linalg.inv(conductivity(model, fermi_energy, tau, num, bands))
 
 
@@ -202,9 +218,13 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
     where the strong-exchange AMR vanishes. tau cancels. Compare with `amr_strong_exchange`.
 
     Args:
-        direction: in-plane current direction (2,) (normalized here).
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        fermi_energy: Fermi energy E_F [eV].
+        direction: in-plane current direction, shape (2,) (normalized here).
+        num: rays per Fermi contour (spectral accuracy).
         bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap
             (every function here takes it: `jaxsot.occupied_bands` finds it on concrete values).
+
     Returns: a scalar (dimensionless).
     """
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
@@ -218,7 +238,17 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
 
 
 def band_polarization(model: RashbaFerromagnet, fermi_energy, num: int = 256, bands=None) -> Float[Array, ""]:
-    """p = (n_lower - n_upper)/(n_lower + n_upper) at the model's M (exact Fermi seas)."""
+    """p = (n_lower - n_upper)/(n_lower + n_upper) at the model's M (exact Fermi seas).
+
+    Args:
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        fermi_energy: Fermi energy E_F [eV].
+        num: rays per Fermi contour (spectral accuracy).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
+            found from the model otherwise (`jaxsot.occupied_bands`).
+
+    Returns: a scalar (dimensionless).
+    """
     response, _ = _response(model, fermi_energy, None, None, num, bands)
     n_lower, n_upper = response["densities"][0], response["densities"][1]
     return (n_lower - n_upper) / (n_lower + n_upper)
@@ -230,6 +260,16 @@ def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 
     In-plane M: 1 + p eta cos^2(theta_EM). p from the exact Fermi seas at the reference M0 = z x e of
     rho0 (p itself varies with M at O((alpha k_F/J)^2); a constant p keeps the closed form's x-z
     rotation exactly flat).
+
+    Args:
+        model: the Rashba ferromagnet (the closed form needs the papers' forms, `has_paper_forms`).
+        fermi_energy: Fermi energy E_F [eV].
+        direction: in-plane current direction, shape (2,) (normalized here).
+        num: rays per Fermi contour for p (spectral accuracy).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
+            found from the model otherwise (`jaxsot.occupied_bands`).
+
+    Returns: a scalar (dimensionless).
     """
     require_paper_forms(model, "amr_strong_exchange")
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
@@ -247,7 +287,14 @@ def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int 
     hbar k' = qE between collisions (the force the spin force responds to, paper eq. 9-13).
 
     Args:
-        efield: in-plane E (2,) [V/nm]. tau [fs].
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        fermi_energy: Fermi energy E_F [eV].
+        efield: in-plane electric field, shape (2,) [V/nm].
+        tau: momentum relaxation time [fs] (> 0).
+        num: rays per Fermi contour (spectral accuracy).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
+            found from the model otherwise (`jaxsot.occupied_bands`).
+
     Returns a dict of scalars/vectors in eV/(nm^2 fs) (WATT_PER_M2_PER_INTERNAL converts to W/m^2):
         "current": sheet current j (2,) [e/(fs nm)];
         "joule": j . E (total Joule heating, eq. 17 with the exact bands);

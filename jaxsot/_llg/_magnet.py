@@ -120,13 +120,27 @@ class Magnet(eqx.Module):
 
 
 def conventional_field(magnet: Magnet, m: Float[Array, "3"]) -> Float[Array, "3"]:
-    """B_0(M) = B_ext + B_K (u.M) u - mu0 M_s (N M) [T] (external + uniaxial + shape), single magnet."""
+    """B_0(M) = B_ext + B_K (u.M) u - mu0 M_s (N M) [T] (external + uniaxial + shape), single magnet.
+
+    Args:
+        magnet: the macrospin (one instance).
+        m: magnetization direction, shape (3,) (unit vector).
+
+    Returns: shape (3,) [T].
+    """
     u = magnet.easy_axis
     return magnet.external_field + magnet.anisotropy_field * (u @ m) * u - magnet.ms_tesla * magnet.demag * m
 
 
 def conventional_energy(magnet: Magnet, m: Float[Array, "3"]) -> Float[Array, ""]:
-    """E_0(M) = n_mu mu_B [-B_ext.M - (B_K/2)(u.M)^2 + (mu0 M_s/2) M.N.M] [eV/nm^2]; B_0 = -dE_0/dM/(n_mu mu_B)."""
+    """E_0(M) = n_mu mu_B [-B_ext.M - (B_K/2)(u.M)^2 + (mu0 M_s/2) M.N.M] [eV/nm^2]; B_0 = -dE_0/dM/(n_mu mu_B).
+
+    Args:
+        magnet: the macrospin (one instance).
+        m: magnetization direction, shape (3,) (unit vector).
+
+    Returns: a scalar [eV/nm^2].
+    """
     u = magnet.easy_axis
     density = -magnet.external_field @ m - 0.5 * magnet.anisotropy_field * (u @ m) ** 2 + 0.5 * magnet.ms_tesla * (magnet.demag @ (m * m))
     return magnet.moment_density * MU_B_EV_PER_T * density

@@ -262,16 +262,24 @@ def simulate_llg(
     solve (batched = looped, tested). Units: time fs, fields T.
 
     Args:
-        magnet: Magnet. torque: SpinOrbitTorque. m0: initial M (..., 3) (normalized here).
-        t_end: end time [fs] (> 0). num_save: saved times, t = 0 .. t_end (>= 2).
+        magnet: the macrospin (Magnet), fields may be batched.
+        torque: the electron source (SpinOrbitTorque), fields may be batched.
+        m0: initial magnetization direction, shape (..., 3) (normalized here).
+        t_end: end time [fs] (> 0).
+        num_save: number of saved times, evenly spaced from t = 0 to t_end (>= 2).
+        rtol: relative tolerance of the step-size controller on the M components.
+        atol: absolute tolerance of the step-size controller on the M components.
+        max_steps: most solver steps per trajectory (diffrax's max_steps).
         current_off: time [fs] at which the current switches off (a pulse), None: always on.
         switch_axis: (3,) axis of the switching event: stop when M.axis falls below switch_threshold
             (downward crossing, located by bisection on the dense output). None: no switching event.
+        switch_threshold: value of M.switch_axis that ends the run (in [-1, 1]).
         stop_rate: stop when |dM/dt| falls below stop_rate [1/fs] (relaxed; located the same way; a
             trajectory that starts below it never stops). None: no stop criterion.
         ledger: also integrate the energy ledger (WORK_COLUMNS).
         chunk: trajectories per vectorized chunk (larger batches run chunk after chunk).
         progress: print diffrax's text progress meter (fraction of t_end reached) while solving.
+
     Returns: LlgResult.
     """
     check_range("t_end", t_end, low=0.0, low_inclusive=False, unit="fs")
@@ -362,7 +370,13 @@ def simulate_llg(
 def llg_diagnostics(magnet: Magnet, torque: SpinOrbitTorque, m, current_on=True) -> dict:
     """`llg_rates` for one (unbatched) magnet and torque over magnetizations m (..., 3) (jitted, vmapped).
 
-    current_on: bool/0-1, broadcast against m's leading dimensions (e.g. a pulse along a trajectory).
+    Args:
+        magnet: the macrospin (one instance, not batched).
+        torque: the electron source (one instance, not batched).
+        m: magnetization directions, shape (..., 3) (normalized here).
+        current_on: bool/0-1, broadcast against m's leading dimensions (e.g. a pulse along a trajectory).
+
+    Returns: the dict of `llg_rates`, every entry with the leading dimensions of m.
     """
     check_shape("m", m, (3,))
     m = jnp.asarray(m)
@@ -379,6 +393,10 @@ def _diagnostics_impl(magnet, torque, m, on):
 
 def strong_exchange_coefficients(magnet: Magnet, torque: SpinOrbitTorque) -> dict:
     """Closed-form torque coefficients of the strong-exchange source (single instance, internal units).
+
+    Args:
+        magnet: the macrospin (one instance).
+        torque: the electron source (one instance; its closed forms need the Rashba ferromagnet).
 
     Returns: "field_like_field" B_fl = -(alpha n_p/(n_mu mu_B)) (Delta k x z) (3,) [T] (paper eq. A1);
     "damping_like_rate" a_J = kappa n_p (alpha/J) |k'| [1/fs] and "polarization_axis" p = (k' x z)/|k'| (3,)

@@ -25,8 +25,20 @@ def drude_tau(alpha, j_ex, fermi_energy, thickness, rho0, mass_ratio=1.0):
     """Momentum relaxation time from the film's resistivity, tau = m t_F/(rho0 e^2 n) [fs] (what `jaxsot llg` uses).
 
     n = n_lower + n_upper at M || z (closed form), the sheet current j t_F then carries E = rho0 j with the
-    rigid shift Delta k = qE tau/hbar. Args: alpha [eV nm], j_ex [eV], fermi_energy [eV], thickness [nm],
-    rho0 [ohm m], mass_ratio. Differentiable; raises ValueError (concrete inputs) when no band is occupied.
+    rigid shift Delta k = qE tau/hbar. Differentiable.
+
+    Args:
+        alpha: Rashba coupling [eV nm].
+        j_ex: exchange energy J [eV].
+        fermi_energy: Fermi energy E_F [eV].
+        thickness: film thickness t_F [nm].
+        rho0: film resistivity [ohm m].
+        mass_ratio: effective mass m*/m_e.
+
+    Returns: tau [fs].
+
+    Raises:
+        ValueError: no band is occupied (concrete inputs).
     """
     n_lower, n_upper = circular_densities(alpha, j_ex, mass_ratio, fermi_energy)
     density = (n_lower + n_upper) * 1e18  # 1/m^2
@@ -40,13 +52,16 @@ class SpinOrbitTorque(eqx.Module):
     """The electron ensemble as the source of the spin-orbit torque on the magnet (batchable pytree).
 
     Args:
-        alpha: Rashba coupling [eV nm]. j_ex: exchange J [eV] (> 0). fermi_energy: E_F [eV].
+        alpha: Rashba coupling [eV nm].
+        j_ex: exchange energy J [eV] (> 0).
+        fermi_energy: Fermi energy E_F [eV].
         efield: applied in-plane field E (..., 2) [V/nm] (E = rho0 j; the CLI takes j and rho0).
         tau: momentum relaxation time [fs] (> 0): Delta k = qE tau/hbar.
         mass_ratio: m*/m_e (> 0).
         method: "exact" (Fermi-contour fluxes of the exact bands at the current M) or
             "strong_exchange" (closed forms, paper eq. 13/14 and A1).
-        field_like, damping_like: include T1 / T2 (module docstring).
+        field_like: include the field-like torque T1 (module docstring).
+        damping_like: include the damping-like torque T2 (module docstring).
         num: rays per Fermi contour for method "exact" (>= 8; 64 gives ~1e-10 relative here).
 
     The occupied bands must not change as M turns (E_F > J or only the lower band for every M), and
@@ -171,6 +186,10 @@ def _perp(m, v):
 def electron_response(torque: SpinOrbitTorque, m: Float[Array, "3"]) -> dict:
     """Electron torque densities and the spin-force power at magnetization m (unit 3-vector), one instance.
 
+    Args:
+        torque: the electron ensemble (one instance, not batched).
+        m: magnetization direction, shape (3,) (unit vector).
+
     Returns a dict (per area):
         "field_like" T1 = (2J/hbar) M x delta S (3,) [1/(nm^2 fs)];
         "damping_like" T2 = -dS/dt (3,) [1/(nm^2 fs)] (k' = qE/hbar);
@@ -210,7 +229,14 @@ def exchange_torque(magnet: Magnet, m: Float[Array, "3"], torque_density: Float[
 
     dM/dt = -kappa P_perp T, kappa = g mu_B/(2 M_s d) = g/(2 n_mu) [nm^2] (module docstring: angular
     momentum (hbar/2) T per area and time goes to the magnet, whose angular momentum is -(hbar n_mu/g) M).
-    Single instance; returns (3,) [1/fs].
+    Single instance.
+
+    Args:
+        magnet: the macrospin (M_s, thickness, g factor).
+        m: magnetization direction, shape (3,) (unit vector).
+        torque_density: electron torque density T, shape (3,) [1/(nm^2 fs)].
+
+    Returns: dM/dt, shape (3,) [1/fs].
     """
     m = m / jnp.sqrt(m @ m)
     return -magnet.torque_area * _perp(m, torque_density)
@@ -220,7 +246,11 @@ def llg_rates(magnet: Magnet, torque: SpinOrbitTorque, m: Float[Array, "3"], cur
     """Every term of the LLG and of the energy balance at magnetization m, one instance (jit/vmap-friendly).
 
     Args:
-        m: (3,) magnetization direction (normalized here). current_on: 0/1 or bool (the current's switch).
+        magnet: the macrospin (M_s, thickness, anisotropy, Gilbert damping).
+        torque: the electron ensemble (one instance, not batched).
+        m: magnetization direction, shape (3,) (normalized here).
+        current_on: 0/1 or bool, the current's switch.
+
     Returns a dict:
         "dmdt" (3,) [1/fs]; "precession" -gamma M x B_0, "field_like" -kappa P_perp T1,
         "damping_like" -kappa P_perp T2 (3,) [1/fs]; "conventional_field" B_0, "field_like_field" B_fl (3,) [T];

@@ -51,8 +51,16 @@ def sphere_grid(num_theta: int = 10, num_phi: int = 16, dtype=None):
     """Directions and weights of a product quadrature on the unit sphere.
 
     cos(theta) at `num_theta` Gauss-Legendre nodes, phi at `num_phi` equally spaced angles.
-    Returns m (num_theta * num_phi, 3) and weights (num_theta * num_phi,) summing to 4 pi; integrates
-    polynomials in the components of M exactly up to degree min(2 num_theta - 1, num_phi - 1).
+    Integrates polynomials in the components of M exactly up to degree
+    min(2 num_theta - 1, num_phi - 1).
+
+    Args:
+        num_theta: Gauss-Legendre nodes in cos(theta) (>= 1).
+        num_phi: equally spaced azimuths phi (>= 1).
+        dtype: floating dtype of the result (default: JAX's default float).
+
+    Returns: m, shape (num_theta * num_phi, 3) unit vectors, and weights, shape
+        (num_theta * num_phi,), summing to 4 pi.
     """
     num_theta = check_count("num_theta", num_theta, minimum=2)
     num_phi = check_count("num_phi", num_phi, minimum=4)
@@ -137,11 +145,18 @@ class TorqueCoefficients(eqx.Module):
 def fit_torque_coefficients(m, weights, b_fl, b_dl, *, current_direction=(1.0, 0.0), order: int = 2) -> TorqueCoefficients:
     """Least-squares coefficients of the angular expansion from fields sampled at directions m.
 
+    Pure and differentiable (jnp.linalg.lstsq).
+
     Args:
-        m (K, 3) unit magnetizations; weights (K,) quadrature weights (e.g. `sphere_grid`), > 0;
-        b_fl, b_dl (K, 3): fields per current density [T/(A/m^2)] (or any common unit) at m;
-        current_direction: in-plane x_j (2,); order: N >= 0 (powers of s^2 up to s^2N).
-    Returns: TorqueCoefficients. Pure and differentiable (jnp.linalg.lstsq).
+        m: unit magnetizations, shape (K, 3).
+        weights: quadrature weights, shape (K,), > 0 (e.g. from `sphere_grid`).
+        b_fl: field-like field per current density at m, shape (K, 3) [T/(A/m^2)] (or any unit
+            shared with b_dl).
+        b_dl: damping-like field per current density at m, shape (K, 3), same unit as b_fl.
+        current_direction: in-plane current direction x_j, shape (2,).
+        order: expansion order N >= 0 (powers of s^2 up to s^2N).
+
+    Returns: TorqueCoefficients.
     """
     order = check_count("order", order, minimum=0, maximum=6)
     check_shape("m", m, (3,))
@@ -178,7 +193,15 @@ def _fit(m, weights, b_fl, b_dl, current_direction, order):
 
 
 def angular_fields(coefficients: TorqueCoefficients, m, current_direction=(1.0, 0.0)):
-    """The expansion evaluated at magnetizations m (..., 3): (b_FL, b_DL) (..., 3) [T/(A/m^2)]."""
+    """The angular expansion evaluated at magnetizations m.
+
+    Args:
+        coefficients: the expansion (from `torque_coefficients` or `fit_torque_coefficients`).
+        m: unit magnetizations, shape (..., 3).
+        current_direction: in-plane current direction x_j, shape (2,).
+
+    Returns: (b_FL, b_DL), each of shape (..., 3) [T/(A/m^2)] (the coefficients' unit).
+    """
     check_shape("m", m, (3,))
     m = jnp.asarray(m)
     b_fl, b_dl = _evaluate(coefficients, m.reshape(-1, 3), jnp.asarray(current_direction, m.dtype))
@@ -207,8 +230,19 @@ def torque_coefficients(
 
     Evaluates `effective_fields` (method "exact" or "strong_exchange") on a `sphere_grid(num_theta, num_phi)`
     and projects b = B/j on the expansion of order N = `order` (`fit_torque_coefficients`), with the
-    current along E of `torque`. magnet, torque: one instance each; rho0 [ohm m] (j = |E|/rho0).
-    Grid points at M = +-y_j are harmless (the projection uses the vectors, not the scalar fields).
+    current along E of `torque`. Grid points at M = +-y_j are harmless (the projection uses the
+    vectors, not the scalar fields).
+
+    Args:
+        magnet: the macrospin (one instance).
+        torque: the electron source (one instance); the current flows along its E.
+        rho0: film resistivity [ohm m] (j = |E|/rho0).
+        method: "exact" or "strong_exchange" (as in `effective_fields`).
+        order: expansion order N >= 0.
+        num_theta: Gauss-Legendre nodes in cos(theta) of the sphere grid.
+        num_phi: azimuths of the sphere grid.
+
+    Returns: TorqueCoefficients per current density [T/(A/m^2)].
     """
     dtype = jnp.result_type(torque.alpha, magnet.ms_tesla, float)
     m, weights = sphere_grid(num_theta, num_phi, dtype)

@@ -70,7 +70,14 @@ def moment_per_area(ms_tesla, thickness):
 def efficiency(field_per_current, ms_tesla, thickness):
     """SOT efficiency xi = (2e/hbar) M_s t_F b (dimensionless, SI).
 
-    Args: field_per_current b [T/(A/m^2)]; ms_tesla mu0 M_s [T]; thickness t_F [nm]. Broadcasts.
+    Broadcasts its arguments.
+
+    Args:
+        field_per_current: effective field per current density b [T/(A/m^2)].
+        ms_tesla: saturation magnetization mu0 M_s [T].
+        thickness: ferromagnet thickness t_F [nm].
+
+    Returns: xi (dimensionless).
     """
     return _TWO_E_OVER_HBAR_SI * (ms_tesla / MU0) * (thickness * 1e-9) * field_per_current
 

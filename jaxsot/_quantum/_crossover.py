@@ -67,7 +67,13 @@ def circular_sea_torques(model: RashbaFerromagnet, fermi_energy, efield) -> dict
     limit (paper eq. 14 summed). For J -> 0 (strong Rashba) T2 -> -(e m alpha/(2 pi hbar^3))(E x z), half
     the strong-exchange value, while the damping-like exchange torque vanishes as (J/alpha k_F)^2.
 
-    Args: fermi_energy [eV]; efield (2,) [V/nm]. Requires M = +-z, alpha != 0, J > 0.
+    Requires M = +-z, alpha != 0, J > 0.
+
+    Args:
+        model: the Rashba ferromagnet with M = +-z.
+        fermi_energy: Fermi energy E_F [eV].
+        efield: in-plane electric field, shape (2,) [V/nm].
+
     Returns: dict of numpy arrays (float64): "damping_torque", "damping_like_torque" [1/(nm^2 fs)],
         "nonadiabatic_spin_density" [1/nm^2], "strong_exchange" (paper eq. 14 summed over the sea)
         [1/(nm^2 fs)] (3,); "band_densities" (lower, upper) [1/nm^2]; "radii" {band: (k_in, k_out)}.
@@ -115,7 +121,14 @@ def circular_sea_nodes(model: RashbaFerromagnet, fermi_energy, num_phi: int = 8,
     Radius k = (J/|alpha|) sinh(v), Gauss-Legendre in v over [asinh(|alpha| k_in/J), asinh(|alpha| k_out/J)]
     and uniform in angle: the integrands of the first-order torques (~ J^2/Omega^3) are smooth in v
     even when alpha k_F >> J, where they are concentrated within J/|alpha| of k = 0.
-    Returns (k (N, 2) [1/nm], weight (N,) [1/nm^2], band sign (N,)), numpy float64.
+
+    Args:
+        model: the Rashba ferromagnet with M = +-z.
+        fermi_energy: Fermi energy E_F [eV].
+        num_phi: equally spaced angles.
+        num_r: Gauss-Legendre nodes in v per angle and band.
+
+    Returns: (k (N, 2) [1/nm], weight (N,) [1/nm^2], band sign (N,)), numpy float64.
     """
     _check_along_z(model)
     num_phi = check_count("num_phi", num_phi, minimum=4)
@@ -204,6 +217,23 @@ def strong_rashba_crossover(
     The amplitude is set so the sea shifts by shift_fraction * k_F over the run (linear response; all
     results are proportional to E). The step keeps the precession angle per step 2 Omega_max h/hbar
     <= max_angle (relative error <~ 3e-3 max_angle^4). All points run in one vmapped, jitted call.
+
+    Args:
+        alpha: Rashba coupling [eV nm].
+        fermi_energy: Fermi energy E_F [eV].
+        ratios: values of alpha k_F/J, shape (P,), > 0.
+        mass_ratio: effective mass m*/m_e.
+        direction: in-plane direction of the field, shape (2,) (normalized here).
+        num_phi: angles of `circular_sea_nodes`.
+        num_r: radial nodes of `circular_sea_nodes` per angle and band.
+        ramp_periods: length of the C-infinity switch-on, in periods pi hbar/J.
+        window_periods: length of the averaging window after the ramp, in periods pi hbar/J.
+        max_angle: largest precession angle per step 2 Omega_max h/hbar [rad].
+        shift_fraction: shift of the sea over the run, as a fraction of k_F (linear response).
+        estimate_error: also run with two Magnus steps per output interval and report the
+            estimated relative error of T2 (a second compiled pass).
+
+    Returns: RashbaCrossover.
     """
     check_range("alpha", alpha, unit="eV nm")
     check_finite("fermi_energy", fermi_energy)
@@ -332,7 +362,14 @@ def fermi_point(model: RashbaFerromagnet, fermi_energy, band: int, angle) -> onp
 
     Bisection on one compiled band energy (for choosing a state to study, e.g. in
     `adiabaticity_scan`). Requires the band's sea to contain k = 0 (see `fermi_sea_status`).
-    Returns k (2,) numpy float64.
+
+    Args:
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        fermi_energy: Fermi energy E_F [eV].
+        band: +1 (upper) or -1 (lower).
+        angle: direction of the ray from k = 0 [rad].
+
+    Returns: k, shape (2,) [1/nm], numpy float64.
     """
     s = check_band(band)
     check_finite("fermi_energy", fermi_energy)

@@ -223,18 +223,30 @@ def exact_simulate(
     Sums are formed from deviations (sigma - sigma0, s(b^ - b^0)), never as differences of large sums.
 
     Args:
-        fermi_energy: E_F [eV]. drive: a drive callable (as in `simulate`) or a constant (2,) field
-            [V/nm] (step at t = 0, or smooth ramp with ramp_time [fs]). times: (T,) increasing [fs].
-        tau: relaxation time [fs] or None. nodes: optional (k (N, 2), weight (N,) [1/nm^2], band sign
-            (N,)) replacing the default sea quadrature (sum weight * f ~ integral of f d^2k).
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        fermi_energy: Fermi energy E_F [eV].
+        drive: a drive callable (as in `simulate`) or a constant in-plane field, shape (2,) [V/nm]
+            (step at t = 0, or smooth ramp with ramp_time).
+        times: output times, shape (T,), increasing [fs].
+        ramp_time: switch-on time of a constant field with `smooth_step` [fs] > 0, or None (step).
+        tau: momentum relaxation time [fs] (> 0), or None for no relaxation.
+        num_phi: angular nodes of the Fermi sea per band (as in `simulate`).
+        num_r: radial Gauss-Legendre nodes per angle (as in `simulate`).
+        nodes: optional (k (N, 2), weight (N,) [1/nm^2], band sign (N,)) replacing the default sea
+            quadrature (sum weight * f ~ integral of f d^2k).
         substeps: Magnus steps per output interval (accuracy: see `exact_spin_trajectory`); None
             chooses the fewest that keep the precession angle per step 2 Omega h/hbar <= max_angle
             [rad] for every state (Omega bounded by Omega(k0) + |db/dk| max|Delta k|); the relative
             error of the field-induced quantities is then <~ 3e-3 max_angle^4 (8e-5 for 0.4).
+        max_angle: largest precession angle per step when substeps is None [rad].
         semiclassical: also sum the semiclassical and first-order quantities (side by side); False is
             the bare exact pipeline (the benchmark's "exact" column).
         estimate_error: repeat with 2 * substeps and report the estimated relative error of T2.
-        block_steps, chunk, progress: as in `simulate`.
+        block_steps: time steps per compiled block (as in `simulate`).
+        chunk: states per vectorized chunk (as in `simulate`).
+        progress: called as progress(steps_done, steps_total) after each block (as in `simulate`).
+
+    Returns: ExactSimulationResult.
     """
     check_finite("fermi_energy", fermi_energy)
     if substeps is not None:

@@ -80,6 +80,11 @@ def smooth_step(x):
     Every derivative vanishes at both ends, so a field switched on with it excites the interband
     precession (ringing at 2 Omega/hbar) only by an amount that falls off faster than any power of
     1/(Omega T_ramp/hbar); the sin^2 ramp of `RampDrive` (C^1) leaves ~ (hbar/(Omega T_ramp))^2.
+
+    Args:
+        x: array of any shape (dimensionless time t/T_ramp).
+
+    Returns: S(x), same shape, in [0, 1].
     """
     x = jnp.clip(x, 0.0, 1.0)
 
@@ -94,9 +99,12 @@ def smooth_step(x):
 class SmoothRampDrive(eqx.Module):
     """E(t) = amplitude * S(t / ramp_time) with the C-infinity switch `smooth_step` S.
 
-    amplitude: (2,) [V/nm]; ramp_time [fs] > 0. Zero for t <= 0, amplitude for t >= ramp_time.
-    This is the drive behind the `ramp_time=` keyword of the quantum-check functions: it isolates
+    Zero for t <= 0, amplitude for t >= ramp_time. This is the drive behind the `ramp_time=` keyword of the quantum-check functions: it isolates
     the adiabatic response (docs: Theory > Quantum check) far better than the sin^2 `RampDrive`.
+
+    Args:
+        amplitude: in-plane field after the ramp, shape (2,) [V/nm].
+        ramp_time: duration of the switch-on [fs], > 0.
     """
 
     amplitude: Float[Array, "2"]

@@ -69,7 +69,16 @@ class AdiabaticityScan(eqx.Module):
 
 
 def fit_order(x, y, x_max=None, floor=0.0):
-    """Least-squares fit y = c x^p in log-log over points with x <= x_max and y > floor: (p, c)."""
+    """Least-squares fit y = c x^p in log-log over points with x <= x_max and y > floor.
+
+    Args:
+        x: abscissae, shape (P,), > 0.
+        y: values, shape (P,).
+        x_max: largest x used (None: all).
+        floor: only points with y > floor are used.
+
+    Returns: (p, c), the exponent and the prefactor.
+    """
     x, y = onp.asarray(x, float), onp.asarray(y, float)
     keep = onp.isfinite(x) & onp.isfinite(y) & (x > 0) & (y > floor)
     if x_max is not None:
@@ -134,8 +143,19 @@ def adiabaticity_scan(
     step-doubling estimate (a second compiled pass). One vmapped, jitted call.
 
     Args:
-        k0: (2,) [1/nm]; band: +1 or -1; adiabaticities: (P,) target epsilon values (> 0);
-        direction: in-plane field direction (2,) (default x), or "tangential".
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        k0: the state's wave vector, shape (2,) [1/nm].
+        band: +1 (upper) or -1 (lower).
+        adiabaticities: target epsilon values, shape (P,), > 0.
+        direction: in-plane field direction, shape (2,) (default x), or "tangential".
+        ramp_periods: length of the C-infinity switch-on, in precession periods P.
+        window_periods: length of the measuring window after the ramp, in periods P.
+        steps_per_period: Magnus steps per period P.
+        fit_max: largest epsilon used in the power-law fits.
+        estimate_error: estimate the integration-error floor by step doubling (a second pass)
+            instead of the a-priori bound.
+
+    Returns: AdiabaticityScan.
     """
     s = check_band(band)
     check_shape("k0", k0, (2,))

@@ -106,7 +106,9 @@ def exact_spin_trajectory(
     sin^2 ramp, should have its kink on an output time).
 
     Args:
-        k0: (..., 2) [1/nm]. band: +1 (upper) or -1 (lower).
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        k0: initial wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
         efield: (2,) [V/nm], switched on at t = 0 (step; smooth ramp with ramp_time), or a drive
             callable t -> (2,) [V/nm] (StepDrive, RampDrive, SinusoidDrive, SmoothRampDrive).
         times: (T,) strictly increasing [fs]; the output times.
@@ -115,6 +117,7 @@ def exact_spin_trajectory(
         substeps: Magnus steps per output interval (h = interval/substeps). Keep theta <~ 0.5 for
             ~1e-4 relative accuracy of the field-induced change; halve h to check (error / 16).
         initial_spin: optional (..., 3) initial <sigma> (normalized); default the band spin.
+
     Returns: <sigma>(t), shape (..., T, 3), dtype of k0/times.
     """
     s = check_band(band)
@@ -134,7 +137,14 @@ def adiabaticity(model: RashbaFerromagnet, k: Float[Array, "... 2"], efield: Flo
     """epsilon = hbar |db/dt| / Omega^2 for hbar k' = qE (dimensionless; |alpha| e |E| / Omega(k)^2 for Rashba).
 
     The expansion parameter of adiabatic following: the non-adiabatic spin is ~ epsilon/2 and the
-    semiclassical ds/dt is off by O(epsilon) relative. k (..., 2) [1/nm], efield (..., 2) [V/nm].
+    semiclassical ds/dt is off by O(epsilon) relative.
+
+    Args:
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        k: wave vectors, shape (..., 2) [1/nm].
+        efield: in-plane electric field, shape (..., 2) broadcast against k [V/nm].
+
+    Returns: epsilon, shape (...) (dimensionless).
     """
     check_shape("k", k, (2,))
     check_shape("efield", efield, (2,))
@@ -157,7 +167,15 @@ def nonadiabatic_spin_first_order(
     delta sigma_1 = -(s hbar/(2 Omega^3)) b x db/dt, db/dt = alpha (k' x z); with q = -e this is
     -(e alpha/(2 Omega^3)) b x (E x z) for the lower band (s = -1) and the opposite for the upper.
     It is the solution of s db^/dt = (2/hbar) b x delta sigma_1 (the Bloch equation at first order in
-    epsilon), so (2/hbar) b x delta sigma_1 is the semiclassical ds/dt. k (..., 2), efield (..., 2) -> (..., 3).
+    epsilon), so (2/hbar) b x delta sigma_1 is the semiclassical ds/dt.
+
+    Args:
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        k: wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+        efield: in-plane electric field, shape (..., 2) broadcast against k [V/nm].
+
+    Returns: delta sigma_1, shape (..., 3) (dimensionless).
     """
     s = check_band(band)
     check_shape("k", k, (2,))
@@ -277,7 +295,20 @@ def compare_spin_dynamics(
         (2/hbar) B_so x delta sigma_1, which is first order like T2 itself (relative ~ alpha k/Omega):
         only in the strong-exchange limit (or after summing over a sea, see `exact_simulate`) is
         T2_sc the damping-like exchange torque.
-    estimate_error: also run with 2 * substeps and report max |difference| * 16/15 (costs 3x).
+
+    Args:
+        model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
+        k0: initial wave vectors, shape (..., 2) [1/nm].
+        band: +1 (upper) or -1 (lower).
+        efield: in-plane field, shape (2,) [V/nm], switched on at t = 0, or a drive callable
+            t -> (2,) [V/nm] (as in `exact_spin_trajectory`).
+        times: output times, shape (T,), strictly increasing [fs].
+        ramp_time: [fs] > 0: E(t) = efield * smooth_step(t/ramp_time); None for a step.
+        tau: constant relaxation time of the shift [fs] > 0, or None for none.
+        substeps: Magnus steps per output interval.
+        estimate_error: also run with 2 * substeps and report max |difference| * 16/15 (costs 3x).
+
+    Returns: SpinComparison.
     """
     s = check_band(band)
     substeps = check_count("substeps", substeps, minimum=1)

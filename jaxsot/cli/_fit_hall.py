@@ -12,12 +12,12 @@ import pathlib
 import time
 import warnings
 
+from . import _figures
 from ._common import (
     UsageError,
     parse_pairs,
     check_output_file,
     prepare_out,
-    pyplot,
     run_metadata,
     save_figure,
     set_precision,
@@ -232,7 +232,7 @@ def run_fit_hall(args) -> int:
     print_fit_report(result, caught)
     non_finite = _write_outputs(out, result, data, args, elapsed)
     written = ["results.json", "fit.csv", "trace.csv"]
-    if not args.no_plot and _plot(out / "fit.png", result, data):
+    if not args.no_plot and _figures.fit_hall(out / "fit.png", result, data, _x_of, _UNITS):
         written.append("fit.png")
     print(f"\nfit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
     if non_finite:
@@ -287,41 +287,3 @@ def _write_outputs(out, result, data, args, elapsed):
     write_text(out / "trace.csv", "\n".join(lines) + "\n")
     return non_finite
 
-
-def _plot(path, result, data) -> bool:
-    plt = pyplot()
-    if plt is None:
-        return False
-    import numpy as onp
-
-    panels = []
-    for item, label, columns, prediction in zip(data, result.labels, result.columns, result.predictions):
-        values = onp.stack([item.r_1w, item.r_2w], -1) if hasattr(item, "r_1w") else item.values
-        for j, column in enumerate(columns):
-            panels.append((item, label, column, values[:, j], prediction[:, j]))
-    count = len(panels)
-    cols = min(2, count)
-    rows = -(-count // cols)
-    figure, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
-    for ax, (item, label, column, values, prediction) in zip(axes.ravel(), panels):
-        x_label, x = _x_of(item)
-        groups = onp.unique(item.field) if hasattr(item, "field") else [None]
-        for k, b in enumerate(groups):
-            mask = (item.field == b) if b is not None else onp.ones(item.num_points, bool)
-            order = onp.argsort(x[mask])
-            tag = f"B = {b:g} T" if b is not None else "data"
-            ax.plot(x[mask], values[mask], "o", ms=2.5, color=f"C{k}", alpha=0.6, label=tag)
-            ax.plot(x[mask][order], prediction[mask][order], "-", color=f"C{k}", lw=1.2)
-        ax.set_xlabel(x_label)
-        ax.set_ylabel(f"{column} [{_UNITS[column]}]")
-        ax.set_title(f"{label} (dots: data, lines: fit)", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    for extra in axes.ravel()[count:]:
-        extra.axis("off")
-    text = ", ".join(f"{n} = {result.parameters[n]:.4g} +- {result.standard_errors[n]:.2g}" if result.identifiable[n]
-                     else f"{n}: not determined" for n in result.free)
-    figure.suptitle(f"jaxsot fit (harmonic Hall): {text}", fontsize=8)
-    figure.tight_layout()
-    save_figure(figure, path, dpi=110)
-    return True

@@ -12,6 +12,7 @@ import pathlib
 import tempfile
 
 import numpy as onp
+from . import _figures
 from ._common import UsageError, file_mode, shown
 from ._config import SWEEPABLE, SweepConfig
 
@@ -515,10 +516,6 @@ _OBSERVABLE_NAMES = {
 _FORMS = {"exact": "exact", "second_order": "second order (eq. 12)", "strong_exchange": "strong exchange (eq. 13/14)"}
 
 
-def _unit_text(units: str) -> str:
-    return "(dimensionless)" if units in ("", "1") else f"[{units}]"
-
-
 def describe_variable(name: str) -> str:
     """A sweep variable in words: 'damping_torque_error_strong_exchange' -> 'relative error of the
     damping-like torque T2, strong exchange (eq. 13/14)'."""
@@ -538,70 +535,17 @@ def describe_axis(name: str) -> str:
     return _AXIS_NAMES.get(name, name.replace("_", " "))
 
 
-def _plot(dataset, spec, path: pathlib.Path) -> bool:
-    """One line plot; non-finite values are left out (gaps). False (nothing written) when no value is finite."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    variable = dataset[spec.variable]
-    quantity = describe_variable(spec.variable)
-    when = ""
-    if "time" in variable.dims:
-        variable = variable.isel(time=spec.time_index)
-        when = f" at t = {float(variable['time']):g} fs"
-    for component in ("xyz", "xy"):
-        if component in variable.dims:
-            variable = (variable**2).sum(component) ** 0.5
-            quantity = f"magnitude of the {quantity}"
-    if "band" in variable.dims:
-        variable = variable.sum("band")
-    fixed = {}
-    for dim in variable.dims:
-        if dim not in (spec.x, spec.hue):
-            index = variable.sizes[dim] // 2
-            fixed[dim] = float(variable[dim].values[index])
-            variable = variable.isel({dim: index})
-    data = onp.asarray(variable.values, dtype=float)
-    finite = onp.isfinite(data)
-    if not finite.any():
-        return False
-    variable = variable.copy(data=onp.where(finite, data, onp.nan))
-    figure, axis = plt.subplots(figsize=(8.5 if spec.hue else 6.5, 4.8))
-    hues = variable[spec.hue].values if spec.hue else [None]
-    for hue in hues:
-        line = variable.sel({spec.hue: hue}) if spec.hue else variable
-        hue_label = None if hue is None else f"{describe_axis(spec.hue)} = {hue:.4g} {dataset[spec.hue].attrs.get('units', '')}".strip()
-        axis.plot(variable[spec.x].values, line.transpose(spec.x).values, "o-", ms=4, lw=1.6, label=hue_label)
-    if spec.x in ("alpha_eV_nm", "efield_V_per_m", "tau_fs") and onp.all(variable[spec.x].values > 0):
-        axis.set_xscale("log")
-    if spec.variable.count("_error_") and onp.all(data[finite] > 0):
-        axis.set_yscale("log")
-    axis.set_xlabel(f"{describe_axis(spec.x)} {_unit_text(dataset[spec.x].attrs.get('units', ''))}")
-    axis.set_ylabel(f"{quantity}\n{_unit_text(dataset[spec.variable].attrs.get('units', ''))}", fontsize=9)
-    fixed_text = ", ".join(f"{describe_axis(k)} = {v:g} {dataset[k].attrs.get('units', '')}".strip() for k, v in fixed.items())
-    axis.set_title(f"jaxsot sweep{when}" + (f"\n{fixed_text}" if fixed_text else ""), fontsize=9)
-    axis.grid(alpha=0.3, which="both")
-    if spec.hue:
-        axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    figure.tight_layout()
-    try:
-        with _temporary(path) as (file, _):
-            figure.savefig(file, dpi=100, format="png")
-    finally:
-        plt.close(figure)
-    return True
-
-
 def write_outputs(config: SweepConfig, out: pathlib.Path, dataset, log=print) -> list[str]:
     """summary.csv (printed too) and the plots; returns the names written."""
     rows = summary_rows(dataset)
-    header = f"{'variable':<44} {'units':<12} {'min':>11} {'median':>11} {'max':>11}  where max"
+    # At most 100 columns: where the maximum lies goes on its own indented line.
+    header = f"{'variable':<44} {'units':<12} {'min':>11} {'median':>11} {'max':>11}"
     log(header)
+    log(f"{'':4}where max")
     log("-" * len(header))
     for row in rows:
-        log(f"{row['variable']:<44} {row['units']:<12} {row['min']:11.4e} {row['median']:11.4e} {row['max']:11.4e}  {row['argmax']}")
+        log(f"{row['variable']:<44} {row['units']:<12} {row['min']:11.4e} {row['median']:11.4e} {row['max']:11.4e}")
+        log(f"{'':4}{row['argmax']}"[:100])
     text = io.StringIO()
     table = csv.writer(text, lineterminator="\n")
     table.writerow(["variable", "units", "min", "median", "max", "argmax"])
@@ -625,7 +569,7 @@ def write_outputs(config: SweepConfig, out: pathlib.Path, dataset, log=print) ->
         (out / "plots").mkdir(exist_ok=True)
         for index, spec in enumerate(specs, start=1):
             name = f"plots/{index:02d}_{spec.variable}_vs_{spec.x}.png"
-            if _plot(dataset, spec, out / name):
+            if _figures.sweep_plot(dataset, spec, out / name):
                 written.append(name)
             else:
                 log(f"note: {name} not written: {spec.variable} has no finite value")

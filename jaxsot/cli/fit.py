@@ -9,7 +9,8 @@ import pathlib
 import time
 import warnings
 from ..fit._csv import CSV_FORMAT, FitDataError, read_csv, write_csv
-from ._common import UsageError, parse_pairs, check_output_file, prepare_out, pyplot, run_metadata, save_figure, set_precision, write_json, write_text
+from . import _figures
+from ._common import UsageError, parse_pairs, check_output_file, prepare_out, run_metadata, set_precision, write_json, write_text
 from ._config import ALPHA_MIN, J_EX_MIN, MAX_STATE_STEPS, TAU_MIN
 from ._preflight import MAX_DATA_ROWS, check_fit_size, check_synth_size
 
@@ -281,7 +282,9 @@ def _fit(args) -> int:
     print_fit_report(result, caught)
     non_finite = _write_outputs(out, result, curves, args, fermi_energy, elapsed)
     written = ["results.json", "fit.csv", "trace.csv"]
-    if not args.no_plot and _plot(out / "fit.png", result, curves):
+    from ..fit import COLUMN_UNITS
+
+    if not args.no_plot and _figures.fit(out / "fit.png", result, curves, _x_axis, COLUMN_UNITS):
         written.append("fit.png")
     print(f"\nfit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
     if non_finite:
@@ -359,50 +362,3 @@ def _write_outputs(out, result, curves, args, fermi_energy, elapsed):
     write_text(out / "trace.csv", "\n".join(rows) + "\n")
     return non_finite
 
-
-def _plot(path, result, curves) -> bool:
-    plt = pyplot()
-    if plt is None:
-        return False
-    import numpy as onp
-
-    from ..fit import COLUMN_UNITS
-
-    panels = [(c, j, p, sg) for c, p, sg in zip(curves, result.predictions, result.sigmas) for j in range(len(c.columns))]
-    count = len(panels) + 1
-    cols = min(3, count)
-    rows = -(-count // cols)
-    figure, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.5 * rows), squeeze=False)
-    axes = axes.ravel()
-    for ax, (curve, j, prediction, sigmas) in zip(axes, panels):
-        label, x = _x_axis(curve)
-        order = onp.argsort(x)
-        values = onp.asarray(curve.values)[:, j]
-        column = curve.columns[j]
-        ax.errorbar(x, values, yerr=sigmas[:, j], fmt="o", ms=2.5, lw=0.8, color="C0", alpha=0.6, label="data")
-        ax.plot(x[order], prediction[order, j], "-", color="C3", lw=1.6, label="fit")
-        ax.set_xlabel(label)
-        ax.set_ylabel(f"{column} [{COLUMN_UNITS[column]}]")
-        ax.set_title(curve.label, fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    ax = axes[len(panels)]
-    trace = onp.asarray(result.trace)
-    floor = onp.nanmin(trace)
-    for i, series in enumerate(trace):
-        ax.semilogy(series - floor + 1e-16 * max(abs(floor), 1.0), lw=1.2, label=f"restart {i}" + (" (best)" if i == result.best else ""))
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss - min loss")
-    ax.set_title("convergence", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    for extra in axes[count:]:
-        extra.axis("off")
-    text = ", ".join(
-        f"{n} = {result.parameters[n]:.4g} +- {result.standard_errors[n]:.2g}" if result.identifiable[n] else f"{n}: not identifiable"
-        for n in result.free
-    )
-    figure.suptitle(f"jaxsot fit: {text}", fontsize=10)
-    figure.tight_layout()
-    save_figure(figure, path, dpi=110)
-    return True

@@ -12,7 +12,9 @@ import math
 import pathlib
 import time
 from ..constants import J_PER_M2_PER_EV_PER_NM2
-from ._common import pyplot, run_metadata, save_figure, write_json, write_table_csv, write_text
+from . import _figures
+from ._progress import Status, say
+from ._common import run_metadata, write_json, write_table_csv, write_text
 from ._common import prepare_out, read_config_text, set_precision
 from ._config import DEFAULT_LLG_TOML, parse_llg_config
 from ._preflight import check_disk, check_llg
@@ -85,38 +87,7 @@ def build_llg_inputs(config, dtype):
     return magnet, torque, jnp.asarray(m0, dtype), settings, derived
 
 
-def _plot(path, t_ns, m, powers, title):
-    plt = pyplot()
-    if plt is None:
-        return False
-    figure, axes = plt.subplots(2, 1, figsize=(10, 7.5), sharex=True)
-    for i, (name, style) in enumerate(zip("xyz", ("-", "--", "-."))):
-        axes[0].plot(t_ns, m[:, i], style, lw=2.0, label=rf"$M_{name}$")
-    axes[0].set_ylabel(r"magnetization direction $\mathbf{M}$ (unit vector)")
-    axes[0].set_ylim(-1.05, 1.05)
-    # Powers of very different size share the axis: line styles and widths keep each visible.
-    styles = (dict(ls="-", lw=2.6), dict(ls="--", lw=1.8), dict(ls="-.", lw=1.5), dict(ls=":", lw=2.0))
-    for (label, series), style in zip(powers.items(), styles):
-        axes[1].plot(t_ns, series, label=label, **style)
-    axes[1].set_ylabel(r"power per area [W/m$^2$]")
-    axes[1].set_xlabel(r"time $t$ [ns]")
-    largest = max(float(abs(s).max()) for s in powers.values()) or 1.0
-    # Linear within three decades of the largest power (a whole decade, so tick labels do not collide).
-    low = math.floor(math.log10(1e-3 * largest))
-    axes[1].set_yscale("symlog", linthresh=10.0**low, linscale=1.0)
-    decades = [10.0**k for k in range(low, math.ceil(math.log10(largest)) + 1)]
-    axes[1].set_yticks([-d for d in reversed(decades)] + [0.0] + decades)
-    axes[1].yaxis.set_minor_locator(plt.NullLocator())
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
-    figure.suptitle(title, fontsize=11)
-    figure.tight_layout()
-    save_figure(figure, path, dpi=110)
-    return True
-
-
-def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> int:
+def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype, quiet: bool = False) -> int:
     """The body of `jaxsot llg` (after the config is parsed and the precision set)."""
     import jax
     import numpy as onp
@@ -150,23 +121,23 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
         }
     )
     print(f"jaxsot {jaxsot.__version__} llg ({source}), precision {precision}, jax {jax.__version__} on {jax.default_backend()}")
-    print(
+    say(
         f"electrons: alpha = {config.electrons.alpha_eV_nm:g} eV nm, J = {config.electrons.j_ex_eV:g} eV, E_F = "
         f"{config.electrons.fermi_energy_eV:g} eV, eta = {derived['eta']:.4g}, p = {derived['band_polarization_p']:.4g}; "
         f"torque: {config.torque.method}"
     )
-    print(
+    say(
         f"current: j = {config.current.j_A_per_m2:.4g} A/m^2, E = rho0 j = {derived['efield_V_per_m']:.4g} V/m, "
         f"tau (Drude) = {derived['tau_fs']:.4g} fs"
     )
     b_fl = coefficients["field_like_field"]
-    print(
+    say(
         f"magnet: n_mu = {derived['moment_density_muB_per_nm2']:.4g} mu_B/nm^2, kappa = {derived['kappa_nm2']:.4g} nm^2, "
         f"kappa n_p = {derived['kappa_n_p']:.4g}; strong-exchange B_fl = ({', '.join(f'{x:.4g}' for x in b_fl)}) T, "
         f"a_J = {derived['strong_exchange_damping_like_rate_per_ns']:.4g} /ns"
     )
-    print("  integrating the LLG (share of t_end reached):", flush=True)
-    result = simulate_llg(magnet, torque, m0, **settings, progress=True)
+    with Status("  integrating the LLG", quiet=quiet):
+        result = simulate_llg(magnet, torque, m0, **settings)
     valid = onp.asarray(result.valid)
     times = onp.asarray(result.times)[valid]
     m = onp.asarray(result.m)[valid]
@@ -175,14 +146,15 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
     work = onp.concatenate([onp.asarray(result.work)[valid], onp.asarray(result.work_final)[None]])
     off = settings["current_off"]
     on = onp.ones_like(t_all) if off is None else (t_all < off).astype(float)
-    rates = {k: onp.asarray(v) for k, v in llg_diagnostics(magnet, torque, m_all, on).items()}
+    with Status("  energy ledger along the trajectory", quiet=quiet):
+        rates = {k: onp.asarray(v) for k, v in llg_diagnostics(magnet, torque, m_all, on).items()}
     elapsed = time.perf_counter() - started
     energy0 = rates["conventional_energy"]
     ledger_error = float(onp.max(onp.abs(energy0 - energy0[0] - work[:, :4].sum(axis=1))))
     ledger_scale = float(onp.max(onp.abs(work[:, :4]))) or 1.0
     switched = bool(result.switched)
-    print(
-        f"\n  {int(result.num_steps)} accepted steps ({int(result.num_rejected)} rejected) to t = {float(result.t_final) * 1e-6:.4g} ns "
+    say(
+        f"  {int(result.num_steps)} accepted steps ({int(result.num_rejected)} rejected) to t = {float(result.t_final) * 1e-6:.4g} ns "
         f"in {elapsed:.2f} s (compile included); max | |M| - 1 | before renormalization = {float(result.norm_error):.2g}"
     )
     if settings["switch_axis"] is not None:
@@ -192,18 +164,19 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
     print("  energy ledger [J/m^2] (time integrals):")
     for name, value in zip(WORK_COLUMNS, work[-1]):
         print(f"    {name:<22} {value * joule: .4e}")
-    print(f"    E_0(t) - E_0(0) - sum of the magnet's columns: {ledger_error * joule:.2e} (relative {ledger_error / ledger_scale:.1e}; "
-          "integration accuracy: it closes for any torque)")
-    transfer = _transfer_check(magnet, torque, m_all, on, config)
+    say(f"    E_0(t) - E_0(0) - sum of the magnet's columns: {ledger_error * joule:.2e} (relative {ledger_error / ledger_scale:.1e}; "
+        "integration accuracy: it closes for any torque)", indent="      ")
+    with Status("  energy transfer check", quiet=quiet):
+        transfer = _transfer_check(magnet, torque, m_all, on, config)
     if transfer is not None:
         verdict = "passed" if transfer["passed"] else "FAILED"
-        print(f"  energy transfer (physics check, {transfer['samples']} samples): magnet's spin-force loss / "
-              f"(kappa n_p x extra Joule heat of the Boltzmann AMR) = {transfer['ratio']:.4f}, "
-              f"tolerance {TRANSFER_TOLERANCE:g}: {verdict}")
+        say(f"  energy transfer (physics check, {transfer['samples']} samples): magnet's spin-force loss / "
+            f"(kappa n_p x extra Joule heat of the Boltzmann AMR) = {transfer['ratio']:.4f}, "
+            f"tolerance {TRANSFER_TOLERANCE:g}: {verdict}")
     if not bool(result.success):
         notes.append("the integrator did not finish (max_steps reached or a non-finite torque)")
     for note in notes:
-        print(f"note: {note}")
+        say(f"note: {note}")
 
     power = WATT_PER_M2_PER_INTERNAL
     columns = {
@@ -246,7 +219,7 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
         "runtime_s": elapsed,
     }
     non_finite = write_json(out / "results.json", payload)
-    plotted = _plot(
+    plotted = _figures.llg(
         out / "llg.png",
         t_all * 1e-6,
         m_all,
@@ -256,7 +229,8 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
             r"damping-like torque vs $\mathbf{B}_0$": rates["power_damping_conventional"] * power,
             r"field-like torque $P_{FL}$": rates["power_field_like"] * power,
         },
-        f"jaxsot llg: {config.torque.method} torque, j = {config.current.j_A_per_m2:.3g} A/m^2",
+        config.torque.method,
+        config.current.j_A_per_m2,
     )
     written = ["config.toml", "results.json", "timeseries.csv"] + (["llg.png"] if plotted else [])
     print(f"\nwrote {', '.join(str(out / name) for name in written)}")
@@ -300,6 +274,7 @@ def register(commands) -> None:
     llg.add_argument("config", nargs="?", help="TOML configuration (default: the embedded one; see `jaxsot default-config llg`)")
     llg.add_argument("--out", default="jaxsot-llg", help="output folder (default: ./jaxsot-llg)")
     llg.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
+    llg.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def main(args) -> int:
@@ -310,4 +285,4 @@ def main(args) -> int:
     out = prepare_out(args.out, inputs=[args.config])  # staged: published whole when the command returns
     check_disk(out, estimate["disk"], "timeseries.csv and results.json")
     dtype = set_precision(args.precision)
-    return run_llg(config, out, args.precision, source, dtype)
+    return run_llg(config, out, args.precision, source, dtype, quiet=getattr(args, "quiet", False))

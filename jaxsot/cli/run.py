@@ -9,11 +9,12 @@ import pathlib
 import time
 import warnings
 
+from . import _figures
+from ._progress import Status, say
 from ._common import (
     prepare_out,
     drive_from_options,
     model_from_options,
-    pyplot,
     read_config_text,
     run_metadata,
     save_figure,
@@ -39,12 +40,6 @@ OBSERVABLE_ORDER = (
 )
 APPROXIMATIONS = ("second_order", "strong_exchange")
 # Axis labels (quantity, mathtext) for the figure; units come from jaxsot.UNITS.
-_SYMBOLS = {
-    "damping_torque": r"damping-like torque $T_2 = -dS/dt$",
-    "field_like_torque": r"field-like torque $T_1$",
-    "spin_force_density": r"spin-force density $F_{so}$",
-    "current_density": r"current density $j$",
-}
 
 
 def register(commands) -> None:
@@ -53,6 +48,7 @@ def register(commands) -> None:
     run.add_argument("config", nargs="?", help="TOML configuration (default: the embedded one; see `jaxsot default-config`)")
     run.add_argument("--out", default="jaxsot-out", help="output folder (default: ./jaxsot-out)")
     run.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
+    run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
 
 def read_config(path: str | None) -> tuple[RunConfig, str]:
@@ -122,6 +118,16 @@ def summary_rows(result) -> list[dict]:
     return rows
 
 
+def state_count(num_states: int, num_phi: int, num_r: int, num_bands: int) -> str:
+    """Where the states of `jaxsot run` come from: Fermi-sea nodes plus contour nodes."""
+    sea = num_phi * num_r * num_bands
+    contour = num_states - sea
+    levels = contour // max(num_phi * num_bands, 1)
+    return (f"states: {sea} Fermi-sea nodes ({num_phi} angles x {num_r} radii x {num_bands} band"
+            f"{'s' if num_bands > 1 else ''}) + {contour} Fermi-contour nodes ({num_phi} points x {num_bands} band"
+            f"{'s' if num_bands > 1 else ''} x {levels} quadrature levels of the rigid shift)")
+
+
 def print_table(rows: list[dict]) -> None:
     """The comparison table of `jaxsot run`."""
     header = f"{'observable':<24} {'unit':<12} {'|exact|':>11} {'|2nd order|':>11} {'|strong ex|':>11} {'err 2nd':>9} {'err strong':>10}"
@@ -162,48 +168,6 @@ def _write_timeseries(path: pathlib.Path, result) -> None:
     return write_table_csv(path, columns)
 
 
-def _plot(path: pathlib.Path, result) -> bool:
-    plt = pyplot()
-    if plt is None:
-        return False
-    import numpy as onp
-    from matplotlib.lines import Line2D
-
-    from jaxsot import UNITS
-    from jaxsot.constants import AMPERE_PER_M_PER_E_PER_FS_NM
-
-    t = onp.asarray(result.times)
-    styles = {"exact": ("-", 2.2), "second_order": ("--", 1.4), "strong_exchange": (":", 1.8)}
-    colors = ("C0", "C1", "C2")
-    figure, axes = plt.subplots(2, 2, figsize=(11.5, 8), sharex=True)
-    for ax, name in zip(axes.ravel(), _SYMBOLS):
-        for approx, series in result.observables[name].items():
-            series = onp.asarray(series, dtype=float)
-            series = onp.where(onp.isfinite(series), series, onp.nan)  # non-finite values: gaps, never a crash
-            style, width = styles[approx]
-            for component in range(series.shape[1]):
-                if onp.allclose(series[:, component], 0.0) or not onp.isfinite(series[:, component]).any():
-                    continue  # e.g. the z component of an in-plane vector
-                ax.plot(t, series[:, component], style, color=colors[component], lw=width)
-        ax.set_ylabel(f"{_SYMBOLS[name]} [{UNITS[name]}]", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
-    current_axis = axes[1, 1]
-    si = current_axis.secondary_yaxis(
-        "right", functions=(lambda x: x * AMPERE_PER_M_PER_E_PER_FS_NM, lambda x: x / AMPERE_PER_M_PER_E_PER_FS_NM)
-    )
-    si.set_ylabel(r"$j$ [A/m]", fontsize=9)
-    for ax in axes[1]:
-        ax.set_xlabel(r"time $t$ [fs]")
-    handles = [Line2D([], [], color="k", ls=styles[a][0], lw=styles[a][1], label=a.replace("_", " ")) for a in styles]
-    handles += [Line2D([], [], color=c, lw=2, label=f"{axis} component") for c, axis in zip(colors, "xyz")]
-    figure.legend(handles=handles, loc="lower center", ncol=6, fontsize=9, frameon=False)
-    figure.suptitle("jaxsot run: exact bands beside the papers' second-order and strong-exchange forms", fontsize=11)
-    figure.tight_layout(rect=(0, 0.05, 1, 0.96))
-    save_figure(figure, path, dpi=110)
-    return True
-
-
 def main(args) -> int:
     """`jaxsot run` with parsed arguments; returns the exit status (1: some results are not finite)."""
     # Everything the user gave is checked before JAX starts: config, Fermi sea, resources, --out.
@@ -229,30 +193,29 @@ def main(args) -> int:
     )
     print(
         f"model: alpha = {config.model.alpha_eV_nm:g} eV nm, J = {config.model.j_ex_eV:g} eV, "
-        f"M = ({', '.join(f'{float(x):.3f}' for x in model.magnetization)}), m*/m_e = {config.model.mass_ratio:g}, "
-        f"eta = m alpha^2/(hbar^2 J) = {derived['eta']:.4g}"
+        f"M = ({', '.join(f'{float(x):.3f}' for x in model.magnetization)}), m*/m_e = {config.model.mass_ratio:g}"
     )
+    print(f"  eta = m alpha^2/(hbar^2 J) = {derived['eta']:.4g}")
     for name, band in derived["bands"].items():
         print(
             f"  {name} band: n = {band['density_per_nm2']:.4g} /nm^2, <k_F> = {band['k_F_mean_per_nm']:.4g} /nm, "
             f"max alpha k_F/J = {band['alpha_kF_over_J_max']:.3g}"
         )
 
-    def progress(done, total):
-        print(f"\r  evolving: {done}/{total} time steps ({done / total:5.1%})", end="", flush=True)
-
-    result = jaxsot.simulate(
-        model,
-        fermi_energy,
-        drive,
-        times,
-        tau=tau,
-        num_phi=config.ensemble.num_phi,
-        num_r=config.ensemble.num_r,
-        progress=progress,
-    )
+    with Status("  evolving the Fermi sea", quiet=getattr(args, "quiet", False)) as status:
+        result = jaxsot.simulate(
+            model,
+            fermi_energy,
+            drive,
+            times,
+            tau=tau,
+            num_phi=config.ensemble.num_phi,
+            num_r=config.ensemble.num_r,
+            progress=status.update,
+        )
     elapsed = time.perf_counter() - started
-    print(f"\n  {result.num_states} states x {times.shape[0]} steps in {elapsed:.2f} s (compile included)")
+    print(f"  {result.num_states} states x {times.shape[0]} steps in {elapsed:.2f} s (compile included)")
+    say(f"  {state_count(result.num_states, config.ensemble.num_phi, config.ensemble.num_r, len(derived['bands']))}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rows = summary_rows(result)
@@ -260,7 +223,7 @@ def main(args) -> int:
     print()
     print_table(rows)
     for note in notes:
-        print(f"note: {note}")
+        say(f"note: {note}")
 
     payload = {
         **run_metadata(args.precision, source, config),
@@ -285,7 +248,7 @@ def main(args) -> int:
             f"timeseries.csv: non-finite values (nan/inf) in {len(bad_columns)} column(s): {', '.join(bad_columns[:6])}"
         ]
     non_finite = write_json(out / "results.json", payload)
-    plotted = _plot(out / "torques.png", result)
+    plotted = _figures.run_torques(out / "torques.png", result)
     written = ["config.toml", "results.json", "timeseries.csv"] + (["torques.png"] if plotted else [])
     print(f"\nwrote {', '.join(str(out / name) for name in written)}")
     if non_finite or bad_columns:

@@ -6,61 +6,15 @@ import dataclasses
 import json
 import math
 import pathlib
-import sys
 import time
 
 import numpy as onp
 from ._config import SHIFT_SUBSTEPS, ConfigError, SweepConfig, sweep_identity
 from ._sweep_store import FORMAT_VERSION, atomic_write_bytes, auto_chunk_points, check_new_sweep_folder, check_sweep_targets, chunk_path, identity_changes, identity_hash, merge, record_chunk_checksums, remove_temporaries, save_chunk, stored_names, verify_chunks, write_outputs
 from ._common import UsageError, check_file_size_limit, hold_lock, rendezvous, prepare_out, read_config_text, set_precision, use_cpu_cores_as_devices
+from ._progress import Status, say
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._preflight import SweepPlan, check_disk, plan_sweep
-
-
-
-# Progress.
-
-
-class Progress:
-    """A one-line progress bar on stderr: chunks, state-steps per second, ETA."""
-
-    def __init__(self, total: int, done: int, state_steps_per_chunk: float, stream=None):
-        self.total, self.done, self.start_done = total, done, done
-        self.per_chunk = state_steps_per_chunk
-        self.stream = stream or sys.stderr
-        self.started = time.perf_counter()
-        self.last_print = 0.0
-        self.tty = self.stream.isatty()
-
-    def update(self, done: int) -> None:
-        self.done = done
-        now = time.perf_counter()
-        computed = self.done - self.start_done
-        if computed == 1:
-            # The first chunk includes compilation: rate and ETA count from the chunks after it.
-            self.first_finished = now
-        timed = computed - 1
-        elapsed = now - getattr(self, "first_finished", now)
-        rate = timed * self.per_chunk / elapsed if timed > 0 and elapsed > 0 else float("nan")
-        remaining = self.total - self.done
-        eta = remaining * elapsed / timed if timed > 0 else float("nan")
-        width = 24
-        filled = int(width * self.done / max(self.total, 1))
-        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if math.isfinite(eta) else "--:--:--"
-        line = (
-            f"sweep [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} chunks "
-            f"{rate:.3g} state-steps/s ETA {eta_text}" if timed > 0 else
-            f"sweep [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} chunks (first chunk, compilation included)"
-        )
-        if self.tty:
-            print("\r" + line, end="", file=self.stream, flush=True)
-        elif now - self.last_print > 10.0 or self.done == self.total or computed == 1:
-            print(line, file=self.stream, flush=True)
-            self.last_print = now
-
-    def close(self) -> None:
-        if self.tty:
-            print(file=self.stream, flush=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -252,14 +206,18 @@ def run_sweep(
         devices=tuple(devices),
         state_chunk=_compute.default_state_chunk(devices[0].platform),
     )
-    bar = Progress(num_chunks, len(done), chunk_points * states * steps) if progress else None
     started = time.perf_counter()
     computed = []
+    chunk_seconds = None  # measured on a chunk after the first (the first one compiles)
     for count, index in enumerate(todo, start=1):
         start, stop = index * chunk_points, min((index + 1) * chunk_points, num_points)
         # Every chunk has chunk_points points (the last one padded): one compilation per sweep.
         take = onp.minimum(onp.arange(start, start + chunk_points), stop - 1)
-        chunk = _compute.compute_points({k: v[take] for k, v in points.items()}, upper[take], times, **settings)
+        label = f"sweep chunk {len(done) + count}/{num_chunks}" + (" (compiles first)" if count == 1 else "")
+        with Status(label, quiet=not progress or rank != 0, expected_s=chunk_seconds, done=(len(done) + count - 1) / num_chunks,
+                    share=1.0 / num_chunks, lines=count == 1 or count == len(todo)) as meter:
+            chunk = _compute.compute_points({k: v[take] for k, v in points.items()}, upper[take], times, **settings)
+        chunk_seconds = meter.seconds if count > 1 or len(todo) == 1 else None
         arrays = {k: v[: stop - start] for k, v in chunk.items() if k in keep}
         invalid_here = status[start:stop] != 0
         for value in arrays.values():
@@ -269,10 +227,6 @@ def run_sweep(
         arrays["start"] = onp.asarray(start)
         save_chunk(out, index, arrays, digest)
         computed.append(index)
-        if bar:
-            bar.update(len(done) + count if size == 1 else len(done) + count * size)
-    if bar:
-        bar.close()
     seconds = time.perf_counter() - started
     _barrier("jaxsot-sweep-computed")
     merged = False
@@ -332,7 +286,7 @@ def register(commands) -> None:
     sweep.add_argument("--out", default="jaxsot-sweep", help="output folder (default: ./jaxsot-sweep)")
     sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out (finished chunks are kept)")
     sweep.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
-    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--no-progress", "--quiet", action="store_true", help="no progress lines on stderr")
     group = sweep.add_argument_group("several processes / hosts (jax.distributed)")
     group.add_argument("--coordinator", help="address:port of process 0, e.g. 10.0.0.1:1234 (all processes give the same)")
     group.add_argument("--num-processes", type=int, help="total number of processes")
@@ -402,11 +356,10 @@ def main(args) -> int:
         import jaxsot
 
         quiet = jax.process_index() != 0
-        log = (lambda *a, **k: None) if quiet else print
-        log(
-            f"jaxsot {jaxsot.__version__} sweep ({source}), precision {args.precision}, jax {jax.__version__} on "
-            f"{jax.default_backend()}: {jax.local_device_count()} local device(s), process {jax.process_index()} of {jax.process_count()}"
-        )
+        log = (lambda *a, **k: None) if quiet else (lambda *a, **k: say(" ".join(map(str, a))))
+        log(f"jaxsot {jaxsot.__version__} sweep ({source}), precision {args.precision}, jax {jax.__version__}")
+        log(f"  {jax.default_backend()}: {jax.local_device_count()} local device(s), "
+            f"process {jax.process_index()} of {jax.process_count()}")
         header = f"# resolved from: {source}\n" if args.config is None else ""
         result = run_sweep(
             config, out, config_text=header + text, precision=args.precision, resume=args.resume,

@@ -9,7 +9,8 @@ import pathlib
 import time
 from .._quantum._scans import INTEGRATION_ERROR_CONSTANT
 from ..constants import HBAR
-from ._common import pyplot, save_figure, write_json, write_text, drive_from_options, model_from_options, run_metadata, tau_from_options, times_from_options, write_table_csv
+from ._figures import validate_figures
+from ._common import write_json, write_text, drive_from_options, model_from_options, run_metadata, tau_from_options, times_from_options, write_table_csv
 from ._config import ValidateConfig, config_to_toml
 from ._common import prepare_out, read_config_text, set_precision
 from ._config import DEFAULT_VALIDATE_TOML, parse_validate_config
@@ -68,106 +69,6 @@ def _print_table(rows):
         line = " ".join(f"{c:<{w}}" for c, w in zip(cells, widths))
         verdict = ("yes" if row["ok"] else "NO") if row["kind"] == "check" else ("finding" if row["ok"] else "NOT REPRODUCED")
         print(f"{line} {verdict}")
-
-
-def _figures(out: pathlib.Path, generic, tangential, ensemble, crossover) -> list[str]:
-    plt = pyplot()
-    if plt is None:
-        return []
-    import numpy as onp
-    from matplotlib.lines import Line2D
-
-    written = []
-    labels = {
-        "spin_rate": r"$T_2$ exact vs semiclassical",
-        "spin_rate_first_order": r"$T_2$ exact vs semiclassical + $d\,\delta\sigma_1/dt$",
-        "nonadiabatic_spin": r"$\delta\sigma$ vs first order $\delta\sigma_1$",
-        "exchange_torque_papers": r"exchange torque vs papers' $T_1 + T_2$",
-    }
-    # Curves that coincide (T2 and delta sigma share their first-order error) are told apart by
-    # marker, fill and width, drawn back (large open) to front (small filled).
-    styles = (dict(marker="o", ms=9, mfc="none", lw=2.6), dict(marker="s", ms=6, lw=1.6),
-              dict(marker="D", ms=4.5, mfc="white", lw=1.0, ls="--"), dict(marker="^", ms=6, lw=1.4))
-    figure, ax = plt.subplots(figsize=(9.5, 5.2))
-    eps = generic.adiabaticity
-    for (name, label), style in zip(labels.items(), styles):
-        order, _ = generic.orders[name]
-        ax.loglog(eps, generic.errors[name], label=f"{label} (order {order:.2f})", **style)
-    order, _ = tangential.orders["spin_rate"]
-    ax.loglog(tangential.adiabaticity, tangential.errors["spin_rate"], "v-.", ms=6, lw=1.4,
-              label=rf"$T_2$, $\mathbf{{E}}$ tangent to $\Omega$ = const (order {order:.2f})")
-    ax.loglog(eps, generic.integration_error, ":", color="gray", lw=1.6, label="integration error estimate")
-    ax.set_xlabel(r"adiabaticity $\epsilon = \hbar\,|d\mathbf{b}/dt|/\Omega^2$ (dimensionless)")
-    ax.set_ylabel("relative error, max over the window\n(dimensionless)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    ax.set_title("One state: exact spinor vs semiclassical (smooth switch-on)", fontsize=10)
-    figure.tight_layout()
-    save_figure(figure, out / "adiabaticity.png", dpi=110)
-    written.append("adiabaticity.png")
-
-    t = onp.asarray(ensemble.times)
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4.8))
-    panels = (("damping_torque", r"damping-like torque $T_2 = -d\mathbf{S}/dt$ [nm$^{-2}$ fs$^{-1}$]"),
-              ("field_like_torque", r"field-like torque $T_1 - T_{1,\mathrm{eq}}$ [nm$^{-2}$ fs$^{-1}$]"),
-              ("nonadiabatic_spin_density", r"non-adiabatic spin $\mathbf{S} - \mathbf{S}_\mathrm{band}$ [nm$^{-2}$]"))
-    styles = {"exact": dict(ls="-", lw=2.6), "semiclassical": dict(ls="--", lw=1.5),
-              "first_order": dict(ls=":", lw=2.0), "second_order": dict(ls="-.", lw=1.3)}
-    present = []
-    for ax, (name, ylabel) in zip(axes, panels):
-        for approx, series in ensemble.observables[name].items():
-            present.append(approx)
-            series = onp.asarray(series)
-            for c, color in zip(range(3), ("C0", "C1", "C2")):
-                ax.plot(t, series[:, c], color=color, **styles[approx])
-        ax.set_ylabel(ylabel, fontsize=9)
-        ax.set_xlabel(r"time $t$ [fs]")
-        ax.grid(alpha=0.3)
-    handles = [Line2D([], [], color="k", label=a.replace("_", " "), **styles[a]) for a in styles if a in present]
-    handles += [Line2D([], [], color=c, lw=2, label=f"{axis} component") for c, axis in zip(("C0", "C1", "C2"), "xyz")]
-    figure.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
-    figure.suptitle("Fermi sea: exact spinors beside the semiclassical (band-following) result and its corrections", fontsize=11)
-    figure.tight_layout(rect=(0, 0.07, 1, 0.95))
-    save_figure(figure, out / "ensemble.png", dpi=110)
-    written.append("ensemble.png")
-
-    figure, ax = crossover_axes(plt, crossover)
-    save_figure(figure, out / "crossover.png", dpi=110)
-    written.append("crossover.png")
-    return written
-
-
-def crossover_axes(plt, crossover):
-    """The strong-Rashba figure: normalized torques vs alpha k_F/J, closed forms as lines."""
-    import numpy as onp
-
-    x = crossover.ratio
-    dense = onp.geomspace(x.min(), x.max(), 200)
-    n = crossover.normalized
-    figure, ax = plt.subplots(figsize=(11, 5.4))
-    ax.semilogx(dense, (2 + dense**2) / (2 * (1 + dense**2)), "-", color="C0", lw=1.8,
-                label=r"$T_2 = -d\mathbf{S}/dt$, closed form $(2 + x^2)/(2(1 + x^2))$")
-    ax.semilogx(dense, 1 / (1 + dense**2), "-", color="C3", lw=1.8,
-                label=r"$(2J/\hbar)\,\mathbf{M}\times\delta\mathbf{S}$, closed form $1/(1 + x^2)$")
-    # Drawn back (large open markers) to front (small filled ones): where they coincide all stay visible.
-    ax.semilogx(x, n["closed_strong_exchange"], ls=":", marker="^", ms=9, mfc="none", color="k", lw=1.4,
-                label=r"papers' eq. 14 summed, $\sqrt{1 + x^2 + \eta^2}$")
-    ax.semilogx(x, n["semiclassical_damping_torque"], ls="none", marker="s", ms=12, mfc="none", mew=1.4, color="C0",
-                label=r"$T_2$ semiclassical (sea sum)")
-    ax.semilogx(x, n["exact_damping_like_torque"], ls="none", marker="D", ms=7, color="C3",
-                label=r"$(2J/\hbar)\,\mathbf{M}\times\delta\mathbf{S}$ exact spinors")
-    ax.semilogx(x, n["exact_damping_torque"], ls="none", marker="o", ms=6.5, color="C0", mec="w", mew=0.8,
-                label=r"$T_2$ exact spinors")
-    ax.axhline(0.5, color="gray", lw=0.8)
-    ax.set_ylim(-0.05, 1.6)
-    ax.set_xlabel(r"Rashba-to-exchange ratio $x = \alpha k_F/J$ (dimensionless)")
-    ax.set_ylabel(r"torque along $\mathbf{E}\times\hat{z}$ / $T_{2,0}$ (dimensionless)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    ax.set_title(rf"$\mathbf{{M}} \parallel \hat{{z}}$, both bands, $E_F$ = {crossover.fermi_energy:g} eV, "
-                 rf"$\alpha$ = {crossover.alpha:g} eV nm; $T_{{2,0}} = e m \alpha |\mathbf{{E}}|/(\pi\hbar^3)$", fontsize=10)
-    figure.tight_layout()
-    return figure, ax
 
 
 def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precision: str, dtype) -> int:
@@ -254,7 +155,7 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
     series["max_epsilon"] = onp.asarray(ensemble.adiabaticity)
     bad_columns["ensemble.csv"] = write_table_csv(out / "ensemble.csv", series)
     bad_columns = {name: columns for name, columns in bad_columns.items() if columns}
-    figures = _figures(out, generic, tangential, ensemble, crossover)
+    figures = validate_figures(out, generic, tangential, ensemble, crossover)
     payload = {
         **run_metadata(precision, source, config),
         "units": {"time": "fs", "energy": "eV", "length": "nm", "efield": "V/nm internally, V/m in the config",

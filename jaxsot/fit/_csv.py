@@ -178,10 +178,16 @@ def read_data_text(path) -> str:
 def read_csv(path, *, label: str | None = None, max_rows: int = MAX_ROWS):
     """Read one data file (`CSV_FORMAT`) into a `jaxsot.fit.Curve`, converted to internal units.
 
-    Returns (curve, settings): settings holds values from `# name [unit] = value` comments that
-    are not columns (fermi_energy [eV] when given). Raises FitDataError (a ValueError) with one
-    line naming the file, line and column. max_rows: most data rows accepted (refused beyond,
-    before they are converted).
+    Args:
+        path: the data file (str or path-like).
+        label: name of the curve in reports and plots (default: the file name).
+        max_rows: most data rows accepted (refused beyond, before they are converted).
+
+    Returns: (curve, settings): settings holds values from `# name [unit] = value` comments that
+        are not columns (fermi_energy [eV] when given).
+
+    Raises:
+        FitDataError: (a ValueError) with one line naming the file, line and column.
     """
     import numpy as onp
 
@@ -322,8 +328,11 @@ def write_csv(path, curve, *, units: str = "internal", comments=(), settings: di
     """Write a Curve in `CSV_FORMAT` (torques in 1/(nm^2 fs) or, units="si", 1/(m^2 s); E in V/m).
 
     Args:
-        comments: lines written as '# ...' before the header. settings: {name: value} written as
-            '# name [unit] = value' (fermi_energy [eV]).
+        path: the file to write (str or path-like).
+        curve: the Curve (internal units).
+        units: "internal" or "si".
+        comments: lines written as '# ...' before the header.
+        settings: {name: value} written as '# name [unit] = value' (fermi_energy [eV]).
     """
     import numpy as onp
 

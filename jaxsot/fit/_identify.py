@@ -76,12 +76,15 @@ def analyze(jacobian, x, names, log_axes, *, rcond=1e-9, max_relative_error=0.5)
     """Standard errors, correlations and identifiability from whitened residual Jacobians.
 
     Args:
-        jacobian: (N, p) d r/d x of the whitened residuals r in the physical parameters x (p,).
-        names: the p parameter names. log_axes: per parameter, analyse in log x (positive
-            parameters, so power-law combinations are directions) or in x.
+        jacobian: (N, p) d r/d x of the whitened residuals r in the physical parameters x.
+        x: the physical parameters at the solution, shape (p,) (units of `PARAMETER_UNITS`).
+        names: the p parameter names.
+        log_axes: per parameter, shape (p,) bool: analyse in log x (positive parameters, so
+            power-law combinations are directions) or in x.
         rcond: eigenvalues below rcond * max of the Gauss-Newton matrix count as exactly null.
         max_relative_error: a direction (log coordinates: a relative error) or parameter whose
             standard deviation exceeds this is reported as not determined by the data.
+
     Returns a dict (NumPy): covariance (p, p) in x, standard_errors (p,) (inf where a parameter
     has a component along a null direction), correlation (p, p), identifiable (p,) bool,
     eigenvalues/eigenvectors of the Gauss-Newton matrix in the analysis coordinates z (log|x|, or

@@ -209,10 +209,14 @@ def make_loss(curves, fermi_energy, reference: dict, *, model: str = "exact", nu
     vmap it over a batch of parameter dicts, etc.
 
     Args:
-        curves: a Curve or a list of them. fermi_energy: E_F [eV].
+        curves: a Curve or a list of them.
+        fermi_energy: Fermi energy E_F [eV].
         reference: a parameter dict at which the occupied bands are determined on the host
             (the function is valid in that band regime: `jaxsot.occupied_bands`).
-        model, num: as in `predict`.
+        model: "exact" or an approximation, as in `predict`.
+        num: rays per Fermi contour, as in `predict`.
+
+    Returns: loss(params) -> scalar (dimensionless), jitted.
     """
     curves = [curves] if isinstance(curves, Curve) else list(curves)
     if not curves or not all(isinstance(c, Curve) for c in curves):

@@ -214,7 +214,10 @@ def sweep_status(points: Mapping) -> onp.ndarray:
     parameters do not change the Fermi sea (cost ~1-3 ms per distinct sea). Also range-checks every
     parameter (ValueError naming the parameter, the point index, the value and the allowed range).
 
-    Args: points: {name: (P,) or scalar} in internal units (see `SWEEP_PARAMETERS`).
+    Args:
+        points: {name: (P,) array or scalar} in internal units (see `SWEEP_PARAMETERS`).
+
+    Returns: status codes, shape (P,) int8.
     """
     p = _as_points(points)
     check_point_values(p)
@@ -365,7 +368,8 @@ def sweep_observables(
             its dtype is the dtype of the computation.
         drive: "step", "ramp" or "sinusoid" (`jaxsot.StepDrive` etc. with amplitude
             efield * (cos, sin)(efield_direction)).
-        num_phi, num_r: rays and radial Gauss-Legendre nodes per band (`states_per_point` states).
+        num_phi: rays per band (`states_per_point` states in all).
+        num_r: radial Gauss-Legendre nodes per ray.
         substeps: RK4 substeps for the rigid shift per time interval.
         batch_points: points vectorized together on each device (1 suits CPUs; large on GPUs).
         devices: a sequence of devices (default: `jax.local_devices()`).
@@ -373,6 +377,7 @@ def sweep_observables(
             larger blocks fall out of cache (docs: Benchmarks), unlimited elsewhere).
         invalid: "raise" (ValueError naming the first point that cannot be computed) or "nan"
             (such points are returned as NaN with their code in "status").
+
     Returns: {variable: array} with the names of `output_names()`: series (P, T, 3 or 2),
         relative errors (P,), band_density (P, 2), eta (P,), min_splitting (P,), status (P,) int8.
         Units: `jaxsot.UNITS` for observables, `POINT_QUANTITIES` for the rest.
