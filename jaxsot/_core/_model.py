@@ -64,7 +64,9 @@ class TwoBandModel(eqx.Module):
     def astype(self, dtype) -> "TwoBandModel":
         """The same model with every field cast to `dtype` (no re-validation; differentiable)."""
         # tree_map rebuilds the pytree without calling __init__: no re-normalization or checks.
-        return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).astype(dtype), self)
+        # A concrete model stays concrete inside a traced function (its checks need values).
+        with jax.ensure_compile_time_eval():
+            return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).astype(dtype), self)
 
     def exchange_field(self):
         """The k-independent part of b, b(k) - B_so(k) [eV] (3 scalars): -J M for the Rashba ferromagnet.

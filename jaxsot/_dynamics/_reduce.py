@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from .._bands._kernels import splitting
-from .._core import check_count, check_finite, check_tau, check_times, float_dtype
+from .._core._checks import as_float, check_count, check_finite, check_tau, check_times, float_dtype
 from .._fermi import occupied_bands
 from ..constants import AREA_MEASURE, HBAR
 from ._engine import sharded_sea_sums
@@ -110,7 +110,7 @@ def fermi_sea_sum(
         _, shift, k_rate = integrate_shift_jit(drive, times, tau, substeps)
         force = HBAR * k_rate
     model = model.astype(dtype)
-    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    fermi_energy = as_float(fermi_energy, dtype)
     zero = jnp.zeros((), dtype)
     example = jax.eval_shape(fn, model, zero, zero, zero, zero, zero)
     leaves, treedef = jax.tree_util.tree_flatten(example)

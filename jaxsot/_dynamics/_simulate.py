@@ -19,7 +19,7 @@ from jaxtyping import Array, Float
 from .._bands._arrays import DEGENERACY_THRESHOLD
 from .._bands._kernels import spin
 from .._bands._touching import exchange_scale
-from .._core._checks import check_count, check_finite, check_tau, check_times, float_dtype, is_concrete
+from .._core._checks import as_float, check_count, check_finite, check_tau, check_times, float_dtype, is_concrete
 from .._core._model import RashbaFerromagnet
 from .._fermi._contour import band_touching_report, occupied_bands
 from ..constants import AREA_MEASURE, HBAR
@@ -149,7 +149,7 @@ def simulate(
     if not jnp.issubdtype(times.dtype, jnp.floating):
         times = times.astype(dtype)
     model = model.astype(dtype)
-    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    fermi_energy = as_float(fermi_energy, dtype)
     bands = occupied_bands(model, fermi_energy, bands)
 
     tau = None if tau is None else jnp.asarray(tau, dtype)  # an array: no recompile per tau value

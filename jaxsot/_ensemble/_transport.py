@@ -41,7 +41,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
 from .._bands._kernels import spin, spin_force_components
-from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
+from .._core._checks import as_float, check_count, check_finite, check_range, check_shape, float_dtype, is_concrete, traced_check
 from .._core._model import RashbaFerromagnet, has_paper_forms, require_paper_forms, with_magnetization
 from .._fermi._contour import FermiContour, contour_density, occupied_bands, ray_contour
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, ELEMENTARY_CHARGE_C, HBAR
@@ -153,7 +153,7 @@ def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):
     dtype = float_dtype(*arrays, model.dtype)
     model = model.astype(dtype)
     bands = occupied_bands(model, fermi_energy, bands)
-    return model, jnp.asarray(fermi_energy, dtype), bands, num, dtype
+    return model, as_float(fermi_energy, dtype), bands, num, dtype
 
 
 def _response(model, fermi_energy, efield, tau, num, bands=None):
@@ -185,13 +185,17 @@ def resistivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, ban
 
 
 def _unit_direction(direction, dtype):
-    check_finite("direction", direction)
-    direction = jnp.asarray(direction, dtype)
-    if direction.shape != (2,):
-        raise ValueError(f"direction has shape {direction.shape}; allowed: (2,) in-plane vector")
-    norm = float(jnp.linalg.norm(direction))
-    if not norm > 0.0:
-        raise ValueError("direction = [0, 0] has zero length; allowed: any non-zero in-plane vector")
+    direction = check_finite("direction", direction)
+    with jax.ensure_compile_time_eval():  # a concrete direction stays concrete under an outer jit
+        direction = jnp.asarray(direction, dtype)
+        if direction.shape != (2,):
+            raise ValueError(f"direction has shape {direction.shape}; allowed: (2,) in-plane vector")
+        norm = jnp.linalg.norm(direction)
+        message = "direction = [0, 0] has zero length; allowed: any non-zero in-plane vector"
+        if not is_concrete(norm):
+            direction = traced_check(direction, jnp.logical_not(norm > 0.0), message)
+        elif not float(norm) > 0.0:
+            raise ValueError(message)
     return direction / norm
 
 

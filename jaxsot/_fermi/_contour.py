@@ -104,8 +104,9 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
     if not is_concrete(model, fermi_energy):
         return "occupied"
     e_f = float(fermi_energy)
-    code, minimum, most = (onp.asarray(x) for x in _probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
-    eps_origin = float(origin_energy(model, float(s)))
+    with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
+        code, minimum, most = (onp.asarray(x) for x in _probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
+        eps_origin = float(origin_energy(model, float(s)))
     if code == SEA_EMPTY:
         return "empty"
     if code == SEA_NO_ORIGIN:
