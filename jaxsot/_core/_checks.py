@@ -84,19 +84,21 @@ def check_real_scalar(
     low_inclusive: bool = True,
     high_inclusive: bool = True,
     unit: str = "",
-) -> None:
+):
     """Raise ValueError unless a concrete value is one finite real number in the interval.
 
     A Python int or float, a NumPy scalar or a 0-d array; arrays with a shape, strings, None,
     booleans and complex numbers are refused (the message names the parameter). Traced values
-    (under jit/grad/vmap) pass; only their dtype is checked.
+    (under jit/grad/vmap): the dtype is checked while tracing, the range when the program runs
+    (use the returned value). Returns `value`.
     """
     array = check_real(name, value)
     if array is None:
-        return
+        return check_range(name, value, low=low, high=high, low_inclusive=low_inclusive, high_inclusive=high_inclusive, unit=unit)
     if array.ndim != 0:
         raise ValueError(f"{name} has shape {array.shape}; allowed: one number (a scalar, shape ())")
     check_range(name, array, low=low, high=high, low_inclusive=low_inclusive, high_inclusive=high_inclusive, unit=unit)
+    return value
 
 
 def unit_vector(name: str, vector: Any):

@@ -40,7 +40,7 @@ def _describe(value) -> str:
     if isinstance(value, jax.ShapeDtypeStruct):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} entries"
+        return f"a {type(value).__name__} of {len(value)} entr{'y' if len(value) == 1 else 'ies'}"
     return f"a {type(value).__name__}"
 
 

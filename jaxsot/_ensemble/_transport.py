@@ -41,7 +41,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
 from .._bands._kernels import spin, spin_force_components
-from .._core._checks import as_float, check_count, check_finite, check_range, check_shape, float_dtype, is_concrete, traced_check
+from .._core._checks import as_float, check_count, check_finite, check_range, check_real_scalar, check_shape, float_dtype, is_concrete, traced_check
+from .._core._model_check import check_model
 from .._core._model import RashbaFerromagnet, has_paper_forms, require_paper_forms, with_magnetization
 from .._fermi._contour import FermiContour, contour_density, occupied_bands, ray_contour
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, ELEMENTARY_CHARGE_C, HBAR
@@ -138,17 +139,18 @@ def _response_impl(model, fermi_energy, shift, kdot, bands, num):
 
 
 def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):
-    check_finite("fermi_energy", fermi_energy)
+    check_model(model)
+    fermi_energy = check_real_scalar("fermi_energy", fermi_energy, unit="eV")
     num = check_count("num", num, minimum=8)
     arrays = [jnp.asarray(fermi_energy)]
     if efield is not None:
         check_shape("efield", efield, (2,))
-        check_finite("efield", efield)
+        efield = check_finite("efield", efield)
         if jnp.shape(efield) != (2,):
             raise ValueError(f"efield has shape {jnp.shape(efield)}; allowed: (2,)")
         arrays.append(jnp.asarray(efield))
     if tau is not None:
-        check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
+        tau = check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
         arrays.append(jnp.asarray(tau))
     dtype = float_dtype(*arrays, model.dtype)
     model = model.astype(dtype)

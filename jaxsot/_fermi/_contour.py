@@ -20,7 +20,8 @@ from jaxtyping import Array, Float
 from .._bands._arrays import spin_splitting
 from .._bands._kernels import energy
 from .._bands._touching import exchange_scale
-from .._core._checks import check_band, check_count, check_finite, float_dtype, is_concrete
+from .._core._checks import check_band, check_count, check_finite, check_real_scalar, float_dtype, is_concrete
+from .._core._model_check import check_model
 from .._core._model import TwoBandModel
 from ..constants import AREA_MEASURE
 
@@ -290,7 +291,8 @@ def contour_points(model, fermi_energy, s, num):
 def _checked_inputs(model, fermi_energy, band, num, name="num"):
     s = check_band(band)
     num = check_count(name, num, minimum=8)
-    check_finite("fermi_energy", fermi_energy)
+    check_model(model)
+    fermi_energy = check_real_scalar("fermi_energy", fermi_energy, unit="eV")
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
     return s, num, model.astype(dtype), jnp.asarray(fermi_energy, dtype)
 
