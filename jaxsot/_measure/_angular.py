@@ -95,7 +95,8 @@ def _design(m, current_direction, order):
     """Design tensors (K, 3, 2N+1) for b_FL and b_DL: isotropic s^(2n), n = 0..N, then anisotropic s^(2n), n = 0..N-1."""
     fl_iso, fl_aniso, dl_iso, dl_aniso, s2 = structures(m, current_direction)
     powers_iso = jnp.stack([s2**n for n in range(order + 1)], -1)  # (K, N+1)
-    powers_aniso = jnp.stack([s2**n for n in range(order)], -1)  # (K, N)
+    # (K, N); order 0 has no anisotropic terms (an empty (K, 0)).
+    powers_aniso = jnp.stack([s2**n for n in range(order)], -1) if order else jnp.zeros(s2.shape + (0,), s2.dtype)
 
     def build(iso, aniso):
         return jnp.concatenate([iso[..., None] * powers_iso[:, None, :], aniso[..., None] * powers_aniso[:, None, :]], -1)
