@@ -249,6 +249,23 @@ def check_range(
     """Raise ValueError unless every entry lies in the given interval (and is a finite real number).
 
     Returns `value`; a traced one with a run-time check of the same (use the returned value)."""
+    return check_range_with(value, name, value, low=low, high=high, low_inclusive=low_inclusive,
+                            high_inclusive=high_inclusive, unit=unit)
+
+
+def check_range_with(
+    carrier: Any,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+    unit: str = "",
+):
+    """`check_range(name, value)` whose run-time check (for a traced `value`) travels with `carrier`,
+    which is returned: for a function that goes on with another input than `value` itself."""
     left = "(-inf" if low is None else ("[" if low_inclusive else "(") + f"{low:g}"
     right = "inf)" if high is None else f"{high:g}" + ("]" if high_inclusive else ")")
     suffix = f" {unit}" if unit else ""
@@ -259,7 +276,7 @@ def check_range(
             bad |= array < low if low_inclusive else array <= low
         if high is not None:
             bad |= array > high if high_inclusive else array >= high
-        return traced_check(value, jnp.any(bad), f"{name} is out of range or not finite; allowed: {left}, {right}{suffix}")
+        return traced_check(carrier, jnp.any(bad), f"{name} is out of range or not finite; allowed: {left}, {right}{suffix}")
     check_finite(name, value)
     array = onp.asarray(value)
     bad = onp.zeros(array.shape, dtype=bool)
@@ -269,7 +286,7 @@ def check_range(
         bad |= array > high if high_inclusive else array >= high
     if onp.any(bad):
         raise ValueError(f"{name} = {_show(array)}{suffix} is out of range; allowed: {left}, {right}{suffix}")
-    return value
+    return carrier
 
 
 def check_band(band: Any) -> int:

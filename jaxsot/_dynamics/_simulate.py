@@ -158,7 +158,7 @@ def simulate(
     _check_tau_resolved(times, tau, substeps)
     tau = None if tau is None else jnp.asarray(tau, dtype)  # an array: no recompile per tau value
     efield, shift, k_rate = integrate_shift_jit(drive, times, tau, substeps)
-    k_rate = _check_drive_values(times, efield, k_rate)
+    shift, k_rate = _check_drive_values(times, efield, (shift, k_rate))
     force = HBAR * k_rate
     sea, contour, band_densities = ensemble_nodes(model, fermi_energy, bands, num_phi, num_r)
     num_states = int(sea[0].shape[0] + len(SHIFT_NODES) * contour[0].shape[0])
@@ -215,11 +215,12 @@ def _check_tau_resolved(times, tau, substeps):
         )
 
 
-def _check_drive_values(times, efield, k_rate):
-    """ValueError (traced: a run-time error) when the drive returned a non-finite field at some time."""
+def _check_drive_values(times, efield, carrier):
+    """ValueError (traced: a run-time error carried by `carrier`, returned) when the drive returned a
+    non-finite field at some time."""
     message = "drive(t) returned a non-finite field; allowed: a drive returning finite (2,) fields [V/nm] at every time"
     if not is_concrete(efield):
-        return traced_check(k_rate, jnp.logical_not(jnp.all(jnp.isfinite(efield))), message)
+        return traced_check(carrier, jnp.logical_not(jnp.all(jnp.isfinite(efield))), message)
     with jax.ensure_compile_time_eval():
         finite = onp.all(onp.isfinite(onp.asarray(efield)), axis=-1)
     if not finite.all():
@@ -228,7 +229,7 @@ def _check_drive_values(times, efield, k_rate):
             f"drive(t) returned {onp.asarray(efield)[index].tolist()} V/nm at t = {float(onp.asarray(times)[index]):g} fs, "
             "which is not finite; allowed: a drive returning finite (2,) fields [V/nm] at every time"
         )
-    return k_rate
+    return carrier
 
 
 # One compilation instead of ~40 op-by-op ones (each ~20 ms on the CPU) for a fresh process.

@@ -41,7 +41,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
 from .._bands._kernels import spin, spin_force_components
-from .._core._checks import as_float, check_count, check_finite, check_range, check_real_scalar, check_shape, float_dtype, is_concrete, traced_check
+from .._core._checks import as_float, check_count, check_finite, check_range, check_range_with, check_real_scalar, check_shape, float_dtype, is_concrete, traced_check
 from .._core._model_check import check_model
 from .._core._model import RashbaFerromagnet, has_paper_forms, require_paper_forms, with_magnetization
 from .._fermi._contour import FermiContour, contour_density, occupied_bands, ray_contour
@@ -145,12 +145,12 @@ def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):
     arrays = [jnp.asarray(fermi_energy)]
     if efield is not None:
         check_shape("efield", efield, (2,))
-        efield = check_finite("efield", efield)
+        fermi_energy = check_range_with(fermi_energy, "efield", efield)  # the run-time check travels with E_F
         if jnp.shape(efield) != (2,):
             raise ValueError(f"efield has shape {jnp.shape(efield)}; allowed: (2,)")
         arrays.append(jnp.asarray(efield))
     if tau is not None:
-        tau = check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
+        fermi_energy = check_range_with(fermi_energy, "tau", tau, low=0.0, low_inclusive=False, unit="fs")
         arrays.append(jnp.asarray(tau))
     dtype = float_dtype(*arrays, model.dtype)
     model = model.astype(dtype)
