@@ -322,6 +322,17 @@ CASES = [
     ("llg", "[electrons]\nfermi_energy_eV = -5.0\n", ["fermi_energy_eV = -5", "no electrons"]),
     ("llg", "[electrons]\nalpha_eV_nm = 0.0\n", ["alpha_eV_nm = 0.0", "no spin-orbit torque"]),
     ("llg", "[time]\nnum_save = 10000000\n[limits]\nmax_memory_GB = 1.0\n", ["num_save = 10000000", "max_memory_GB"]),
+    # Values that failed after the work, naming no key (issue 17): refused before it, with the range.
+    ("run", "[model]\nmass_ratio = 1e-300\n", ["[model] mass_ratio = 1e-300", "[0.001, 100]"]),
+    ("run", "[drive]\nefield_V_per_m = 1e-300\n", ["[drive] efield_V_per_m = 1e-300", "[0.001, 1e+09]"]),
+    ("run", "[time]\nt_end_fs = 1e-300\n", ["[time] t_end_fs = 1e-300", "[0.001, 1e+07]"]),
+    ("sweep", "[sweep.parameters]\nefield_V_per_m = [1e-300, 1e5]\n", ["efield_V_per_m = 1e-300", "0.001"]),
+    ("llg", "[current]\nj_A_per_m2 = 0\n", ["[current] j_A_per_m2 = 0", "no spin-orbit torque", "|j_A_per_m2| >= 5e+03"]),
+    ("llg", "[current]\nj_A_per_m2 = 1e-300\n", ["rho0_ohm_m = 2e-07", "j_A_per_m2 = 1e-300", "|E| >= 0.001 V/m"]),
+    ("llg", "[magnet]\nthickness_nm = 1e-300\n", ["[magnet] thickness_nm = 1e-300", "Drude time", "0.001 fs <= tau <= 1e+09 fs"]),
+    ("llg", "[current]\nrho0_ohm_m = 3.5e-15\n", ["rho0_ohm_m = 3.5e-15", "tau = m t_F/(rho0 e^2 n) = 1.58e+09 fs"]),
+    ("llg", "[current]\nrho0_ohm_m = 1e-15\n", ["rho0_ohm_m = 1e-15", "|E| = rho0 |j| = 0.0003 V/m"]),
+    ("llg", "[electrons]\nmass_ratio = 1e-300\n", ["[electrons] mass_ratio = 1e-300", "[0.001, 100]"]),
 ]
 
 
