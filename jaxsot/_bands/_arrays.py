@@ -242,8 +242,9 @@ def band_energy(model: RashbaFerromagnet, k: Float[Array, "... 2"], band: int) -
     """Exact band energy eps_s(k) = hbar^2 k^2/2m + s Omega(k) [eV] (paper eq. 1).
 
     Args:
-        model: the Rashba ferromagnet.
-        k: wave vectors, shape (..., 2) [1/nm].
+        model: the Rashba ferromagnet (or any `TwoBandModel`).
+        k: wave vectors, shape (..., 2) [1/nm], finite, |kx|, |ky| <= `wave_vector_limit` (1.2e77 in
+            float64, 4.3e9 in float32: beyond it k^2 overflows; refused, as in every per-state function).
         band: +1 (upper) or -1 (lower).
     Returns: shape (...) [eV], dtype of k.
     """
@@ -307,6 +308,8 @@ def spin_force_strong_exchange(
     F = -s e eta (I - w w^T) E = -s e eta [M_z^2 E + (M.E) M_par], eta = m alpha^2/(hbar^2 J).
     For the lower band this is eta e z x {M x [M x (z x E)]}; it reduces to eta e (E.M) M only
     for in-plane M. Independent of k. efield (..., 2) [V/nm] -> (..., 2).
+    Raises ValueError for j_ex <= 0 (eta = inf: no strong-exchange limit; traced j_ex: at run time)
+    and for a model without the closed form's members (alpha, j_ex, magnetization).
     """
     return _field(0, model, efield, band, "spin_force_strong_exchange")
 
@@ -340,6 +343,7 @@ def damping_torque_strong_exchange(
     """Strong-exchange damping-like torque, paper eq. 14 (2018; eq. 15 in 2019) [1/fs].
 
     T2 = -s (e alpha/(hbar J)) M x (M x (E x z)); k-independent. efield (..., 2) -> (..., 3).
+    Raises ValueError for j_ex <= 0 and for a model without the closed form's members.
     """
     return _field(1, model, efield, band, "damping_torque_strong_exchange")
 
