@@ -149,6 +149,11 @@ def fit_torque_coefficients(m, weights, b_fl, b_dl, *, current_direction=(1.0, 0
     check_shape("b_fl", b_fl, (3,))
     check_shape("b_dl", b_dl, (3,))
     m, b_fl, b_dl, weights = (jnp.asarray(a) for a in (m, b_fl, b_dl, weights))
+    if m.ndim != 2 or b_fl.shape != m.shape or b_dl.shape != m.shape or weights.shape != m.shape[:1]:
+        raise ValueError(
+            f"m has shape {m.shape}, weights {weights.shape}, b_fl {b_fl.shape}, b_dl {b_dl.shape}; allowed: m, b_fl, "
+            "b_dl of one shape (K, 3) and weights (K,)"
+        )
     return _fit(m, weights, b_fl, b_dl, jnp.asarray(current_direction, m.dtype), order)
 
 

@@ -457,3 +457,9 @@ def test_all_zero_field_table_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"column 'B_DL' is zero in every row"):
         read_hall_csv(path)
     record("library", "hall file: ValueError")
+
+
+def test_fit_torque_coefficients_names_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"^m has shape \(5, 3\), weights \(4,\), b_fl \(5, 3\), b_dl \(5, 3\); allowed"):
+        jaxsot.fit_torque_coefficients(np.ones((5, 3)), np.ones(4), np.ones((5, 3)), np.ones((5, 3)))
+    record("library", "shapes: ValueError")
