@@ -322,7 +322,7 @@ CASES = [
     ("llg", "[electrons]\nfermi_energy_eV = -5.0\n", ["fermi_energy_eV = -5", "no electrons"]),
     ("llg", "[electrons]\nalpha_eV_nm = 0.0\n", ["alpha_eV_nm = 0.0", "no spin-orbit torque"]),
     ("llg", "[time]\nnum_save = 10000000\n[limits]\nmax_memory_GB = 1.0\n", ["num_save = 10000000", "max_memory_GB"]),
-    # Values that failed after the work, naming no key (issue 17): refused before it, with the range.
+    # Values that used to fail after the work, naming no key: refused before it, with the range.
     ("run", "[model]\nmass_ratio = 1e-300\n", ["[model] mass_ratio = 1e-300", "[0.001, 100]"]),
     ("run", "[drive]\nefield_V_per_m = 1e-300\n", ["[drive] efield_V_per_m = 1e-300", "[0.001, 1e+09]"]),
     ("run", "[time]\nt_end_fs = 1e-300\n", ["[time] t_end_fs = 1e-300", "[0.001, 1e+07]"]),
