@@ -137,7 +137,8 @@ def unit_vector(name: str, vector: Any):
         dtype = jax.dtypes.canonicalize_dtype(array.dtype)
     else:
         dtype = jnp.result_type(float)
-    return jnp.asarray(unit).astype(dtype)
+    with jax.ensure_compile_time_eval():  # concrete also when built inside a function under jit
+        return jnp.asarray(unit).astype(dtype)
 
 
 def check_states(name: str, value: Any, core: tuple[int, ...] = (2,), unit: str = "") -> None:

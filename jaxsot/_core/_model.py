@@ -161,10 +161,9 @@ class RashbaFerromagnet(TwoBandModel):
         check_real_scalar("alpha", alpha, unit="eV nm")
         check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
         check_real_scalar("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
-        self.alpha = jnp.asarray(alpha)
-        self.j_ex = jnp.asarray(j_ex)
+        with jax.ensure_compile_time_eval():  # a model built from constants inside jit stays concrete (checkable)
+            self.alpha, self.j_ex, self.mass_ratio = jnp.asarray(alpha), jnp.asarray(j_ex), jnp.asarray(mass_ratio)
         self.magnetization = unit_vector("magnetization", magnetization)
-        self.mass_ratio = jnp.asarray(mass_ratio)
 
     @classmethod
     def from_angles(cls, alpha, j_ex, theta, phi, mass_ratio=1.0) -> "RashbaFerromagnet":

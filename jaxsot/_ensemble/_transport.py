@@ -214,8 +214,9 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
     Returns: a scalar (dimensionless).
     """
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
-    e = _unit_direction(direction, dtype)
-    reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
+    with jax.ensure_compile_time_eval():  # concrete inputs stay concrete under an outer jit (checkable)
+        e = _unit_direction(direction, dtype)
+        reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
     values = []
     for m in (model, reference):
         rho = resistivity(m, fermi_energy, 1.0, num, bands)
@@ -239,9 +240,10 @@ def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 
     """
     require_paper_forms(model, "amr_strong_exchange")
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
-    e = _unit_direction(direction, dtype)
-    m = model.magnetization.astype(dtype)
-    reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
+    with jax.ensure_compile_time_eval():  # concrete inputs stay concrete under an outer jit (checkable)
+        e = _unit_direction(direction, dtype)
+        m = model.magnetization.astype(dtype)
+        reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
     p = band_polarization(reference, fermi_energy, num, bands)
     return strong_exchange_amr(p, model.eta, m, e)
 
