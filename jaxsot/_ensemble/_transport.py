@@ -41,7 +41,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
 from .._bands._kernels import spin, spin_force_components
-from .._core._checks import as_float, check_count, check_finite, check_range, check_range_with, check_real_scalar, check_shape, float_dtype, is_concrete, traced_check
+from .._core._checks import as_float, check_count, check_finite, check_range_with, check_real_scalar, check_shape, float_dtype, is_concrete, traced_check
 from .._core._model_check import check_model
 from .._core._model import RashbaFerromagnet, has_paper_forms, require_paper_forms, with_magnetization
 from .._fermi._contour import FermiContour, contour_density, occupied_bands, ray_contour
