@@ -463,3 +463,10 @@ def test_fit_torque_coefficients_names_mismatched_shapes():
     with pytest.raises(ValueError, match=r"^m has shape \(5, 3\), weights \(4,\), b_fl \(5, 3\), b_dl \(5, 3\); allowed"):
         jaxsot.fit_torque_coefficients(np.ones((5, 3)), np.ones(4), np.ones((5, 3)), np.ones((5, 3)))
     record("library", "shapes: ValueError")
+
+
+def test_torque_coefficients_grid_through_y_gives_no_warning(recwarn):
+    # num_theta odd: the grid holds M = +-y_j (cos theta = 0, phi = 90 deg), harmless for the vector projection.
+    jaxsot.torque_coefficients(MAGNET, TORQUE, 2e-7, method="strong_exchange", order=1, num_theta=5, num_phi=8)
+    assert not [w for w in recwarn if "along +-y_j" in str(w.message)]
+    record("library", "torque_coefficients: accepted")
