@@ -87,6 +87,11 @@ _CHECKS = {
         "np.all(jaxsot.sweep_status(points) == 0)",
         "np.all(np.diff(np.log(error)) / np.log(2.0) > 1.8)",  # doubling alpha: ~4x the error
     ],
+    "docs/tutorials/your-own-material.md": [
+        "energy_error < 1e-12",  # the model's bands against eigh of the hand-built H(k)
+        "tensor_error < 1e-12",  # F_so = M0 a_so with the anisotropic mass tensor
+        '"[0.0, 10.0]" in report',  # the touching point k* = (J/alpha)(z x M) found by the search
+    ],
     "docs/tutorials/transient.md": [
         "abs(decay - tau) < 0.01",
         'closed_form_errors["T2"] < 0.03 and closed_form_errors["T1"] < 0.03',

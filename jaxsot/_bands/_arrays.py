@@ -14,6 +14,7 @@ are the same computation, a fusion boundary (1.9-3.3x for four functions summed 
 Concrete calls return Omega per state from the same program for the band-touching warning.
 """
 
+import contextlib
 import functools
 
 import equinox as eqx
@@ -21,7 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 from jaxtyping import Array, Float
-from .._core._checks import check_band, check_states, float_dtype, is_concrete
+from .._core._checks import check_band, check_states, check_wave_vectors, float_dtype, is_concrete, traced_check
+from .._core._model_check import check_model
 from .._core._model import RashbaFerromagnet, TwoBandModel, require_paper_forms
 from ..constants import CARRIER_CHARGE, HBAR
 from ._kernels import (
@@ -175,8 +177,8 @@ _FIELD_KERNELS = (spin_force_strong_exchange_components, damping_torque_strong_e
 
 def _band(index, model, k, band, what=None):
     s = check_band(band)
-    check_states("k", k)
-    k = jnp.asarray(k)
+    check_model(model)
+    k = jnp.asarray(check_wave_vectors("k", k))
     mode = evaluation_mode(model, k)
     result, flag = _band_impl(index, mode, model, k, float(s))
     if flag is not None:
@@ -186,11 +188,12 @@ def _band(index, model, k, band, what=None):
 
 def _driven(index, model, k, band, efield, what):
     s = check_band(band)
-    check_states("k", k)
-    check_states("efield", efield)
-    k, efield = jnp.asarray(k), jnp.asarray(efield)
+    check_model(model)
+    k, efield = jnp.asarray(check_wave_vectors("k", k)), jnp.asarray(check_states("efield", efield))
+    _check_broadcast(k, efield)
     mode = evaluation_mode(model, k, efield)
-    result, flag = _driven_impl(index, mode, model, k, float(s), efield)
+    with _closed_form_errors(model, what):
+        result, flag = _driven_impl(index, mode, model, k, float(s), efield)
     if flag is not None:
         warn_near_band_touching(model, k, flag, what, stacklevel=4)
     return result
@@ -251,11 +254,48 @@ def check_local_mass(model, k, result):
     return eqx.error_if(result, jnp.any(~(ratio > SINGULAR_MASS_TOLERANCE)), _massless_message(model, "at some state (traced)"))
 
 
-def _field(index, model, efield, band):
+def _field(index, model, efield, band, what):
     s = check_band(band)
-    check_states("efield", efield)
-    efield = jnp.asarray(efield)
-    return _field_impl(index, evaluation_mode(model, efield), model, efield, float(s))
+    check_model(model)
+    efield = jnp.asarray(check_states("efield", efield))
+    if not hasattr(model, "j_ex"):
+        with _closed_form_errors(model, what):
+            model.j_ex  # noqa: B018 (raises the AttributeError named in the message)
+    j_ex = model.j_ex
+    message = f"j_ex = 0 (or < 0) with {what}: the strong-exchange forms expand in alpha k/J; allowed: j_ex > 0 [eV]"
+    if is_concrete(j_ex):
+        with jax.ensure_compile_time_eval():
+            if not bool(jnp.all(jnp.asarray(j_ex) > 0)):
+                raise ValueError(message.replace("j_ex = 0 (or < 0)", f"j_ex = {onp.asarray(j_ex).tolist()!r}"))
+    else:
+        efield = traced_check(efield, jnp.any(jnp.asarray(j_ex) <= 0), message)
+    with _closed_form_errors(model, what):
+        return _field_impl(index, evaluation_mode(model, efield), model, efield, float(s))
+
+
+def _check_broadcast(k, efield):
+    """ValueError naming both shapes unless k (..., 2) and efield (..., 2) broadcast."""
+    try:
+        jnp.broadcast_shapes(k.shape[:-1], efield.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            f"k has shape {k.shape} and efield has shape {efield.shape}; allowed: shapes (..., 2) whose leading "
+            "dimensions broadcast (e.g. efield (2,) for every state)"
+        ) from None
+
+
+@contextlib.contextmanager
+def _closed_form_errors(model, what):
+    """A model without the members of a closed form (e.g. a user's model without `magnetization`) gives
+    a ValueError naming the function instead of an AttributeError from inside the kernel."""
+    try:
+        yield
+    except AttributeError as error:
+        missing = getattr(error, "name", None) or str(error)
+        raise ValueError(
+            f"{what} needs model.{missing}, which model = {type(model).__name__} does not have ({error}); allowed: "
+            "a jaxsot.RashbaFerromagnet, or the exact functions (spin_force, damping_torque) for any TwoBandModel"
+        ) from None
 
 
 def band_energy(model: TwoBandModel, k: Float[Array, "... 2"], band: int) -> Float[Array, "..."]:
@@ -263,7 +303,8 @@ def band_energy(model: TwoBandModel, k: Float[Array, "... 2"], band: int) -> Flo
 
     Args:
         model: any two-band model (e.g. `jaxsot.RashbaFerromagnet`).
-        k: wave vectors, shape (..., 2) [1/nm].
+        k: wave vectors, shape (..., 2) [1/nm], finite, |kx|, |ky| <= `wave_vector_limit` (1.2e77 in
+            float64, 4.3e9 in float32: beyond it k^2 overflows; refused, as in every per-state function).
         band: +1 (upper) or -1 (lower).
     Returns: shape (...) [eV], dtype of k.
     """
@@ -407,8 +448,12 @@ def spin_force_strong_exchange(
         band: +1 (upper) or -1 (lower, the default).
 
     Returns: shape (..., 2) [eV/nm].
+
+    Raises:
+        ValueError: j_ex <= 0 (eta = inf: no strong-exchange limit; traced j_ex: at run time), or a
+            model without the closed form's members (alpha, j_ex, magnetization).
     """
-    return _field(0, model, efield, band)
+    return _field(0, model, efield, band, "spin_force_strong_exchange")
 
 
 def damping_torque(
@@ -463,8 +508,11 @@ def damping_torque_strong_exchange(
         band: +1 (upper) or -1 (lower, the default).
 
     Returns: shape (..., 3) [1/fs].
+
+    Raises:
+        ValueError: j_ex <= 0, or a model without the closed form's members.
     """
-    return _field(1, model, efield, band)
+    return _field(1, model, efield, band, "damping_torque_strong_exchange")
 
 
 def damping_torque_from_spin_force(
@@ -484,7 +532,8 @@ def damping_torque_from_spin_force(
         ValueError: alpha = 0 (no effective radius), or a model other than the Rashba ferromagnet.
     """
     require_paper_forms(model, "damping_torque_from_spin_force")
-    check_states("force", force)
+    force = check_states("force", force)
+    check_model(model)
     if is_concrete(model.alpha) and float(model.alpha) == 0.0:
         raise ValueError("alpha = 0.0 is not allowed here; allowed: alpha != 0 (R_c = hbar/(m alpha))")
     force = jnp.asarray(force)

@@ -1,14 +1,19 @@
 """Input checks for the public API: clear errors that name the parameter, its value and what is allowed.
 
-Value checks run only on concrete values. Under `jax.jit`, `jax.grad` or `jax.vmap` the values
-are tracers: only their dtype (and shape, where a function expects one) is checked, and the caller
-is responsible for valid values. Every check refuses strings, None, booleans and complex numbers
-where real numbers are expected, with a ValueError (never a TypeError from deeper down).
+Concrete values (Python numbers, NumPy arrays, JAX arrays that are not tracers, also when they are
+captured by a function under `jax.jit`) are checked on the host and refused with a ValueError. Under
+`jax.jit`, `jax.grad` or `jax.vmap` a traced value's dtype (and shape, where a function expects one)
+is checked while tracing, and its values by a traced check (`equinox.error_if`) that raises when
+the compiled program runs, with the same message: the value checks return the value, and a caller
+must use the returned value for the traced check to stay in the program. Every check refuses
+strings, None, booleans and complex numbers where real numbers are expected, with a ValueError
+(never a TypeError from deeper down).
 """
 
 import math
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as onp
@@ -18,6 +23,20 @@ def is_concrete(*values: Any) -> bool:
     """True when none of the values (or pytree leaves) is a JAX tracer."""
     leaves = jax.tree_util.tree_leaves(values)
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+
+
+def traced_check(value: Any, bad: Any, message: str):
+    """`value` with a run-time check: raises (under jit: an equinox runtime error carrying `message`)
+    when the traced boolean `bad` is true. Use the returned value, or the check is dropped."""
+    return eqx.error_if(value, bad, message)
+
+
+def _finite_or_guard(name: str, value: Any, core_message: str = "allowed: finite real numbers"):
+    """A traced `value` with a run-time check that every entry is finite."""
+    array = jnp.asarray(value)
+    if not jnp.issubdtype(array.dtype, jnp.floating):
+        return value
+    return traced_check(value, jnp.logical_not(jnp.all(jnp.isfinite(array))), f"{name} is not finite; {core_message}")
 
 
 def check_real(name: str, value: Any) -> onp.ndarray | None:
@@ -44,14 +63,16 @@ def check_real(name: str, value: Any) -> onp.ndarray | None:
     return array
 
 
-def check_finite(name: str, value: Any) -> None:
+def check_finite(name: str, value: Any):
     """Raise ValueError unless a concrete value holds only finite real numbers (no NaN or inf; no
-    strings, booleans or complex numbers, see `check_real`)."""
+    strings, booleans or complex numbers, see `check_real`). Returns `value`; a traced one with a
+    run-time finiteness check (use the returned value)."""
     array = check_real(name, value)
     if array is None:
-        return
+        return _finite_or_guard(name, value)
     if not onp.all(onp.isfinite(array)):
         raise ValueError(f"{name} = {_show(array)} is not finite; allowed: finite real numbers")
+    return value
 
 
 def check_real_scalar(
@@ -63,19 +84,21 @@ def check_real_scalar(
     low_inclusive: bool = True,
     high_inclusive: bool = True,
     unit: str = "",
-) -> None:
+):
     """Raise ValueError unless a concrete value is one finite real number in the interval.
 
     A Python int or float, a NumPy scalar or a 0-d array; arrays with a shape, strings, None,
     booleans and complex numbers are refused (the message names the parameter). Traced values
-    (under jit/grad/vmap) pass; only their dtype is checked.
+    (under jit/grad/vmap): the dtype is checked while tracing, the range when the program runs
+    (use the returned value). Returns `value`.
     """
     array = check_real(name, value)
     if array is None:
-        return
+        return check_range(name, value, low=low, high=high, low_inclusive=low_inclusive, high_inclusive=high_inclusive, unit=unit)
     if array.ndim != 0:
         raise ValueError(f"{name} has shape {array.shape}; allowed: one number (a scalar, shape ())")
     check_range(name, array, low=low, high=high, low_inclusive=low_inclusive, high_inclusive=high_inclusive, unit=unit)
+    return value
 
 
 def unit_vector(name: str, vector: Any):
@@ -95,6 +118,8 @@ def unit_vector(name: str, vector: Any):
             raise ValueError(f"{name} has shape {direction.shape}; allowed: (3,)")
         if not jnp.issubdtype(direction.dtype, jnp.floating):
             direction = direction.astype(jnp.result_type(float))
+        # No run-time check here: the library normalizes traced directions inside its own hot loops
+        # (the LLG right-hand side, sweeps under shard_map), where M is a unit vector by construction.
         scale = jax.lax.stop_gradient(jnp.max(jnp.abs(direction)))
         scaled = direction / jnp.where(scale > 0, scale, 1.0)
         return scaled / jnp.sqrt(jnp.sum(scaled * scaled))
@@ -112,7 +137,8 @@ def unit_vector(name: str, vector: Any):
         dtype = jax.dtypes.canonicalize_dtype(array.dtype)
     else:
         dtype = jnp.result_type(float)
-    return jnp.asarray(unit).astype(dtype)
+    with jax.ensure_compile_time_eval():  # concrete also when built inside a function under jit
+        return jnp.asarray(unit).astype(dtype)
 
 
 def check_states(name: str, value: Any, core: tuple[int, ...] = (2,), unit: str = "") -> None:
@@ -121,14 +147,19 @@ def check_states(name: str, value: Any, core: tuple[int, ...] = (2,), unit: str 
     For the per-state entry points: k (..., 2) [1/nm], efield (..., 2) [V/nm], forces (..., 2).
     NaN or inf entries are refused here with their position, rather than propagating into results
     (and into warnings about the band touching point that would not apply). Traced values: the
-    shape and dtype are checked, not the values.
+    shape and dtype are checked while tracing, the values when the program runs (use the returned
+    value). Returns `value`.
     """
     check_real(name, value)
     check_shape(name, value, core)
     if not is_concrete(value):
-        return
-    if isinstance(value, jax.Array) and bool(jnp.all(jnp.isfinite(value))):
-        return  # checked where the array lives (no copy of a large device array to the host)
+        return _finite_or_guard(name, value)
+    if isinstance(value, jax.Array):
+        # Checked where the array lives (no copy of a large device array to the host); evaluated
+        # now also when a function under jit captured the array (no tracer to convert to bool).
+        with jax.ensure_compile_time_eval():
+            if bool(jnp.all(jnp.isfinite(value))):
+                return value
     array = onp.asarray(value)
     finite = onp.isfinite(array)
     if not onp.all(finite):
@@ -138,14 +169,44 @@ def check_states(name: str, value: Any, core: tuple[int, ...] = (2,), unit: str 
             f"{name}{list(where)} = {array[where]}{suffix} is not finite ({int(onp.sum(~finite))} such entries in shape "
             f"{array.shape}); allowed: finite real numbers"
         )
+    return value
+
+
+WAVE_VECTOR_EXPONENT = 0.25
+"""|k| <= finfo(dtype).max ** WAVE_VECTOR_EXPONENT [1/nm] (1.2e77 in float64, 4.3e9 in float32): beyond
+it the squares and cubes inside the band kernels (k^2, |b|^3 in the spin force) overflow."""
+
+
+def wave_vector_limit(dtype) -> float:
+    """The largest |k| component [1/nm] the per-state functions accept in `dtype` (`WAVE_VECTOR_EXPONENT`)."""
+    return float(jnp.finfo(dtype).max) ** WAVE_VECTOR_EXPONENT
+
+
+def check_wave_vectors(name: str, value: Any):
+    """`check_states` for wave vectors (..., 2) [1/nm], and every |component| <= `wave_vector_limit` of
+    the computing dtype (larger ones overflow to inf/NaN). Returns `value` (traced: with a run-time check)."""
+    dtype = float_dtype(jnp.result_type(value))
+    limit = wave_vector_limit(dtype)
+    if not is_concrete(value):
+        check_real(name, value)
+        check_shape(name, value, (2,))
+        # One reduction for both checks (NaN <= limit is false): ~10 % of a spin-force evaluation otherwise.
+        message = f"{name} is not finite or has a component with |k| > {limit:.3g} 1/nm; allowed: finite |kx|, |ky| <= {limit:.3g} 1/nm"
+        return traced_check(value, jnp.logical_not(jnp.all(jnp.abs(jnp.asarray(value)) <= limit)), message)
+    value = check_states(name, value)
+    with jax.ensure_compile_time_eval():
+        largest = float(jnp.max(jnp.abs(jnp.asarray(value)))) if jnp.size(value) else 0.0
+    if largest > limit:
+        raise ValueError(f"{name} has a component {largest:.3g} 1/nm; allowed: |kx|, |ky| <= {limit:.3g} 1/nm in {jnp.dtype(dtype).name} (larger values overflow)")
+    return value
 
 
 def check_temperature(name: str, value: Any) -> float:
     """Return a temperature [K] as a float, or raise ValueError unless it is one finite real number >= 0.
 
-    (T = 0 is the step occupation.) A traced value is returned unchanged.
+    (T = 0 is the step occupation.) A traced value is returned with a run-time range check.
     """
-    check_real_scalar(name, value, low=0.0, unit="K")
+    value = check_real_scalar(name, value, low=0.0, unit="K")
     return float(value) if is_concrete(value) else value
 
 
@@ -154,9 +215,13 @@ def check_demag(name: str, value: Any, *, allow_off: bool = True, tolerance: flo
     and sum to 1 (to `tolerance`): the trace of the demagnetizing tensor of any body is 1.
     allow_off: also accept (0, 0, 0), i.e. no shape anisotropy at all (a modelling choice)."""
     check_shape(name, value, (3,))
-    check_range(name, value, low=0.0, high=1.0)
+    value = check_range(name, value, low=0.0, high=1.0)
     if not is_concrete(value):
-        return
+        total = jnp.sum(jnp.asarray(value), axis=-1)
+        good = jnp.abs(total - 1.0) <= tolerance
+        if allow_off:
+            good |= jnp.all(jnp.asarray(value) == 0.0, axis=-1)
+        return traced_check(value, jnp.logical_not(jnp.all(good)), f"{name} do not sum to 1; allowed: factors in [0, 1] with N_x + N_y + N_z = 1")
     factors = onp.asarray(value, dtype=float)
     total = factors.sum(axis=-1)
     good = onp.abs(total - 1.0) <= tolerance
@@ -169,6 +234,7 @@ def check_demag(name: str, value: Any, *, allow_off: bool = True, tolerance: flo
             f"{name}{list(index) if index else ''} = {_show(row)} sums to {float(onp.atleast_1d(total)[index or 0]):g}; "
             f"allowed: factors in [0, 1] with N_x + N_y + N_z = 1 (thin film: (0, 0, 1)){' or (0, 0, 0)' if allow_off else ''}"
         )
+    return value
 
 
 def check_range(
@@ -181,10 +247,38 @@ def check_range(
     high_inclusive: bool = True,
     unit: str = "",
 ) -> None:
-    """Raise ValueError unless every entry lies in the given interval (and is a finite real number)."""
+    """Raise ValueError unless every entry lies in the given interval (and is a finite real number).
+
+    Returns `value`; a traced one with a run-time check of the same (use the returned value)."""
+    return check_range_with(value, name, value, low=low, high=high, low_inclusive=low_inclusive,
+                            high_inclusive=high_inclusive, unit=unit)
+
+
+def check_range_with(
+    carrier: Any,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+    unit: str = "",
+):
+    """`check_range(name, value)` whose run-time check (for a traced `value`) travels with `carrier`,
+    which is returned: for a function that goes on with another input than `value` itself."""
+    left = "(-inf" if low is None else ("[" if low_inclusive else "(") + f"{low:g}"
+    right = "inf)" if high is None else f"{high:g}" + ("]" if high_inclusive else ")")
+    suffix = f" {unit}" if unit else ""
+    if check_real(name, value) is None:
+        array = jnp.asarray(value)
+        bad = jnp.logical_not(jnp.isfinite(array)) if jnp.issubdtype(array.dtype, jnp.floating) else jnp.zeros(array.shape, bool)
+        if low is not None:
+            bad |= array < low if low_inclusive else array <= low
+        if high is not None:
+            bad |= array > high if high_inclusive else array >= high
+        return traced_check(carrier, jnp.any(bad), f"{name} is out of range or not finite; allowed: {left}, {right}{suffix}")
     check_finite(name, value)
-    if not is_concrete(value):
-        return
     array = onp.asarray(value)
     bad = onp.zeros(array.shape, dtype=bool)
     if low is not None:
@@ -192,10 +286,8 @@ def check_range(
     if high is not None:
         bad |= array > high if high_inclusive else array >= high
     if onp.any(bad):
-        left = "(-inf" if low is None else ("[" if low_inclusive else "(") + f"{low:g}"
-        right = "inf)" if high is None else f"{high:g}" + ("]" if high_inclusive else ")")
-        suffix = f" {unit}" if unit else ""
         raise ValueError(f"{name} = {_show(array)}{suffix} is out of range; allowed: {left}, {right}{suffix}")
+    return carrier
 
 
 def check_band(band: Any) -> int:
@@ -230,11 +322,20 @@ def check_shape(name: str, value: Any, core: tuple[int, ...]) -> None:
 
 def check_times(times):
     """Return `times` as an array, or raise ValueError unless it is a finite, strictly increasing (T,) array [fs], T >= 2."""
-    times = jnp.asarray(times)
+    check_real("times", times)
+    if not is_concrete(times):
+        times = jnp.asarray(times)
+        if times.ndim != 1 or times.shape[0] < 2:
+            raise ValueError(f"times has shape {times.shape}; allowed: (T,) with T >= 2")
+        bad = jnp.logical_not(jnp.all(jnp.isfinite(times)) & jnp.all(jnp.diff(times) > 0))
+        return traced_check(times, bad, "times is not finite and strictly increasing; allowed: a strictly increasing 1D array [fs]")
+    # Concrete (also when captured by a function under jit): checked now, on the host.
+    with jax.ensure_compile_time_eval():
+        times = jnp.asarray(times)
     if times.ndim != 1 or times.shape[0] < 2:
         raise ValueError(f"times has shape {times.shape}; allowed: (T,) with T >= 2")
     check_finite("times", times)
-    if not bool(jnp.all(jnp.diff(times) > 0)):
+    if not onp.all(onp.diff(onp.asarray(times)) > 0):
         raise ValueError("times is not strictly increasing; allowed: a strictly increasing 1D array [fs]")
     return times
 
@@ -242,8 +343,15 @@ def check_times(times):
 def check_tau(tau):
     """Return tau, or raise ValueError unless it is None (no relaxation) or finite and > 0 [fs]."""
     if tau is not None:
-        check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
+        tau = check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
     return tau
+
+
+def as_float(value: Any, dtype):
+    """jnp.asarray(value, dtype) that stays concrete for a concrete value, also inside a function
+    under jit that captured it (so that the checks which need values can still run)."""
+    with jax.ensure_compile_time_eval():
+        return jnp.asarray(value, dtype)
 
 
 def float_dtype(*arrays):

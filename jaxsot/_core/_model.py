@@ -64,7 +64,9 @@ class TwoBandModel(eqx.Module):
     def astype(self, dtype) -> "TwoBandModel":
         """The same model with every field cast to `dtype` (no re-validation; differentiable)."""
         # tree_map rebuilds the pytree without calling __init__: no re-normalization or checks.
-        return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).astype(dtype), self)
+        # A concrete model stays concrete inside a traced function (its checks need values).
+        with jax.ensure_compile_time_eval():
+            return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).astype(dtype), self)
 
     def exchange_field(self):
         """The k-independent part of b, b(k) - B_so(k) [eV] (3 scalars): -J M for the Rashba ferromagnet.
@@ -159,10 +161,9 @@ class RashbaFerromagnet(TwoBandModel):
         check_real_scalar("alpha", alpha, unit="eV nm")
         check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
         check_real_scalar("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
-        self.alpha = jnp.asarray(alpha)
-        self.j_ex = jnp.asarray(j_ex)
+        with jax.ensure_compile_time_eval():  # a model built from constants inside jit stays concrete (checkable)
+            self.alpha, self.j_ex, self.mass_ratio = jnp.asarray(alpha), jnp.asarray(j_ex), jnp.asarray(mass_ratio)
         self.magnetization = unit_vector("magnetization", magnetization)
-        self.mass_ratio = jnp.asarray(mass_ratio)
 
     @classmethod
     def from_angles(cls, alpha, j_ex, theta, phi, mass_ratio=1.0) -> "RashbaFerromagnet":

@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 
 from .._bands._kernels import splitting
-from .._core import check_count, check_finite, check_tau, check_times, float_dtype
+from .._core._checks import as_float, check_count, check_real_scalar, check_tau, check_times, float_dtype
+from .._core._model_check import check_model
 from .._fermi import occupied_bands
 from ..constants import AREA_MEASURE, HBAR
 from ._engine import sharded_sea_sums
@@ -88,7 +89,8 @@ def fermi_sea_sum(
     Returns: the pytree of fn with every leaf summed: shape leaf.shape at equilibrium, (T,) +
         leaf.shape with a drive; units: fn's units per nm^2.
     """
-    check_finite("fermi_energy", fermi_energy)
+    check_model(model)
+    fermi_energy = check_real_scalar("fermi_energy", fermi_energy, unit="eV")
     num_phi = check_count("num_phi", num_phi, minimum=8)
     num_r = check_count("num_r", num_r, minimum=2)
     substeps = check_count("substeps", substeps, minimum=1)
@@ -115,7 +117,7 @@ def fermi_sea_sum(
         _, shift, k_rate = integrate_shift_jit(drive, times, tau, substeps)
         force = HBAR * k_rate
     model = model.astype(dtype)
-    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    fermi_energy = as_float(fermi_energy, dtype)
     zero = jnp.zeros((), dtype)
     example = jax.eval_shape(fn, model, zero, zero, zero, zero, zero)
     leaves, treedef = jax.tree_util.tree_flatten(example)

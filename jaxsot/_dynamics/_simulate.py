@@ -15,11 +15,13 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as onp
 from jaxtyping import Array, Float
 from .._bands._arrays import DEGENERACY_THRESHOLD
 from .._bands._kernels import spin
 from .._bands._touching import exchange_scale
-from .._core._checks import check_count, check_finite, check_tau, check_times, float_dtype, is_concrete
+from .._core._checks import as_float, check_count, check_real_scalar, check_tau, check_times, float_dtype, is_concrete, traced_check
+from .._core._model_check import check_model
 from .._core._model import RashbaFerromagnet
 from .._fermi._contour import band_touching_report, occupied_bands
 from ..constants import AREA_MEASURE, HBAR
@@ -144,9 +146,10 @@ def simulate(
 
     Returns: SimulationResult (dtype of `times`).
     """
-    check_finite("fermi_energy", fermi_energy)
+    check_model(model)
+    fermi_energy = check_real_scalar("fermi_energy", fermi_energy, unit="eV")
     times = check_times(times)
-    check_tau(tau)
+    tau = check_tau(tau)
     num_phi = check_count("num_phi", num_phi, minimum=8)
     num_r = check_count("num_r", num_r, minimum=2)
     substeps = check_count("substeps", substeps, minimum=1)
@@ -156,11 +159,13 @@ def simulate(
     if not jnp.issubdtype(times.dtype, jnp.floating):
         times = times.astype(dtype)
     model = model.astype(dtype)
-    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    fermi_energy = as_float(fermi_energy, dtype)
     bands = occupied_bands(model, fermi_energy, bands)
 
+    _check_tau_resolved(times, tau, substeps)
     tau = None if tau is None else jnp.asarray(tau, dtype)  # an array: no recompile per tau value
     efield, shift, k_rate = integrate_shift_jit(drive, times, tau, substeps)
+    shift, k_rate = _check_drive_values(times, efield, (shift, k_rate))
     force = HBAR * k_rate
     sea, contour, band_densities = ensemble_nodes(model, fermi_energy, bands, num_phi, num_r)
     num_states = int(sea[0].shape[0] + len(SHIFT_NODES) * contour[0].shape[0])
@@ -203,6 +208,37 @@ def simulate(
     )
 
 
+def _check_tau_resolved(times, tau, substeps):
+    """ValueError unless tau is at least the shift's integration step min(diff(times))/substeps (RK4 on
+    the relaxation rate 1/tau is unstable far below it: the shift, and every observable, become NaN)."""
+    if tau is None or not is_concrete(times, tau):
+        return
+    with jax.ensure_compile_time_eval():
+        step = float(jnp.min(jnp.diff(jnp.asarray(times)))) / substeps
+    if float(tau) < step * (1.0 - 1e-9):  # rounding of the times (linspace)
+        raise ValueError(
+            f"tau = {float(tau):g} fs is shorter than the integration step of the shift, min(diff(times))/substeps = "
+            f"{step:g} fs; allowed: tau >= {step:g} fs (or finer times / more substeps)"
+        )
+
+
+def _check_drive_values(times, efield, carrier):
+    """ValueError (traced: a run-time error carried by `carrier`, returned) when the drive returned a
+    non-finite field at some time."""
+    message = "drive(t) returned a non-finite field; allowed: a drive returning finite (2,) fields [V/nm] at every time"
+    if not is_concrete(efield):
+        return traced_check(carrier, jnp.logical_not(jnp.all(jnp.isfinite(efield))), message)
+    with jax.ensure_compile_time_eval():
+        finite = onp.all(onp.isfinite(onp.asarray(efield)), axis=-1)
+    if not finite.all():
+        index = int(onp.argmin(finite))
+        raise ValueError(
+            f"drive(t) returned {onp.asarray(efield)[index].tolist()} V/nm at t = {float(onp.asarray(times)[index]):g} fs, "
+            "which is not finite; allowed: a drive returning finite (2,) fields [V/nm] at every time"
+        )
+    return carrier
+
+
 # One compilation instead of ~40 op-by-op ones (each ~20 ms on the CPU) for a fresh process.
 _assemble_compiled = jax.jit(assemble_observables)
 
@@ -229,5 +265,10 @@ def _notes(model, fermi_energy, smallest, observables) -> tuple:
         )
     bad = [name for name, values in observables.items() for key, v in values.items() if not bool(jnp.all(jnp.isfinite(v)))]
     if bad:
-        notes.append(f"non-finite values in: {', '.join(sorted(set(bad)))} (states at the band touching)")
+        near = float(smallest) < DEGENERACY_THRESHOLD * max(j_ex, 1e-300)
+        cause = "states at the band touching" if near else (
+            f"not the band touching: the smallest splitting sampled is {float(smallest):.3g} eV; an overflow from "
+            "the model's parameters or the drive's size"
+        )
+        notes.append(f"non-finite values in: {', '.join(sorted(set(bad)))} ({cause})")
     return tuple(notes)

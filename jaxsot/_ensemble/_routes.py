@@ -17,7 +17,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
 from .._bands._kernels import energy, spin_force_components, spin_rate_components, spin_splitting_gradient
-from .._core._checks import check_count, check_finite, check_range, check_shape, check_temperature, float_dtype
+from .._core._checks import as_float, check_count, check_finite, check_range, check_real_scalar, check_shape, check_temperature, float_dtype
+from .._core._model_check import check_model
 from .._core._model import RashbaFerromagnet
 from .._fermi._contour import occupied_bands, outer_radius
 from ..constants import AREA_MEASURE, BOLTZMANN_EV_PER_K, HBAR
@@ -78,15 +79,16 @@ def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
 
 
 def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands):
+    check_model(model)
     check_shape("efield", efield, (2,))
-    check_finite("efield", efield)
-    check_finite("fermi_energy", fermi_energy)
+    efield = check_finite("efield", efield)
+    fermi_energy = check_real_scalar("fermi_energy", fermi_energy, unit="eV")
     efield = jnp.asarray(efield)
     if efield.shape != (2,):
         raise ValueError(f"efield has shape {efield.shape}; allowed: (2,)")
     dtype = float_dtype(efield, jnp.asarray(fermi_energy))
     model = model.astype(dtype)
-    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    fermi_energy = as_float(fermi_energy, dtype)
     force = accelerating_force(efield.astype(dtype))
     if method == "contour":
         num = check_count("num", num, minimum=8)

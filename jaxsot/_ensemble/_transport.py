@@ -41,7 +41,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
 from .._bands._kernels import spin, spin_force_components
-from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
+from .._core._checks import as_float, check_count, check_finite, check_range_with, check_real_scalar, check_shape, float_dtype, is_concrete, traced_check
+from .._core._model_check import check_model
 from .._core._model import RashbaFerromagnet, has_paper_forms, require_paper_forms, with_magnetization
 from .._fermi._contour import FermiContour, contour_density, occupied_bands, ray_contour
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, ELEMENTARY_CHARGE_C, HBAR
@@ -138,22 +139,23 @@ def _response_impl(model, fermi_energy, shift, kdot, bands, num):
 
 
 def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):
-    check_finite("fermi_energy", fermi_energy)
+    check_model(model)
+    fermi_energy = check_real_scalar("fermi_energy", fermi_energy, unit="eV")
     num = check_count("num", num, minimum=8)
     arrays = [jnp.asarray(fermi_energy)]
     if efield is not None:
         check_shape("efield", efield, (2,))
-        check_finite("efield", efield)
+        fermi_energy = check_range_with(fermi_energy, "efield", efield)  # the run-time check travels with E_F
         if jnp.shape(efield) != (2,):
             raise ValueError(f"efield has shape {jnp.shape(efield)}; allowed: (2,)")
         arrays.append(jnp.asarray(efield))
     if tau is not None:
-        check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
+        fermi_energy = check_range_with(fermi_energy, "tau", tau, low=0.0, low_inclusive=False, unit="fs")
         arrays.append(jnp.asarray(tau))
     dtype = float_dtype(*arrays, model.dtype)
     model = model.astype(dtype)
     bands = occupied_bands(model, fermi_energy, bands)
-    return model, jnp.asarray(fermi_energy, dtype), bands, num, dtype
+    return model, as_float(fermi_energy, dtype), bands, num, dtype
 
 
 def _response(model, fermi_energy, efield, tau, num, bands=None):
@@ -201,13 +203,17 @@ def resistivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, ban
 
 
 def _unit_direction(direction, dtype):
-    check_finite("direction", direction)
-    direction = jnp.asarray(direction, dtype)
-    if direction.shape != (2,):
-        raise ValueError(f"direction has shape {direction.shape}; allowed: (2,) in-plane vector")
-    norm = float(jnp.linalg.norm(direction))
-    if not norm > 0.0:
-        raise ValueError("direction = [0, 0] has zero length; allowed: any non-zero in-plane vector")
+    direction = check_finite("direction", direction)
+    with jax.ensure_compile_time_eval():  # a concrete direction stays concrete under an outer jit
+        direction = jnp.asarray(direction, dtype)
+        if direction.shape != (2,):
+            raise ValueError(f"direction has shape {direction.shape}; allowed: (2,) in-plane vector")
+        norm = jnp.linalg.norm(direction)
+        message = "direction = [0, 0] has zero length; allowed: any non-zero in-plane vector"
+        if not is_concrete(norm):
+            direction = traced_check(direction, jnp.logical_not(norm > 0.0), message)
+        elif not float(norm) > 0.0:
+            raise ValueError(message)
     return direction / norm
 
 
@@ -228,8 +234,9 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
     Returns: a scalar (dimensionless).
     """
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
-    e = _unit_direction(direction, dtype)
-    reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
+    with jax.ensure_compile_time_eval():  # concrete inputs stay concrete under an outer jit (checkable)
+        e = _unit_direction(direction, dtype)
+        reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
     values = []
     for m in (model, reference):
         rho = resistivity(m, fermi_energy, 1.0, num, bands)
@@ -273,9 +280,10 @@ def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 
     """
     require_paper_forms(model, "amr_strong_exchange")
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
-    e = _unit_direction(direction, dtype)
-    m = model.magnetization.astype(dtype)
-    reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
+    with jax.ensure_compile_time_eval():  # concrete inputs stay concrete under an outer jit (checkable)
+        e = _unit_direction(direction, dtype)
+        m = model.magnetization.astype(dtype)
+        reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
     p = band_polarization(reference, fermi_energy, num, bands)
     return strong_exchange_amr(p, model.eta, m, e)
 

@@ -21,7 +21,8 @@ from .._bands._arrays import spin_splitting
 from .._bands._kernels import energy
 from .._bands._touching import exchange_scale
 from .._bands._touching_search import touching_report
-from .._core._checks import check_band, check_count, check_finite, float_dtype, is_concrete
+from .._core._checks import check_band, check_count, check_finite, check_real_scalar, float_dtype, is_concrete
+from .._core._model_check import check_model
 from .._core._model import TwoBandModel
 from ..constants import AREA_MEASURE
 
@@ -105,8 +106,9 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
     if not is_concrete(model, fermi_energy):
         return "occupied"
     e_f = float(fermi_energy)
-    code, minimum, most = (onp.asarray(x) for x in _probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
-    eps_origin = float(origin_energy(model, float(s)))
+    with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
+        code, minimum, most = (onp.asarray(x) for x in _probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
+        eps_origin = float(origin_energy(model, float(s)))
     if code == SEA_EMPTY:
         return "empty"
     if code == SEA_NO_ORIGIN:
@@ -290,7 +292,8 @@ def contour_points(model, fermi_energy, s, num):
 def _checked_inputs(model, fermi_energy, band, num, name="num"):
     s = check_band(band)
     num = check_count(name, num, minimum=8)
-    check_finite("fermi_energy", fermi_energy)
+    check_model(model)
+    fermi_energy = check_real_scalar("fermi_energy", fermi_energy, unit="eV")
     dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
     return s, num, model.astype(dtype), jnp.asarray(fermi_energy, dtype)
 

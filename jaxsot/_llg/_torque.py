@@ -5,10 +5,11 @@ Electron torque density -> unit magnetization: dM/dt = -kappa P_perp (T1 + T2), 
 """
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as onp
 from jaxtyping import Array, Float
-from .._core._checks import check_count, check_finite, check_range, check_shape, is_concrete
+from .._core._checks import check_count, check_finite, check_range, check_shape, is_concrete, traced_check
 from .._core._model import RashbaFerromagnet
 from .._bands._arrays import accelerating_force
 from .._ensemble._strong import strong_exchange_response
@@ -38,8 +39,31 @@ def drude_tau(alpha, j_ex, fermi_energy, thickness, rho0, mass_ratio=1.0):
     Returns: tau [fs].
 
     Raises:
-        ValueError: no band is occupied (concrete inputs).
+        ValueError: no band is occupied; thickness, rho0 or mass_ratio <= 0 or not finite; tau not a
+            positive finite number (over- or underflow from extreme inputs). Concrete inputs raise at
+            once; traced inputs get the same checks at run time.
     """
+    alpha = check_finite("alpha", alpha)
+    j_ex = check_finite("j_ex", j_ex)
+    fermi_energy = check_finite("fermi_energy", fermi_energy)
+    thickness = check_range("thickness", thickness, low=0.0, low_inclusive=False, unit="nm")
+    rho0 = check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
+    mass_ratio = check_range("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
+    tau = _drude_tau(alpha, j_ex, fermi_energy, thickness, rho0, mass_ratio)
+    message = "tau = m t_F/(rho0 e^2 n) is 0 or not finite (over- or underflow of thickness, rho0, mass_ratio); allowed: inputs giving 0 < tau < inf"
+    if not is_concrete(tau):
+        return traced_check(tau, jnp.logical_not(jnp.all(jnp.isfinite(tau) & (tau > 0))), message)
+    with jax.ensure_compile_time_eval():
+        bad = not bool(jnp.all(jnp.isfinite(tau) & (tau > 0)))
+    if bad:
+        raise ValueError(
+            f"tau = {onp.asarray(tau).tolist()} fs from thickness = {thickness} nm, rho0 = {rho0} ohm m, mass_ratio = "
+            f"{mass_ratio}: tau = m t_F/(rho0 e^2 n) must be a positive finite number; allowed: inputs giving 0 < tau < inf"
+        )
+    return tau
+
+
+def _drude_tau(alpha, j_ex, fermi_energy, thickness, rho0, mass_ratio):
     n_lower, n_upper = circular_densities(alpha, j_ex, mass_ratio, fermi_energy)
     density = (n_lower + n_upper) * 1e18  # 1/m^2
     if is_concrete(density) and not bool(jnp.all(density > 0.0)):

@@ -18,7 +18,7 @@ from ._fields import REFERENCE_CURRENT as REFERENCE_CURRENT
 from ._fields import EffectiveFields as EffectiveFields
 from ._fields import SotFields as SotFields
 from ._fields import effective_fields as effective_fields
-from ._fields import efficiency as sot_efficiency
+from ._fields import sot_efficiency as sot_efficiency
 from ._hall import HALL_DEFAULTS as HALL_DEFAULTS
 from ._hall import HALL_PARAMETER_UNITS as HALL_PARAMETER_UNITS
 from ._hall import HALL_PARAMETERS as HALL_PARAMETERS

@@ -35,6 +35,7 @@ projection on the sphere.
 
 import functools
 import math
+import warnings
 
 import equinox as eqx
 import jax
@@ -103,7 +104,8 @@ def _design(m, current_direction, order):
     """Design tensors (K, 3, 2N+1) for b_FL and b_DL: isotropic s^(2n), n = 0..N, then anisotropic s^(2n), n = 0..N-1."""
     fl_iso, fl_aniso, dl_iso, dl_aniso, s2 = structures(m, current_direction)
     powers_iso = jnp.stack([s2**n for n in range(order + 1)], -1)  # (K, N+1)
-    powers_aniso = jnp.stack([s2**n for n in range(order)], -1)  # (K, N)
+    # (K, N); order 0 has no anisotropic terms (an empty (K, 0)).
+    powers_aniso = jnp.stack([s2**n for n in range(order)], -1) if order else jnp.zeros(s2.shape + (0,), s2.dtype)
 
     def build(iso, aniso):
         return jnp.concatenate([iso[..., None] * powers_iso[:, None, :], aniso[..., None] * powers_aniso[:, None, :]], -1)
@@ -163,6 +165,11 @@ def fit_torque_coefficients(m, weights, b_fl, b_dl, *, current_direction=(1.0, 0
     check_shape("b_fl", b_fl, (3,))
     check_shape("b_dl", b_dl, (3,))
     m, b_fl, b_dl, weights = (jnp.asarray(a) for a in (m, b_fl, b_dl, weights))
+    if m.ndim != 2 or b_fl.shape != m.shape or b_dl.shape != m.shape or weights.shape != m.shape[:1]:
+        raise ValueError(
+            f"m has shape {m.shape}, weights {weights.shape}, b_fl {b_fl.shape}, b_dl {b_dl.shape}; allowed: m, b_fl, "
+            "b_dl of one shape (K, 3) and weights (K,)"
+        )
     return _fit(m, weights, b_fl, b_dl, jnp.asarray(current_direction, m.dtype), order)
 
 
@@ -246,7 +253,10 @@ def torque_coefficients(
     """
     dtype = jnp.result_type(torque.alpha, magnet.ms_tesla, float)
     m, weights = sphere_grid(num_theta, num_phi, dtype)
-    result = effective_fields(magnet, torque, m, rho0, methods=(method,))
+    with warnings.catch_warnings():
+        # The grid may hold M = +-y_j, where only the scalar fields are undefined; the vectors are used here.
+        warnings.filterwarnings("ignore", message="effective_fields: .* along", category=RuntimeWarning)
+        result = effective_fields(magnet, torque, m, rho0, methods=(method,))
     fields = result.exact if method == "exact" else result.strong_exchange
     j = result.current_density
     return fit_torque_coefficients(

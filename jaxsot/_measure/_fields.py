@@ -32,12 +32,16 @@ with the Drude time of `jaxsot llg`, tau = m t_F/(rho0 e^2 n), xi_FL = -2 alpha 
 """
 
 
+import warnings
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as onp
 from jaxtyping import Array, Float
 
 from .._core import RashbaFerromagnet, check_finite, check_range, check_shape, float_dtype, is_concrete
+from .._core._checks import traced_check
 from .._llg import Magnet, SpinOrbitTorque
 from .._fermi._circular import circular_densities
 from ..constants import (
@@ -80,6 +84,22 @@ def efficiency(field_per_current, ms_tesla, thickness):
     Returns: xi (dimensionless).
     """
     return _TWO_E_OVER_HBAR_SI * (ms_tesla / MU0) * (thickness * 1e-9) * field_per_current
+
+
+def sot_efficiency(field_per_current, ms_tesla, thickness):
+    """SOT efficiency xi = (2e/hbar) M_s t_F b (dimensionless, SI) of a field per current density b.
+
+    Args:
+        field_per_current: b = B^s/j [T/(A/m^2)], any shape (finite).
+        ms_tesla: mu0 M_s [T], > 0 (an efficiency needs a magnet: M_s = 0 has no defined xi).
+        thickness: t_F [nm], > 0.
+    Returns: xi, broadcast shape of the inputs.
+    Raises: ValueError for non-finite b or M_s, t_F <= 0 (traced inputs: at run time).
+    """
+    field_per_current = check_finite("field_per_current", field_per_current)
+    ms_tesla = check_range("ms_tesla", ms_tesla, low=0.0, low_inclusive=False, unit="T")
+    thickness = check_range("thickness", thickness, low=0.0, low_inclusive=False, unit="nm")
+    return efficiency(jnp.asarray(field_per_current), ms_tesla, thickness)
 
 
 def _cross_z(v):
@@ -212,8 +232,8 @@ def effective_fields(magnet: Magnet, torque: SpinOrbitTorque, m, rho0, *, method
     Raises ValueError for a zero current, bad shapes or unknown methods.
     """
     check_shape("m", m, (3,))
-    check_finite("m", m)
-    check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
+    m = _check_directions(check_finite("m", m))
+    rho0 = check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
     for method in methods:
         if method not in METHODS:
             raise ValueError(f"methods contains {method!r}; allowed: {', '.join(map(repr, METHODS))}")
@@ -229,7 +249,42 @@ def effective_fields(magnet: Magnet, torque: SpinOrbitTorque, m, rho0, *, method
     e_norm = jnp.sqrt(jnp.sum(jnp.asarray(torque.efield) ** 2))
     if is_concrete(e_norm) and not float(e_norm) > 0.0:
         raise ValueError("torque.efield = (0, 0): the fields per current density need a current; allowed: a non-zero efield")
+    _warn_along_y(m, torque.efield)
     return _effective_fields(magnet, torque, jnp.asarray(m, dtype), jnp.asarray(rho0, dtype), tuple(methods))
+
+
+def _check_directions(m):
+    """`m`, or ValueError for a zero-length row (no direction; traced: at run time)."""
+    message = "m has a zero-length row; allowed: non-zero magnetization directions (..., 3) (normalized here)"
+    if not is_concrete(m):
+        norms = jnp.sum(jnp.asarray(m) ** 2, axis=-1)
+        return traced_check(m, jnp.logical_not(jnp.all(norms > 0.0)), message)
+    with jax.ensure_compile_time_eval():
+        norms = onp.sum(onp.asarray(m, dtype=float) ** 2, axis=-1)
+    if not onp.all(norms > 0.0):
+        index = tuple(int(i) for i in onp.argwhere(~(onp.atleast_1d(norms) > 0.0))[0]) if onp.ndim(norms) else ()
+        raise ValueError(f"m{list(index) if index else ''} = [0, 0, 0] has zero length; allowed: non-zero magnetization directions (..., 3)")
+    return m
+
+
+def _warn_along_y(m, direction):
+    """The scalar projections are undefined (NaN) at M = +-y_j (module docstring): say so for concrete inputs."""
+    if not is_concrete(m, direction):
+        return
+    with jax.ensure_compile_time_eval():
+        unit = onp.asarray(m, dtype=float).reshape(-1, 3)
+        unit = unit / onp.linalg.norm(unit, axis=-1, keepdims=True)
+        x = onp.asarray(direction, dtype=float)
+        x = x / onp.linalg.norm(x)
+        along = onp.abs(1.0 - (unit @ onp.array([-x[1], x[0], 0.0])) ** 2) <= 1e-12
+    if onp.any(along):
+        warnings.warn(
+            f"effective_fields: {int(onp.sum(along))} of the m lie along +-y_j = z x E/|E|, where the scalar fields "
+            "(field_like_scalar, damping_like_scalar, per current, efficiencies) are undefined and NaN; the vector "
+            "fields (field_like, damping_like) are defined there",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 @eqx.filter_jit

@@ -40,7 +40,7 @@ def os_error_text(error: OSError) -> str:
     return f"{reason}: {error.filename!r}" if error.filename else reason
 
 
-def _kind(mode: int) -> str | None:
+def special_file_kind(mode: int) -> str | None:
     """'a folder', 'a FIFO', ... for a file mode that is not a regular file (None for one)."""
     if stat.S_ISREG(mode):
         return None
@@ -78,7 +78,7 @@ def check_input_file(path, what: str, error=None) -> pathlib.Path:
         raise error(f"{what} {shown(path)} does not exist") from None
     except OSError as failure:
         raise error(f"{what} {shown(path)} cannot be read ({failure.strerror or failure})") from None
-    kind = _kind(info.st_mode)
+    kind = special_file_kind(info.st_mode)
     if kind:
         raise error(f"{what} {shown(path)} is {kind}; allowed: a regular file")
     return file
@@ -89,7 +89,7 @@ def read_regular_file(path, limit: int) -> bytes:
     the check is refused, not waited on). Raises OSError or ValueError (not a regular file)."""
     handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
-        if _kind(os.fstat(handle).st_mode):
+        if special_file_kind(os.fstat(handle).st_mode):
             raise ValueError("not a regular file")
         chunks, size = [], 0
         while size <= limit:
@@ -135,7 +135,7 @@ def prepare_out(path, option: str = "--out", *, inputs=(), staged: bool = True) 
                 f"allowed: the folder it points to ({shown(os.path.realpath(out))}) or a new folder"
             )
         if out.exists() and not out.is_dir():
-            kind = _kind(os.stat(out).st_mode) or "an existing file"
+            kind = special_file_kind(os.stat(out).st_mode) or "an existing file"
             raise UsageError(f"{option} {shown(path)} is {kind}, not a folder; allowed: a new or existing folder")
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +180,7 @@ def check_output_file(path, option: str, *, force: bool = False) -> pathlib.Path
     folder = file.parent
     try:
         if os.path.lexists(file):
-            kind = _kind(os.lstat(file).st_mode)
+            kind = special_file_kind(os.lstat(file).st_mode)
             if kind:
                 raise UsageError(f"{option} {shown(path)} is {kind}; allowed: a regular file path")
             if not force:
@@ -393,7 +393,7 @@ def read_manifest(folder) -> dict | None:
     """The provenance manifest of a published jaxsot output folder, or None (none, or unreadable)."""
     path = pathlib.Path(folder) / MANIFEST
     try:
-        if _kind(os.lstat(path).st_mode):
+        if special_file_kind(os.lstat(path).st_mode):
             return None
         manifest = json.loads(read_regular_file(path, MAX_CONFIG_BYTES).decode("utf-8"))
     except (OSError, ValueError):
@@ -483,9 +483,9 @@ class _Stage:
             )
         for name in listed:
             path = self.final / name
-            if os.path.lexists(path) and _kind(os.lstat(path).st_mode):
+            if os.path.lexists(path) and special_file_kind(os.lstat(path).st_mode):
                 raise UsageError(
-                    f"{shown(str(self.out / name))} is {_kind(os.lstat(path).st_mode)}, not the file jaxsot wrote there; "
+                    f"{shown(str(self.out / name))} is {special_file_kind(os.lstat(path).st_mode)}, not the file jaxsot wrote there; "
                     f"allowed: remove it, or another {self.option}"
                 )
 
@@ -647,8 +647,8 @@ def atomic_output(path: pathlib.Path, mode: str = "w"):
     is refused; a failed write (disk full, file-size limit) raises OSError naming `path`."""
     path = pathlib.Path(path)
     stage, target = _SESSION.redirect(path) if _SESSION is not None else (None, path)
-    if os.path.lexists(target) and _kind(os.lstat(target).st_mode) not in (None, "a symbolic link"):
-        raise UsageError(f"{shown(path)} is {_kind(os.lstat(target).st_mode)}; allowed: a regular file path")
+    if os.path.lexists(target) and special_file_kind(os.lstat(target).st_mode) not in (None, "a symbolic link"):
+        raise UsageError(f"{shown(path)} is {special_file_kind(os.lstat(target).st_mode)}; allowed: a regular file path")
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as error:

@@ -37,6 +37,17 @@ J_EX_MIN = 1.0e-3
 """Smallest exchange J [eV] (1 meV): the strong-exchange forms and eta = m alpha^2/(hbar^2 J) divide by J."""
 TAU_MIN = 1.0e-3
 """Shortest relaxation time tau [fs] (1 as): far below any physical momentum relaxation time."""
+MASS_RATIO_MIN = 1.0e-3
+"""Smallest m*/m_e: lighter masses make hbar^2 k^2/2m so large that the Fermi sea shrinks towards k = 0
+and the torques (proportional to m) underflow to zero."""
+EFIELD_MIN = 1.0e-3
+"""Smallest |E| [V/m] (also rho0 |j| of `jaxsot llg`): every observable is linear in E, and far below this
+it underflows (to 0 in float32), leaving no torque and undefined relative errors."""
+T_END_MIN = 1.0e-3
+"""Shortest simulated interval [fs] (1 as): the sea barely moves below it and the observables are zero at
+every time (undefined relative errors)."""
+LLG_TAU_RANGE = (1.0e-3, 1.0e9)
+"""Allowed Drude time tau = m t_F/(rho0 e^2 n) [fs] of `jaxsot llg`, derived from thickness, rho0 and the bands."""
 _ALPHA_WHY = "without Rashba coupling the torques vanish and the approximations' relative errors are undefined"
 
 
@@ -49,7 +60,7 @@ class ModelOptions:
     j_ex_eV: float = _option(1.0, low=J_EX_MIN, high=100.0, doc="exchange coupling J [eV]")
     theta_deg: float = _option(60.0, low=0.0, high=180.0, doc="polar angle of M from +z [deg]")
     phi_deg: float = _option(30.0, low=-360.0, high=360.0, doc="azimuth of M from +x [deg]")
-    mass_ratio: float = _option(1.0, low=0.0, high=100.0, low_open=True, doc="effective mass m*/m_e")
+    mass_ratio: float = _option(1.0, low=MASS_RATIO_MIN, high=100.0, doc="effective mass m*/m_e")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +73,7 @@ class EnsembleOptions:
 @dataclasses.dataclass(frozen=True)
 class DriveOptions:
     kind: str = _option("step", choices=("step", "ramp", "sinusoid"), doc="field switch-on at t = 0")
-    efield_V_per_m: float = _option(1.0e5, low=0.0, high=1.0e9, low_open=True, doc="field amplitude [V/m]")
+    efield_V_per_m: float = _option(1.0e5, low=EFIELD_MIN, high=1.0e9, doc="field amplitude [V/m]")
     direction_deg: float = _option(0.0, low=-360.0, high=360.0, doc="in-plane angle of E from +x [deg]")
     ramp_time_fs: float = _option(10.0, low=0.0, high=1.0e7, low_open=True, doc="ramp duration (kind = ramp) [fs]")
     frequency_THz: float = _option(10.0, low=0.0, high=1.0e4, low_open=True, doc="frequency (kind = sinusoid) [THz]")
@@ -79,7 +90,7 @@ class RelaxationOptions:
 
 @dataclasses.dataclass(frozen=True)
 class TimeOptions:
-    t_end_fs: float = _option(60.0, low=0.0, high=1.0e7, low_open=True, doc="end of the simulated interval [fs]")
+    t_end_fs: float = _option(60.0, low=T_END_MIN, high=1.0e7, doc="end of the simulated interval [fs]")
     num_steps: int = _option(241, low=2, high=10_000_000, doc="number of output times, t = 0 .. t_end")
 
 
@@ -727,7 +738,7 @@ class LlgElectronOptions:
         doc="Rashba coupling [eV nm] (0.05 eV nm = 0.5 eV A)",
     )
     j_ex_eV: float = _option(1.0, low=J_EX_MIN, high=100.0, doc="exchange coupling J [eV]; eta = m alpha^2/(hbar^2 J) < 1")
-    mass_ratio: float = _option(1.0, low=0.0, high=100.0, low_open=True, doc="effective mass m*/m_e")
+    mass_ratio: float = _option(1.0, low=MASS_RATIO_MIN, high=100.0, doc="effective mass m*/m_e")
     fermi_energy_eV: float = _option(1.5, low=-100.0, high=100.0, doc="Fermi energy E_F [eV]")
 
 
@@ -881,6 +892,42 @@ def check_llg_rules(config: LlgConfig) -> None:
         raise ConfigError(
             f"[electrons] alpha_eV_nm = {e.alpha_eV_nm:g}, j_ex_eV = {e.j_ex_eV:g}, mass_ratio = {e.mass_ratio:g} give "
             f"eta = m alpha^2/(hbar^2 J) = {eta:.3g}; allowed: eta < 1 (a stronger exchange or a weaker Rashba coupling)"
+        )
+    _check_llg_drive(config)
+
+
+def _check_llg_drive(config: LlgConfig) -> None:
+    """Derived quantities of `jaxsot llg`: the field E = rho0 j and the Drude time tau = m t_F/(rho0 e^2 n)."""
+    e, c, mg = config.electrons, config.current, config.magnet
+    if c.j_A_per_m2 == 0.0:
+        raise ConfigError(
+            "[current] j_A_per_m2 = 0: without a current there is no spin-orbit torque (and no current direction); "
+            f"allowed: |j_A_per_m2| >= {EFIELD_MIN / c.rho0_ohm_m:.3g} (|E| = rho0 |j| >= {EFIELD_MIN:g} V/m) up to 1e14"
+        )
+    efield = c.rho0_ohm_m * abs(c.j_A_per_m2)
+    if not efield >= EFIELD_MIN:
+        raise ConfigError(
+            f"[current] rho0_ohm_m = {c.rho0_ohm_m:g} and j_A_per_m2 = {c.j_A_per_m2:g} give |E| = rho0 |j| = {efield:.3g} V/m; "
+            f"allowed: |E| >= {EFIELD_MIN:g} V/m (the torques are linear in E and underflow below it)"
+        )
+    import numpy as onp
+
+    from .._fermi._circular import circular_densities
+    from ..constants import ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C
+
+    n_lower, n_upper = circular_densities(
+        onp.float64(e.alpha_eV_nm), onp.float64(e.j_ex_eV), onp.float64(e.mass_ratio), onp.float64(e.fermi_energy_eV), xp=onp
+    )
+    density = float(n_lower + n_upper) * 1e18  # 1/m^2
+    if not density > 0.0:
+        return  # no electrons: refused with its own message where the bands are built
+    with onp.errstate(all="ignore"):
+        tau_fs = e.mass_ratio * ELECTRON_MASS_KG * mg.thickness_nm * 1e-9 / (c.rho0_ohm_m * ELEMENTARY_CHARGE_C**2 * density) * 1e15
+    low, high = LLG_TAU_RANGE
+    if not low <= tau_fs <= high:
+        raise ConfigError(
+            f"[magnet] thickness_nm = {mg.thickness_nm:g} and [current] rho0_ohm_m = {c.rho0_ohm_m:g} give the Drude time "
+            f"tau = m t_F/(rho0 e^2 n) = {tau_fs:.3g} fs; allowed: {low:g} fs <= tau <= {high:g} fs"
         )
 
 

@@ -19,7 +19,6 @@ from ._common import (
     check_output_file,
     prepare_out,
     run_metadata,
-    save_figure,
     set_precision,
     write_json,
     write_text,

@@ -253,13 +253,13 @@ SWEEP_FILES = ("config.toml", "manifest.json", "chunks", "sweep.nc", "summary.cs
 def check_sweep_targets(out: pathlib.Path) -> None:
     """Before any work: every file a sweep writes in `out` is absent or a regular file (or a link,
     which is replaced, never followed); `chunks` and `plots` are folders. UsageError otherwise."""
-    from ._common import _kind
+    from ._common import special_file_kind
 
     for name in SWEEP_FILES:
         path = out / name
         if not os.path.lexists(path):
             continue
-        kind = _kind(os.lstat(path).st_mode)
+        kind = special_file_kind(os.lstat(path).st_mode)
         expected = "a folder" if name in ("chunks", "plots") else None
         if kind not in (expected, "a symbolic link"):
             raise UsageError(

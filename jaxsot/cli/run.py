@@ -17,7 +17,6 @@ from ._common import (
     model_from_options,
     read_config_text,
     run_metadata,
-    save_figure,
     set_precision,
     tau_from_options,
     times_from_options,

@@ -6,7 +6,7 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from .._core._checks import check_finite, check_range
+from .._core._checks import check_finite, check_range, check_real
 
 
 
@@ -80,6 +80,7 @@ class Curve(eqx.Module):
                 raise ValueError(f"column {name!r} is not allowed; allowed: {', '.join(COLUMNS)}")
         if not columns or len(set(columns)) != len(columns):
             raise ValueError(f"columns = {columns!r}: allowed: one or more distinct names from {', '.join(COLUMNS)}")
+        check_real("values", values)  # complex values are refused, not cast (which drops the imaginary parts)
         values = jnp.asarray(values)
         if not jnp.issubdtype(values.dtype, jnp.floating):
             values = values.astype(jnp.result_type(float))
@@ -120,6 +121,7 @@ class Curve(eqx.Module):
             self.sigma = jnp.ones_like(values)
             self.sigma_known = False
         else:
+            check_real("sigma", sigma)
             sigma = jnp.asarray(sigma, dtype)
             if sigma.ndim == 1 and len(columns) == 1:
                 sigma = sigma[:, None]

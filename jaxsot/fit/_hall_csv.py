@@ -63,8 +63,10 @@ Refused with one line naming the file, line and column: missing or unknown colum
 not listed above, non-numeric or non-finite cells, rows with a wrong number of cells, fewer than 3 rows,
 sigma <= 0 (or below 1e-12 of its column's largest |value|), branch other than +-1, M = +-y in a field
 table, and values outside: |angles| <= 720 deg, |B| <= 100 T, |R| <= 1e9 ohm, j in (0, 1e14] A/m^2,
-rho0 in (0, 1] ohm m, ms in (0, 10] T, thickness in (0, 1e4] nm, |fermi_energy| <= 100 eV,
-|B_DL|, |B_FL| <= 100 T, |xi| <= 1e6; files over 64 MiB or 100000 rows.
+rho0 in (0, 1] ohm m, ms in [0.001, 10] T, thickness in [0.01, 1e4] nm, |fermi_energy| <= 100 eV,
+|B_DL|, |B_FL| <= 100 T, |xi| <= 1e6; an observable column that is zero in every row when there are no
+sigma columns (its noise cannot be estimated); files over 64 MiB or 100000 rows. easy_axis is normalized
+(any finite non-zero scale).
 """
 """The harmonic Hall file format (printed by `jaxsot fit --help`)."""
 
@@ -103,8 +105,9 @@ _SCALAR_SETTINGS = {
     "fermi_energy": (_ENERGY, (-100.0, 100.0, False)),
     "j0": (_CURRENT, (0.0, 1e14, True)),
     "rho0": (_RESISTIVITY, (0.0, 1.0, True)),
-    "ms": (_TESLA, (0.0, 10.0, True)),
-    "thickness": (_LENGTH, (0.0, 1e4, True)),
+    # Lower bounds: the fields scale as 1/(M_s t_F); far below these the forward model overflows.
+    "ms": (_TESLA, (1e-3, 10.0, False)),
+    "thickness": (_LENGTH, (1e-2, 1e4, False)),
 }
 _VECTOR_SETTINGS = {"easy_axis": _ONE, "demag": _ONE, "bias_field": _TESLA}
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
@@ -171,6 +174,12 @@ def _vector_setting(path, where, name, text, factor):
     values = tuple(_number(path, where, name, p) * factor for p in parts)
     if name == "easy_axis" and not any(values):
         raise FitDataError(f"{path}: {where}, setting 'easy_axis': (0, 0, 0); allowed: a non-zero vector")
+    if name == "easy_axis":
+        # Normalized here, scaled by the largest |component| first: (0, 0, 1e300) is z, not (0, 0, inf)/inf.
+        largest = max(abs(v) for v in values)
+        scaled = [v / largest for v in values]
+        length = math.hypot(*scaled)
+        values = tuple(v / length for v in scaled)
     if name == "demag" and not all(0.0 <= v <= 1.0 for v in values):
         raise FitDataError(f"{path}: {where}, setting 'demag': {text.strip()}; allowed: each factor in [0, 1]")
     if name == "bias_field" and not all(abs(v) <= 100.0 for v in values):
@@ -294,6 +303,15 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
             raise FitDataError(f"{path}: line {line_of[r]}, column {sigmas[c]!r}: {sigma[r, c]:.3g} (internal units) is "
                                f"{'<= 0' if sigma[r, c] <= 0.0 else 'below 1e-12 of the largest |value| of its column'}; "
                                "allowed: positive uncertainties")
+
+    if not given:
+        for name in present:
+            if not onp.any(column[name] != 0.0):
+                raise FitDataError(
+                    f"{path}: column {name!r} is zero in every row; without sigma columns the fit estimates each "
+                    f"column's noise from its values, which a zero column does not have; allowed: a column with "
+                    f"non-zero values, or sigma columns for all observables"
+                )
 
     def value_of(name, default=None, required=None):
         if name in column:

@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -48,8 +49,13 @@ phi_M [deg],E [V/m],rho_ratio [1],T_DL_y [1/(m^2 s)]
 """
 
 
+_PROGRESS_LINE = re.compile(r"^(\S.* \.\.\.|\s+.*: done in [0-9.]+ s)$")
+
+
 def one_line(result, *fragments, status=2):
-    lines = result.stderr.strip().splitlines()
+    # A failure after some work may follow that work's progress lines (off a terminal: one line at
+    # the start and one at the end of each stage); the error itself is one line.
+    lines = [line for line in result.stderr.strip().splitlines() if not _PROGRESS_LINE.match(line)]
     assert result.returncode == status, (result.returncode, result.stderr[-2000:])
     assert len(lines) == 1 and lines[0].startswith("jaxsot: error: "), lines
     for fragment in fragments:

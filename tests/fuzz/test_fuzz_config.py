@@ -14,6 +14,7 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.optimize import brentq
 
 from fuzz_helpers import assert_one_line_error
 
@@ -41,20 +42,38 @@ def integer(low, high):
     return lambda x: isinstance(x, int) and not isinstance(x, bool) and low <= x <= high
 
 
+def _default_drude_tau():
+    """tau [fs] of the default llg config (alpha 0.05 eV nm, J 1 eV, E_F 1.5 eV, t_F 1 nm, rho0 2e-7 ohm m,
+    m = m_e): m t_F/(rho0 e^2 n), n = sum of k_F^2/(4 pi) over the occupied bands at M || z, whose Fermi
+    wave numbers are roots of hbar^2 k^2/2m -+ sqrt(J^2 + alpha^2 k^2) = E_F (scipy's brentq, CODATA SI)."""
+    hbar, m_e, e = 1.054571817e-34, 9.1093837015e-31, 1.602176634e-19
+    c = hbar**2 / (2 * m_e) / e * 1e18  # eV nm^2
+    alpha, j_ex, e_f = 0.05, 1.0, 1.5
+    density = 0.0
+    for s in (-1, 1):
+        def excess(k, s=s):
+            return c * k * k + s * math.hypot(j_ex, alpha * k) - e_f
+        if excess(0.0) < 0:
+            density += brentq(excess, 0.0, 100.0) ** 2 / (4 * math.pi) * 1e18  # 1/m^2
+    return m_e * 1e-9 / (2e-7 * e**2 * density) * 1e15
+
+
+DRUDE_TAU = _default_drude_tau()
+
 # Documented ranges (the key comments of the config.toml the commands write).
 RUN_RANGES = {
     ("model", "alpha_eV_nm"): real(-10, 10, min_abs=1e-4),
     ("model", "j_ex_eV"): real(1e-3, 100),
     ("model", "theta_deg"): real(0, 180),
     ("model", "phi_deg"): real(-360, 360),
-    ("model", "mass_ratio"): real(0, 100, low_open=True),
+    ("model", "mass_ratio"): real(1e-3, 100),  # lighter: the sea shrinks to k = 0 and the torques underflow
     ("ensemble", "fermi_energy_eV"): real(-100, 100),
     ("ensemble", "num_phi"): integer(8, 1_000_000),
     ("ensemble", "num_r"): integer(2, 1024),
-    ("drive", "efield_V_per_m"): real(0, 1e9, low_open=True),
+    ("drive", "efield_V_per_m"): real(1e-3, 1e9),  # smaller: every observable underflows
     ("drive", "direction_deg"): real(-360, 360),
     ("relaxation", "tau_fs"): real(1e-3, inf_ok=True),
-    ("time", "t_end_fs"): real(0, 1e7, low_open=True),
+    ("time", "t_end_fs"): real(1e-3, 1e7),  # shorter: every observable is zero
     ("time", "num_steps"): integer(2, 10_000_000),
     ("limits", "max_state_steps"): real(1, 1e18),
     ("limits", "max_memory_GB"): real(0, 1e6),
@@ -62,12 +81,15 @@ RUN_RANGES = {
 LLG_RANGES = {
     ("electrons", "alpha_eV_nm"): real(-10, 10, min_abs=1e-4),
     ("electrons", "j_ex_eV"): real(1e-3, 100),
-    ("electrons", "mass_ratio"): real(0, 100, low_open=True),
+    ("electrons", "mass_ratio"): real(1e-3, 100),
     ("electrons", "fermi_energy_eV"): real(-100, 100),
-    ("current", "j_A_per_m2"): real(-1e14, 1e14),
-    ("current", "rho0_ohm_m"): real(0, 1e-2, low_open=True),
+    # Derived: |E| = rho0 |j| >= 1e-3 V/m (default rho0 = 2e-7 ohm m, j = 3e11 A/m^2) and the Drude time
+    # tau = m t_F/(rho0 e^2 n) in [1e-3, 1e9] fs, proportional to t_F/rho0 (DRUDE_TAU at the defaults).
+    ("current", "j_A_per_m2"): real(-1e14, 1e14, min_abs=1e-3 / 2e-7),
+    ("current", "rho0_ohm_m"): lambda x: real(0, 1e-2, low_open=True)(x) and x * 3e11 >= 1e-3 and 1e-3 <= DRUDE_TAU * 2e-7 / x <= 1e9,
     ("current", "pulse_ns"): real(0, low_open=True, inf_ok=True),
     ("magnet", "ms_T"): real(0, 10, low_open=True),
+    ("magnet", "thickness_nm"): lambda x: real(0, 1e4, low_open=True)(x) and 1e-3 <= DRUDE_TAU * x <= 1e9,
     ("magnet", "gilbert"): real(0, 10),
     ("magnet", "demag_x"): lambda x: is_number(x) and x == 0,  # the default N_y = 0, N_z = 1: the sum must stay 1
     ("magnet", "demag_z"): lambda x: is_number(x) and x in (0, 1),  # 0: all three 0, shape anisotropy off
@@ -300,6 +322,17 @@ CASES = [
     ("llg", "[electrons]\nfermi_energy_eV = -5.0\n", ["fermi_energy_eV = -5", "no electrons"]),
     ("llg", "[electrons]\nalpha_eV_nm = 0.0\n", ["alpha_eV_nm = 0.0", "no spin-orbit torque"]),
     ("llg", "[time]\nnum_save = 10000000\n[limits]\nmax_memory_GB = 1.0\n", ["num_save = 10000000", "max_memory_GB"]),
+    # Values that used to fail after the work, naming no key: refused before it, with the range.
+    ("run", "[model]\nmass_ratio = 1e-300\n", ["[model] mass_ratio = 1e-300", "[0.001, 100]"]),
+    ("run", "[drive]\nefield_V_per_m = 1e-300\n", ["[drive] efield_V_per_m = 1e-300", "[0.001, 1e+09]"]),
+    ("run", "[time]\nt_end_fs = 1e-300\n", ["[time] t_end_fs = 1e-300", "[0.001, 1e+07]"]),
+    ("sweep", "[sweep.parameters]\nefield_V_per_m = [1e-300, 1e5]\n", ["efield_V_per_m = 1e-300", "0.001"]),
+    ("llg", "[current]\nj_A_per_m2 = 0\n", ["[current] j_A_per_m2 = 0", "no spin-orbit torque", "|j_A_per_m2| >= 5e+03"]),
+    ("llg", "[current]\nj_A_per_m2 = 1e-300\n", ["rho0_ohm_m = 2e-07", "j_A_per_m2 = 1e-300", "|E| >= 0.001 V/m"]),
+    ("llg", "[magnet]\nthickness_nm = 1e-300\n", ["[magnet] thickness_nm = 1e-300", "Drude time", "0.001 fs <= tau <= 1e+09 fs"]),
+    ("llg", "[current]\nrho0_ohm_m = 3.5e-15\n", ["rho0_ohm_m = 3.5e-15", "tau = m t_F/(rho0 e^2 n) = 1.58e+09 fs"]),
+    ("llg", "[current]\nrho0_ohm_m = 1e-15\n", ["rho0_ohm_m = 1e-15", "|E| = rho0 |j| = 0.0003 V/m"]),
+    ("llg", "[electrons]\nmass_ratio = 1e-300\n", ["[electrons] mass_ratio = 1e-300", "[0.001, 100]"]),
 ]
 
 

@@ -172,3 +172,301 @@ def test_temperature(value):
         return
     assert _is_real_scalar(value) and float(value) >= 0 and result == float(value)
     record("library", "temperature: accepted")
+
+
+# ------------------------------------------------------------------------------------------------
+# Reported cases: NaN/inf without a word, and unclear errors for a misused TwoBandModel (a user's own).
+
+import jax.numpy as jnp  # noqa: E402
+
+from jaxsot.fit import Curve, read_hall_csv  # noqa: E402
+
+MODEL = jaxsot.RashbaFerromagnet(0.05, 1.0, [1.0, 0.0, 0.0])
+EFIELD = np.array([1e-4, 0.0])
+
+
+class _Custom(jaxsot.TwoBandModel):
+    """A valid user model (Dresselhaus-like, k-independent components as Python floats)."""
+
+    beta: float = 0.04
+
+    def kinetic_energy(self, kx, ky):
+        return 0.038 * (kx * kx + ky * ky)
+
+    def field(self, kx, ky):
+        return self.beta * kx, -self.beta * ky, -0.8
+
+    def spin_orbit_field(self, kx, ky):
+        return self.beta * kx, -self.beta * ky, 0.0
+
+    @property
+    def mass(self):
+        return 5.6856301
+
+
+class _TwoComponentField(_Custom):
+    def field(self, kx, ky):
+        return self.beta * kx, -self.beta * ky
+
+
+class _ComplexField(_Custom):
+    def field(self, kx, ky):
+        return self.beta * kx + 0.1j, -self.beta * ky, -0.8
+
+
+class _VectorKinetic(_Custom):
+    def kinetic_energy(self, kx, ky):
+        return jnp.stack([kx * kx, ky * ky])
+
+
+class _MassMethod(_Custom):
+    def mass(self):  # a method, not a property
+        return 5.6856301
+
+
+class _ShortSpinOrbit(_Custom):
+    def spin_orbit_field(self, kx, ky):
+        return (self.beta * kx,)
+
+
+class _NegativeMass(_Custom):
+    @property
+    def mass(self):
+        return -1.0
+
+
+class _ArrayMass(_Custom):
+    @property
+    def mass(self):
+        return jnp.ones(2)
+
+
+BAD_MODELS = [
+    (_TwoComponentField, r"^_TwoComponentField\.field\(kx, ky\) returned a tuple of 2 entries; expected a tuple of 3 real numbers"),
+    (_ComplexField, r"^_ComplexField\.field\(kx, ky\)\[0\] is dtype complex128; expected a tuple of 3 real numbers"),
+    (_VectorKinetic, r"^_VectorKinetic\.kinetic_energy\(kx, ky\) returned an array of shape \(2,\); expected one real number"),
+    (_MassMethod, r"^_MassMethod\.mass is a method; expected a property"),
+    (_ShortSpinOrbit, r"^_ShortSpinOrbit\.spin_orbit_field\(kx, ky\) returned a tuple of 1 entry; expected a tuple of 3"),
+    (_NegativeMass, r"^_NegativeMass\.mass = -1\.0 is not allowed; expected one positive finite real number"),
+    (_ArrayMass, r"^_ArrayMass\.mass is an array of shape \(2,\); expected one positive finite real number"),
+]
+USES = {
+    "band_energy": lambda m: jaxsot.band_energy(m, np.array([0.3, 0.1]), -1),
+    "field_like_torque": lambda m: jaxsot.field_like_torque(m, np.array([0.3, 0.1]), -1),
+    "spin_force": lambda m: jaxsot.spin_force(m, np.array([0.3, 0.1]), -1, EFIELD),
+    "fermi_contour": lambda m: jaxsot.fermi_contour(m, 0.5, -1, 16),
+    "simulate": lambda m: jaxsot.simulate(m, 0.5, jaxsot.StepDrive(EFIELD), np.linspace(0.0, 4.0, 3), num_phi=8, num_r=2),
+}
+
+
+@pytest.mark.parametrize("use", sorted(USES))
+@pytest.mark.parametrize("cls,message", BAD_MODELS, ids=[c.__name__ for c, _ in BAD_MODELS])
+def test_misdefined_model_members_are_named_in_one_line(cls, message, use):
+    with pytest.raises(ValueError, match=message) as info:
+        USES[use](cls())
+    assert "\n" not in str(info.value)
+    record("library", "custom model: ValueError")
+
+
+def test_a_valid_custom_model_with_float_components_is_accepted_and_checked_once():
+    from jaxsot._core import _model_check
+
+    model = _Custom()
+    energy = float(jaxsot.band_energy(model, np.array([0.3, 0.1]), -1))
+    # Reference: the lower eigenvalue of the 2x2 Hamiltonian eps0 + b.sigma (NumPy).
+    b = (0.04 * 0.3, -0.04 * 0.1, -0.8)
+    h = 0.038 * 0.1 * np.eye(2) + np.array([[b[2], b[0] - 1j * b[1]], [b[0] + 1j * b[1], -b[2]]])
+    assert energy == pytest.approx(np.linalg.eigvalsh(h)[0], rel=1e-14)
+    assert _model_check._key(model) in _model_check._CHECKED
+    record("library", "custom model: accepted")
+
+
+STRONG_EXCHANGE = [jaxsot.spin_force_strong_exchange, jaxsot.damping_torque_strong_exchange]
+
+
+@pytest.mark.parametrize("function", STRONG_EXCHANGE, ids=lambda f: f.__name__)
+def test_strong_exchange_forms_need_exchange_and_the_paper_model(function):
+    with pytest.raises(ValueError, match=rf"^j_ex = 0\.0 with {function.__name__}: .*allowed: j_ex > 0"):
+        function(jaxsot.RashbaFerromagnet(0.05, 0.0, [1.0, 0.0, 0.0]), EFIELD)
+    with pytest.raises(ValueError, match=rf"^{function.__name__} needs model\.j_ex, which model = _Custom does not have"):
+        function(_Custom(), EFIELD)
+    record("library", "strong exchange: ValueError")
+
+
+def test_second_order_forms_on_a_custom_model_name_the_missing_member():
+    with pytest.raises(ValueError, match=r"^spin_force_second_order needs model\.\w+, which model = _Custom does not have"):
+        jaxsot.spin_force_second_order(_Custom(), np.array([0.3, 0.1]), -1, EFIELD)
+    record("library", "second order: ValueError")
+
+
+@settings(FUZZ, max_examples=40)
+@given(exponent=st.floats(0.0, 300.0), sign=st.sampled_from([1.0, -1.0]), component=st.integers(0, 1))
+def test_wave_vectors_beyond_the_overflow_limit_are_refused(exponent, sign, component):
+    k = np.array([0.2, 0.1])
+    k[component] = sign * 10.0**exponent
+    limit = np.finfo(np.float64).max ** 0.25  # written out: sqrt(sqrt(max float64)) = 1.16e77
+    try:
+        energy = float(jaxsot.band_energy(MODEL, k, -1))
+    except ValueError as error:
+        assert abs(k[component]) > limit, (k, error)
+        assert str(error).startswith("k has a component") and "allowed: |kx|, |ky| <=" in str(error)
+        record("library", "k range: ValueError")
+        return
+    assert abs(k[component]) <= limit and math.isfinite(energy), (k, energy)
+    # Reference: the lower 2x2 eigenvalue hbar^2 k^2/2m - |alpha (k x z) - J M| in float64 (scaled: no overflow).
+    kx, ky = k
+    omega = math.hypot(0.05 * ky - 1.0, 0.05 * kx)
+    assert energy == pytest.approx(0.0380998212 * (kx * kx + ky * ky) - omega, rel=1e-7)
+    record("library", "k range: accepted")
+
+
+def test_mismatched_shapes_name_both():
+    with pytest.raises(ValueError, match=r"^k has shape \(3, 2\) and efield has shape \(4, 2\); allowed: shapes \(\.\.\., 2\)"):
+        jaxsot.spin_force(MODEL, np.ones((3, 2)), -1, np.ones((4, 2)))
+    record("library", "shapes: ValueError")
+
+
+def test_fermi_energy_must_be_one_number():
+    with pytest.raises(ValueError, match=r"^fermi_energy has shape \(2,\); allowed: one number"):
+        jaxsot.fermi_contour(MODEL, np.array([0.5, 0.6]), -1)
+    with pytest.raises(ValueError, match=r"^fermi_energy has shape \(2,\)"):
+        jaxsot.ensemble_spin_force(MODEL, np.array([0.5, 0.6]), EFIELD)
+    record("library", "fermi_energy: ValueError")
+
+
+MAGNET = jaxsot.Magnet(1.0, 1.0, 0.01)
+TORQUE = jaxsot.SpinOrbitTorque(0.05, 1.0, 1.5, (1e-4, 0.0), 10.0, method="strong_exchange")
+
+
+def test_effective_fields_at_zero_m_and_along_y():
+    with pytest.raises(ValueError, match=r"^m = \[0, 0, 0\] has zero length"):
+        jaxsot.effective_fields(MAGNET, TORQUE, np.zeros(3), 2e-7)
+    with pytest.raises(ValueError, match=r"^m\[1\] = \[0, 0, 0\] has zero length"):
+        jaxsot.effective_fields(MAGNET, TORQUE, np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]), 2e-7)
+    # M = +y_j: the scalar projections are undefined there (NaN) and a warning says so; the vectors are defined.
+    with pytest.warns(RuntimeWarning, match="along \\+-y_j"):
+        fields = jaxsot.effective_fields(MAGNET, TORQUE, np.array([0.0, 1.0, 0.0]), 2e-7, methods=("strong_exchange",))
+    assert math.isnan(float(fields.strong_exchange.damping_like_scalar))
+    assert np.all(np.isfinite(np.asarray(fields.strong_exchange.damping_like)))
+    record("library", "effective_fields: ValueError / warned")
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        ((1e-12, 0.0, 1.0), r"^ms_tesla = 0\.0 T is out of range; allowed: \(0, inf\) T"),
+        ((float("nan"), 1.0, 1.0), r"^field_per_current = nan is not finite"),
+        ((1e-12, 1.0, -1.0), r"^thickness = -1\.0 nm is out of range"),
+    ],
+)
+def test_sot_efficiency_refuses_zero_magnet_and_nan(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        jaxsot.sot_efficiency(*arguments)
+    record("library", "sot_efficiency: ValueError")
+
+
+def test_sot_efficiency_value():
+    # xi = (2e/hbar) M_s t_F b, SI, written out: 2 e/hbar = 1.8971e15 1/(V s), M_s = 1 T/mu0, t_F = 1 nm.
+    mu0 = 1.25663706212e-6
+    expected = 2 * 1.602176634e-19 / 1.054571817e-34 * (1.0 / mu0) * 1e-9 * 1e-12
+    assert float(jaxsot.sot_efficiency(1e-12, 1.0, 1.0)) == pytest.approx(expected, rel=1e-9)
+    record("library", "sot_efficiency: accepted")
+
+
+@pytest.mark.parametrize(
+    "thickness,rho0,message",
+    [
+        (1.0, 0.0, r"^rho0 = 0\.0 ohm m is out of range"),
+        (-1.0, 2e-7, r"^thickness = -1\.0 nm is out of range"),
+        (5e-324, 2e-7, r"^tau = 0\.0 fs from thickness = 5e-324 nm"),
+        (1.0, float("inf"), r"^rho0 = inf ohm m is not finite|^rho0 = inf is not finite"),
+    ],
+)
+def test_drude_tau_refuses_what_gives_no_positive_finite_tau(thickness, rho0, message):
+    with pytest.raises(ValueError, match=message):
+        jaxsot.drude_tau(0.05, 1.0, 1.5, thickness, rho0)
+    record("library", "drude_tau: ValueError")
+
+
+def test_simulate_names_the_real_cause():
+    times = np.linspace(0.0, 4.0, 3)
+    with pytest.raises(ValueError, match=r"^tau = 1e-300 fs is shorter than the integration step of the shift"):
+        jaxsot.simulate(MODEL, 0.5, jaxsot.StepDrive(EFIELD), times, tau=1e-300, num_phi=8, num_r=2)
+    with pytest.raises(ValueError, match=r"^drive\(t\) returned \[nan, 0\.0\] V/nm at t = 0 fs"):
+        jaxsot.simulate(MODEL, 0.5, lambda t: jnp.array([jnp.nan, 0.0]), times, num_phi=8, num_r=2)
+    record("library", "simulate: ValueError")
+
+
+def test_torque_coefficients_of_order_zero():
+    coefficients = jaxsot.torque_coefficients(MAGNET, TORQUE, 2e-7, method="strong_exchange", order=0, num_theta=4, num_phi=8)
+    assert set(coefficients.as_dict()) == {"F0", "D0"}
+    # Strong exchange: b_DL = D0 (M x y) exactly, so order 0 is exact; compare with the field at one M.
+    fields = jaxsot.effective_fields(MAGNET, TORQUE, np.array([0.6, 0.0, 0.8]), 2e-7, methods=("strong_exchange",))
+    assert coefficients.as_dict()["D0"] == pytest.approx(float(fields.strong_exchange.damping_like_per_current), rel=1e-9)
+    record("library", "torque_coefficients: accepted")
+
+
+def test_curve_refuses_complex_values_and_sigma():
+    phi = np.linspace(0.0, 3.0, 8)
+    with pytest.raises(ValueError, match=r"^values = .* is complex"):
+        Curve(["rho_ratio"], np.ones(8) + 1e-3j, phi=phi, theta=1.0)
+    with pytest.raises(ValueError, match=r"^sigma = .* is complex"):
+        Curve(["rho_ratio"], np.ones(8), phi=phi, theta=1.0, sigma=np.ones(8) * (1 + 1j))
+    record("library", "fit.Curve: ValueError")
+
+
+HALL_HEAD = "# fermi_energy [eV] = 1.5\n# j0 [A/m^2] = 1e11\n# rho0 [ohm m] = 2e-7\n"
+
+
+def _hall_file(folder, settings, r_2w=("-1.2e-4", "-1e-4", "1e-4", "1.2e-4")):
+    text = HALL_HEAD + settings + "phi_H [deg],B [T],R_1w [ohm],R_2w [ohm]\n"
+    text += "".join(f"{30 * i},0.1,0.97,{r}\n" for i, r in enumerate(r_2w))
+    path = folder / "hall.csv"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "settings,r_2w,message",
+    [
+        ("# ms [T] = 1e-300\n# thickness [nm] = 1\n", None, r"'ms': 1e-300 \[T\] is out of range; allowed: \[0\.001, 10\] \[T\]"),
+        ("# ms [T] = 1\n# thickness [nm] = 1e-300\n", None, r"'thickness': 1e-300 \[nm\] is out of range; allowed: \[0\.01, 10000\]"),
+        ("# ms [T] = 1\n# thickness [nm] = 1\n", ("0", "0", "0", "0"), r"column 'R_2w' is zero in every row; without sigma columns"),
+    ],
+)
+def test_hall_files_refuse_what_the_fit_cannot_use(tmp_path, settings, r_2w, message):
+    path = _hall_file(tmp_path, settings, *([r_2w] if r_2w else []))
+    with pytest.raises(ValueError, match=message) as info:
+        read_hall_csv(path)
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+    record("library", "hall file: ValueError")
+
+
+def test_hall_file_easy_axis_is_normalized_without_overflow(tmp_path):
+    data = read_hall_csv(_hall_file(tmp_path, "# ms [T] = 1\n# thickness [nm] = 1\n# easy_axis [1] = 0 1e300 1e300\n"))
+    np.testing.assert_allclose(data.easy_axis, [0.0, math.sqrt(0.5), math.sqrt(0.5)], rtol=1e-15)
+    record("library", "hall file: accepted")
+
+
+def test_all_zero_field_table_is_refused(tmp_path):
+    path = tmp_path / "fields.csv"
+    path.write_text(
+        "# fermi_energy [eV] = 1.5\n# rho0 [ohm m] = 2e-7\n# ms [T] = 1\n# thickness [nm] = 1\n# j0 [A/m^2] = 1e11\n"
+        "theta_M [deg],B_DL [T],B_FL [T]\n0,0,0\n30,0,0\n60,0,0\n"
+    )
+    with pytest.raises(ValueError, match=r"column 'B_DL' is zero in every row"):
+        read_hall_csv(path)
+    record("library", "hall file: ValueError")
+
+
+def test_fit_torque_coefficients_names_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"^m has shape \(5, 3\), weights \(4,\), b_fl \(5, 3\), b_dl \(5, 3\); allowed"):
+        jaxsot.fit_torque_coefficients(np.ones((5, 3)), np.ones(4), np.ones((5, 3)), np.ones((5, 3)))
+    record("library", "shapes: ValueError")
+
+
+def test_torque_coefficients_grid_through_y_gives_no_warning(recwarn):
+    # num_theta odd: the grid holds M = +-y_j (cos theta = 0, phi = 90 deg), harmless for the vector projection.
+    jaxsot.torque_coefficients(MAGNET, TORQUE, 2e-7, method="strong_exchange", order=1, num_theta=5, num_phi=8)
+    assert not [w for w in recwarn if "along +-y_j" in str(w.message)]
+    record("library", "torque_coefficients: accepted")
