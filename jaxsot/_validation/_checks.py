@@ -273,25 +273,35 @@ CHECKS = {
 """name -> (check function, part of the quick subset)."""
 
 
-def validate_layers(quick: bool = False, progress: Callable[[str, float], None] | None = None) -> list:
+def validate_layers(quick: bool = False, progress: Callable[[str, float], None] | None = None, only=None) -> list:
     """Run the layer checks (module docstring) and return their rows.
 
     Args:
-        quick: only the quick subset (every layer but the switching threshold and the fit; a few
-            seconds once compiled) instead of all checks.
+        quick: only the quick subset (every layer but the switching threshold and the fit, at smaller
+            sizes; seconds once compiled) instead of all checks.
         progress: called as progress(name, seconds) after each check.
+        only: names of checks to run (keys of `jaxsot._validation.CHECKS`: "contours", "shift",
+            "transport", "llg precession", "llg switching", "energy", "effective fields", "lock-in",
+            "fit"), or None for all (of the quick subset when quick).
     Returns: list of ValidationRow, in the order of CHECKS.
-    Raises ValueError when JAX runs in float32: the tolerances (down to 1e-10) need float64
-    (`jax.config.update("jax_enable_x64", True)` before creating arrays; the CLI does it).
+    Raises:
+        ValueError: JAX runs in float32 (the tolerances, down to 1e-10, need float64:
+            `jax.config.update("jax_enable_x64", True)` before creating arrays; the CLI does it), or a
+            name in `only` is not a check.
     """
     import jax
 
     if not jax.config.read("jax_enable_x64"):
         raise ValueError("validate_layers needs float64: jax_enable_x64 is off; allowed: "
                          "jax.config.update('jax_enable_x64', True) before any array is created")
+    if only is not None:
+        only = (only,) if isinstance(only, str) else tuple(only)
+        unknown = [name for name in only if name not in CHECKS]
+        if unknown:
+            raise ValueError(f"only = {unknown[0]!r} is not a check; allowed: {', '.join(map(repr, CHECKS))}")
     rows = []
     for name, (function, in_quick) in CHECKS.items():
-        if quick and not in_quick:
+        if (only is not None and name not in only) or (only is None and quick and not in_quick):
             continue
         started = time.perf_counter()
         rows += function(quick)
