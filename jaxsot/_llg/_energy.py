@@ -27,7 +27,7 @@ import numpy as onp
 
 import math
 
-from .._core import RashbaFerromagnet, check_shape
+from .._core import RashbaFerromagnet, check_shape, is_concrete
 from .._ensemble import conductivity
 from .._fermi._circular import circular_fermi_seas
 from ..constants import CARRIER_CHARGE, ELECTRON_MASS, HBAR, MU_B_EV_PER_T
@@ -72,6 +72,9 @@ def energy_transfer_check(
     ratio is their product). A damping-like torque x2 with a field-like field x0.5 gives
     damping_like_ratio ~2 and field_like_ratio ~0.5.
     """
+    if not is_concrete(magnet, torque, m, damping_like, field_like_field):
+        raise ValueError("energy_transfer_check got traced inputs (inside jax.jit, jax.grad or jax.vmap); allowed: concrete "
+                         "arrays (it is a host-side check: Boltzmann transport per sample and NumPy sums)")
     check_shape("m", m, (3,))
     m = jnp.asarray(m)
     m = m / jnp.linalg.norm(m, axis=-1, keepdims=True)

@@ -291,6 +291,9 @@ def validate_layers(quick: bool = False, progress: Callable[[str, float], None] 
     """
     import jax
 
+    if not isinstance(quick, bool):
+        raise ValueError(f"quick = {quick!r} is not allowed; allowed: True or False (a Python bool: validate_layers "
+                         "runs fixed problems and is not traceable by jax.jit/grad/vmap)")
     if not jax.config.read("jax_enable_x64"):
         raise ValueError("validate_layers needs float64: jax_enable_x64 is off; allowed: "
                          "jax.config.update('jax_enable_x64', True) before any array is created")

@@ -234,3 +234,18 @@ def test_each_planted_bug_fails_validate_quick(bug, tmp_path, monkeypatch, capsy
     failed = {row["check"] for row in json.loads((tmp_path / "out" / "results.json").read_text())["layers"] if not row["ok"]}
     assert expected <= failed, (bug, failed)
     assert "check(s) failed" in printed and all(name in printed.split("check(s) failed")[1] for name in expected)
+
+
+def test_validate_layers_refuses_what_it_cannot_check():
+    import jaxsot
+
+    with pytest.raises(ValueError, match="only = 'contour' is not a check; allowed: 'contours'"):
+        jaxsot.validate_layers(only="contour")
+    with pytest.raises(ValueError, match="quick = 'yes'"):
+        jaxsot.validate_layers(quick="yes")
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(ValueError, match="needs float64"):
+            jaxsot.validate_layers(quick=True, only=("contours",))
+    finally:
+        jax.config.update("jax_enable_x64", True)

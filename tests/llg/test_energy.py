@@ -5,6 +5,7 @@ exact bands, against the magnet's spin-force loss from the LLG torques. The inte
 `simulate_llg` closes for any torque; this check must not.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -101,3 +102,9 @@ def test_ledger_closes_even_for_a_wrong_torque_so_it_is_only_an_accuracy_figure(
         work = np.asarray(result.work)
         closure = np.max(np.abs(energy - energy[0] - work[:, :3].sum(1))) / np.max(np.abs(work[:, 0]))
         assert closure < 1e-6
+
+
+def test_traced_inputs_are_refused_clearly(setup):
+    magnet, torque, m, _ = setup
+    with pytest.raises(ValueError, match="traced inputs"):
+        jax.jit(lambda mm: jaxsot.energy_transfer_check(magnet, torque, mm)["ratio"])(jnp.asarray(m))
