@@ -44,16 +44,28 @@ checks = "none"
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
+    """The full command: layer checks (here only the contour check, the rest run in quick_run below) and
+    the quantum comparison."""
+    import contextlib
+    import io
+
+    from jaxsot._validation import _checks
+
     folder = tmp_path_factory.mktemp("validate")
     config = folder / "small.toml"
-    config.write_text(SMALL_VALIDATE)
-    status = main(["validate", str(config), "--out", str(folder / "out")])
-    return status, folder / "out"
+    config.write_text(SMALL_VALIDATE.replace('checks = "none"', 'checks = "all"'))
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.setattr(_checks, "CHECKS", {"contours": _checks.CHECKS["contours"]})
+        status = main(["validate", str(config), "--out", str(folder / "out")])
+    return status, folder / "out", printed.getvalue()
 
 
 def test_validate_end_to_end_passes_and_writes_every_output(small_run, capsys):
-    status, out = small_run
+    status, out, printed = small_run
     assert status == 0
+    assert all(len(line) <= 100 for line in printed.splitlines()), max(printed.splitlines(), key=len)
+    assert "2/2 layer checks and" in " ".join(printed.split()) and "quantum checks passed" in printed
     for name in ("config.toml", "results.json", "scan.csv", "ensemble.csv", "crossover.csv"):
         assert (out / name).stat().st_size > 0, name
     for name in ("adiabaticity.png", "ensemble.png", "crossover.png"):
@@ -69,7 +81,9 @@ def test_validate_end_to_end_passes_and_writes_every_output(small_run, capsys):
     header = (out / "crossover.csv").read_text().splitlines()[0]
     assert "alpha_kF_over_J" in header and "exact_damping_like_torque" in header
     written = parse_validate_config((out / "config.toml").read_text())
-    assert written.scan.num_points == 7 and written.crossover.num_r == 12
+    assert written.scan.num_points == 7 and written.crossover.num_r == 12 and written.layers.checks == "all"
+    assert [row["layer"] for row in results["layers"]] == ["contours", "contours"]
+    assert all(row["ok"] and row["error"] <= row["tolerance"] < 1e-3 for row in results["layers"])
 
 
 def test_validate_exits_1_and_names_the_failed_checks_for_a_step_field(tmp_path, capsys):
