@@ -52,21 +52,59 @@ ALPHA, J_EX, FERMI = 0.05, 0.5, 1.0
 M_GENERAL = (math.sin(1.0) * math.cos(0.5), math.sin(1.0) * math.sin(0.5), math.cos(1.0))
 
 
+def _rashba_dresselhaus(alpha, beta, j_ex, m):
+    """A Rashba-Dresselhaus ferromagnet through the `TwoBandModel` interface only (a non-Rashba model for
+    the generic contour solver; free-electron mass)."""
+    import jax.numpy as jnp
+
+    import jaxsot
+
+    class RashbaDresselhaus(jaxsot.TwoBandModel):
+        alpha: jnp.ndarray
+        beta: jnp.ndarray
+        j_ex: jnp.ndarray
+        magnetization: jnp.ndarray
+
+        def kinetic_energy(self, kx, ky):
+            return ref.HBAR2_OVER_2ME * (kx * kx + ky * ky)
+
+        def field(self, kx, ky):
+            so = self.spin_orbit_field(kx, ky)
+            return tuple(b - self.j_ex * self.magnetization[i] for i, b in enumerate(so))
+
+        def spin_orbit_field(self, kx, ky):
+            return self.alpha * ky + self.beta * kx, -self.alpha * kx - self.beta * ky, 0.0 * kx
+
+        @property
+        def mass(self):
+            return ref.ELECTRON_MASS + 0.0 * self.alpha
+
+    return RashbaDresselhaus(jnp.asarray(alpha), jnp.asarray(beta), jnp.asarray(j_ex), jnp.asarray(m))
+
+
 def check_contours(quick: bool) -> list:
-    """Fermi contours (ray solver) vs plain bisection on the same rays; densities vs k_F^2/(4 pi)."""
+    """Fermi contours (ray solver) vs plain bisection on the same rays, for the Rashba ferromagnet and a
+    Rashba-Dresselhaus model (generic interface); densities vs k_F^2/(4 pi)."""
     import jaxsot
 
     num = 32 if quick else 128
-    model = jaxsot.RashbaFerromagnet(ALPHA, J_EX, list(M_GENERAL))
+    m = onp.asarray(M_GENERAL)
     phi = 2 * math.pi * onp.arange(num) / num
-    errors = []
-    for band in (-1, 1):
-        k, _ = jaxsot.fermi_contour(model, FERMI, band, num)
-        radius = onp.linalg.norm(onp.asarray(k), axis=-1)
-        expected = ref.bisection_radii(ALPHA, J_EX, onp.asarray(M_GENERAL), 1.0, FERMI, band, phi)
-        errors.append(_relative(radius, expected))
-    rows = [_row("contours", "Fermi radii r(phi), M general, both bands", "NumPy bisection on the rays",
-                 max(errors), 1e-10, f"{num} rays")]
+    rows = []
+    for name, model, energy in (
+        ("Rashba, M general,", jaxsot.RashbaFerromagnet(ALPHA, J_EX, list(M_GENERAL)),
+         lambda k, s: ref.band_energy(ALPHA, J_EX, m, 1.0, k, s)),
+        ("Rashba-Dresselhaus (beta 0.02),", _rashba_dresselhaus(ALPHA, 0.02, J_EX, m),
+         lambda k, s: ref.rashba_dresselhaus_energy(ALPHA, 0.02, J_EX, m, k, s)),
+    ):
+        errors = []
+        for band in (-1, 1):
+            k, _ = jaxsot.fermi_contour(model, FERMI, band, num)
+            radius = onp.linalg.norm(onp.asarray(k), axis=-1)
+            expected = ref.bisection_radii(lambda q, band=band: energy(q, band), FERMI, phi)
+            errors.append(_relative(radius, expected))
+        rows.append(_row("contours", f"Fermi radii, {name} both bands", "NumPy bisection on the rays",
+                         max(errors), 1e-10, f"{num} rays"))
     along_z = jaxsot.RashbaFerromagnet(ALPHA, J_EX, [0.0, 0.0, 1.0])
     density = [float(jaxsot.electron_density(along_z, FERMI, band, num)) for band in (-1, 1)]
     expected = ref.circular_densities(ALPHA, J_EX, 1.0, FERMI)

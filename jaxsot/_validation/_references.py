@@ -40,20 +40,29 @@ def band_spin(alpha, j_ex, m, k, s):
     return s * b / onp.linalg.norm(b, axis=-1, keepdims=True)
 
 
-def bisection_radii(alpha, j_ex, m, mass_ratio, fermi_energy, s, phi, steps=200):
-    """r(phi) with eps_s(r cos phi, r sin phi) = E_F by plain bisection on each ray (vectorized over phi).
+def rashba_dresselhaus_energy(alpha, beta, j_ex, m, k, s):
+    """eps_s(k) = hbar^2 k^2/(2 m_e) + s |b|, b = (alpha k_y + beta k_x - J M_x, -alpha k_x - beta k_y - J M_y, -J M_z)."""
+    k = onp.asarray(k, dtype=float)
+    b = onp.stack([alpha * k[..., 1] + beta * k[..., 0] - j_ex * m[0], -alpha * k[..., 0] - beta * k[..., 1] - j_ex * m[1],
+                   -j_ex * m[2] + 0.0 * k[..., 0]], axis=-1)
+    return HBAR2_OVER_2ME * onp.sum(k * k, axis=-1) + s * onp.linalg.norm(b, axis=-1)
 
-    Bracket [0, r_hi] with eps_s(0) < E_F and r_hi doubled until eps_s(r_hi) > E_F on every ray.
+
+def bisection_radii(energy, fermi_energy, phi, steps=200):
+    """r(phi) with energy(r cos phi, r sin phi) = E_F by plain bisection on each ray (vectorized over phi).
+
+    energy: k (..., 2) -> eps (...) [eV]. Bracket [0, r_hi] with eps(0) < E_F and r_hi doubled until
+    eps(r_hi) > E_F on every ray.
     """
     phi = onp.asarray(phi, dtype=float)
     direction = onp.stack([onp.cos(phi), onp.sin(phi)], -1)
     low = onp.zeros_like(phi)
     high = onp.ones_like(phi)
-    while onp.any(band_energy(alpha, j_ex, m, mass_ratio, high[:, None] * direction, s) < fermi_energy):
-        high = onp.where(band_energy(alpha, j_ex, m, mass_ratio, high[:, None] * direction, s) < fermi_energy, 2 * high, high)
+    while onp.any(energy(high[:, None] * direction) < fermi_energy):
+        high = onp.where(energy(high[:, None] * direction) < fermi_energy, 2 * high, high)
     for _ in range(steps):
         mid = 0.5 * (low + high)
-        below = band_energy(alpha, j_ex, m, mass_ratio, mid[:, None] * direction, s) < fermi_energy
+        below = energy(mid[:, None] * direction) < fermi_energy
         low, high = onp.where(below, mid, low), onp.where(below, high, mid)
         if onp.all(high - low <= 4e-16 * high):
             break

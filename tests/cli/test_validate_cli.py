@@ -65,7 +65,7 @@ def test_validate_end_to_end_passes_and_writes_every_output(small_run, capsys):
     status, out, printed = small_run
     assert status == 0
     assert all(len(line) <= 100 for line in printed.splitlines()), max(printed.splitlines(), key=len)
-    assert "2/2 layer checks and" in " ".join(printed.split()) and "quantum checks passed" in printed
+    assert "3/3 layer checks and" in " ".join(printed.split()) and "quantum checks passed" in printed
     for name in ("config.toml", "results.json", "scan.csv", "ensemble.csv", "crossover.csv"):
         assert (out / name).stat().st_size > 0, name
     for name in ("adiabaticity.png", "ensemble.png", "crossover.png"):
@@ -82,7 +82,7 @@ def test_validate_end_to_end_passes_and_writes_every_output(small_run, capsys):
     assert "alpha_kF_over_J" in header and "exact_damping_like_torque" in header
     written = parse_validate_config((out / "config.toml").read_text())
     assert written.scan.num_points == 7 and written.crossover.num_r == 12 and written.layers.checks == "all"
-    assert [row["layer"] for row in results["layers"]] == ["contours", "contours"]
+    assert [row["layer"] for row in results["layers"]] == ["contours"] * 3
     assert all(row["ok"] and row["error"] <= row["tolerance"] < 1e-3 for row in results["layers"])
 
 
@@ -168,7 +168,7 @@ def test_validate_quick_covers_every_layer_and_states_each_reference(quick_run):
         # A 1e-3 error in any layer must fail: every tolerance is below it.
         assert row["tolerance"] < 1e-3, row
         assert row["check"][:40] in printed and row["reference"][:30] in printed
-    assert "14/14 layer checks passed" in printed
+    assert "15/15 layer checks passed" in printed
 
 
 def _plant(monkeypatch, bug):
@@ -218,14 +218,14 @@ def _plant(monkeypatch, bug):
 
 PLANTED = {
     # bug: (the quick checks run for it, the rows that must fail)
-    "rashba sign": (("contours", "shift"), {"Fermi radii r(phi), M general, both bands", "T2 = -dS/dt(t), M || z"}),
+    "rashba sign": (("contours", "shift"), {"Fermi radii, Rashba, M general, both bands", "T2 = -dS/dt(t), M || z"}),
     "tau x 1.01 in the sea shift": (("shift",), {"rigid shift Delta k(t), step field, tau = 10 fs"}),
     "damping-like and field-like swapped in the LLG source": (
         ("energy",), {"damping-like power / extra Joule heat", "spin-force loss / (kappa n_p x damping-like power)"}),
     "1 % error in the SI conversion of the effective fields": (
         ("effective fields",), {"B_FL^s strong exchange, 1e11 A/m^2", "B_DL^s strong exchange, 1e11 A/m^2"}),
     "lock-in R_2w sign flipped": (("lock-in",), {"lock-in R_2w (LLG, j0 sin wt, demodulated)"}),
-    "contour radius 1e-6 short": (("contours",), {"Fermi radii r(phi), M general, both bands"}),
+    "contour radius 1e-6 short": (("contours",), {"Fermi radii, Rashba, M general, both bands"}),
 }
 
 
