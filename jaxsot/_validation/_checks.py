@@ -219,7 +219,7 @@ def check_llg_switching(quick: bool) -> list:
 
 
 def check_energy(quick: bool) -> list:
-    """`energy_transfer_check` per torque at alpha k_F/J = 0.017, within (alpha k_F/J)^2."""
+    """`energy_transfer_check` per torque at alpha k_F/J = 0.017 (both bands), within 2 (alpha k_F/J)^2."""
     import jax.numpy as jnp
 
     import jaxsot
@@ -232,9 +232,9 @@ def check_energy(quick: bool) -> list:
     tolerance = check["tolerance"]
     return [
         _row("energy", "damping-like power / extra Joule heat", "Boltzmann AMR of the exact bands",
-             abs(check["damping_like_ratio"] - 1), tolerance, f"ratio {check['damping_like_ratio']:.6f}; tol (alpha k_F/J)^2"),
+             abs(check["damping_like_ratio"] - 1), tolerance, f"ratio {check['damping_like_ratio']:.6f}; tol 2 (alpha k_F/J)^2"),
         _row("energy", "spin-force loss / (kappa n_p x damping-like power)", "the power above (the T_DL scale cancels)",
-             abs(check["field_like_ratio"] - 1), tolerance, f"ratio {check['field_like_ratio']:.6f}; tol (alpha k_F/J)^2"),
+             abs(check["field_like_ratio"] - 1), tolerance, f"ratio {check['field_like_ratio']:.6f}; tol 2 (alpha k_F/J)^2"),
     ]
 
 

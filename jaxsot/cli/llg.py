@@ -198,7 +198,7 @@ def run_llg(config, out: pathlib.Path, precision: str, source: str, dtype) -> in
     if transfer is not None:
         verdict = "passed" if transfer["passed"] else "FAILED"
         print(f"  energy transfer (physics check, {transfer['samples']} samples), each within "
-              f"(alpha k_F/J)^2 = {transfer['tolerance']:.2g} of 1: {verdict}\n"
+              f"{transfer['tolerance']:.2g} of 1 (2 (alpha k_F/J)^2, + |E_F|/(E_F + 2J) for one band): {verdict}\n"
               f"    damping-like power (torque-force relation) / extra Joule heat (Boltzmann AMR) = "
               f"{transfer['damping_like_ratio']:.4f}\n"
               f"    magnet's spin-force loss / (kappa n_p x damping-like power) = {transfer['field_like_ratio']:.4f}\n"
@@ -285,7 +285,7 @@ def _transfer_check(magnet, torque, m, on, config, samples: int = 12):
     index = index[onp.unique(onp.linspace(0, index.size - 1, min(samples, index.size)).astype(int))]
     check = energy_transfer_check(magnet, torque, m[index])
     # One relation per torque, each within the O((alpha k_F/J)^2) deviation of the strong-exchange
-    # expansion behind them (docs: Theory > Energy transfer and AMR); the product ratio alone would
+    # expansion behind them (one band: plus the density term) (docs: Theory > Energy transfer and AMR); the product ratio alone would
     # pass a damping-like torque x2 with a field-like field x0.5.
     return {
         "damping_like_ratio": check["damping_like_ratio"],
@@ -296,7 +296,8 @@ def _transfer_check(magnet, torque, m, on, config, samples: int = 12):
         "samples": int(index.size),
         "what": ("damping_like_ratio: power of the spin force that the damping-like torque implies (torque-force "
                  "relation) / extra Joule heat from the exact-band Boltzmann AMR; field_like_ratio: magnet's "
-                 "spin-force loss P_DL,fl / (kappa n_p x that power); ratio: their product; tolerance (alpha k_F/J)^2"),
+                 "spin-force loss P_DL,fl / (kappa n_p x that power); ratio: their product; tolerance "
+                 "2 (alpha k_F/J)^2 (+ |E_F|/(E_F + 2J) with one band occupied)"),
     }
 
 

