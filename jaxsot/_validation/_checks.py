@@ -19,7 +19,7 @@ from . import _references as ref
 class ValidationRow(NamedTuple):
     """One row of `validate_layers`.
 
-    layer: "contours", "shift", "transport", "llg", "energy", "measure" or "fit". check: what is
+    layer: "contours", "shift", "quantum", "transport", "llg", "energy", "measure" or "fit". check: what is
     compared. reference: the independent route. error: the measured relative error (or |ratio - 1|).
     tolerance: the bound it must stay below. ok: error <= tolerance (and finite). detail: values.
     """
@@ -139,6 +139,29 @@ def check_shift(quick: bool) -> list:
     rows.append(_row("shift", "T1 = (2J/hbar) M x (S - S_eq)(t), M || z", "same flux with Delta k(t)",
                      _relative(result.observables["field_like_torque"]["exact"], t1), 1e-5, ""))
     return rows
+
+
+def check_spinor(quick: bool) -> list:
+    """The exact spinor integrator (quantum check) at E = 0: precession about b(k0) at 2 Omega/hbar."""
+    import jax.numpy as jnp
+
+    import jaxsot
+
+    model = jaxsot.RashbaFerromagnet(ALPHA, J_EX, list(M_GENERAL))
+    k0 = onp.array([2.0, -1.0])
+    b = ref.exchange_field(ALPHA, J_EX, onp.asarray(M_GENERAL), k0)
+    omega = float(onp.linalg.norm(b))
+    n = b / omega
+    start = onp.array([0.3, -0.8, 0.52]) / onp.linalg.norm([0.3, -0.8, 0.52])
+    times = onp.linspace(0.0, 100.0, 11)
+    spin = onp.asarray(jaxsot.exact_spin_trajectory(model, jnp.asarray(k0), -1, jnp.zeros(2), jnp.asarray(times),
+                                                    initial_spin=jnp.asarray(start)))
+    angle = 2.0 * omega * times / ref.HBAR  # Bloch equation d sigma/dt = (2/hbar) b x sigma
+    parallel = n * (n @ start)
+    expected = (parallel[None] + onp.cos(angle)[:, None] * (start - parallel)[None]
+                + onp.sin(angle)[:, None] * onp.cross(n, start)[None])
+    return [_row("quantum", "spinor precession, E = 0, 10 fs steps", "rotation about b at 2 Omega/hbar (Rodrigues)",
+                 float(onp.max(onp.abs(spin - expected))), 1e-10, f"Omega = {omega:.6g} eV, {angle[-1]:.4g} rad")]
 
 
 def check_transport(quick: bool) -> list:
@@ -300,6 +323,7 @@ def check_fit(quick: bool) -> list:
 CHECKS = {
     "contours": (check_contours, True),
     "shift": (check_shift, True),
+    "quantum spinor": (check_spinor, True),
     "transport": (check_transport, True),
     "llg precession": (check_llg_precession, True),
     "llg switching": (check_llg_switching, False),
@@ -319,7 +343,7 @@ def validate_layers(quick: bool = False, progress: Callable[[str, float], None] 
             sizes; seconds once compiled) instead of all checks.
         progress: called as progress(name, seconds) after each check.
         only: names of checks to run (keys of `jaxsot._validation.CHECKS`: "contours", "shift",
-            "transport", "llg precession", "llg switching", "energy", "effective fields", "lock-in",
+            "quantum spinor", "transport", "llg precession", "llg switching", "energy", "effective fields", "lock-in",
             "fit"), or None for all (of the quick subset when quick).
     Returns: list of ValidationRow, in the order of CHECKS.
     Raises:
