@@ -339,7 +339,7 @@ def validate_layers(quick: bool = False, progress: Callable[[str, float], None] 
     """Run the layer checks (module docstring) and return their rows.
 
     Args:
-        quick: only the quick subset (every layer but the switching threshold and the fit, at smaller
+        quick: only the quick subset (every check but the switching threshold and the fit, at smaller
             sizes; seconds once compiled) instead of all checks.
         progress: called as progress(name, seconds) after each check.
         only: names of checks to run (keys of `jaxsot._validation.CHECKS`: "contours", "shift",

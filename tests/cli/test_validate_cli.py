@@ -162,13 +162,13 @@ def test_validate_quick_covers_every_layer_and_states_each_reference(quick_run):
     assert all(len(line) <= 100 for line in printed.splitlines()), max(printed.splitlines(), key=len)
     results = json.loads((out / "results.json").read_text())
     rows = results["layers"]
-    assert {row["layer"] for row in rows} == {"contours", "shift", "transport", "llg", "energy", "measure"}
+    assert {row["layer"] for row in rows} == {"contours", "shift", "quantum", "transport", "llg", "energy", "measure"}
     for row in rows:
         assert row["ok"] and row["reference"] and 0.0 <= row["error"] <= row["tolerance"], row
         # A 1e-3 error in any layer must fail: every tolerance is below it.
         assert row["tolerance"] < 1e-3, row
         assert row["check"][:40] in printed and row["reference"][:30] in printed
-    assert "15/15 layer checks passed" in printed
+    assert "16/16 layer checks passed" in printed
 
 
 def _plant(monkeypatch, bug):
