@@ -172,7 +172,8 @@ def test_validate_quick_covers_every_layer_and_states_each_reference(quick_run):
 
 
 def _plant(monkeypatch, bug):
-    """Plant one physics bug by replacing the function or constant involved (the issue's six)."""
+    """Plant one physics bug by replacing the function or constant involved (the issue's six, and the
+    precession rate of its first row)."""
     import equinox as eqx
 
     from jaxsot._core._model import RashbaFerromagnet
@@ -204,6 +205,10 @@ def _plant(monkeypatch, bug):
     elif bug == "lock-in R_2w sign flipped":
         run = _lockin._run
         monkeypatch.setattr(_lockin, "_run", lambda *a: eqx.tree_at(lambda s: s.r_2w, run(*a), -run(*a).r_2w))
+    elif bug == "electron precession rate halved":
+        from jaxsot._quantum import _integrator
+
+        monkeypatch.setattr(_integrator, "HBAR", 2.0 * _integrator.HBAR)  # Bloch rate 2/hbar -> 1/hbar
     elif bug == "contour radius 1e-6 short":
         ray = _contour.ray_contour
 
@@ -226,6 +231,7 @@ PLANTED = {
         ("effective fields",), {"B_FL^s strong exchange, 1e11 A/m^2", "B_DL^s strong exchange, 1e11 A/m^2"}),
     "lock-in R_2w sign flipped": (("lock-in",), {"lock-in R_2w (LLG, j0 sin wt, demodulated)"}),
     "contour radius 1e-6 short": (("contours",), {"Fermi radii, Rashba, M general, both bands"}),
+    "electron precession rate halved": (("quantum spinor",), {"spinor precession, E = 0, 10 fs steps"}),
 }
 
 
