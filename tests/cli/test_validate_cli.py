@@ -172,7 +172,7 @@ def test_validate_quick_covers_every_layer_and_states_each_reference(quick_run):
 
 
 def _plant(monkeypatch, bug):
-    """Plant one physics bug by replacing the function or constant involved (the issue's six, and the
+    """Plant one physics bug by replacing the function or constant involved (the six of the first mutation audit, and the
     precession rate of its first row)."""
     import equinox as eqx
 

@@ -39,7 +39,7 @@ class Mutation(NamedTuple):
 
 
 MUTATIONS = (
-    # The six of issue 24 (a Rashba sign stands for its first row: Rashba sign, precession rate, spin band sign).
+    # The six of the first mutation audit (its first row, "Rashba sign, precession rate, spin band sign", is split up).
     Mutation("Rashba sign", "core", "jaxsot/_core/_model.py",
              "            self.alpha * ky - self.j_ex * mx,\n            -self.alpha * kx - self.j_ex * my,",
              "            -self.alpha * ky - self.j_ex * mx,\n            self.alpha * kx - self.j_ex * my,",
