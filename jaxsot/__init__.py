@@ -113,6 +113,8 @@ from ._quantum import fit_order as fit_order
 from ._quantum import nonadiabatic_spin_first_order as nonadiabatic_spin_first_order
 from ._quantum import smooth_step as smooth_step
 from ._quantum import strong_rashba_crossover as strong_rashba_crossover
+from ._validation import ValidationRow as ValidationRow
+from ._validation import validate_layers as validate_layers
 from .sweep import SWEEP_PARAMETERS as SWEEP_PARAMETERS
 from .sweep import sweep_observables as sweep_observables
 from .sweep import sweep_status as sweep_status

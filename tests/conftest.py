@@ -205,6 +205,32 @@ def sea_density(p, fermi_energy, band, num=256):
     return 0.5 * np.sum(radius**2) * (2.0 * math.pi / num) / (2.0 * math.pi) ** 2
 
 
+def contour_spin_flux(p, fermi_energy, vector, num=256):
+    """sum_s oint spin_s(k) (n . v) dl/(2 pi)^2 over the occupied Fermi contours (3,), NumPy only.
+
+    brentq radii r(phi) on `num` rays, r'(phi) = -(d eps/d phi)/(d eps/d r) from the closed-form energy
+    gradient (implicit-function theorem), n dl = (r cos + r' sin, r sin - r' cos) dphi, closed-form spin
+    s b/|b|, trapezoid rule. With v = k' it is dS/dt of the accelerated sea (T2 = -dS/dt); with
+    v = Delta k the spin delta S of the rigidly shifted sea (first order). Shares no code with jaxsot.
+    """
+    v = np.asarray(vector, dtype=float)
+    phi = 2.0 * math.pi * np.arange(num) / num
+    cos, sin = np.cos(phi), np.sin(phi)
+    total = np.zeros(3)
+    for s in (-1, 1):
+        if closed_energy(p, np.zeros(2), s) >= fermi_energy:
+            continue
+        r = np.array([fermi_radius(p, fermi_energy, s, x) for x in phi])
+        k = np.stack([r * cos, r * sin], -1)
+        grad = closed_energy_gradient(p, k, s)
+        d_r = grad[:, 0] * cos + grad[:, 1] * sin
+        d_phi = r * (-grad[:, 0] * sin + grad[:, 1] * cos)
+        r_prime = -d_phi / d_r
+        flux = v[0] * (r * cos + r_prime * sin) + v[1] * (r * sin - r_prime * cos)
+        total += (closed_spin(p, k, s) * flux[:, None]).sum(0) * (2.0 * math.pi / num)
+    return total / (2.0 * math.pi) ** 2
+
+
 def rotation_z(beta):
     c, s = math.cos(beta), math.sin(beta)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
@@ -239,6 +265,7 @@ REFERENCE = types.SimpleNamespace(
     fermi_radius=fermi_radius,
     circular_fermi_radius=circular_fermi_radius,
     sea_density=sea_density,
+    contour_spin_flux=contour_spin_flux,
     rotation_z=rotation_z,
     relative_error=relative_error,
 )

@@ -997,6 +997,14 @@ class CrossoverOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class LayerCheckOptions:
+    checks: str = _option(
+        "all", choices=("all", "quick", "none"),
+        doc="layer checks against independent routes (jaxsot.validate_layers): all, the quick subset, or none",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class ValidateConfig:
     model: ModelOptions = dataclasses.field(default_factory=ModelOptions)
     ensemble: EnsembleOptions = dataclasses.field(default_factory=lambda: EnsembleOptions(num_phi=64, num_r=8))
@@ -1006,6 +1014,7 @@ class ValidateConfig:
     numerics: QuantumNumericsOptions = dataclasses.field(default_factory=QuantumNumericsOptions)
     scan: ScanOptions = dataclasses.field(default_factory=ScanOptions)
     crossover: CrossoverOptions = dataclasses.field(default_factory=CrossoverOptions)
+    layers: LayerCheckOptions = dataclasses.field(default_factory=LayerCheckOptions)
     limits: LimitOptions = dataclasses.field(default_factory=LimitOptions)
 
 
@@ -1013,7 +1022,8 @@ DEFAULT_VALIDATE_TOML = """\
 # jaxsot validate: exact spinor dynamics of every k-state vs the semiclassical picture.
 # [model]..[time]: the ensemble comparison (as in `jaxsot run`, with a smooth switch-on);
 # [scan]: one state, errors vs the adiabaticity epsilon = hbar|db/dt|/Omega^2;
-# [crossover]: M || z, ensemble damping-like torques vs alpha k_F/J (J varied).
+# [crossover]: M || z, ensemble damping-like torques vs alpha k_F/J (J varied);
+# [layers]: every layer (contours ... fit) against an independent route (fixed small problems).
 
 [model]
 alpha_eV_nm = 0.05
@@ -1065,6 +1075,9 @@ num_r = 16
 ramp_periods = 20.0
 window_periods = 5.0
 max_angle_rad = 0.5
+
+[layers]
+checks = "all"
 
 """ + LIMITS_TOML
 

@@ -1,11 +1,14 @@
-"""`jaxsot validate`: the quantum check from the command line.
+"""`jaxsot validate`: every layer against an independent route, and the quantum check, from the command line.
 
 A thin layer like `jaxsot run`: option objects (jaxsot._config.ValidateConfig) -> library calls
-(jaxsot._quantum) -> a printed agreement table, results.json, CSV files and figures. No physics here.
+(`jaxsot.validate_layers`, jaxsot._quantum) -> printed tables (lines <= 100 columns), results.json,
+CSV files and figures. No physics here. `--quick`: the quick subset of the layer checks only.
 """
 
 import math
 import pathlib
+import sys
+import textwrap
 import time
 from .._quantum._scans import INTEGRATION_ERROR_CONSTANT
 from ..constants import HBAR
@@ -59,27 +62,98 @@ def _value_row(check, regime, value, expected, ok, text=None, kind="check"):
             "ok": bool(ok), "value": float(value), "kind": kind}
 
 
+WIDTH = 100
+"""Terminal lines of `jaxsot validate` stay within this many columns."""
+
+
+def _say(text: str, indent: str = "  ") -> None:
+    """Print a paragraph wrapped to WIDTH columns (continuation lines indented)."""
+    for paragraph in text.split("\n"):
+        print(textwrap.fill(paragraph, WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False))
+
+
 def _print_table(rows):
-    widths = (58, 30, 44, 34)
-    header = f"{'check':<{widths[0]}} {'regime':<{widths[1]}} {'measured':<{widths[2]}} {'expected':<{widths[3]}} ok"
-    print(header)
-    print("-" * len(header))
+    """The quantum table: the check and its verdict on one line, measured / expected / regime below."""
+    print(f"{'check (quantum vs semiclassical)':<70} {'ok':>8}")
+    print("-" * 79)
     for row in rows:
-        cells = (row["check"], row["regime"], row["measured"], row["expected"])
-        line = " ".join(f"{c:<{w}}" for c, w in zip(cells, widths))
         verdict = ("yes" if row["ok"] else "NO") if row["kind"] == "check" else ("finding" if row["ok"] else "NOT REPRODUCED")
-        print(f"{line} {verdict}")
+        print(f"{row['check']:<70} {verdict:>8}")
+        _say(f"    measured {row['measured']}; expected {row['expected']}; {row['regime']}", indent="    ")
+
+
+def _print_layer_table(rows):
+    """The layer table: check, error, tolerance and verdict on one line, the reference below."""
+    print(f"{'layer':<9} {'check':<56} {'error':>8} {'tolerance':>9} {'ok':>3}")
+    print("-" * 89)
+    for row in rows:
+        print(f"{row.layer:<9} {row.check[:56]:<56} {row.error:>8.1e} {row.tolerance:>9.0e} {'yes' if row.ok else 'NO':>3}")
+        detail = f"; {row.detail}" if row.detail else ""
+        _say(f"          vs {row.reference}{detail}", indent="          ")
+
+
+def _layer_rows(config: ValidateConfig, quick: bool, precision: str):
+    """Run `jaxsot.validate_layers` as configured (None when not asked for); one stderr line per check."""
+    import jaxsot
+
+    mode = "quick" if quick else config.layers.checks
+    if mode == "none":
+        return None
+    if precision == "float32":
+        print("note: the layer checks need float64 (tolerances down to 1e-10): not run with --precision float32")
+        return None
+
+    def progress(name, seconds):
+        print(f"  layer check {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
+
+    return jaxsot.validate_layers(quick=(mode == "quick"), progress=progress)
+
+
+def run_quick(config: ValidateConfig, source: str, out: pathlib.Path, precision: str) -> int:
+    """`jaxsot validate --quick`: the quick subset of the layer checks only. Returns the exit status."""
+    import jax
+
+    import jaxsot
+
+    started = time.perf_counter()
+    _say(f"jaxsot {jaxsot.__version__} validate --quick ({source}), precision {precision}, jax {jax.__version__} "
+         f"on {jax.default_backend()}: layer checks (quick subset), no quantum comparison")
+    layers = _layer_rows(config, True, precision)
+    if layers is None:
+        print("jaxsot validate: --quick runs the layer checks, which need --precision float64")
+        return 1
+    print()
+    _print_layer_table(layers)
+    elapsed = time.perf_counter() - started
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {**run_metadata(precision, source, config), "quick": True,
+               "layers": [row.as_dict() for row in layers], "runtime_s": elapsed}
+    write_json(out / "results.json", payload)
+    write_text(out / "config.toml", f"# resolved from: {source}\n" + config_to_toml(config))
+    failed = [f"{row.layer}: {row.check}" for row in layers if not row.ok]
+    print(f"\n{len(layers) - len(failed)}/{len(layers)} layer checks passed; {elapsed:.1f} s")
+    _say(f"wrote config.toml, results.json to {out}")
+    if failed:
+        _say(f"jaxsot validate: {len(failed)} check(s) failed: " + "; ".join(failed))
+        return 1
+    return 0
 
 
 def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precision: str, dtype) -> int:
-    """Run the three comparisons, print the table, write the files. Returns the exit status."""
+    """Run the layer checks and the three quantum comparisons, print the tables, write the files.
+    Returns the exit status."""
     import jax
     import numpy as onp
 
     import jaxsot
 
     started = time.perf_counter()
-    print(f"jaxsot {jaxsot.__version__} validate ({source}), precision {precision}, jax {jax.__version__} on {jax.default_backend()}")
+    _say(f"jaxsot {jaxsot.__version__} validate ({source}), precision {precision}, jax {jax.__version__} on {jax.default_backend()}")
+    layers = _layer_rows(config, False, precision)
+    if layers is not None:
+        print()
+        _print_layer_table(layers)
+        print()
     model, drive, times, tau, direction = _inputs(config, dtype)
     fermi_energy = config.ensemble.fermi_energy_eV
 
@@ -91,8 +165,8 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
                    steps_per_period=scan.steps_per_period, fit_max=scan.fit_max)
     generic = jaxsot.adiabaticity_scan(model, k0, scan.band, targets, direction=direction, **options)
     tangential = jaxsot.adiabaticity_scan(model, k0, scan.band, targets, direction="tangential", **options)
-    print(f"state: band {scan.band:+d}, k0 = ({k0[0]:.4g}, {k0[1]:.4g}) /nm on the Fermi contour, Omega = {generic.splitting:.4g} eV; "
-          f"epsilon {targets[0]:.1e}..{targets[-1]:.1e}  [{time.perf_counter() - started:.1f} s]")
+    _say(f"state: band {scan.band:+d}, k0 = ({k0[0]:.4g}, {k0[1]:.4g}) /nm on the Fermi contour, Omega = {generic.splitting:.4g} eV; "
+         f"epsilon {targets[0]:.1e}..{targets[-1]:.1e}  [{time.perf_counter() - started:.1f} s]")
 
     # 2. The Fermi sea of the configured model.
     ensemble = jaxsot.exact_simulate(
@@ -101,8 +175,8 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
     )
     eps_sea = float(onp.nanmax(onp.asarray(ensemble.adiabaticity)))
     bound = INTEGRATION_ERROR_CONSTANT * config.numerics.max_angle_rad**4
-    print(f"sea: {ensemble.num_states} states x {times.shape[0]} steps ({ensemble.substeps} Magnus steps each), "
-          f"max epsilon {eps_sea:.2e}, integration error <~ {bound:.1e} (relative)  [{time.perf_counter() - started:.1f} s]")
+    _say(f"sea: {ensemble.num_states} states x {times.shape[0]} steps ({ensemble.substeps} Magnus steps each), "
+         f"max epsilon {eps_sea:.2e}, integration error <~ {bound:.1e} (relative)  [{time.perf_counter() - started:.1f} s]")
 
     # 3. The strong-Rashba crossover, M || z.
     cross = config.crossover
@@ -112,8 +186,8 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
         num_phi=cross.num_phi, num_r=cross.num_r, ramp_periods=cross.ramp_periods, window_periods=cross.window_periods,
         max_angle=cross.max_angle_rad,
     )
-    print(f"crossover: M || z, alpha k_F/J = {ratios[0]:.3g}..{ratios[-1]:.3g}, max epsilon {crossover.adiabaticity.max():.1e}, "
-          f"integration error <~ {INTEGRATION_ERROR_CONSTANT * cross.max_angle_rad**4:.1e}  [{time.perf_counter() - started:.1f} s]\n")
+    _say(f"crossover: M || z, alpha k_F/J = {ratios[0]:.3g}..{ratios[-1]:.3g}, max epsilon {crossover.adiabaticity.max():.1e}, "
+         f"integration error <~ {INTEGRATION_ERROR_CONSTANT * cross.max_angle_rad**4:.1e}  [{time.perf_counter() - started:.1f} s]\n")
 
     ratio_squared = max(
         float(onp.max(onp.linalg.norm(onp.asarray(jaxsot.fermi_contour(model, fermi_energy, band, 64)[0]), axis=-1)))
@@ -123,11 +197,11 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
     rows = _rows(generic, tangential, ensemble, crossover, tau, config, ratio_squared)
     _print_table(rows)
     for note in ensemble.notes:
-        print(f"note: {note}")
+        _say(f"note: {note}")
     if precision == "float32":
-        print("note: float32 limits the per-state errors to a ~1e-4 floor and the small non-adiabatic sums (strong Rashba) "
+        _say("note: float32 limits the per-state errors to a ~1e-4 floor and the small non-adiabatic sums (strong Rashba) "
               "to ~1e-2: the order fits and the crossover checks need --precision float64")
-    print(
+    _say(
         "\nT2 = -dS/dt, T1 = (2/hbar) <B_so x sigma>, exchange torque (2J/hbar) M x S = T1 + T2 (exact identity);"
         "\nthe damping-like exchange torque (2J/hbar) M x delta S comes from the non-adiabatic spin delta S = S - S_band."
         "\nIntrinsic (clean-limit) results: vertex corrections from disorder can cancel the intrinsic damping-like torque."
@@ -162,6 +236,7 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
                   "ensemble torques": "1/(nm^2 fs)", "errors": "relative (dimensionless)",
                   "crossover": "torque along E x z / (e m alpha |E| / (pi hbar^3))"},
         "table": rows,
+        "layers": None if layers is None else [row.as_dict() for row in layers],
         "scan": {
             "k0_per_nm": [float(x) for x in k0], "band": scan.band, "splitting_eV": generic.splitting,
             "ramp_time_fs": generic.ramp_time,
@@ -188,20 +263,22 @@ def run_validate(config: ValidateConfig, source: str, out: pathlib.Path, precisi
     written = ["config.toml", "results.json", "scan.csv", "ensemble.csv", "crossover.csv", *figures]
     checks = [r for r in rows if r["kind"] == "check"]
     findings = [r for r in rows if r["kind"] == "finding"]
-    failed = [r["check"] for r in rows if not r["ok"]]
-    print(f"\n{sum(r['ok'] for r in checks)}/{len(checks)} checks passed, {sum(r['ok'] for r in findings)}/{len(findings)} "
-          f"findings on the papers' formulas reproduced; {elapsed:.1f} s")
-    print(f"wrote {', '.join(str(out / name) for name in written)}")
+    failed = [f"{row.layer}: {row.check}" for row in layers or () if not row.ok]
+    failed += [r["check"] for r in rows if not r["ok"]]
+    layer_text = "" if layers is None else f"{sum(row.ok for row in layers)}/{len(layers)} layer checks and "
+    _say(f"\n{layer_text}{sum(r['ok'] for r in checks)}/{len(checks)} quantum checks passed, {sum(r['ok'] for r in findings)}/"
+         f"{len(findings)} findings on the papers' formulas reproduced; {elapsed:.1f} s")
+    _say(f"wrote {', '.join(written)} to {out}")
     finite = all(bool(onp.all(onp.isfinite(onp.asarray(v["exact"])))) for v in ensemble.observables.values())
     if not finite:
         failed.append("the exact ensemble observables are not finite")
     for name, columns in bad_columns.items():
-        print(f"note: {name} has nan/inf in {len(columns)} column(s): {', '.join(columns[:4])}")
+        _say(f"note: {name} has nan/inf in {len(columns)} column(s): {', '.join(columns[:4])}")
     if non_finite:  # e.g. an error order that could not be fitted: null in the file, listed, and said here
-        print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null and listed under "
-              f"non_finite_values): {'; '.join(non_finite[:3])}")
+        _say(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null and listed under "
+             f"non_finite_values): {'; '.join(non_finite[:3])}")
     if failed:
-        print(f"jaxsot validate: {len(failed)} check(s) failed: " + "; ".join(failed))
+        _say(f"jaxsot validate: {len(failed)} check(s) failed: " + "; ".join(failed))
         return 1
     return 0
 
@@ -282,11 +359,14 @@ def _rows(generic, tangential, ensemble, crossover, tau, config, ratio_squared) 
 def register(commands) -> None:
     """Add the `validate` subcommand to an argparse subparsers object."""
     validate = commands.add_parser(
-        "validate", help="quantum check: exact spinor dynamics of every k-state vs the semiclassical picture (exit 1 if a check fails)"
+        "validate", help="every layer against an independent route, and the quantum check: exact spinor dynamics of every "
+        "k-state vs the semiclassical picture (exit 1 if a check fails)"
     )
     validate.add_argument("config", nargs="?", help="TOML configuration (default: the embedded one; see `jaxsot default-config validate`)")
     validate.add_argument("--out", default="jaxsot-validate", help="output folder (default: ./jaxsot-validate)")
     validate.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating-point precision (default float64)")
+    validate.add_argument("--quick", action="store_true",
+                          help="only the quick subset of the layer checks (no quantum comparison; float64)")
 
 
 def main(args) -> int:
@@ -297,4 +377,6 @@ def main(args) -> int:
     out = prepare_out(args.out, inputs=[args.config])  # staged: published whole when the command returns
     check_disk(out, estimate["disk"], "the CSV files and results.json")
     dtype = set_precision(args.precision)
+    if args.quick:
+        return run_quick(config, source, out, args.precision)
     return run_validate(config, source, out, args.precision, dtype)

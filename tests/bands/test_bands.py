@@ -34,11 +34,17 @@ def test_spin_splitting_is_half_the_gap(case, ref, random_k):
     np.testing.assert_allclose(np.asarray(jaxsot.spin_splitting(case.model, random_k)), 0.5 * gap, rtol=1e-12)
 
 
-def test_closed_form_reference_matches_eigh(case, ref, random_k):
-    # The vectorized closed forms used elsewhere in the tests are themselves checked against eigh.
+def test_library_matches_the_closed_forms_which_match_eigh(case, ref, random_k):
+    # The vectorized closed forms used elsewhere in the tests are checked against eigh here (so that a
+    # wrong reference cannot pass a wrong library), and the library against them on the same states.
     for band in (-1, 1):
-        np.testing.assert_allclose(ref.closed_energy(case, random_k, band), ref.eig_energy(case, random_k, band), rtol=1e-13)
-        np.testing.assert_allclose(ref.closed_spin(case, random_k, band), ref.eig_spin(case, random_k, band), atol=1e-12)
+        closed_energy, closed_spin = ref.closed_energy(case, random_k, band), ref.closed_spin(case, random_k, band)
+        np.testing.assert_allclose(closed_energy, ref.eig_energy(case, random_k, band), rtol=1e-13)
+        np.testing.assert_allclose(closed_spin, ref.eig_spin(case, random_k, band), atol=1e-12)
+        np.testing.assert_allclose(np.asarray(jaxsot.band_energy(case.model, random_k, band)), closed_energy, rtol=1e-13)
+        np.testing.assert_allclose(np.asarray(jaxsot.band_spin(case.model, random_k, band)), closed_spin, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(jaxsot.band_velocity(case.model, random_k, band)),
+                                   ref.closed_velocity(case, random_k, band), rtol=1e-11, atol=1e-13)
 
 
 @pytest.mark.parametrize("band", [-1, 1])

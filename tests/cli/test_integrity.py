@@ -1,4 +1,4 @@
-"""Never damage what the user has (issue 17): special files are neither written nor read, inputs are
+"""Never damage what the user has: special files are neither written nor read, inputs are
 never overwritten, an output folder holds one complete run (staged, published in one rename, with a
 provenance manifest), sweep chunks are checked on --resume, fits compute in the precision they
 report, nothing blocks. In-process (`run_cli`) except where a real kill is the point.

@@ -52,11 +52,22 @@ def test_invalid_parameters_raise_naming_the_parameter(bad, name):
     assert name in str(info.value)
 
 
-def test_valid_edge_values_are_accepted():
-    # j_ex = 0 (no exchange) and alpha = 0 (no Rashba) are allowed by the contract (j_ex >= 0).
-    RashbaFerromagnet(0.05, 0.0, [0.0, 0.0, 1.0])
-    RashbaFerromagnet(0.0, 0.5, [1.0, 0.0, 0.0])
-    RashbaFerromagnet(-0.05, 0.5, [1.0, 0.0, 0.0])
+@pytest.mark.parametrize("alpha,j_ex,m", [(0.05, 0.0, [0.0, 0.0, 1.0]), (0.0, 0.5, [1.0, 0.0, 0.0]), (-0.05, 0.5, [1.0, 0.0, 0.0])])
+def test_valid_edge_values_are_accepted(alpha, j_ex, m, ref):
+    # j_ex = 0 (no exchange), alpha = 0 (no Rashba) and alpha < 0 are allowed by the contract (j_ex >= 0),
+    # and the model built from them is that Hamiltonian: its bands are the eigenvalues of the 2x2 H(k).
+    model = RashbaFerromagnet(alpha, j_ex, m)
+    assert float(model.alpha) == alpha and float(model.j_ex) == j_ex
+    case = ref.make_case("edge", alpha, j_ex, m)
+    k = np.array([[1.3, -0.4], [0.0, 2.0], [-2.5, 0.7]])
+    for band in (-1, 1):
+        np.testing.assert_allclose(np.asarray(jaxsot.band_energy(model, k, band)), ref.eig_energy(case, k, band), rtol=1e-13, atol=1e-13)
+    # The edge cases' own closed forms: no exchange, splitting alpha |k|; no Rashba, J (flat in k).
+    expected = abs(alpha) * np.linalg.norm(k, axis=-1) if j_ex == 0.0 else None
+    if alpha == 0.0:
+        expected = np.full(3, j_ex)
+    if expected is not None:
+        np.testing.assert_allclose(np.asarray(jaxsot.spin_splitting(model, k)), expected, rtol=1e-13)
 
 
 @pytest.mark.parametrize("vector", [[0.0, 0.0, 2.0], [1.0, 2.0, 2.0], [-3.0, 0.5, 1e-3], [1e-8, 0.0, 0.0]])

@@ -2,9 +2,10 @@
 finite differences, recovery of known synthetic truths within the reported standard errors,
 identifiability flags, batched = looped restarts, CSV round trips (the CLI is tested in tests/cli).
 
-References: `contour_response` / `electron_response` / `amr_ratio` / `ensemble_damping_torque`
-(other contour solvers), `jaxsot.simulate` (time integration), central finite differences, and the
-known parameters of synthetic data.
+References: an independent NumPy contour flux (brentq radii, closed-form spins: conftest.py) for the
+exact torques; `contour_response` / `amr_ratio` / the strong-exchange closed forms (other library
+routes), `jaxsot.simulate` (time integration), central finite differences, and the known parameters
+of synthetic data.
 """
 
 import math
@@ -39,20 +40,20 @@ def quiet_fit(*args, **kwargs):
 
 
 @pytest.mark.parametrize("fermi_energy", [1.5, 0.5])
-def test_forward_models_match_library_routes(fermi_energy):
+def test_forward_models_match_library_routes(fermi_energy, ref):
     theta, phi, efield = 1.0, 0.5, 1e-4
     model = jaxsot.RashbaFerromagnet.from_angles(TRUTH["alpha"], TRUTH["j_ex"], theta, phi)
     columns = jf.TORQUE_COLUMNS + ("rho_ratio",)
     curve = jf.Curve(columns, np.zeros((3, 7)), theta=[theta, theta, math.pi / 2], phi=[phi, phi, 0.3], efield=efield)
     exact = np.asarray(jf.predict(curve, TRUTH, fermi_energy))
-    # LLG electron response (exact method): T2 = -dS/dt, T1 = (2J/hbar) M x delta S.
-    torque = jaxsot.SpinOrbitTorque(0.05, 1.0, fermi_energy, jnp.array([efield, 0.0]), 10.0, method="exact", num=64)
-    response = jaxsot.electron_response(torque, model.magnetization)
-    reference = np.concatenate([response["damping_like"], response["field_like"]])
-    assert np.max(np.abs(exact[0, :6] - reference)) < 1e-12 * np.max(np.abs(reference))
-    # T2 from the bisection contour of jaxsot.ensemble_damping_torque (another root solve).
-    t2 = np.asarray(jaxsot.ensemble_damping_torque(model, fermi_energy, jnp.array([efield, 0.0]), 256))
-    assert np.max(np.abs(exact[0, :3] - t2)) < 1e-12 * np.max(np.abs(t2))
+    # Independent NumPy route (brentq contours, closed-form spins; conftest.contour_spin_flux):
+    # T2 = -dS/dt with k' = qE/hbar, T1 = (2J/hbar) M x delta S with Delta k = k' tau.
+    case = ref.make_case("fit", TRUTH["alpha"], TRUTH["j_ex"], ref.angles_to_vector(theta, phi))
+    kdot = ref.CHARGE * np.array([efield, 0.0]) / ref.HBAR
+    t2 = -ref.contour_spin_flux(case, fermi_energy, kdot)
+    t1 = 2 * TRUTH["j_ex"] / ref.HBAR * np.cross(case.m, ref.contour_spin_flux(case, fermi_energy, kdot * TRUTH["tau"]))
+    reference = np.concatenate([t2, t1])
+    assert np.max(np.abs(exact[0, :6] - reference)) < 1e-11 * np.max(np.abs(reference))  # measured ~1e-15
     in_plane = jaxsot.RashbaFerromagnet.from_angles(0.05, 1.0, math.pi / 2, 0.3)
     assert abs(exact[2, 6] - float(jaxsot.amr_ratio(in_plane, fermi_energy, num=64))) < 1e-13
     assert exact[2, 6] - 1.0 > 0.01  # the AMR is there to be fitted
@@ -214,13 +215,16 @@ def test_bad_fit_inputs_are_refused():
         (dict(bounds={"tau": (1.0, 20.0)}, free=("alpha",)), "not a free parameter"),
         (dict(model="kubo"), "model"),
         (dict(restarts=0), "restarts"),
-        (dict(free=("alpha", "j_ex", "mass_ratio", "tau")), None),  # 5 values, 4 parameters: allowed with known noise
     ]
     for options, words in cases:
-        if words is None:
-            continue
         with pytest.raises(ValueError, match=words):
             jf.fit(curve, EF_LOWER, **options)
+    # 5 values, 4 free parameters: allowed when the noise is known. The fit runs, reports all four and
+    # flags what the AMR alone cannot identify.
+    allowed, caught = quiet_fit(curve, EF_LOWER, free=("alpha", "j_ex", "mass_ratio", "tau"), model="strong_exchange", restarts=1)
+    assert allowed.free == ("alpha", "j_ex", "mass_ratio", "tau")
+    assert all(math.isfinite(allowed.parameters[n]) for n in allowed.free)
+    assert any(issubclass(w.category, jf.IdentifiabilityWarning) for w in caught)
     unknown = jf.Curve("rho_ratio", curve.values[:3], phi=curve.phi[:3])
     with pytest.raises(ValueError, match="at least 4"):
         jf.fit(unknown, EF_LOWER, free=("alpha", "j_ex", "tau"))

@@ -100,6 +100,32 @@ def test_fit_of_time_domain_data_recovers_the_determined_parameters(sweep):
     assert "alpha" in text and "B_DL per 1e11" in text and "reduced chi^2" in text
 
 
+def test_a_one_percent_si_error_fails_the_low_noise_fit(monkeypatch):
+    """The 3-SE comparisons above have a power of a few % (SE(alpha) ~ 2 %): a 1 % error in the SI conversion
+    of the effective fields passes them. With 0.02 % noise the fit recovers alpha within 0.2 % (the
+    time-domain vs quasi-static difference is ~1e-4), and the planted 1 % error (mu0 in the fields' moment
+    per area, `moment_per_area`) moves the fitted alpha by ~1 %: outside."""
+    from jaxsot._measure import _fields
+
+    phi = np.tile(np.linspace(0.0, 2.0 * math.pi, 12, endpoint=False), 2)
+    settings = HallSettings(phi, np.repeat([0.1, 0.25], 12), fermi_energy=1.5, model="strong_exchange", **SAMPLE)
+    data = synthesize_hall(TRUTH, settings, noise=2e-4, seed=5, label="precise")
+    options = dict(free=("alpha", "tau", "anisotropy_field", "r_ahe", "r_phe"), guess={"alpha": 0.04, "tau": 5.0, "j_ex": 1.0},
+                   model="strong_exchange", restarts=1)
+    good, _ = quiet(fit_harmonic_hall, data, **options)
+    assert abs(good.parameters["alpha"] / TRUTH["alpha"] - 1) < 2e-3, good.parameters
+    b_fl, b_dl = strong_fields(TRUTH["alpha"], TRUTH["j_ex"], 1.5, TRUTH["tau"])
+    assert abs(good.derived["B_FL per 1e11 A/m^2"]["value"] / (b_fl * 1e3) - 1) < 2e-3
+    monkeypatch.setattr(_fields, "MU0", 1.01 * _fields.MU0)
+    jax.clear_caches()  # the forward model is jitted: retrace with the planted constant
+    try:
+        bad, _ = quiet(fit_harmonic_hall, data, **options)
+    finally:
+        monkeypatch.undo()
+        jax.clear_caches()
+    assert abs(bad.parameters["alpha"] / TRUTH["alpha"] - 1) > 5e-3, bad.parameters
+
+
 def test_identifiability_one_fermi_energy_fixes_j_tau_not_j_over_tau(sweep):
     """alpha, J, tau free: an IdentifiabilityWarning; the undetermined direction is J tau^-1 (equal and opposite
     log exponents), J tau and the fields stay determined and correct."""

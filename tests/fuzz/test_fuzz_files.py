@@ -499,7 +499,7 @@ def test_sweep_outputs_with_non_finite_values_are_counted_and_plots_skip_them(fo
 
 
 # ------------------------------------------------------------------------------------------------
-# Issue 17 regressions (the end-to-end cases are in tests/cli/test_integrity.py): special files are
+# Data-integrity regressions (the end-to-end cases are in tests/cli/test_integrity.py): special files are
 # neither written nor read, inputs inside --out are refused, empty option values are refused.
 
 
@@ -520,7 +520,7 @@ def _special_files(folder):
 def test_special_output_files_are_refused_with_and_without_force(cli, folder):
     for target, kind in _special_files(folder).items():
         for extra in ([], ["--force"], ["--force", "--kind", "transient"]):
-            status, lines = cli("synth", target, *extra, suite="issue 17 (special files, inputs, empty options)")
+            status, lines = cli("synth", target, *extra, suite="special files, inputs, empty options")
             assert_one_line_error(status, lines, "output", kind)
 
 
@@ -529,13 +529,13 @@ def test_special_config_files_are_refused_before_reading(cli, folder, command):
     for target, kind in _special_files(folder).items():
         if target == folder:
             continue
-        status, lines = cli(command, target, suite="issue 17 (special files, inputs, empty options)")
+        status, lines = cli(command, target, suite="special files, inputs, empty options")
         assert_one_line_error(status, lines, "config file", kind)
 
 
 def test_special_data_files_are_refused_before_reading(cli, folder):
     for target in list(_special_files(folder))[:4]:
-        status, lines = cli("fit", target, "--out", folder / "fit-out", suite="issue 17 (special files, inputs, empty options)")
+        status, lines = cli("fit", target, "--out", folder / "fit-out", suite="special files, inputs, empty options")
         assert_one_line_error(status, lines, "not a regular file")
 
 
@@ -545,15 +545,15 @@ def test_inputs_inside_out_are_refused(cli, folder, command):
     out.mkdir(exist_ok=True)
     name = "fit.csv" if command == "fit" else "config.toml"
     (out / name).write_text(GOOD_CSV if command == "fit" else "")
-    status, lines = cli(command, out / name, "--out", out, suite="issue 17 (special files, inputs, empty options)")
+    status, lines = cli(command, out / name, "--out", out, suite="special files, inputs, empty options")
     assert_one_line_error(status, lines, "is inside --out", "replaces")
     assert (out / name).read_text() == (GOOD_CSV if command == "fit" else "")
 
 
 def test_existing_synth_output_needs_force(cli, folder):
-    status, lines = cli("synth", folder / "good.csv", suite="issue 17 (special files, inputs, empty options)")
+    status, lines = cli("synth", folder / "good.csv", suite="special files, inputs, empty options")
     assert_one_line_error(status, lines, "already exists", "--force")
-    status, _ = cli("synth", folder / "good.csv", "--force", suite="issue 17 (special files, inputs, empty options)")
+    status, _ = cli("synth", folder / "good.csv", "--force", suite="special files, inputs, empty options")
     assert status == "accepted" and (folder / "good.csv").read_text() == GOOD_CSV
 
 
@@ -569,7 +569,7 @@ def test_existing_synth_output_needs_force(cli, folder):
 def test_empty_and_malformed_option_values_are_refused(cli, folder, argv, fragment):
     paths = {"{good}": folder / "good.csv", "{new}": folder / "new.csv", "{sweep}": folder / "sweep.toml"}
     status, lines = cli(*[paths.get(a, a) for a in argv], "--out" if argv[0] != "synth" else "--seed",
-                        folder / "opt-out" if argv[0] != "synth" else "0", suite="issue 17 (special files, inputs, empty options)")
+                        folder / "opt-out" if argv[0] != "synth" else "0", suite="special files, inputs, empty options")
     assert_one_line_error(status, lines, fragment)
 
 
@@ -577,5 +577,5 @@ def test_debug_keeps_exit_status_2(cli, folder):
     bad = folder / "date.toml"
     bad.write_text("[model]\nalpha_eV_nm = 1979-05-27\n")
     for argv in (["run", bad], ["--debug", "run", bad]):
-        status, lines = cli(*argv, suite="issue 17 (special files, inputs, empty options)")
+        status, lines = cli(*argv, suite="special files, inputs, empty options")
         assert status == 2 and lines[-1].endswith("alpha_eV_nm = 1979-05-27 is a date; allowed: a number"), lines

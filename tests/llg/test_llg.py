@@ -4,7 +4,8 @@ References: Larmor and Kittel frequencies; the closed-form Gilbert relaxation in
 (tan(theta/2) decays as exp(-alpha gamma B t/(1 + alpha^2))); the linearized small-angle solution with a
 constant damping-like torque; angular-momentum and energy conservation of a magnet coupled to a
 precessing electron spin density (scipy solve_ivp); the strong-exchange closed forms of docs/theory
-with SI constants written out here. Compilations of the diffrax solve are the cost (~3-10 s each):
+with SI constants written out here; the exact torques against a NumPy contour flux (brentq radii,
+closed-form spins: conftest.contour_spin_flux). Compilations of the diffrax solve are the cost (~3-10 s each):
 each test below reuses one compiled configuration for several checks.
 """
 
@@ -234,10 +235,14 @@ def test_exact_and_strong_exchange_electron_torques_converge(ref):
             np.linalg.norm(out["exact"][k] - out["strong_exchange"][k]) / np.linalg.norm(out["strong_exchange"][k])
             for k in ("field_like", "damping_like")
         ]
-        # The exact damping-like torque is the library's ensemble route (bisection contours).
-        model = jaxsot.RashbaFerromagnet(alpha, 1.0, m)
-        expected = np.asarray(jaxsot.ensemble_damping_torque(model, 1.5, efield, 64))
+        # Both exact torques against an independent NumPy contour flux (brentq radii, closed-form spins):
+        # T2 = -dS/dt (k' = qE/hbar), T1 = (2J/hbar) M x delta S (Delta k = k' tau).
+        case = ref.make_case("llg", alpha, 1.0, np.asarray(m))
+        kdot = ref.CHARGE * np.asarray(efield) / ref.HBAR
+        expected = -ref.contour_spin_flux(case, 1.5, kdot, num=128)
         np.testing.assert_allclose(out["exact"]["damping_like"], expected, rtol=1e-10, atol=1e-14 * np.linalg.norm(expected))
+        expected = 2.0 / ref.HBAR * np.cross(case.m, ref.contour_spin_flux(case, 1.5, kdot * 10.0, num=128))
+        np.testing.assert_allclose(out["exact"]["field_like"], expected, rtol=1e-10, atol=1e-14 * np.linalg.norm(expected))
     # Second order in alpha k_F/J (measured T1: 1.1e-2 -> 2.8e-3, T2: 1.9e-2 -> 4.8e-3).
     for k in range(2):
         assert errors[0.01][k] < 1e-2

@@ -1,8 +1,10 @@
 """SOT effective fields and efficiencies (jaxsot._measure._fields) against independent references.
 
 References: SI closed forms of the strong-exchange fields and efficiencies (conftest.py, brentq band
-densities); the library's LLG route `jaxsot.llg_rates` (torques -kappa P_perp T1, T2 from
-`electron_response`, a separate contour implementation) for the convention T = -gamma M x B; symmetries of
+densities); the exact-band fields from an independent NumPy contour flux (brentq radii, closed-form
+spins: tests/conftest.py contour_spin_flux) with SI constants written out; the library's LLG route
+`jaxsot.llg_rates` only for the convention T = -gamma M x B (it shares the contour solver, so it is
+not a reference for the values); symmetries of
 the exact model (parity in M, rotation about z); the rigid-shift identity delta S = tau dS/dt, which makes
 B_DL = (hbar/(2 J tau)) M x B_FL; convergence of exact to strong exchange as (alpha k_F/J)^2.
 """
@@ -67,6 +69,23 @@ def test_strong_exchange_matches_si_closed_forms(fields, si):
     assert float(strong.damping_like_efficiency[0]) == pytest.approx(xi_dl, rel=1e-8)
     assert float(strong.field_like_efficiency[0]) == pytest.approx(xi_fl, rel=1e-8)
     assert float(sot_efficiency(b_dl / CURRENT, MS, THICKNESS)) == pytest.approx(xi_dl, rel=1e-8)
+
+
+def test_exact_fields_match_an_independent_numpy_contour_flux(fields, ref, si):
+    """B_FL = (J/(n_mu mu_B)) P_perp delta S, B_DL = (hbar/(2 n_mu mu_B)) M x dS/dt with NumPy fluxes."""
+    _, _, m, result = fields
+    e = RHO0 * CURRENT * 1e-9  # V/nm
+    kdot = ref.CHARGE * np.array([e, 0.0]) / ref.HBAR
+    moment_ev = MS / si.MU0 * THICKNESS * 1e-9 * 1e-18 / si.E_C  # n_mu mu_B = M_s d [eV/(T nm^2)] (1 J = 1/e eV)
+    for index in (0, 3, 7):  # two random directions and M = x
+        mm = m[index]
+        p = ref.make_case("fields", 0.02, J_EX, mm)
+        spin_shift = ref.contour_spin_flux(p, FERMI, kdot * TAU, num=128)
+        spin_rate = ref.contour_spin_flux(p, FERMI, kdot, num=128)
+        b_fl = J_EX / moment_ev * (spin_shift - mm * (mm @ spin_shift))
+        b_dl = ref.HBAR / (2 * moment_ev) * np.cross(mm, spin_rate)
+        np.testing.assert_allclose(result.exact.field_like[index], b_fl, rtol=1e-9, atol=1e-12 * np.linalg.norm(b_fl))
+        np.testing.assert_allclose(result.exact.damping_like[index], b_dl, rtol=1e-9, atol=1e-12 * np.linalg.norm(b_dl))
 
 
 def test_convention_against_llg_torques(fields):
