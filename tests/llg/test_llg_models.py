@@ -1,0 +1,190 @@
+"""The macrospin LLG driven by the Fermi sea of non-Rashba models (jaxsot.ModelTorque).
+
+Independent references, NumPy/SciPy only: the electron spin response of the sea is the area integral
+A = sum_s int_sea d<sigma>_s/dk d^2k/(2 pi)^2 (3 x 2), on a polar Gauss-Legendre grid whose outer radius
+comes from a bisection on numpy.linalg.eigvalsh, with the band spins from numpy.linalg.eigh and their k
+derivatives by central finite differences (the library uses contour fluxes and autodiff instead). The
+torques are then T1 = (2J/hbar) M x A Delta k, T2 = -A k', and the LLG is integrated by
+scipy.integrate.solve_ivp (DOP853) with these torques.
+"""
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+import jaxsot
+
+HBAR = 0.6582119569  # eV fs
+C_KIN = 0.0380998212  # hbar^2/2m_e [eV nm^2]
+PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
+EFIELD = np.array([1.0e-3, 0.4e-3])  # V/nm
+TAU = 10.0  # fs
+MU_B_J = 9.2740100783e-24
+MU0 = 1.25663706212e-6
+GAMMA_PER_FS_T = 2.0 * 5.7883818060e-5 / HBAR  # g mu_B/hbar with g = 2 [rad/(fs T)]
+
+
+def rd_hamiltonian(p, m):
+    """H(k) for k (..., 2): Rashba + Dresselhaus, written from its definition."""
+
+    def h(kx, ky):
+        bx = p["alpha"] * ky + p["beta"] * kx - p["j_ex"] * m[0]
+        by = -p["alpha"] * kx - p["beta"] * ky - p["j_ex"] * m[1]
+        bz = -p["j_ex"] * m[2] + 0.0 * kx
+        return C_KIN * (kx**2 + ky**2), (bx, by, bz)
+
+    return h
+
+
+def lattice_hamiltonian(p, m):
+    """H(k) of the square-lattice Rashba ferromagnet, written from its definition."""
+
+    def h(kx, ky):
+        a = p["a"]
+        eps0 = 2.0 * p["t"] * (2.0 - np.cos(kx * a) - np.cos(ky * a))
+        return eps0, (p["lam"] * np.sin(ky * a) - p["j_ex"] * m[0], -p["lam"] * np.sin(kx * a) - p["j_ex"] * m[1], -p["j_ex"] * m[2] + 0.0 * kx)
+
+    h.r_max = 0.75 * np.pi / p["a"]  # inside the first zone
+    return h
+
+
+def matrices(h, kx, ky):
+    eps0, b = h(kx, ky)
+    return eps0[..., None, None] * np.eye(2) + sum(bi[..., None, None] * PAULI[i] for i, bi in enumerate(b))
+
+
+def band_spins(h, kx, ky, index):
+    """<sigma> (..., 3) of eigenvector `index` (0 lower, 1 upper) from numpy.linalg.eigh."""
+    _, vectors = np.linalg.eigh(matrices(h, kx, ky))
+    v = vectors[..., :, index]
+    return np.stack([np.real(np.einsum("...i,ij,...j->...", v.conj(), PAULI[i], v)) for i in range(3)], -1)
+
+
+def spin_response(h, fermi_energy, num_phi=48, num_r=32, step=1e-5):
+    """A (3, 2) [1/nm]: sum over occupied bands of the sea integral of d<sigma>/dk, per (2 pi)^2."""
+    phi = 2.0 * np.pi * np.arange(num_phi) / num_phi
+    cos, sin = np.cos(phi), np.sin(phi)
+    nodes, weights = np.polynomial.legendre.leggauss(num_r)
+    total = np.zeros((3, 2))
+    for index in (0, 1):
+        def energy(r):
+            return np.linalg.eigvalsh(matrices(h, r * cos, r * sin))[:, index]
+
+        if energy(np.zeros(num_phi)).min() >= fermi_energy:
+            continue
+        low, high = np.zeros(num_phi), np.full(num_phi, getattr(h, "r_max", 20.0))
+        assert np.all(energy(high) > fermi_energy)
+        for _ in range(80):
+            mid = 0.5 * (low + high)
+            below = energy(mid) < fermi_energy
+            low, high = np.where(below, mid, low), np.where(below, high, mid)
+        radius = 0.5 * (low + high)
+        r = 0.5 * radius[:, None] * (nodes[None, :] + 1.0)
+        w = 0.5 * radius[:, None] * weights[None, :] * r * (2.0 * np.pi / num_phi)
+        kx, ky = r * cos[:, None], r * sin[:, None]
+        for j, (dx, dy) in enumerate(((step, 0.0), (0.0, step))):
+            derivative = (band_spins(h, kx + dx, ky + dy, index) - band_spins(h, kx - dx, ky - dy, index)) / (2.0 * step)
+            total[:, j] += np.einsum("pr,pri->i", w, derivative)
+    return total / (2.0 * np.pi) ** 2
+
+
+def reference_torques(h_of_m, p, fermi_energy, m):
+    a = spin_response(h_of_m(p, m), fermi_energy)
+    kdot = -EFIELD / HBAR
+    spin_shift = a @ (kdot * TAU)
+    return 2.0 * p["j_ex"] / HBAR * np.cross(m, spin_shift), -a @ kdot, spin_shift
+
+
+CASES = {
+    "rashba-dresselhaus": (
+        rd_hamiltonian,
+        {"alpha": 0.03, "beta": 0.012, "j_ex": 0.5},
+        0.7,
+        lambda p, m: jaxsot.RashbaDresselhausFerromagnet(p["alpha"], p["beta"], p["j_ex"], m),
+    ),
+    # Low filling (k_F a ~ 0.8): the seas are star-shaped about k = 0.
+    "square-lattice": (
+        lattice_hamiltonian,
+        {"t": 1.0, "a": 0.4, "lam": 0.1, "j_ex": 0.3},
+        0.45,
+        lambda p, m: jaxsot.SquareLatticeRashbaFerromagnet(p["t"], p["a"], p["lam"], p["j_ex"], m),
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def case(request):
+    h_of_m, p, fermi_energy, build = CASES[request.param]
+    model = build(p, np.array([0.0, 0.0, 1.0]))
+    torque = jaxsot.ModelTorque(model, fermi_energy, jnp.asarray(EFIELD), TAU, num=64)
+    return request.param, h_of_m, p, fermi_energy, torque
+
+
+@pytest.mark.parametrize("m", [(0.0, 0.0, 1.0), (0.6, -0.48, 0.64), (0.8, 0.6, 0.0)])
+def test_model_torques_match_a_brute_force_sea_sum(case, m):
+    _, h_of_m, p, fermi_energy, torque = case
+    m = np.asarray(m) / np.linalg.norm(m)
+    t1, t2, spin_shift = reference_torques(h_of_m, p, fermi_energy, m)
+    got = jaxsot.electron_response(torque, jnp.asarray(m))
+    scale = np.max(np.abs(t1))
+    assert scale > 0 and np.max(np.abs(t2)) > 0
+    np.testing.assert_allclose(np.asarray(got["field_like"]), t1, rtol=0, atol=1e-7 * scale)
+    np.testing.assert_allclose(np.asarray(got["damping_like"]), t2, rtol=0, atol=1e-7 * np.max(np.abs(t2)))
+    np.testing.assert_allclose(float(got["exchange"]), p["j_ex"], rtol=1e-14)
+    # The LLG's field-like field is J delta S / (n_mu mu_B).
+    magnet = jaxsot.Magnet(1.0, 1.0, 0.1)
+    rates = jaxsot.llg_rates(magnet, torque, jnp.asarray(m))
+    moment = 1.0 / MU0 * 1e-9 / MU_B_J * 1e-18 * 5.7883818060e-5
+    np.testing.assert_allclose(np.asarray(rates["field_like_field"]), p["j_ex"] * spin_shift / moment, rtol=0, atol=1e-7 * np.max(np.abs(p["j_ex"] * spin_shift / moment)))
+
+
+def test_llg_of_non_rashba_models_matches_scipy(case):
+    name, h_of_m, p, fermi_energy, torque = case
+    ms, d, gilbert, bk = 1.0, 1.0, 0.1, 0.3
+    magnet = jaxsot.Magnet(ms, d, gilbert, anisotropy_field=bk, demag=(0.0, 0.0, 0.0), g_factor=2.0)
+    n_mu = ms / MU0 * d * 1e-9 / MU_B_J * 1e-18  # mu_B per nm^2
+    kappa = 2.0 / (2.0 * n_mu)
+    m0 = np.array([0.4, 0.1, 0.9])
+    m0 /= np.linalg.norm(m0)
+    t_end = 2.0e4
+
+    def rhs(_, m):
+        m = m / np.linalg.norm(m)
+        t1, t2, _ = reference_torques(h_of_m, p, fermi_energy, m)
+        total = t1 + t2
+        b0 = bk * m[2] * np.array([0.0, 0.0, 1.0])
+        r = -GAMMA_PER_FS_T * np.cross(m, b0) - kappa * (total - m * (m @ total))
+        return (r + gilbert * np.cross(m, r)) / (1.0 + gilbert**2)
+
+    reference = solve_ivp(rhs, (0.0, t_end), m0, method="DOP853", rtol=1e-9, atol=1e-11)
+    assert reference.success
+    m_ref = reference.y[:, -1] / np.linalg.norm(reference.y[:, -1])
+    result = jaxsot.simulate_llg(magnet, torque, jnp.asarray(m0), t_end, num_save=3, rtol=1e-9, atol=1e-11)
+    assert bool(result.success)
+    # The torque turns M by a sizable angle in t_end (a run without current would end elsewhere).
+    moved = math.degrees(math.acos(min(1.0, float(m_ref @ m0))))
+    assert moved > 5.0, (name, moved)
+    np.testing.assert_allclose(np.asarray(result.m_final), m_ref, rtol=0, atol=2e-6)
+    # The energy ledger: the conventional energy changes by the integrated powers.
+    work = np.asarray(result.work_final)
+    e0 = float(jaxsot.conventional_energy(magnet, result.m_final)) - float(jaxsot.conventional_energy(magnet, jnp.asarray(m0)))
+    np.testing.assert_allclose(work[0] + work[1] + work[2] + work[3], e0, rtol=1e-5, atol=1e-12)
+
+
+def test_model_torque_refuses_what_it_cannot_do():
+    ti = jaxsot.TISurfaceFerromagnet(0.3, 0.1, [0.0, 0.0, 1.0])  # massless cone: infinite lower sea
+    with pytest.raises(ValueError, match="kinetic"):
+        jaxsot.ModelTorque(ti, 0.2, (1e-3, 0.0), 10.0)
+    rd = jaxsot.RashbaDresselhausFerromagnet(0.03, 0.01, 0.5, [0.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="closed forms of the Rashba ferromagnet"):
+        jaxsot.SpinOrbitTorque.from_model(rd, 0.7, (1e-3, 0.0), 10.0, method="strong_exchange")
+    torque = jaxsot.SpinOrbitTorque.from_model(rd, 0.7, (1e-3, 0.0), 10.0)
+    assert isinstance(torque, jaxsot.ModelTorque)
+    with pytest.raises(ValueError, match="closed form of the Rashba ferromagnet"):
+        jaxsot.strong_exchange_coefficients(jaxsot.Magnet(1.0, 1.0, 0.1), torque)
+    # E_F just below J: for in-plane M the upper band dips below it off k = 0 (an off-centre sea).
+    with pytest.raises(ValueError, match="does not contain k = 0|change as M turns"):
+        jaxsot.ModelTorque(rd, 0.498, (1e-3, 0.0), 10.0)
