@@ -209,8 +209,11 @@ def torque_coefficients(
     and projects b = B/j on the expansion of order N = `order` (`fit_torque_coefficients`), with the
     current along E of `torque`. magnet, torque: one instance each; rho0 [ohm m] (j = |E|/rho0).
     Grid points at M = +-y_j are harmless (the projection uses the vectors, not the scalar fields).
+    torque may be a `jaxsot.ModelTorque` (any TwoBandModel, method "exact" only): the basis stays
+    complete only for a model with the Rashba ferromagnet's rotation symmetry about z; for a
+    lower symmetry (Dresselhaus, a lattice) the reported residual measures what it leaves out.
     """
-    dtype = jnp.result_type(torque.alpha, magnet.ms_tesla, float)
+    dtype = jnp.result_type(torque.tau, magnet.ms_tesla, float)
     m, weights = sphere_grid(num_theta, num_phi, dtype)
     result = effective_fields(magnet, torque, m, rho0, methods=(method,))
     fields = result.exact if method == "exact" else result.strong_exchange

@@ -1,14 +1,14 @@
 """The macrospin LLG driven by the Fermi sea of non-Rashba models (jaxsot.ModelTorque).
 
-Independent references, NumPy/SciPy only: the electron spin response of the sea is the area integral
-A = sum_s int_sea d<sigma>_s/dk d^2k/(2 pi)^2 (3 x 2), on a polar Gauss-Legendre grid whose outer radius
-comes from a bisection on numpy.linalg.eigvalsh, with the band spins from numpy.linalg.eigh and their k
-derivatives by central finite differences (the library uses contour fluxes and autodiff instead). The
+Independent references, NumPy/SciPy only: the electron spin response of the sea from
+tests/model_reference.py (an area integral of NumPy eigh spins, not the library's contour fluxes). The
 torques are then T1 = (2J/hbar) M x A Delta k, T2 = -A k', and the LLG is integrated by
 scipy.integrate.solve_ivp (DOP853) with these torques.
 """
 
+import importlib.util
 import math
+import pathlib
 
 import jax.numpy as jnp
 import numpy as np
@@ -17,85 +17,15 @@ from scipy.integrate import solve_ivp
 
 import jaxsot
 
-HBAR = 0.6582119569  # eV fs
-C_KIN = 0.0380998212  # hbar^2/2m_e [eV nm^2]
-PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
-EFIELD = np.array([1.0e-3, 0.4e-3])  # V/nm
-TAU = 10.0  # fs
+_spec = importlib.util.spec_from_file_location("model_reference", pathlib.Path(__file__).parents[1] / "model_reference.py")
+_reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_reference)
+HBAR, EFIELD, TAU = _reference.HBAR, _reference.EFIELD, _reference.TAU
+rd_hamiltonian, lattice_hamiltonian, reference_torques = _reference.rd_hamiltonian, _reference.lattice_hamiltonian, _reference.reference_torques
+
 MU_B_J = 9.2740100783e-24
 MU0 = 1.25663706212e-6
 GAMMA_PER_FS_T = 2.0 * 5.7883818060e-5 / HBAR  # g mu_B/hbar with g = 2 [rad/(fs T)]
-
-
-def rd_hamiltonian(p, m):
-    """H(k) for k (..., 2): Rashba + Dresselhaus, written from its definition."""
-
-    def h(kx, ky):
-        bx = p["alpha"] * ky + p["beta"] * kx - p["j_ex"] * m[0]
-        by = -p["alpha"] * kx - p["beta"] * ky - p["j_ex"] * m[1]
-        bz = -p["j_ex"] * m[2] + 0.0 * kx
-        return C_KIN * (kx**2 + ky**2), (bx, by, bz)
-
-    return h
-
-
-def lattice_hamiltonian(p, m):
-    """H(k) of the square-lattice Rashba ferromagnet, written from its definition."""
-
-    def h(kx, ky):
-        a = p["a"]
-        eps0 = 2.0 * p["t"] * (2.0 - np.cos(kx * a) - np.cos(ky * a))
-        return eps0, (p["lam"] * np.sin(ky * a) - p["j_ex"] * m[0], -p["lam"] * np.sin(kx * a) - p["j_ex"] * m[1], -p["j_ex"] * m[2] + 0.0 * kx)
-
-    h.r_max = 0.75 * np.pi / p["a"]  # inside the first zone
-    return h
-
-
-def matrices(h, kx, ky):
-    eps0, b = h(kx, ky)
-    return eps0[..., None, None] * np.eye(2) + sum(bi[..., None, None] * PAULI[i] for i, bi in enumerate(b))
-
-
-def band_spins(h, kx, ky, index):
-    """<sigma> (..., 3) of eigenvector `index` (0 lower, 1 upper) from numpy.linalg.eigh."""
-    _, vectors = np.linalg.eigh(matrices(h, kx, ky))
-    v = vectors[..., :, index]
-    return np.stack([np.real(np.einsum("...i,ij,...j->...", v.conj(), PAULI[i], v)) for i in range(3)], -1)
-
-
-def spin_response(h, fermi_energy, num_phi=48, num_r=32, step=1e-5):
-    """A (3, 2) [1/nm]: sum over occupied bands of the sea integral of d<sigma>/dk, per (2 pi)^2."""
-    phi = 2.0 * np.pi * np.arange(num_phi) / num_phi
-    cos, sin = np.cos(phi), np.sin(phi)
-    nodes, weights = np.polynomial.legendre.leggauss(num_r)
-    total = np.zeros((3, 2))
-    for index in (0, 1):
-        def energy(r):
-            return np.linalg.eigvalsh(matrices(h, r * cos, r * sin))[:, index]
-
-        if energy(np.zeros(num_phi)).min() >= fermi_energy:
-            continue
-        low, high = np.zeros(num_phi), np.full(num_phi, getattr(h, "r_max", 20.0))
-        assert np.all(energy(high) > fermi_energy)
-        for _ in range(80):
-            mid = 0.5 * (low + high)
-            below = energy(mid) < fermi_energy
-            low, high = np.where(below, mid, low), np.where(below, high, mid)
-        radius = 0.5 * (low + high)
-        r = 0.5 * radius[:, None] * (nodes[None, :] + 1.0)
-        w = 0.5 * radius[:, None] * weights[None, :] * r * (2.0 * np.pi / num_phi)
-        kx, ky = r * cos[:, None], r * sin[:, None]
-        for j, (dx, dy) in enumerate(((step, 0.0), (0.0, step))):
-            derivative = (band_spins(h, kx + dx, ky + dy, index) - band_spins(h, kx - dx, ky - dy, index)) / (2.0 * step)
-            total[:, j] += np.einsum("pr,pri->i", w, derivative)
-    return total / (2.0 * np.pi) ** 2
-
-
-def reference_torques(h_of_m, p, fermi_energy, m):
-    a = spin_response(h_of_m(p, m), fermi_energy)
-    kdot = -EFIELD / HBAR
-    spin_shift = a @ (kdot * TAU)
-    return 2.0 * p["j_ex"] / HBAR * np.cross(m, spin_shift), -a @ kdot, spin_shift
 
 
 CASES = {
