@@ -336,9 +336,18 @@ def parse_run_config(text: str, source: str = "config") -> RunConfig:
     """Parse and validate a `jaxsot run` TOML text. Raises ConfigError with one clear line that
     starts with the source (file name) and names the section and key."""
     with named_errors(source):
-        config = _parse_sections(text, source, RunConfig)
+        config = _parse_sections(text, source, RunConfig, build=_run_section)
         check_run_rules(config)
     return config
+
+
+def _run_section(default, name, table):
+    """One run section; [model] by its kind (cli._model_config: the shipped models and "python:...")."""
+    if name == "model":
+        from ._model_config import parse_model_table
+
+        return parse_model_table(name, table)
+    return _build(type(default), name, table)
 
 
 def config_to_toml(config: RunConfig) -> str:
@@ -346,6 +355,11 @@ def config_to_toml(config: RunConfig) -> str:
     comment gives its unit and the range the commands accept."""
     lines = []
     for section in dataclasses.fields(config):
+        if section.name == "model" and not isinstance(config.model, ModelOptions):
+            from ._model_config import model_table_toml
+
+            lines.append(model_table_toml(config.model))
+            continue
         lines.append(f"[{section.name}]")
         for field in dataclasses.fields(getattr(config, section.name)):
             value = getattr(getattr(config, section.name), field.name)

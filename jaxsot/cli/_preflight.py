@@ -165,6 +165,15 @@ def _model_point(model, fermi_energy) -> dict:
 
 def _check_model_sea(model, fermi_energy: float) -> bool:
     """Refuse a [model] + fermi_energy_eV whose Fermi sea is not supported; True when the upper band is occupied."""
+    from ._model_config import build_model, model_kind
+
+    if model_kind(model) != "rashba":  # another kind: the library's own check of the seas (concrete values)
+        import jaxsot
+
+        try:
+            return 1 in jaxsot.occupied_bands(build_model(model, None), fermi_energy)
+        except ValueError as error:
+            raise ConfigError(f"[ensemble] fermi_energy_eV = {fermi_energy:g} with [model] kind = {model_kind(model)!r} cannot be computed: {error}") from None
     status, upper = _status(_model_point(model, fermi_energy))
     if status[0] != 0:
         raise ConfigError(
