@@ -311,18 +311,59 @@ def _toml_value(value) -> str:
     return repr(value)
 
 
-def model_table_toml(options) -> str:
+def model_table_toml(options, section: str = "model") -> str:
     """The resolved [model] table of another kind as TOML text (for config.toml in the results folder)."""
+    if isinstance(options, LlgModelElectrons):
+        text = model_table_toml(options.model, section)
+        lines = [line for line in text.splitlines() if not line.startswith(("theta_deg", "phi_deg"))]
+        return "\n".join(lines[:1] + [f"fermi_energy_eV = {options.fermi_energy_eV!r}"] + lines[1:]) + "\n"
     kind = model_kind(options)
     if kind == "tight-binding":
         s = options.scalars
-        lines = ["[model]", 'kind = "tight-binding"', f"j_ex_eV = {s.j_ex_eV!r}", f"theta_deg = {s.theta_deg!r}",
+        lines = [f"[{section}]", 'kind = "tight-binding"', f"j_ex_eV = {s.j_ex_eV!r}", f"theta_deg = {s.theta_deg!r}",
                  f"phi_deg = {s.phi_deg!r}", f"lattice_vectors_nm = {_toml_value(options.lattice_vectors_nm)}"]
         for cell, real, imag in options.hoppings:
-            lines += ["[[model.hoppings]]", f"cell = {_toml_value(cell)}", f"real_eV = {_toml_value(real)}", f"imag_eV = {_toml_value(imag)}"]
+            lines += [f"[[{section}.hoppings]]", f"cell = {_toml_value(cell)}", f"real_eV = {_toml_value(real)}", f"imag_eV = {_toml_value(imag)}"]
         return "\n".join(lines) + "\n"
     if kind.startswith("python:"):
-        lines = ["[model]", f"kind = {_toml_value(kind)}"] + [f"{k} = {_toml_value(v)}" for k, v in options.parameters]
+        lines = [f"[{section}]", f"kind = {_toml_value(kind)}"] + [f"{k} = {_toml_value(v)}" for k, v in options.parameters]
         return "\n".join(lines + [f"theta_deg = {options.theta_deg!r}", f"phi_deg = {options.phi_deg!r}"]) + "\n"
-    lines = ["[model]"] + [f"{f.name} = {_toml_value(getattr(options, f.name))}  # {f.metadata['doc']}" for f in dataclasses.fields(options)]
+    lines = [f"[{section}]"] + [f"{f.name} = {_toml_value(getattr(options, f.name))}  # {f.metadata['doc']}" for f in dataclasses.fields(options)]
     return "\n".join(lines) + "\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class LlgModelElectrons:
+    """[electrons] of `jaxsot llg` with kind = another model: its [model]-style options and E_F [eV]."""
+
+    model: Any
+    fermi_energy_eV: float
+
+
+_LLG_FERMI = ("fermi_energy_eV", float, _option(1.5, low=-100.0, high=100.0, doc="Fermi energy E_F [eV]"))
+
+
+def parse_llg_electrons(section: str, table: dict):
+    """[electrons] of `jaxsot llg` with a kind other than "rashba": the model's keys (as in [model],
+    without theta_deg/phi_deg: M is the magnet's) and fermi_energy_eV. The model's occupied bands
+    must be the same for every direction of M (checked here with `jaxsot.ModelTorque`)."""
+    import jaxsot
+
+    for key in ("theta_deg", "phi_deg"):
+        if key in table:
+            raise ConfigError(f"[{section}] unknown key {key!r}: M is the magnet's direction ([initial]); allowed: the model's keys and fermi_energy_eV")
+    name, kind, option = _LLG_FERMI
+    field = dataclasses.field(default=option.default, metadata=option.metadata)
+    field.name, field.type = name, kind
+    fermi = _check_value(section, field, table[name]) if name in table else option.default
+    options = parse_model_table(section, {k: v for k, v in table.items() if k != name})
+    try:
+        jaxsot.ModelTorque(build_model(options, None), fermi, (1e-4, 0.0), 1.0, num=16)
+    except ValueError as error:
+        raise ConfigError(f"[{section}] fermi_energy_eV = {fermi:g} with kind = {model_kind(options)!r}: {error}") from None
+    return LlgModelElectrons(options, fermi)
+
+
+def is_kind_options(value) -> bool:
+    """True for the options of a model kind other than "rashba" (written by `model_table_toml`)."""
+    return isinstance(value, (TightBindingOptions, PythonModelOptions, LlgModelElectrons)) or type(value) in KIND_SCHEMAS.values()

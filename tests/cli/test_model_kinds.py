@@ -103,6 +103,62 @@ def test_bad_fermi_energy_for_a_model_kind_is_refused_before_work(run_cli, tmp_p
     assert not (tmp_path / "out" / "results.json").exists()
 
 
-def test_other_commands_refuse_model_kinds_in_one_line(run_cli, tmp_path):
+def test_default_config_of_other_commands_refuses_model_kinds(run_cli, tmp_path):
     completed = run_cli("default-config", "llg", "--model", "ti-surface", cwd=tmp_path)
     assert completed.returncode == 2 and "only `jaxsot run`" in completed.stderr
+
+
+LLG_TI = """
+[electrons]
+kind = "ti-surface"
+hbar_v_eV_nm = 0.3
+j_ex_eV = 0.1
+kinetic_eV_nm2 = 0.1
+fermi_energy_eV = 0.3
+
+[current]
+j_A_per_m2 = 1.0e12
+
+[torque]
+num_contour = 16
+
+[time]
+t_end_ns = 0.005
+num_save = 5
+rtol = 1.0e-6
+"""
+
+
+def test_llg_with_a_model_kind_uses_the_model_torque(run_cli, tmp_path):
+    from jaxsot.cli._config import parse_llg_config
+    from jaxsot.cli.llg import build_llg_inputs
+
+    config = parse_llg_config(LLG_TI, "ti.toml")
+    magnet, torque, m0, settings, derived = build_llg_inputs(config, jnp.float64)
+    assert isinstance(torque, jaxsot.ModelTorque) and isinstance(torque.model, jaxsot.TISurfaceFerromagnet)
+    # tau: the film of resistivity rho0 carries j = E/rho0 (Boltzmann conductance of the exact bands).
+    sigma = jaxsot.conductivity(torque.model.with_magnetization(jnp.asarray([0.0, 0.0, 1.0])), 0.3, derived["tau_fs"], 64)
+    sheet_siemens = float(sigma[0, 0]) * 1.602176634e-19 / 1e-15
+    np.testing.assert_allclose(sheet_siemens, 1e-9 / 2e-7, rtol=1e-6)
+    path = tmp_path / "ti.toml"
+    path.write_text(LLG_TI)
+    completed = run_cli("llg", str(path), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "no closed forms for this model" in completed.stdout and "nan" not in completed.stdout.lower()
+    again = parse_llg_config((tmp_path / "out" / "config.toml").read_text(), "again")
+    assert again == config
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (('[torque]\n', '[torque]\nmethod = "strong_exchange"\n'), "closed form of the Rashba ferromagnet"),
+        (("fermi_energy_eV = 0.3", "fermi_energy_eV = 0.3\ntheta_deg = 10.0"), "M is the magnet's direction"),
+        (("kinetic_eV_nm2 = 0.1", "kinetic_eV_nm2 = 0.1\nalpha_eV_nm = 0.05"), "unknown key 'alpha_eV_nm'"),
+    ],
+)
+def test_llg_model_kind_errors(change, match):
+    from jaxsot.cli._config import parse_llg_config
+
+    with pytest.raises(ConfigError, match=match):
+        parse_llg_config(LLG_TI.replace(*change), "bad.toml")
