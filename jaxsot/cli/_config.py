@@ -1100,3 +1100,7 @@ def parse_validate_config(text: str, source: str = "config") -> ValidateConfig:
         config = _parse_sections(text, source, ValidateConfig, build=_build_over)
         check_validate_rules(config)
     return config
+
+
+# Shared with cli._model_config (the per-kind [model] schemas): the section builder and key checks.
+build_section, check_value, option, show_value, type_name, allowed_range = _build, _check_value, _option, _show, _type_name, _allowed_range

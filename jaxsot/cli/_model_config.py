@@ -14,49 +14,49 @@ import importlib
 import math
 from typing import Any
 
-from ._config import ConfigError, ModelOptions, _build, _check_value, _option, _show, _type_name
+from ._config import ConfigError, ModelOptions, allowed_range, build_section, check_value, option, show_value, type_name
 
 KINDS = ("rashba", "ti-surface", "rashba-dresselhaus", "square-lattice", "tight-binding")
 """The shipped model kinds; "python:module:Class" names a user's own model."""
 
 _ANGLES = (
-    ("theta_deg", float, _option(0.0, low=0.0, high=180.0, doc="polar angle of M from +z [deg]")),
-    ("phi_deg", float, _option(0.0, low=-360.0, high=360.0, doc="azimuth of M from +x [deg]")),
+    ("theta_deg", float, option(0.0, low=0.0, high=180.0, doc="polar angle of M from +z [deg]")),
+    ("phi_deg", float, option(0.0, low=-360.0, high=360.0, doc="azimuth of M from +x [deg]")),
 )
 
 
 def _schema(kind, *entries):
-    fields = [("kind", str, _option(kind, choices=(kind,), doc="model kind"))]
-    fields += [(name, float, option) for name, option in entries] + list(_ANGLES)
+    fields = [("kind", str, option(kind, choices=(kind,), doc="model kind"))]
+    fields += [(name, float, spec) for name, spec in entries] + list(_ANGLES)
     return dataclasses.make_dataclass(f"{kind.title().replace('-', '')}ModelOptions", fields, frozen=True)
 
 
 KIND_SCHEMAS = {
     "ti-surface": _schema(
         "ti-surface",
-        ("hbar_v_eV_nm", _option(0.33, low=-10.0, high=10.0, min_abs=1e-4, doc="Dirac velocity times hbar [eV nm]",
+        ("hbar_v_eV_nm", option(0.33, low=-10.0, high=10.0, min_abs=1e-4, doc="Dirac velocity times hbar [eV nm]",
                                  why="without it there is no spin-orbit coupling and no torque")),
-        ("j_ex_eV", _option(0.05, low=1e-3, high=100.0, doc="exchange coupling J [eV]")),
-        ("kinetic_eV_nm2", _option(0.05, low=0.0, high=100.0, low_open=True,
+        ("j_ex_eV", option(0.05, low=1e-3, high=100.0, doc="exchange coupling J [eV]")),
+        ("kinetic_eV_nm2", option(0.05, low=0.0, high=100.0, low_open=True,
                                    doc="coefficient c of the k^2 term [eV nm^2] (> 0: a bounded Fermi sea)")),
     ),
     "rashba-dresselhaus": _schema(
         "rashba-dresselhaus",
-        ("alpha_eV_nm", _option(0.05, low=-10.0, high=10.0, doc="Rashba coupling [eV nm]")),
-        ("beta_eV_nm", _option(0.02, low=-10.0, high=10.0, doc="linear Dresselhaus coupling [eV nm]")),
-        ("j_ex_eV", _option(1.0, low=1e-3, high=100.0, doc="exchange coupling J [eV]")),
-        ("mass_ratio", _option(1.0, low=0.0, high=100.0, low_open=True, doc="effective mass m*/m_e")),
+        ("alpha_eV_nm", option(0.05, low=-10.0, high=10.0, doc="Rashba coupling [eV nm]")),
+        ("beta_eV_nm", option(0.02, low=-10.0, high=10.0, doc="linear Dresselhaus coupling [eV nm]")),
+        ("j_ex_eV", option(1.0, low=1e-3, high=100.0, doc="exchange coupling J [eV]")),
+        ("mass_ratio", option(1.0, low=0.0, high=100.0, low_open=True, doc="effective mass m*/m_e")),
     ),
     "square-lattice": _schema(
         "square-lattice",
-        ("t_eV", _option(1.0, low=0.0, high=100.0, low_open=True, doc="nearest-neighbour hopping t [eV]")),
-        ("a_nm", _option(0.4, low=0.0, high=100.0, low_open=True, doc="lattice constant a [nm]")),
-        ("lam_eV", _option(0.1, low=-100.0, high=100.0, doc="spin-orbit (Rashba) hopping lambda [eV]")),
-        ("j_ex_eV", _option(0.3, low=1e-3, high=100.0, doc="exchange coupling J [eV]")),
+        ("t_eV", option(1.0, low=0.0, high=100.0, low_open=True, doc="nearest-neighbour hopping t [eV]")),
+        ("a_nm", option(0.4, low=0.0, high=100.0, low_open=True, doc="lattice constant a [nm]")),
+        ("lam_eV", option(0.1, low=-100.0, high=100.0, doc="spin-orbit (Rashba) hopping lambda [eV]")),
+        ("j_ex_eV", option(0.3, low=1e-3, high=100.0, doc="exchange coupling J [eV]")),
     ),
     "tight-binding": _schema(
         "tight-binding",
-        ("j_ex_eV", _option(0.3, low=1e-3, high=100.0, doc="exchange coupling J [eV]")),
+        ("j_ex_eV", option(0.3, low=1e-3, high=100.0, doc="exchange coupling J [eV]")),
     ),
 }
 
@@ -94,25 +94,25 @@ def model_kind(options) -> str:
 def _matrix(section, index, name, value):
     where = f"[{section}] hoppings[{index}].{name}"
     if not (isinstance(value, list) and len(value) == 2 and all(isinstance(r, list) and len(r) == 2 for r in value)):
-        raise ConfigError(f"{where} = {_show(value)} is {_type_name(value)}; allowed: a 2x2 array of numbers [eV], e.g. [[0.0, 0.0], [0.0, 0.0]]")
+        raise ConfigError(f"{where} = {show_value(value)} is {type_name(value)}; allowed: a 2x2 array of numbers [eV], e.g. [[0.0, 0.0], [0.0, 0.0]]")
     for row in value:
         for x in row:
             if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-                raise ConfigError(f"{where} holds {_show(x)}; allowed: finite numbers [eV]")
+                raise ConfigError(f"{where} holds {show_value(x)}; allowed: finite numbers [eV]")
     return tuple(tuple(float(x) for x in row) for row in value)
 
 
 def _tight_binding(section, table):
     scalars = {k: v for k, v in table.items() if k not in _TIGHT_BINDING_EXTRA}
-    options = _build(KIND_SCHEMAS["tight-binding"], section, scalars)
+    options = build_section(KIND_SCHEMAS["tight-binding"], section, scalars)
     lattice = table.get("lattice_vectors_nm", [[0.4, 0.0], [0.0, 0.4]])
     if not (isinstance(lattice, list) and len(lattice) == 2 and all(isinstance(r, list) and len(r) == 2 for r in lattice)
             and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for r in lattice for x in r)):
-        raise ConfigError(f"[{section}] lattice_vectors_nm = {_show(lattice)}; allowed: [[a1x, a1y], [a2x, a2y]] in nm (finite numbers)")
+        raise ConfigError(f"[{section}] lattice_vectors_nm = {show_value(lattice)}; allowed: [[a1x, a1y], [a2x, a2y]] in nm (finite numbers)")
     hoppings = table.get("hoppings")
     if not isinstance(hoppings, list) or not hoppings or not all(isinstance(h, dict) for h in hoppings):
         raise ConfigError(
-            f"[{section}] hoppings = {_show(hoppings)}; allowed: an array of tables [[{section}.hoppings]] with "
+            f"[{section}] hoppings = {show_value(hoppings)}; allowed: an array of tables [[{section}.hoppings]] with "
             "cell = [n1, n2], real_eV = [[..], [..]] and (optional) imag_eV = [[..], [..]]"
         )
     parsed = []
@@ -122,7 +122,7 @@ def _tight_binding(section, table):
             raise ConfigError(f"[{section}] hoppings[{index}] unknown key {sorted(unknown)[0]!r}; allowed: cell, real_eV, imag_eV")
         cell = hop.get("cell")
         if not (isinstance(cell, list) and len(cell) == 2 and all(isinstance(n, int) and not isinstance(n, bool) for n in cell)):
-            raise ConfigError(f"[{section}] hoppings[{index}].cell = {_show(cell)}; allowed: two integers [n1, n2] (R = n1 a1 + n2 a2)")
+            raise ConfigError(f"[{section}] hoppings[{index}].cell = {show_value(cell)}; allowed: two integers [n1, n2] (R = n1 a1 + n2 a2)")
         real = _matrix(section, index, "real_eV", hop.get("real_eV"))
         imag = _matrix(section, index, "imag_eV", hop.get("imag_eV", [[0.0, 0.0], [0.0, 0.0]]))
         parsed.append((tuple(cell), real, imag))
@@ -134,16 +134,16 @@ def _python(section, kind, table):
     if path.count(":") != 1 or not all(path.split(":")):
         raise ConfigError(f"[{section}] kind = {kind!r}; allowed: \"python:package.module:ClassName\"")
     angles = {}
-    for name, _, option in _ANGLES:
-        field = dataclasses.field(default=option.default, metadata=option.metadata)
+    for name, _, spec in _ANGLES:
+        field = dataclasses.field(default=spec.default, metadata=spec.metadata)
         field.name, field.type = name, float
-        angles[name] = _check_value(section, field, table[name]) if name in table else option.default
+        angles[name] = check_value(section, field, table[name]) if name in table else spec.default
     parameters = []
     for key, value in table.items():
         if key in ("kind", "theta_deg", "phi_deg"):
             continue
         if isinstance(value, (str, dict)) or isinstance(value, bool):
-            raise ConfigError(f"[{section}] {key} = {_show(value)} is {_type_name(value)}; allowed: a number or an array of numbers")
+            raise ConfigError(f"[{section}] {key} = {show_value(value)} is {type_name(value)}; allowed: a number or an array of numbers")
         parameters.append((key, _freeze(value)))
     return PythonModelOptions(kind, tuple(parameters), angles["theta_deg"], angles["phi_deg"])
 
@@ -161,19 +161,19 @@ def parse_model_table(section: str, table: Any):
     `TightBindingOptions` or `PythonModelOptions`; the model is built once here, so its own checks run
     before any work. Raises ConfigError naming the key, the value and what is allowed."""
     if not isinstance(table, dict):
-        return _build(ModelOptions, section, table)
+        return build_section(ModelOptions, section, table)
     kind = table.get("kind", "rashba")
     if not isinstance(kind, str):
-        raise ConfigError(f"[{section}] kind = {_show(kind)} is {_type_name(kind)}; allowed: {', '.join(map(repr, KINDS))} or \"python:module:Class\"")
+        raise ConfigError(f"[{section}] kind = {show_value(kind)} is {type_name(kind)}; allowed: {', '.join(map(repr, KINDS))} or \"python:module:Class\"")
     if kind == "rashba":
-        options = _build(ModelOptions, section, {k: v for k, v in table.items() if k != "kind"})
+        options = build_section(ModelOptions, section, {k: v for k, v in table.items() if k != "kind"})
         return options
     if kind == "tight-binding":
         options = _tight_binding(section, table)
     elif kind.startswith("python:"):
         options = _python(section, kind, table)
     elif kind in KIND_SCHEMAS:
-        options = _build(KIND_SCHEMAS[kind], section, table)
+        options = build_section(KIND_SCHEMAS[kind], section, table)
     else:
         raise ConfigError(f"[{section}] kind = {kind!r} is not allowed; allowed: {', '.join(map(repr, KINDS))} or \"python:module:Class\"")
     try:
@@ -258,8 +258,6 @@ def describe_model(options, model) -> str:
 
 def default_model_toml(kind: str) -> str:
     """A commented [model] table for `kind` (its schema's defaults and ranges)."""
-    from ._config import _allowed_range
-
     if kind == "rashba":
         raise ValueError("the Rashba [model] table is the command's own default")
     schema = KIND_SCHEMAS[kind]
@@ -268,7 +266,7 @@ def default_model_toml(kind: str) -> str:
         value = field.default
         text = f'"{value}"' if isinstance(value, str) else repr(value)
         meta = field.metadata
-        allowed = f"; allowed: {_allowed_range(meta)}" if meta.get("low") is not None or meta.get("high") is not None else ""
+        allowed = f"; allowed: {allowed_range(meta)}" if meta.get("low") is not None or meta.get("high") is not None else ""
         lines.append(f"{field.name} = {text}  # {meta['doc']}{allowed}")
     if kind == "tight-binding":
         lines += [
@@ -340,7 +338,7 @@ class LlgModelElectrons:
     fermi_energy_eV: float
 
 
-_LLG_FERMI = ("fermi_energy_eV", float, _option(1.5, low=-100.0, high=100.0, doc="Fermi energy E_F [eV]"))
+_LLG_FERMI = ("fermi_energy_eV", float, option(1.5, low=-100.0, high=100.0, doc="Fermi energy E_F [eV]"))
 
 
 def parse_llg_electrons(section: str, table: dict):
@@ -352,10 +350,10 @@ def parse_llg_electrons(section: str, table: dict):
     for key in ("theta_deg", "phi_deg"):
         if key in table:
             raise ConfigError(f"[{section}] unknown key {key!r}: M is the magnet's direction ([initial]); allowed: the model's keys and fermi_energy_eV")
-    name, kind, option = _LLG_FERMI
-    field = dataclasses.field(default=option.default, metadata=option.metadata)
+    name, kind, spec = _LLG_FERMI
+    field = dataclasses.field(default=spec.default, metadata=spec.metadata)
     field.name, field.type = name, kind
-    fermi = _check_value(section, field, table[name]) if name in table else option.default
+    fermi = check_value(section, field, table[name]) if name in table else spec.default
     options = parse_model_table(section, {k: v for k, v in table.items() if k != name})
     try:
         jaxsot.ModelTorque(build_model(options, None), fermi, (1e-4, 0.0), 1.0, num=16)
