@@ -292,9 +292,18 @@ def transport_tau(model: TwoBandModel, fermi_energy, thickness, rho0, direction=
 
     Returns:
         tau [fs] (a float).
+
+    Raises:
+        ValueError: for traced inputs, a thickness or rho0 out of range, or a Fermi sea that is
+            not supported (`jaxsot.occupied_bands`).
     """
     check_range("thickness", thickness, low=0.0, low_inclusive=False, unit="nm")
     check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
+    if not is_concrete(model, fermi_energy, thickness, rho0, direction):
+        raise ValueError(
+            "transport_tau needs concrete values (it finds the occupied bands); allowed: call it outside jit/grad/vmap "
+            "and pass the resulting tau in"
+        )
     e = onp.asarray(direction, dtype=float)
     e = e / onp.linalg.norm(e)
     up = with_magnetization(model, jnp.asarray([0.0, 0.0, 1.0], model.dtype))

@@ -10,6 +10,7 @@ import importlib.util
 import math
 import pathlib
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -118,3 +119,15 @@ def test_model_torque_refuses_what_it_cannot_do():
     # E_F just below J: for in-plane M the upper band dips below it off k = 0 (an off-centre sea).
     with pytest.raises(ValueError, match="does not contain k = 0|change as M turns"):
         jaxsot.ModelTorque(rd, 0.498, (1e-3, 0.0), 10.0)
+
+
+def test_transport_tau_is_drude_for_parabolic_bands():
+    # alpha = 0: two parabolic bands c k^2 -+ J, n = sum_s k_s^2/(4 pi), tau = m t_F/(rho0 e^2 n) (SI, written out).
+    c, j_ex, fermi, thickness, rho0 = 0.0380998212, 0.5, 0.8, 1.5, 2e-7
+    model = jaxsot.RashbaFerromagnet(0.0, j_ex, [0.0, 0.0, 1.0])
+    density = sum((fermi + s * j_ex) / c / (4.0 * math.pi) for s in (1.0, -1.0) if fermi + s * j_ex > 0) * 1e18  # 1/m^2
+    e, m_e = 1.602176634e-19, 9.1093837015e-31
+    expected = m_e * thickness * 1e-9 / (rho0 * e**2 * density) * 1e15  # fs
+    np.testing.assert_allclose(jaxsot.transport_tau(model, fermi, thickness, rho0, num=64), expected, rtol=1e-7)
+    with pytest.raises(ValueError, match="concrete"):
+        jax.jit(lambda ef: jaxsot.transport_tau(model, ef, thickness, rho0))(fermi)
