@@ -2,7 +2,9 @@
 
 Docs: Theory > Magnetization dynamics. The magnet is one unit vector M (its magnetization, i.e. the
 direction of its magnetic moment); the conduction electrons are the Rashba ferromagnet of
-`RashbaFerromagnet`, H = hbar^2 k^2/2m + alpha (k x z).sigma - J M.sigma, evaluated at the current M.
+`RashbaFerromagnet`, H = hbar^2 k^2/2m + alpha (k x z).sigma - J M.sigma, evaluated at the current M
+(`SpinOrbitTorque`), or any `TwoBandModel` whose M is turned by its `with_magnetization` and whose
+exchange field is -J M (`ModelTorque`: the exact-band torques below, J read by autodiff).
 
 LLG (Gilbert form, paper eq. 3/4):
 
