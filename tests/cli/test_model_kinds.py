@@ -35,6 +35,9 @@ def test_each_default_model_table_parses_and_builds(kind, run_cli, tmp_path):
     config = parse_run_config(completed.stdout, "default")
     model = build_model(config.model, jnp.float64)
     assert isinstance(model, jaxsot.TwoBandModel) and not jaxsot.has_paper_forms(model)
+    from jaxsot.cli._preflight import check_run
+
+    check_run(config, "default")  # the default's Fermi seas are supported (the pre-check of `jaxsot run`)
     # the written config.toml round-trips
     from jaxsot.cli._config import config_to_toml
 
