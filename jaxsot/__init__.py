@@ -58,6 +58,7 @@ from ._fermi import occupied_bands as occupied_bands
 from ._llg import WORK_COLUMNS as LLG_WORK_COLUMNS
 from ._llg import LlgResult as LlgResult
 from ._llg import Magnet as Magnet
+from ._llg import ModelTorque as ModelTorque
 from ._llg import SpinOrbitTorque as SpinOrbitTorque
 from ._llg import conventional_energy as conventional_energy
 from ._llg import conventional_field as conventional_field
@@ -69,6 +70,7 @@ from ._llg import llg_diagnostics as llg_diagnostics
 from ._llg import llg_rates as llg_rates
 from ._llg import simulate_llg as simulate_llg
 from ._llg import strong_exchange_coefficients as strong_exchange_coefficients
+from ._llg import transport_tau as transport_tau
 from ._models import RashbaDresselhausFerromagnet as RashbaDresselhausFerromagnet
 from ._models import SquareLatticeRashbaFerromagnet as SquareLatticeRashbaFerromagnet
 from ._models import TightBindingModel as TightBindingModel

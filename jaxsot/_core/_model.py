@@ -127,6 +127,24 @@ class TwoBandModel(eqx.Module):
         """Text naming where the bands touch (b(k) = 0), for warnings; concrete models."""
         return "point where b(k) = 0"
 
+    def with_magnetization(self, magnetization) -> "TwoBandModel":
+        """The same model with the magnetization direction M replaced (no re-validation; traceable).
+
+        How M enters the model, stated once: every layer that turns M (the LLG, effective fields,
+        angular torque coefficients, AMR) calls this and nothing else. Default: replaces a
+        `magnetization` (3,) field; a model whose M enters otherwise overrides this method.
+
+        Args:
+            magnetization: the new direction M, shape (3,), a unit vector (not normalized here).
+
+        Returns:
+            The model with M replaced (same type, same other fields).
+
+        Raises:
+            ValueError: for a model without a `magnetization` field that does not override this method.
+        """
+        return _replace_magnetization(self, magnetization)
+
 
 class RashbaFerromagnet(TwoBandModel):
     """Two-dimensional Rashba ferromagnet, H = hbar^2 k^2/2m + alpha (k x z).sigma - J M.sigma.
@@ -269,14 +287,21 @@ def rashba_ray_bound(alpha, j_ex, mass_ratio, fermi_energy, s, *, xp=jnp):
 
 
 def with_magnetization(model, magnetization):
-    """The same model with its `magnetization` field replaced (no re-validation; traceable).
+    """`model.with_magnetization(magnetization)`: the same model with M replaced (traceable).
 
-    For quantities defined by turning M (the AMR reference). Raises ValueError for a model without
-    a `magnetization` field."""
+    For quantities defined by turning M (the LLG, effective fields, the AMR reference)."""
+    if not isinstance(model, TwoBandModel):
+        raise ValueError(f"model is a {type(model).__name__}; allowed: a jaxsot.TwoBandModel")
+    return model.with_magnetization(magnetization)
+
+
+def _replace_magnetization(model, magnetization):
+    """The default `TwoBandModel.with_magnetization`: replace the `magnetization` field."""
     if not hasattr(model, "magnetization"):
         raise ValueError(
-            f"model = {type(model).__name__} has no magnetization field; allowed: a model with a "
-            "`magnetization` (3,) field, e.g. jaxsot.RashbaFerromagnet (the AMR turns M)"
+            f"model = {type(model).__name__} has no magnetization field, so the layers that turn M (LLG, "
+            "effective fields, angular torque coefficients, AMR) cannot use it; allowed: a model with a "
+            "`magnetization` (3,) field, or one that implements TwoBandModel.with_magnetization(m)"
         )
     return eqx.tree_at(lambda m: m.magnetization, model, jnp.asarray(magnetization, jnp.result_type(model.magnetization)))
 

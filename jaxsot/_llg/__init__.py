@@ -2,7 +2,9 @@
 
 Docs: Theory > Magnetization dynamics. The magnet is one unit vector M (its magnetization, i.e. the
 direction of its magnetic moment); the conduction electrons are the Rashba ferromagnet of
-`RashbaFerromagnet`, H = hbar^2 k^2/2m + alpha (k x z).sigma - J M.sigma, evaluated at the current M.
+`RashbaFerromagnet`, H = hbar^2 k^2/2m + alpha (k x z).sigma - J M.sigma, evaluated at the current M
+(`SpinOrbitTorque`), or any `TwoBandModel` whose M is turned by its `with_magnetization` and whose
+exchange field is -J M (`ModelTorque`: the exact-band torques below, J read by autodiff).
 
 LLG (Gilbert form, paper eq. 3/4):
 
@@ -77,8 +79,11 @@ from ._solver import LlgResult as LlgResult
 from ._solver import llg_diagnostics as llg_diagnostics
 from ._solver import simulate_llg as simulate_llg
 from ._solver import strong_exchange_coefficients as strong_exchange_coefficients
+from ._torque import ModelTorque as ModelTorque
 from ._torque import SpinOrbitTorque as SpinOrbitTorque
 from ._torque import drude_tau as drude_tau
 from ._torque import electron_response as electron_response
 from ._torque import exchange_torque as exchange_torque
+from ._torque import exchange_coupling as exchange_coupling
 from ._torque import llg_rates as llg_rates
+from ._torque import transport_tau as transport_tau

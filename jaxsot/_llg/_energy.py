@@ -40,7 +40,7 @@ from .._fermi._circular import circular_fermi_seas
 from ..constants import CARRIER_CHARGE, ELECTRON_MASS, HBAR, MU_B_EV_PER_T
 from ._magnet import Magnet
 from ._solver import llg_diagnostics
-from ._torque import SpinOrbitTorque
+from ._torque import SpinOrbitTorque, model_at
 
 
 def energy_transfer_check(
@@ -62,7 +62,8 @@ def energy_transfer_check(
     resistivity of the exact bands, j = sigma(M) E, rho0 at M0 = z x E/|E| (no AMR there).
 
     Args:
-        magnet, torque: one (unbatched) magnet and electron source; torque.method is used as given.
+        magnet, torque: one (unbatched) magnet and electron source (`SpinOrbitTorque`, or `ModelTorque`
+            for any TwoBandModel); torque.method is used as given.
         m: (N, 3) magnetizations (normalized here), e.g. samples of an LLG trajectory.
         damping_like, field_like_field: optional (N, 3) overrides of the LLG's damping-like torque
             T_DL [1/fs] and field-like field B_fl [T] (to check torques computed elsewhere; the
@@ -93,11 +94,11 @@ def energy_transfer_check(
     magnet_loss = onp.asarray(-moment * jnp.sum(b_fl * t_dl, axis=-1))
     efield = onp.asarray(torque.efield, dtype=float)
     direction = efield / onp.linalg.norm(efield)
-    reference = RashbaFerromagnet(torque.alpha, torque.j_ex, [-direction[1], direction[0], 0.0], mass_ratio=torque.mass_ratio)
+    reference = model_at(torque, onp.asarray([-direction[1], direction[0], 0.0]))
     rho0 = onp.linalg.inv(onp.asarray(conductivity(reference, torque.fermi_energy, torque.tau, num)))
     extra, currents = [], []
     for direction_m in onp.asarray(m):
-        model = RashbaFerromagnet(torque.alpha, torque.j_ex, direction_m, mass_ratio=torque.mass_ratio)
+        model = model_at(torque, direction_m)
         sigma = onp.asarray(conductivity(model, torque.fermi_energy, torque.tau, num))
         current = sigma @ efield
         currents.append(current)

@@ -13,7 +13,7 @@ from jaxtyping import Array, Bool, Float
 from .._core._checks import check_count, check_finite, check_range, check_shape, float_dtype
 from ..constants import CARRIER_CHARGE, HBAR, MU_B_EV_PER_T
 from ._magnet import Magnet, unit_vectors
-from ._torque import SpinOrbitTorque, cross_z, llg_rates
+from ._torque import ModelTorque, SpinOrbitTorque, cross_z, llg_rates
 
 
 
@@ -263,7 +263,8 @@ def simulate_llg(
 
     Args:
         magnet: the macrospin (Magnet), fields may be batched.
-        torque: the electron source (SpinOrbitTorque), fields may be batched.
+        torque: the electron source: SpinOrbitTorque (Rashba ferromagnet, fields may be batched) or
+            ModelTorque (any TwoBandModel, exact bands at the current M; its model is shared by the batch).
         m0: initial magnetization direction, shape (..., 3) (normalized here).
         t_end: end time [fs] (> 0).
         num_save: number of saved times, evenly spaced from t = 0 to t_end (>= 2).
@@ -292,8 +293,8 @@ def simulate_llg(
     m0 = unit_vectors("m0", m0)
     if not isinstance(magnet, Magnet):
         raise ValueError(f"magnet is a {type(magnet).__name__}; allowed: jaxsot.Magnet")
-    if not isinstance(torque, SpinOrbitTorque):
-        raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque")
+    if not isinstance(torque, (SpinOrbitTorque, ModelTorque)):
+        raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque or jaxsot.ModelTorque")
     if current_off is not None:
         check_range("current_off", current_off, low=0.0, unit="fs")
     if stop_rate is not None:
@@ -302,14 +303,19 @@ def simulate_llg(
 
     leaves = [x for x in jax.tree_util.tree_leaves((magnet, torque)) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)]
     dtype = jnp.result_type(m0.dtype, *leaves)
-    shapes = _batch_shape(magnet, Magnet._CORE_NDIM) + _batch_shape(torque, SpinOrbitTorque._CORE_NDIM) + [m0.shape[:-1]]
+    core_torque = type(torque)._CORE_NDIM
+    shapes = _batch_shape(magnet, Magnet._CORE_NDIM) + _batch_shape(torque, core_torque) + [m0.shape[:-1]]
     try:
         batch = tuple(onp.broadcast_shapes(*shapes))
     except ValueError:
         raise ValueError(f"the batch dimensions {shapes} of magnet, torque and m0 do not broadcast; allowed: broadcastable leading shapes") from None
     size = int(onp.prod(batch)) if batch else 1
     magnet_b = _broadcast_module(magnet, Magnet._CORE_NDIM, batch, size, dtype)
-    torque_b = _broadcast_module(torque, SpinOrbitTorque._CORE_NDIM, batch, size, dtype)
+    torque_b = _broadcast_module(torque, core_torque, batch, size, dtype)
+    if isinstance(torque_b, ModelTorque):
+        # One electron model for the whole batch: its leaves are repeated so that every lane has one.
+        model = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (size,) + x.shape), torque.model.astype(dtype))
+        torque_b = eqx.tree_at(lambda t: t.model, torque_b, model)
     m0_b = jnp.broadcast_to(m0.astype(dtype), batch + (3,)).reshape(size, 3)
 
     t_end = jnp.asarray(t_end, dtype)
@@ -402,6 +408,11 @@ def strong_exchange_coefficients(magnet: Magnet, torque: SpinOrbitTorque) -> dic
     "damping_like_rate" a_J = kappa n_p (alpha/J) |k'| [1/fs] and "polarization_axis" p = (k' x z)/|k'| (3,)
     with T_DL = a_J M x (M x p); "kappa_np" = kappa n_p (the magnet-loss / extra-Joule ratio).
     """
+    if isinstance(torque, ModelTorque):
+        raise ValueError(
+            f"strong_exchange_coefficients is a closed form of the Rashba ferromagnet; torque.model = "
+            f"{type(torque.model).__name__} has none; allowed: a jaxsot.SpinOrbitTorque"
+        )
     dtype = float_dtype(torque.efield, magnet.ms_tesla)
     kdot = CARRIER_CHARGE * jnp.asarray(torque.efield, dtype) / HBAR
     shift = kdot * torque.tau

@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import numpy as onp
 from jaxtyping import Array, Float
 from .._core._checks import check_count, check_finite, check_range, check_shape, is_concrete, traced_check
-from .._core._model import RashbaFerromagnet
+from .._core._model import RashbaFerromagnet, TwoBandModel, with_magnetization
 from .._bands._arrays import accelerating_force
 from .._ensemble._strong import strong_exchange_response
-from .._ensemble._transport import contour_response
+from .._ensemble._transport import SIEMENS_PER_INTERNAL, contour_response, conductivity
 from .._fermi._circular import circular_densities
 from .._fermi._contour import occupied_bands
 from ..constants import ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, HBAR, HBAR2_OVER_2ME, MU_B_EV_PER_T
@@ -151,9 +151,23 @@ class SpinOrbitTorque(eqx.Module):
         self.n_lower, self.n_upper = circular_densities(self.alpha, self.j_ex, self.mass_ratio, self.fermi_energy)
 
     @classmethod
-    def from_model(cls, model: RashbaFerromagnet, fermi_energy, efield, tau, **options) -> "SpinOrbitTorque":
-        """The torque source with the band parameters of `model` (its magnetization is not used)."""
-        return cls(model.alpha, model.j_ex, fermi_energy, efield, tau, mass_ratio=model.mass_ratio, **options)
+    def from_model(cls, model: TwoBandModel, fermi_energy, efield, tau, **options):
+        """The torque source with the band parameters of `model` (its magnetization is not used).
+
+        A `RashbaFerromagnet` gives a `SpinOrbitTorque` (exact or strong-exchange methods); any other
+        `TwoBandModel` gives a `ModelTorque` (exact bands only: `method="strong_exchange"`, a closed
+        form of the Rashba ferromagnet, raises ValueError).
+        """
+        if isinstance(model, RashbaFerromagnet):
+            return cls(model.alpha, model.j_ex, fermi_energy, efield, tau, mass_ratio=model.mass_ratio, **options)
+        method = options.pop("method", "exact")
+        if method != "exact":
+            raise ValueError(
+                f"method = {method!r}: the strong-exchange torques are closed forms of the Rashba ferromagnet; "
+                f"model = {type(model).__name__} has none; allowed: 'exact'"
+            )
+        options.pop("mass_ratio", None)
+        return ModelTorque(model, fermi_energy, efield, tau, **options)
 
     @property
     def eta(self):
@@ -194,6 +208,147 @@ def _checked_bands(alpha, j_ex, mass_ratio, fermi_energy) -> tuple:
     return tuple(found)
 
 
+class ModelTorque(eqx.Module):
+    """The Fermi sea of any `TwoBandModel` as the source of the spin-orbit torque on the magnet (pytree).
+
+    The model's M is replaced by the magnet's current direction through `model.with_magnetization`
+    at every evaluation, and the torques are those of the exact bands (Fermi-contour fluxes, as
+    `SpinOrbitTorque(method="exact")`): T1 = (2J/hbar) M x delta S of the sea shifted by
+    Delta k = qE tau/hbar and T2 = -dS/dt of the sea accelerated by k' = qE/hbar (paper eq. 4-7,
+    `jaxsot.ensemble_damping_torque`). J is read from the model by autodiff, J = -(1/3) tr db/dM of
+    its exchange field (`exchange_coupling`): the model must couple M as b = ... - J M.
+
+    Args:
+        model: the electron model (`jaxsot.TwoBandModel` with `with_magnetization`; its own M is not used).
+        fermi_energy: E_F [eV] (may carry batch dimensions).
+        efield: applied in-plane field E (..., 2) [V/nm].
+        tau: momentum relaxation time [fs] (> 0).
+        field_like: include T1.
+        damping_like: include T2.
+        num: rays per Fermi contour (>= 8).
+
+    Raises:
+        ValueError: the model is not a TwoBandModel, does not provide `with_magnetization`, does not
+            couple M isotropically (b = ... - J M with J > 0), or its occupied bands change as M turns
+            or a Fermi sea is not star-shaped about k = 0 (`jaxsot.fermi_sea_status`) at one of the
+            probe directions of M; or a parameter out of range.
+    """
+
+    model: TwoBandModel
+    fermi_energy: Float[Array, "..."]
+    efield: Float[Array, "... 2"]
+    tau: Float[Array, "..."]
+    field_like: bool = eqx.field(static=True)
+    damping_like: bool = eqx.field(static=True)
+    num: int = eqx.field(static=True)
+    bands: tuple = eqx.field(static=True)
+    method: str = eqx.field(static=True)
+
+    _CORE_NDIM = {"fermi_energy": 0, "efield": 1, "tau": 0}
+
+    def __init__(self, model, fermi_energy, efield, tau, *, field_like=True, damping_like=True, num=64):
+        if not isinstance(model, TwoBandModel):
+            raise ValueError(f"model is a {type(model).__name__}; allowed: a jaxsot.TwoBandModel")
+        check_finite("fermi_energy", fermi_energy)
+        check_finite("efield", efield)
+        check_shape("efield", efield, (2,))
+        check_range("tau", tau, low=0.0, low_inclusive=False, unit="fs")
+        self.num = check_count("num", num, minimum=8)
+        self.model = model
+        self.fermi_energy, self.efield, self.tau = as_float(fermi_energy), as_float(efield), as_float(tau)
+        self.field_like = bool(field_like)
+        self.damping_like = bool(damping_like)
+        self.method = "exact"
+        self.bands = _checked_model_bands(model, self.fermi_energy)
+
+
+def exchange_coupling(model: TwoBandModel, m: Float[Array, "3"]) -> Float[Array, ""]:
+    """J [eV] of a model whose field holds -J M: J = -(1/3) tr d(exchange field)/dM at M = m (autodiff).
+
+    The magnet feels the electrons through this coupling: the electron energy changes with M by
+    -J S.dM, so their torque density is T = (2J/hbar) M x S. Traceable.
+    """
+    jacobian = jax.jacfwd(lambda v: jnp.stack(with_magnetization(model, v).exchange_field()))(m)
+    return -jnp.trace(jacobian) / 3.0
+
+
+def _checked_model_bands(model, fermi_energy) -> tuple:
+    """The occupied bands of `model`, identical for every probe direction of M and every E_F (concrete)."""
+    if not is_concrete(model, fermi_energy):
+        raise ValueError("ModelTorque must be built from concrete values (outside jit), to check the occupied bands")
+    dtype = model.dtype
+    found = None
+    for ef in sorted(set(onp.asarray(fermi_energy, dtype=float).ravel().tolist())):
+        per_direction = set()
+        for direction in PROBE_DIRECTIONS:
+            turned = with_magnetization(model, jnp.asarray(direction, dtype))
+            per_direction.add(occupied_bands(turned, ef))
+        if len(per_direction) != 1:
+            raise ValueError(
+                f"fermi_energy = {ef:g} eV: the occupied bands of {type(model).__name__} change as M turns "
+                f"({sorted(per_direction)}); allowed: a Fermi energy at which the same bands are occupied for every M"
+            )
+        (bands,) = per_direction
+        if found is not None and bands != found:
+            raise ValueError(
+                f"the batch mixes occupied bands {found} and {bands}; allowed: one set of occupied bands per batch"
+            )
+        found = bands
+    jacobian = onp.asarray(jax.jacfwd(lambda v: jnp.stack(with_magnetization(model, v).exchange_field()))(jnp.asarray(PROBE_DIRECTIONS[5], dtype)))
+    j_ex = -onp.trace(jacobian) / 3.0
+    if not (j_ex > 0.0 and onp.allclose(jacobian, -j_ex * onp.eye(3), rtol=0.0, atol=1e-9 * abs(j_ex))):
+        raise ValueError(
+            f"model = {type(model).__name__}: d(exchange field)/dM = {onp.round(jacobian, 12).tolist()} eV; the torque "
+            "on the magnet needs b = ... - J M with J > 0 (an isotropic exchange coupling); allowed: such a model "
+            "(e.g. j_ex > 0)"
+        )
+    return tuple(found)
+
+
+def model_at(torque, m):
+    """The electron model of `torque` (`SpinOrbitTorque` or `ModelTorque`) with magnetization m."""
+    if isinstance(torque, ModelTorque):
+        return with_magnetization(torque.model, jnp.asarray(m, torque.model.dtype))
+    return RashbaFerromagnet(torque.alpha, torque.j_ex, m, mass_ratio=torque.mass_ratio)
+
+
+def transport_tau(model: TwoBandModel, fermi_energy, thickness, rho0, direction=(1.0, 0.0), num: int = 256):
+    """Momentum relaxation time [fs] at which the film's Boltzmann conductance equals thickness/rho0.
+
+    sigma(tau) = tau sigma_1 (constant-tau Boltzmann, exact bands at M || z, along the current
+    direction e), so tau = (t_F/rho0)/(e.sigma_1.e): the rigid shift Delta k = qE tau/hbar then
+    carries the current j = E/rho0. For a parabolic band this is Drude, m t_F/(rho0 e^2 n)
+    (`drude_tau`, which the Rashba path of `jaxsot llg` uses). Concrete inputs.
+
+    Args:
+        model: any TwoBandModel (its M is set to +z here).
+        fermi_energy: E_F [eV].
+        thickness: film thickness t_F [nm] (> 0).
+        rho0: resistivity [ohm m] (> 0).
+        direction: in-plane current direction (2,).
+        num: rays per Fermi contour.
+
+    Returns:
+        tau [fs] (a float).
+
+    Raises:
+        ValueError: for traced inputs, a thickness or rho0 out of range, or a Fermi sea that is
+            not supported (`jaxsot.occupied_bands`).
+    """
+    check_range("thickness", thickness, low=0.0, low_inclusive=False, unit="nm")
+    check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
+    if not is_concrete(model, fermi_energy, thickness, rho0, direction):
+        raise ValueError(
+            "transport_tau needs concrete values (it finds the occupied bands); allowed: call it outside jit/grad/vmap "
+            "and pass the resulting tau in"
+        )
+    e = onp.asarray(direction, dtype=float)
+    e = e / onp.linalg.norm(e)
+    up = with_magnetization(model, jnp.asarray([0.0, 0.0, 1.0], model.dtype))
+    sigma_1 = float(e @ onp.asarray(conductivity(up, fermi_energy, 1.0, num)) @ e) * SIEMENS_PER_INTERNAL  # S per fs
+    return (thickness * 1e-9 / rho0) / sigma_1
+
+
 # ---------------------------------------------------------------------------------------------
 # Electron torques at magnetization m (single instance; jit/vmap-friendly).
 
@@ -207,11 +362,13 @@ def _perp(m, v):
     return v - m * (m @ v)
 
 
-def electron_response(torque: SpinOrbitTorque, m: Float[Array, "3"]) -> dict:
+def electron_response(torque, m: Float[Array, "3"]) -> dict:
     """Electron torque densities and the spin-force power at magnetization m (unit 3-vector), one instance.
 
     Args:
-        torque: the electron ensemble (one instance, not batched).
+        torque: the electron ensemble (one instance, not batched): a `SpinOrbitTorque` (Rashba
+            ferromagnet) or a `ModelTorque` (any TwoBandModel, exact bands; its dict also holds
+            "exchange", the coupling J [eV] read from the model).
         m: magnetization direction, shape (3,) (unit vector).
 
     Returns a dict (per area):
@@ -225,6 +382,8 @@ def electron_response(torque: SpinOrbitTorque, m: Float[Array, "3"]) -> dict:
     force = accelerating_force(torque.efield.astype(dtype))
     kdot = force / HBAR
     shift = kdot * torque.tau
+    if isinstance(torque, ModelTorque):
+        return _model_response(torque, m, shift, kdot)
     alpha, j_ex = torque.alpha, torque.j_ex
     model = RashbaFerromagnet(alpha, j_ex, m, torque.mass_ratio)
     if torque.method == "strong_exchange":
@@ -248,6 +407,23 @@ def electron_response(torque: SpinOrbitTorque, m: Float[Array, "3"]) -> dict:
     }
 
 
+def _model_response(torque, m, shift, kdot):
+    """`electron_response` of a `ModelTorque`: exact-band contour fluxes at M = m, J by autodiff."""
+    model = with_magnetization(torque.model, m.astype(torque.model.dtype)).astype(m.dtype)
+    response = contour_response(model, torque.fermi_energy.astype(m.dtype), shift, kdot, torque.bands, torque.num)
+    j_ex = exchange_coupling(torque.model.astype(m.dtype), m)
+    densities = response["densities"]
+    return {
+        "field_like": 2.0 * j_ex / HBAR * jnp.cross(m, response["spin_shift"]),
+        "damping_like": -response["spin_rate"],
+        "spin_shift": response["spin_shift"],
+        "spin_force_power": response["spin_force_power"],
+        "current": response["current"],
+        "polarization": densities[0] - densities[1],
+        "exchange": j_ex,
+    }
+
+
 def exchange_torque(magnet: Magnet, m: Float[Array, "3"], torque_density: Float[Array, "3"]) -> Float[Array, "3"]:
     """dM/dt on the unit magnetization from an electron torque density T = (2J/hbar) M x S [1/(nm^2 fs)].
 
@@ -266,12 +442,13 @@ def exchange_torque(magnet: Magnet, m: Float[Array, "3"], torque_density: Float[
     return -magnet.torque_area * _perp(m, torque_density)
 
 
-def llg_rates(magnet: Magnet, torque: SpinOrbitTorque, m: Float[Array, "3"], current_on=True) -> dict:
+def llg_rates(magnet: Magnet, torque, m: Float[Array, "3"], current_on=True) -> dict:
     """Every term of the LLG and of the energy balance at magnetization m, one instance (jit/vmap-friendly).
 
     Args:
         magnet: the macrospin (M_s, thickness, anisotropy, Gilbert damping).
-        torque: the electron ensemble (one instance, not batched).
+        torque: the electron ensemble (one instance, not batched): `SpinOrbitTorque` or `ModelTorque`
+            (any TwoBandModel).
         m: magnetization direction, shape (3,) (normalized here).
         current_on: 0/1 or bool, the current's switch.
 
@@ -296,7 +473,8 @@ def llg_rates(magnet: Magnet, torque: SpinOrbitTorque, m: Float[Array, "3"], cur
     zero = jnp.zeros(3, m.dtype)
     tau_fl = exchange_torque(magnet, m, electrons["field_like"]) if torque.field_like else zero
     tau_dl = exchange_torque(magnet, m, electrons["damping_like"]) if torque.damping_like else zero
-    b_fl = torque.j_ex * electrons["spin_shift"] / moment if torque.field_like else zero
+    coupling = electrons["exchange"] if isinstance(torque, ModelTorque) else torque.j_ex
+    b_fl = coupling * electrons["spin_shift"] / moment if torque.field_like else zero
     tau_fl, tau_dl, b_fl = on * tau_fl, on * tau_dl, on * b_fl
     precession = -magnet.gamma * jnp.cross(m, b0)
     r = precession + tau_fl + tau_dl

@@ -239,10 +239,14 @@ def torque_coefficients(
     and projects b = B/j on the expansion of order N = `order` (`fit_torque_coefficients`), with the
     current along E of `torque`. Grid points at M = +-y_j are harmless (the projection uses the
     vectors, not the scalar fields).
+    torque may be a `jaxsot.ModelTorque` (any TwoBandModel, method "exact" only): the basis stays
+    complete only for a model with the Rashba ferromagnet's rotation symmetry about z; for a
+    lower symmetry (Dresselhaus, a lattice) the reported residual measures what it leaves out.
 
     Args:
         magnet: the macrospin (one instance).
-        torque: the electron source (one instance); the current flows along its E.
+        torque: the electron source (one instance: SpinOrbitTorque or ModelTorque); the current flows
+            along its E.
         rho0: film resistivity [ohm m] (j = |E|/rho0).
         method: "exact" or "strong_exchange" (as in `effective_fields`).
         order: expansion order N >= 0.
@@ -251,7 +255,7 @@ def torque_coefficients(
 
     Returns: TorqueCoefficients per current density [T/(A/m^2)].
     """
-    dtype = jnp.result_type(torque.alpha, magnet.ms_tesla, float)
+    dtype = jnp.result_type(torque.tau, magnet.ms_tesla, float)
     m, weights = sphere_grid(num_theta, num_phi, dtype)
     with warnings.catch_warnings():
         # The grid may hold M = +-y_j, where only the scalar fields are undefined; the vectors are used here.

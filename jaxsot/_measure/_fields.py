@@ -42,7 +42,7 @@ from jaxtyping import Array, Float
 
 from .._core import RashbaFerromagnet, check_finite, check_range, check_shape, float_dtype, is_concrete
 from .._core._checks import traced_check
-from .._llg import Magnet, SpinOrbitTorque
+from .._llg import Magnet, ModelTorque, SpinOrbitTorque, electron_response
 from .._fermi._circular import circular_densities
 from ..constants import (
     CARRIER_CHARGE,
@@ -162,6 +162,20 @@ def sot_field_vectors(
     return b_fl, b_dl
 
 
+def model_field_vectors(torque, m, moment):
+    """(B_FL, B_DL) (3,) each [T] of a `ModelTorque` at one unit magnetization m (exact bands; traceable).
+
+    The same fields as `sot_field_vectors`: B_FL = (J/(n_mu mu_B)) P_perp delta S and
+    B_DL = (hbar/(2 n_mu mu_B)) M x dS/dt, from `jaxsot.electron_response` of the model with M = m
+    (J read from the model, `jaxsot._llg.exchange_coupling`).
+    """
+    response = electron_response(torque, m)
+    zero = jnp.zeros(3, m.dtype)
+    b_fl = response["exchange"] / moment * _perp(m, response["spin_shift"]) if torque.field_like else zero
+    b_dl = -HBAR / (2.0 * moment) * jnp.cross(m, response["damping_like"]) if torque.damping_like else zero
+    return b_fl, b_dl
+
+
 def _safe_ratio(numerator, denominator):
     """numerator/denominator, NaN where the denominator vanishes (with finite gradients elsewhere)."""
     small = denominator <= 1e-12
@@ -217,35 +231,48 @@ class EffectiveFields(eqx.Module):
     m: Float[Array, "... 3"]
 
 
-def effective_fields(magnet: Magnet, torque: SpinOrbitTorque, m, rho0, *, methods=METHODS) -> EffectiveFields:
+def effective_fields(magnet: Magnet, torque, m, rho0, *, methods=None) -> EffectiveFields:
     """SOT effective fields and efficiencies at magnetizations m, exact bands and strong exchange.
 
     Args:
         magnet: `jaxsot.Magnet` (uses ms_tesla, thickness; one instance, no batch dimensions).
         torque: `jaxsot.SpinOrbitTorque` (alpha, j_ex, E_F, efield = rho0 j, tau, mass_ratio, bands, num,
-            field_like, damping_like; its `method` is not used: both methods are evaluated). One instance.
+            field_like, damping_like; its `method` is not used: both methods are evaluated), or a
+            `jaxsot.ModelTorque` (any TwoBandModel: exact bands only, M turned by
+            `with_magnetization`). One instance.
         m: magnetization directions (..., 3) (normalized here).
         rho0: resistivity [ohm m] (> 0): j = |E|/rho0 with E in V/m.
-        methods: which of "exact", "strong_exchange" to evaluate (the other's entries are NaN).
+        methods: which of "exact", "strong_exchange" to evaluate (the other's entries are NaN);
+            default both for a SpinOrbitTorque, ("exact",) for a ModelTorque.
     Returns: EffectiveFields (module docstring for the convention and the projections).
     jit/grad-friendly in every float of magnet, torque, m and rho0 (use eqx.filter_grad for the modules).
-    Raises ValueError for a zero current, bad shapes or unknown methods.
+    Raises ValueError for a zero current, bad shapes, unknown methods, or "strong_exchange" (a closed
+    form of the Rashba ferromagnet) with a ModelTorque.
     """
     check_shape("m", m, (3,))
     m = _check_directions(check_finite("m", m))
     rho0 = check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
+    general = isinstance(torque, ModelTorque)
+    if methods is None:
+        methods = ("exact",) if general else METHODS
     for method in methods:
         if method not in METHODS:
             raise ValueError(f"methods contains {method!r}; allowed: {', '.join(map(repr, METHODS))}")
+    if general and "strong_exchange" in methods:
+        raise ValueError(
+            f"methods contains 'strong_exchange', a closed form of the Rashba ferromagnet; torque.model = "
+            f"{type(torque.model).__name__} has none; allowed: methods=('exact',)"
+        )
     if not isinstance(magnet, Magnet):
         raise ValueError(f"magnet is a {type(magnet).__name__}; allowed: jaxsot.Magnet")
-    if not isinstance(torque, SpinOrbitTorque):
-        raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque")
-    batched = [n for n, x in (("torque.alpha", torque.alpha), ("torque.tau", torque.tau), ("magnet.ms_tesla", magnet.ms_tesla),
-                              ("magnet.thickness", magnet.thickness)) if jnp.ndim(x) != 0]
+    if not isinstance(torque, (SpinOrbitTorque, ModelTorque)):
+        raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque or jaxsot.ModelTorque")
+    scalars = (("torque.fermi_energy", torque.fermi_energy),) if general else (("torque.alpha", torque.alpha),)
+    batched = [n for n, x in scalars + (("torque.tau", torque.tau), ("magnet.ms_tesla", magnet.ms_tesla),
+                                        ("magnet.thickness", magnet.thickness)) if jnp.ndim(x) != 0]
     if batched or jnp.ndim(torque.efield) != 1:
         raise ValueError(f"{(batched or ['torque.efield'])[0]} has batch dimensions; allowed: one instance (use jax.vmap for batches)")
-    dtype = float_dtype(jnp.asarray(m), torque.alpha, magnet.ms_tesla)
+    dtype = float_dtype(jnp.asarray(m), torque.tau, magnet.ms_tesla)
     e_norm = jnp.sqrt(jnp.sum(jnp.asarray(torque.efield) ** 2))
     if is_concrete(e_norm) and not float(e_norm) > 0.0:
         raise ValueError("torque.efield = (0, 0): the fields per current density need a current; allowed: a non-zero efield")
@@ -300,6 +327,8 @@ def _effective_fields(magnet, torque, m, rho0, methods):
 
     def one(method):
         def at(mi):
+            if isinstance(torque, ModelTorque):
+                return model_field_vectors(torque, mi, moment)
             return sot_field_vectors(
                 torque.alpha, torque.j_ex, torque.mass_ratio, torque.tau, torque.fermi_energy, efield, mi, moment,
                 method=method, bands=torque.bands, num=torque.num,

@@ -759,10 +759,15 @@ def read_config_text(path: str | None, default_text: str) -> tuple[str, str]:
 
 
 def model_from_options(options, dtype):
-    """ModelOptions (alpha_eV_nm, j_ex_eV, theta_deg, phi_deg, mass_ratio) -> RashbaFerromagnet."""
+    """ModelOptions (alpha_eV_nm, j_ex_eV, theta_deg, phi_deg, mass_ratio) -> RashbaFerromagnet; another
+    [model] kind -> its model (cli._model_config.build_model)."""
     import jax.numpy as jnp
 
     import jaxsot
+    from ._model_config import build_model, model_kind
+
+    if model_kind(options) != "rashba":
+        return build_model(options, dtype)
 
     return jaxsot.RashbaFerromagnet.from_angles(
         jnp.asarray(options.alpha_eV_nm, dtype),

@@ -353,9 +353,18 @@ def parse_run_config(text: str, source: str = "config") -> RunConfig:
     """Parse and validate a `jaxsot run` TOML text. Raises ConfigError with one clear line that
     starts with the source (file name) and names the section and key."""
     with named_errors(source):
-        config = _parse_sections(text, source, RunConfig)
+        config = _parse_sections(text, source, RunConfig, build=_run_section)
         check_run_rules(config)
     return config
+
+
+def _run_section(default, name, table):
+    """One run section; [model] by its kind (cli._model_config: the shipped models and "python:...")."""
+    if name == "model":
+        from ._model_config import parse_model_table
+
+        return parse_model_table(name, table)
+    return _build(type(default), name, table)
 
 
 def config_to_toml(config: RunConfig) -> str:
@@ -363,6 +372,11 @@ def config_to_toml(config: RunConfig) -> str:
     comment gives its unit and the range the commands accept."""
     lines = []
     for section in dataclasses.fields(config):
+        from ._model_config import is_kind_options, model_table_toml
+
+        if is_kind_options(getattr(config, section.name)):  # another model kind ([model], llg [electrons])
+            lines.append(model_table_toml(getattr(config, section.name), section.name))
+            continue
         lines.append(f"[{section.name}]")
         for field in dataclasses.fields(getattr(config, section.name)):
             value = getattr(getattr(config, section.name), field.name)
@@ -887,6 +901,13 @@ def check_llg_rules(config: LlgConfig) -> None:
             "allowed: factors in [0, 1] that sum to 1 (thin film: 0, 0, 1; sphere: 1/3 each), or all 0 (no shape anisotropy)"
         )
     e = config.electrons
+    if not isinstance(e, LlgElectronOptions):  # another model kind: exact bands only, bands checked when parsed
+        if config.torque.method != "exact":
+            raise ConfigError(
+                f"[torque] method = {config.torque.method!r} is a closed form of the Rashba ferromagnet; [electrons] kind = "
+                f"{_kind_of(e)!r} has none; allowed: method = \"exact\""
+            )
+        return
     eta = e.mass_ratio * e.alpha_eV_nm**2 / (2.0 * HBAR2_OVER_2ME * e.j_ex_eV)
     if eta >= 1.0:
         raise ConfigError(
@@ -931,11 +952,28 @@ def _check_llg_drive(config: LlgConfig) -> None:
         )
 
 
+def _kind_of(electrons) -> str:
+    from ._model_config import model_kind
+
+    return model_kind(electrons.model)
+
+
+def _llg_section(default, name, table):
+    """One llg section; [electrons] with kind = another model goes to cli._model_config."""
+    if name == "electrons" and isinstance(table, dict) and table.get("kind", "rashba") != "rashba":
+        from ._model_config import parse_llg_electrons
+
+        return parse_llg_electrons(name, table)
+    if name == "electrons" and isinstance(table, dict):
+        table = {k: v for k, v in table.items() if k != "kind"}
+    return _build(type(default), name, table)
+
+
 def parse_llg_config(text: str, source: str = "config") -> LlgConfig:
     """Parse and validate a `jaxsot llg` TOML text. Raises ConfigError with one clear line that
     starts with the source (file name) and names the section and key."""
     with named_errors(source):
-        config = _parse_sections(text, source, LlgConfig)
+        config = _parse_sections(text, source, LlgConfig, build=_llg_section)
         check_llg_rules(config)
     return config
 
@@ -1128,3 +1166,7 @@ def parse_validate_config(text: str, source: str = "config") -> ValidateConfig:
         config = _parse_sections(text, source, ValidateConfig, build=_build_over)
         check_validate_rules(config)
     return config
+
+
+# Shared with cli._model_config (the per-kind [model] schemas): the section builder and key checks.
+build_section, check_value, option, show_value, type_name, allowed_range = _build, _check_value, _option, _show, _type_name, _allowed_range

@@ -20,6 +20,8 @@ from . import fit, llg, run, sweep, validate
 from ._common import REPORT_BUGS, Terminated, enable_compilation_cache, fail, os_error_text, output_session
 from ._config import DEFAULT_LLG_TOML, DEFAULT_RUN_TOML, DEFAULT_SWEEP_TOML, DEFAULT_VALIDATE_TOML
 
+from ._model_config import KINDS, with_model_kind  # noqa: E402
+
 _DEFAULTS = {"run": DEFAULT_RUN_TOML, "sweep": DEFAULT_SWEEP_TOML, "llg": DEFAULT_LLG_TOML, "validate": DEFAULT_VALIDATE_TOML}
 _COMMANDS = {"run": run.main, "sweep": sweep.main, "llg": llg.main, "validate": validate.main, "fit": fit.main, "synth": fit.main}
 
@@ -51,6 +53,7 @@ def parser() -> argparse.ArgumentParser:
     run.register(commands)
     default = commands.add_parser("default-config", help="print an embedded default configuration (of run, sweep, llg or validate)")
     default.add_argument("which", nargs="?", choices=tuple(_DEFAULTS), default="run", help="which command's default (default: run)")
+    default.add_argument("--model", choices=KINDS, default="rashba", help="the [model] kind of the run default (default: rashba)")
     sweep.register(commands)
     llg.register(commands)
     validate.register(commands)
@@ -66,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run `jaxsot` with the given arguments (default: sys.argv); returns the exit status."""
     args = parser().parse_args(argv)
     if args.command == "default-config":
-        print(_DEFAULTS[args.which], end="")
+        if args.model != "rashba" and args.which != "run":
+            fail(f"default-config {args.which} --model {args.model}: only `jaxsot run` takes other [model] kinds; allowed: default-config run --model {args.model}")
+        print(with_model_kind(_DEFAULTS[args.which], args.model), end="")
         return 0
     enable_compilation_cache()
     try:

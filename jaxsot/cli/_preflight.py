@@ -165,6 +165,15 @@ def _model_point(model, fermi_energy) -> dict:
 
 def _check_model_sea(model, fermi_energy: float) -> bool:
     """Refuse a [model] + fermi_energy_eV whose Fermi sea is not supported; True when the upper band is occupied."""
+    from ._model_config import build_model, model_kind
+
+    if model_kind(model) != "rashba":  # another kind: the library's own check of the seas (concrete values)
+        import jaxsot
+
+        try:
+            return 1 in jaxsot.occupied_bands(build_model(model, None), fermi_energy)
+        except ValueError as error:
+            raise ConfigError(f"[ensemble] fermi_energy_eV = {fermi_energy:g} with [model] kind = {model_kind(model)!r} cannot be computed: {error}") from None
     status, upper = _status(_model_point(model, fermi_energy))
     if status[0] != 0:
         raise ConfigError(
@@ -278,6 +287,37 @@ def plan_sweep(config, source: str) -> SweepPlan:
     return SweepPlan(swept, shape, internal, status, upper, disk=2.0 * points * stored * 8.0)
 
 
+def _check_llg_bands(e) -> None:
+    """The Rashba [electrons]: the same occupied bands for every probe direction of M."""
+    import numpy as onp
+
+    from .._llg._magnet import PROBE_DIRECTIONS
+
+    directions = onp.asarray(PROBE_DIRECTIONS, float)
+    theta = onp.arccos(onp.clip(directions[:, 2], -1.0, 1.0))
+    phi = onp.arctan2(directions[:, 1], directions[:, 0])
+    n = len(directions)
+    status, upper = _status({
+        "alpha": onp.full(n, e.alpha_eV_nm), "j_ex": onp.full(n, e.j_ex_eV), "theta": theta, "phi": phi,
+        "mass_ratio": onp.full(n, e.mass_ratio), "fermi_energy": onp.full(n, e.fermi_energy_eV), "efield": onp.full(n, 1e-4),
+    })
+    if onp.any(status != 0):
+        code = int(status[onp.flatnonzero(status != 0)[0]])
+        allowed = (
+            f"fermi_energy_eV above the lower band's bottom (about -j_ex_eV = {-e.j_ex_eV:g})" if code == 1 else
+            f"fermi_energy_eV > j_ex_eV = {e.j_ex_eV:g} (both bands for every M) or below the upper band's bottom for every M"
+        )
+        raise ConfigError(
+            f"[electrons] fermi_energy_eV = {e.fermi_energy_eV:g} with alpha_eV_nm = {e.alpha_eV_nm:g}, j_ex_eV = {e.j_ex_eV:g}: "
+            f"{_sea_message(code)} for some direction of M; allowed: {allowed}"
+        )
+    if len(set(upper.tolist())) != 1:
+        raise ConfigError(
+            f"[electrons] fermi_energy_eV = {e.fermi_energy_eV:g}: the upper band is occupied for some directions of M only; "
+            f"allowed: fermi_energy_eV > j_ex_eV = {e.j_ex_eV:g} (both bands) or below the upper band's bottom for every M"
+        )
+
+
 def check_llg(config, source: str) -> dict:
     """Bands for every direction of M (the torque needs the same occupied bands for all) and resources."""
     import numpy as onp
@@ -286,29 +326,8 @@ def check_llg(config, source: str) -> dict:
 
     with named_errors(source):
         e = config.electrons
-        directions = onp.asarray(PROBE_DIRECTIONS, float)
-        theta = onp.arccos(onp.clip(directions[:, 2], -1.0, 1.0))
-        phi = onp.arctan2(directions[:, 1], directions[:, 0])
-        n = len(directions)
-        status, upper = _status({
-            "alpha": onp.full(n, e.alpha_eV_nm), "j_ex": onp.full(n, e.j_ex_eV), "theta": theta, "phi": phi,
-            "mass_ratio": onp.full(n, e.mass_ratio), "fermi_energy": onp.full(n, e.fermi_energy_eV), "efield": onp.full(n, 1e-4),
-        })
-        if onp.any(status != 0):
-            code = int(status[onp.flatnonzero(status != 0)[0]])
-            allowed = (
-                f"fermi_energy_eV above the lower band's bottom (about -j_ex_eV = {-e.j_ex_eV:g})" if code == 1 else
-                f"fermi_energy_eV > j_ex_eV = {e.j_ex_eV:g} (both bands for every M) or below the upper band's bottom for every M"
-            )
-            raise ConfigError(
-                f"[electrons] fermi_energy_eV = {e.fermi_energy_eV:g} with alpha_eV_nm = {e.alpha_eV_nm:g}, j_ex_eV = {e.j_ex_eV:g}: "
-                f"{_sea_message(code)} for some direction of M; allowed: {allowed}"
-            )
-        if len(set(upper.tolist())) != 1:
-            raise ConfigError(
-                f"[electrons] fermi_energy_eV = {e.fermi_energy_eV:g}: the upper band is occupied for some directions of M only; "
-                f"allowed: fermi_energy_eV > j_ex_eV = {e.j_ex_eV:g} (both bands) or below the upper band's bottom for every M"
-            )
+        if hasattr(e, "alpha_eV_nm"):  # the Rashba [electrons]; another kind was checked when parsed (ModelTorque)
+            _check_llg_bands(e)
         t = config.torque
         states = 2 * t.num_contour if t.method == "exact" else 1
         work = float(LLG_MAX_STEPS) * LLG_STAGES * states

@@ -72,6 +72,9 @@ def _derived(model, fermi_energy, num_phi):
 
     import jaxsot
 
+    if not jaxsot.has_paper_forms(model):
+        return {"bands": {("lower" if b < 0 else "upper"): {"density_per_nm2": float(jaxsot.electron_density(model, fermi_energy, b, num_phi))}
+                          for b in jaxsot.occupied_bands(model, fermi_energy)}}
     rows = {"eta": float(model.eta), "bands": {}}
     for band in jaxsot.occupied_bands(model, fermi_energy):
         k, _ = jaxsot.fermi_contour(model, fermi_energy, band, num_phi)
@@ -190,12 +193,20 @@ def main(args) -> int:
         f"jaxsot {jaxsot.__version__} run ({source}), precision {args.precision}, jax {jax.__version__} "
         f"on {jax.default_backend()} ({jax.local_device_count()} device{'s' if jax.local_device_count() > 1 else ''})"
     )
-    print(
-        f"model: alpha = {config.model.alpha_eV_nm:g} eV nm, J = {config.model.j_ex_eV:g} eV, "
-        f"M = ({', '.join(f'{float(x):.3f}' for x in model.magnetization)}), m*/m_e = {config.model.mass_ratio:g}"
-    )
-    print(f"  eta = m alpha^2/(hbar^2 J) = {derived['eta']:.4g}")
+    if "eta" not in derived:  # another [model] kind: exact results only
+        from ._model_config import describe_model
+
+        print(describe_model(config.model, model))
+    else:
+        print(
+            f"model: alpha = {config.model.alpha_eV_nm:g} eV nm, J = {config.model.j_ex_eV:g} eV, "
+            f"M = ({', '.join(f'{float(x):.3f}' for x in model.magnetization)}), m*/m_e = {config.model.mass_ratio:g}"
+        )
+        print(f"  eta = m alpha^2/(hbar^2 J) = {derived['eta']:.4g}")
     for name, band in derived["bands"].items():
+        if "k_F_mean_per_nm" not in band:
+            print(f"  {name} band: n = {band['density_per_nm2']:.4g} /nm^2")
+            continue
         print(
             f"  {name} band: n = {band['density_per_nm2']:.4g} /nm^2, <k_F> = {band['k_F_mean_per_nm']:.4g} /nm, "
             f"max alpha k_F/J = {band['alpha_kF_over_J_max']:.3g}"
