@@ -213,6 +213,8 @@ def _fit(args) -> int:
     from ..fit import PARAMETERS
     from ..fit._hall_csv import hall_csv_kind
 
+    # Before any file is read: the data arrays must be float64 from the start (a fit needs it).
+    set_precision("float64")
     if any(hall_csv_kind(path) for path in args.data):
         from ._fit_hall import run_fit_hall
 
