@@ -387,8 +387,13 @@ def run_single(u0, data, static):
 def residuals_and_jacobian(x, data, static):
     """Whitened residuals (N,) and their Jacobian (N, p) in the physical free parameters."""
     curves, box = data
-    fun = lambda z: curve_residuals(free_to_params(z, box, static), curves, box["fermi_energy"], static)  # noqa: E731
-    return fun(x), jax.jacfwd(fun)(x)
+    def fun(z):
+        r = curve_residuals(free_to_params(z, box, static), curves, box["fermi_energy"], static)
+        return r, r
+
+    # has_aux: the residuals come from the same trace as the Jacobian (one trace of the forward model).
+    jacobian, residuals = jax.jacfwd(fun, has_aux=True)(x)
+    return residuals, jacobian
 
 
 @functools.partial(jax.jit, static_argnums=(2,))
