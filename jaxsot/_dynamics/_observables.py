@@ -129,7 +129,7 @@ def _names(parameter, value, allowed):
         raise ValueError(f"{parameter} = {value!r} is not a sequence of names; allowed: names from {', '.join(allowed)}") from None
     bad = [v for v in value if v not in allowed]
     if bad or not value:
-        raise ValueError(f"{parameter} = {value!r}: {bad[0] if bad else 'empty'} is not allowed; allowed: names from {', '.join(allowed)}")
+        raise ValueError(f"{parameter} = {value!r}: {repr(bad[0]) if bad else 'empty'} is not allowed; allowed: names from {', '.join(allowed)}")
     return value
 
 

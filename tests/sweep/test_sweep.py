@@ -390,3 +390,21 @@ def test_two_processes_with_jax_distributed_on_localhost(tmp_path, env, config_f
     runs = [json.loads((out / f"run.process{rank}.json").read_text()) for rank in (0, 1)]
     assert runs[0]["computed_chunks"] == [0, 2] and runs[1]["computed_chunks"] == [1]
     assert_same_results(open_nc(out / "sweep.nc"), open_nc(baseline / "sweep.nc"))
+
+
+def test_a_sweep_selection_returns_only_its_variables_with_the_full_values():
+    points = {"alpha": np.array([0.05, 0.08]), "j_ex": 1.0, "theta": 1.0, "phi": 0.5, "fermi_energy": 1.5,
+              "efield": 1e-4, "tau": 10.0}
+    times = jnp.linspace(0.0, 20.0, 3)
+    full = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4)
+    chosen = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, observables=["damping_torque"],
+                                             approximations=["exact", "second_order"])
+    assert sorted(chosen) == ["band_density", "damping_torque_error_second_order", "damping_torque_exact",
+                              "damping_torque_second_order", "eta", "min_splitting", "status"]
+    for name, value in chosen.items():
+        if name != "min_splitting":
+            np.testing.assert_allclose(value, full[name], rtol=1e-12, atol=0)
+    # Without the contour levels min Omega is taken over the sea states alone: never below the full set's.
+    assert np.all(chosen["min_splitting"] >= full["min_splitting"]) and np.all(chosen["min_splitting"] > 0)
+    with pytest.raises(ValueError, match="observables = .*'spin_rate' is not allowed"):
+        sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, observables=["spin_rate"])
