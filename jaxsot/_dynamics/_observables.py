@@ -111,6 +111,9 @@ def select_observables(observables=None, approximations=None, paper_forms: bool 
             have = tuple(a for a in table[name] if a in approx and (paper_forms or a == "exact"))
             if have:
                 chosen.append((name, have))
+    everything = tuple((n, tuple(a for a in table[n] if paper_forms or a == "exact")) for n in table)
+    if tuple(chosen) == everything:
+        return None  # the full set: the default program
     if not chosen:
         raise ValueError(
             f"observables = {observables!r} with approximations = {approximations!r} leave nothing to compute; allowed: "
