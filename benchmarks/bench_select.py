@@ -46,7 +46,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--num-phi", type=int, default=128)
     parser.add_argument("--num-r", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     repeats = 3 if args.quick else args.repeats

@@ -25,7 +25,7 @@ def register(commands) -> None:
     fit = commands.add_parser(
         "fit",
         help="fit alpha, J, mass ratio, tau to measured curves (AMR, torques, transients) with uncertainties",
-        description="Fit the model parameters to CSV data by autodiff (optax L-BFGS or Adam, restarts batched "
+        description="Fit the model parameters to CSV data by autodiff (L-BFGS or optax Adam, restarts batched "
         "with vmap); print values with standard errors and what the data can identify; write results.json, "
         "fit.csv, trace.csv and fit.png under --out.\n\n" + CSV_FORMAT,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -1,4 +1,4 @@
-"""The optimizer: bounded reparameterization, optax L-BFGS/Adam, batched restarts, Gauss-Newton Jacobians.
+"""The optimizer: bounded reparameterization, L-BFGS (or optax Adam), batched restarts, Gauss-Newton Jacobians.
 """
 
 import dataclasses
