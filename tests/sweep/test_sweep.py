@@ -123,22 +123,30 @@ def assert_same_results(actual, expected):
 # Library: the sweep computes what simulate computes, point by point.
 
 
+# The observables the CLI sweeps of this module store (SMALL's [output] observables): the library calls
+# below select the same ones, so they and the in-process CLI sweeps share one compiled program.
+STORED = ("damping_torque", "spin_force_density", "field_like_torque")
+LIBRARY_POINTS = {
+    "alpha": np.array([0.05, 0.1, 0.05, 0.02]),
+    "j_ex": np.array([1.0, 1.0, 1.0, 1.0]),
+    "theta": np.array([1.0, 0.3, 1.0, 2.0]),
+    "phi": np.array([0.5, 0.0, 0.5, 1.0]),
+    "fermi_energy": np.array([1.5, 0.5, -3.0, 1.5]),  # both bands; lower band only; no electrons; both bands
+    "efield": 1e-4,
+    "efield_direction": np.array([0.0, 0.7, 0.0, 0.3]),
+    "tau": np.array([10.0, np.inf, 10.0, 10.0]),
+}
+
+
 def test_sweep_observables_equal_simulate_per_point_and_mark_invalid_points():
     # Four points and three times: the shapes of the in-process CLI sweeps (chunks of 4 points), one compilation.
-    points = {
-        "alpha": np.array([0.05, 0.1, 0.05, 0.02]),
-        "j_ex": np.array([1.0, 1.0, 1.0, 1.0]),
-        "theta": np.array([1.0, 0.3, 1.0, 2.0]),
-        "phi": np.array([0.5, 0.0, 0.5, 1.0]),
-        "fermi_energy": np.array([1.5, 0.5, -3.0, 1.5]),  # both bands; lower band only; no electrons; both bands
-        "efield": 1e-4,
-        "efield_direction": np.array([0.0, 0.7, 0.0, 0.3]),
-        "tau": np.array([10.0, np.inf, 10.0, 10.0]),
-    }
+    points = LIBRARY_POINTS
     times = jnp.linspace(0.0, 20.0, 3)
     with pytest.raises(ValueError, match="sweep point 2 .*no electrons"):
         sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4)
-    result = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, invalid="nan")
+    result = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, invalid="nan", observables=STORED)
+    # The current alone: a contour pass only (a small program).
+    result.update(sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, invalid="nan", observables=["current_density"]))
     assert result["status"].tolist() == [0, 0, 1, 0]
     assert np.all(np.isnan(result["damping_torque_exact"][2]))
     assert result["band_density"][1, 1] == 0.0  # E_F = 0.5 eV < J: the upper band is empty
@@ -393,10 +401,9 @@ def test_two_processes_with_jax_distributed_on_localhost(tmp_path, env, config_f
 
 
 def test_a_sweep_selection_returns_only_its_variables_with_the_full_values():
-    points = {"alpha": np.array([0.05, 0.08]), "j_ex": 1.0, "theta": 1.0, "phi": 0.5, "fermi_energy": 1.5,
-              "efield": 1e-4, "tau": 10.0}
+    points = {**LIBRARY_POINTS, "fermi_energy": np.array([1.5, 0.5, 0.5, 1.5])}
     times = jnp.linspace(0.0, 20.0, 3)
-    full = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4)
+    full = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, observables=STORED)  # compiled above
     chosen = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, observables=["damping_torque"],
                                              approximations=["exact", "second_order"])
     assert sorted(chosen) == ["band_density", "damping_torque_error_second_order", "damping_torque_exact",
