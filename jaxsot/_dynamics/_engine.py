@@ -22,7 +22,7 @@ SEA_PARTS = ("rate", "force", "rate_second_order", "force_second_order")
 """The sea sums `evolve_block` can compute: ds/dt (3), F_so (2) and their second-order forms (3, 2)."""
 LEVEL_PARTS = ("spin", "velocity")
 """The contour-level sums: S - S_eq (3) and sum v (2)."""
-_PART_SIZES = {"rate": 3, "force": 2, "rate_second_order": 3, "force_second_order": 2, "spin": 3, "velocity": 2}
+PART_SIZES = {"rate": 3, "force": 2, "rate_second_order": 3, "force_second_order": 2, "spin": 3, "velocity": 2}
 
 
 def sea_parts_of(model, parts=SEA_PARTS) -> tuple:
@@ -31,7 +31,7 @@ def sea_parts_of(model, parts=SEA_PARTS) -> tuple:
 
 
 def part_size(parts) -> int:
-    return sum(_PART_SIZES[p] for p in parts)
+    return sum(PART_SIZES[p] for p in parts)
 
 
 def _sea_kernel(model, kx, ky, s, fx, fy, parts=SEA_PARTS):

@@ -155,13 +155,13 @@ def full_columns(model, rates, levels, parts):
     """The engine's selected columns placed in the full layout ((T, 10) rates, (T, 5) levels), NaN elsewhere."""
     if parts is None:
         return rates, levels
-    from ._engine import LEVEL_PARTS, SEA_PARTS, _PART_SIZES, sea_parts_of
+    from ._engine import LEVEL_PARTS, SEA_PARTS, PART_SIZES, sea_parts_of
 
     def spread(values, order, chosen, width):
         out = jnp.full((values.shape[0], width), jnp.nan, values.dtype)
         offset, start = 0, 0
         for part in order:
-            size = _PART_SIZES[part]
+            size = PART_SIZES[part]
             if part in chosen:
                 out = out.at[:, start : start + size].set(values[:, offset : offset + size])
                 offset += size
