@@ -61,7 +61,8 @@ class SimulationResult(eqx.Module):
             spin_density S(t), spin_density_change S - S_eq, spin_rate dS/dt, damping_torque T2 = -dS/dt,
             field_like_torque T1 (current-induced: (2J/hbar) M x (S - S_eq), paper eq. 5),
             spin_force_density, spin_force_per_electron, current_density j = q sum v.
-        min_splitting: smallest Omega over every sampled state and time [eV];
+        min_splitting: smallest Omega over every sampled state and time [eV] (with `observables=` /
+            `approximations=`: over the node sets evaluated, inf when none was needed);
         notes: sentences about degenerate points or accuracy (empty when all is well).
     """
 
