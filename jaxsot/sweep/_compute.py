@@ -388,7 +388,8 @@ def sweep_observables(
             larger blocks fall out of cache (docs: Benchmarks), unlimited elsewhere).
         invalid: "raise" (ValueError naming the first point that cannot be computed) or "nan"
             (such points are returned as NaN with their code in "status").
-        observables: names from OBSERVABLES to compute, or None for all; approximations: of
+        observables: names to compute (damping_torque, field_like_torque, spin_force_density,
+            spin_force_per_electron, spin_density_change, current_density), or None for all; approximations: of
             "exact", "second_order", "strong_exchange", or None for all. Only what the choice
             needs is evaluated (e.g. the exact damping torque alone: no spin force, no contour
             levels, no second-order or strong-exchange forms); the values kept are those of the full set.
