@@ -109,7 +109,8 @@ def _loss(u, data, static):
 
 
 # ---------------------------------------------------------------------------------------------
-# Optimizer: optax inside a while_loop; one run per restart, restarts batched with vmap.
+# Optimizers in a while_loop, one run per restart, restarts batched with vmap: optax (Adam; L-BFGS for
+# `minimize`, which the harmonic Hall fit uses) and the curve fit's own L-BFGS (`lbfgs_steps`, below).
 
 
 def _report(step, value, every):
