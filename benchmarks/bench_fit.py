@@ -3,6 +3,8 @@ to fit a 200-point AMR + torque data set (exact bands) on this machine.
 
     python benchmarks/bench_fit.py            # prints the tables recorded in benchmarks/README.md
     python benchmarks/bench_fit.py --quick    # fewer repetitions
+    python benchmarks/bench_fit.py --cli-only --before /tmp/old   # the how-to's `jaxsot fit`, this tree vs
+                                              # another checkout (git archive REF | tar -x -C /tmp/old)
 
 Forward = the jitted loss mean(r^2)/2 over every value (all contour solves included); gradient =
 jax.grad of it with respect to all four parameters (implicit-function derivatives of the contours).
@@ -13,7 +15,12 @@ compilation (first fit in the process) or not (a second data set with the same s
 
 import argparse
 import os
+import pathlib
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 
@@ -94,13 +101,56 @@ def fit_time():
                   f"{result.restarts[result.best]['steps']} | {z:.2f} |")
 
 
+def _command(tree, args, cache, cwd):
+    """Run `python -m jaxsot args` from `tree` with its own compilation cache: (wall s, CPU s of the child)."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "JAX_COMPILATION_CACHE_DIR": str(cache), "MPLBACKEND": "Agg"}
+    env.pop("JAXSOT_COMPILATION_CACHE", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "jaxsot", *args], cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cli_fit_times(trees, rounds):
+    """The how-to's example (`jaxsot synth data.csv --fermi-energy 0.5 --noise 0.01`, then `jaxsot fit
+    data.csv --out fit/`), each tree in turn: cold (empty persistent compilation cache) and twice warm."""
+    here = pathlib.Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as work:
+        work = pathlib.Path(work)
+        _command(here, ["synth", "data.csv", "--fermi-energy", "0.5", "--noise", "0.01"], work / "synth-cache", work)
+        results = {name: {"cold": [], "warm": []} for name in trees}
+        for r in range(rounds):
+            for name, tree in trees.items():  # interleaved: both trees see the same minutes
+                cache = work / f"cache-{name}-{r}"
+                for kind in ("cold", "warm", "warm"):
+                    results[name][kind].append(_command(tree, ["fit", "data.csv", "--out", f"fit-{name}"], cache, work))
+    print("\n| tree | `jaxsot fit` cold: wall / CPU [s] | warm: wall / CPU [s] (median) |")
+    print("|---|---|---|")
+    for name, times in results.items():
+        cold = [f"{w:.1f} / {c:.1f}" for w, c in times["cold"]]
+        wall = statistics.median(w for w, _ in times["warm"])
+        cpu = statistics.median(c for _, c in times["warm"])
+        print(f"| {name} | {', '.join(cold)} | {wall:.1f} / {cpu:.1f} |")
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--cli-only", action="store_true", help="only the how-to's `jaxsot fit` (cold and warm cache)")
+    parser.add_argument("--before", help="another checkout of jaxsot to time the `jaxsot fit` example against")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the `jaxsot fit` example (default 2)")
     args = parser.parse_args()
     print(f"jax {jax.__version__} on {jax.default_backend()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
-    gradient_cost(5 if args.quick else 20)
-    fit_time()
+    if not args.cli_only:
+        gradient_cost(5 if args.quick else 20)
+        fit_time()
+    trees = {"this tree": pathlib.Path(__file__).resolve().parents[1]}
+    if args.before:
+        trees = {"before": pathlib.Path(args.before).resolve(), **trees}
+    cli_fit_times(trees, args.rounds)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -18,28 +18,49 @@ from ._shift import SHIFT_NODES, SHIFT_WEIGHTS
 
 
 
-def _sea_kernel(model, kx, ky, s, fx, fy):
+SEA_PARTS = ("rate", "force", "rate_second_order", "force_second_order")
+"""The sea sums `evolve_block` can compute: ds/dt (3), F_so (2) and their second-order forms (3, 2)."""
+LEVEL_PARTS = ("spin", "velocity")
+"""The contour-level sums: S - S_eq (3) and sum v (2)."""
+PART_SIZES = {"rate": 3, "force": 2, "rate_second_order": 3, "force_second_order": 2, "spin": 3, "velocity": 2}
+
+
+def sea_parts_of(model, parts=SEA_PARTS) -> tuple:
+    """The parts a model can give (the second-order forms only with `has_paper_forms`), in SEA_PARTS order."""
+    return tuple(p for p in SEA_PARTS if p in parts and (p in ("rate", "force") or has_paper_forms(model)))
+
+
+def part_size(parts) -> int:
+    return sum(PART_SIZES[p] for p in parts)
+
+
+def _sea_kernel(model, kx, ky, s, fx, fy, parts=SEA_PARTS):
     """Per state: ((ds/dt (3), F_so (2) [, ds/dt 2nd order (3), F 2nd order (2)]), Omega), all scalars.
 
-    The second-order forms are the Rashba ferromagnet's (`has_paper_forms`); other models give 5 values."""
-
-    def spin_and_gradient(qx, qy):
-        return spin_splitting_gradient(model, qx, qy, s), spin(model, qx, qy, s)
-
-    (_, _), (hessian_f, spin_derivative_f) = jax.jvp(spin_and_gradient, (kx, ky), (fx, fy))
+    The second-order forms are the Rashba ferromagnet's (`has_paper_forms`); other models give 5 values.
+    parts: the subset of SEA_PARTS to evaluate (the others cost nothing: a rate without the force
+    is one jvp of the spin, no Hessian-vector product)."""
     force_scale = model.mass / HBAR**2
-    values = (
-        spin_derivative_f[0] / HBAR,
-        spin_derivative_f[1] / HBAR,
-        spin_derivative_f[2] / HBAR,
-        hessian_f[0] * force_scale,
-        hessian_f[1] * force_scale,
-    )
+    if "rate" in parts and "force" in parts:
+
+        def spin_and_gradient(qx, qy):
+            return spin_splitting_gradient(model, qx, qy, s), spin(model, qx, qy, s)
+
+        (_, _), (hessian_f, spin_derivative_f) = jax.jvp(spin_and_gradient, (kx, ky), (fx, fy))
+    elif "rate" in parts:
+        _, spin_derivative_f = jax.jvp(lambda qx, qy: spin(model, qx, qy, s), (kx, ky), (fx, fy))
+    elif "force" in parts:
+        _, hessian_f = jax.jvp(lambda qx, qy: spin_splitting_gradient(model, qx, qy, s), (kx, ky), (fx, fy))
+    values = ()
+    if "rate" in parts:
+        values += (spin_derivative_f[0] / HBAR, spin_derivative_f[1] / HBAR, spin_derivative_f[2] / HBAR)
+    if "force" in parts:
+        values += (hessian_f[0] * force_scale, hessian_f[1] * force_scale)
     if has_paper_forms(model):
-        values = values + (
-            *spin_rate_second_order_components(model, kx, ky, s, fx, fy),
-            *spin_force_second_order_components(model, kx, ky, s, fx, fy),
-        )
+        if "rate_second_order" in parts:
+            values += tuple(spin_rate_second_order_components(model, kx, ky, s, fx, fy))
+        if "force_second_order" in parts:
+            values += tuple(spin_force_second_order_components(model, kx, ky, s, fx, fy))
     return values, splitting(model, kx, ky)
 
 
@@ -119,6 +140,32 @@ def level_step(model, kx, ky, s, dkx, dky, lam, _unused):
     return _level_kernel(model, kx + lam * dkx, ky + lam * dky, s)
 
 
+@functools.lru_cache(maxsize=None)
+def sea_step_for(parts: tuple):
+    """`sea_step` restricted to `parts` (one function per subset: jit caches by identity)."""
+    if tuple(parts) == SEA_PARTS:
+        return sea_step
+
+    def step(model, kx, ky, s, dkx, dky, fx, fy):
+        return _sea_kernel(model, kx + dkx, ky + dky, s, fx, fy, parts)
+
+    return step
+
+
+@functools.lru_cache(maxsize=None)
+def level_step_for(parts: tuple):
+    """`level_step` restricted to `parts` (a subset of LEVEL_PARTS)."""
+    if tuple(parts) == LEVEL_PARTS:
+        return level_step
+
+    def step(model, kx, ky, s, dkx, dky, lam, _unused):
+        qx, qy = kx + lam * dkx, ky + lam * dky
+        values = (spin(model, qx, qy, s) if "spin" in parts else ()) + (velocity(model, qx, qy, s) if "velocity" in parts else ())
+        return tuple(values), splitting(model, qx, qy)
+
+    return step
+
+
 def sharded_sea_sums(model, sea, shift, force, chunk, devices, kernel=None, size=None):
     """`chunked_sums` of the sea with its states split over `devices` (docs: Benchmarks).
 
@@ -155,8 +202,8 @@ def sharded_sea_sums(model, sea, shift, force, chunk, devices, kernel=None, size
     return sharded(model, sea_k, sea_area, sea_sign, shift, force)
 
 
-@functools.partial(jax.jit, static_argnames=("chunk", "devices", "contour_chunk"))
-def evolve_block(model, sea, contour, shift, force, *, chunk, devices=None, contour_chunk=None):
+@functools.partial(jax.jit, static_argnames=("chunk", "devices", "contour_chunk", "parts"))
+def evolve_block(model, sea, contour, shift, force, *, chunk, devices=None, contour_chunk=None, parts=None):
     """Per-area sums for a block of time steps: sea rates (T, 10 or 5), contour levels (T, 5), min Omega.
 
     The one summation of `simulate` and of sweeps (`jaxsot.sweep_observables`). sea: (k0 (N, 2),
@@ -168,17 +215,30 @@ def evolve_block(model, sea, contour, shift, force, *, chunk, devices=None, cont
     chunk: sea states per vectorized chunk; contour_chunk: contour states per chunk (default
     min(chunk, M)); devices: a tuple of devices to split the sea states over (None: the default
     device only).
+    parts: None (everything), or (sea parts, level parts): subsets of SEA_PARTS and LEVEL_PARTS;
+    then rates and levels hold only those parts' columns, in SEA_PARTS / LEVEL_PARTS order (an
+    empty subset skips its whole pass, and min Omega comes from the other node set).
     """
     devices = devices or (jax.devices()[0],)
-    rates, smallest_sea = sharded_sea_sums(model, sea, shift, force, chunk, devices)
-    # The contour has far fewer states than the sea: padding it to the sea's chunk would multiply
-    # the level work.
-    contour_chunk = min(chunk, contour[0].shape[0]) if contour_chunk is None else contour_chunk
-    levels, smallest = contour_level_sums(model, contour, shift, contour_chunk)
-    return rates * AREA_MEASURE, levels * AREA_MEASURE, jnp.minimum(smallest_sea, smallest)
+    sea_parts, level_parts = (SEA_PARTS, LEVEL_PARTS) if parts is None else parts
+    sea_parts = sea_parts_of(model, sea_parts)
+    dtype = shift.dtype
+    rates = jnp.zeros((shift.shape[0], 0), dtype)
+    levels = jnp.zeros((shift.shape[0], 0), dtype)
+    smallest = jnp.asarray(jnp.inf, dtype)
+    if sea_parts:
+        size = None if parts is None else part_size(sea_parts)
+        rates, smallest = sharded_sea_sums(model, sea, shift, force, chunk, devices, kernel=sea_step_for(sea_parts), size=size)
+    if level_parts:
+        # The contour has far fewer states than the sea: padding it to the sea's chunk would multiply
+        # the level work.
+        contour_chunk = min(chunk, contour[0].shape[0]) if contour_chunk is None else contour_chunk
+        levels, smallest_levels = contour_level_sums(model, contour, shift, contour_chunk, tuple(level_parts))
+        smallest = jnp.minimum(smallest, smallest_levels)
+    return rates * AREA_MEASURE, levels * AREA_MEASURE, smallest
 
 
-def contour_level_sums(model, contour, shift, chunk):
+def contour_level_sums(model, contour, shift, chunk, parts=LEVEL_PARTS):
     """Level sums (T, 5): S(t) - S_eq (3) and sum v (2) of the sea shifted by Delta k(t), and min Omega.
 
     The change of a sea integral under the shift is the flux of the integrand through the contour
@@ -188,11 +248,12 @@ def contour_level_sums(model, contour, shift, chunk):
     Sums are without the measure AREA_MEASURE (the caller applies it).
     """
     contour_k, contour_normal_dl, contour_sign = contour
-    levels = jnp.zeros((shift.shape[0], 5), shift.dtype)
+    size = part_size(parts)
+    levels = jnp.zeros((shift.shape[0], size), shift.dtype)
     smallest = jnp.asarray(jnp.inf, shift.dtype)
     for lam, w in zip(SHIFT_NODES, SHIFT_WEIGHTS):
         lam_column = jnp.full((shift.shape[0], 2), lam, shift.dtype)
-        sums, small = chunked_sums(level_step, model, contour_k, contour_normal_dl, contour_sign, shift, lam_column, chunk)
+        sums, small = chunked_sums(level_step_for(parts), model, contour_k, contour_normal_dl, contour_sign, shift, lam_column, chunk, size)
         levels = levels + w * sums
         smallest = jnp.minimum(smallest, small)
     return levels, smallest

@@ -55,7 +55,123 @@ def ensemble_nodes(model, fermi_energy, bands, num_phi, num_r, upper_occupied=No
     return sea, contour, jnp.stack([densities[-1], densities[1]]).astype(sea[1].dtype)
 
 
-def assemble_observables(model, rates, levels, band_densities, force, shift, spin_equilibrium=None) -> dict:
+APPROXIMATIONS = ("exact", "second_order", "strong_exchange")
+"""The approximation columns of the observables, in output order."""
+
+OBSERVABLE_APPROXIMATIONS = {
+    "spin_density": ("exact",),
+    "spin_density_change": ("exact",),
+    "spin_rate": APPROXIMATIONS,
+    "damping_torque": APPROXIMATIONS,
+    "field_like_torque": ("exact", "strong_exchange"),
+    "spin_force_density": APPROXIMATIONS,
+    "spin_force_per_electron": APPROXIMATIONS,
+    "current_density": ("exact", "strong_exchange"),
+}
+"""Every observable of `simulate` with the approximations defined for it (the Rashba ferromagnet;
+a model without the papers' forms has "exact" only)."""
+
+# What each (observable, approximation) needs from the engine: sea parts, level parts (`evolve_block`).
+_NEEDS = {
+    ("spin_density", "exact"): ((), ("spin",)),
+    ("spin_density_change", "exact"): ((), ("spin",)),
+    ("spin_rate", "exact"): (("rate",), ()),
+    ("damping_torque", "exact"): (("rate",), ()),
+    ("spin_rate", "second_order"): (("rate_second_order",), ()),
+    ("damping_torque", "second_order"): (("rate_second_order",), ()),
+    ("field_like_torque", "exact"): ((), ("spin",)),
+    ("spin_force_density", "exact"): (("force",), ()),
+    ("spin_force_per_electron", "exact"): (("force",), ()),
+    ("spin_force_density", "second_order"): (("force_second_order",), ()),
+    ("spin_force_per_electron", "second_order"): (("force_second_order",), ()),
+    ("current_density", "exact"): ((), ("velocity",)),
+}
+
+
+def select_observables(observables=None, approximations=None, paper_forms: bool = True, available=None):
+    """The (observable, approximations) pairs to compute, checked: a static tuple, or None for everything.
+
+    Args:
+        observables: names from `OBSERVABLE_APPROXIMATIONS` (or `available`), or None for all.
+        approximations: names from APPROXIMATIONS, or None for all.
+        paper_forms: the model has the papers' approximations (`has_paper_forms`).
+        available: {name: approximations} to choose from (default OBSERVABLE_APPROXIMATIONS).
+    Returns: None when nothing is left out, else ((name, (approximation, ...)), ...) in table order.
+    Raises: ValueError naming the parameter, the bad value and what is allowed, or when the
+        choice leaves nothing to compute.
+    """
+    table = OBSERVABLE_APPROXIMATIONS if available is None else available
+    if observables is None and approximations is None:
+        return None
+    names = tuple(table) if observables is None else _names("observables", observables, tuple(table))
+    approx = APPROXIMATIONS if approximations is None else _names("approximations", approximations, APPROXIMATIONS)
+    chosen = []
+    for name in table:
+        if name in names:
+            have = tuple(a for a in table[name] if a in approx and (paper_forms or a == "exact"))
+            if have:
+                chosen.append((name, have))
+    everything = tuple((n, tuple(a for a in table[n] if paper_forms or a == "exact")) for n in table)
+    if tuple(chosen) == everything:
+        return None  # the full set: the default program
+    if not chosen:
+        raise ValueError(
+            f"observables = {observables!r} with approximations = {approximations!r} leave nothing to compute; allowed: "
+            f"approximations defined for the observables ({', '.join(f'{n}: {list(table[n])}' for n in names)}"
+            f"{'' if paper_forms else '; this model has exact only'})"
+        )
+    return tuple(chosen)
+
+
+def _names(parameter, value, allowed):
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        value = tuple(value)
+    except TypeError:
+        raise ValueError(f"{parameter} = {value!r} is not a sequence of names; allowed: names from {', '.join(allowed)}") from None
+    bad = [v for v in value if v not in allowed]
+    if bad or not value:
+        raise ValueError(f"{parameter} = {value!r}: {repr(bad[0]) if bad else 'empty'} is not allowed; allowed: names from {', '.join(allowed)}")
+    return value
+
+
+def engine_parts(selection):
+    """(sea parts, level parts) of `evolve_block` that `selection` needs (None: everything)."""
+    if selection is None:
+        return None
+    from ._engine import LEVEL_PARTS, SEA_PARTS
+
+    sea, levels = set(), set()
+    for name, approximations in selection:
+        for approx in approximations:
+            need_sea, need_levels = _NEEDS.get((name, approx), ((), ()))
+            sea.update(need_sea)
+            levels.update(need_levels)
+    return tuple(p for p in SEA_PARTS if p in sea), tuple(p for p in LEVEL_PARTS if p in levels)
+
+
+def full_columns(model, rates, levels, parts):
+    """The engine's selected columns placed in the full layout ((T, 10) rates, (T, 5) levels), NaN elsewhere."""
+    if parts is None:
+        return rates, levels
+    from ._engine import LEVEL_PARTS, SEA_PARTS, PART_SIZES, sea_parts_of
+
+    def spread(values, order, chosen, width):
+        out = jnp.full((values.shape[0], width), jnp.nan, values.dtype)
+        offset, start = 0, 0
+        for part in order:
+            size = PART_SIZES[part]
+            if part in chosen:
+                out = out.at[:, start : start + size].set(values[:, offset : offset + size])
+                offset += size
+            start += size
+        return out
+
+    return spread(rates, SEA_PARTS, sea_parts_of(model, parts[0]), 10), spread(levels, LEVEL_PARTS, parts[1], 5)
+
+
+def assemble_observables(model, rates, levels, band_densities, force, shift, spin_equilibrium=None, selection=None) -> dict:
     """The per-area observables of the driven sea from the engine's sums, with the papers' approximations.
 
     Args (T time steps; traceable):
@@ -71,7 +187,18 @@ def assemble_observables(model, rates, levels, band_densities, force, shift, spi
         (density / (n_lower + n_upper)), current_density j = q sum v. The strong-exchange column is
         `strong_exchange_response` (paper eq. 13/14/A1 with the exact band densities). A model
         without the papers' forms (`has_paper_forms`: another `TwoBandModel`) gets "exact" only.
+        selection: None (all), or `select_observables`' pairs: only those observables and
+        approximations are returned (and the strong-exchange forms are evaluated only if asked for).
     """
+    if selection is not None:
+        wanted = dict(selection)
+        strong_forms = any("strong_exchange" in a for a in wanted.values())
+        full = _assemble(model, rates, levels, band_densities, force, shift, spin_equilibrium, strong_forms=strong_forms)
+        return {name: {a: full[name][a] for a in wanted[name] if a in full[name]} for name in wanted if name in full}
+    return _assemble(model, rates, levels, band_densities, force, shift, spin_equilibrium)
+
+
+def _assemble(model, rates, levels, band_densities, force, shift, spin_equilibrium=None, strong_forms=True) -> dict:
     spin_change = levels[:, :3]
     current = CARRIER_CHARGE * levels[:, 3:5]
     # (2J/hbar) M x (S - S_eq): the torque of minus the model's exchange field (-J M).
@@ -94,7 +221,11 @@ def assemble_observables(model, rates, levels, band_densities, force, shift, spi
             }
         )
         return observables
-    strong = strong_exchange_response(model, band_densities, force, shift)
+    if strong_forms:
+        strong = strong_exchange_response(model, band_densities, force, shift)
+    else:  # not asked for: placeholders that the selection drops
+        nan3 = jnp.full(spin_change.shape, jnp.nan, spin_change.dtype)
+        strong = {"spin_rate": nan3, "field_like": nan3, "spin_force_density": nan3[:, :2], "current": nan3[:, :2]}
     observables.update(
         {
             "spin_density_change": {"exact": spin_change},

@@ -9,6 +9,7 @@ spin-force density); levels (S(t) - S_eq, T1, current) come from Fermi-contour f
 over the shift, which avoids subtracting two large sums (float32 cancellation).
 """
 
+import functools
 import warnings
 from collections.abc import Callable
 
@@ -20,13 +21,13 @@ from jaxtyping import Array, Float
 from .._bands._arrays import DEGENERACY_THRESHOLD
 from .._bands._kernels import spin
 from .._bands._touching import exchange_scale
-from .._core._checks import as_float, check_count, check_real_scalar, check_tau, check_times, float_dtype, is_concrete, traced_check
+from .._core._checks import as_float, check_count, check_finite, check_real_scalar, check_tau, check_times, float_dtype, is_concrete, traced_check
 from .._core._model_check import check_model
-from .._core._model import RashbaFerromagnet
+from .._core._model import RashbaFerromagnet, has_paper_forms
 from .._fermi._contour import band_touching_report, occupied_bands
 from ..constants import AREA_MEASURE, HBAR
 from ._engine import evolve_block
-from ._observables import assemble_observables, ensemble_nodes, relative_error
+from ._observables import assemble_observables, engine_parts, ensemble_nodes, full_columns, relative_error, select_observables
 from ._shift import SHIFT_NODES, integrate_shift_jit
 
 
@@ -62,7 +63,8 @@ class SimulationResult(eqx.Module):
             spin_density S(t), spin_density_change S - S_eq, spin_rate dS/dt, damping_torque T2 = -dS/dt,
             field_like_torque T1 (current-induced: (2J/hbar) M x (S - S_eq), paper eq. 5),
             spin_force_density, spin_force_per_electron, current_density j = q sum v.
-        min_splitting: smallest Omega over every sampled state and time [eV];
+        min_splitting: smallest Omega over every sampled state and time [eV] (with `observables=` /
+            `approximations=`: over the node sets evaluated, inf when none was needed);
         notes: sentences about degenerate points or accuracy (empty when all is well).
     """
 
@@ -78,7 +80,11 @@ class SimulationResult(eqx.Module):
 
     def relative_error(self, name: str, approximation: str) -> float:
         """max_t |approx(t) - exact(t)| / max_t |exact(t)| (Euclidean norm over components; `relative_error`)."""
+        if name not in self.observables:
+            raise ValueError(f"observable {name!r} was not computed; allowed: {', '.join(self.observables)}")
         values = self.observables[name]
+        if "exact" not in values:
+            raise ValueError(f"the exact {name!r} was not computed (approximations=...): a relative error needs it")
         if approximation not in values:
             available = [key for key in values if key != "exact"]
             raise ValueError(
@@ -114,6 +120,8 @@ def simulate(
     progress: Callable[[int, int], None] | None = None,
     bands: tuple[int, ...] | None = None,
     devices=None,
+    observables=None,
+    approximations=None,
 ) -> SimulationResult:
     """Evolve the T = 0 Fermi sea under a drive and return per-area time series.
 
@@ -143,8 +151,16 @@ def simulate(
             default backend). On CPU, expose the cores as devices with
             XLA_FLAGS=--xla_force_host_platform_device_count=N before JAX starts (`jaxsot run`
             does this); results agree with one device to rounding (the order of the final sum).
+        observables: names of the observables to compute (keys of `jaxsot.UNITS`), or None for all.
+            Only what they need is evaluated: e.g. ("damping_torque",) sums ds/dt over the sea and
+            skips the spin force (a Hessian-vector product per state) and the contour levels.
+        approximations: of "exact", "second_order", "strong_exchange", or None for all: the columns
+            to compute for each observable (where defined). The full set is the default; a selection
+            returns the same values for what it keeps.
 
     Returns: SimulationResult (dtype of `times`).
+    Raises:
+        ValueError: an unknown observable or approximation, or a selection that leaves nothing.
     """
     check_model(model)
     fermi_energy = check_real_scalar("fermi_energy", fermi_energy, unit="eV")
@@ -155,6 +171,8 @@ def simulate(
     substeps = check_count("substeps", substeps, minimum=1)
     block_steps = check_count("block_steps", block_steps, minimum=1)
     chunk = check_count("chunk", chunk, minimum=1)
+    selection = select_observables(observables, approximations, has_paper_forms(model))
+    parts = engine_parts(selection)
     dtype = float_dtype(times)
     if not jnp.issubdtype(times.dtype, jnp.floating):
         times = times.astype(dtype)
@@ -182,7 +200,7 @@ def simulate(
         # Pad the last block to the same shape: one compilation for the whole run.
         index = jnp.minimum(jnp.arange(start, start + block), steps - 1)
         rates, levels, small = evolve_block(
-            model, sea, contour, shift[index], force[index], chunk=chunk, devices=devices
+            model, sea, contour, shift[index], force[index], chunk=chunk, devices=devices, parts=parts
         )
         rate_blocks.append(rates[: stop - start])
         level_blocks.append(levels[: stop - start])
@@ -192,8 +210,9 @@ def simulate(
     rates = jnp.concatenate(rate_blocks)
     levels = jnp.concatenate(level_blocks)
 
-    spin_equilibrium = _equilibrium_spin(model, sea)
-    observables = _assemble_compiled(model, rates, levels, band_densities, force, shift, spin_equilibrium)
+    wants_equilibrium = selection is None or "spin_density" in dict(selection)
+    spin_equilibrium = _equilibrium_spin(model, sea) if wants_equilibrium else None
+    observables = _assemble_compiled(model, rates, levels, band_densities, force, shift, spin_equilibrium, selection, parts)
     notes = _notes(model, fermi_energy, smallest, observables)
     return SimulationResult(
         times=times,
@@ -240,7 +259,10 @@ def _check_drive_values(times, efield, carrier):
 
 
 # One compilation instead of ~40 op-by-op ones (each ~20 ms on the CPU) for a fresh process.
-_assemble_compiled = jax.jit(assemble_observables)
+@functools.partial(jax.jit, static_argnums=(7, 8))
+def _assemble_compiled(model, rates, levels, band_densities, force, shift, spin_equilibrium, selection, parts):
+    rates, levels = full_columns(model, rates, levels, parts)
+    return assemble_observables(model, rates, levels, band_densities, force, shift, spin_equilibrium, selection)
 
 
 @jax.jit

@@ -26,7 +26,7 @@ def register(commands) -> None:
     fit = commands.add_parser(
         "fit",
         help="fit alpha, J, mass ratio, tau to measured curves (AMR, torques, transients) with uncertainties",
-        description="Fit the model parameters to CSV data by autodiff (optax L-BFGS or Adam, restarts batched "
+        description="Fit the model parameters to CSV data by autodiff (L-BFGS or optax Adam, restarts batched "
         "with vmap); print values with standard errors and what the data can identify; write results.json, "
         "fit.csv, trace.csv and fit.png under --out.\n\n" + CSV_FORMAT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -215,6 +215,8 @@ def _fit(args) -> int:
     from ..fit import PARAMETERS
     from ..fit._hall_csv import hall_csv_kind
 
+    # Before any file is read: the data arrays must be float64 from the start (a fit needs it).
+    set_precision("float64")
     if any(hall_csv_kind(path) for path in args.data):
         from ._fit_hall import run_fit_hall
 

@@ -205,6 +205,7 @@ def run_sweep(
         batch_points=batch,
         devices=tuple(devices),
         state_chunk=_compute.default_state_chunk(devices[0].platform),
+        selection=_compute.select_sweep_observables(config.observables),  # only the stored observables are computed
     )
     started = time.perf_counter()
     computed = []

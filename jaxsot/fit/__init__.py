@@ -21,7 +21,7 @@ phi from x):
   T1 (1 - e^(-t/tau)), the constant-tau rigid-shift solution that `jaxsot.simulate` integrates.
 - ``model="strong_exchange"``: the papers' closed forms (eq. 13/14/18 with the band polarization).
 
-`fit` minimizes mean(((model - data)/sigma)^2)/2 with optax L-BFGS (or Adam) on gradients from
+`fit` minimizes mean(((model - data)/sigma)^2)/2 with L-BFGS (or optax Adam) on gradients from
 `jax.grad` through the contour solves (implicit-function derivatives), with positivity and bounds
 by reparameterization and several restarts batched with `jax.vmap`. Standard errors come from
 the Gauss-Newton matrix J^T W J at the optimum (noise estimated from the residuals when the data

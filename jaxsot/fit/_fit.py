@@ -35,7 +35,8 @@ reverse mode through the unrolled solve costs ~20 forward evaluations, this cost
 Fitting. Residuals r = (prediction - data)/sigma; the loss is mean(r^2)/2. Free parameters are
 reparameterized inside their bounds, x = exp(log lo + (log hi - log lo) sigmoid(u)) (lo > 0:
 positivity and bounds at once, uniform in log x), else x = lo + (hi - lo) sigmoid(u). optax
-L-BFGS (zoom line search) or Adam, in a `lax.while_loop` with gradient / loss-change criteria;
+L-BFGS (two-loop recursion, memory 10, Armijo backtracking: one loss-and-gradient evaluation per
+loop iteration, `_optimize.lbfgs_steps`) or optax Adam, in a `lax.while_loop` with gradient / loss-change criteria;
 restarts are batched with `jax.vmap`. Standard errors from the Gauss-Newton matrix J^T W J at
 the optimum (W = 1/sigma^2; with unknown noise sigma is estimated per column from the residuals,
 which is the reduced-chi^2 scaling), identifiability from its eigen-decomposition in log

@@ -32,7 +32,7 @@ from .._core._checks import check_count
 from .._core._drives import RampDrive, SinusoidDrive, StepDrive
 from .._core._model import RashbaFerromagnet, rashba_ray_bound
 from .._dynamics._engine import evolve_block
-from .._dynamics._observables import assemble_observables, ensemble_nodes, observable_errors
+from .._dynamics._observables import assemble_observables, engine_parts, ensemble_nodes, full_columns, relative_error, select_observables
 from .._dynamics._shift import SHIFT_NODES, integrate_shift
 from .._fermi._contour import PROBE_FRACTIONS, SEA_EMPTY, SEA_NO_ORIGIN, SEA_NOT_STAR, classify_seas, probe_directions
 from ..constants import HBAR, HBAR2_OVER_2ME
@@ -244,8 +244,10 @@ def _state_chunk(count: int, limit: int) -> int:
     return best if best >= limit // 4 else limit
 
 
-def _point_observables(p, upper, times, *, drive, num_phi, num_r, substeps, state_chunk):
-    """All observables of one point: {name: array}; p holds traced scalars, upper is 0/1 (occupied)."""
+def _point_observables(p, upper, times, *, drive, num_phi, num_r, substeps, state_chunk, selection=None):
+    """The observables of one point: {name: array}; p holds traced scalars, upper is 0/1 (occupied).
+
+    selection: None (all of OBSERVABLES), or `select_observables` pairs: only those are computed."""
     model = RashbaFerromagnet.from_angles(p["alpha"], p["j_ex"], p["theta"], p["phi"], p["mass_ratio"])
     fermi_energy = p["fermi_energy"]
     amplitude = p["efield"] * jnp.stack([jnp.cos(p["efield_direction"]), jnp.sin(p["efield_direction"])])
@@ -254,18 +256,20 @@ def _point_observables(p, upper, times, *, drive, num_phi, num_r, substeps, stat
 
     sea, contour, band_densities = ensemble_nodes(model, fermi_energy, (-1, 1), num_phi, num_r, upper_occupied=upper)
     # The sums of `simulate` (`evolve_block`), each node set in one chunk (no padding of the small contour set).
+    parts = engine_parts(selection)
     rates, levels, smallest = evolve_block(
         model, sea, contour, shift, force,
         chunk=_state_chunk(sea[0].shape[0], state_chunk), contour_chunk=_state_chunk(contour[0].shape[0], state_chunk),
+        parts=parts,
     )
-    observables = assemble_observables(model, rates, levels, band_densities, force, shift)
-    errors = observable_errors(observables)
+    rates, levels = full_columns(model, rates, levels, parts)
+    observables = assemble_observables(model, rates, levels, band_densities, force, shift, selection=selection)
     out = {}
-    for name, (approximations, _) in OBSERVABLES.items():
-        for approx in approximations:
-            out[f"{name}_{approx}"] = observables[name][approx]
-            if approx != "exact":
-                out[f"{name}_error_{approx}"] = errors[name][approx]
+    for name, kind in output_names(selection).items():
+        if kind[0] == "series":
+            out[name] = observables[kind[1]][kind[2]]
+        elif kind[0] == "error":
+            out[name] = relative_error(observables[kind[1]][kind[2]], observables[kind[1]]["exact"])
     out["band_density"] = band_densities
     out["eta"] = model.eta
     out["min_splitting"] = smallest
@@ -281,17 +285,24 @@ def default_state_chunk(platform: str) -> int:
     return 1024 if platform == "cpu" else 1 << 30
 
 
-def output_names() -> dict:
+def select_sweep_observables(observables=None, approximations=None):
+    """`select_observables` over the sweep's OBSERVABLES (None: all); ValueError for unknown names."""
+    return select_observables(observables, approximations, available={k: v[0] for k, v in OBSERVABLES.items()})
+
+
+def output_names(selection=None) -> dict:
     """{variable: (kind, observable, approximation)} for every array `sweep_observables` returns.
 
-    kind is "series" ((P, T, d) values), "error" ((P,) relative errors max_t|a - e|/max_t|e|) or
-    "point" ((P,) or (P, 2) per-point quantities).
+    kind is "series" ((P, T, d) values), "error" ((P,) relative errors max_t|a - e|/max_t|e|, present
+    when the exact column is computed too) or "point" ((P,) or (P, 2) per-point quantities).
+    selection: None (all observables), or `select_sweep_observables`' pairs.
     """
     names = {}
+    chosen = {k: v[0] for k, v in OBSERVABLES.items()} if selection is None else dict(selection)
     for name, (approximations, _) in OBSERVABLES.items():
-        for approx in approximations:
+        for approx in chosen.get(name, ()):
             names[f"{name}_{approx}"] = ("series", name, approx)
-            if approx != "exact":
+            if approx != "exact" and "exact" in chosen[name]:
                 names[f"{name}_error_{approx}"] = ("error", name, approx)
     for name in POINT_QUANTITIES:
         names[name] = ("point", name, None)
@@ -300,14 +311,15 @@ def output_names() -> dict:
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled(devices: tuple, drive: str, num_phi: int, num_r: int, substeps: int, batch_points: int, state_chunk: int):
+def _compiled(devices: tuple, drive: str, num_phi: int, num_r: int, substeps: int, batch_points: int, state_chunk: int,
+              selection=None):
     """One jitted, sharded function per device set and static setting."""
 
     def local(params, upper, times):
         def one(x):
             return _point_observables(
                 x[0], x[1], times, drive=drive, num_phi=num_phi, num_r=num_r, substeps=substeps,
-                state_chunk=state_chunk,
+                state_chunk=state_chunk, selection=selection,
             )
 
         return jax.lax.map(one, (params, upper), batch_size=batch_points)
@@ -323,7 +335,8 @@ def _compiled(devices: tuple, drive: str, num_phi: int, num_r: int, substeps: in
     return jax.jit(sharded)
 
 
-def compute_points(points: dict, upper: onp.ndarray, times, *, drive, num_phi, num_r, substeps, batch_points, devices, state_chunk):
+def compute_points(points: dict, upper: onp.ndarray, times, *, drive, num_phi, num_r, substeps, batch_points, devices, state_chunk,
+                   selection=None):
     """Evaluate already validated points (numpy, any P) padded to the device count; numpy out."""
     count = next(iter(points.values())).shape[0]
     n_dev = len(devices)
@@ -334,7 +347,7 @@ def compute_points(points: dict, upper: onp.ndarray, times, *, drive, num_phi, n
     index = onp.minimum(onp.arange(padded), count - 1)
     params = {k: jnp.asarray(v[index], dtype) for k, v in points.items()}
     mask = jnp.asarray(upper[index], dtype)
-    function = _compiled(tuple(devices), drive, num_phi, num_r, substeps, min(batch_points, per_device), state_chunk)
+    function = _compiled(tuple(devices), drive, num_phi, num_r, substeps, min(batch_points, per_device), state_chunk, selection)
     result = function(params, mask, times)
     return {k: onp.array(v[:count]) for k, v in result.items()}
 
@@ -351,6 +364,8 @@ def sweep_observables(
     devices=None,
     invalid: str = "raise",
     state_chunk: int | None = None,
+    observables=None,
+    approximations=None,
 ) -> dict:
     """Ensemble observables for many sweep points at once (vectorized, sharded over devices).
 
@@ -377,13 +392,20 @@ def sweep_observables(
             larger blocks fall out of cache (docs: Benchmarks), unlimited elsewhere).
         invalid: "raise" (ValueError naming the first point that cannot be computed) or "nan"
             (such points are returned as NaN with their code in "status").
+        observables: names to compute (damping_torque, field_like_torque, spin_force_density,
+            spin_force_per_electron, spin_density_change, current_density), or None for all. Only
+            what the choice needs is evaluated (e.g. the exact damping torque alone: no spin force,
+            no contour levels, no second-order or strong-exchange forms); the values kept are those
+            of the full set.
+        approximations: of "exact", "second_order", "strong_exchange", or None for all.
 
-    Returns: {variable: array} with the names of `output_names()`: series (P, T, 3 or 2),
+    Returns: {variable: array} with the names of `output_names(selection)`: series (P, T, 3 or 2),
         relative errors (P,), band_density (P, 2), eta (P,), min_splitting (P,), status (P,) int8.
         Units: `jaxsot.UNITS` for observables, `POINT_QUANTITIES` for the rest.
     """
     if drive not in DRIVES:
         raise ValueError(f"drive = {drive!r} is not allowed; allowed: {', '.join(map(repr, DRIVES))}")
+    selection = select_sweep_observables(observables, approximations)
     if invalid not in ("raise", "nan"):
         raise ValueError(f"invalid = {invalid!r} is not allowed; allowed: 'raise' or 'nan'")
     num_phi = check_count("num_phi", num_phi, minimum=8)
@@ -420,7 +442,7 @@ def sweep_observables(
     state_chunk = check_count("state_chunk", state_chunk, minimum=1)
     result = compute_points(
         p, upper, times, drive=drive, num_phi=num_phi, num_r=num_r, substeps=substeps,
-        batch_points=batch_points, devices=devices, state_chunk=state_chunk,
+        batch_points=batch_points, devices=devices, state_chunk=state_chunk, selection=selection,
     )
     if bad.size:
         for value in result.values():

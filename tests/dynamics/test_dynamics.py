@@ -351,3 +351,44 @@ def test_simulate_does_not_recompile_for_the_same_shapes(general, ref):
     assert jaxsot._dynamics._engine.evolve_block._cache_size() == cache
     assert counter.count == 0
     assert np.all(np.isfinite(_exact(result, "damping_torque")))
+
+
+# ------------------------------------------------------------------------------------------------
+# Pay only for what is asked: observables= / approximations=.
+
+
+def test_a_selection_returns_the_full_sets_values_and_evaluates_only_what_it_needs(step_result, general):
+    drive = jaxsot.StepDrive(SMALL_E)
+    chosen = _simulate(general.model, drive, observables=("damping_torque", "current_density"),
+                       approximations=("exact", "strong_exchange"))
+    assert {name: sorted(values) for name, values in chosen.observables.items()} == {
+        "current_density": ["exact", "strong_exchange"], "damping_torque": ["exact", "strong_exchange"]}
+    for name, values in chosen.observables.items():
+        for approx, series in values.items():
+            full = np.asarray(step_result.observables[name][approx])
+            np.testing.assert_allclose(series, full, rtol=1e-12, atol=1e-13 * np.max(np.abs(full)))
+    assert chosen.relative_error("current_density", "strong_exchange") == pytest.approx(
+        step_result.relative_error("current_density", "strong_exchange"), rel=1e-9)
+    with pytest.raises(ValueError, match="observable 'spin_rate' was not computed"):
+        chosen.relative_error("spin_rate", "second_order")
+    # The exact damping torque alone is one jvp of the spin per state: no Hessian-vector product (spin
+    # force), no second-order forms and no contour pass in the program (traced and lowered, not compiled).
+    sea, contour, _ = jaxsot._dynamics._observables.ensemble_nodes(general.model, EF, (-1, 1), 32, 8)
+    shift = np.zeros((4, 2))
+    text = {}
+    for label, parts in (("rate", (("rate",), ())), ("all", None)):
+        text[label] = jaxsot._dynamics._engine.evolve_block.lower(
+            general.model, sea, contour, shift, shift, chunk=512, parts=parts).as_text()
+    assert text["rate"].count("stablehlo.while") < text["all"].count("stablehlo.while")  # no contour-level scans
+    assert text["rate"].count("stablehlo.sqrt") < text["all"].count("stablehlo.sqrt")
+    assert len(text["rate"]) < 0.6 * len(text["all"])
+
+
+def test_bad_selections_are_refused(general):
+    drive = jaxsot.StepDrive(SMALL_E)
+    with pytest.raises(ValueError, match="observables = .*'torque' is not allowed; allowed: names from spin_density"):
+        _simulate(general.model, drive, observables=("torque",))
+    with pytest.raises(ValueError, match="approximations = .*'first_order' is not allowed"):
+        _simulate(general.model, drive, approximations=("first_order",))
+    with pytest.raises(ValueError, match="leave nothing to compute"):
+        _simulate(general.model, drive, observables=("spin_density_change",), approximations=("second_order",))

@@ -59,7 +59,7 @@ alpha_eV_nm = [0.02, 0.05, 0.1]
 theta_deg = [0.0, 45.0, 90.0, 135.0]
 
 [output]
-observables = ["damping_torque", "spin_force_density", "field_like_torque"]
+observables = ["damping_torque", "spin_force_density", "field_like_torque", "current_density"]
 
 [[output.plots]]
 variable = "damping_torque_error_strong_exchange"
@@ -123,22 +123,35 @@ def assert_same_results(actual, expected):
 # Library: the sweep computes what simulate computes, point by point.
 
 
+# The observables the CLI sweeps of this module store (SMALL's [output] observables): the library calls
+# below select the same ones, so they and the in-process CLI sweeps share one compiled program.
+STORED = ("damping_torque", "spin_force_density", "field_like_torque", "current_density")
+LIBRARY_POINTS = {
+    "alpha": np.array([0.05, 0.1, 0.05, 0.02]),
+    "j_ex": np.array([1.0, 1.0, 1.0, 1.0]),
+    "theta": np.array([1.0, 0.3, 1.0, 2.0]),
+    "phi": np.array([0.5, 0.0, 0.5, 1.0]),
+    "fermi_energy": np.array([1.5, 0.5, -3.0, 1.5]),  # both bands; lower band only; no electrons; both bands
+    "efield": 1e-4,
+    "efield_direction": np.array([0.0, 0.7, 0.0, 0.3]),
+    "tau": np.array([10.0, np.inf, 10.0, 10.0]),
+}
+
+
 def test_sweep_observables_equal_simulate_per_point_and_mark_invalid_points():
     # Four points and three times: the shapes of the in-process CLI sweeps (chunks of 4 points), one compilation.
-    points = {
-        "alpha": np.array([0.05, 0.1, 0.05, 0.02]),
-        "j_ex": np.array([1.0, 1.0, 1.0, 1.0]),
-        "theta": np.array([1.0, 0.3, 1.0, 2.0]),
-        "phi": np.array([0.5, 0.0, 0.5, 1.0]),
-        "fermi_energy": np.array([1.5, 0.5, -3.0, 1.5]),  # both bands; lower band only; no electrons; both bands
-        "efield": 1e-4,
-        "efield_direction": np.array([0.0, 0.7, 0.0, 0.3]),
-        "tau": np.array([10.0, np.inf, 10.0, 10.0]),
-    }
+    points = LIBRARY_POINTS
     times = jnp.linspace(0.0, 20.0, 3)
     with pytest.raises(ValueError, match="sweep point 2 .*no electrons"):
         sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4)
-    result = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, invalid="nan")
+    result = sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, invalid="nan", observables=STORED)
+    # Only the selected observables come back (spin_force_per_electron and spin_density_change are not computed).
+    assert sorted(result) == sorted(
+        [f"{name}_{a}" for name in STORED for a in sweep_compute.OBSERVABLES[name][0]]
+        + [f"{name}_error_{a}" for name in STORED for a in sweep_compute.OBSERVABLES[name][0] if a != "exact"]
+        + ["band_density", "eta", "min_splitting", "status"])
+    with pytest.raises(ValueError, match="observables = .*'spin_rate' is not allowed"):
+        sweep_compute.sweep_observables(points, times, num_phi=16, num_r=4, invalid="nan", observables=["spin_rate"])
     assert result["status"].tolist() == [0, 0, 1, 0]
     assert np.all(np.isnan(result["damping_torque_exact"][2]))
     assert result["band_density"][1, 1] == 0.0  # E_F = 0.5 eV < J: the upper band is empty
@@ -264,7 +277,7 @@ def test_netcdf_round_trip_has_labelled_axes_units_and_the_right_values(baseline
     assert dataset["damping_torque_exact"].attrs["units"] == "1/(nm^2 fs)"
     assert dataset["spin_force_density_exact"].attrs["units"] == "eV/nm^3"
     assert dataset.attrs["fixed_j_ex_eV"] == 1.0 and dataset.attrs["precision"] == "float64"
-    assert "current_density_exact" not in dataset  # not among the configured observables
+    assert "spin_force_per_electron_exact" not in dataset  # not among the configured observables
     assert int(dataset["status"].max()) == 0
     # The value at a labelled grid point is simulate's for that point (SI inputs converted).
     model = jaxsot.RashbaFerromagnet.from_angles(0.1, 1.0, math.radians(135.0), math.radians(30.0))
@@ -390,3 +403,4 @@ def test_two_processes_with_jax_distributed_on_localhost(tmp_path, env, config_f
     runs = [json.loads((out / f"run.process{rank}.json").read_text()) for rank in (0, 1)]
     assert runs[0]["computed_chunks"] == [0, 2] and runs[1]["computed_chunks"] == [1]
     assert_same_results(open_nc(out / "sweep.nc"), open_nc(baseline / "sweep.nc"))
+
