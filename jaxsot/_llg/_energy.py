@@ -62,8 +62,9 @@ def energy_transfer_check(
     resistivity of the exact bands, j = sigma(M) E, rho0 at M0 = z x E/|E| (no AMR there).
 
     Args:
-        magnet, torque: one (unbatched) magnet and electron source (`SpinOrbitTorque`, or `ModelTorque`
-            for any TwoBandModel); torque.method is used as given.
+        magnet, torque: one (unbatched) magnet and electron source (`SpinOrbitTorque`); torque.method
+            is used as given. The relations are the Rashba ferromagnet's (the torque-force relation and
+            the strong-exchange expansion), so a `ModelTorque` is refused.
         m: (N, 3) magnetizations (normalized here), e.g. samples of an LLG trajectory.
         damping_like, field_like_field: optional (N, 3) overrides of the LLG's damping-like torque
             T_DL [1/fs] and field-like field B_fl [T] (to check torques computed elsewhere; the
@@ -81,6 +82,11 @@ def energy_transfer_check(
     ratio is their product). A damping-like torque x2 with a field-like field x0.5 gives
     damping_like_ratio ~2 and field_like_ratio ~0.5.
     """
+    if not hasattr(torque, "alpha"):
+        raise ValueError(
+            f"torque = {type(torque).__name__}: energy_transfer_check tests the Rashba ferromagnet's torque-force "
+            "relation and strong-exchange energy identities; allowed: a jaxsot.SpinOrbitTorque"
+        )
     if not is_concrete(magnet, torque, m, damping_like, field_like_field):
         raise ValueError("energy_transfer_check got traced inputs (inside jax.jit, jax.grad or jax.vmap); allowed: concrete "
                          "arrays (it is a host-side check: Boltzmann transport per sample and NumPy sums)")
