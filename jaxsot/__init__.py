@@ -13,7 +13,7 @@ transport) -> `_dynamics` (time evolution) -> `_quantum` (exact spinor check) an
 import importlib
 
 from . import constants as constants
-from ._bands import _kernels as kernels  # per-state scalar kernels for custom observables (fermi_sea_sum)
+from . import kernels as kernels  # per-state scalar kernels for custom observables (fermi_sea_sum)
 from ._bands import accelerating_force as accelerating_force
 from ._bands import anomalous_acceleration as anomalous_acceleration
 from ._bands import band_energy as band_energy

@@ -57,7 +57,6 @@ KNOWN_INCOMPLETE = frozenset({
     # jaxsot/fit/_forward.py
     "jaxsot.fit.predict",
     "jaxsot.fit.synthesize",
-    "jaxsot.fit.contour_fluxes",
     # jaxsot/fit/_hall.py
     "jaxsot.fit.fit_harmonic_hall",
     "jaxsot.fit.HallData",

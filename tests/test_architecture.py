@@ -107,3 +107,138 @@ def test_fit_namespace_loads_csv_readers_on_use(fresh_interpreter):
     # In the fresh interpreter: import jaxsot.fit, CSV readers loaded? then jf.read_csv, jf.read_hall_csv:
     # loaded? and no jaxsot.cli module anywhere.
     assert fresh_interpreter["fit_lazy_csv"] == [False, False, True, True, False]
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Every arrow points down the pipeline, and no module imports another that imports it back.
+
+# The pipeline's layers, lowest first (docs: Architecture). A package may import only packages of a
+# lower rank; packages of one rank do not import each other.
+LAYER_RANKS = {
+    "constants": 0,
+    "_core": 1,
+    "_models": 2,
+    "_bands": 2,
+    "_fermi": 3,
+    "kernels": 3,
+    "_ensemble": 4,
+    "_dynamics": 5,
+    "_quantum": 6,
+    "_llg": 6,
+    "_measure": 7,
+    "fit": 8,
+    "sweep": 8,
+    "_validation": 9,
+    "cli": 10,
+}
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "jaxsot" and parts[1] in LAYER_RANKS else None
+
+
+def _module_edges(modules):
+    """{importer module: set of imported jaxsot modules} (imports inside functions included)."""
+    known = {_module_name(path) for path in MODULES}
+    edges = {}
+    for path in modules:
+        importer = _module_name(path)
+        targets = set()
+        for module, name in _imports(path):
+            if not module.startswith("jaxsot"):
+                continue
+            full = f"{module}.{name}" if name else module
+            targets.add(full if full in known else module)
+        edges[importer] = targets - {importer}
+    return edges
+
+
+# The root package is the public face (it re-exports every layer): only the layers above the physics
+# (the validation checks and the command line) may use the public API through it.
+ROOT_USERS_FROM_RANK = LAYER_RANKS["_validation"]
+
+
+def upward_imports(modules) -> list[str]:
+    found = []
+    for importer, targets in _module_edges(modules).items():
+        source = _layer(importer)
+        if source is None:
+            continue
+        if "jaxsot" in targets and LAYER_RANKS[source] < ROOT_USERS_FROM_RANK:
+            found.append(f"{importer} ({source}, layer {LAYER_RANKS[source]}) imports the root package jaxsot")
+        for target in sorted(targets):
+            layer = _layer(target)
+            if layer is not None and layer != source and LAYER_RANKS[layer] >= LAYER_RANKS[source]:
+                found.append(f"{importer} ({source}, layer {LAYER_RANKS[source]}) imports {target} ({layer}, layer {LAYER_RANKS[layer]})")
+    return found
+
+
+def import_cycles(modules) -> list[list[str]]:
+    """Cycles of the module import graph (Tarjan's strongly connected components with more than one module).
+
+    A package's `__init__` re-exporting its own private modules is not a cycle of the pipeline: edges
+    from a module to the `__init__` of its own package are left out, and so are edges to the root
+    package (the public face, which only the top layers may use: `upward_imports`)."""
+    edges = {importer: targets - {"jaxsot"} for importer, targets in _module_edges(modules).items()}
+    for importer, targets in edges.items():
+        package = importer if any(p.name == "__init__.py" and _module_name(p) == importer for p in modules) else importer.rsplit(".", 1)[0]
+        edges[importer] = {t for t in targets if not (t == package or (package.startswith(t + ".") and t != "jaxsot"))}
+    index, low, stack, on_stack, cycles, counter = {}, {}, [], set(), [], [0]
+
+    def visit(node):
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for target in edges.get(node, ()):
+            if target not in edges:
+                continue
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_every_import_points_down_the_pipeline():
+    assert upward_imports(MODULES) == []
+
+
+def test_upward_import_check_catches_a_violation():
+    bad = PACKAGE / "_measure" / "_probe_for_test.py"
+    try:
+        bad.write_text("from ..fit import fit\n")
+        assert upward_imports([bad]) == ["jaxsot._measure._probe_for_test (_measure, layer 7) imports jaxsot.fit (fit, layer 8)"]
+    finally:
+        bad.unlink()
+
+
+def test_no_import_cycles():
+    assert import_cycles(MODULES) == []
+
+
+def test_cycle_check_catches_a_cycle(tmp_path):
+    first, second = PACKAGE / "_core" / "_probe_a.py", PACKAGE / "_core" / "_probe_b.py"
+    try:
+        first.write_text("from . import _probe_b\n")
+        second.write_text("from ._probe_a import x\n")
+        assert ["jaxsot._core._probe_a", "jaxsot._core._probe_b"] in import_cycles([*MODULES, first, second])
+    finally:
+        first.unlink()
+        second.unlink()

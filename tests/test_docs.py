@@ -62,6 +62,15 @@ _EXECUTED_PAGES = ("docs/getting-started.md", "docs/tutorials/*.md")
 # What the executed pages must find, asserted in the page's namespace after its last block. The pages
 # print these numbers; the assertions stay here, out of the reader's code.
 _CHECKS = {
+    "docs/getting-started.md": [
+        "eigh_error < 1e-12",  # the energies are the eigenvalues of H = c k^2 + b.sigma
+        "identity_error < 1e-10",  # in-plane T2 = (hbar/(m alpha)) z x F_so (paper eq. 10/11)
+        "grad_error < 1e-8",  # autodiff against a central difference
+        "jaxsot.occupied_bands(model, EF) == (-1, 1)",  # E_F > J: the upper band is occupied
+        "abs(amr_exact - strong) < 0.2 * (strong - 1)",  # close to the strong-exchange AMR (paper eq. 18)
+        "shift_error < 1e-8 * np.max(np.abs(shift)) + 1e-12",  # Delta k = (qE tau/hbar)(1 - exp(-t/tau))
+        "np.allclose(T1[0], 0.0) and abs(T1[-1][2]) < np.linalg.norm(T1[-1])",  # T1 starts at 0 and builds up
+    ],
     "docs/tutorials/approximation-errors.md": [
         "np.all(np.abs(orders - 2.0) < 0.15)",  # both approximations converge as (alpha k_F/J)^2
     ],

@@ -43,6 +43,7 @@ from jaxtyping import Array, Float
 from .._core import RashbaFerromagnet, check_finite, check_range, check_shape, float_dtype, is_concrete
 from .._core._checks import traced_check
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque, electron_response
+from .._ensemble._fluxes import contour_fluxes
 from .._fermi._circular import circular_densities
 from ..constants import (
     CARRIER_CHARGE,
@@ -148,9 +149,6 @@ def sot_field_vectors(
         spin_shift = -n_p * alpha / j_ex * _cross_z(shift)
         spin_rate = -n_p * alpha / j_ex * _cross_z(kdot)
     elif method == "exact":
-        # Imported here: `jaxsot.fit` (and optax) load only when the exact route is used.
-        from ..fit import contour_fluxes
-
         model = RashbaFerromagnet(alpha, j_ex, m, mass_ratio)
         flux, _, _ = contour_fluxes(model, fermi_energy, tuple(bands), num)
         spin_shift, spin_rate = flux @ shift, flux @ kdot

@@ -251,7 +251,6 @@ def build_sweep_plot(plt, dataset, spec):
     spanning more than two decades; legend values with three significant digits and their unit."""
     import numpy as onp
 
-    from ._sweep_store import describe_axis, describe_variable
 
     variable = dataset[spec.variable]
     quantity = describe_variable(spec.variable)
@@ -531,3 +530,51 @@ def validate_figures(out, generic, tangential, ensemble, crossover) -> list[str]
     _save(plt, build_validate_ensemble(plt, ensemble), out / "ensemble.png")
     _save(plt, build_validate_crossover(plt, crossover), out / "crossover.png")
     return ["adiabaticity.png", "ensemble.png", "crossover.png"]
+
+
+# Sweep variables and swept keys in words, for the sweep plots.
+_AXIS_NAMES = {
+    "alpha_eV_nm": r"Rashba coupling $\alpha$",
+    "j_ex_eV": r"exchange $J$",
+    "theta_deg": r"polar angle of $\mathbf{M}$, $\theta$",
+    "phi_deg": r"azimuth of $\mathbf{M}$, $\phi$",
+    "mass_ratio": r"effective mass $m^*/m_e$",
+    "fermi_energy_eV": r"Fermi energy $E_F$",
+    "efield_V_per_m": r"electric field $|\mathbf{E}|$",
+    "direction_deg": r"direction of $\mathbf{E}$ from $x$",
+    "tau_fs": r"relaxation time $\tau$",
+    "ramp_time_fs": "ramp time",
+    "frequency_THz": "drive frequency",
+    "phase_deg": "drive phase",
+}
+_OBSERVABLE_NAMES = {
+    "damping_torque": r"damping-like torque $T_2$",
+    "field_like_torque": r"field-like torque $T_1$",
+    "spin_force_density": r"spin-force density $F_{so}$",
+    "spin_force_per_electron": "spin force per electron",
+    "spin_density_change": r"spin density change $\delta S$",
+    "current_density": r"current density $j$",
+    "band_density": "electron density",
+    "eta": r"$\eta = m\alpha^2/(\hbar^2 J)$",
+    "min_splitting": r"smallest band splitting $\Omega$",
+}
+_FORMS = {"exact": "exact", "second_order": "second order (eq. 12)", "strong_exchange": "strong exchange (eq. 13/14)"}
+
+
+def describe_variable(name: str) -> str:
+    """A sweep variable in words: 'damping_torque_error_strong_exchange' -> 'relative error of the
+    damping-like torque T2, strong exchange (eq. 13/14)'."""
+    for base, words in sorted(_OBSERVABLE_NAMES.items(), key=lambda item: -len(item[0])):
+        if name == base:
+            return words
+        if name.startswith(base + "_"):
+            rest = name[len(base) + 1 :]
+            if rest.startswith("error_"):
+                return f"relative error of the {words}, {_FORMS.get(rest[6:], rest[6:])}"
+            return f"{words}, {_FORMS.get(rest, rest.replace('_', ' '))}"
+    return name.replace("_", " ")
+
+
+def describe_axis(name: str) -> str:
+    """A swept key in words, e.g. 'alpha_eV_nm' -> 'Rashba coupling alpha'."""
+    return _AXIS_NAMES.get(name, name.replace("_", " "))

@@ -14,7 +14,46 @@ import importlib
 import math
 from typing import Any
 
-from ._config import ConfigError, ModelOptions, allowed_range, build_section, check_value, option, show_value, type_name
+from ._config_schema import ConfigError, allowed_range, build_section, check_value, option, show_value, type_name
+
+
+# Shared lower bounds: the documented ranges are the ones that give finite, meaningful results.
+ALPHA_MIN = 1.0e-4
+"""Smallest |alpha| [eV nm] (1e-3 eV A): without Rashba coupling every torque and spin force vanishes,
+and the relative errors of the approximations (approx - exact)/exact are undefined."""
+J_EX_MIN = 1.0e-3
+"""Smallest exchange J [eV] (1 meV): the strong-exchange forms and eta = m alpha^2/(hbar^2 J) divide by J."""
+TAU_MIN = 1.0e-3
+"""Shortest relaxation time tau [fs] (1 as): far below any physical momentum relaxation time."""
+MASS_RATIO_MIN = 1.0e-3
+"""Smallest m*/m_e: lighter masses make hbar^2 k^2/2m so large that the Fermi sea shrinks towards k = 0
+and the torques (proportional to m) underflow to zero."""
+EFIELD_MIN = 1.0e-3
+"""Smallest |E| [V/m] (also rho0 |j| of `jaxsot llg`): every observable is linear in E, and far below this
+it underflows (to 0 in float32), leaving no torque and undefined relative errors."""
+T_END_MIN = 1.0e-3
+"""Shortest simulated interval [fs] (1 as): the sea barely moves below it and the observables are zero at
+every time (undefined relative errors)."""
+LLG_TAU_RANGE = (1.0e-3, 1.0e9)
+"""Allowed Drude time tau = m t_F/(rho0 e^2 n) [fs] of `jaxsot llg`, derived from thickness, rho0 and the bands."""
+ALPHA_WHY = "without Rashba coupling the torques vanish and the approximations' relative errors are undefined"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelOptions:
+    alpha_eV_nm: float = option(
+        0.05, low=-10.0, high=10.0, min_abs=ALPHA_MIN, why=ALPHA_WHY,
+        doc="Rashba coupling [eV nm] (0.05 eV nm = 0.5 eV A)",
+    )
+    j_ex_eV: float = option(1.0, low=J_EX_MIN, high=100.0, doc="exchange coupling J [eV]")
+    theta_deg: float = option(60.0, low=0.0, high=180.0, doc="polar angle of M from +z [deg]")
+    phi_deg: float = option(30.0, low=-360.0, high=360.0, doc="azimuth of M from +x [deg]")
+    mass_ratio: float = option(1.0, low=MASS_RATIO_MIN, high=100.0, doc="effective mass m*/m_e")
+
+
+MAX_STATE_STEPS = 1.0e11
+"""Default work limit (state-steps): about an hour of one CPU core at ~3e7 state-steps/s."""
+
 
 KINDS = ("rashba", "ti-surface", "rashba-dresselhaus", "square-lattice", "tight-binding")
 """The shipped model kinds; "python:module:Class" names a user's own model."""

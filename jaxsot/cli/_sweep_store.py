@@ -488,53 +488,6 @@ def summary_rows(dataset) -> list[dict]:
     return rows
 
 
-_AXIS_NAMES = {
-    "alpha_eV_nm": r"Rashba coupling $\alpha$",
-    "j_ex_eV": r"exchange $J$",
-    "theta_deg": r"polar angle of $\mathbf{M}$, $\theta$",
-    "phi_deg": r"azimuth of $\mathbf{M}$, $\phi$",
-    "mass_ratio": r"effective mass $m^*/m_e$",
-    "fermi_energy_eV": r"Fermi energy $E_F$",
-    "efield_V_per_m": r"electric field $|\mathbf{E}|$",
-    "direction_deg": r"direction of $\mathbf{E}$ from $x$",
-    "tau_fs": r"relaxation time $\tau$",
-    "ramp_time_fs": "ramp time",
-    "frequency_THz": "drive frequency",
-    "phase_deg": "drive phase",
-}
-_OBSERVABLE_NAMES = {
-    "damping_torque": r"damping-like torque $T_2$",
-    "field_like_torque": r"field-like torque $T_1$",
-    "spin_force_density": r"spin-force density $F_{so}$",
-    "spin_force_per_electron": "spin force per electron",
-    "spin_density_change": r"spin density change $\delta S$",
-    "current_density": r"current density $j$",
-    "band_density": "electron density",
-    "eta": r"$\eta = m\alpha^2/(\hbar^2 J)$",
-    "min_splitting": r"smallest band splitting $\Omega$",
-}
-_FORMS = {"exact": "exact", "second_order": "second order (eq. 12)", "strong_exchange": "strong exchange (eq. 13/14)"}
-
-
-def describe_variable(name: str) -> str:
-    """A sweep variable in words: 'damping_torque_error_strong_exchange' -> 'relative error of the
-    damping-like torque T2, strong exchange (eq. 13/14)'."""
-    for base, words in sorted(_OBSERVABLE_NAMES.items(), key=lambda item: -len(item[0])):
-        if name == base:
-            return words
-        if name.startswith(base + "_"):
-            rest = name[len(base) + 1 :]
-            if rest.startswith("error_"):
-                return f"relative error of the {words}, {_FORMS.get(rest[6:], rest[6:])}"
-            return f"{words}, {_FORMS.get(rest, rest.replace('_', ' '))}"
-    return name.replace("_", " ")
-
-
-def describe_axis(name: str) -> str:
-    """A swept key in words, e.g. 'alpha_eV_nm' -> 'Rashba coupling alpha'."""
-    return _AXIS_NAMES.get(name, name.replace("_", " "))
-
-
 def write_outputs(config: SweepConfig, out: pathlib.Path, dataset, log=print) -> list[str]:
     """summary.csv (printed too) and the plots; returns the names written."""
     rows = summary_rows(dataset)

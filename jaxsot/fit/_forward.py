@@ -11,7 +11,7 @@ from .._bands._arrays import accelerating_force
 from .._core._checks import check_count, check_finite, check_range
 from .._core._model import RashbaFerromagnet
 from .._ensemble._strong import strong_exchange_amr, strong_exchange_response
-from .._ensemble._transport import band_fluxes
+from .._ensemble._fluxes import contour_fluxes
 from .._fermi._circular import circular_densities
 from .._fermi._contour import occupied_bands
 from ..constants import CARRIER_CHARGE, HBAR
@@ -21,27 +21,6 @@ from ._curves import Curve, MIN_POINTS, MODELS, PARAMETERS, REFERENCE_M, TORQUE_
 
 # ---------------------------------------------------------------------------------------------
 # Forward models.
-
-
-def contour_fluxes(model: RashbaFerromagnet, fermi_energy, bands: tuple, num: int):
-    """Linear response of the T = 0 Fermi sea at the model's M, summed over `bands`; jit/vmap/grad-friendly.
-
-    Args:
-        model: RashbaFerromagnet. fermi_energy [eV]. bands: static tuple of occupied bands
-            (check them on the host: `jaxsot.occupied_bands`). num: static rays per band.
-    Returns:
-        A (3, 2) [1/nm]: S(shifted sea) - S_eq = A Delta k and dS/dt = A k' (first order);
-        sigma/tau (2, 2) [e^2/(eV fs^2)]: the constant-tau Boltzmann sheet conductance per tau;
-        densities (2,) [1/nm^2]: (n_lower, n_upper).
-    Gradients are implicit-function gradients of the contour (no differentiation of the solve).
-    """
-    dtype = model.alpha.dtype
-    # The band sign is a traced value: one copy of the contour graph for both bands (compile time).
-    signs = jnp.asarray([float(s) for s in bands], dtype)
-    fluxes = jax.vmap(lambda s: band_fluxes(model, fermi_energy, s, num))(signs)
-    flux, conductance, density = fluxes.spin, fluxes.conductance, fluxes.density
-    densities = jnp.zeros(2, dtype).at[jnp.asarray([0 if s < 0 else 1 for s in bands])].set(density)
-    return jnp.sum(flux, 0), CARRIER_CHARGE**2 * jnp.sum(conductance, 0), densities
 
 
 def _rho_xx(conductance):

@@ -91,9 +91,9 @@ def accepted(run_cli, *args, cwd):
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
+def published(tmp_path_factory, run_cli):
     """A tiny `jaxsot run` published into out/ (umask 027), and its files' bytes."""
-    from conftest import call_cli
+    call_cli = run_cli
 
     folder = tmp_path_factory.mktemp("published")
     (folder / "c.toml").write_text(TINY_RUN)
@@ -379,8 +379,8 @@ def test_kill_9_mid_run_keeps_the_previous_folder_and_the_next_run_cleans_up(pub
 
 
 @pytest.fixture(scope="module")
-def sweep_baseline(tmp_path_factory):
-    from conftest import call_cli
+def sweep_baseline(tmp_path_factory, run_cli):
+    call_cli = run_cli
 
     folder = tmp_path_factory.mktemp("sweep")
     (folder / "s.toml").write_text(TINY_SWEEP)

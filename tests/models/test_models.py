@@ -12,7 +12,7 @@ import pytest
 
 import jaxsot
 import model_references as ref
-from conftest import CASES, M_GENERAL, M_IN_PLANE, TRIANGULAR, triangular_hoppings
+from shipped_cases import CASES, M_GENERAL, M_IN_PLANE, TRIANGULAR, case, triangular_hoppings  # noqa: F401 (case: fixture)
 
 RNG = np.random.default_rng(18)
 K = RNG.uniform(-4.0, 4.0, size=(12, 2))

@@ -12,7 +12,7 @@ import pytest
 
 import jaxsot
 import model_references as ref
-from conftest import CASES
+from shipped_cases import CASES, case  # noqa: F401 (case: fixture)
 
 K0 = np.array([1.3, -0.7])  # 1/nm: away from the square lattice's singular lines |k a| = pi/2 (at 3.93 /nm)
 EFIELD = np.array([0.02, -0.01])  # V/nm; hbar k' = -E [eV/nm]

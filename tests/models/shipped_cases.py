@@ -1,5 +1,6 @@
 """The shipped models with the parameters of the tests (tests/README.md, "Shipped models") and their
-independent NumPy Hamiltonians (model_references.py)."""
+independent NumPy Hamiltonians (model_references.py). The test files import these by name (a
+`conftest.py` here would share its module name with the suite's own conftest)."""
 
 import functools
 import math
