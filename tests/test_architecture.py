@@ -140,7 +140,7 @@ def _layer(module: str) -> str | None:
 
 def _module_edges(modules):
     """{importer module: set of imported jaxsot modules} (imports inside functions included)."""
-    known = {_module_name(path) for path in MODULES}
+    known = {_module_name(path) for path in [*MODULES, *modules]}
     edges = {}
     for path in modules:
         importer = _module_name(path)

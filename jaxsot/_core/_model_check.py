@@ -75,7 +75,11 @@ def check_model(model) -> None:
 
 def _check_members(model, name: str) -> None:
     mass_attribute = inspect.getattr_static(type(model), "mass", None)
-    if inspect.isfunction(mass_attribute) or callable(getattr(model, "mass", None)):
+    try:
+        mass_value = getattr(model, "mass", None)
+    except ValueError:
+        mass_value = None  # the model's own refusal (no mass, e.g. a massless cone): not a member error
+    if inspect.isfunction(mass_attribute) or callable(mass_value):
         raise ValueError(
             f"{name}.mass is a method; expected a property (@property def mass(self)) holding one positive "
             "real number [eV fs^2/nm^2]"

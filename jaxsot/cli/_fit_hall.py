@@ -207,6 +207,8 @@ def run_fit_hall(args) -> int:
     check_fit_size(rows, args.num, args.restarts, max_steps, args.max_state_steps, args.max_memory_GB)
     out = prepare_out(args.out, inputs=args.data)
     set_precision("float64")
+    # Read again now that JAX computes in float64 (arrays made before may be float32; checked above).
+    data = [read_hall_csv(given, fermi_energy=args.fermi_energy, label=item.label) for given, item in zip(args.data, data)]
 
     import jax
 

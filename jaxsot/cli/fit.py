@@ -215,8 +215,8 @@ def _fit(args) -> int:
     from ..fit import PARAMETERS
     from ..fit._hall_csv import hall_csv_kind
 
-    # Before any file is read: the data arrays must be float64 from the start (a fit needs it).
-    set_precision("float64")
+    # Refusals come first (nothing computed, nothing compiled); the data are read again once JAX
+    # computes in float64 (below, and in run_fit_hall), so a fit never runs on float32 arrays.
     if any(hall_csv_kind(path) for path in args.data):
         from ._fit_hall import run_fit_hall
 
