@@ -113,6 +113,16 @@ class TwoBandModel(eqx.Module):
         )
         return 1.5 * radius
 
+    @property
+    def lattice_vectors(self):
+        """The primitive lattice vectors a1, a2 as the rows of a (2, 2) array [nm], or None (continuum).
+
+        A lattice model returns them (its `kinetic_energy` and `field` are then periodic under the
+        reciprocal vectors b_i, a_i . b_j = 2 pi delta_ij) and every Fermi-sea and Fermi-line
+        quantity is integrated over its Brillouin zone (the mesh route, docs: Theory > Brillouin-zone
+        and Fermi-sea integration). Default None: a continuum model, whose Fermi seas must be bounded."""
+        return None
+
     def touching_point(self):
         """A wave vector k* (2,) [1/nm] where the bands touch (b(k*) = 0), or None (none known).
 
