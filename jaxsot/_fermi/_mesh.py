@@ -73,6 +73,14 @@ DEFAULT_CELLS = 32
 DEFAULT_LEVELS = 4
 """Refinement levels of the triangles along the Fermi line and near band touchings."""
 
+DEFAULT_EXTRA_LEVELS = 8
+"""Further refinement levels only where the line is not yet resolved (see SAGITTA_RATIO), near band
+touchings and near extrema or saddles of the band at the Fermi level (small pockets, van Hove points)."""
+
+SAGITTA_RATIO = 0.01
+"""A cut triangle whose sagitta exceeds this fraction of its chord (a pocket or a bend spanning few
+triangles) is refined further, within the extra levels."""
+
 HERMITE_NEWTON_STEPS = 5
 """Newton steps for the edge root on the cubic Hermite interpolant (from the linear root)."""
 
@@ -101,14 +109,16 @@ class MeshBand(NamedTuple):
     refined: jax.Array
 
 
-def default_budget(cells: int, levels: int) -> tuple:
-    """Static numbers of triangles refined at each level (parents): ~ a band of the Fermi line."""
+def default_budget(cells: int, levels: int, extra: int = 0) -> tuple:
+    """Static numbers of triangles refined at each level (parents): ~ a band along the Fermi line for
+    the `levels` main levels, then 4 cells for each of the `extra` levels (few triangles there)."""
     budget, parents = [], 2 * cells * cells
     base = 24 * cells
     for level in range(levels):
         cap = min(parents, base * 2**level)
         budget.append(int(cap))
         parents = 4 * cap
+    budget += [int(min(parents, 4 * cells))] * min(extra, 1) + [int(4 * cells)] * max(extra - 1, 0)
     return tuple(budget)
 
 
@@ -181,17 +191,30 @@ def _longest_edge(p):
 
 
 def _flags(p, data, fermi_energy, s):
-    """(straddle, refine) per triangle for band s."""
+    """(straddle, refine, touch, extremum) per triangle for band s.
+
+    straddle: the vertices lie on both sides of E_F; refine: straddle, or E_F within first-order reach
+    of a vertex (NEAR_FACTOR), or a possible band touching in an occupied or nearly occupied triangle;
+    touch: that last condition alone; extremum: E_F within reach and the linear interpolant's
+    gradient much smaller than the vertex gradients (a minimum, maximum or saddle of eps inside)."""
     e, g = _band(data, s)
     size = _longest_edge(p)[:, None]
-    reach = NEAR_FACTOR * jnp.sqrt(jnp.sum(g * g, -1)) * size
+    gnorm = jnp.sqrt(jnp.sum(g * g, -1))
+    reach = NEAR_FACTOR * gnorm * size
     below = e < fermi_energy
     straddle = jnp.any(below, -1) & ~jnp.all(below, -1)
     near = jnp.any(jnp.abs(e - fermi_energy) <= reach, -1)
     omega, grad_omega = data[..., 1], data[..., 4:6]
     may_touch = jnp.any(omega <= jnp.sqrt(jnp.sum(grad_omega * grad_omega, -1)) * size, -1)
     relevant = jnp.min(e - reach, -1) < fermi_energy
-    return straddle, straddle | near | (may_touch & relevant)
+    touch = may_touch & relevant
+    d1, d2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+    det = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+    de1, de2 = e[:, 1] - e[:, 0], e[:, 2] - e[:, 0]
+    gx = (de1 * d2[:, 1] - de2 * d1[:, 1]) / det
+    gy = (d1[:, 0] * de2 - d2[:, 0] * de1) / det
+    extremum = near & (jnp.sqrt(gx * gx + gy * gy) < 0.5 * jnp.max(gnorm, -1))
+    return straddle, straddle | near | touch, touch, extremum
 
 
 def _children(model, p, data):
@@ -298,12 +321,14 @@ def _cut_triangles(model, p, data, fermi_energy, s):
     ldata = _evaluate(model, line_k)
     _, lg = _band(ldata, s)
     line_gradient = jnp.sqrt(jnp.sum(lg * lg, -1))
-    return nodes, weights, line_k, normal_dl, dl, line_gradient, jnp.sum(straddle)
+    under = straddle & (jnp.abs(sagitta) > SAGITTA_RATIO * length)
+    return nodes, weights, line_k, normal_dl, dl, line_gradient, under
 
 
-def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple) -> MeshBand:
+def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, extra: int = 0) -> MeshBand:
     """The mesh quadrature of band s's T = 0 Fermi sea (module docstring). Traceable; cells, levels,
-    budget (parents refined per level, `default_budget`) static; s a Python float."""
+    extra (further levels where the line is under-resolved, near touchings and extrema), budget
+    (parents refined per level, levels + extra entries, `default_budget`) static; s a Python float."""
     dtype = jnp.result_type(fermi_energy, model.dtype)
     origin, basis = domain(model, fermi_energy)
     u = jnp.arange(cells + 1, dtype=dtype) / cells
@@ -328,61 +353,109 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple) ->
         unbounded = jnp.any(edge <= fermi_energy)
 
     sea_k, sea_w, counts = [], [], []
+    line_k, line_ndl, line_dl, line_g = [], [], [], []
     overflow = jnp.zeros((), bool)
-    for level in range(levels + 1):
-        straddle, refine = _flags(p, data, fermi_energy, s)
+
+    def select(refine, cap, p, data):
+        (chosen,) = jnp.nonzero(refine, size=cap, fill_value=0)
+        used = jnp.arange(cap) < jnp.sum(refine)
+        p, data = _children(model, p[chosen], data[chosen])
+        return p, data, used[None, :].repeat(4, 0).reshape(-1), jnp.sum(refine) > cap, jnp.sum(refine)
+
+    for level in range(levels):
+        _, refine, _, _ = _flags(p, data, fermi_energy, s)
         refine = refine & valid
         e, _ = _band(data, s)
-        if level < levels:
-            cap = budget[level]
-            overflow = overflow | (jnp.sum(refine) > cap)
-            counts.append(jnp.sum(refine))
-            (chosen,) = jnp.nonzero(refine, size=cap, fill_value=0)
-            used = jnp.arange(cap) < jnp.sum(refine)
-            settled = valid & ~refine
-            occupied = settled & jnp.all(e < fermi_energy, -1)
-            nodes, weights = _triangle_nodes(p, _area(p) * occupied, fine=level > 0)
-            sea_k.append(nodes.reshape(-1, 2))
-            sea_w.append(weights.reshape(-1))
-            p, data = _children(model, p[chosen], data[chosen])
-            valid = jnp.repeat(used, 1)[None, :].repeat(4, 0).reshape(-1)
-            min_splitting = jnp.minimum(min_splitting, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
-        else:
-            whole = valid & ~straddle & jnp.all(e < fermi_energy, -1)
-            nodes, weights = _triangle_nodes(p, _area(p) * whole, fine=levels > 0)
-            sea_k.append(nodes.reshape(-1, 2))
-            sea_w.append(weights.reshape(-1))
-            cut_valid = valid[:, None]
-            cnodes, cweights, line_k, normal_dl, dl, gradient, cut = _cut_triangles(model, p, data, fermi_energy, s)
-            sea_k.append(cnodes.reshape(-1, 2))
-            sea_w.append((cweights * cut_valid).reshape(-1))
-            line_k = line_k.reshape(-1, 2)
-            normal_dl = (normal_dl * cut_valid[..., None]).reshape(-1, 2)
-            dl = (dl * cut_valid).reshape(-1)
-            gradient = gradient.reshape(-1)
+        occupied = valid & ~refine & jnp.all(e < fermi_energy, -1)
+        nodes, weights = _triangle_nodes(p, _area(p) * occupied, fine=level > 0)
+        sea_k.append(nodes.reshape(-1, 2))
+        sea_w.append(weights.reshape(-1))
+        p, data, valid, over, count = select(refine, budget[level], p, data)
+        overflow = overflow | over
+        counts.append(count)
+        min_splitting = jnp.minimum(min_splitting, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
+
+    def finest(p, data, valid, allow_refine):
+        """Cut-triangle treatment of the triangles that are kept, and the refinement flags of the rest."""
+        straddle, _, touch, extremum = _flags(p, data, fermi_energy, s)
+        e, _ = _band(data, s)
+        cnodes, cweights, lk, ndl, dl, gradient, under = _cut_triangles(model, p, data, fermi_energy, s)
+        refine = valid & (touch | under | extremum) & allow_refine
+        keep = valid & ~refine
+        whole = keep & ~straddle & jnp.all(e < fermi_energy, -1)
+        nodes, weights = _triangle_nodes(p, _area(p) * whole, fine=True)
+        out = (
+            jnp.concatenate([nodes.reshape(-1, 2), cnodes.reshape(-1, 2)]),
+            jnp.concatenate([weights.reshape(-1), (cweights * keep[:, None]).reshape(-1)]),
+            lk.reshape(-1, 2),
+            (ndl * keep[:, None, None]).reshape(-1, 2),
+            (dl * keep[:, None]).reshape(-1),
+            gradient.reshape(-1),
+            jnp.sum(keep & straddle),
+        )
+        return out, refine
+
+    out, refine = finest(p, data, valid, extra > 0)
+    parts = [out]
+    if extra > 0:
+        cap = budget[levels]
+        p, data, valid, over, count = select(refine, cap, p, data)
+        overflow = overflow | over
+        counts.append(count)
+
+        # The extra levels have one shape (4 * cap triangles): one compiled scan body.
+        def body(state, index):
+            p, data, valid, overflow, smallest = state
+            smallest = jnp.minimum(smallest, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
+            out, refine = finest(p, data, valid, index < extra - 1)
+            p, data, valid, over, count = select(refine, cap, p, data)
+            return (p, data, valid, overflow | over, smallest), (out, count)
+
+        state = (p, data, valid, overflow, min_splitting)
+        (_, _, _, overflow, min_splitting), (stacked, extra_counts) = jax.lax.scan(body, state, jnp.arange(extra))
+        parts.append(tuple(x.reshape((-1,) + x.shape[2:]) if x.ndim > 1 else jnp.sum(x) for x in stacked))
+        counts += [extra_counts[i] for i in range(extra - 1)]
+    for part in parts:
+        sea_k.append(part[0])
+        sea_w.append(part[1])
+        line_k.append(part[2])
+        line_ndl.append(part[3])
+        line_dl.append(part[4])
+        line_g.append(part[5])
+    cut = sum(part[6] for part in parts)
     return MeshBand(
-        jnp.concatenate(sea_k), jnp.concatenate(sea_w), line_k, normal_dl, dl, gradient, overflow, unbounded, min_splitting, cut,
+        jnp.concatenate(sea_k), jnp.concatenate(sea_w), jnp.concatenate(line_k), jnp.concatenate(line_ndl),
+        jnp.concatenate(line_dl), jnp.concatenate(line_g), overflow, unbounded, min_splitting, cut,
         jnp.stack(counts) if counts else jnp.zeros((0,), int),
     )
 
 
 class MeshOptions(NamedTuple):
-    """Resolution of the mesh route: `cells` coarse cells per side (two triangles each) and `levels`
-    refinements along the Fermi line and near band touchings (the error estimate repeats the
-    integral with cells // 2). `budget`: triangles refined per level (None: `default_budget`; it is
-    doubled automatically on concrete inputs when exceeded)."""
+    """Resolution of the mesh route (`jaxsot.MeshOptions`).
+
+    cells: coarse cells per side (two triangles each); levels: refinements of every triangle near
+    the Fermi line and near band touchings; extra_levels: further refinements only where the line
+    is not yet resolved (sagitta > SAGITTA_RATIO chord: small pockets, sharp bends), near band
+    touchings and near extrema or saddles of the band at E_F; budget: triangles refined per level
+    (levels + extra_levels ints; None: `default_budget`, doubled automatically on concrete inputs
+    when exceeded). The error estimate (`jaxsot.fermi_sea_integral`) repeats the integral with
+    cells // 2."""
 
     cells: int = DEFAULT_CELLS
     levels: int = DEFAULT_LEVELS
     budget: tuple | None = None
+    extra_levels: int = DEFAULT_EXTRA_LEVELS
 
     def resolved_budget(self) -> tuple:
-        return tuple(self.budget) if self.budget is not None else default_budget(self.cells, self.levels)
+        if self.budget is not None:
+            return tuple(self.budget)
+        return default_budget(self.cells, self.levels, self.extra_levels)
 
     def coarser(self) -> "MeshOptions":
         """Half the coarse cells, same levels (the second resolution of the error estimate)."""
         cells = max(self.cells // 2, 4)
-        return MeshOptions(cells, self.levels, None if self.budget is None else tuple(max(b // 2, 1) for b in self.budget))
+        budget = None if self.budget is None else tuple(max(b // 2, 1) for b in self.budget)
+        return MeshOptions(cells, self.levels, budget, self.extra_levels)
 
 
 def check_mesh_options(mesh) -> MeshOptions:
@@ -397,10 +470,13 @@ def check_mesh_options(mesh) -> MeshOptions:
         raise ValueError(f"mesh.cells = {mesh.cells!r} is not allowed; allowed: an int in [4, 4096]")
     if not (isinstance(mesh.levels, int) and 0 <= mesh.levels <= 16):
         raise ValueError(f"mesh.levels = {mesh.levels!r} is not allowed; allowed: an int in [0, 16]")
+    if not (isinstance(mesh.extra_levels, int) and 0 <= mesh.extra_levels <= 24):
+        raise ValueError(f"mesh.extra_levels = {mesh.extra_levels!r} is not allowed; allowed: an int in [0, 24]")
     if mesh.budget is not None:
         budget = tuple(mesh.budget)
-        if len(budget) != mesh.levels or not all(isinstance(b, int) and b >= 1 for b in budget):
-            raise ValueError(f"mesh.budget = {mesh.budget!r} is not allowed; allowed: None or {mesh.levels} positive ints")
+        count = mesh.levels + mesh.extra_levels
+        if len(budget) != count or not all(isinstance(b, int) and b >= 1 for b in budget):
+            raise ValueError(f"mesh.budget = {mesh.budget!r} is not allowed; allowed: None or {count} positive ints")
     return mesh
 
 
@@ -415,7 +491,7 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
     unbounded = jnp.zeros((), bool)
     smallest = jnp.asarray(jnp.inf, fermi_energy.dtype)
     for s in bands:
-        band = mesh_band(model, fermi_energy, float(s), mesh.cells, mesh.levels, budget)
+        band = mesh_band(model, fermi_energy, float(s), mesh.cells, mesh.levels, budget, mesh.extra_levels)
         sea_k.append(band.sea_k)
         sea_w.append(band.sea_weight)
         sea_s.append(jnp.full(band.sea_weight.shape, float(s), band.sea_weight.dtype))
@@ -474,7 +550,7 @@ def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *,
             )
         if not bool(stats["overflow"]):
             break
-        mesh = MeshOptions(mesh.cells, mesh.levels, tuple(2 * b for b in mesh.resolved_budget()))
+        mesh = MeshOptions(mesh.cells, mesh.levels, tuple(2 * b for b in mesh.resolved_budget()), mesh.extra_levels)
     else:
         raise ValueError(f"mesh route: refinement budget {mesh.resolved_budget()} still exceeded; allowed: fewer levels or cells")
     sea, contour, densities, extras, stats = out

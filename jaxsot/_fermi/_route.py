@@ -14,6 +14,7 @@ and Fermi-sea integration).
 """
 
 import functools
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -22,6 +23,7 @@ import numpy as onp
 
 from .._bands._kernels import energy, splitting
 from .._core._checks import is_concrete
+from ..constants import AREA_MEASURE
 from . import _mesh
 from ._contour import (
     PROBE_FRACTIONS,
@@ -256,3 +258,106 @@ def band_minimum(model, fermi_energy, s, cells):
     polished, _ = jax.lax.scan(newton, start, None, length=20)
     return jnp.minimum(jnp.min(eps), band_energy(polished))
 
+
+
+class SeaIntegral(NamedTuple):
+    """A Fermi-sea integral with its error estimate (`jaxsot.fermi_sea_integral`).
+
+    value: the pytree of fn summed over the seas, per area (fn's units per nm^2); error: the same
+    pytree, |value - value at the coarser resolution| (an upper estimate: the coarser result's error;
+    the finer one's is typically 16x smaller on the mesh route, O(h^4)); route: "rays" or "mesh";
+    num_nodes: quadrature nodes of the finer resolution (all bands)."""
+
+    value: object
+    error: object
+    route: str
+    num_nodes: int
+
+
+def _sum_over_nodes(model, sea, fn):
+    k, weight, sign = sea
+    zero = jnp.zeros((), weight.dtype)
+    values = jax.vmap(lambda kx, ky, s: fn(model, kx, ky, s, zero, zero))(k[:, 0], k[:, 1], sign)
+    return jax.tree_util.tree_map(lambda v: jnp.tensordot(weight, v, axes=(0, 0)) * AREA_MEASURE, values)
+
+
+def fermi_sea_integral(
+    model,
+    fermi_energy,
+    fn,
+    *,
+    bands=None,
+    route: str = "auto",
+    mesh=None,
+    num_phi: int = 128,
+    num_r: int = 16,
+    tolerance: float | None = 1e-6,
+) -> SeaIntegral:
+    """sum_s int_sea fn(state) d^2k/(2 pi)^2 at T = 0 with an error estimate from two resolutions.
+
+    The integral is computed on the chosen route at the given resolution and again at a coarser
+    one (mesh: half the coarse cells, `MeshOptions.coarser`; rays: half the rays and radial nodes);
+    their difference is the reported error. A RuntimeWarning with the estimate fires when it exceeds
+    `tolerance` times the largest |value|.
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV] (concrete).
+        fn: fn(model, kx, ky, s, fx, fy) -> pytree for one state (as `jaxsot.fermi_sea_sum`; fx = fy = 0).
+        bands: the occupied bands (default `jaxsot.occupied_bands`).
+        route: "auto" (default), "rays" or "mesh".
+        mesh: `jaxsot.MeshOptions` of the mesh route.
+        num_phi: rays (ray route, >= 16).
+        num_r: radial nodes (ray route, >= 4).
+        tolerance: relative tolerance of the warning (None: no warning).
+
+    Returns:
+        `SeaIntegral` (value, error, route, num_nodes).
+
+    Raises:
+        ValueError: bad arguments, or a sea that no route can integrate (an unbounded continuum sea).
+    """
+    import warnings
+
+    from .._core._checks import check_count, check_finite, float_dtype
+    from ._contour import occupied_bands
+
+    check_finite("fermi_energy", fermi_energy)
+    if not callable(fn):
+        raise ValueError(f"fn = {fn!r} is not callable; allowed: fn(model, kx, ky, s, fx, fy) -> pytree")
+    num_phi = check_count("num_phi", num_phi, minimum=16)
+    num_r = check_count("num_r", num_r, minimum=4)
+    if tolerance is not None and not (isinstance(tolerance, (int, float)) and tolerance > 0):
+        raise ValueError(f"tolerance = {tolerance!r} is not allowed; allowed: None or a number > 0")
+    if not is_concrete(model, fermi_energy):
+        raise ValueError("fermi_sea_integral needs concrete inputs (its error estimate compares two resolutions on the host); "
+                         "allowed: concrete values, or jaxsot.fermi_sea_sum under jax.grad/jit")
+    mesh = _mesh.check_mesh_options(mesh)
+    dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
+    model = model.astype(dtype)
+    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    bands = occupied_bands(model, fermi_energy, bands)
+    chosen = choose_route(model, fermi_energy, bands, route)
+    summed = jax.jit(_sum_over_nodes, static_argnums=(2,))
+    results = []
+    for fine in (True, False):
+        if chosen == "mesh":
+            sea, *_ = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh if fine else mesh.coarser())
+        else:
+            phi, r = (num_phi, num_r) if fine else (num_phi // 2, num_r // 2)
+            sea, *_ = sea_ensemble(model, fermi_energy, bands, "rays", num_phi=phi, num_r=r)
+        results.append((summed(model, sea, fn), int(sea[0].shape[0])))
+    (value, nodes), (coarse, _) = results
+    error = jax.tree_util.tree_map(lambda a, b: jnp.abs(a - b), value, coarse)
+    if tolerance is not None:
+        scale = max((float(jnp.max(jnp.abs(v))) for v in jax.tree_util.tree_leaves(value)), default=0.0)
+        worst = max((float(jnp.max(e)) for e in jax.tree_util.tree_leaves(error)), default=0.0)
+        if worst > tolerance * scale:
+            warnings.warn(
+                f"fermi_sea_integral: error estimate {worst:.3g} (relative {worst / scale if scale else float('inf'):.3g}) "
+                f"exceeds tolerance = {tolerance:g} on the {chosen} route with {nodes} nodes; allowed: a finer "
+                "resolution (mesh=jaxsot.MeshOptions(cells=..., levels=...) or more num_phi, num_r)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return SeaIntegral(value, error, chosen, nodes)
