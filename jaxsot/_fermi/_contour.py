@@ -82,7 +82,7 @@ def classify_seas(eps, fermi_energy, origin, *, xp=onp):
 
 
 @jax.jit
-def _probe_sea(model, fermi_energy, s):
+def probe_sea(model, fermi_energy, s):
     cos, sin = probe_directions(jnp)
     radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
     eps = energy(model, radius * cos, radius * sin, s)
@@ -122,7 +122,7 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
     e_f = float(fermi_energy)
     if model.lattice_vectors is not None:
         return "occupied" if band_occupied_on_grid(model, e_f, s) else "empty"
-    code, minimum, most = (onp.asarray(x) for x in _probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
+    code, minimum, most = (onp.asarray(x) for x in probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
     eps_origin = float(origin_energy(model, float(s)))
     if code == SEA_EMPTY:
         return "occupied" if band_occupied_on_grid(model, e_f, s) else "empty"
@@ -147,7 +147,7 @@ def _band_status(model, fermi_energy, s) -> str:
     from ._route import band_occupied_on_grid
 
     if model.lattice_vectors is None:
-        code, _, _ = _probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
+        code, _, _ = probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
         if int(code) != SEA_EMPTY:
             return "occupied"
     return "occupied" if band_occupied_on_grid(model, float(fermi_energy), s) else "empty"

@@ -70,14 +70,14 @@ _GAUSS3_W = 0.5 * onp.array([5 / 9, 8 / 9, 5 / 9])
 DEFAULT_CELLS = 32
 """Coarse cells per side of the mesh (two triangles each)."""
 
-DEFAULT_LEVELS = 4
+DEFAULT_LEVELS = 3
 """Refinement levels of the triangles along the Fermi line and near band touchings."""
 
 DEFAULT_EXTRA_LEVELS = 8
 """Further refinement levels only where the line is not yet resolved (see SAGITTA_RATIO), near band
 touchings and near extrema or saddles of the band at the Fermi level (small pockets, van Hove points)."""
 
-SAGITTA_RATIO = 0.01
+SAGITTA_RATIO = 0.003
 """A cut triangle whose sagitta exceeds this fraction of its chord (a pocket or a bend spanning few
 triangles) is refined further, within the extra levels."""
 

@@ -29,7 +29,7 @@ from ._contour import (
     PROBE_FRACTIONS,
     SEA_EMPTY,
     SEA_OCCUPIED,
-    _probe_sea,
+    probe_sea,
     classify_seas,
     contour_density,
     origin_energy,
@@ -78,7 +78,7 @@ def near_touching(model, fermi_energy) -> bool:
 def rays_apply(model, fermi_energy, bands) -> bool:
     """True when the ray route applies to every band of `bands` (concrete inputs; continuum model)."""
     for s in bands:
-        code, _, _ = _probe_sea(model, jnp.asarray(fermi_energy, model.dtype), jnp.asarray(float(s), model.dtype))
+        code, _, _ = probe_sea(model, jnp.asarray(fermi_energy, model.dtype), jnp.asarray(float(s), model.dtype))
         if int(code) != SEA_OCCUPIED:
             return False
     return not near_touching(model, fermi_energy)
