@@ -29,9 +29,11 @@ class TwoBandModel(eqx.Module):
     does). The closed-form approximations of the papers (second order, strong exchange, M || z)
     stay specific to `RashbaFerromagnet`.
 
-    Requirements on b(k) for the Fermi-sea layers: eps_s(k) grows without bound at large |k| and
-    each occupied sea contains k = 0 and is star-shaped about it (`jaxsot.fermi_sea_status`
-    checks this on concrete inputs).
+    Fermi seas: a lattice model declares `lattice_vectors` and is integrated over its Brillouin
+    zone; a continuum model's seas must be bounded (eps_s above E_F beyond `ray_bound`). Seas of any
+    shape go through the mesh route; the exact ray route serves seas that contain k = 0 and are
+    star-shaped about it (`jaxsot.fermi_sea_route`, docs: Theory > Brillouin-zone and Fermi-sea
+    integration).
     """
 
     ray_bound_is_safe: ClassVar[bool] = False

@@ -12,7 +12,6 @@ Densities are per area with the measure d^2k/(2pi)^2 (no spin factor 2).
 
 import functools
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
@@ -22,7 +21,7 @@ from .._core._checks import check_count, check_finite, check_range, check_shape,
 from .._core._model import TwoBandModel
 from .._fermi._contour import occupied_bands, outer_radius
 from .._fermi._mesh import check_mesh_options, domain
-from .._fermi._route import choose_route, ray_checks, sea_ensemble
+from .._fermi._route import NONCONVERGED_MESSAGE, choose_route, guard, ray_checks, sea_ensemble
 from ..constants import AREA_MEASURE, BOLTZMANN_EV_PER_K, HBAR
 from ._transport import band_fluxes
 
@@ -62,14 +61,9 @@ _line_route_jit = jax.jit(line_route)
 
 
 def _checked_contour_route(model, fermi_energy, force, bands, num):
-    spin_rate, density = _contour_route(model, fermi_energy, force, bands, num)
-    spin_rate = eqx.error_if(
-        spin_rate,
-        ~jnp.all(jnp.isfinite(spin_rate)),
-        "jaxsot ray route: a Fermi-contour root did not converge (NaN): a band in `bands` is empty or its sea "
-        "is not star-shaped about k = 0; allowed: route='mesh', or the bands that jaxsot.occupied_bands gives",
-    )
-    return ray_checks(model, fermi_energy, bands, spin_rate), density
+    out = _contour_route(model, fermi_energy, force, bands, num)
+    finite = jnp.all(jnp.isfinite(out[0])) & jnp.all(jnp.isfinite(out[1]))
+    return ray_checks(model, fermi_energy, bands, guard(out, ~finite, NONCONVERGED_MESSAGE))
 
 
 def fermi_dirac(energy_ev, fermi_energy, temperature_k):

@@ -36,7 +36,6 @@ P_sf = -p eta rho0_sheet [(M.j)^2 + M_z^2 j^2] (docs: Theory > Energy, Joule hea
 import functools
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
@@ -46,7 +45,7 @@ from .._core._checks import check_count, check_finite, check_range, check_shape,
 from .._core._model import RashbaFerromagnet, TwoBandModel, has_paper_forms, require_paper_forms, with_magnetization
 from .._fermi._contour import FermiContour, contour_density, occupied_bands, ray_contour
 from .._fermi._mesh import check_mesh_options
-from .._fermi._route import choose_route, ray_checks, sea_ensemble
+from .._fermi._route import NONCONVERGED_MESSAGE, choose_route, guard, ray_checks, sea_ensemble
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, ELEMENTARY_CHARGE_C, HBAR
 from ._strong import strong_exchange_amr, strong_exchange_response
 
@@ -175,15 +174,9 @@ _line_response_jit = jax.jit(line_response)
 
 def _checked_rays_response(model, fermi_energy, shift, kdot, bands, num):
     response = contour_response(model, fermi_energy, shift, kdot, bands, num)
-    finite = jnp.all(jnp.isfinite(response["conductivity_per_tau"]))
-    guarded = eqx.error_if(
-        response["densities"],
-        ~finite,
-        "jaxsot ray route: a Fermi-contour root did not converge (NaN): a band in `bands` is empty or its sea "
-        "is not star-shaped about k = 0; allowed: route='mesh', or the bands that jaxsot.occupied_bands gives",
-    )
-    response["densities"] = ray_checks(model, fermi_energy, bands, guarded)
-    return response
+    finite = jnp.all(jnp.isfinite(response["conductivity_per_tau"])) & jnp.all(jnp.isfinite(response["densities"]))
+    response = guard(response, ~finite, NONCONVERGED_MESSAGE)
+    return ray_checks(model, fermi_energy, bands, response)
 
 
 def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):

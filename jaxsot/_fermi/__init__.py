@@ -11,3 +11,4 @@ from ._mesh import MeshOptions as MeshOptions
 from ._route import fermi_sea_route as fermi_sea_route
 from ._route import SeaIntegral as SeaIntegral
 from ._route import fermi_sea_integral as fermi_sea_integral
+from ._route import fermi_line_integral as fermi_line_integral

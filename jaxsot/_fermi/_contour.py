@@ -133,6 +133,12 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
             f"from k = 0, or a sea around a band touching), so the ray route does not apply; allowed: route = 'auto' "
             f"or 'mesh' of the sea functions (any sea), or fermi_energy > {eps_origin:g} eV for the rays"
         )
+    if code == SEA_NOT_STAR and int(most) <= 1:
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: a ray from k = 0 never crosses the Fermi level of band {s:+d} within the "
+            "model's ray_bound: the sea is unbounded, or the bands are periodic (a lattice model must declare "
+            "lattice_vectors to be integrated over its Brillouin zone); allowed: a bounded sea, or lattice_vectors"
+        )
     if code == SEA_NOT_STAR:
         raise ValueError(
             f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0 "

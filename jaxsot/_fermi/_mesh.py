@@ -30,7 +30,6 @@ import functools
 import math
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as onp
@@ -180,6 +179,13 @@ def _triangle_nodes(p, weight, fine=False):
     return nodes, weight[:, None] * jnp.asarray(weights, p.dtype)[None, :]
 
 
+def _norm(v):
+    """|v| over the last axis with a finite gradient at v = 0 (masked lanes must not give NaN gradients)."""
+    square = jnp.sum(v * v, -1)
+    positive = square > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1.0)), 0.0)
+
+
 def _area(p):
     d1, d2 = p[..., 1, :] - p[..., 0, :], p[..., 2, :] - p[..., 0, :]
     return 0.5 * jnp.abs(d1[..., 0] * d2[..., 1] - d1[..., 1] * d2[..., 0])
@@ -234,7 +240,9 @@ def _children(model, p, data):
 
 def _hermite_root(e_a, d_a, e_b, d_b, fermi_energy):
     """t in [0, 1] with H(t) = E_F on the cubic Hermite interpolant of eps along an edge (linear fallback)."""
-    linear = jnp.clip((fermi_energy - e_a) / (e_b - e_a), 0.0, 1.0)
+    # Safe divisions throughout: masked-out lanes (triangles not cut) must not give NaN gradients.
+    span = e_b - e_a
+    linear = jnp.clip((fermi_energy - e_a) / jnp.where(span == 0, 1.0, span), 0.0, 1.0)
 
     def value(t):
         t2, t3 = t * t, t * t * t
@@ -292,11 +300,11 @@ def _cut_triangles(model, p, data, fermi_energy, s):
     mid = 0.5 * (q1 + q2)
     mdata = _evaluate(model, mid)
     em, gm = _band(mdata, s)
-    gnorm = jnp.sqrt(jnp.sum(gm * gm, -1))
+    gnorm = _norm(gm)
     safe_norm = jnp.where(gnorm > 0, gnorm, 1.0)
     unit = gm / safe_norm[:, None]
     chord = q2 - q1
-    length = jnp.sqrt(jnp.sum(chord * chord, -1))
+    length = _norm(chord)
     # The sagitta is at most of the order of the triangle: a Newton step beyond it (a kink, a
     # vanishing gradient) is clipped to the chord length.
     sagitta = jnp.clip(jnp.where(gnorm > 0, (fermi_energy - em) / safe_norm, 0.0), -length, length)
@@ -312,7 +320,7 @@ def _cut_triangles(model, p, data, fermi_energy, s):
     bulge = (sagitta[:, None] * unit)[:, None, :]
     line_k = q1[:, None] + tau * chord[:, None] + 4.0 * tau * (1.0 - tau) * bulge
     tangent = chord[:, None] + 4.0 * (1.0 - 2.0 * tau) * bulge
-    speed = jnp.sqrt(jnp.sum(tangent * tangent, -1))
+    speed = _norm(tangent)
     normal = jnp.stack([tangent[..., 1], -tangent[..., 0]], -1)
     orientation = jnp.sign(jnp.sum(normal * gm[:, None], -1))
     normal = normal * jnp.where(orientation == 0, 1.0, orientation)[..., None]
@@ -320,7 +328,7 @@ def _cut_triangles(model, p, data, fermi_energy, s):
     normal_dl = normal * (w * straddle[:, None])[..., None]
     ldata = _evaluate(model, line_k)
     _, lg = _band(ldata, s)
-    line_gradient = jnp.sqrt(jnp.sum(lg * lg, -1))
+    line_gradient = _norm(lg)
     under = straddle & (jnp.abs(sagitta) > SAGITTA_RATIO * length)
     return nodes, weights, line_k, normal_dl, dl, line_gradient, under
 
@@ -480,16 +488,26 @@ def check_mesh_options(mesh) -> MeshOptions:
     return mesh
 
 
-def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked: bool = True):
+def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked: bool = True, all_bands: bool = True):
     """Sea (k, weight, sign), contour (k, normal*dl, sign), band densities (2,), line extras and stats
     of the mesh route for `bands` (traceable; bands and mesh static). With checked, a refinement
-    budget overflow or an unbounded continuum sea raises (`equinox.error_if`, also under jit/grad)."""
+    budget overflow, an unbounded continuum sea or (with all_bands) an occupied band left out of
+    `bands` raises (`equinox.error_if` on every output, also under jit/grad)."""
     budget = mesh.resolved_budget()
     sea_k, sea_w, sea_s, line_k, line_ndl, line_s, line_dl, line_g = [], [], [], [], [], [], [], []
     densities = {-1: jnp.zeros((), fermi_energy.dtype), 1: jnp.zeros((), fermi_energy.dtype)}
     overflow = jnp.zeros((), bool)
     unbounded = jnp.zeros((), bool)
     smallest = jnp.asarray(jnp.inf, fermi_energy.dtype)
+    missing = jnp.zeros((), bool)
+    if checked and all_bands:
+        origin, basis = domain(model, fermi_energy)
+        u = (jnp.arange(2 * mesh.cells, dtype=fermi_energy.dtype) + 0.5) / (2 * mesh.cells)
+        grid = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
+        for s in (-1, 1):
+            if s not in bands:
+                eps, _ = _band(_evaluate(model, grid), float(s))
+                missing = missing | jnp.any(eps < fermi_energy)
     for s in bands:
         band = mesh_band(model, fermi_energy, float(s), mesh.cells, mesh.levels, budget, mesh.extra_levels)
         sea_k.append(band.sea_k)
@@ -506,26 +524,34 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
         smallest = jnp.minimum(smallest, band.min_splitting)
     sea = tuple(jnp.concatenate(x) for x in (sea_k, sea_w, sea_s))
     contour = tuple(jnp.concatenate(x) for x in (line_k, line_ndl, line_s))
-    if checked:
-        sea = (
-            eqx.error_if(
-                sea[0],
-                overflow,
-                "jaxsot mesh route: the refinement budget (mesh.budget) was exceeded; allowed: a larger "
-                "jaxsot.MeshOptions(budget=...) or call on concrete inputs (the budget then grows automatically)",
-            ),
-            eqx.error_if(
-                sea[1],
-                unbounded,
-                "jaxsot mesh route: the Fermi sea of this continuum model reaches the edge of the bounding box "
-                "(the model's ray_bound): the sea is unbounded or the bound is wrong; allowed: a model whose "
-                "bands grow beyond ray_bound, or a lattice model (lattice_vectors)",
-            ),
-            sea[2],
-        )
     extras = (jnp.concatenate(line_dl), jnp.concatenate(line_g))
+    densities = jnp.stack([densities[-1], densities[1]])
+    if checked:
+        from ._route import guard
+
+        outputs = (sea, contour, densities, extras)
+        outputs = guard(
+            outputs,
+            overflow,
+            "jaxsot mesh route: the refinement budget (mesh.budget) was exceeded; allowed: a larger "
+            "jaxsot.MeshOptions(budget=...) or call on concrete inputs (the budget then grows automatically)",
+        )
+        outputs = guard(
+            outputs,
+            unbounded,
+            "jaxsot mesh route: the Fermi sea of this continuum model reaches the edge of the bounding box "
+            "(the model's ray_bound): the sea is unbounded or the bound is wrong; allowed: a model whose "
+            "bands grow beyond ray_bound, or a lattice model (lattice_vectors)",
+        )
+        outputs = guard(
+            outputs,
+            missing,
+            "jaxsot mesh route (traced): a band left out of `bands` is occupied; allowed: the bands that "
+            "jaxsot.occupied_bands gives on concrete values",
+        )
+        sea, contour, densities, extras = outputs
     stats = {"overflow": overflow, "unbounded": unbounded, "min_splitting": smallest}
-    return sea, contour, jnp.stack([densities[-1], densities[1]]), extras, stats
+    return sea, contour, densities, extras, stats
 
 
 @functools.partial(jax.jit, static_argnames=("bands", "mesh", "checked"))

@@ -123,8 +123,14 @@ def fermi_sea_route(model, fermi_energy, route: str = "auto", bands=None) -> str
     return choose_route(model, fermi_energy, bands, route)
 
 
+def guard(tree, predicate, message):
+    """Every array leaf of `tree` with `equinox.error_if(leaf, predicate, message)` attached: whichever
+    output a caller uses, the traced check runs (a check on one leaf alone is dropped with it)."""
+    return jax.tree_util.tree_map(lambda leaf: eqx.error_if(leaf, predicate, message), tree)
+
+
 def ray_checks(model, fermi_energy, bands, value, *, all_bands=True):
-    """`value` with traced checks of the ray route's preconditions attached (`equinox.error_if`).
+    """`value` (any pytree) with traced checks of the ray route's preconditions attached (`guard`).
 
     Under jit/grad/vmap the eager checks cannot run; these raise at run time when an occupied band's
     sea is not star-shaped about k = 0 or does not contain it, or when a band left out of `bands`
@@ -139,20 +145,26 @@ def ray_checks(model, fermi_energy, bands, value, *, all_bands=True):
         eps = energy(model, radius * cos, radius * sin, float(s))
         code, _, _ = classify_seas(eps, fermi_energy, origin_energy(model, float(s)), xp=jnp)
         if s in bands:
-            value = eqx.error_if(
+            value = guard(
                 value,
                 code != SEA_OCCUPIED,
                 f"jaxsot ray route (traced): the Fermi sea of band {s:+d} is empty, does not contain k = 0 or is not "
                 "star-shaped about it; allowed: route='mesh' (any sea), or the bands that jaxsot.occupied_bands gives",
             )
         elif all_bands:
-            value = eqx.error_if(
+            value = guard(
                 value,
                 code != SEA_EMPTY,
                 f"jaxsot (traced): band {s:+d} is occupied but not in `bands`; allowed: the bands that "
                 "jaxsot.occupied_bands gives on concrete values",
             )
     return value
+
+
+NONCONVERGED_MESSAGE = (
+    "jaxsot ray route: a Fermi-contour root did not converge (NaN): a band in `bands` is empty or its sea is not "
+    "star-shaped about k = 0; allowed: route='mesh', or the bands that jaxsot.occupied_bands gives"
+)
 
 
 def ray_nodes(model, fermi_energy, bands, num_phi, num_r):
@@ -180,16 +192,12 @@ def ray_nodes(model, fermi_energy, bands, num_phi, num_r):
 
 
 def checked_ray_nodes(model, fermi_energy, bands, num_phi, num_r, all_bands=True):
-    """`ray_nodes` with the traced precondition checks and a NaN check (a root that did not converge)."""
+    """`ray_nodes` with the traced precondition checks and a NaN check (a root that did not converge)
+    attached to every output."""
     sea, contour, densities, extras, stats = ray_nodes(model, fermi_energy, bands, num_phi, num_r)
-    k = eqx.error_if(
-        sea[0],
-        stats["nonfinite"],
-        "jaxsot ray route: a Fermi-contour root did not converge (NaN): the band is empty or the sea is not "
-        "star-shaped about k = 0; allowed: route='mesh', or the bands that jaxsot.occupied_bands gives",
-    )
-    k = ray_checks(model, fermi_energy, bands, k, all_bands=all_bands)
-    return (k,) + sea[1:], contour, densities, extras, stats
+    out = guard((sea, contour, densities, extras), stats["nonfinite"], NONCONVERGED_MESSAGE)
+    sea, contour, densities, extras = ray_checks(model, fermi_energy, bands, out, all_bands=all_bands)
+    return sea, contour, densities, extras, stats
 
 
 @functools.partial(jax.jit, static_argnames=("bands", "num_phi", "num_r"))
@@ -224,7 +232,7 @@ def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, me
     if concrete:
         sea, contour, densities, extras, stats, _ = _mesh.concrete_mesh_nodes(model, fermi_energy, bands, mesh, compact=compact)
         return sea, contour, densities, extras, stats
-    return _mesh.mesh_nodes(model, fermi_energy, bands, mesh, checked=True)
+    return _mesh.mesh_nodes(model, fermi_energy, bands, mesh, checked=True, all_bands=all_bands)
 
 
 def band_occupied_on_grid(model, fermi_energy, s, cells: int = 96) -> bool:
@@ -281,6 +289,70 @@ def _sum_over_nodes(model, sea, fn):
     return jax.tree_util.tree_map(lambda v: jnp.tensordot(weight, v, axes=(0, 0)) * AREA_MEASURE, values)
 
 
+def _line_sum(model, contour, dl, fn):
+    k, normal_dl, sign = contour
+    normal = normal_dl / jnp.where(dl > 0, dl, 1.0)[:, None]
+    values = jax.vmap(lambda kx, ky, s, nx, ny: fn(model, kx, ky, s, nx, ny))(k[:, 0], k[:, 1], sign, normal[:, 0], normal[:, 1])
+    return jax.tree_util.tree_map(lambda v: jnp.tensordot(dl, v, axes=(0, 0)) * AREA_MEASURE, values)
+
+
+def _two_resolutions(what, model, fermi_energy, fn, bands, route, mesh, num_phi, num_r, tolerance, line):
+    import warnings
+
+    from .._core._checks import check_count, check_finite, float_dtype
+    from ._contour import occupied_bands
+
+    check_finite("fermi_energy", fermi_energy)
+    if not callable(fn):
+        raise ValueError(f"fn = {fn!r} is not callable; allowed: a function of (model, kx, ky, s, ., .) -> pytree")
+    num_phi = check_count("num_phi", num_phi, minimum=16)
+    num_r = check_count("num_r", num_r, minimum=4)
+    if tolerance is not None and not (isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and tolerance > 0):
+        raise ValueError(f"tolerance = {tolerance!r} is not allowed; allowed: None or a number > 0")
+    if not is_concrete(model, fermi_energy):
+        raise ValueError(
+            f"{what} needs concrete inputs (its error estimate compares two resolutions on the host); allowed: "
+            "concrete values, or jaxsot.fermi_sea_sum / the sea functions with route= under jax.grad/jit"
+        )
+    mesh = _mesh.check_mesh_options(mesh)
+    dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
+    model = model.astype(dtype)
+    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    bands = occupied_bands(model, fermi_energy, bands)
+    chosen = choose_route(model, fermi_energy, bands, route)
+    results = []
+    for fine in (True, False):
+        if chosen == "mesh":
+            nodes = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh if fine else mesh.coarser())
+        else:
+            phi, r = (num_phi, num_r) if fine else (num_phi // 2, num_r // 2)
+            nodes = sea_ensemble(model, fermi_energy, bands, "rays", num_phi=phi, num_r=r)
+        sea, contour, _, extras, _ = nodes
+        if line:
+            results.append((_line_sum_jit(model, contour, extras[0], fn), int(contour[0].shape[0])))
+        else:
+            results.append((_sea_sum_jit(model, sea, fn), int(sea[0].shape[0])))
+    (value, count), (coarse, _) = results
+    error = jax.tree_util.tree_map(lambda a, b: jnp.abs(a - b), value, coarse)
+    if tolerance is not None:
+        scale = max((float(jnp.max(jnp.abs(v))) for v in jax.tree_util.tree_leaves(value)), default=0.0)
+        worst = max((float(jnp.max(e)) for e in jax.tree_util.tree_leaves(error)), default=0.0)
+        if not worst <= tolerance * scale:
+            relative = worst / scale if scale > 0 else float("inf")
+            warnings.warn(
+                f"{what}: error estimate {worst:.3g} (relative {relative:.3g}) exceeds tolerance = {tolerance:g} on the "
+                f"{chosen} route with {count} nodes; allowed: a finer resolution (mesh=jaxsot.MeshOptions(cells=..., "
+                "levels=...) or more num_phi, num_r)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return SeaIntegral(value, error, chosen, count)
+
+
+_sea_sum_jit = jax.jit(_sum_over_nodes, static_argnums=(2,))
+_line_sum_jit = jax.jit(_line_sum, static_argnums=(3,))
+
+
 def fermi_sea_integral(
     model,
     fermi_energy,
@@ -315,49 +387,43 @@ def fermi_sea_integral(
         `SeaIntegral` (value, error, route, num_nodes).
 
     Raises:
-        ValueError: bad arguments, or a sea that no route can integrate (an unbounded continuum sea).
+        ValueError: bad arguments, traced inputs, or a sea that no route can integrate (an unbounded
+            continuum sea).
     """
-    import warnings
+    return _two_resolutions("fermi_sea_integral", model, fermi_energy, fn, bands, route, mesh, num_phi, num_r, tolerance, False)
 
-    from .._core._checks import check_count, check_finite, float_dtype
-    from ._contour import occupied_bands
 
-    check_finite("fermi_energy", fermi_energy)
-    if not callable(fn):
-        raise ValueError(f"fn = {fn!r} is not callable; allowed: fn(model, kx, ky, s, fx, fy) -> pytree")
-    num_phi = check_count("num_phi", num_phi, minimum=16)
-    num_r = check_count("num_r", num_r, minimum=4)
-    if tolerance is not None and not (isinstance(tolerance, (int, float)) and tolerance > 0):
-        raise ValueError(f"tolerance = {tolerance!r} is not allowed; allowed: None or a number > 0")
-    if not is_concrete(model, fermi_energy):
-        raise ValueError("fermi_sea_integral needs concrete inputs (its error estimate compares two resolutions on the host); "
-                         "allowed: concrete values, or jaxsot.fermi_sea_sum under jax.grad/jit")
-    mesh = _mesh.check_mesh_options(mesh)
-    dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
-    model = model.astype(dtype)
-    fermi_energy = jnp.asarray(fermi_energy, dtype)
-    bands = occupied_bands(model, fermi_energy, bands)
-    chosen = choose_route(model, fermi_energy, bands, route)
-    summed = jax.jit(_sum_over_nodes, static_argnums=(2,))
-    results = []
-    for fine in (True, False):
-        if chosen == "mesh":
-            sea, *_ = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh if fine else mesh.coarser())
-        else:
-            phi, r = (num_phi, num_r) if fine else (num_phi // 2, num_r // 2)
-            sea, *_ = sea_ensemble(model, fermi_energy, bands, "rays", num_phi=phi, num_r=r)
-        results.append((summed(model, sea, fn), int(sea[0].shape[0])))
-    (value, nodes), (coarse, _) = results
-    error = jax.tree_util.tree_map(lambda a, b: jnp.abs(a - b), value, coarse)
-    if tolerance is not None:
-        scale = max((float(jnp.max(jnp.abs(v))) for v in jax.tree_util.tree_leaves(value)), default=0.0)
-        worst = max((float(jnp.max(e)) for e in jax.tree_util.tree_leaves(error)), default=0.0)
-        if worst > tolerance * scale:
-            warnings.warn(
-                f"fermi_sea_integral: error estimate {worst:.3g} (relative {worst / scale if scale else float('inf'):.3g}) "
-                f"exceeds tolerance = {tolerance:g} on the {chosen} route with {nodes} nodes; allowed: a finer "
-                "resolution (mesh=jaxsot.MeshOptions(cells=..., levels=...) or more num_phi, num_r)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-    return SeaIntegral(value, error, chosen, nodes)
+def fermi_line_integral(
+    model,
+    fermi_energy,
+    fn,
+    *,
+    bands=None,
+    route: str = "auto",
+    mesh=None,
+    num_phi: int = 256,
+    tolerance: float | None = 1e-6,
+) -> SeaIntegral:
+    """sum_s oint_{eps_s = E_F} fn(state, normal) dl/(2 pi)^2 at T = 0 with an error estimate.
+
+    Fermi-line integrals (fluxes, conductivities, densities of states) on the chosen route at the
+    given resolution and a coarser one (as `fermi_sea_integral`); their difference is the error.
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV] (concrete).
+        fn: fn(model, kx, ky, s, nx, ny) -> pytree for one point of the Fermi line, with (nx, ny)
+            the outward unit normal grad eps/|grad eps| (e.g. `1/|grad eps|` for the density of states).
+        bands: the occupied bands (default `jaxsot.occupied_bands`).
+        route: "auto" (default), "rays" or "mesh".
+        mesh: `jaxsot.MeshOptions` of the mesh route.
+        num_phi: rays (ray route, >= 16).
+        tolerance: relative tolerance of the warning (None: no warning).
+
+    Returns:
+        `SeaIntegral` (value per nm [fn's units / nm], error, route, number of line nodes).
+
+    Raises:
+        ValueError: bad arguments, traced inputs, or a sea that no route can integrate.
+    """
+    return _two_resolutions("fermi_line_integral", model, fermi_energy, fn, bands, route, mesh, num_phi, 4, tolerance, True)
