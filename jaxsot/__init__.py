@@ -55,6 +55,11 @@ from ._fermi import fermi_contour_normals as fermi_contour_normals
 from ._fermi import fermi_sea_nodes as fermi_sea_nodes
 from ._fermi import fermi_sea_status as fermi_sea_status
 from ._fermi import occupied_bands as occupied_bands
+from ._fermi import MeshOptions as MeshOptions
+from ._fermi import fermi_sea_route as fermi_sea_route
+from ._fermi import SeaIntegral as SeaIntegral
+from ._fermi import fermi_sea_integral as fermi_sea_integral
+from ._fermi import fermi_line_integral as fermi_line_integral
 from ._llg import WORK_COLUMNS as LLG_WORK_COLUMNS
 from ._llg import LlgResult as LlgResult
 from ._llg import Magnet as Magnet

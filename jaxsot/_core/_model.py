@@ -29,9 +29,11 @@ class TwoBandModel(eqx.Module):
     does). The closed-form approximations of the papers (second order, strong exchange, M || z)
     stay specific to `RashbaFerromagnet`.
 
-    Requirements on b(k) for the Fermi-sea layers: eps_s(k) grows without bound at large |k| and
-    each occupied sea contains k = 0 and is star-shaped about it (`jaxsot.fermi_sea_status`
-    checks this on concrete inputs).
+    Fermi seas: a lattice model declares `lattice_vectors` and is integrated over its Brillouin
+    zone; a continuum model's seas must be bounded (eps_s above E_F beyond `ray_bound`). Seas of any
+    shape go through the mesh route; the exact ray route serves seas that contain k = 0 and are
+    star-shaped about it (`jaxsot.fermi_sea_route`, docs: Theory > Brillouin-zone and Fermi-sea
+    integration).
     """
 
     ray_bound_is_safe: ClassVar[bool] = False
@@ -114,6 +116,16 @@ class TwoBandModel(eqx.Module):
             lambda state: below(state[0]) & (state[1] < 200), double, (jnp.ones((), dtype), 0)
         )
         return 1.5 * radius
+
+    @property
+    def lattice_vectors(self):
+        """The primitive lattice vectors a1, a2 as the rows of a (2, 2) array [nm], or None (continuum).
+
+        A lattice model returns them (its `kinetic_energy` and `field` are then periodic under the
+        reciprocal vectors b_i, a_i . b_j = 2 pi delta_ij) and every Fermi-sea and Fermi-line
+        quantity is integrated over its Brillouin zone (the mesh route, docs: Theory > Brillouin-zone
+        and Fermi-sea integration). Default None: a continuum model, whose Fermi seas must be bounded."""
+        return None
 
     def touching_point(self):
         """A wave vector k* (2,) [1/nm] where the bands touch (b(k*) = 0), or None (none known).

@@ -17,9 +17,11 @@ import jax
 import jax.numpy as jnp
 
 from .._bands._kernels import splitting
-from .._core._checks import as_float, check_count, check_real_scalar, check_tau, check_times, float_dtype
+from .._core._checks import as_float, check_count, check_finite, check_real_scalar, check_tau, check_times, float_dtype, is_concrete
 from .._core._model_check import check_model
 from .._fermi import occupied_bands
+from .._fermi._mesh import check_mesh_options
+from .._fermi._route import choose_route, sea_ensemble
 from ..constants import AREA_MEASURE, HBAR
 from ._engine import sharded_sea_sums
 from ._observables import ensemble_nodes
@@ -42,8 +44,9 @@ def _flat_kernel(fn: Callable, shapes: tuple):
 
 
 @functools.partial(jax.jit, static_argnames=("fn", "shapes", "bands", "num_phi", "num_r", "chunk", "devices"))
-def _sea_sums(model, fermi_energy, shift, force, *, fn, shapes, bands, num_phi, num_r, chunk, devices):
-    sea, _, _ = ensemble_nodes(model, fermi_energy, bands, num_phi, num_r)
+def _sea_sums(model, fermi_energy, shift, force, *, fn, shapes, bands, num_phi, num_r, chunk, devices, sea=None):
+    if sea is None:
+        sea, _, _ = ensemble_nodes(model, fermi_energy, bands, num_phi, num_r)
     size = sum(math.prod(shape) for shape in shapes)
     totals, smallest = sharded_sea_sums(model, sea, shift, force, chunk, devices, kernel=_flat_kernel(fn, shapes), size=size)
     return totals * AREA_MEASURE, smallest
@@ -63,6 +66,8 @@ def fermi_sea_sum(
     substeps: int = 4,
     chunk: int = 2048,
     devices=None,
+    route: str = "auto",
+    mesh=None,
 ):
     """Sum a per-state function over the T = 0 Fermi sea: sum_s int d^2k/(2 pi)^2 fn(state) (per area).
 
@@ -85,6 +90,10 @@ def fermi_sea_sum(
         substeps: RK4 substeps of the shift per output interval.
         chunk: states per vectorized chunk.
         devices: devices to split the states over (default: all local devices, as `simulate`).
+        route: "auto" (default), "rays" or "mesh" (`jaxsot.fermi_sea_route`): any sea of any model
+            (lattice models over their Brillouin zone) through the mesh route, whose nodes are moved
+            by Delta k(t) under a drive as the rays' are.
+        mesh: `jaxsot.MeshOptions` of the mesh route.
 
     Returns: the pytree of fn with every leaf summed: shape leaf.shape at equilibrium, (T,) +
         leaf.shape with a drive; units: fn's units per nm^2.
@@ -98,6 +107,8 @@ def fermi_sea_sum(
     if not callable(fn):
         raise ValueError(f"fn = {fn!r} is not callable; allowed: fn(model, kx, ky, s, fx, fy) -> pytree")
     bands = tuple(occupied_bands(model, fermi_energy, bands))
+    mesh = check_mesh_options(mesh)
+    chosen = choose_route(model, fermi_energy, bands, route)
     devices = tuple(jax.local_devices()) if devices is None else tuple(devices)
     if not devices:
         raise ValueError("devices = () is not allowed; allowed: a non-empty sequence of jax devices")
@@ -122,9 +133,12 @@ def fermi_sea_sum(
     example = jax.eval_shape(fn, model, zero, zero, zero, zero, zero)
     leaves, treedef = jax.tree_util.tree_flatten(example)
     shapes = tuple(tuple(leaf.shape) for leaf in leaves)
+    sea = None
+    if chosen == "mesh" or not is_concrete(model, fermi_energy):
+        sea, _, _, _, _ = sea_ensemble(model, fermi_energy, bands, chosen, num_phi=num_phi, num_r=num_r, mesh=mesh)
     totals, _ = _sea_sums(
         model, fermi_energy, shift, force, fn=fn, shapes=shapes, bands=bands, num_phi=num_phi, num_r=num_r,
-        chunk=chunk, devices=devices,
+        chunk=chunk, devices=devices, sea=sea,
     )
     out, start = [], 0
     for shape in shapes:

@@ -23,8 +23,10 @@ from .._bands._kernels import spin
 from .._bands._touching import exchange_scale
 from .._core._checks import as_float, check_count, check_finite, check_real_scalar, check_tau, check_times, float_dtype, is_concrete, traced_check
 from .._core._model_check import check_model
-from .._core._model import RashbaFerromagnet, has_paper_forms
+from .._core._model import RashbaFerromagnet, TwoBandModel, has_paper_forms
 from .._fermi._contour import band_touching_report, occupied_bands
+from .._fermi._mesh import check_mesh_options
+from .._fermi._route import choose_route, sea_ensemble
 from ..constants import AREA_MEASURE, HBAR
 from ._engine import evolve_block
 from ._observables import assemble_observables, engine_parts, ensemble_nodes, full_columns, relative_error, select_observables
@@ -65,7 +67,8 @@ class SimulationResult(eqx.Module):
             spin_force_density, spin_force_per_electron, current_density j = q sum v.
         min_splitting: smallest Omega over every sampled state and time [eV] (with `observables=` /
             `approximations=`: over the node sets evaluated, inf when none was needed);
-        notes: sentences about degenerate points or accuracy (empty when all is well).
+        notes: sentences about degenerate points or accuracy (empty when all is well);
+        route: the Fermi-sea route that ran, "rays" or "mesh" (`jaxsot.fermi_sea_route`).
     """
 
     times: Float[Array, "T"]
@@ -77,6 +80,7 @@ class SimulationResult(eqx.Module):
     min_splitting: Float[Array, ""]
     num_states: int = eqx.field(static=True)
     notes: tuple = eqx.field(static=True)
+    route: str = eqx.field(static=True, default="rays")
 
     def relative_error(self, name: str, approximation: str) -> float:
         """max_t |approx(t) - exact(t)| / max_t |exact(t)| (Euclidean norm over components; `relative_error`)."""
@@ -106,7 +110,7 @@ class SimulationResult(eqx.Module):
 
 
 def simulate(
-    model: RashbaFerromagnet,
+    model: TwoBandModel,
     fermi_energy,
     drive: Callable,
     times: Float[Array, "T"],
@@ -122,6 +126,8 @@ def simulate(
     devices=None,
     observables=None,
     approximations=None,
+    route: str = "auto",
+    mesh=None,
 ) -> SimulationResult:
     """Evolve the T = 0 Fermi sea under a drive and return per-area time series.
 
@@ -157,8 +163,14 @@ def simulate(
         approximations: of "exact", "second_order", "strong_exchange", or None for all: the columns
             to compute for each observable (where defined). The full set is the default; a selection
             returns the same values for what it keeps.
+        route: "auto" (default), "rays" or "mesh" (`jaxsot.fermi_sea_route`): the rays sample the
+            sea on num_phi x num_r polar nodes; the mesh route (lattice models over their Brillouin
+            zone, pockets, annuli, band touchings in the sea) on its triangle-rule nodes and
+            Fermi-line nodes, and the rigidly shifted sea is the same node set moved by Delta k(t)
+            (the occupation of k - Delta k), its levels the flux through the moving Fermi line.
+        mesh: `jaxsot.MeshOptions` of the mesh route.
 
-    Returns: SimulationResult (dtype of `times`).
+    Returns: SimulationResult (dtype of `times`); `result.route` names the route that ran.
     Raises:
         ValueError: an unknown observable or approximation, or a selection that leaves nothing.
     """
@@ -178,14 +190,19 @@ def simulate(
         times = times.astype(dtype)
     model = model.astype(dtype)
     fermi_energy = as_float(fermi_energy, dtype)
+    mesh = check_mesh_options(mesh)
     bands = occupied_bands(model, fermi_energy, bands)
+    chosen = choose_route(model, fermi_energy, bands, route)
 
     _check_tau_resolved(times, tau, substeps)
     tau = None if tau is None else jnp.asarray(tau, dtype)  # an array: no recompile per tau value
     efield, shift, k_rate = integrate_shift_jit(drive, times, tau, substeps)
     shift, k_rate = _check_drive_values(times, efield, (shift, k_rate))
     force = HBAR * k_rate
-    sea, contour, band_densities = ensemble_nodes(model, fermi_energy, bands, num_phi, num_r)
+    if chosen == "rays" and is_concrete(model, fermi_energy):
+        sea, contour, band_densities = ensemble_nodes(model, fermi_energy, bands, num_phi, num_r)
+    else:
+        sea, contour, band_densities, _, _ = sea_ensemble(model, fermi_energy, bands, chosen, num_phi=num_phi, num_r=num_r, mesh=mesh)
     num_states = int(sea[0].shape[0] + len(SHIFT_NODES) * contour[0].shape[0])
     chunk = min(chunk, int(sea[0].shape[0]))
 
@@ -224,6 +241,7 @@ def simulate(
         min_splitting=jnp.asarray(smallest),
         num_states=num_states,
         notes=notes,
+        route=chosen,
     )
 
 

@@ -16,11 +16,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
-from .._bands._kernels import energy, spin_force_components, spin_rate_components, spin_splitting_gradient
-from .._core._checks import as_float, check_count, check_finite, check_range, check_real_scalar, check_shape, check_temperature, float_dtype
+from .._bands._kernels import energy, spin, spin_force_components, spin_rate_components, spin_splitting_gradient
+from .._core._checks import as_float, check_count, check_finite, check_range, check_real_scalar, check_shape, check_temperature, float_dtype, is_concrete
 from .._core._model_check import check_model
-from .._core._model import RashbaFerromagnet
+from .._core._model import RashbaFerromagnet, TwoBandModel
 from .._fermi._contour import occupied_bands, outer_radius
+from .._fermi._mesh import check_mesh_options, domain
+from .._fermi._route import NONCONVERGED_MESSAGE, choose_route, guard, ray_checks, sea_ensemble
 from ..constants import AREA_MEASURE, BOLTZMANN_EV_PER_K, HBAR
 from ._transport import band_fluxes
 
@@ -43,6 +45,28 @@ def _contour_route(model, fermi_energy, force, bands, num):
     return spin_rate, force_density
 
 
+def line_route(model, contour, force):
+    """(dS/dt (3,), spin-force density (2,)) as fluxes through any Fermi-line nodes (the mesh route's).
+
+    contour: (k (M, 2), normal * dl (M, 2), band sign (M,)); force: hbar k' (2,) [eV/nm]. Traceable."""
+    k, normal_dl, sign = contour
+    kdot = force / HBAR
+    flux = (normal_dl @ kdot) * AREA_MEASURE
+    spins = jnp.stack(jax.vmap(lambda kx, ky, s: spin(model, kx, ky, s))(k[:, 0], k[:, 1], sign), -1)
+    gx, gy = jax.vmap(lambda kx, ky, s: spin_splitting_gradient(model, kx, ky, s))(k[:, 0], k[:, 1], sign)
+    force_density = model.mass / HBAR**2 * HBAR * jnp.stack([gx @ flux, gy @ flux])
+    return spins.T @ flux, force_density
+
+
+_line_route_jit = jax.jit(line_route)
+
+
+def _checked_contour_route(model, fermi_energy, force, bands, num):
+    out = _contour_route(model, fermi_energy, force, bands, num)
+    finite = jnp.all(jnp.isfinite(out[0])) & jnp.all(jnp.isfinite(out[1]))
+    return ray_checks(model, fermi_energy, bands, guard(out, ~finite, NONCONVERGED_MESSAGE))
+
+
 def fermi_dirac(energy_ev, fermi_energy, temperature_k):
     """Fermi-Dirac occupation at temperature T [K] >= 0 (a step at T = 0); energies in eV."""
     temperature_k = check_temperature("temperature_k", temperature_k)
@@ -56,12 +80,21 @@ def fermi_dirac(energy_ev, fermi_energy, temperature_k):
 def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
     dtype = force.dtype
     kt = BOLTZMANN_EV_PER_K * temperature_k
-    # Occupations below e^-40 are dropped: integrate out to eps = E_F + 40 kT.
-    half_width = outer_radius(model, fermi_energy + 40.0 * kt)
-    spacing = 2.0 * half_width / grid
-    # Cell midpoints: the k-grid never lands exactly on the band touching point by construction.
-    axis = -half_width + spacing * (jnp.arange(grid, dtype=dtype) + 0.5)
-    kx, ky = [a.ravel() for a in jnp.meshgrid(axis, axis, indexing="ij")]
+    if model.lattice_vectors is None:
+        # Occupations below e^-40 are dropped: integrate out to eps = E_F + 40 kT.
+        half_width = outer_radius(model, fermi_energy + 40.0 * kt)
+        spacing = 2.0 * half_width / grid
+        # Cell midpoints: the k-grid never lands exactly on the band touching point by construction.
+        axis = -half_width + spacing * (jnp.arange(grid, dtype=dtype) + 0.5)
+        kx, ky = [a.ravel() for a in jnp.meshgrid(axis, axis, indexing="ij")]
+        cell_area = spacing**2
+    else:
+        # A lattice model: the midpoint rule on the reciprocal-lattice cell (spectral for periodic integrands).
+        origin, basis = domain(model, fermi_energy)
+        u = (jnp.arange(grid, dtype=dtype) + 0.5) / grid
+        points = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
+        kx, ky = points[..., 0].ravel(), points[..., 1].ravel()
+        cell_area = jnp.abs(jnp.linalg.det(basis)) / grid**2
     fx, fy = force[0], force[1]
 
     def per_state(qx, qy):
@@ -74,11 +107,11 @@ def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
         return jnp.concatenate([rate, density])
 
     values = jax.lax.map(lambda q: per_state(q[0], q[1]), jnp.stack([kx, ky], -1), batch_size=chunk)
-    total = jnp.sum(values, axis=0) * spacing**2 * AREA_MEASURE
+    total = jnp.sum(values, axis=0) * cell_area * AREA_MEASURE
     return total[:3], total[3:]
 
 
-def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands):
+def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route="auto", mesh=None):
     check_model(model)
     check_shape("efield", efield, (2,))
     efield = check_finite("efield", efield)
@@ -92,7 +125,14 @@ def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands
     force = accelerating_force(efield.astype(dtype))
     if method == "contour":
         num = check_count("num", num, minimum=8)
+        mesh = check_mesh_options(mesh)
         bands = occupied_bands(model, fermi_energy, bands)
+        chosen = choose_route(model, fermi_energy, bands, route)
+        if chosen == "mesh":
+            _, contour, _, _, _ = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh)
+            return (_line_route_jit if is_concrete(model, fermi_energy, force) else line_route)(model, contour, force)
+        if not is_concrete(model, fermi_energy):
+            return _checked_contour_route(model, fermi_energy, force, bands, num)
         return _contour_route(model, fermi_energy, force, bands, num)
     if method == "fermi_sea":
         check_range("temperature", temperature, low=0.0, unit="K")
@@ -103,7 +143,7 @@ def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands
 
 
 def ensemble_damping_torque(
-    model: RashbaFerromagnet,
+    model: TwoBandModel,
     fermi_energy,
     efield: Float[Array, "2"],
     num: int = 256,
@@ -112,6 +152,8 @@ def ensemble_damping_torque(
     temperature: float = 0.0,
     grid: int = 512,
     bands: tuple[int, ...] | None = None,
+    route: str = "auto",
+    mesh=None,
 ) -> Float[Array, "3"]:
     """Damping-like torque density T2 = -dS/dt of the Fermi sea accelerated by qE [1/(nm^2 fs)].
 
@@ -124,14 +166,17 @@ def ensemble_damping_torque(
         method: "contour" (T = 0, divergence theorem, spectrally accurate) or "fermi_sea"
             (k-grid of grid x grid midpoints with Fermi-Dirac weights at `temperature` [K]).
         bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap.
+        route: method "contour" only: "auto" (default), "rays" or "mesh" (`jaxsot.fermi_sea_route`;
+            the mesh route's Fermi-line nodes serve lattice models and seas the rays cannot describe).
+        mesh: `jaxsot.MeshOptions` of the mesh route.
     Returns: (3,) [1/(nm^2 fs)], dtype of efield.
     """
-    spin_rate, _ = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands)
+    spin_rate, _ = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route, mesh)
     return -spin_rate
 
 
 def ensemble_spin_force(
-    model: RashbaFerromagnet,
+    model: TwoBandModel,
     fermi_energy,
     efield: Float[Array, "2"],
     num: int = 256,
@@ -140,11 +185,13 @@ def ensemble_spin_force(
     temperature: float = 0.0,
     grid: int = 512,
     bands: tuple[int, ...] | None = None,
+    route: str = "auto",
+    mesh=None,
 ) -> Float[Array, "2"]:
     """Spin-force density sum_s int_sea F_so d^2k/(2pi)^2 of the accelerated sea [eV/nm^3].
 
     (Force per electron times electrons per area.) Same routes and arguments as
     `ensemble_damping_torque`; returns (2,).
     """
-    _, density = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands)
+    _, density = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route, mesh)
     return density

@@ -41,10 +41,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 from .._bands._arrays import accelerating_force
 from .._bands._kernels import spin, spin_force_components
-from .._core._checks import as_float, check_count, check_finite, check_range_with, check_real_scalar, check_shape, float_dtype, is_concrete, traced_check
+from .._core._checks import as_float, check_count, check_finite, check_range, check_range_with, check_real_scalar, check_shape, float_dtype, is_concrete, traced_check
 from .._core._model_check import check_model
-from .._core._model import RashbaFerromagnet, has_paper_forms, require_paper_forms, with_magnetization
+from .._core._model import RashbaFerromagnet, TwoBandModel, has_paper_forms, require_paper_forms, with_magnetization
 from .._fermi._contour import FermiContour, contour_density, occupied_bands, ray_contour
+from .._fermi._mesh import check_mesh_options
+from .._fermi._route import NONCONVERGED_MESSAGE, choose_route, guard, ray_checks, sea_ensemble
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, ELEMENTARY_CHARGE_C, HBAR
 from ._strong import strong_exchange_amr, strong_exchange_response
 
@@ -133,9 +135,49 @@ def contour_response(model, fermi_energy, shift, kdot, bands: tuple, num: int) -
     }
 
 
+def line_response(model, contour, extras, densities, shift, kdot) -> dict:
+    """`contour_response` from any Fermi-line nodes (the mesh route's, or the rays'); traceable.
+
+    contour: (k (M, 2), normal * dl (M, 2), band sign (M,)); extras: (dl (M,), |grad eps| (M,));
+    densities: (n_lower, n_upper) (2,). The fluxes are those of `band_fluxes` written as sums over
+    line nodes: A = sum spin (n dl)^T, sigma/(q^2 tau) = sum |grad eps| (n dl)(n dl)^T/dl / hbar^2.
+    """
+    k, normal_dl, sign = contour
+    dl, gradient = extras
+    safe_dl = jnp.where(dl > 0, dl, 1.0)
+    weight = normal_dl * AREA_MEASURE
+    spins = jnp.stack(jax.vmap(lambda kx, ky, s: spin(model, kx, ky, s))(k[:, 0], k[:, 1], sign), -1)
+    spin_flux = spins.T @ weight
+    conductance = jnp.einsum("n,ni,nj->ij", gradient / safe_dl * AREA_MEASURE, normal_dl, normal_dl) / HBAR**2
+    force = HBAR * kdot
+    shift_flux = weight @ shift
+    normal = normal_dl / safe_dl[:, None]
+    velocity = normal * (gradient / HBAR)[:, None]
+    fx, fy = jax.vmap(lambda kx, ky, s: spin_force_components(model, kx, ky, s, force[0], force[1]))(k[:, 0], k[:, 1], sign)
+    power = shift_flux @ (velocity[:, 0] * fx + velocity[:, 1] * fy)
+    return {
+        "spin_shift": spin_flux @ shift,
+        "spin_rate": spin_flux @ kdot,
+        "current": CARRIER_CHARGE * HBAR * (conductance @ shift),
+        "conductivity_per_tau": CARRIER_CHARGE**2 * conductance,
+        "spin_force_power": power,
+        "densities": densities,
+    }
+
+
 @functools.partial(jax.jit, static_argnums=(4, 5))
 def _response_impl(model, fermi_energy, shift, kdot, bands, num):
     return contour_response(model, fermi_energy, shift, kdot, bands, num)
+
+
+_line_response_jit = jax.jit(line_response)
+
+
+def _checked_rays_response(model, fermi_energy, shift, kdot, bands, num):
+    response = contour_response(model, fermi_energy, shift, kdot, bands, num)
+    finite = jnp.all(jnp.isfinite(response["conductivity_per_tau"])) & jnp.all(jnp.isfinite(response["densities"]))
+    response = guard(response, ~finite, NONCONVERGED_MESSAGE)
+    return ray_checks(model, fermi_energy, bands, response)
 
 
 def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):
@@ -158,15 +200,23 @@ def _prepare(model, fermi_energy, efield=None, tau=None, num=256, bands=None):
     return model, as_float(fermi_energy, dtype), bands, num, dtype
 
 
-def _response(model, fermi_energy, efield, tau, num, bands=None):
+def _response(model, fermi_energy, efield, tau, num, bands=None, route="auto", mesh=None):
+    mesh = check_mesh_options(mesh)
     model, fermi_energy, bands, num, dtype = _prepare(model, fermi_energy, efield, tau, num, bands)
     efield = jnp.zeros(2, dtype) if efield is None else jnp.asarray(efield, dtype)
     tau = jnp.ones((), dtype) if tau is None else jnp.asarray(tau, dtype)
     kdot = accelerating_force(efield) / HBAR
+    chosen = choose_route(model, fermi_energy, bands, route)
+    if chosen == "mesh":
+        _, contour, densities, extras, _ = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh)
+        respond = _line_response_jit if is_concrete(model, fermi_energy, kdot) else line_response
+        return respond(model, contour, extras, densities, kdot * tau, kdot), tau
+    if not is_concrete(model, fermi_energy):
+        return _checked_rays_response(model, fermi_energy, kdot * tau, kdot, bands, num), tau
     return _response_impl(model, fermi_energy, kdot * tau, kdot, bands, num), tau
 
 
-def conductivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, bands=None) -> Float[Array, "2 2"]:
+def conductivity(model: TwoBandModel, fermi_energy, tau, num: int = 256, bands=None, *, route: str = "auto", mesh=None) -> Float[Array, "2 2"]:
     """Constant-tau Boltzmann sheet conductance tensor with the exact bands, T = 0 [e/(V fs)].
 
     sigma_ij = (e^2 tau/hbar) sum_s oint v_i v_j/|v| dl/(2 pi)^2 over the Fermi contours of all
@@ -176,17 +226,20 @@ def conductivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, ba
         model: the two-band model (a RashbaFerromagnet or another TwoBandModel).
         fermi_energy: Fermi energy E_F [eV].
         tau: momentum relaxation time [fs] (> 0).
-        num: rays per Fermi contour (spectral accuracy).
+        num: rays per Fermi contour (spectral accuracy; ray route).
         bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
             found from the model otherwise (`jaxsot.occupied_bands`).
+        route: "auto" (default), "rays" or "mesh" (`jaxsot.fermi_sea_route`; lattice models and
+            seas the rays cannot describe go through the mesh).
+        mesh: `jaxsot.MeshOptions` of the mesh route (None: the defaults).
 
     Returns: (2, 2), symmetric (no Berry-curvature term in this model).
     """
-    response, tau = _response(model, fermi_energy, None, tau, num, bands)
+    response, tau = _response(model, fermi_energy, None, tau, num, bands, route, mesh)
     return response["conductivity_per_tau"] * tau
 
 
-def resistivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, bands=None) -> Float[Array, "2 2"]:
+def resistivity(model: TwoBandModel, fermi_energy, tau, num: int = 256, bands=None, *, route: str = "auto", mesh=None) -> Float[Array, "2 2"]:
     """Sheet resistivity tensor rho = sigma^-1 [V fs/e] (OHM_PER_INTERNAL converts to ohm).
 
     Args:
@@ -196,10 +249,13 @@ def resistivity(model: RashbaFerromagnet, fermi_energy, tau, num: int = 256, ban
         num: rays per Fermi contour (spectral accuracy).
         bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
             found from the model otherwise (`jaxsot.occupied_bands`).
+        route: "auto" (default), "rays" or "mesh" (`jaxsot.fermi_sea_route`; lattice models and
+            seas the rays cannot describe go through the mesh).
+        mesh: `jaxsot.MeshOptions` of the mesh route (None: the defaults).
 
     Returns: (2, 2) [V fs/e].
     """
-    return jnp.linalg.inv(conductivity(model, fermi_energy, tau, num, bands))
+    return jnp.linalg.inv(conductivity(model, fermi_energy, tau, num, bands, route=route, mesh=mesh))
 
 
 def _unit_direction(direction, dtype):
@@ -217,7 +273,7 @@ def _unit_direction(direction, dtype):
     return direction / norm
 
 
-def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num: int = 256, bands=None) -> Float[Array, ""]:
+def amr_ratio(model: TwoBandModel, fermi_energy, direction=(1.0, 0.0), num: int = 256, bands=None, *, route: str = "auto", mesh=None) -> Float[Array, ""]:
     """rho(M)/rho0 along the current direction e from the exact-band Boltzmann conductivity (paper eq. 18).
 
     rho = e . sigma^-1(M) . e; rho0 is the same with M in-plane and perpendicular to e (M0 = z x e),
@@ -230,6 +286,8 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
         num: rays per Fermi contour (spectral accuracy).
         bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap
             (every function here takes it: `jaxsot.occupied_bands` finds it on concrete values).
+        route: "auto" (default), "rays" or "mesh" (as `conductivity`).
+        mesh: `jaxsot.MeshOptions` of the mesh route (None: the defaults).
 
     Returns: a scalar (dimensionless).
     """
@@ -239,12 +297,12 @@ def amr_ratio(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num:
         reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
     values = []
     for m in (model, reference):
-        rho = resistivity(m, fermi_energy, 1.0, num, bands)
+        rho = resistivity(m, fermi_energy, 1.0, num, bands, route=route, mesh=mesh)
         values.append(e @ rho @ e)
     return values[0] / values[1]
 
 
-def band_polarization(model: RashbaFerromagnet, fermi_energy, num: int = 256, bands=None) -> Float[Array, ""]:
+def band_polarization(model: TwoBandModel, fermi_energy, num: int = 256, bands=None, *, route: str = "auto", mesh=None) -> Float[Array, ""]:
     """p = (n_lower - n_upper)/(n_lower + n_upper) at the model's M (exact Fermi seas).
 
     Args:
@@ -253,15 +311,17 @@ def band_polarization(model: RashbaFerromagnet, fermi_energy, num: int = 256, ba
         num: rays per Fermi contour (spectral accuracy).
         bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
             found from the model otherwise (`jaxsot.occupied_bands`).
+        route: "auto" (default), "rays" or "mesh" (as `conductivity`).
+        mesh: `jaxsot.MeshOptions` of the mesh route (None: the defaults).
 
     Returns: a scalar (dimensionless).
     """
-    response, _ = _response(model, fermi_energy, None, None, num, bands)
+    response, _ = _response(model, fermi_energy, None, None, num, bands, route, mesh)
     n_lower, n_upper = response["densities"][0], response["densities"][1]
     return (n_lower - n_upper) / (n_lower + n_upper)
 
 
-def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num: int = 256, bands=None) -> Float[Array, ""]:
+def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 0.0), num: int = 256, bands=None, *, route: str = "auto", mesh=None) -> Float[Array, ""]:
     """Strong-exchange AMR, 1 + p eta [(M.e)^2 + M_z^2] (paper eq. 18 for general M, with the band polarization p).
 
     In-plane M: 1 + p eta cos^2(theta_EM). p from the exact Fermi seas at the reference M0 = z x e of
@@ -284,11 +344,11 @@ def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 
         e = _unit_direction(direction, dtype)
         m = model.magnetization.astype(dtype)
         reference = with_magnetization(model, jnp.stack([-e[1], e[0], jnp.zeros((), dtype)]))
-    p = band_polarization(reference, fermi_energy, num, bands)
+    p = band_polarization(reference, fermi_energy, num, bands, route=route, mesh=mesh)
     return strong_exchange_amr(p, model.eta, m, e)
 
 
-def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int = 256, bands=None) -> dict:
+def joule_heating(model: TwoBandModel, fermi_energy, efield, tau, num: int = 256, bands=None, *, route: str = "auto", mesh=None) -> dict:
     """Joule heating and the spin-force power of the steady current (paper eq. 17), per area.
 
     The sea is shifted by Delta k = qE tau/hbar (steady state) and each electron is accelerated by
@@ -302,6 +362,9 @@ def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int 
         num: rays per Fermi contour (spectral accuracy).
         bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
             found from the model otherwise (`jaxsot.occupied_bands`).
+        route: "auto" (default), "rays" or "mesh" (`jaxsot.fermi_sea_route`; lattice models and
+            seas the rays cannot describe go through the mesh).
+        mesh: `jaxsot.MeshOptions` of the mesh route (None: the defaults).
 
     Returns a dict of scalars/vectors in eV/(nm^2 fs) (WATT_PER_M2_PER_INTERNAL converts to W/m^2):
         "current": sheet current j (2,) [e/(fs nm)];
@@ -314,7 +377,7 @@ def joule_heating(model: RashbaFerromagnet, fermi_energy, efield, tau, num: int 
             (the general-M form of eq. 16, docs: Theory > Energy, Joule heating and AMR); only for a
             model with the papers' forms (`has_paper_forms`).
     """
-    response, tau = _response(model, fermi_energy, efield, tau, num, bands)
+    response, tau = _response(model, fermi_energy, efield, tau, num, bands, route, mesh)
     dtype = tau.dtype
     efield = jnp.asarray(efield, dtype)
     current = response["current"]

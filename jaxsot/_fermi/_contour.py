@@ -84,7 +84,7 @@ def classify_seas(eps, fermi_energy, origin, *, xp=onp):
 
 
 @jax.jit
-def _probe_sea(model, fermi_energy, s):
+def probe_sea(model, fermi_energy, s):
     cos, sin = probe_directions(jnp)
     radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
     eps = energy(model, radius * cos, radius * sin, s)
@@ -92,47 +92,85 @@ def _probe_sea(model, fermi_energy, s):
 
 
 def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
-    """Classify the T = 0 Fermi sea of one band: "occupied" or "empty".
+    """Classify the T = 0 Fermi sea of one band: "occupied" or "empty", checking the ray route's preconditions.
 
-    Raises ValueError, with what is allowed, when the sea is occupied but cannot be described on
-    rays from k = 0: it does not contain k = 0 (annular "Mexican-hat" lower band, or an upper band
-    occupied only near the band touching k* when M is in-plane), or a ray crosses the Fermi level
-    more than once (`classify_seas` on PROBE_RAYS x PROBE_RADII energies out to `outer_radius`, one
-    compiled probe through the model interface). Concrete inputs only (returns "occupied" without checking
-    under tracing).
+    For a lattice model (`TwoBandModel.lattice_vectors`) only emptiness is decided (the minimum of
+    the band over its Brillouin zone); its seas always go through the mesh route. For a continuum
+    model this raises ValueError, with what is allowed, when the sea is occupied but cannot be
+    described on rays from k = 0: it does not contain k = 0 (an annulus, a pocket away from k = 0,
+    or an upper band occupied only near a band touching), or a ray crosses the Fermi level more than
+    once (`classify_seas` on PROBE_RAYS x PROBE_RADII energies out to `outer_radius`). Such seas are
+    integrated by the mesh route (route = "auto" or "mesh" of the public sea functions). Concrete
+    inputs only (returns "occupied" without checking under tracing; the public functions attach
+    traced checks instead).
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV].
+        band: +1 (upper) or -1 (lower).
+
+    Returns:
+        "occupied" or "empty".
+
+    Raises:
+        ValueError: a continuum sea that the rays cannot describe (the message names why).
     """
+    from ._route import band_occupied_on_grid
+
     s = check_band(band)
     check_finite("fermi_energy", fermi_energy)
     if not is_concrete(model, fermi_energy):
         return "occupied"
     e_f = float(fermi_energy)
     with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
-        code, minimum, most = (onp.asarray(x) for x in _probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
+        if model.lattice_vectors is not None:
+            return "occupied" if band_occupied_on_grid(model, e_f, s) else "empty"
+        code, minimum, most = (onp.asarray(x) for x in probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
         eps_origin = float(origin_energy(model, float(s)))
     if code == SEA_EMPTY:
-        return "empty"
+        return "occupied" if band_occupied_on_grid(model, e_f, s) else "empty"
     if code == SEA_NO_ORIGIN:
         raise ValueError(
             f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} does not contain k = 0 "
-            f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {float(minimum):.4g} eV); annular or off-centre "
-            f"Fermi seas are not supported; allowed: fermi_energy > {eps_origin:g} eV, or below the band minimum"
+            f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {float(minimum):.4g} eV: an annulus, a pocket away "
+            f"from k = 0, or a sea around a band touching), so the ray route does not apply; allowed: route = 'auto' "
+            f"or 'mesh' of the sea functions (any sea), or fermi_energy > {eps_origin:g} eV for the rays"
+        )
+    if code == SEA_NOT_STAR and int(most) <= 1:
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: a ray from k = 0 never crosses the Fermi level of band {s:+d} within the "
+            "model's ray_bound: the sea is unbounded, or the bands are periodic (a lattice model must declare "
+            "lattice_vectors to be integrated over its Brillouin zone); allowed: a bounded sea, or lattice_vectors"
         )
     if code == SEA_NOT_STAR:
         raise ValueError(
             f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0 "
-            f"(a ray from k = 0 crosses the Fermi level {int(most)} times); allowed: a Fermi energy "
-            f"at which every ray from k = 0 crosses the contour once (strong enough exchange or higher E_F)"
+            f"(a ray from k = 0 crosses the Fermi level {int(most)} times), so the ray route does not apply; "
+            "allowed: route = 'auto' or 'mesh' of the sea functions (any sea)"
         )
     return "occupied"
 
 
+def _band_status(model, fermi_energy, s) -> str:
+    """"occupied" or "empty" for any sea (no ray preconditions; concrete inputs)."""
+    from ._route import band_occupied_on_grid
+
+    if model.lattice_vectors is None:
+        code, _, _ = probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
+        if int(code) != SEA_EMPTY:
+            return "occupied"
+    return "occupied" if band_occupied_on_grid(model, float(fermi_energy), s) else "empty"
+
+
 def occupied_bands(model: TwoBandModel, fermi_energy, bands=None) -> tuple[int, ...]:
-    """The bands (-1 lower, +1 upper) with a non-empty Fermi sea at E_F; checks each sea.
+    """The bands (-1 lower, +1 upper) with a non-empty Fermi sea at E_F (any sea topology).
 
     Which bands are occupied is a discrete choice that traced values cannot make: inside
     `jax.grad`, `jax.jit` or `jax.vmap` pass `bands` explicitly (e.g. (-1,) or (-1, 1), found
-    once on concrete values with this function). Given `bands` are checked against the model
-    when the values are concrete, and returned sorted.
+    once on concrete values with this function); the sea functions then check them with traced
+    checks. Given `bands` are checked against the model when the values are concrete, and
+    returned sorted. A band is occupied when its minimum (grid over the Brillouin zone or the
+    sea's bounding box, polished by Newton steps) lies below E_F.
     """
     if bands is not None:
         chosen = tuple(sorted({check_band(b) for b in bands}))
@@ -152,7 +190,8 @@ def occupied_bands(model: TwoBandModel, fermi_energy, bands=None) -> tuple[int, 
             "cannot be decided from traced values; allowed: pass bands explicitly, e.g. bands=(-1,) or (-1, 1) "
             "(jaxsot.occupied_bands on concrete values tells which)"
         )
-    bands = tuple(s for s in (-1, 1) if fermi_sea_status(model, fermi_energy, s) == "occupied")
+    check_finite("fermi_energy", fermi_energy)
+    bands = tuple(s for s in (-1, 1) if _band_status(model, fermi_energy, s) == "occupied")
     if not bands:
         raise ValueError(
             f"fermi_energy = {float(fermi_energy):g} eV lies below both bands: no electrons; "
@@ -298,35 +337,97 @@ def _checked_inputs(model, fermi_energy, band, num, name="num"):
     return s, num, model.astype(dtype), jnp.asarray(fermi_energy, dtype)
 
 
-def fermi_contour(
-    model: TwoBandModel, fermi_energy, band: int, num: int = 256
-) -> tuple[Float[Array, "num 2"], Float[Array, " num"]]:
-    """Points on the exact Fermi contour eps_band(k) = E_F and their line weights.
+def _band_route(model, fermi_energy, s, route, mesh):
+    """(route that runs, occupied?) for one band of the public single-band functions.
 
-    A root solve on `num` equally spaced rays from k = 0 (the contour is not a circle when M has an
-    in-plane part). sum(g(k) * dl) approximates the contour integral of g with spectral accuracy
-    (trapezoid rule in the ray angle). Differentiable in the model and E_F.
+    Concrete inputs: emptiness from `occupied_bands`' test, then `choose_route`; an explicit
+    route = "rays" checks the ray preconditions (`fermi_sea_status` raises with the reason).
+    Traced inputs: the route from `choose_route` (its checks are attached to the result)."""
+    from ._mesh import check_mesh_options
+    from ._route import check_route, choose_route
+
+    check_route(route)
+    check_mesh_options(mesh)
+    if not is_concrete(model, fermi_energy):
+        return choose_route(model, fermi_energy, (s,), route), True
+    if _band_status(model, fermi_energy, s) == "empty":
+        return choose_route(model, fermi_energy, (s,), "mesh" if route == "auto" else route), False
+    chosen = choose_route(model, fermi_energy, (s,), route)
+    if chosen == "rays":
+        fermi_sea_status(model, fermi_energy, s)
+    return chosen, True
+
+
+def _mesh_band(model, fermi_energy, s, mesh):
+    from ._route import sea_ensemble
+
+    return sea_ensemble(model, fermi_energy, (s,), "mesh", mesh=mesh, all_bands=False)
+
+
+def _empty_band_error(s, fermi_energy):
+    return ValueError(
+        f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV: it has no Fermi contour or sea; "
+        "allowed: a band that is occupied (see jaxsot.occupied_bands)"
+    )
+
+
+def fermi_contour(
+    model: TwoBandModel, fermi_energy, band: int, num: int = 256, *, route: str = "auto", mesh=None
+) -> tuple[Float[Array, "num 2"], Float[Array, " num"]]:
+    """Points on the Fermi line eps_band(k) = E_F and their line weights: sum(g(k) * dl) ~ oint g dl.
+
+    Ray route: a root solve on `num` equally spaced rays from k = 0, spectrally accurate (trapezoid
+    rule in the ray angle). Mesh route (lattice models, pockets, annuli, open lines crossing the zone
+    boundary, ...): three Gauss points on the parabolic arc of every triangle cut by the line
+    (`jaxsot.MeshOptions`; O(h^4)), in no particular order; then `num` is not used. Differentiable in
+    the model and E_F on both routes.
 
     Args:
-        fermi_energy: E_F [eV]. band: +1 or -1. num: number of points (>= 8).
-    Returns: k (num, 2) [1/nm], dl (num,) [1/nm].
-    Raises ValueError if the band is empty at E_F or its sea is not star-shaped about k = 0.
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV].
+        band: +1 or -1.
+        num: number of rays (>= 8; ray route).
+        route: "auto" (default: `jaxsot.fermi_sea_route`), "rays" or "mesh".
+        mesh: `jaxsot.MeshOptions` (or an int number of coarse cells) of the mesh route.
+
+    Returns:
+        k (M, 2) [1/nm] and dl (M,) [1/nm] (M = num on the ray route).
+
+    Raises:
+        ValueError: the band is empty at E_F, or route = "rays" on a sea the rays cannot describe.
     """
     s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
-    if fermi_sea_status(model, fermi_energy, s) == "empty":
-        raise ValueError(
-            f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV: it has no Fermi contour; "
-            "allowed: a band that is occupied (see jaxsot.occupied_bands)"
-        )
+    chosen, occupied = _band_route(model, fermi_energy, s, route, mesh)
+    if not occupied:
+        raise _empty_band_error(s, fermi_energy)
+    if chosen == "mesh":
+        _, contour, _, extras, _ = _mesh_band(model, fermi_energy, s, mesh)
+        return contour[0], extras[0]
+    if not is_concrete(model, fermi_energy):
+        from ._route import checked_ray_nodes
+
+        _, contour, _, extras, _ = checked_ray_nodes(model, fermi_energy, (s,), num, 2, all_bands=False)
+        return contour[0], extras[0]
     contour = contour_points(model, fermi_energy, float(s), num)
     return contour.k, contour.dl
 
 
-def fermi_contour_normals(model: TwoBandModel, fermi_energy, band: int, num: int = 256):
-    """Like `fermi_contour`, plus the outward unit normals grad eps/|grad eps| (num, 2)."""
+def fermi_contour_normals(model: TwoBandModel, fermi_energy, band: int, num: int = 256, *, route: str = "auto", mesh=None):
+    """Like `fermi_contour`, plus the outward unit normals grad eps/|grad eps| (M, 2) (same arguments)."""
     s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
-    if fermi_sea_status(model, fermi_energy, s) == "empty":
-        raise ValueError(f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV")
+    chosen, occupied = _band_route(model, fermi_energy, s, route, mesh)
+    if not occupied:
+        raise _empty_band_error(s, fermi_energy)
+    if chosen == "mesh" or not is_concrete(model, fermi_energy):
+        if chosen == "mesh":
+            _, contour, _, extras, _ = _mesh_band(model, fermi_energy, s, mesh)
+        else:
+            from ._route import checked_ray_nodes
+
+            _, contour, _, extras, _ = checked_ray_nodes(model, fermi_energy, (s,), num, 2, all_bands=False)
+        dl = extras[0]
+        normal = contour[1] / jnp.where(dl > 0, dl, 1.0)[:, None]
+        return contour[0], dl, normal
     contour = contour_points(model, fermi_energy, float(s), num)
     return contour.k, contour.dl, contour.normal
 
@@ -355,29 +456,78 @@ def polar_sea_nodes(radius, num_r):
     return k.reshape(-1, 2), area.reshape(-1)
 
 
-def fermi_sea_nodes(model: TwoBandModel, fermi_energy, band: int, num_phi: int = 128, num_r: int = 16):
-    """Quadrature nodes for integrals over the T = 0 Fermi sea of one band.
+def fermi_sea_nodes(
+    model: TwoBandModel, fermi_energy, band: int, num_phi: int = 128, num_r: int = 16, *, route: str = "auto", mesh=None
+):
+    """Quadrature nodes for integrals over the T = 0 Fermi sea of one band: sum(g(k) * w) ~ int_sea g d^2k.
 
-    Polar Gauss-Legendre on the star-shaped sea: sum(g(k) * area) ~ integral of g d^2k, spectrally
-    accurate in angle and Gauss-accurate in radius for smooth g.
-    Returns: k (num_phi * num_r, 2) [1/nm], area (num_phi * num_r,) [1/nm^2].
+    Ray route: polar Gauss-Legendre on the star-shaped sea, spectrally accurate in angle and
+    Gauss-accurate in radius for smooth g (num_phi * num_r nodes). Mesh route: the adaptive triangle
+    mesh (module `_mesh`; lattice models over their Brillouin zone, any sea topology; O(h^4)).
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV].
+        band: +1 or -1.
+        num_phi: rays (>= 8; ray route).
+        num_r: radial nodes per ray (>= 2; ray route).
+        route: "auto" (default), "rays" or "mesh".
+        mesh: `jaxsot.MeshOptions` of the mesh route.
+
+    Returns:
+        k (N, 2) [1/nm] and w (N,) [1/nm^2] (weights; on the mesh route the parabolic segments along
+        the Fermi line may carry negative weights).
+
+    Raises:
+        ValueError: the band is empty, or route = "rays" on a sea the rays cannot describe.
     """
     s, num_phi, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num_phi, "num_phi")
     num_r = check_count("num_r", num_r, minimum=2)
-    if fermi_sea_status(model, fermi_energy, s) == "empty":
-        raise ValueError(f"band = {s:+d} is empty at fermi_energy = {float(fermi_energy):g} eV")
+    chosen, occupied = _band_route(model, fermi_energy, s, route, mesh)
+    if not occupied:
+        raise _empty_band_error(s, fermi_energy)
+    if chosen == "mesh":
+        sea, _, _, _, _ = _mesh_band(model, fermi_energy, s, mesh)
+        return sea[0], sea[1]
+    if not is_concrete(model, fermi_energy):
+        from ._route import checked_ray_nodes
+
+        sea, _, _, _, _ = checked_ray_nodes(model, fermi_energy, (s,), num_phi, num_r, all_bands=False)
+        return sea[0], sea[1]
     return sea_nodes(model, fermi_energy, float(s), num_phi, num_r)
 
 
-def electron_density(model: TwoBandModel, fermi_energy, band: int, num: int = 256) -> Float[Array, ""]:
+def electron_density(model: TwoBandModel, fermi_energy, band: int, num: int = 256, *, route: str = "auto", mesh=None) -> Float[Array, ""]:
     """T = 0 electron density of one band [1/nm^2]: (area of the Fermi sea)/(2 pi)^2.
 
-    No spin factor 2: the bands are spin-split. An empty band gives 0. The area is
-    (1/2) * integral of r(phi)^2 dphi, spectrally accurate.
+    No spin factor 2: the bands are spin-split. An empty band gives 0. Ray route: the area
+    (1/2) oint r(phi)^2 dphi, spectrally accurate; mesh route: the sum of the mesh weights (any sea,
+    lattice models over their Brillouin zone). Differentiable; under tracing the route's
+    preconditions are checked at run time (`equinox.error_if`).
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV].
+        band: +1 or -1.
+        num: rays (ray route).
+        route: "auto" (default), "rays" or "mesh".
+        mesh: `jaxsot.MeshOptions` of the mesh route.
+
+    Returns:
+        n (scalar) [1/nm^2].
     """
     s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
-    if fermi_sea_status(model, fermi_energy, s) == "empty":
+    chosen, occupied = _band_route(model, fermi_energy, s, route, mesh)
+    if not occupied:
         return jnp.zeros((), fermi_energy.dtype)
+    if chosen == "mesh":
+        _, _, densities, _, _ = _mesh_band(model, fermi_energy, s, mesh)
+        return densities[0 if s < 0 else 1]
+    if not is_concrete(model, fermi_energy):
+        from ._route import checked_ray_nodes
+
+        _, _, densities, _, _ = checked_ray_nodes(model, fermi_energy, (s,), num, 2, all_bands=False)
+        return densities[0 if s < 0 else 1]
     return contour_density(contour_points(model, fermi_energy, float(s), num).radius)
 
 

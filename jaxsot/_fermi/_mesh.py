@@ -1,0 +1,593 @@
+"""The general Fermi-sea route: an adaptively refined triangle mesh of the Brillouin zone or of a box
+(docs: Theory > Brillouin-zone and Fermi-sea integration).
+
+Any occupied region {eps_s(k) < E_F} of any `TwoBandModel` (pockets, annuli, holes, several pieces,
+open Fermi lines crossing the zone boundary, Dirac points inside the sea) is integrated on triangles:
+
+- the domain is the reciprocal-lattice cell k = (u1 - 1/2) b1 + (u2 - 1/2) b2 of a lattice model
+  (`TwoBandModel.lattice_vectors`; periodic integrands integrate over it as over the first zone),
+  or the box [-R, R]^2 of a continuum model with R beyond the outer Fermi line (`outer_radius`,
+  checked on the box edge: an unbounded continuum sea is refused);
+- an n x n grid of cells, two triangles each; a triangle is refined (split into four) when the Fermi
+  level is within first-order reach of its vertices (|eps_i - E_F| <= |grad eps_i| D, D its longest
+  edge: this also catches a pocket whose minimum lies between vertices) or when the bands may touch
+  inside it (Omega_i <= |grad Omega_i| D), `levels` times, with static budgets of refined triangles;
+- a triangle that is not refined lies on one side of the Fermi level and contributes the 7-point
+  degree-5 Radon rule; a triangle cut by the Fermi line at the finest level is split along the chord
+  between the two edge roots (found on the cubic Hermite interpolant of eps along the edge, from
+  the vertex values and gradients: O(h^4) roots), each piece integrated by the Radon rule, plus the
+  parabolic segment between the chord and the Fermi line, (2/3) chord * sagitta, with the sagitta
+  from one Newton step at the chord midpoint and its node at the segment's centroid (2/5 sagitta).
+
+The sea error is O(h^4) in the finest cut-triangle size h, and the cost grows like 1/h (only the
+triangles along the line are refined). Fermi-line integrals use three Gauss points on each parabolic
+arc. Every array shape is static: the route is traceable (jit, vmap, grad; the weights depend
+continuously on the model through the vertex energies and roots) and the refinement budget is
+enforced with `equinox.error_if` under tracing.
+"""
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as onp
+
+from ..constants import AREA_MEASURE
+
+# Radon's 7-point rule, exact for polynomials of degree 5 on a triangle (barycentric points, weights
+# summing to 1).
+_A1, _A2 = (6.0 - math.sqrt(15.0)) / 21.0, (6.0 + math.sqrt(15.0)) / 21.0
+_W1, _W2 = (155.0 - math.sqrt(15.0)) / 1200.0, (155.0 + math.sqrt(15.0)) / 1200.0
+RADON_POINTS = onp.array(
+    [
+        [1 / 3, 1 / 3, 1 / 3],
+        [_A1, _A1, 1 - 2 * _A1],
+        [_A1, 1 - 2 * _A1, _A1],
+        [1 - 2 * _A1, _A1, _A1],
+        [_A2, _A2, 1 - 2 * _A2],
+        [_A2, 1 - 2 * _A2, _A2],
+        [1 - 2 * _A2, _A2, _A2],
+    ]
+)
+RADON_WEIGHTS = onp.array([9 / 40, _W1, _W1, _W1, _W2, _W2, _W2])
+
+# The 3-point degree-2 rule (midpoints of the medians), for the small triangles along the Fermi line:
+# there are O(1/h) of them of size h, so its O(h^5) error per triangle adds up to the O(h^4) of the
+# line itself.
+STRANG_POINTS = onp.array([[2 / 3, 1 / 6, 1 / 6], [1 / 6, 2 / 3, 1 / 6], [1 / 6, 1 / 6, 2 / 3]])
+STRANG_WEIGHTS = onp.array([1 / 3, 1 / 3, 1 / 3])
+
+NEAR_FACTOR = 0.6
+"""A triangle is refined when |eps_i - E_F| <= NEAR_FACTOR |grad eps_i| D at a vertex (D its longest
+edge): a quadratic extremum within D of a vertex differs from it by at most |grad eps_i| D / 2."""
+
+_GAUSS3_T = 0.5 * (onp.array([-math.sqrt(0.6), 0.0, math.sqrt(0.6)]) + 1.0)
+_GAUSS3_W = 0.5 * onp.array([5 / 9, 8 / 9, 5 / 9])
+
+DEFAULT_CELLS = 32
+"""Coarse cells per side of the mesh (two triangles each)."""
+
+DEFAULT_LEVELS = 3
+"""Refinement levels of the triangles along the Fermi line and near band touchings."""
+
+DEFAULT_EXTRA_LEVELS = 8
+"""Further refinement levels only where the line is not yet resolved (see SAGITTA_RATIO), near band
+touchings and near extrema or saddles of the band at the Fermi level (small pockets, van Hove points)."""
+
+SAGITTA_RATIO = 0.003
+"""A cut triangle whose sagitta exceeds this fraction of its chord (a pocket or a bend spanning few
+triangles) is refined further, within the extra levels."""
+
+HERMITE_NEWTON_STEPS = 5
+"""Newton steps for the edge root on the cubic Hermite interpolant (from the linear root)."""
+
+
+class MeshBand(NamedTuple):
+    """The mesh quadrature of one band's T = 0 sea and Fermi line (static shapes, zero weights padded).
+
+    sea_k (N, 2) [1/nm], sea_weight (N,) [1/nm^2] (sum g w ~ int_sea g d^2k); line_k (M, 2),
+    line_normal_dl (M, 2) [1/nm] (outward normal times line weight), line_dl (M,) [1/nm],
+    line_gradient (M,) |grad eps| [eV nm]; overflow: a refinement budget was exceeded (bool);
+    unbounded: a continuum sea reaches the box edge (bool); min_splitting: smallest Omega [eV] on
+    the mesh vertices; cut: number of triangles cut by the Fermi line at the finest level; refined:
+    (levels,) numbers of triangles flagged for refinement at each level.
+    """
+
+    sea_k: jax.Array
+    sea_weight: jax.Array
+    line_k: jax.Array
+    line_normal_dl: jax.Array
+    line_dl: jax.Array
+    line_gradient: jax.Array
+    overflow: jax.Array
+    unbounded: jax.Array
+    min_splitting: jax.Array
+    cut: jax.Array
+    refined: jax.Array
+
+
+def default_budget(cells: int, levels: int, extra: int = 0) -> tuple:
+    """Static numbers of triangles refined at each level (parents): ~ a band along the Fermi line for
+    the `levels` main levels, then 4 cells for each of the `extra` levels (few triangles there)."""
+    budget, parents = [], 2 * cells * cells
+    base = 24 * cells
+    for level in range(levels):
+        cap = min(parents, base * 2**level)
+        budget.append(int(cap))
+        parents = 4 * cap
+    budget += [int(min(parents, 4 * cells))] * min(extra, 1) + [int(4 * cells)] * max(extra - 1, 0)
+    return tuple(budget)
+
+
+def domain(model, fermi_energy):
+    """(origin (2,), basis (2, 2) rows e1, e2) [1/nm] of the integration cell origin + u1 e1 + u2 e2, u in [0, 1]^2.
+
+    Lattice model: the reciprocal-lattice cell centred on k = 0 (b_i from a_i . b_j = 2 pi delta_ij).
+    Continuum: the box [-R, R]^2, R = `outer_radius`. Traceable.
+    """
+    dtype = jnp.result_type(fermi_energy, model.dtype)
+    lattice = model.lattice_vectors
+    if lattice is not None:
+        a = jnp.asarray(lattice, dtype)
+        b = 2.0 * jnp.pi * jnp.linalg.inv(a).T  # rows b1, b2
+        return -0.5 * (b[0] + b[1]), b
+    from ._contour import outer_radius
+
+    radius = outer_radius(model, fermi_energy) * 1.02
+    return jnp.stack([-radius, -radius]), jnp.stack([jnp.stack([2.0 * radius, 0.0 * radius]), jnp.stack([0.0 * radius, 2.0 * radius])])
+
+
+def _point_data(model, kx, ky):
+    """(eps0, Omega, grad eps0 (2), grad Omega (2)) at one k (scalars); grad Omega = 0 where Omega = 0."""
+
+    def fields(qx, qy):
+        bx, by, bz = model.field(qx, qy)
+        return model.kinetic_energy(qx, qy), bx, by, bz
+
+    one, zero = jnp.ones_like(kx), jnp.zeros_like(kx)
+    (e0, bx, by, bz), dx = jax.jvp(fields, (kx, ky), (one, zero))
+    _, dy = jax.jvp(fields, (kx, ky), (zero, one))
+    omega2 = bx * bx + by * by + bz * bz
+    positive = omega2 > 0
+    omega = jnp.sqrt(jnp.where(positive, omega2, 1.0))
+    omega = jnp.where(positive, omega, 0.0)
+    inverse = jnp.where(positive, 1.0 / jnp.where(positive, omega, 1.0), 0.0)
+    gox = (bx * dx[1] + by * dx[2] + bz * dx[3]) * inverse
+    goy = (bx * dy[1] + by * dy[2] + bz * dy[3]) * inverse
+    return jnp.stack([e0, omega, dx[0], dy[0], gox, goy], -1)
+
+
+def _evaluate(model, points):
+    """Vertex data (..., 6) of `_point_data` at points (..., 2)."""
+    flat = points.reshape(-1, 2)
+    data = jax.vmap(_point_data, in_axes=(None, 0, 0))(model, flat[:, 0], flat[:, 1])
+    return data.reshape(points.shape[:-1] + (6,))
+
+
+def _band(data, s):
+    """eps_s (...) and grad eps_s (..., 2) from vertex data."""
+    return data[..., 0] + s * data[..., 1], data[..., 2:4] + s * data[..., 4:6]
+
+
+def _triangle_nodes(p, weight, fine=False):
+    """Rule nodes (T, q, 2) and weights (T, q) of triangles p (T, 3, 2) scaled by weight (T,) (e.g.
+    area * occupied): Radon's 7 points, or with `fine` (small triangles along the line) 3 points."""
+    points, weights = (STRANG_POINTS, STRANG_WEIGHTS) if fine else (RADON_POINTS, RADON_WEIGHTS)
+    nodes = jnp.einsum("qi,tid->tqd", jnp.asarray(points, p.dtype), p)
+    return nodes, weight[:, None] * jnp.asarray(weights, p.dtype)[None, :]
+
+
+def _norm(v):
+    """|v| over the last axis with a finite gradient at v = 0 (masked lanes must not give NaN gradients)."""
+    square = jnp.sum(v * v, -1)
+    positive = square > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1.0)), 0.0)
+
+
+def _area(p):
+    d1, d2 = p[..., 1, :] - p[..., 0, :], p[..., 2, :] - p[..., 0, :]
+    return 0.5 * jnp.abs(d1[..., 0] * d2[..., 1] - d1[..., 1] * d2[..., 0])
+
+
+def _longest_edge(p):
+    edges = p - jnp.roll(p, 1, axis=-2)
+    return jnp.max(jnp.sqrt(jnp.sum(edges * edges, -1)), -1)
+
+
+def _flags(p, data, fermi_energy, s):
+    """(straddle, refine, touch, extremum) per triangle for band s.
+
+    straddle: the vertices lie on both sides of E_F; refine: straddle, or E_F within first-order reach
+    of a vertex (NEAR_FACTOR), or a possible band touching in an occupied or nearly occupied triangle;
+    touch: that last condition alone; extremum: E_F within reach and the linear interpolant's
+    gradient much smaller than the vertex gradients (a minimum, maximum or saddle of eps inside)."""
+    e, g = _band(data, s)
+    size = _longest_edge(p)[:, None]
+    gnorm = jnp.sqrt(jnp.sum(g * g, -1))
+    reach = NEAR_FACTOR * gnorm * size
+    below = e < fermi_energy
+    straddle = jnp.any(below, -1) & ~jnp.all(below, -1)
+    near = jnp.any(jnp.abs(e - fermi_energy) <= reach, -1)
+    omega, grad_omega = data[..., 1], data[..., 4:6]
+    may_touch = jnp.any(omega <= jnp.sqrt(jnp.sum(grad_omega * grad_omega, -1)) * size, -1)
+    relevant = jnp.min(e - reach, -1) < fermi_energy
+    touch = may_touch & relevant
+    d1, d2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+    det = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+    de1, de2 = e[:, 1] - e[:, 0], e[:, 2] - e[:, 0]
+    gx = (de1 * d2[:, 1] - de2 * d1[:, 1]) / det
+    gy = (d1[:, 0] * de2 - d2[:, 0] * de1) / det
+    extremum = near & (jnp.sqrt(gx * gx + gy * gy) < 0.5 * jnp.max(gnorm, -1))
+    return straddle, straddle | near | touch, touch, extremum
+
+
+def _children(model, p, data):
+    """The four children (4K, 3, 2) of triangles p (K, 3, 2) and their vertex data."""
+    mid = 0.5 * (p + jnp.roll(p, -1, axis=-2))  # m01, m12, m20
+    mdata = _evaluate(model, mid)
+    p0, p1, p2 = p[:, 0], p[:, 1], p[:, 2]
+    m01, m12, m20 = mid[:, 0], mid[:, 1], mid[:, 2]
+    d0, d1, d2 = data[:, 0], data[:, 1], data[:, 2]
+    e01, e12, e20 = mdata[:, 0], mdata[:, 1], mdata[:, 2]
+    points = [(p0, m01, m20), (m01, p1, m12), (m20, m12, p2), (m01, m12, m20)]
+    values = [(d0, e01, e20), (e01, d1, e12), (e20, e12, d2), (e01, e12, e20)]
+    new_p = jnp.concatenate([jnp.stack(t, 1) for t in points])
+    new_d = jnp.concatenate([jnp.stack(t, 1) for t in values])
+    return new_p, new_d
+
+
+def _hermite_root(e_a, d_a, e_b, d_b, fermi_energy):
+    """t in [0, 1] with H(t) = E_F on the cubic Hermite interpolant of eps along an edge (linear fallback)."""
+    # Safe divisions throughout: masked-out lanes (triangles not cut) must not give NaN gradients.
+    span = e_b - e_a
+    linear = jnp.clip((fermi_energy - e_a) / jnp.where(span == 0, 1.0, span), 0.0, 1.0)
+
+    def value(t):
+        t2, t3 = t * t, t * t * t
+        return (2 * t3 - 3 * t2 + 1) * e_a + (t3 - 2 * t2 + t) * d_a + (-2 * t3 + 3 * t2) * e_b + (t3 - t2) * d_b
+
+    def slope(t):
+        t2 = t * t
+        return (6 * t2 - 6 * t) * e_a + (3 * t2 - 4 * t + 1) * d_a + (-6 * t2 + 6 * t) * e_b + (3 * t2 - 2 * t) * d_b
+
+    t = linear
+    for _ in range(HERMITE_NEWTON_STEPS):
+        dv = slope(t)
+        safe = jnp.where(dv == 0, 1.0, dv)
+        t = jnp.clip(t - jnp.where(dv == 0, 0.0, (value(t) - fermi_energy) / safe), 0.0, 1.0)
+    scale = jnp.abs(e_b - e_a)
+    good = jnp.abs(value(t) - fermi_energy) <= 1e-6 * scale
+    return jnp.where(good, t, linear)
+
+
+def _cut_triangles(model, p, data, fermi_energy, s):
+    """Sea nodes (T, 10, 2), weights (T, 10), line nodes (T, 3, 2), normal*dl (T, 3, 2), dl (T, 3) and
+    |grad eps| (T, 3) of triangles cut by the Fermi line (zero weights for triangles that are not cut)."""
+    e, g = _band(data, s)
+    below = e < fermi_energy
+    count = jnp.sum(below, -1)
+    straddle = (count == 1) | (count == 2)
+    # The lone vertex is the one on its own side of the Fermi level.
+    lone_is_below = count == 1
+    lone = jnp.argmax(jnp.where(lone_is_below[:, None], below, ~below), -1)
+    idx = jnp.stack([lone, (lone + 1) % 3, (lone + 2) % 3], -1)
+    pa, pb, pc = (jnp.take_along_axis(p, idx[:, i, None, None], 1)[:, 0] for i in range(3))
+    ea, eb, ec = (jnp.take_along_axis(e, idx[:, i, None], 1)[:, 0] for i in range(3))
+    ga, gb, gc = (jnp.take_along_axis(g, idx[:, i, None, None], 1)[:, 0] for i in range(3))
+
+    def root(p_from, e_from, g_from, p_to, e_to, g_to):
+        d = p_to - p_from
+        t = _hermite_root(e_from, jnp.sum(g_from * d, -1), e_to, jnp.sum(g_to * d, -1), fermi_energy)
+        # Non-straddling triangles get a harmless midpoint (their weights are zero below).
+        t = jnp.where(straddle, t, 0.5)
+        return p_from + t[:, None] * d
+
+    q1 = root(pa, ea, ga, pb, eb, gb)
+    q2 = root(pa, ea, ga, pc, ec, gc)
+    pieces = jnp.stack(
+        [jnp.stack([pa, q1, q2], 1), jnp.stack([q1, pb, pc], 1), jnp.stack([q1, pc, q2], 1)], 1
+    )  # (T, 3 pieces, 3, 2)
+    lone_occupied = lone_is_below
+    occupied = jnp.stack([lone_occupied, ~lone_occupied, ~lone_occupied], -1) & straddle[:, None]
+    areas = _area(pieces) * occupied
+    nodes, weights = _triangle_nodes(pieces.reshape(-1, 3, 2), areas.reshape(-1), fine=True)
+    nodes = nodes.reshape(p.shape[0], 9, 2)
+    weights = weights.reshape(p.shape[0], 9)
+
+    # Parabolic segment between the chord q1-q2 and the Fermi line: sagitta by a Newton step.
+    mid = 0.5 * (q1 + q2)
+    mdata = _evaluate(model, mid)
+    em, gm = _band(mdata, s)
+    gnorm = _norm(gm)
+    safe_norm = jnp.where(gnorm > 0, gnorm, 1.0)
+    unit = gm / safe_norm[:, None]
+    chord = q2 - q1
+    length = _norm(chord)
+    # The sagitta is at most of the order of the triangle: a Newton step beyond it (a kink, a
+    # vanishing gradient) is clipped to the chord length.
+    sagitta = jnp.clip(jnp.where(gnorm > 0, (fermi_energy - em) / safe_norm, 0.0), -length, length)
+    sagitta = jnp.where(straddle, sagitta, 0.0)
+    segment_node = mid + 0.4 * sagitta[:, None] * unit
+    segment_weight = (2.0 / 3.0) * length * sagitta
+    nodes = jnp.concatenate([nodes, segment_node[:, None]], 1)
+    weights = jnp.concatenate([weights, segment_weight[:, None]], 1)
+
+    # Fermi line: three Gauss points on the parabola q1 + tau chord + 4 tau (1 - tau) sagitta unit.
+    tau = jnp.asarray(_GAUSS3_T, p.dtype)[None, :, None]
+    w = jnp.asarray(_GAUSS3_W, p.dtype)[None, :]
+    bulge = (sagitta[:, None] * unit)[:, None, :]
+    line_k = q1[:, None] + tau * chord[:, None] + 4.0 * tau * (1.0 - tau) * bulge
+    tangent = chord[:, None] + 4.0 * (1.0 - 2.0 * tau) * bulge
+    speed = _norm(tangent)
+    normal = jnp.stack([tangent[..., 1], -tangent[..., 0]], -1)
+    orientation = jnp.sign(jnp.sum(normal * gm[:, None], -1))
+    normal = normal * jnp.where(orientation == 0, 1.0, orientation)[..., None]
+    dl = speed * w * straddle[:, None]
+    normal_dl = normal * (w * straddle[:, None])[..., None]
+    ldata = _evaluate(model, line_k)
+    _, lg = _band(ldata, s)
+    line_gradient = _norm(lg)
+    under = straddle & (jnp.abs(sagitta) > SAGITTA_RATIO * length)
+    return nodes, weights, line_k, normal_dl, dl, line_gradient, under
+
+
+def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, extra: int = 0) -> MeshBand:
+    """The mesh quadrature of band s's T = 0 Fermi sea (module docstring). Traceable; cells, levels,
+    extra (further levels where the line is under-resolved, near touchings and extrema), budget
+    (parents refined per level, levels + extra entries, `default_budget`) static; s a Python float."""
+    dtype = jnp.result_type(fermi_energy, model.dtype)
+    origin, basis = domain(model, fermi_energy)
+    u = jnp.arange(cells + 1, dtype=dtype) / cells
+    grid = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]  # (n+1, n+1, 2)
+    vdata = _evaluate(model, grid)
+    i, j = onp.meshgrid(onp.arange(cells), onp.arange(cells), indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    tri_index = onp.concatenate(
+        [onp.stack([onp.stack([i, j], -1), onp.stack([i + 1, j], -1), onp.stack([i + 1, j + 1], -1)], 1),
+         onp.stack([onp.stack([i, j], -1), onp.stack([i + 1, j + 1], -1), onp.stack([i, j + 1], -1)], 1)]
+    )
+    p = grid[tri_index[..., 0], tri_index[..., 1]]
+    data = vdata[tri_index[..., 0], tri_index[..., 1]]
+    valid = jnp.ones(p.shape[0], bool)
+    min_splitting = jnp.min(vdata[..., 1])
+
+    unbounded = jnp.zeros((), bool)
+    if model.lattice_vectors is None:
+        # The sea must stay inside the box: every band energy on the box edge above E_F.
+        e_lower, _ = _band(vdata, -1.0)
+        edge = jnp.concatenate([e_lower[0], e_lower[-1], e_lower[:, 0], e_lower[:, -1]])
+        unbounded = jnp.any(edge <= fermi_energy)
+
+    sea_k, sea_w, counts = [], [], []
+    line_k, line_ndl, line_dl, line_g = [], [], [], []
+    overflow = jnp.zeros((), bool)
+
+    def select(refine, cap, p, data):
+        (chosen,) = jnp.nonzero(refine, size=cap, fill_value=0)
+        used = jnp.arange(cap) < jnp.sum(refine)
+        p, data = _children(model, p[chosen], data[chosen])
+        return p, data, used[None, :].repeat(4, 0).reshape(-1), jnp.sum(refine) > cap, jnp.sum(refine)
+
+    for level in range(levels):
+        _, refine, _, _ = _flags(p, data, fermi_energy, s)
+        refine = refine & valid
+        e, _ = _band(data, s)
+        occupied = valid & ~refine & jnp.all(e < fermi_energy, -1)
+        nodes, weights = _triangle_nodes(p, _area(p) * occupied, fine=level > 0)
+        sea_k.append(nodes.reshape(-1, 2))
+        sea_w.append(weights.reshape(-1))
+        p, data, valid, over, count = select(refine, budget[level], p, data)
+        overflow = overflow | over
+        counts.append(count)
+        min_splitting = jnp.minimum(min_splitting, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
+
+    def finest(p, data, valid, allow_refine):
+        """Cut-triangle treatment of the triangles that are kept, and the refinement flags of the rest."""
+        straddle, _, touch, extremum = _flags(p, data, fermi_energy, s)
+        e, _ = _band(data, s)
+        cnodes, cweights, lk, ndl, dl, gradient, under = _cut_triangles(model, p, data, fermi_energy, s)
+        refine = valid & (touch | under | extremum) & allow_refine
+        keep = valid & ~refine
+        whole = keep & ~straddle & jnp.all(e < fermi_energy, -1)
+        nodes, weights = _triangle_nodes(p, _area(p) * whole, fine=True)
+        out = (
+            jnp.concatenate([nodes.reshape(-1, 2), cnodes.reshape(-1, 2)]),
+            jnp.concatenate([weights.reshape(-1), (cweights * keep[:, None]).reshape(-1)]),
+            lk.reshape(-1, 2),
+            (ndl * keep[:, None, None]).reshape(-1, 2),
+            (dl * keep[:, None]).reshape(-1),
+            gradient.reshape(-1),
+            jnp.sum(keep & straddle),
+        )
+        return out, refine
+
+    out, refine = finest(p, data, valid, extra > 0)
+    parts = [out]
+    if extra > 0:
+        cap = budget[levels]
+        p, data, valid, over, count = select(refine, cap, p, data)
+        overflow = overflow | over
+        counts.append(count)
+
+        # The extra levels have one shape (4 * cap triangles): one compiled scan body.
+        def body(state, index):
+            p, data, valid, overflow, smallest = state
+            smallest = jnp.minimum(smallest, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
+            out, refine = finest(p, data, valid, index < extra - 1)
+            p, data, valid, over, count = select(refine, cap, p, data)
+            return (p, data, valid, overflow | over, smallest), (out, count)
+
+        state = (p, data, valid, overflow, min_splitting)
+        (_, _, _, overflow, min_splitting), (stacked, extra_counts) = jax.lax.scan(body, state, jnp.arange(extra))
+        parts.append(tuple(x.reshape((-1,) + x.shape[2:]) if x.ndim > 1 else jnp.sum(x) for x in stacked))
+        counts += [extra_counts[i] for i in range(extra - 1)]
+    for part in parts:
+        sea_k.append(part[0])
+        sea_w.append(part[1])
+        line_k.append(part[2])
+        line_ndl.append(part[3])
+        line_dl.append(part[4])
+        line_g.append(part[5])
+    cut = sum(part[6] for part in parts)
+    return MeshBand(
+        jnp.concatenate(sea_k), jnp.concatenate(sea_w), jnp.concatenate(line_k), jnp.concatenate(line_ndl),
+        jnp.concatenate(line_dl), jnp.concatenate(line_g), overflow, unbounded, min_splitting, cut,
+        jnp.stack(counts) if counts else jnp.zeros((0,), int),
+    )
+
+
+class MeshOptions(NamedTuple):
+    """Resolution of the mesh route (`jaxsot.MeshOptions`).
+
+    cells: coarse cells per side (two triangles each); levels: refinements of every triangle near
+    the Fermi line and near band touchings; extra_levels: further refinements only where the line
+    is not yet resolved (sagitta > SAGITTA_RATIO chord: small pockets, sharp bends), near band
+    touchings and near extrema or saddles of the band at E_F; budget: triangles refined per level
+    (levels + extra_levels ints; None: `default_budget`, doubled automatically on concrete inputs
+    when exceeded). The error estimate (`jaxsot.fermi_sea_integral`) repeats the integral with
+    cells // 2."""
+
+    cells: int = DEFAULT_CELLS
+    levels: int = DEFAULT_LEVELS
+    budget: tuple | None = None
+    extra_levels: int = DEFAULT_EXTRA_LEVELS
+
+    def resolved_budget(self) -> tuple:
+        if self.budget is not None:
+            return tuple(self.budget)
+        return default_budget(self.cells, self.levels, self.extra_levels)
+
+    def coarser(self) -> "MeshOptions":
+        """Half the coarse cells, same levels (the second resolution of the error estimate)."""
+        cells = max(self.cells // 2, 4)
+        budget = None if self.budget is None else tuple(max(b // 2, 1) for b in self.budget)
+        return MeshOptions(cells, self.levels, budget, self.extra_levels)
+
+
+def check_mesh_options(mesh) -> MeshOptions:
+    """Validate `mesh` (None, a MeshOptions or an int number of cells)."""
+    if mesh is None:
+        return MeshOptions()
+    if isinstance(mesh, int) and not isinstance(mesh, bool):
+        mesh = MeshOptions(cells=mesh)
+    if not isinstance(mesh, MeshOptions):
+        raise ValueError(f"mesh = {mesh!r} is not allowed; allowed: None, an int (coarse cells per side) or jaxsot.MeshOptions")
+    if not (isinstance(mesh.cells, int) and 4 <= mesh.cells <= 4096):
+        raise ValueError(f"mesh.cells = {mesh.cells!r} is not allowed; allowed: an int in [4, 4096]")
+    if not (isinstance(mesh.levels, int) and 0 <= mesh.levels <= 16):
+        raise ValueError(f"mesh.levels = {mesh.levels!r} is not allowed; allowed: an int in [0, 16]")
+    if not (isinstance(mesh.extra_levels, int) and 0 <= mesh.extra_levels <= 24):
+        raise ValueError(f"mesh.extra_levels = {mesh.extra_levels!r} is not allowed; allowed: an int in [0, 24]")
+    if mesh.budget is not None:
+        budget = tuple(mesh.budget)
+        count = mesh.levels + mesh.extra_levels
+        if len(budget) != count or not all(isinstance(b, int) and b >= 1 for b in budget):
+            raise ValueError(f"mesh.budget = {mesh.budget!r} is not allowed; allowed: None or {count} positive ints")
+    return mesh
+
+
+def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked: bool = True, all_bands: bool = True):
+    """Sea (k, weight, sign), contour (k, normal*dl, sign), band densities (2,), line extras and stats
+    of the mesh route for `bands` (traceable; bands and mesh static). With checked, a refinement
+    budget overflow, an unbounded continuum sea or (with all_bands) an occupied band left out of
+    `bands` raises (`equinox.error_if` on every output, also under jit/grad)."""
+    budget = mesh.resolved_budget()
+    sea_k, sea_w, sea_s, line_k, line_ndl, line_s, line_dl, line_g = [], [], [], [], [], [], [], []
+    densities = {-1: jnp.zeros((), fermi_energy.dtype), 1: jnp.zeros((), fermi_energy.dtype)}
+    overflow = jnp.zeros((), bool)
+    unbounded = jnp.zeros((), bool)
+    smallest = jnp.asarray(jnp.inf, fermi_energy.dtype)
+    missing = jnp.zeros((), bool)
+    if checked and all_bands:
+        origin, basis = domain(model, fermi_energy)
+        u = (jnp.arange(2 * mesh.cells, dtype=fermi_energy.dtype) + 0.5) / (2 * mesh.cells)
+        grid = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
+        for s in (-1, 1):
+            if s not in bands:
+                eps, _ = _band(_evaluate(model, grid), float(s))
+                missing = missing | jnp.any(eps < fermi_energy)
+    for s in bands:
+        band = mesh_band(model, fermi_energy, float(s), mesh.cells, mesh.levels, budget, mesh.extra_levels)
+        sea_k.append(band.sea_k)
+        sea_w.append(band.sea_weight)
+        sea_s.append(jnp.full(band.sea_weight.shape, float(s), band.sea_weight.dtype))
+        line_k.append(band.line_k)
+        line_ndl.append(band.line_normal_dl)
+        line_s.append(jnp.full(band.line_dl.shape, float(s), band.line_dl.dtype))
+        line_dl.append(band.line_dl)
+        line_g.append(band.line_gradient)
+        densities[s] = jnp.sum(band.sea_weight) * AREA_MEASURE
+        overflow = overflow | band.overflow
+        unbounded = unbounded | band.unbounded
+        smallest = jnp.minimum(smallest, band.min_splitting)
+    sea = tuple(jnp.concatenate(x) for x in (sea_k, sea_w, sea_s))
+    contour = tuple(jnp.concatenate(x) for x in (line_k, line_ndl, line_s))
+    extras = (jnp.concatenate(line_dl), jnp.concatenate(line_g))
+    densities = jnp.stack([densities[-1], densities[1]])
+    if checked:
+        from ._route import guard
+
+        outputs = (sea, contour, densities, extras)
+        outputs = guard(
+            outputs,
+            overflow,
+            "jaxsot mesh route: the refinement budget (mesh.budget) was exceeded; allowed: a larger "
+            "jaxsot.MeshOptions(budget=...) or call on concrete inputs (the budget then grows automatically)",
+        )
+        outputs = guard(
+            outputs,
+            unbounded,
+            "jaxsot mesh route: the Fermi sea of this continuum model reaches the edge of the bounding box "
+            "(the model's ray_bound): the sea is unbounded or the bound is wrong; allowed: a model whose "
+            "bands grow beyond ray_bound, or a lattice model (lattice_vectors)",
+        )
+        outputs = guard(
+            outputs,
+            missing,
+            "jaxsot mesh route (traced): a band left out of `bands` is occupied; allowed: the bands that "
+            "jaxsot.occupied_bands gives on concrete values",
+        )
+        sea, contour, densities, extras = outputs
+    stats = {"overflow": overflow, "unbounded": unbounded, "min_splitting": smallest}
+    return sea, contour, densities, extras, stats
+
+
+@functools.partial(jax.jit, static_argnames=("bands", "mesh", "checked"))
+def mesh_nodes_jit(model, fermi_energy, bands, mesh, checked=False):
+    """`mesh_nodes` compiled (for concrete callers, which check the stats on the host)."""
+    return mesh_nodes(model, fermi_energy, bands, mesh, checked=checked)
+
+
+def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, compact: bool = True):
+    """`mesh_nodes` on concrete inputs: the budget is doubled (up to 4 times) until it suffices; an
+    unbounded continuum sea raises ValueError; zero-weight nodes are dropped when `compact`.
+    Returns (sea, contour, densities, extras, stats, mesh used)."""
+    for _ in range(5):
+        out = mesh_nodes_jit(model, fermi_energy, bands, mesh)
+        stats = out[4]
+        if bool(stats["unbounded"]):
+            raise ValueError(
+                f"fermi_energy = {float(fermi_energy):g} eV: the Fermi sea of this continuum model reaches the edge "
+                "of the box [-R, R]^2 bounded by the model's ray_bound: the sea is unbounded (the bands do not "
+                "grow above E_F at large k) or ray_bound is wrong; allowed: a Fermi energy with a bounded sea, or "
+                "a lattice model (lattice_vectors) integrated over its Brillouin zone"
+            )
+        if not bool(stats["overflow"]):
+            break
+        mesh = MeshOptions(mesh.cells, mesh.levels, tuple(2 * b for b in mesh.resolved_budget()), mesh.extra_levels)
+    else:
+        raise ValueError(f"mesh route: refinement budget {mesh.resolved_budget()} still exceeded; allowed: fewer levels or cells")
+    sea, contour, densities, extras, stats = out
+    if compact:
+        keep = onp.flatnonzero(onp.asarray(sea[1]) != 0)
+        if keep.size == 0:
+            keep = onp.arange(1)
+        sea = tuple(x[keep] for x in sea)
+        keep = onp.flatnonzero(onp.asarray(extras[0]) != 0)
+        if keep.size == 0:
+            keep = onp.arange(1)
+        contour = tuple(x[keep] for x in contour)
+        extras = tuple(x[keep] for x in extras)
+    return sea, contour, densities, extras, stats, mesh

@@ -1,0 +1,429 @@
+"""Which Fermi-sea route runs: the exact ray solver or the general mesh (docs: Theory > Brillouin-zone
+and Fermi-sea integration).
+
+- "rays": `ray_contour` on equally spaced rays from k = 0 with polar Gauss-Legendre sea nodes;
+  spectrally accurate, but only for a continuum sea that contains k = 0 and is star-shaped about it.
+- "mesh": the adaptively refined triangle mesh of `_mesh` (any topology, lattice models over their
+  Brillouin zone, O(h^4)).
+- "auto" (the default of every public sea function): "mesh" for a lattice model; for a continuum
+  model "rays" when every occupied sea passes the ray test (`fermi_sea_status`) and no band touching
+  lies in or near the sea (the splitting Omega on the probe grid of the sea stays above
+  NEAR_TOUCHING_RATIO of its largest value there), else "mesh". Under tracing the choice cannot look
+  at values: "auto" is "rays" for a continuum model, whose preconditions are then enforced by
+  traced checks (`ray_checks`, `equinox.error_if`), and "mesh" for a lattice model.
+"""
+
+import functools
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as onp
+
+from .._bands._kernels import energy, splitting
+from .._core._checks import is_concrete
+from ..constants import AREA_MEASURE
+from . import _mesh
+from ._contour import (
+    PROBE_FRACTIONS,
+    SEA_EMPTY,
+    SEA_OCCUPIED,
+    probe_sea,
+    classify_seas,
+    contour_density,
+    origin_energy,
+    outer_radius,
+    polar_sea_nodes,
+    probe_directions,
+    ray_contour,
+)
+
+ROUTES = ("auto", "rays", "mesh")
+
+NEAR_TOUCHING_RATIO = 0.1
+""""auto" leaves the rays when min Omega < NEAR_TOUCHING_RATIO max Omega over the probed sea: a band
+touching (or a small gap) in or near the sea makes the integrands vary on a scale the polar nodes do
+not resolve."""
+
+
+def check_route(route) -> str:
+    """Validate the `route` argument of the public sea functions."""
+    if route not in ROUTES:
+        raise ValueError(f"route = {route!r} is not allowed; allowed: 'auto', 'rays' or 'mesh'")
+    return route
+
+
+def is_lattice(model) -> bool:
+    return model.lattice_vectors is not None
+
+
+@jax.jit
+def _probe_splitting(model, fermi_energy):
+    """(min Omega, max Omega) over the probe grid points inside the lower band's sea (traceable)."""
+    cos, sin = probe_directions(jnp)
+    radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
+    kx, ky = radius * cos, radius * sin
+    inside = energy(model, kx, ky, -1.0) < fermi_energy
+    omega = splitting(model, kx, ky)
+    return jnp.min(jnp.where(inside, omega, jnp.inf)), jnp.max(jnp.where(inside, omega, -jnp.inf))
+
+
+def near_touching(model, fermi_energy) -> bool:
+    """True when a band touching (or a small gap) lies in or near the Fermi sea (concrete inputs)."""
+    low, high = (float(x) for x in _probe_splitting(model, jnp.asarray(fermi_energy, model.dtype)))
+    return bool(high > 0 and low < NEAR_TOUCHING_RATIO * high)
+
+
+def rays_apply(model, fermi_energy, bands) -> bool:
+    """True when the ray route applies to every band of `bands` (concrete inputs; continuum model)."""
+    for s in bands:
+        code, _, _ = probe_sea(model, jnp.asarray(fermi_energy, model.dtype), jnp.asarray(float(s), model.dtype))
+        if int(code) != SEA_OCCUPIED:
+            return False
+    return not near_touching(model, fermi_energy)
+
+
+def choose_route(model, fermi_energy, bands, route: str) -> str:
+    """The route that runs ("rays" or "mesh") for `route` ("auto", "rays", "mesh"); see the module docstring."""
+    check_route(route)
+    if is_lattice(model):
+        if route == "rays":
+            raise ValueError(
+                f"route = 'rays' is not allowed for the lattice model {type(model).__name__}: rays from k = 0 "
+                "do not know its Brillouin zone; allowed: 'auto' or 'mesh'"
+            )
+        return "mesh"
+    if route != "auto":
+        return route
+    if not is_concrete(model, fermi_energy):
+        return "rays"
+    return "rays" if rays_apply(model, fermi_energy, bands) else "mesh"
+
+
+def fermi_sea_route(model, fermi_energy, route: str = "auto", bands=None) -> str:
+    """The Fermi-sea route that `route` selects for this model and Fermi energy: "rays" or "mesh".
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV].
+        route: "auto" (default), "rays" or "mesh".
+        bands: the occupied bands (default: `jaxsot.occupied_bands`).
+
+    Returns:
+        "rays" (exact ray solver, continuum star-shaped seas without a nearby band touching) or
+        "mesh" (adaptive triangle mesh: lattice models and every other sea).
+
+    Raises:
+        ValueError: for an unknown route, or route = "rays" with a lattice model.
+    """
+    from ._contour import occupied_bands
+
+    bands = occupied_bands(model, fermi_energy, bands)
+    return choose_route(model, fermi_energy, bands, route)
+
+
+def guard(tree, predicate, message):
+    """Every array leaf of `tree` with `equinox.error_if(leaf, predicate, message)` attached: whichever
+    output a caller uses, the traced check runs (a check on one leaf alone is dropped with it)."""
+    return jax.tree_util.tree_map(lambda leaf: eqx.error_if(leaf, predicate, message), tree)
+
+
+def ray_checks(model, fermi_energy, bands, value, *, all_bands=True):
+    """`value` (any pytree) with traced checks of the ray route's preconditions attached (`guard`).
+
+    Under jit/grad/vmap the eager checks cannot run; these raise at run time when an occupied band's
+    sea is not star-shaped about k = 0 or does not contain it, or when a band left out of `bands`
+    is occupied (the same probe grid as `fermi_sea_status`; only with `all_bands`, for the functions
+    that sum over every occupied band). Concrete inputs return `value` unchanged."""
+    if is_concrete(model, fermi_energy):
+        return value
+    cos, sin = probe_directions(jnp)
+    dtype = jnp.result_type(fermi_energy, model.dtype)
+    radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, dtype)[None, :]
+    for s in (-1, 1):
+        eps = energy(model, radius * cos, radius * sin, float(s))
+        code, _, _ = classify_seas(eps, fermi_energy, origin_energy(model, float(s)), xp=jnp)
+        if s in bands:
+            value = guard(
+                value,
+                code != SEA_OCCUPIED,
+                f"jaxsot ray route (traced): the Fermi sea of band {s:+d} is empty, does not contain k = 0 or is not "
+                "star-shaped about it; allowed: route='mesh' (any sea), or the bands that jaxsot.occupied_bands gives",
+            )
+        elif all_bands:
+            value = guard(
+                value,
+                code != SEA_EMPTY,
+                f"jaxsot (traced): band {s:+d} is occupied but not in `bands`; allowed: the bands that "
+                "jaxsot.occupied_bands gives on concrete values",
+            )
+    return value
+
+
+NONCONVERGED_MESSAGE = (
+    "jaxsot ray route: a Fermi-contour root did not converge (NaN): a band in `bands` is empty or its sea is not "
+    "star-shaped about k = 0; allowed: route='mesh', or the bands that jaxsot.occupied_bands gives"
+)
+
+
+def ray_nodes(model, fermi_energy, bands, num_phi, num_r):
+    """The ray route's sea (k, area, sign), contour (k, normal*dl, sign), densities (2,), extras
+    (dl, |grad eps|) and stats, in the layout of `_mesh.mesh_nodes` (traceable)."""
+    sea_k, sea_w, sea_s, line_k, line_ndl, line_s, line_dl, line_g = [], [], [], [], [], [], [], []
+    densities = {-1: jnp.zeros((), fermi_energy.dtype), 1: jnp.zeros((), fermi_energy.dtype)}
+    for s in bands:
+        contour = ray_contour(model, fermi_energy, float(s), num_phi)
+        k, area = polar_sea_nodes(contour.radius, num_r)
+        sea_k.append(k)
+        sea_w.append(area)
+        sea_s.append(jnp.full(area.shape, float(s), area.dtype))
+        line_k.append(contour.k)
+        line_ndl.append(contour.normal * contour.dl[:, None])
+        line_s.append(jnp.full(contour.dl.shape, float(s), contour.dl.dtype))
+        line_dl.append(contour.dl)
+        line_g.append(contour.gradient_norm)
+        densities[s] = contour_density(contour.radius)
+    sea = tuple(jnp.concatenate(x) for x in (sea_k, sea_w, sea_s))
+    contour = tuple(jnp.concatenate(x) for x in (line_k, line_ndl, line_s))
+    radius_ok = jnp.all(jnp.isfinite(jnp.concatenate(line_dl)))
+    stats = {"overflow": jnp.zeros((), bool), "unbounded": jnp.zeros((), bool), "nonfinite": ~radius_ok}
+    return sea, contour, jnp.stack([densities[-1], densities[1]]), (jnp.concatenate(line_dl), jnp.concatenate(line_g)), stats
+
+
+def checked_ray_nodes(model, fermi_energy, bands, num_phi, num_r, all_bands=True):
+    """`ray_nodes` with the traced precondition checks and a NaN check (a root that did not converge)
+    attached to every output."""
+    sea, contour, densities, extras, stats = ray_nodes(model, fermi_energy, bands, num_phi, num_r)
+    out = guard((sea, contour, densities, extras), stats["nonfinite"], NONCONVERGED_MESSAGE)
+    sea, contour, densities, extras = ray_checks(model, fermi_energy, bands, out, all_bands=all_bands)
+    return sea, contour, densities, extras, stats
+
+
+@functools.partial(jax.jit, static_argnames=("bands", "num_phi", "num_r"))
+def _ray_nodes_jit(model, fermi_energy, bands, num_phi, num_r):
+    return ray_nodes(model, fermi_energy, bands, num_phi, num_r)
+
+
+def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, mesh=None, compact=True, all_bands=True):
+    """The states of the T = 0 seas of `bands` and of their Fermi lines on the chosen route.
+
+    Args:
+        model: any `TwoBandModel` (in the working dtype).
+        fermi_energy: E_F [eV] (array in the working dtype).
+        bands: static tuple of occupied bands.
+        route: "rays" or "mesh" (from `choose_route`).
+        num_phi: rays per band (ray route).
+        num_r: radial Gauss-Legendre nodes (ray route).
+        mesh: `MeshOptions` (mesh route).
+        compact: drop zero-weight mesh nodes (concrete inputs only).
+        all_bands: under tracing, also check that no band outside `bands` is occupied.
+
+    Returns:
+        (sea (k (N, 2), weight (N,), sign (N,)), contour (k (M, 2), normal*dl (M, 2), sign (M,)),
+        band densities (2,) [1/nm^2], extras (dl (M,), |grad eps| (M,)), stats dict).
+    """
+    concrete = is_concrete(model, fermi_energy)
+    if route == "rays":
+        if concrete:
+            return _ray_nodes_jit(model, fermi_energy, bands, num_phi, num_r)
+        return checked_ray_nodes(model, fermi_energy, bands, num_phi, num_r, all_bands)
+    mesh = _mesh.check_mesh_options(mesh)
+    if concrete:
+        sea, contour, densities, extras, stats, _ = _mesh.concrete_mesh_nodes(model, fermi_energy, bands, mesh, compact=compact)
+        return sea, contour, densities, extras, stats
+    return _mesh.mesh_nodes(model, fermi_energy, bands, mesh, checked=True, all_bands=all_bands)
+
+
+def band_occupied_on_grid(model, fermi_energy, s, cells: int = 96) -> bool:
+    """True when band s has a state below E_F: the minimum of eps_s on a cells x cells grid of the mesh
+    domain, polished by Newton steps from the grid minimum (concrete inputs)."""
+    return float(band_minimum(model, jnp.asarray(fermi_energy, model.dtype), float(s), cells)) < float(fermi_energy)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def band_minimum(model, fermi_energy, s, cells):
+    """min eps_s [eV] over the mesh domain: grid minimum, then damped Newton steps from it (traceable)."""
+    origin, basis = _mesh.domain(model, fermi_energy)
+    u = (jnp.arange(cells, dtype=fermi_energy.dtype) + 0.5) / cells
+    grid = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
+    eps = energy(model, grid[..., 0], grid[..., 1], s)
+    flat = jnp.argmin(eps)
+    start = grid.reshape(-1, 2)[flat]
+
+    def band_energy(k):
+        return energy(model, k[0], k[1], s)
+
+    def newton(k, _):
+        g = jax.grad(band_energy)(k)
+        h = jax.hessian(band_energy)(k)
+        step = jnp.linalg.solve(h + 1e-12 * jnp.eye(2, dtype=k.dtype), g)
+        trial = k - step
+        # Keep a step only where it lowers the energy (a saddle or a cone tip would send Newton away).
+        better = jnp.isfinite(band_energy(trial)) & (band_energy(trial) < band_energy(k))
+        return jnp.where(better, trial, k), None
+
+    polished, _ = jax.lax.scan(newton, start, None, length=20)
+    return jnp.minimum(jnp.min(eps), band_energy(polished))
+
+
+
+class SeaIntegral(NamedTuple):
+    """A Fermi-sea integral with its error estimate (`jaxsot.fermi_sea_integral`).
+
+    value: the pytree of fn summed over the seas, per area (fn's units per nm^2); error: the same
+    pytree, |value - value at the coarser resolution| (an upper estimate: the coarser result's error;
+    the finer one's is typically 16x smaller on the mesh route, O(h^4)); route: "rays" or "mesh";
+    num_nodes: quadrature nodes of the finer resolution (all bands)."""
+
+    value: object
+    error: object
+    route: str
+    num_nodes: int
+
+
+def _sum_over_nodes(model, sea, fn):
+    k, weight, sign = sea
+    zero = jnp.zeros((), weight.dtype)
+    values = jax.vmap(lambda kx, ky, s: fn(model, kx, ky, s, zero, zero))(k[:, 0], k[:, 1], sign)
+    return jax.tree_util.tree_map(lambda v: jnp.tensordot(weight, v, axes=(0, 0)) * AREA_MEASURE, values)
+
+
+def _line_sum(model, contour, dl, fn):
+    k, normal_dl, sign = contour
+    normal = normal_dl / jnp.where(dl > 0, dl, 1.0)[:, None]
+    values = jax.vmap(lambda kx, ky, s, nx, ny: fn(model, kx, ky, s, nx, ny))(k[:, 0], k[:, 1], sign, normal[:, 0], normal[:, 1])
+    return jax.tree_util.tree_map(lambda v: jnp.tensordot(dl, v, axes=(0, 0)) * AREA_MEASURE, values)
+
+
+def _two_resolutions(what, model, fermi_energy, fn, bands, route, mesh, num_phi, num_r, tolerance, line):
+    import warnings
+
+    from .._core._checks import check_count, check_finite, float_dtype
+    from ._contour import occupied_bands
+
+    check_finite("fermi_energy", fermi_energy)
+    if not callable(fn):
+        raise ValueError(f"fn = {fn!r} is not callable; allowed: a function of (model, kx, ky, s, ., .) -> pytree")
+    num_phi = check_count("num_phi", num_phi, minimum=16)
+    num_r = check_count("num_r", num_r, minimum=4)
+    if tolerance is not None and not (isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and tolerance > 0):
+        raise ValueError(f"tolerance = {tolerance!r} is not allowed; allowed: None or a number > 0")
+    if not is_concrete(model, fermi_energy):
+        raise ValueError(
+            f"{what} needs concrete inputs (its error estimate compares two resolutions on the host); allowed: "
+            "concrete values, or jaxsot.fermi_sea_sum / the sea functions with route= under jax.grad/jit"
+        )
+    mesh = _mesh.check_mesh_options(mesh)
+    dtype = float_dtype(jnp.asarray(fermi_energy), model.dtype)
+    model = model.astype(dtype)
+    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    bands = occupied_bands(model, fermi_energy, bands)
+    chosen = choose_route(model, fermi_energy, bands, route)
+    results = []
+    for fine in (True, False):
+        if chosen == "mesh":
+            nodes = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh if fine else mesh.coarser())
+        else:
+            phi, r = (num_phi, num_r) if fine else (num_phi // 2, num_r // 2)
+            nodes = sea_ensemble(model, fermi_energy, bands, "rays", num_phi=phi, num_r=r)
+        sea, contour, _, extras, _ = nodes
+        if line:
+            results.append((_line_sum_jit(model, contour, extras[0], fn), int(contour[0].shape[0])))
+        else:
+            results.append((_sea_sum_jit(model, sea, fn), int(sea[0].shape[0])))
+    (value, count), (coarse, _) = results
+    error = jax.tree_util.tree_map(lambda a, b: jnp.abs(a - b), value, coarse)
+    if tolerance is not None:
+        scale = max((float(jnp.max(jnp.abs(v))) for v in jax.tree_util.tree_leaves(value)), default=0.0)
+        worst = max((float(jnp.max(e)) for e in jax.tree_util.tree_leaves(error)), default=0.0)
+        if not worst <= tolerance * scale:
+            relative = worst / scale if scale > 0 else float("inf")
+            warnings.warn(
+                f"{what}: error estimate {worst:.3g} (relative {relative:.3g}) exceeds tolerance = {tolerance:g} on the "
+                f"{chosen} route with {count} nodes; allowed: a finer resolution (mesh=jaxsot.MeshOptions(cells=..., "
+                "levels=...) or more num_phi, num_r)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return SeaIntegral(value, error, chosen, count)
+
+
+_sea_sum_jit = jax.jit(_sum_over_nodes, static_argnums=(2,))
+_line_sum_jit = jax.jit(_line_sum, static_argnums=(3,))
+
+
+def fermi_sea_integral(
+    model,
+    fermi_energy,
+    fn,
+    *,
+    bands=None,
+    route: str = "auto",
+    mesh=None,
+    num_phi: int = 128,
+    num_r: int = 16,
+    tolerance: float | None = 1e-6,
+) -> SeaIntegral:
+    """sum_s int_sea fn(state) d^2k/(2 pi)^2 at T = 0 with an error estimate from two resolutions.
+
+    The integral is computed on the chosen route at the given resolution and again at a coarser
+    one (mesh: half the coarse cells, `MeshOptions.coarser`; rays: half the rays and radial nodes);
+    their difference is the reported error. A RuntimeWarning with the estimate fires when it exceeds
+    `tolerance` times the largest |value|.
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV] (concrete).
+        fn: fn(model, kx, ky, s, fx, fy) -> pytree for one state (as `jaxsot.fermi_sea_sum`; fx = fy = 0).
+        bands: the occupied bands (default `jaxsot.occupied_bands`).
+        route: "auto" (default), "rays" or "mesh".
+        mesh: `jaxsot.MeshOptions` of the mesh route.
+        num_phi: rays (ray route, >= 16).
+        num_r: radial nodes (ray route, >= 4).
+        tolerance: relative tolerance of the warning (None: no warning).
+
+    Returns:
+        `SeaIntegral` (value, error, route, num_nodes).
+
+    Raises:
+        ValueError: bad arguments, traced inputs, or a sea that no route can integrate (an unbounded
+            continuum sea).
+    """
+    return _two_resolutions("fermi_sea_integral", model, fermi_energy, fn, bands, route, mesh, num_phi, num_r, tolerance, False)
+
+
+def fermi_line_integral(
+    model,
+    fermi_energy,
+    fn,
+    *,
+    bands=None,
+    route: str = "auto",
+    mesh=None,
+    num_phi: int = 256,
+    tolerance: float | None = 1e-6,
+) -> SeaIntegral:
+    """sum_s oint_{eps_s = E_F} fn(state, normal) dl/(2 pi)^2 at T = 0 with an error estimate.
+
+    Fermi-line integrals (fluxes, conductivities, densities of states) on the chosen route at the
+    given resolution and a coarser one (as `fermi_sea_integral`); their difference is the error.
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV] (concrete).
+        fn: fn(model, kx, ky, s, nx, ny) -> pytree for one point of the Fermi line, with (nx, ny)
+            the outward unit normal grad eps/|grad eps| (e.g. `1/|grad eps|` for the density of states).
+        bands: the occupied bands (default `jaxsot.occupied_bands`).
+        route: "auto" (default), "rays" or "mesh".
+        mesh: `jaxsot.MeshOptions` of the mesh route.
+        num_phi: rays (ray route, >= 16).
+        tolerance: relative tolerance of the warning (None: no warning).
+
+    Returns:
+        `SeaIntegral` (value per nm [fn's units / nm], error, route, number of line nodes).
+
+    Raises:
+        ValueError: bad arguments, traced inputs, or a sea that no route can integrate.
+    """
+    return _two_resolutions("fermi_line_integral", model, fermi_energy, fn, bands, route, mesh, num_phi, 4, tolerance, True)
