@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 from scipy.optimize import brentq
-from conftest import (
+from mesh_models import (  # noqa: F401 (lattice, ti: fixtures)
     A_LAT,
     J_TI,
     LAM,
@@ -30,6 +30,8 @@ from conftest import (
     lattice_model,
     ti_energy,
     ti_model,
+    lattice,
+    ti,
 )
 
 import jaxsot

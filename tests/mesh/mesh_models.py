@@ -1,6 +1,8 @@
 """Test-only models for the mesh route (a square-lattice Rashba ferromagnet, a topological-insulator
 surface with exchange) and their independent NumPy/SciPy references (closed-form energies, root
-finding on k_x slices, fine midpoint grids). Nothing from jaxsot is used in the references."""
+finding on k_x slices, fine midpoint grids). Nothing from jaxsot is used in the references.
+Imported by name from the test files (a `conftest.py` here would share its module name with the
+suite's own conftest)."""
 
 import math
 
