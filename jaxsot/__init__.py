@@ -81,6 +81,8 @@ from ._measure import HallSettings as HallSettings
 from ._measure import HallSignals as HallSignals
 from ._measure import harmonic_hall as harmonic_hall
 from ._measure import harmonic_hall_forward as harmonic_hall_forward
+from ._measure import harmonic_hall_all_orders as harmonic_hall_all_orders
+from ._measure import HallHarmonics as HallHarmonics
 from ._measure import lockin_harmonics as lockin_harmonics
 from ._measure import LockinSignals as LockinSignals
 from ._measure import REFERENCE_CURRENT as REFERENCE_CURRENT

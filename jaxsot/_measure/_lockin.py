@@ -9,7 +9,8 @@ B_ext as B_Oe sin(w t) y. The Hall voltage per I0 is sampled at K uniform times 
     v(t) = V_H(t)/I0 = R_H(M(t)) sin(w t) + 2 R_ANE M_x(t) sin^2(w t),
 and demodulated with the lock-in convention of `_hall.py` (reference sin(w t)):
     R_1w = (2/K) sum v sin(w t_k),  R_1w quadrature = (2/K) sum v cos(w t_k),
-    R_2w = -(2/K) sum v cos(2 w t_k),  R_2w quadrature = (2/K) sum v sin(2 w t_k),  R_dc = (1/K) sum v.
+    R_2w = -(2/K) sum v cos(2 w t_k),  R_2w quadrature = (2/K) sum v sin(2 w t_k),  R_dc = (1/K) sum v,
+    R_3w = (2/K) sum v sin(3 w t_k),  R_3w quadrature = (2/K) sum v cos(3 w t_k)   (`_quasistatic.py`).
 For a periodic signal the uniform-sample sums are the trapezoid rule, exact up to aliasing of
 harmonics above K/2 per period.
 
@@ -39,7 +40,7 @@ from ._hall import anisotropy_matrix, default_start, field_direction, hall_resis
 class LockinSignals(eqx.Module):
     """Demodulated time-domain Hall signals at N field points (module docstring for the definitions).
 
-    Fields (N,) [ohm]: r_1w, r_1w_quadrature, r_2w, r_2w_quadrature, r_dc; m_start (N, 3): the j = 0
+    Fields (N,) [ohm]: r_1w, r_1w_quadrature, r_2w, r_2w_quadrature, r_3w, r_3w_quadrature, r_dc; m_start (N, 3): the j = 0
     equilibrium the integration starts from; success (N,) bool (the solver finished); num_steps (N,).
     """
 
@@ -48,6 +49,8 @@ class LockinSignals(eqx.Module):
     r_2w: Float[Array, "N"]
     r_2w_quadrature: Float[Array, "N"]
     r_dc: Float[Array, "N"]
+    r_3w: Float[Array, "N"]
+    r_3w_quadrature: Float[Array, "N"]
     m_start: Float[Array, "N 3"]
     success: Bool[Array, "N"]
     num_steps: Array
@@ -98,6 +101,8 @@ def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settl
             r_2w=-scale * jnp.sum(v * jnp.cos(2.0 * phase)),
             r_2w_quadrature=scale * jnp.sum(v * jnp.sin(2.0 * phase)),
             r_dc=jnp.mean(v),
+            r_3w=scale * jnp.sum(v * jnp.sin(3.0 * phase)),
+            r_3w_quadrature=scale * jnp.sum(v * jnp.cos(3.0 * phase)),
             m_start=m0,
             success=solution.result == diffrax.RESULTS.successful,
             num_steps=solution.stats["num_accepted_steps"],
