@@ -95,31 +95,32 @@ def _phase_index(phases):
 
 
 def _solve_phase(m, s, b_of, stiffness, b_ext, scale):
-    """Equilibrium M x [B_0(M) + s B_SO(M)] = 0 near m (3,) by damped Newton steps; the last one differentiable."""
+    """Equilibrium M x [B_0(M) + s B_SO(M)] = 0 near m (3,) by damped Newton steps; (M, converged)."""
 
-    def newton(m):
+    def newton(_, carry):
+        # The iterate enters without its derivative: the last step alone carries dM/dp (implicit function).
+        m = jax.lax.stop_gradient(carry[0])
         basis = _tangent_basis(m)
 
         def torque(v):
             # Tangent components of the torque balance at M(v) = normalize(m + E v), in m's fixed basis.
             mv = m + basis @ v
             mv = mv / jnp.sqrt(mv @ mv)
-            return basis.T @ jnp.cross(mv, stiffness @ mv + b_ext + s * b_of(mv))
+            b_so = b_of(mv)
+            t = basis.T @ jnp.cross(mv, stiffness @ mv + b_ext + s * b_so)
+            return t, (t, b_so)
 
-        zero = jnp.zeros(2, m.dtype)
-        residual, jac = torque(zero), jax.jacfwd(torque)(zero)
+        jac, (residual, b_so) = jax.jacfwd(torque, has_aux=True)(jnp.zeros(2, m.dtype))
         v = -jnp.linalg.solve(jac, residual)
         size = jnp.sqrt(v @ v)
         v = v * jnp.minimum(1.0, _MAX_STEP / jnp.where(size > 0.0, size, 1.0))
-        m = m + basis @ v
-        return m / jnp.sqrt(m @ m), residual
+        m_new = m + basis @ v
+        # A stable state: the energy in the instantaneous total field (current-induced field frozen) is a minimum.
+        _, _, h = _gradient_hessian(m, b_ext + s * b_so, stiffness)
+        ok = (jnp.sqrt(residual @ residual) <= _CONVERGED * scale) & (jnp.linalg.eigvalsh(jax.lax.stop_gradient(h))[0] > 0.0)
+        return m_new / jnp.sqrt(m_new @ m_new), ok
 
-    m = jax.lax.fori_loop(0, _NEWTON_STEPS - 1, lambda _, m: newton(jax.lax.stop_gradient(m))[0], m)
-    m_final, residual = newton(jax.lax.stop_gradient(m))
-    # A stable state: the energy in the instantaneous total field (current-induced field frozen) is a minimum.
-    _, _, h = _gradient_hessian(m, b_ext + s * b_of(m), stiffness)
-    ok = (jnp.sqrt(residual @ residual) <= _CONVERGED * scale) & (jnp.linalg.eigvalsh(jax.lax.stop_gradient(h))[0] > 0.0)
-    return m_final, ok
+    return jax.lax.fori_loop(0, _NEWTON_STEPS, newton, (m, jnp.asarray(False)))
 
 
 def _point(p, settings, phases, phi_h, theta_h, field, m_start):
@@ -151,8 +152,8 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
         _, (ms, oks) = jax.lax.scan(step, m0, s_values)
         return jnp.concatenate([m0[None], ms]), jnp.all(oks)
 
-    m_pos, ok_pos = chain(1.0)
-    m_neg, ok_neg = chain(-1.0)
+    # Both branches (s > 0 and s < 0) in one traced program.
+    (m_pos, m_neg), (ok_pos, ok_neg) = jax.vmap(chain)(jnp.asarray([1.0, -1.0], dtype))
     branch, index = _phase_index(phases)
     m_phase = jnp.where(jnp.asarray(branch)[:, None] == 0, m_pos[index], m_neg[index])
     phase = 2.0 * math.pi * jnp.arange(phases, dtype=dtype) / phases

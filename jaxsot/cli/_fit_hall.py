@@ -41,10 +41,11 @@ def register_options(fit_parser, synth_parser) -> None:
     fit_parser.epilog = ((fit_parser.epilog or "") + "\n\n" + HALL_CSV_FORMAT).strip("\n")
     group = synth_parser.add_argument_group(
         "--kind harmonic-hall",
-        "field sweeps from the time-domain route (LLG under j0 sin(2 pi f t), demodulated like a lock-in) plus "
-        "Gaussian noise (--noise: fraction of each column's peak-to-peak range); also uses --alpha, --j-ex, "
-        "--mass-ratio, --tau, --fermi-energy, --model, --seed, --unknown-noise. Cost: ~0.2 s per row for "
-        "--model strong_exchange, ~2 s per row for exact bands (2-core VM).",
+        "field sweeps R_1w, R_2w at every order in the current plus Gaussian noise (--noise: fraction of each "
+        "column's peak-to-peak range); also uses --alpha, --j-ex, --mass-ratio, --tau, --fermi-energy, --model, "
+        "--seed, --unknown-noise. --route quasi-static (default): the macrospin equilibrium at each current phase, "
+        "Fourier-demodulated (seconds in all); --route time-domain: the LLG under j0 sin(2 pi f t) demodulated "
+        "like a lock-in (~0.2 s per row for --model strong_exchange, ~2 s per row for exact bands, 2-core VM).",
     )
     group.add_argument("--anisotropy-field", type=float, default=1.5, help="uniaxial anisotropy field B_K [T] (default 1.5)")
     group.add_argument("--r-ahe", type=float, default=1.0, help="anomalous Hall resistance [ohm] (default 1)")
@@ -59,6 +60,9 @@ def register_options(fit_parser, synth_parser) -> None:
     group.add_argument("--fields", default="0.1,0.25", help="comma-separated field magnitudes [T] (default 0.1,0.25)")
     group.add_argument("--angles", type=int, default=24, help="field angles phi_H per magnitude, uniform over 360 deg (default 24)")
     group.add_argument("--theta-h-deg", type=float, default=90.0, help="polar angle of the field [deg] (default 90: in plane)")
+    group.add_argument("--route", choices=("quasi-static", "time-domain"), default="quasi-static",
+                       help="quasi-static equilibrium at each current phase (default, fast) or the time-domain LLG")
+    group.add_argument("--phases", type=int, default=16, help="current phases per period of the quasi-static route (multiple of 4; default 16)")
     group.add_argument("--frequency", type=float, default=1.5e7, help="drive frequency [Hz] of the time-domain route (default 1.5e7)")
     group.add_argument("--gilbert", type=float, default=1.0, help="Gilbert damping of the time-domain route (default 1: fast relaxation)")
 
@@ -107,7 +111,7 @@ def _count(option, value, low, high):
 
 
 def run_synth_hall(args) -> int:
-    """Write a synthetic harmonic Hall field sweep (time-domain route + noise) to args.output."""
+    """Write a synthetic harmonic Hall field sweep (quasi-static or time-domain route + noise) to args.output."""
     for option, value, low, high, inclusive, unit in (
         ("--alpha", args.alpha, -10.0, 10.0, True, "eV nm"), ("--j-ex", args.j_ex, 0.0, 100.0, False, "eV"),
         ("--mass-ratio", args.mass_ratio, 0.0, 100.0, False, ""), ("--tau", args.tau, 0.0, 1e7, False, "fs"),
@@ -127,6 +131,9 @@ def run_synth_hall(args) -> int:
     for b in fields:
         _check("--fields", b, 0.0, 100.0, low_inclusive=False, unit="T")
     _count("--angles", args.angles, 3, MAX_DATA_ROWS)
+    _count("--phases", args.phases, 8, 4096)
+    if args.phases % 4:
+        raise UsageError(f"--phases = {args.phases}; allowed: a multiple of 4 from 8 to 4096")
     rows = args.angles * len(fields)
     _count("--fields x --angles", rows, 3, MAX_DATA_ROWS)
     easy_axis = _axis(args.easy_axis)
@@ -151,12 +158,18 @@ def run_synth_hall(args) -> int:
         bands=hall_bands(params, args.fermi_energy) if args.model == "exact" else None,
     )
     started = time.perf_counter()
-    print(f"integrating the LLG under the AC current at {rows} field points ({args.model} torque, f = {args.frequency:g} Hz) ...", flush=True)
+    if args.route == "time-domain":
+        print(f"integrating the LLG under the AC current at {rows} field points ({args.model} torque, f = {args.frequency:g} Hz) ...", flush=True)
+        how = f"time-domain LLG + lock-in demodulation, f = {args.frequency:g} Hz, gilbert = {args.gilbert:g}"
+    else:
+        print(f"solving the quasi-static equilibrium at {args.phases} current phases at {rows} field points ({args.model} torque) ...", flush=True)
+        how = f"quasi-static equilibrium at {args.phases} current phases, every order in the current"
     data = synthesize_hall(params, settings, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
-                           frequency=args.frequency, gilbert=args.gilbert, label=pathlib.Path(args.output).name)
+                           route=args.route, phases=args.phases, frequency=args.frequency, gilbert=args.gilbert,
+                           label=pathlib.Path(args.output).name)
     comments = [
-        f"synthetic harmonic Hall data from jaxsot synth --kind {HALL_KIND} (time-domain LLG + lock-in demodulation, "
-        f"{args.model} torque, f = {args.frequency:g} Hz, gilbert = {args.gilbert:g}; noise {args.noise:g} of each column's range, seed {args.seed})",
+        f"synthetic harmonic Hall data from jaxsot synth --kind {HALL_KIND} ({how}, "
+        f"{args.model} torque; noise {args.noise:g} of each column's range, seed {args.seed})",
         "truth: " + ", ".join(f"{k} = {v:g}" for k, v in params.items()) + " (eV nm, eV, 1, fs, T, ohm, ohm, ohm, T)",
     ]
     write_hall_csv(args.output, data, comments=comments)

@@ -74,7 +74,7 @@ def sweep():
     phi = np.tile(np.linspace(0.0, 2.0 * math.pi, 24, endpoint=False), 2)
     field = np.repeat([0.1, 0.25], 24)
     settings = HallSettings(phi, field, fermi_energy=1.5, model="strong_exchange", **SAMPLE)
-    return synthesize_hall(TRUTH, settings, noise=0.005, seed=3, label="sweep")
+    return synthesize_hall(TRUTH, settings, noise=0.005, seed=3, label="sweep", route="time-domain")
 
 
 def test_fit_of_time_domain_data_recovers_the_determined_parameters(sweep):
@@ -151,7 +151,7 @@ def test_exact_band_fit_of_time_domain_data():
     field = np.repeat([0.1, 0.25], 6)
     truth = TRUTH
     settings = HallSettings(phi, field, fermi_energy=0.5, model="exact", bands=hall_bands(truth, 0.5), num=32, **SAMPLE)
-    data = synthesize_hall(truth, settings, noise=0.005, seed=5)
+    data = synthesize_hall(truth, settings, noise=0.005, seed=5, route="time-domain")
     free = ("alpha", "tau", "anisotropy_field", "r_ahe", "r_phe")
     result, _ = quiet(fit_harmonic_hall, data, free=free, guess={"alpha": 0.04, "tau": 5.0}, model="exact", num=32, restarts=1)
     for name in free:
