@@ -63,6 +63,11 @@ def register_options(fit_parser, synth_parser) -> None:
     group.add_argument("--route", choices=("quasi-static", "time-domain"), default="quasi-static",
                        help="quasi-static equilibrium at each current phase (default, fast) or the time-domain LLG")
     group.add_argument("--phases", type=int, default=16, help="current phases per period of the quasi-static route (multiple of 4; default 16)")
+    group.add_argument("--signals", choices=("resistance", "lockin-rms", "lockin-peak"), default="resistance",
+                       help="columns written: R_1w, R_2w [ohm] with '# j0' (default), or the lock-in outputs X_1w, Y_2w [V] "
+                       "(reference in phase with the current) with '# current_rms' (lockin-rms: rms outputs and current) "
+                       "or '# current_peak' (lockin-peak) and '# width'")
+    group.add_argument("--width", type=float, default=10.0, help="Hall bar width [um] for --signals lockin-* (default 10)")
     group.add_argument("--frequency", type=float, default=1.5e7, help="drive frequency [Hz] of the time-domain route (default 1.5e7)")
     group.add_argument("--gilbert", type=float, default=1.0, help="Gilbert damping of the time-domain route (default 1: fast relaxation)")
 
@@ -122,7 +127,7 @@ def run_synth_hall(args) -> int:
         ("--current-density", args.current_density, 0.0, 1e14, False, "A/m^2"), ("--rho0", args.rho0, 0.0, 1.0, False, "ohm m"),
         ("--ms", args.ms, 0.0, 10.0, False, "T"), ("--thickness", args.thickness, 0.0, 1e4, False, "nm"),
         ("--theta-h-deg", args.theta_h_deg, 0.0, 180.0, True, "deg"), ("--frequency", args.frequency, 0.0, 1e15, False, "Hz"),
-        ("--gilbert", args.gilbert, 0.0, 100.0, False, ""),
+        ("--gilbert", args.gilbert, 0.0, 100.0, False, ""), ("--width", args.width, 0.0, 1e5, False, "um"),
     ):
         _check(option, value, low, high, low_inclusive=inclusive, unit=unit)
     if args.alpha == 0.0:
@@ -172,7 +177,13 @@ def run_synth_hall(args) -> int:
         f"{args.model} torque; noise {args.noise:g} of each column's range, seed {args.seed})",
         "truth: " + ", ".join(f"{k} = {v:g}" for k, v in params.items()) + " (eV nm, eV, 1, fs, T, ohm, ohm, ohm, T)",
     ]
-    write_hall_csv(args.output, data, comments=comments)
+    lockin = None
+    if args.signals != "resistance":
+        kind = args.signals.split("-")[1]
+        lockin = {"width": args.width * 1e3, "current": kind, "output": kind}
+        comments.append(f"lock-in outputs X_1w, Y_2w ({kind}), reference in phase with the current sin wt: "
+                        f"R_1w = {'sqrt(2) ' if kind == 'rms' else ''}X_1w/I, R_2w = -{'sqrt(2) ' if kind == 'rms' else ''}Y_2w/I (I peak)")
+    write_hall_csv(args.output, data, comments=comments, lockin=lockin)
     print(f"wrote {args.output}: {rows} rows (R_1w, R_2w), E_F = {args.fermi_energy:g} eV, in {time.perf_counter() - started:.1f} s")
     return 0
 
