@@ -25,6 +25,7 @@ jax.config.update("jax_enable_x64", True)
 
 import _figure_style  # noqa: E402  (this folder; run as python experiments/NAME.py)
 import jax.numpy as jnp  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as onp  # noqa: E402
 
 import jaxsot  # noqa: E402
@@ -118,18 +119,21 @@ def main():
         ax.loglog(fields, rows[:, 1], "s--", color=color, label="R_1w: O(j0^2) part")
         ax.loglog(fields, rows[:, 2], "^:", color=color, label="|R_3w|")
     ax.set_xlabel("field B [T] (in-plane magnet, B_K = 0.02 T)")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_ylabel("relative to max |R_2w| (dimensionless)")
     ax.set_title("the first order fails at low field and high current", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     _figure_style.legend_below(ax, ncol=1, offset=0.16, fontsize=8.5)
     ax = axes[2]
     ax.plot(t, v - r_1w * onp.sin(t), "o", color="k", ms=3.5, label="V_H/I0 - R_1w sin wt (at the 32 phases)")
-    ax.plot(fine, r_dc - r_2w * onp.cos(2 * fine), "-", color="C3", label=f"R_dc - R_2w cos 2wt (R_2w = {r_2w * 1e3:.3f} mohm)")
+    ax.plot(fine, r_dc - r_2w * onp.cos(2 * fine) + r_3w * onp.sin(3 * fine), "-", color="k", lw=1.0,
+            label="R_dc - R_2w cos 2wt + R_3w sin 3wt")
+    ax.plot(fine, r_dc - r_2w * onp.cos(2 * fine), "--", color="C3", label=f"R_dc - R_2w cos 2wt (R_2w = {r_2w * 1e3:.3f} mohm)")
     ax.plot(fine, r_3w * onp.sin(3 * fine), "-", color="C2", label=f"R_3w sin 3wt (R_3w = {r_3w * 1e3:.4f} mohm)")
     ax.plot(fine, 1e-3 * onp.sin(fine), ":", color="gray", label="current sin wt (scaled)")
     ax.set_xlabel("w t [rad]")
     ax.set_ylabel("[ohm]")
-    ax.set_title(f"one period, phi_H = 30 deg, B = 0.1 T, j0 = 1e11 A/m^2 (R_1w = {r_1w:.4f} ohm)", fontsize=10)
+    ax.set_title(f"one period (phi_H = 30 deg, B = 0.1 T, j0 = 1e11 A/m^2)\nR_1w = {r_1w:.4f} ohm: lock-in X at 1w", fontsize=10)
     ax.grid(alpha=0.3)
     _figure_style.legend_below(ax, ncol=1, offset=0.16, fontsize=8.5)
     path = _figure_style.save(figure, "harmonic_hall_orders.png")

@@ -39,6 +39,10 @@ def register_options(fit_parser, synth_parser) -> None:
     from ..fit._hall_csv import HALL_CSV_FORMAT
 
     fit_parser.epilog = ((fit_parser.epilog or "") + "\n\n" + HALL_CSV_FORMAT).strip("\n")
+    hall = fit_parser.add_argument_group("harmonic Hall data")
+    hall.add_argument("--orders", choices=("first", "all"), default="first",
+                      help="harmonic Hall forward model: first order in the current (default, fast) or every order "
+                      "(the quasi-static equilibrium at 16 current phases: R_1w with its O(j0^2) part, R_2w beyond linear response)")
     group = synth_parser.add_argument_group(
         "--kind harmonic-hall",
         "field sweeps R_1w, R_2w at every order in the current plus Gaussian noise (--noise: fraction of each "
@@ -245,11 +249,12 @@ def run_fit_hall(args) -> int:
         kind = "field sweep R_1w, R_2w" if hasattr(item, "r_1w") else f"field table {', '.join(item.columns)}"
         print(f"  {item.label}: {item.num_points} rows, {kind}, E_F = {item.fermi_energy:g} eV, "
               f"noise {'given' if item.sigma_known else 'unknown (estimated)'}")
-    print(f"  model {args.model}, optimizer {optimizer}, {args.restarts} restarts; compiling the model and its Jacobian, then fitting",
+    print(f"  model {args.model}, {getattr(args, 'orders', 'first')} order{'s' if getattr(args, 'orders', 'first') == 'all' else ''} in the current, optimizer {optimizer}, {args.restarts} restarts; compiling the model and its Jacobian, then fitting",
           flush=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
         result = fit_harmonic_hall(data, free=free, guess=guess, bounds=bounds, model=args.model, num=args.num, optimizer=optimizer,
+                                   orders=getattr(args, "orders", "first"),
                                    restarts=args.restarts, max_steps=max_steps, seed=args.seed,
                                    report_every=getattr(args, "report_every", 0) if optimizer == "lbfgs" else 0)
     elapsed = time.perf_counter() - started

@@ -83,6 +83,9 @@ MICROSCOPIC = ("alpha", "j_ex", "mass_ratio", "tau")
 LINEAR = ("r_ahe", "r_phe", "r_ane", "r_1w_offset", "r_2w_offset")
 """Parameters that enter R_1w, R_2w linearly (solved by least squares for the first start)."""
 
+HALL_ORDERS = ("first", "all")
+"""Forward models of `fit_harmonic_hall`: first order in the current (default) or every order."""
+
 SYNTH_ROUTES = ("quasi-static", "time-domain")
 """Routes of `synthesize_hall`: equilibrium at each current phase (default) or the LLG in time (a lock-in)."""
 
@@ -357,7 +360,7 @@ def _sigma_of(data):
 class _Static:
     """What the compiled residuals and optimizer are specialized on (hashable); data and bounds are traced."""
 
-    kinds: tuple  # per data set: ("hall",) or ("fields", columns, model)
+    kinds: tuple  # per data set: ("hall", orders) or ("fields", columns, model)
     free: tuple
     transform: tuple
     max_steps: int = 200
@@ -388,7 +391,12 @@ def predictions(params, blocks, static):
     out = []
     for kind, block in zip(static.kinds, blocks):
         if kind[0] == "hall":
-            r_1w, r_2w = harmonic_hall_forward({k: params[k] for k in HALL_PARAMETERS}, block["settings"])
+            hall = {k: params[k] for k in HALL_PARAMETERS}
+            if kind[1] == "all":
+                out_all = harmonic_hall_all_orders(hall, block["settings"])
+                r_1w, r_2w = out_all.r_1w, out_all.r_2w
+            else:
+                r_1w, r_2w = harmonic_hall_forward(hall, block["settings"])
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
         else:
             out.append(_field_predictions(params, block, kind[1], kind[2]))
@@ -603,7 +611,7 @@ def _show(point, names):
     return "(" + ", ".join(f"{n} = {point[n]:.4g}" for n in names) + ")"
 
 
-def _blocks(data, model, num, bands, sigmas, values, dtype):
+def _blocks(data, model, num, bands, sigmas, values, dtype, orders="first"):
     """The traced data of every data set (pytrees) and the static kinds."""
     blocks, kinds = [], []
     for d, b, sigma in zip(data, bands, sigmas):
@@ -611,7 +619,7 @@ def _blocks(data, model, num, bands, sigmas, values, dtype):
         if isinstance(d, HallData):
             blocks.append({"settings": d.settings(model=model, num=num, bands=b if model == "exact" else None),
                            "values": observed, "sigma": jnp.asarray(sigma, dtype)})
-            kinds.append(("hall",))
+            kinds.append(("hall", orders))
         else:
             efield = jnp.asarray([d.rho0 * REFERENCE_CURRENT * 1e-9, 0.0], dtype)
             torque = SpinOrbitTorque(
@@ -761,6 +769,7 @@ def fit_harmonic_hall(
     rcond: float = 1e-9,
     max_relative_error: float = 0.5,
     report_every: int = 0,
+    orders: str = "first",
 ) -> HallFitResult:
     """Fit microscopic, magnet and Hall parameters to harmonic Hall curves and/or SOT field tables.
 
@@ -786,6 +795,9 @@ def fit_harmonic_hall(
             step below which a run stops (default 1e-8).
         rcond, max_relative_error: identifiability thresholds (`jaxsot.fit.analyze`).
         report_every: print each restart's loss every so many iterations (0: quiet).
+        orders: "first" (default): `jaxsot.harmonic_hall_forward`, first order in the current (fast);
+            "all": `jaxsot.harmonic_hall_all_orders`, every order (R_1w with its O(j0^2) part, R_2w beyond
+            linear response), ~24 x 4 field evaluations per point instead of one.
     Returns: HallFitResult. Warns `IdentifiabilityWarning` naming the combinations the data do not fix
     (e.g. 'j_ex tau^-1') and `FitWarning` for bounds, convergence and chi^2; the sentences are in `notes`.
     Fits need float64 (jax_enable_x64).
@@ -796,6 +808,8 @@ def fit_harmonic_hall(
     if model not in ("exact", "strong_exchange"):
         raise ValueError(f"model = {model!r} is not allowed; allowed: 'exact', 'strong_exchange'")
     num = check_count("num", num, minimum=8)
+    if orders not in HALL_ORDERS:
+        raise ValueError(f"orders = {orders!r} is not allowed; allowed: {', '.join(map(repr, HALL_ORDERS))}")
     if optimizer not in HALL_OPTIMIZERS:
         raise ValueError(f"optimizer = {optimizer!r} is not allowed; allowed: {', '.join(map(repr, HALL_OPTIMIZERS))}")
     if ftol is None:
@@ -866,7 +880,7 @@ def fit_harmonic_hall(
         notes.append((FitWarning, "JAX runs in float32: fits need float64 (switch on JAX's jax_enable_x64 option before "
                                   "creating arrays); gradients and standard errors are unreliable in float32"))
     sigmas = [_sigma_of(d) if d.sigma_known else onp.broadcast_to(column_scale(_values_of(d)), _values_of(d).shape) for d in data]
-    blocks, kinds = _blocks(data, model, num, bands, sigmas, values, dtype)
+    blocks, kinds = _blocks(data, model, num, bands, sigmas, values, dtype, orders)
     static = _Static(kinds=kinds, free=free, transform=tuple(transform_kind(lo, hi) for lo, hi in zip(lower, upper)),
                      max_steps=max_steps, gtol=float(gtol), ftol=float(ftol), report_every=report_every)
 
@@ -980,7 +994,7 @@ def fit_harmonic_hall(
         trace=onp.asarray(trace),
         bounds={n: (lo, hi) for n, lo, hi in zip(free, lower, upper)},
         notes=tuple(info + [text for _, text in notes]),
-        settings={"model": model, "optimizer": optimizer, "num": num, "bands": [list(b) for b in bands], "restarts": restarts, "max_steps": max_steps,
+        settings={"model": model, "orders": orders, "optimizer": optimizer, "num": num, "bands": [list(b) for b in bands], "restarts": restarts, "max_steps": max_steps,
                   "seed": seed, "derived_at": derived_at, "fermi_energies": [d.fermi_energy for d in data]},
     )
 

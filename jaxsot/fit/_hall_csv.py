@@ -28,6 +28,11 @@ A. Field sweeps (one file = one sweep of one sample; several files are fitted to
   sigma_R_1w, sigma_R_2w [unit of R]   standard deviations (both or neither; without them the fit
                       estimates the noise per column from the residuals)
   branch [1]          +1 / -1: which magnetization state (M along +u or -u) a row starts from (default +1)
+  or, instead of R_1w and R_2w, the lock-in outputs with the reference in phase with the current sin wt:
+  X_1w, Y_2w [V|mV|uV|nV]  in-phase first harmonic and quadrature second harmonic (with sigma_X_1w,
+                      sigma_Y_2w); R_1w = a X_1w/I0, R_2w = -a Y_2w/I0, I0 the peak current, a = sqrt 2
+                      for rms outputs (setting lockin_output, default rms), 1 for peak outputs.
+                      Y_1w, X_2w, X_3w, Y_3w [V] may be present (read, not fitted).
 B. Tables of effective fields or efficiencies (at given M and current density):
   theta_M [deg|rad]   polar angle of M from z (required; column or setting), phi_M [deg|rad] (default 0)
   B_DL, B_FL [T|mT|uT]  scalar damping-like / field-like fields at the row's current density
@@ -37,7 +42,13 @@ B. Tables of effective fields or efficiencies (at given M and current density):
   sigma_<column> [unit]     standard deviations (all or none)
 Settings, as '# name [unit] = value' lines before the header (a column of the same name is not allowed):
   fermi_energy [eV|meV]     E_F (required; `--fermi-energy` overrides)
-  j0 [A/m^2|A/cm^2|MA/cm^2] current density amplitude (required for A)
+  j0 [A/m^2|A/cm^2|MA/cm^2] current density amplitude (peak: j(t) = j0 sin wt), or (required for A)
+  current_peak [A|mA|uA]    the peak current I0, or
+  current_rms [A|mA|uA]     the rms current I0/sqrt 2 (one of j0, current_peak, current_rms; the two
+                            currents need width: j0 = I0/(width x current_thickness); lock-in columns need one)
+  width [nm|um|mm]          Hall bar width (with current_peak / current_rms)
+  current_thickness [nm]    thickness that carries the current (default: thickness)
+  lockin_output [1] = rms   the lock-in's amplitude convention: rms (default) or peak
   rho0 [ohm m|uohm cm]      resistivity of the film (E = rho0 j)              (required)
   ms [T]                    mu0 M_s                                           (required)
   thickness [nm]            magnetic film thickness t_F                       (required)
