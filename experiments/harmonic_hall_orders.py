@@ -119,6 +119,8 @@ def main():
         ax.loglog(fields, rows[:, 1], "s--", color=color, label="R_1w: O(j0^2) part")
         ax.loglog(fields, rows[:, 2], "^:", color=color, label="|R_3w|")
     ax.set_xlabel("field B [T] (in-plane magnet, B_K = 0.02 T)")
+    ax.set_xticks([0.03, 0.05, 0.1, 0.2, 0.5])
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_ylabel("relative to max |R_2w| (dimensionless)")
     ax.set_title("the first order fails at low field and high current", fontsize=10)
