@@ -19,7 +19,7 @@ the instantaneous total field (the current-induced field frozen), marks the poin
 current switched the magnet or the continuation step was too large (raise `phases`).
 
 Hall voltage per I0 with the thermal term of `_hall.py` (V_th = 2 R_ANE M_x I(t)^2/I0):
-    v(t_k) = R_H(M(s_k)) s_k + 2 R_ANE M_x(s_k) s_k^2,
+    v(t_k) = [R_H(M(s_k)) + R_OHE B_z] s_k + 2 R_ANE M_x(s_k) s_k^2,
 and its Fourier components, exact for harmonics below K/2 (the uniform-sample sums are the trapezoid rule
 of a periodic function; M(s) is analytic in s, so aliasing falls like (B_SO/B_eff)^(K-2)):
     R_1w = (2/K) sum v sin(w t_k),  R_2w = -(2/K) sum v cos(2 w t_k),  R_3w = (2/K) sum v sin(3 w t_k),
@@ -158,7 +158,7 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
     m_phase = jnp.where(jnp.asarray(branch)[:, None] == 0, m_pos[index], m_neg[index])
     phase = 2.0 * math.pi * jnp.arange(phases, dtype=dtype) / phases
     s = jnp.sin(phase)
-    v = hall_resistance(m_phase, p["r_ahe"], p["r_phe"]) * s + 2.0 * p["r_ane"] * m_phase[:, 0] * s**2
+    v = (hall_resistance(m_phase, p["r_ahe"], p["r_phe"]) + p["r_ohe"] * b_ext[2]) * s + 2.0 * p["r_ane"] * m_phase[:, 0] * s**2
     scale_k = 2.0 / phases
     ok = converged & ok_pos & ok_neg
     nan = jnp.asarray(jnp.nan, dtype)

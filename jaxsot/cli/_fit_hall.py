@@ -28,6 +28,13 @@ from ._preflight import MAX_DATA_ROWS, check_fit_size
 from .fit import print_fit_report
 
 HALL_KIND = "harmonic-hall"
+HALL_FREE_HELP = (
+    "alpha (eV nm; 0.05), j_ex (eV; 1), mass_ratio (1; 1), tau (fs; 10), anisotropy_field (T; from the data: "
+    "mu0 M_s + 2 max B for a perpendicular easy axis, else 0.05, then scanned), r_ahe (ohm; max |R_1w|, then least "
+    "squares), r_phe (ohm; 0, least squares), r_ane (ohm; 0: thermal term R_ANE M_x of R_2w), oersted_field "
+    "(T; 0: along +y at j0), r_ohe (ohm/T; 0: ordinary Hall R_OHE B_z in R_1w), r_1w_offset (ohm; 0), r_2w_offset (ohm; 0)"
+)
+"""The free-able harmonic Hall parameters with units and defaults (`jaxsot fit --help`)."""
 """The `jaxsot synth --kind` value of harmonic Hall data."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -39,7 +46,15 @@ def register_options(fit_parser, synth_parser) -> None:
     from ..fit._hall_csv import HALL_CSV_FORMAT
 
     fit_parser.epilog = ((fit_parser.epilog or "") + "\n\n" + HALL_CSV_FORMAT).strip("\n")
-    hall = fit_parser.add_argument_group("harmonic Hall data")
+    hall = fit_parser.add_argument_group(
+        "harmonic Hall data",
+        "files with R_1w/R_2w (or X_1w/Y_2w, or B_DL/B_FL/xi) columns. --free, --guess and --bounds take these "
+        "names (unit; start or fixed value when not given): " + HALL_FREE_HELP + ". Default --free: alpha, j_ex, "
+        "tau, anisotropy_field, r_ahe, r_phe, and r_ane for an in-plane easy axis (field tables: alpha, j_ex, tau).",
+    )
+    action = fit_parser._option_string_actions.get("--free")
+    if action is not None and "harmonic Hall" not in (action.help or ""):
+        action.help = (action.help or "") + "; harmonic Hall data: names and defaults under 'harmonic Hall data' below"
     hall.add_argument("--orders", choices=("first", "all"), default="first",
                       help="harmonic Hall forward model: first order in the current (default, fast) or every order "
                       "(the quasi-static equilibrium at 16 current phases: R_1w with its O(j0^2) part, R_2w beyond linear response)")

@@ -80,7 +80,7 @@ FIELD_COLUMN_UNITS = {"B_DL": "T", "B_FL": "T", "xi_DL": "1", "xi_FL": "1"}
 """Internal units of FIELD_COLUMNS (files may give the fields in mT or uT)."""
 
 MICROSCOPIC = ("alpha", "j_ex", "mass_ratio", "tau")
-LINEAR = ("r_ahe", "r_phe", "r_ane", "r_1w_offset", "r_2w_offset")
+LINEAR = ("r_ahe", "r_phe", "r_ane", "r_ohe", "r_1w_offset", "r_2w_offset")
 """Parameters that enter R_1w, R_2w linearly (solved by least squares for the first start)."""
 
 HALL_ORDERS = ("first", "all")
@@ -520,6 +520,23 @@ def _as_list(data, settings):
     return data
 
 
+def default_free(data) -> tuple:
+    """The parameters `fit_harmonic_hall` fits when free is None, for a list of HallData / FieldData."""
+    has_hall = any(isinstance(d, HallData) for d in data)
+    free = ("alpha", "j_ex", "tau") + (("anisotropy_field", "r_ahe", "r_phe") if has_hall else ())
+    if has_hall and all(_in_plane(d) for d in data if isinstance(d, HallData)):
+        # In-plane magnets: the thermal (anomalous Nernst / spin Seebeck) term R_ANE M_x has the angular
+        # dependence of the damping-like term (cos phi): leaving it out would bias B_DL.
+        free = free + ("r_ane",)
+    return free
+
+
+def _in_plane(data) -> bool:
+    """Whether a HallData's easy axis lies in the film plane (|u_z| < 0.5): an in-plane magnet."""
+    u = onp.asarray(data.easy_axis, float)
+    return abs(u[2]) < 0.5 * float(onp.linalg.norm(u))
+
+
 def _default_guess(data) -> dict:
     """Starting values: jaxsot.fit's DEFAULT_GUESS for the electrons, HALL_DEFAULTS, and scales from the data."""
     # anisotropy_field and r_ahe = 0 are placeholders: without a Hall curve nothing depends on them.
@@ -548,7 +565,8 @@ def _default_bounds(name, guess, data) -> tuple:
         return tuple(sorted((guess / 10.0, guess * 10.0)))
     if name in ("anisotropy_field", "r_ahe") and guess != 0.0:
         return tuple(sorted((guess / 10.0, guess * 10.0)))
-    scale = {"r_phe": 3.0 * r_1w, "r_1w_offset": 3.0 * r_1w, "r_ane": 3.0 * r_2w, "r_2w_offset": 3.0 * r_2w,
+    b_max = max([float(onp.max(onp.abs(d.field))) for d in hall] or [1.0]) or 1.0
+    scale = {"r_phe": 3.0 * r_1w, "r_1w_offset": 3.0 * r_1w, "r_ohe": 3.0 * r_1w / b_max, "r_ane": 3.0 * r_2w, "r_2w_offset": 3.0 * r_2w,
              "oersted_field": 0.1, "anisotropy_field": 10.0, "r_ahe": 3.0 * r_1w}[name]
     scale = max(scale, 2.0 * abs(guess), 1e-12)
     return (guess - scale, guess + scale)
@@ -778,7 +796,8 @@ def fit_harmonic_hall(
             or arrays (r_1w, r_2w) [ohm] with `settings`.
         settings: a `jaxsot.HallSettings` for array data (its model is the default `model`).
         free: names from HALL_FIT_PARAMETERS to fit (default alpha, j_ex, tau, and with Hall curves
-            anisotropy_field, r_ahe, r_phe); the others are fixed at `guess`.
+            anisotropy_field, r_ahe, r_phe, plus r_ane when every sweep has an in-plane easy axis); the
+            others are fixed at `guess`.
         guess: {name: start / fixed value} (defaults: jaxsot.fit.DEFAULT_GUESS, HALL_DEFAULTS, offsets 0,
             r_ahe and the anisotropy field from the data's scale, refined by least squares before the fit).
         bounds: {name: (lower, upper)} for free names (default: alpha, j_ex, mass_ratio guess/3..3 guess;
@@ -838,7 +857,7 @@ def fit_harmonic_hall(
     if values["alpha"] == 0.0:
         raise ValueError("guess['alpha'] = 0 eV nm; allowed: a non-zero Rashba coupling (either sign)")
     if free is None:
-        free = ("alpha", "j_ex", "tau") + (("anisotropy_field", "r_ahe", "r_phe") if has_hall else ())
+        free = default_free(data)
     free = (free,) if isinstance(free, str) else tuple(free)
     _check_names("free", free)
     if not free or len(set(free)) != len(free):
@@ -957,6 +976,7 @@ def fit_harmonic_hall(
         analysis["standard_errors"] = analysis["standard_errors"] * math.sqrt(reduced)
     derived, derived_at = _derived(params, free, analysis, data, model, num, bands, dtype)
     _notes(notes, analysis, free, params, lower, upper, noise_known, reduced, dof)
+    _separability_notes(notes, jacobian, free)
 
     predicted, residual_blocks, noise_used, offset = [], [], {}, 0
     for d, s, label in zip(data, sigmas, labels):
@@ -1198,6 +1218,39 @@ def _notes(notes, analysis, free, params, lower, upper, noise_known, reduced, do
                                   "sigma is too small or the model does not describe the data"))
 
 
+_NON_SOT = {
+    "r_ane": "the thermal term R_ANE M_x (anomalous Nernst / spin Seebeck) and the damping-like field both go as "
+             "cos(phi_H) for an in-plane magnet; only their field dependence differs (B_DL: 1/(B + B_d), R_ANE: "
+             "constant): add sweeps at other field magnitudes, or fix r_ane",
+    "oersted_field": "the Oersted field and the field-like field have the same symmetry (even in M, along y): "
+                     "harmonic Hall data cannot tell them apart; fix oersted_field (from the current in the "
+                     "non-magnetic layers) or the field-like parameters",
+    "r_ohe": "the ordinary Hall term R_OHE B_z and the anomalous Hall term R_AHE M_z are separated only by how M_z "
+             "and B_z differ over the sweep: add tilted-field sweeps (theta_H) across saturation, or fix r_ohe",
+    "r_2w_offset": "a constant R_2w offset is separated from the torques and the thermal term only by their angle "
+                   "dependence: sweep the full 360 deg of phi_H",
+}
+_SEPARATION = 0.999  # R^2 of a term's Jacobian column on the others above which it is reported inseparable
+
+
+def _separability_notes(notes, jacobian, free):
+    """A note for each free non-SOT term whose effect the other free parameters reproduce (R^2 > 0.999)."""
+    jacobian = onp.asarray(jacobian, float)
+    for i, name in enumerate(free):
+        if name not in _NON_SOT or len(free) < 2:
+            continue
+        column = jacobian[:, i]
+        others = onp.delete(jacobian, i, axis=1)
+        norm = float(column @ column)
+        if not norm > 0.0:
+            continue
+        fitted = others @ onp.linalg.lstsq(others, column, rcond=None)[0]
+        explained = float(fitted @ fitted) / norm
+        if explained > _SEPARATION:
+            notes.append((IdentifiabilityWarning, f"{name} cannot be separated by these data (the other free parameters "
+                                                  f"reproduce {explained:.4%} of its effect): {_NON_SOT[name]}"))
+
+
 # ---------------------------------------------------------------------------------------------
 # The loss as a function (gradient checks, benchmarks) and synthetic data from the time-domain route.
 
@@ -1315,7 +1368,7 @@ def _time_domain(p, settings, frequency, gilbert, periods, settle_periods, sampl
                              damping_like=settings.damping_like)
     signals = lockin_harmonics(
         magnet, torque, settings.phi_h, settings.field, theta_h=settings.theta_h, r_ahe=p["r_ahe"], r_phe=p["r_phe"],
-        r_ane=p["r_ane"], oersted_field=p["oersted_field"], frequency=frequency, periods=periods,
+        r_ane=p["r_ane"], oersted_field=p["oersted_field"], r_ohe=p["r_ohe"], frequency=frequency, periods=periods,
         settle_periods=settle_periods, samples_per_period=samples_per_period, m_start=settings.m_start, rtol=rtol, atol=atol,
     )
     return signals.r_1w, signals.r_2w, signals.success
