@@ -104,6 +104,8 @@ _STATUS = (
 _KNOWN = (
     ({"j_ex": 1.0, "tau": 1.0}, "J tau = hbar |B_FL|/(2 |B_DL|)"),
     ({"j_ex": 1.0, "tau": -1.0}, "J/tau: not fixed by B_DL/B_FL"),
+    ({"alpha": 1.0, "j_ex": -1.0}, "alpha/J (damping-like field, strong exchange)"),
+    ({"alpha": 1.0, "tau": 1.0}, "alpha tau (field-like field, strong exchange)"),
     ({"alpha": 1.0, "mass_ratio": 1.0}, "m alpha (B_DL with both bands)"),
     ({"alpha": 1.0, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 1.0}, "m alpha J tau (B_FL with both bands)"),
 )
@@ -434,9 +436,22 @@ def _residuals_and_jacobian(x, data, static):
     return fun(x), jax.jacfwd(fun)(x)
 
 
+def _hold_last(trace, losses):
+    """Traces (restarts, max_steps) without NaN: after a run stops its final loss repeats (inf for a run whose
+    start was not finite)."""
+    trace = onp.array(trace, float)
+    for row, final in zip(trace, onp.asarray(losses, float)):
+        finite = onp.flatnonzero(onp.isfinite(row))
+        fill = row[finite[-1]] if finite.size else (final if math.isfinite(final) else math.inf)
+        row[(finite[-1] + 1) if finite.size else 0:] = fill
+    return trace
+
+
 def _x_of_u(u, lower, upper, transform):
     """Physical x (p,) and dx/du (p,) of unconstrained u (NumPy; the same map as `to_physical`)."""
-    t = 1.0 / (1.0 + onp.exp(-onp.asarray(u, float)))
+    # The logistic function without overflow for large |u| (exp(-u) overflows below u ~ -709).
+    u = onp.asarray(u, float)
+    t = onp.where(u >= 0.0, 1.0 / (1.0 + onp.exp(-onp.abs(u))), onp.exp(-onp.abs(u)) / (1.0 + onp.exp(-onp.abs(u))))
     x, dxdu = onp.empty_like(t), onp.empty_like(t)
     for i, kind in enumerate(transform):
         if kind:
@@ -665,6 +680,8 @@ class HallFitResult:
         analysed: free electron parameters analysed by name in log coordinates (the magnet and Hall
             parameters profiled out of that analysis; their errors come from the full covariance).
         covariance, correlation: (p, p) over `free` (physical units).
+        physical: the model's own combinations of the analysed parameters (J tau, m alpha, alpha/J, ...; rational
+            exponents) with "combination", "label", "exponents", "value", "relative_error", "determined".
         directions: principal directions of the profiled Gauss-Newton matrix of `analysed` (strongest first):
             {"combination" (e.g. 'j_ex tau'), "exponents", "value", "relative_error", "determined", "known"}.
         condition_number: of that matrix.
@@ -674,7 +691,7 @@ class HallFitResult:
         noise: {label: {column: sigma used (a number when uniform, else a list)}}.
         predictions, residuals (whitened): one (N, K) array per data set; columns: per data set.
         restarts: per restart {"start", "end", "loss", "steps", "status"}; best: its index.
-        trace: (restarts, max_steps) loss per iteration. bounds: {free: (lower, upper)}.
+        trace: (restarts, max_steps) loss per iteration (after a run stops its final loss repeats: no NaN). bounds: {free: (lower, upper)}.
         notes: sentences (identifiability, bounds, convergence, chi^2). settings: model, num, bands, ...
     """
 
@@ -703,6 +720,7 @@ class HallFitResult:
     bounds: dict
     notes: tuple
     settings: dict
+    physical: list = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         """A text table: value +- SE per parameter, the determined combinations, derived fields, chi^2."""
@@ -719,14 +737,24 @@ class HallFitResult:
                 se = self.standard_errors[name]
                 rel = f"{se / abs(value):8.2%}" if value != 0.0 else f"{'':>8}"
                 lines.append(f"{name:<17} {value:12.6g} {se:12.3g} {rel}  {unit}")
+        profiled = [n for n in self.free if n not in self.analysed]
+        if self.physical:
+            lines.append(f"the model's combinations of {', '.join(self.analysed)}" +
+                         (f" ({', '.join(profiled)} profiled out):" if profiled else ":"))
+            for d in self.physical:
+                if not (d["determined"] or d.get("given", True)):
+                    continue
+                flag = "determined" if d["determined"] else "NOT determined"
+                rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
+                value = f"{d['value']:<11.6g}" if d["determined"] else f"{'--':<11}"
+                lines.append(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}  [{d['label']}]")
         if self.directions:
-            profiled = [n for n in self.free if n not in self.analysed]
-            lines.append(f"combinations of {', '.join(self.analysed)} (log axes" +
+            lines.append(f"principal directions of {', '.join(self.analysed)} (log axes" +
                          (f"; {', '.join(profiled)} profiled out):" if profiled else "):"))
             for d in self.directions:
                 flag = "determined" if d["determined"] else "NOT determined"
                 rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
-                value = f"{d['value']:<11.5g}" if d["determined"] and math.isfinite(d["value"]) else f"{'--':<11}"
+                value = f"{d['value']:<11.6g}" if d["determined"] and math.isfinite(d["value"]) else f"{'--':<11}"
                 known = f"  [{d['known']}]" if d["known"] else ""
                 lines.append(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}{known}")
         if self.derived:
@@ -934,6 +962,7 @@ def fit_harmonic_hall(
         u, losses, steps, status, trace = (onp.stack(z) for z in zip(*runs))
     else:
         u, losses, steps, status, trace = (onp.asarray(z) for z in _run_batched(jnp.asarray(u0, dtype), data_now, static))
+    trace = _hold_last(trace, losses)
     if not onp.any(onp.isfinite(losses)):
         raise ValueError("every restart gave a non-finite loss (an equilibrium or a Fermi contour did not converge); "
                          "narrow the bounds or give a better guess")
@@ -977,6 +1006,8 @@ def fit_harmonic_hall(
     derived, derived_at = _derived(params, free, analysis, data, model, num, bands, dtype)
     _notes(notes, analysis, free, params, lower, upper, noise_known, reduced, dof)
     _separability_notes(notes, jacobian, free)
+    _model_note(notes, model, free, params, lower, upper,
+                poor=noise_known and dof > 0 and reduced > 1.0 + 4.0 * math.sqrt(2.0 / dof))
 
     predicted, residual_blocks, noise_used, offset = [], [], {}, 0
     for d, s, label in zip(data, sigmas, labels):
@@ -998,6 +1029,7 @@ def fit_harmonic_hall(
         covariance=analysis["covariance"],
         correlation=analysis["correlation"],
         directions=analysis["directions"],
+        physical=analysis["physical"],
         condition_number=analysis["condition_number"],
         derived=derived,
         chi2=chi2,
@@ -1103,14 +1135,15 @@ def _uncertainty(jacobian, x, free, lower, upper, rcond, max_relative_error) -> 
     nuisance = onp.flatnonzero(~electrons)
     relative = onp.where(log, se / onp.where(x != 0.0, onp.abs(x), 1.0), 0.0)
     identifiable = onp.isfinite(se) & (relative <= max_relative_error)
-    directions, condition = [], math.nan
+    directions, condition, physical = [], math.nan, []
     if interest.size:
         j_i = jacobian[:, interest]
         if nuisance.size:
             j_n = jacobian[:, nuisance]
             j_i = j_i - j_n @ onp.linalg.lstsq(j_n, j_i, rcond=None)[0]
         result = analyze(j_i, x[interest], list(analysed), onp.ones(interest.size, bool), rcond=rcond,
-                         max_relative_error=max_relative_error)
+                         max_relative_error=max_relative_error, known=_KNOWN)
+        physical = result["physical"]
         se[interest] = result["standard_errors"]
         identifiable[interest] = result["identifiable"]
         directions, condition = result["directions"], result["condition_number"]
@@ -1120,7 +1153,7 @@ def _uncertainty(jacobian, x, free, lower, upper, rcond, max_relative_error) -> 
         sd = onp.sqrt(onp.diag(covariance))
         correlation = covariance / onp.outer(sd, sd)
     return {"covariance": covariance, "standard_errors": se, "identifiable": identifiable, "analysed": analysed,
-            "directions": directions, "condition_number": condition, "null_vectors": v[:, null], "scale": scale,
+            "directions": directions, "physical": physical, "condition_number": condition, "null_vectors": v[:, null], "scale": scale,
             "correlation": onp.where(onp.isfinite(correlation), correlation, onp.nan)}
 
 
@@ -1198,8 +1231,14 @@ def _notes(notes, analysis, free, params, lower, upper, noise_known, reduced, do
     bad = [d for d in analysis["directions"] if not d["determined"]]
     undetermined = [n for n, ok in zip(free, analysis["identifiable"]) if not ok]
     if bad or undetermined:
-        good = "; ".join(f"{d['combination']} = {d['value']:.5g} (relative error {d['relative_error']:.2g}"
-                         f"{', ' + d['known'] if d['known'] else ''})" for d in analysis["directions"] if d["determined"]) or "nothing"
+        # The model's own combinations (J tau, m alpha ...) where determined; principal directions otherwise.
+        named = [d for d in analysis.get("physical", []) if d["determined"]]
+        good = "; ".join(f"{d['combination']} = {d['value']:.6g} (relative error {d['relative_error']:.3g}, {d['label']})" for d in named)
+        if len(named) < sum(d["determined"] for d in analysis["directions"]):
+            good = "; ".join(([good] if good else []) + [
+                f"{d['combination']} = {d['value']:.6g} (relative error {d['relative_error']:.3g}"
+                f"{', ' + d['known'] if d['known'] else ''})" for d in analysis["directions"] if d["determined"]][len(named):])
+        good = good or "nothing"
         weak = "; ".join(f"{d['combination']} (relative error "
                          f"{'inf' if not math.isfinite(d['relative_error']) else format(d['relative_error'], '.2g')})" for d in bad)
         notes.append((IdentifiabilityWarning,
@@ -1216,6 +1255,32 @@ def _notes(notes, analysis, free, params, lower, upper, noise_known, reduced, do
     if noise_known and dof > 0 and reduced > 1.0 + 4.0 * math.sqrt(2.0 / dof):
         notes.append((FitWarning, f"reduced chi^2 = {reduced:.3g} is well above 1 for {dof} degrees of freedom: the stated "
                                   "sigma is too small or the model does not describe the data"))
+
+
+def _model_note(notes, model, free, params, lower, upper, poor=False):
+    """With the exact bands, J pushed to its upper bound (or alpha to its lower one), or a chi^2 well above
+    its expectation, can mean the data show no (alpha k_F/J)^2 angular dependence of the torques: then the
+    strong-exchange model is the consistent one."""
+    if model != "exact":
+        return
+    pushed = []
+    for name, side in (("j_ex", "upper"), ("alpha", "lower")):
+        if name not in free:
+            continue
+        i = free.index(name)
+        lo, hi, x = lower[i], upper[i], params[name]
+        position = math.log(x / lo) / math.log(hi / lo) if is_log_scale(lo, hi) else (x - lo) / (hi - lo)
+        if (side == "upper" and position > 1.0 - 1e-3) or (side == "lower" and position < 1e-3):
+            pushed.append(f"{name} at its {side} bound")
+    if pushed:
+        notes.append((FitWarning, f"{' and '.join(pushed)} with the exact bands: the residuals show torques without the "
+                                  "exact bands' (alpha k_F/J)^2 angular dependence, which the fit can only mimic by "
+                                  "making alpha k_F/J small; --model strong_exchange (model='strong_exchange'), or a fit "
+                                  "of a field table (B_DL, B_FL columns), is the consistent model for these data"))
+    elif poor and any(n in free for n in MICROSCOPIC):
+        notes.append((FitWarning, "the exact-band model does not describe these data (chi^2 well above 1): if the torques "
+                                  "do not change with the angle of M (no (alpha k_F/J)^2 dependence), --model "
+                                  "strong_exchange (model='strong_exchange') is the consistent model; compare its chi^2"))
 
 
 _NON_SOT = {
@@ -1274,6 +1339,8 @@ def hall_loss(data, guess=None, *, model: str = "exact", num: int = 64):
 
 @functools.partial(jax.jit, static_argnames=("static",))
 def _hall_mean_square_loss(params, *, blocks, static):
+    # Names added after a caller's dict was written (e.g. r_ohe) take their defaults.
+    params = {**{n: 0.0 for n in ("r_1w_offset", "r_2w_offset")}, **HALL_DEFAULTS, **params}
     r = _residuals(params, blocks, static)
     return 0.5 * jnp.mean(r * r)
 

@@ -160,10 +160,10 @@ def test_exact_band_fit_of_time_domain_data():
 
 
 def test_loss_gradient_matches_finite_differences(sweep):
-    """jax.grad of the fit loss (all 11 parameters, implicit-function derivatives of the equilibrium) vs central
+    """jax.grad of the fit loss (all 12 parameters, implicit-function derivatives of the equilibrium) vs central
     differences."""
     point = {**TRUTH, "alpha": 0.052, "tau": 2.8, "anisotropy_field": 1.45, "r_ahe": 1.02, "r_phe": 0.29, "r_ane": 1e-4,
-             "oersted_field": 1e-4, "r_1w_offset": 1e-3, "r_2w_offset": 1e-5}
+             "oersted_field": 1e-4, "r_ohe": 1e-3, "r_1w_offset": 1e-3, "r_2w_offset": 1e-5}
     loss = hall_loss(sweep, point, model="strong_exchange")
     gradient = jax.grad(loss)({k: np.float64(v) for k, v in point.items()})
     for name, value in point.items():

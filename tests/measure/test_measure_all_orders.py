@@ -132,3 +132,16 @@ def test_errors_name_the_problem(in_plane_case):
         harmonic_hall_all_orders(params, settings, phases=10)
     with pytest.raises(ValueError, match="settings"):
         harmonic_hall_all_orders(params, None)
+
+
+def test_ordinary_hall_term_adds_r_ohe_bz_to_r_1w_only(in_plane_case):
+    params, settings, _ = in_plane_case
+    with_ohe = harmonic_hall_all_orders({**params, "r_ohe": 0.02}, settings)
+    without = harmonic_hall_all_orders(params, settings)
+    b_z = np.asarray(settings.field) * np.cos(np.asarray(settings.theta_h))
+    np.testing.assert_allclose(np.asarray(with_ohe.r_1w - without.r_1w), 0.02 * b_z, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(with_ohe.r_2w, without.r_2w, rtol=1e-12)
+    np.testing.assert_allclose(with_ohe.r_3w, without.r_3w, rtol=1e-12, atol=1e-15)
+    first, _ = harmonic_hall_forward({**params, "r_ohe": 0.02}, settings)
+    first0, _ = harmonic_hall_forward(params, settings)
+    np.testing.assert_allclose(np.asarray(first - first0), 0.02 * b_z, rtol=1e-12, atol=1e-15)
