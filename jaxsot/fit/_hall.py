@@ -163,6 +163,9 @@ class HallData:
             by 0.1 towards branch * u (the magnet's hysteresis branch; +1 is `HallSettings`' default).
         field_like, damping_like: include B_FL / B_DL in the forward model.
         label: name used in reports (the file name).
+        hm_thickness [nm], hm_resistivity [ohm m]: a heavy-metal layer beside the magnetic film (both or
+            neither), in parallel at the same E: j_HM = rho0 j0/hm_resistivity. Only the bilayer efficiencies
+            xi_HM = (2e/hbar) M_s t_F B/j_HM of the report use them (the model's current is the film's j0).
     Raises ValueError naming the argument, its value and what is allowed.
     """
 
@@ -185,6 +188,8 @@ class HallData:
     field_like: bool = True
     damping_like: bool = True
     label: str = "hall"
+    hm_thickness: float | None = None
+    hm_resistivity: float | None = None
 
     def __post_init__(self):
         r_1w = onp.atleast_1d(onp.asarray(self.r_1w, float))
@@ -206,6 +211,11 @@ class HallData:
         put("rho0", _positive("rho0", self.rho0, "ohm m"))
         put("ms_tesla", _positive("ms_tesla", self.ms_tesla, "T"))
         put("thickness", _positive("thickness", self.thickness, "nm"))
+        if (self.hm_thickness is None) != (self.hm_resistivity is None):
+            raise ValueError("hm_thickness and hm_resistivity: one is None; allowed: both (a heavy-metal layer) or neither")
+        if self.hm_thickness is not None:
+            put("hm_thickness", _positive("hm_thickness", self.hm_thickness, "nm"))
+            put("hm_resistivity", _positive("hm_resistivity", self.hm_resistivity, "ohm m"))
         for name in ("easy_axis", "demag", "bias_field"):
             put(name, _three(name, getattr(self, name)))
         if not any(self.easy_axis):
@@ -1214,7 +1224,14 @@ def _derived(params, free, analysis, data, model, num, bands, dtype):
             gradient[:, i] = (up - down) / (2.0 * h)
     covariance, scale, null = analysis["covariance"], analysis["scale"], analysis["null_vectors"]
     names = ("B_FL per 1e11 A/m^2", "B_DL per 1e11 A/m^2", "xi_FL", "xi_DL", "j_ex tau", "hbar/(2 j_ex tau)")
-    units = ("mT", "mT", "1", "1", "eV fs", "1 (= |B_DL/B_FL|)")
+    units = ("mT", "mT", "1 (film current density)", "1 (film current density)", "eV fs", "1 (= |B_DL/B_FL|)")
+    if isinstance(d, HallData) and d.hm_thickness is not None:
+        # Bilayer convention: the same E drives j_HM = E/rho_HM in the heavy metal, so xi_HM = xi (j/j_HM).
+        ratio = d.hm_resistivity / d.rho0
+        value = onp.concatenate([value, value[2:4] * ratio])
+        gradient = onp.concatenate([gradient, gradient[2:4] * ratio])
+        names = names + ("xi_FL (heavy-metal current density)", "xi_DL (heavy-metal current density)")
+        units = units + ("1", "1")
     out = {}
     for name, unit, v, g in zip(names, units, value, gradient):
         g_z = g * scale
@@ -1224,6 +1241,10 @@ def _derived(params, free, analysis, data, model, num, bands, dtype):
             se = math.sqrt(max(float(g @ covariance @ g), 0.0))
         out[name] = {"value": float(v), "standard_error": se, "unit": unit}
     where = f"M = ({u[0]:.3g}, {u[1]:.3g}, {u[2]:.3g}), E_F = {d.fermi_energy:g} eV, rho0 = {d.rho0:g} ohm m, {model}"
+    if isinstance(d, HallData) and d.hm_thickness is not None:
+        share = (d.hm_thickness / d.hm_resistivity) / (d.hm_thickness / d.hm_resistivity + d.thickness / d.rho0)
+        where += (f"; heavy metal {d.hm_thickness:g} nm, {d.hm_resistivity:g} ohm m: j_HM/j = {d.rho0 / d.hm_resistivity:.4g}, "
+                  f"{share:.1%} of the current")
     return out, where
 
 

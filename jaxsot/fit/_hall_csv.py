@@ -49,6 +49,9 @@ Settings, as '# name [unit] = value' lines before the header (a column of the sa
   width [nm|um|mm]          Hall bar width (with current_peak / current_rms)
   current_thickness [nm]    thickness that carries the current (default: thickness)
   lockin_output [1] = rms   the lock-in's amplitude convention: rms (default) or peak
+  hm_thickness [nm], hm_resistivity [ohm m|uohm cm]  a heavy-metal layer under the magnet (both or neither):
+                            the report adds the bilayer efficiencies xi (heavy-metal current density
+                            j_HM = rho0 j0/hm_resistivity); with current_peak/rms the layers share the current
   rho0 [ohm m|uohm cm]      resistivity of the film (E = rho0 j)              (required)
   ms [T]                    mu0 M_s                                           (required)
   thickness [nm]            magnetic film thickness t_F                       (required)
@@ -127,6 +130,8 @@ _SCALAR_SETTINGS = {
     "current_rms": (_AMPERE, (0.0, 10.0, True)),
     "width": (_WIDTH, (0.0, 1e8, True)),
     "current_thickness": (_LENGTH, (0.0, 1e4, True)),
+    "hm_thickness": (_LENGTH, (0.0, 1e4, True)),
+    "hm_resistivity": (_RESISTIVITY, (0.0, 1.0, True)),
 }
 _LOCKIN_OUTPUT = ("rms", "peak")
 _VECTOR_SETTINGS = {"easy_axis": _ONE, "demag": _ONE, "bias_field": _TESLA}
@@ -345,6 +350,9 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
                                + (" (or --fermi-energy)" if name == "fermi_energy" else ""))
     common = dict(fermi_energy=settings["fermi_energy"], rho0=settings["rho0"], ms_tesla=settings["ms"],
                   thickness=settings["thickness"], label=label or path.name)
+    if ("hm_thickness" in settings) != ("hm_resistivity" in settings):
+        missing = "hm_resistivity" if "hm_thickness" in settings else "hm_thickness"
+        raise FitDataError(f"{path}: setting {missing!r} is missing; allowed: hm_thickness and hm_resistivity together (a heavy-metal layer)")
     try:
         if kind == "hall":
             current_density, r_1w, r_2w, sigma_1w, sigma_2w = _hall_signals(path, settings, column, lockin, lockin_output)
@@ -352,6 +360,7 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
                 phi_h=value_of("phi_H", required="the field angle phi_H"), field=value_of("B", required="the field magnitude B"),
                 theta_h=value_of("theta_H", math.pi / 2), r_1w=r_1w, r_2w=r_2w,
                 sigma_1w=sigma_1w, sigma_2w=sigma_2w, current_density=current_density,
+                hm_thickness=settings.get("hm_thickness"), hm_resistivity=settings.get("hm_resistivity"),
                 easy_axis=vectors.get("easy_axis", (0.0, 0.0, 1.0)), demag=vectors.get("demag", (0.0, 0.0, 1.0)),
                 bias_field=vectors.get("bias_field", (0.0, 0.0, 0.0)), branch=value_of("branch", 1.0), **common,
             )
@@ -380,7 +389,8 @@ def _hall_signals(path, settings, column, lockin, lockin_output):
 
     Current: '# j0' (current density amplitude), or '# current_peak' / '# current_rms' [A] with the bar's
     '# width' and the conducting thickness ('# current_thickness', default the magnet's 'thickness'):
-    j0 = I0/(width x thickness), I0 = current_peak = sqrt(2) current_rms. Lock-in columns (reference in
+    j0 = I0/(width x thickness), I0 = current_peak = sqrt(2) current_rms (with a heavy-metal layer, thickness
+    + hm_thickness rho0/hm_resistivity: the layers in parallel). Lock-in columns (reference in
     phase with the current sin wt): R_1w = a X_1w/I0, R_2w = -a Y_2w/I0 (a = sqrt 2 for rms outputs, the
     default '# lockin_output [1] = rms'; 1 for peak).
     """
@@ -401,7 +411,11 @@ def _hall_signals(path, settings, column, lockin, lockin_output):
         if "width" not in settings:
             raise FitDataError(f"{path}: setting 'width' is missing; allowed: '# width [um] = value' (the Hall bar's width, "
                                f"to turn {given[0]} into a current density)")
-        area = settings["width"] * settings.get("current_thickness", settings["thickness"]) * 1e-18  # m^2
+        # A heavy-metal layer conducts in parallel at the same E: it carries t_HM/rho_HM of the sheet conductance.
+        thickness = settings.get("current_thickness", settings["thickness"])
+        if "hm_thickness" in settings and "hm_resistivity" in settings:
+            thickness = thickness + settings["hm_thickness"] * settings["rho0"] / settings["hm_resistivity"]
+        area = settings["width"] * thickness * 1e-18  # m^2
         current_density = current / area
         if not 0.0 < current_density <= 1e14:
             raise FitDataError(f"{path}: the current density {current_density:.4g} A/m^2 ({given[0]} over width x thickness) is out "
@@ -447,7 +461,8 @@ def write_hall_csv(path, data, *, comments=(), lockin: dict | None = None) -> No
         width = float(lockin["width"])
         if not width > 0.0:
             raise ValueError(f"lockin['width'] = {width}; allowed: > 0 nm")
-        current = data.current_density * width * data.thickness * 1e-18  # peak current [A]
+        conducting = data.thickness + (0.0 if data.hm_thickness is None else data.hm_thickness * data.rho0 / data.hm_resistivity)
+        current = data.current_density * width * conducting * 1e-18  # peak current [A] (both layers)
         a = math.sqrt(2.0) if lockin.get("output", "rms") == "rms" else 1.0
         if lockin.get("current", "rms") == "rms":
             lines.append(f"# current_rms [A] = {_fmt(current / math.sqrt(2.0))}")
@@ -457,6 +472,8 @@ def write_hall_csv(path, data, *, comments=(), lockin: dict | None = None) -> No
     if isinstance(data, HallData):
         if lockin is None:
             lines.append(f"# j0 [A/m^2] = {_fmt(data.current_density)}")
+        if data.hm_thickness is not None:
+            lines += [f"# hm_thickness [nm] = {_fmt(data.hm_thickness)}", f"# hm_resistivity [ohm m] = {_fmt(data.hm_resistivity)}"]
         lines += [f"# easy_axis [1] = {' '.join(_fmt(v) for v in data.easy_axis)}",
                   f"# demag [1] = {' '.join(_fmt(v) for v in data.demag)}",
                   f"# bias_field [T] = {' '.join(_fmt(v) for v in data.bias_field)}"]

@@ -76,3 +76,22 @@ def test_thermal_term_separated_by_field_dependence_only():
                  ms_tesla=1.0, thickness=1.0)
     assert default_free([HallData(**sweep, easy_axis=(1.0, 0.0, 0.0))])[-1] == "r_ane"
     assert "r_ane" not in default_free([HallData(**sweep)])
+
+
+def test_bilayer_efficiencies_named_in_the_report(data):
+    """With a heavy-metal layer the report adds xi for the heavy-metal current density j_HM = rho0 j0/rho_HM,
+    i.e. xi_HM = xi_film rho_HM/rho0 (value and error), and says how the current is shared."""
+    import dataclasses
+
+    bilayer = dataclasses.replace(data, hm_thickness=4.0, hm_resistivity=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit_harmonic_hall(bilayer, free=("tau", "r_ahe"), guess=TRUTH, model="strong_exchange", restarts=1)
+    ratio = 1e-6 / 2e-7
+    for kind in ("FL", "DL"):
+        film, hm = result.derived[f"xi_{kind}"], result.derived[f"xi_{kind} (heavy-metal current density)"]
+        assert film["unit"] == "1 (film current density)"
+        assert hm["value"] == pytest.approx(film["value"] * ratio, rel=1e-12)
+        assert hm["standard_error"] == pytest.approx(film["standard_error"] * ratio, rel=1e-12)
+    share = (4.0 / 1e-6) / (4.0 / 1e-6 + 1.0 / 2e-7)
+    assert f"{share:.1%} of the current" in result.settings["derived_at"] and "xi_DL (heavy-metal" in result.summary()

@@ -112,3 +112,20 @@ def test_synth_writes_lockin_columns_at_every_order(tmp_path):
     np.testing.assert_allclose(data.r_1w, every.r_1w, rtol=1e-8)
     np.testing.assert_allclose(data.r_2w, every.r_2w, rtol=1e-8)
     assert np.max(np.abs(data.r_1w - np.asarray(first_1w))) > 1e-6
+
+
+def test_bilayer_current_share_and_efficiencies(tmp_path):
+    """Heavy metal (t_HM = 4 nm, rho_HM = 1e-6 ohm m) beside the film (t_F = 2 nm, rho0 = 2e-7 ohm m): at one E
+    the sheet currents are t/rho, so I0 = w E (t_F/rho0 + t_HM/rho_HM) and j0 = E/rho0; j_HM = rho0 j0/rho_HM."""
+    from jaxsot.fit._hall import HallData, _derived  # noqa: F401  (the report's derived quantities)
+
+    text = lockin_file("# current_peak [A] = 2e-3\n", extra="# hm_thickness [nm] = 4\n# hm_resistivity [uohm cm] = 100\n")
+    (tmp_path / "bilayer.csv").write_text(text)
+    data = read_hall_csv(tmp_path / "bilayer.csv")
+    e = 2e-3 / (5e-6 * (2e-9 / 2e-7 + 4e-9 / 1e-6))  # V/m
+    assert data.current_density == pytest.approx(e / 2e-7, rel=1e-12)
+    assert data.hm_thickness == 4.0 and data.hm_resistivity == pytest.approx(1e-6)
+    np.testing.assert_allclose(data.r_2w, A2, rtol=1e-10)  # the voltages are divided by the total current
+    (tmp_path / "half.csv").write_text(text.replace("# hm_resistivity [uohm cm] = 100\n", ""))
+    with pytest.raises(FitDataError, match="hm_resistivity"):
+        read_hall_csv(tmp_path / "half.csv")
