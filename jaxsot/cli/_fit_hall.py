@@ -274,6 +274,16 @@ def run_fit_hall(args) -> int:
                                    report_every=getattr(args, "report_every", 0) if optimizer == "lbfgs" else 0)
     elapsed = time.perf_counter() - started
     print_fit_report(result, caught)
+    from ..fit._hall import hall_linearity
+
+    linearity = hall_linearity(data)
+    if linearity is not None:
+        change, error = linearity["relative_change"], linearity["relative_change_error"]
+        print("linearity in the current (rms of R_2w / j0 per sweep): " + ", ".join(
+            f"{j:.3g} A/m^2: {r:.4g}" for j, r in zip(linearity["current_density"], linearity["r2w_per_current"]))
+            + f" ohm/(A/m^2); R_2w/j0 = c0 + c1 j0 changes by {change:+.2%}"
+            + (f" +- {error:.2%}" if math.isfinite(error) else "") + " at the largest current"
+            + (" (not linear: fit with --orders all)" if abs(change) > 0.01 else ""))
     non_finite = _write_outputs(out, result, data, args, elapsed)
     written = ["results.json", "fit.csv", "trace.csv"]
     if not args.no_plot and _plot(out / "fit.png", result, data):
@@ -304,7 +314,9 @@ def _write_outputs(out, result, data, args, elapsed):
     payload = {**run_metadata("float64", "command line", {"argv": vars(args) | {"data": list(args.data)}}), **result.to_dict()}
     for key in ("predictions", "residuals", "trace"):
         payload.pop(key)
-    payload.update({"files": list(args.data), "runtime_s": elapsed, "kind": "harmonic Hall"})
+    from ..fit._hall import hall_linearity
+
+    payload.update({"files": list(args.data), "runtime_s": elapsed, "kind": "harmonic Hall", "linearity": hall_linearity(data)})
     non_finite = write_json(out / "results.json", payload)
     text = io.StringIO()
     table = csv.writer(text, lineterminator="\n")

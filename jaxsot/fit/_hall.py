@@ -446,6 +446,43 @@ def _residuals_and_jacobian(x, data, static):
     return fun(x), jax.jacfwd(fun)(x)
 
 
+def hall_linearity(data) -> dict | None:
+    """Linearity of the second harmonic in the current over sweeps at several current amplitudes.
+
+    For each HallData (one current amplitude j0 each) the amplitude a = rms over rows of R_2w; in the linear
+    (first-order) regime a/j0 is constant. Least squares of a/j0 = c0 + c1 j0 over the sweeps (weights from
+    sigma_2w when given). Args: data: HallData or a list (FieldData entries are ignored). Returns None with
+    fewer than two distinct currents, else {"current_density" [A/m^2], "r2w_per_current" [ohm/(A/m^2)],
+    "standard_error" (of each ratio; NaN without sigma), "intercept" c0, "slope" c1, "relative_change"
+    c1 j_max/c0 (the fraction by which R_2w/j0 at the largest current departs from the linear limit),
+    "relative_change_error" (NaN without sigma or with two currents)}.
+    """
+    sweeps = [d for d in (data if isinstance(data, (list, tuple)) else [data]) if isinstance(d, HallData)]
+    currents = onp.array([d.current_density for d in sweeps], float)
+    if len(set(currents.tolist())) < 2:
+        return None
+    ratio, error = [], []
+    for d in sweeps:
+        a = float(onp.sqrt(onp.mean(d.r_2w**2)))
+        ratio.append(a / d.current_density)
+        # d a/d R_i = R_i/(N a): first-order error propagation of the rms.
+        error.append(float(onp.sqrt(onp.sum((d.r_2w * d.sigma_2w) ** 2))) / (d.num_points * a * d.current_density)
+                     if d.sigma_known and a > 0.0 else math.nan)
+    ratio, error = onp.asarray(ratio), onp.asarray(error)
+    weights = 1.0 / error**2 if onp.all(onp.isfinite(error)) else onp.ones_like(ratio)
+    design = onp.stack([onp.ones_like(currents), currents], -1)
+    normal = design.T @ (design * weights[:, None])
+    c0, c1 = onp.linalg.solve(normal, design.T @ (weights * ratio))
+    change = c1 * currents.max() / c0
+    change_error = math.nan
+    if onp.all(onp.isfinite(error)) and len(currents) > 2:
+        cov = onp.linalg.inv(normal)
+        g = onp.array([-c1 * currents.max() / c0**2, currents.max() / c0])
+        change_error = float(math.sqrt(max(g @ cov @ g, 0.0)))
+    return {"current_density": currents.tolist(), "r2w_per_current": ratio.tolist(), "standard_error": error.tolist(),
+            "intercept": float(c0), "slope": float(c1), "relative_change": float(change), "relative_change_error": change_error}
+
+
 def _hold_last(trace, losses):
     """Traces (restarts, max_steps) without NaN: after a run stops its final loss repeats (inf for a run whose
     start was not finite)."""

@@ -129,3 +129,22 @@ def test_bilayer_current_share_and_efficiencies(tmp_path):
     (tmp_path / "half.csv").write_text(text.replace("# hm_resistivity [uohm cm] = 100\n", ""))
     with pytest.raises(FitDataError, match="hm_resistivity"):
         read_hall_csv(tmp_path / "half.csv")
+
+
+def test_linearity_report_recovers_a_quadratic_departure():
+    """R_2w = f(phi) (j + k j^2) exactly: R_2w/j = c0 (1 + k j), so the report's relative change at the largest
+    current is k j_max; a linear signal gives 0; one current gives no report."""
+    from jaxsot.fit._hall import HallData, hall_linearity
+
+    phi = np.linspace(0.0, 2 * math.pi, 12, endpoint=False)
+    shape = 1e-14 * (np.cos(phi) + 0.3 * np.sin(2 * phi))
+    common = dict(phi_h=phi, field=0.1, r_1w=np.ones(12), fermi_energy=1.5, rho0=2e-7, ms_tesla=1.0, thickness=1.0)
+    k = 2e-13
+    sweeps = [HallData(r_2w=shape * (j + k * j * j), current_density=j, sigma_1w=1e-3, sigma_2w=1e-6, **common)
+              for j in (5e10, 1e11, 2e11)]
+    report = hall_linearity(sweeps)
+    assert report["relative_change"] == pytest.approx(k * 2e11, rel=1e-9)
+    assert math.isfinite(report["relative_change_error"]) and report["relative_change_error"] > 0.0
+    linear = [HallData(r_2w=shape * j, current_density=j, **common) for j in (5e10, 2e11)]
+    assert abs(hall_linearity(linear)["relative_change"]) < 1e-12
+    assert hall_linearity(linear[:1]) is None
