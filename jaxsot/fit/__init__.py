@@ -61,6 +61,7 @@ from ._hall import FieldData as FieldData
 from ._hall import HallData as HallData
 from ._hall import HallFitResult as HallFitResult
 from ._hall import fit_harmonic_hall as fit_harmonic_hall
+from ._hall import hall_linearity as hall_linearity
 from ._hall import hall_loss as hall_loss
 from ._hall import synthesize_hall as synthesize_hall
 
@@ -99,6 +100,7 @@ __all__ = [
     "HallData",
     "HallFitResult",
     "fit_harmonic_hall",
+    "hall_linearity",
     "hall_loss",
     "synthesize_hall",
     "COLUMNS",
