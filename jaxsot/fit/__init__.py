@@ -64,6 +64,9 @@ from ._hall import fit_harmonic_hall as fit_harmonic_hall
 from ._hall import hall_linearity as hall_linearity
 from ._hall import hall_loss as hall_loss
 from ._hall import synthesize_hall as synthesize_hall
+from ._stfmr import ST_FMR_PARAMETERS as ST_FMR_PARAMETERS
+from ._stfmr import fit_st_fmr as fit_st_fmr
+from ._stfmr import st_fmr_ratio_efficiency as st_fmr_ratio_efficiency
 
 import importlib as _importlib
 
@@ -103,6 +106,9 @@ __all__ = [
     "hall_linearity",
     "hall_loss",
     "synthesize_hall",
+    "ST_FMR_PARAMETERS",
+    "fit_st_fmr",
+    "st_fmr_ratio_efficiency",
     "COLUMNS",
     "COLUMN_UNITS",
     "CSV_FORMAT",
