@@ -66,6 +66,9 @@ def register_options(fit_parser, synth_parser) -> None:
         "Fourier-demodulated (seconds in all); --route time-domain: the LLG under j0 sin(2 pi f t) demodulated "
         "like a lock-in (~0.2 s per row for --model strong_exchange, ~2 s per row for exact bands, 2-core VM).",
     )
+    from ._stfmr import register_options as register_st_fmr
+
+    register_st_fmr(synth_parser)
     group.add_argument("--anisotropy-field", type=float, default=1.5, help="uniaxial anisotropy field B_K [T] (default 1.5)")
     group.add_argument("--r-ahe", type=float, default=1.0, help="anomalous Hall resistance [ohm] (default 1)")
     group.add_argument("--r-phe", type=float, default=0.3, help="planar Hall resistance [ohm] (default 0.3)")

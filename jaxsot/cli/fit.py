@@ -57,8 +57,9 @@ def register(commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     synth.add_argument("output", help="CSV file to write")
-    synth.add_argument("--kind", choices=("steady", "transient", "harmonic-hall"), default="steady",
-                       help="vs angle of M (default), vs time after a field step, or harmonic Hall field sweeps (R_1w, R_2w)")
+    synth.add_argument("--kind", choices=("steady", "transient", "harmonic-hall", "st-fmr"), default="steady",
+                       help="vs angle of M (default), vs time after a field step, harmonic Hall field sweeps (R_1w, R_2w), "
+                       "or an ST-FMR spectrum V_mix(B)")
     synth.add_argument("--columns", help="comma-separated observables (default steady: rho_ratio,T_DL_x,T_DL_y,T_FL_z; transient: T_DL_y,T_FL_z)")
     synth.add_argument("--alpha", type=float, default=DEFAULT_GUESS["alpha"], help="Rashba coupling [eV nm] (default 0.05)")
     synth.add_argument("--j-ex", type=float, default=DEFAULT_GUESS["j_ex"], help="exchange J [eV] (default 1)")
@@ -170,6 +171,10 @@ def _synth(args) -> int:
         from ._fit_hall import run_synth_hall
 
         return run_synth_hall(args)
+    if args.kind == "st-fmr":
+        from ._stfmr import run_synth_st_fmr
+
+        return run_synth_st_fmr(args)
     from ..fit import COLUMNS
 
     _check_options(args, ("alpha", "j_ex", "mass_ratio", "tau", "fermi_energy", "points", "noise", "seed", "theta_deg",

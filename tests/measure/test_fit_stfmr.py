@@ -54,3 +54,29 @@ def test_ratio_analysis_gives_xi_dl_only_when_the_in_plane_field_is_oersted(spec
     # The in-plane drive is B_FL + B_Oe, not B_Oe: the ratio analysis overestimates xi_DL by that factor.
     assert out["ratio"] == pytest.approx(b_dl / (b_fl + TRUTH["oersted_field"]), rel=5e-3)
     assert out["xi_DL"] * (b_fl + TRUTH["oersted_field"]) / TRUTH["oersted_field"] == pytest.approx(xi_dl, rel=5e-3)
+
+
+def test_cli_synth_st_fmr(tmp_path, si):
+    """`jaxsot synth --kind st-fmr` (in-process): the written spectrum resonates at the Kittel field and its
+    Lorentzian ratio gives B_DL/(B_FL + B_Oe) of the strong-exchange closed forms."""
+    from jaxsot.cli import _fit_hall
+    from jaxsot.cli._main import parser
+    from jaxsot.cli.fit import main
+    from jaxsot.fit._stfmr import st_fmr_ratio_efficiency
+
+    top = parser()
+    commands = next(a for a in top._actions if hasattr(a, "choices") and isinstance(a.choices, dict) and "fit" in a.choices).choices
+    if "--rf-frequency" not in commands["synth"]._option_string_actions:
+        _fit_hall.register_options(commands["fit"], commands["synth"])
+    out = tmp_path / "fmr.csv"
+    args = top.parse_args(["synth", str(out), "--kind", "st-fmr", "--model", "strong_exchange", "--alpha", "0.02", "--noise", "0",
+                           "--oersted-field", "2e-4", "--current-density", "1e10", "--points", "120"])
+    assert main(args) == 0
+    rows = [line for line in out.read_text().splitlines() if not line.startswith("#")]
+    assert rows[0] == "B [T],V_mix [V],sigma_V_mix [V]" or rows[0] == "B [T],V_mix [V]"
+    table = np.array([[float(c) for c in line.split(",")[:2]] for line in rows[1:]])
+    b_fl, b_dl = si.strong_fields_si(0.02, 1.0, 1.5, 10.0, 1e10, 2e-7, 1.0, 1.0)
+    result = st_fmr_ratio_efficiency(table[:, 0], table[:, 1], m_eff=1.0, oersted_field=2e-4, current_density=1e10, ms_tesla=1.0,
+                                     thickness=1.0)
+    assert result["lorentzian"]["B_r"] == pytest.approx(B_RES, rel=1e-5)
+    assert result["ratio"] == pytest.approx(b_dl / (b_fl + 2e-4), rel=5e-3)
