@@ -104,3 +104,76 @@ def run_synth_st_fmr(args) -> int:
     print(f"wrote {args.output}: {args.points} fields around the Kittel resonance B_r = {b_res:.4g} T "
           f"(f = {args.rf_frequency:g} GHz, M_eff = {m_eff:g} T), in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def is_st_fmr_file(path) -> bool:
+    """Whether a data file's header has a V_mix column (an ST-FMR spectrum); unreadable files give False."""
+    import pathlib
+
+    try:
+        for line in pathlib.Path(path).read_text(encoding="utf-8-sig").splitlines():
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#"):
+                return "V_mix" in stripped.split(",")[1] if "," in stripped else False
+    except (OSError, UnicodeDecodeError, IndexError):
+        return False
+    return False
+
+
+def run_fit_st_fmr(args) -> int:
+    """`jaxsot fit spectrum.csv` for an ST-FMR spectrum: fit_st_fmr + the ratio analysis; results.json under --out."""
+    from ..fit._csv import FitDataError
+    from ._common import parse_pairs, prepare_out, write_json
+
+    if len(args.data) != 1:
+        raise UsageError(f"{len(args.data)} ST-FMR files; allowed: one spectrum per fit")
+    set_precision("float64")
+    from ..fit._stfmr import ST_FMR_PARAMETERS, fit_st_fmr, read_st_fmr_csv, st_fmr_ratio_efficiency
+
+    started = time.perf_counter()
+    free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free else ("alpha", "tau", "gilbert")
+    if not free or any(n not in ST_FMR_PARAMETERS for n in free) or len(set(free)) != len(free):
+        raise UsageError(f"--free {args.free!r}: allowed: distinct names from {', '.join(ST_FMR_PARAMETERS)}")
+    given = parse_pairs("--guess", args.guess, ST_FMR_PARAMETERS)
+    spectrum = read_st_fmr_csv(args.data[0])
+    s = spectrum["settings"]
+    if args.fermi_energy is not None:
+        s["fermi_energy"] = args.fermi_energy
+    m_eff = s.get("m_eff", s["ms"])
+    guess = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0, "anisotropy_field": s["ms"] - m_eff,
+             "oersted_field": 0.0, "gilbert": 0.01, "r_amr": 0.5, **given}
+    out = prepare_out(args.out)
+
+    from jaxsot import HallSettings, hall_bands
+
+    settings = HallSettings(s["phi_H"], spectrum["field"], fermi_energy=s["fermi_energy"], current_density=s["j_rf"], rho0=s["rho0"],
+                            ms_tesla=s["ms"], thickness=s["thickness"], easy_axis=(0.0, 0.0, 1.0), model=args.model, num=args.num,
+                            bands=hall_bands({**guess, "r_ahe": 0.0}, s["fermi_energy"]) if args.model == "exact" else None)
+    print(f"fitting {args.data[0]}: {len(spectrum['field'])} fields, f = {s['frequency'] / 1e9:g} GHz, model {args.model}, free {', '.join(free)}",
+          flush=True)
+    try:
+        result = fit_st_fmr(spectrum["field"], spectrum["v_mix"], settings, frequency=s["frequency"], current=s["current_peak"],
+                            guess=guess, free=free, sigma=spectrum["sigma"])
+    except ValueError as error:
+        raise FitDataError(f"{args.data[0]}: {error}") from None
+    for name in free:
+        se = result["standard_errors"][name]
+        text = f"{se:.3g}" if result["identifiable"][name] else "not determined"
+        print(f"  {name:<16} {result['parameters'][name]:12.6g} +- {text}")
+    for d in result["physical"]:
+        if d["determined"] or d.get("given", True):
+            print(f"  {d['combination']:<24} {'determined' if d['determined'] else 'NOT determined'} [{d['label']}]")
+    ratio = st_fmr_ratio_efficiency(spectrum["field"], spectrum["v_mix"], m_eff=m_eff, oersted_field=guess["oersted_field"] or 1.0,
+                                    current_density=s["j_rf"], ms_tesla=s["ms"], thickness=s["thickness"])
+    print(f"  Lorentzian: B_r = {ratio['lorentzian']['B_r'] * 1e3:.5g} mT, half width {ratio['lorentzian']['D'] * 1e3:.4g} mT, "
+          f"S/A = {ratio['lorentzian']['S'] / ratio['lorentzian']['A']:.5g}; B_DL/(B_FL + B_Oe) = {ratio['ratio']:.5g}")
+    print(f"  reduced chi^2 = {result['reduced_chi2']:.4g} ({'known noise' if spectrum['sigma'] is not None else 'noise estimated'})")
+    payload = {"kind": "st-fmr", "file": args.data[0], "model": args.model, "free": list(free), "parameters": result["parameters"],
+               "standard_errors": result["standard_errors"], "identifiable": result["identifiable"],
+               "physical": result["physical"], "chi2": result["chi2"], "dof": result["dof"], "reduced_chi2": result["reduced_chi2"],
+               "lorentzian": ratio["lorentzian"], "ratio_dl_over_in_plane": ratio["ratio"], "runtime_s": time.perf_counter() - started}
+    non_finite = write_json(out / "results.json", payload)
+    print(f"wrote {out / 'results.json'} in {time.perf_counter() - started:.1f} s")
+    if non_finite:
+        print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null)")
+    return 0

@@ -222,6 +222,12 @@ def _fit(args) -> int:
         from ._fit_hall import run_fit_hall
 
         return run_fit_hall(args)
+    from ._stfmr import is_st_fmr_file
+
+    if any(is_st_fmr_file(path) for path in args.data):
+        from ._stfmr import run_fit_st_fmr
+
+        return run_fit_st_fmr(args)
     args.optimizer = args.optimizer or "lbfgs"
     if args.optimizer == "lm":
         raise UsageError("--optimizer lm is for harmonic Hall data; allowed for AMR and torque curves: lbfgs, adam")

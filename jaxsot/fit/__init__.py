@@ -66,6 +66,7 @@ from ._hall import hall_loss as hall_loss
 from ._hall import synthesize_hall as synthesize_hall
 from ._stfmr import ST_FMR_PARAMETERS as ST_FMR_PARAMETERS
 from ._stfmr import fit_st_fmr as fit_st_fmr
+from ._stfmr import read_st_fmr_csv as read_st_fmr_csv
 from ._stfmr import st_fmr_ratio_efficiency as st_fmr_ratio_efficiency
 
 import importlib as _importlib
@@ -108,6 +109,7 @@ __all__ = [
     "synthesize_hall",
     "ST_FMR_PARAMETERS",
     "fit_st_fmr",
+    "read_st_fmr_csv",
     "st_fmr_ratio_efficiency",
     "COLUMNS",
     "COLUMN_UNITS",

@@ -80,3 +80,15 @@ def test_cli_synth_st_fmr(tmp_path, si):
                                      thickness=1.0)
     assert result["lorentzian"]["B_r"] == pytest.approx(B_RES, rel=1e-5)
     assert result["ratio"] == pytest.approx(b_dl / (b_fl + 2e-4), rel=5e-3)
+    # `jaxsot fit` on the spectrum (noisy this time): alpha, tau, gilbert within 3 SE of the truth.
+    import json
+
+    args = top.parse_args(["synth", str(out), "--kind", "st-fmr", "--model", "strong_exchange", "--alpha", "0.02", "--noise", "0.002",
+                           "--oersted-field", "2e-4", "--current-density", "1e10", "--points", "120"])
+    assert main(args) == 0
+    args = top.parse_args(["fit", str(out), "--model", "strong_exchange", "--guess", "alpha=0.03,tau=7,oersted_field=2e-4",
+                           "--out", str(tmp_path / "fit")])
+    assert main(args) == 0
+    saved = json.loads((tmp_path / "fit" / "results.json").read_text())
+    for name, truth in (("alpha", 0.02), ("tau", 10.0), ("gilbert", 0.01)):
+        assert abs(saved["parameters"][name] - truth) < 3.0 * saved["standard_errors"][name], name
