@@ -92,3 +92,31 @@ def test_cli_synth_st_fmr(tmp_path, si):
     saved = json.loads((tmp_path / "fit" / "results.json").read_text())
     for name, truth in (("alpha", 0.02), ("tau", 10.0), ("gilbert", 0.01)):
         assert abs(saved["parameters"][name] - truth) < 3.0 * saved["standard_errors"][name], name
+
+
+FMR_HEAD = "# frequency [GHz] = 10\n# phi_H [deg] = 45\n# j_rf [A/m^2] = 1e10\n# current_peak [A] = 1e-3\n# fermi_energy [eV] = 1.5\n" \
+           "# rho0 [ohm m] = 2e-7\n# ms [T] = 1\n# thickness [nm] = 1\n"
+FMR_ROWS = "B [T],V_mix [uV]\n" + "\n".join(f"{0.1 + 0.001 * i:.3f},{i - 5:.1f}" for i in range(10)) + "\n"
+BAD_FMR = {
+    "unknown_setting": ("# temperature [K] = 300\n" + FMR_HEAD + FMR_ROWS, "line 1: setting 'temperature' is not allowed"),
+    "missing_setting": (FMR_HEAD.replace("# ms [T] = 1\n", "") + FMR_ROWS, "setting 'ms' is missing"),
+    "text_cell": (FMR_HEAD + FMR_ROWS.replace("0.103,-2.0", "0.103,abc"), "line 13, column 'V_mix': 'abc' is not a number"),
+    "bad_unit": (FMR_HEAD + FMR_ROWS.replace("V_mix [uV]", "V_mix [ohm]"), "unit [ohm] of 'V_mix'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FMR))
+def test_bad_st_fmr_files_give_one_clear_line(tmp_path, case):
+    from jaxsot.fit import FitDataError, read_st_fmr_csv
+
+    text, fragment = BAD_FMR[case]
+    path = tmp_path / f"{case}.csv"
+    path.write_text(text)
+    with pytest.raises(FitDataError) as error:
+        read_st_fmr_csv(path)
+    message = str(error.value)
+    assert "\n" not in message and f"{case}.csv" in message and fragment in message, message
+    good = tmp_path / "good.csv"
+    good.write_text(FMR_HEAD + FMR_ROWS)
+    data = read_st_fmr_csv(good)
+    assert data["settings"]["frequency"] == 1e10 and data["v_mix"][0] == pytest.approx(-5e-6)
