@@ -114,8 +114,8 @@ def is_st_fmr_file(path) -> bool:
         for line in pathlib.Path(path).read_text(encoding="utf-8-sig").splitlines():
             stripped = line.strip()
             if stripped and not stripped.startswith("#"):
-                return "V_mix" in stripped.split(",")[1] if "," in stripped else False
-    except (OSError, UnicodeDecodeError, IndexError):
+                return any(cell.strip().split("[")[0].strip() == "V_mix" for cell in stripped.split(","))
+    except (OSError, UnicodeDecodeError):
         return False
     return False
 
