@@ -480,3 +480,19 @@ def harmonic_hall(
         "r_ohe": r_ohe,
     }
     return _points(_as_arrays(check_hall_params(params), settings), settings)
+
+
+def tangent_basis(m):
+    """(3, 2) orthonormal basis E of the plane perpendicular to the unit vector m (3,) (the energy descent's)."""
+    return _tangent_basis(m)
+
+
+def gradient_hessian(m, b_ext, stiffness):
+    """Tangent basis E (3, 2), energy gradient g = -E^T B_0 (2,) and Hessian H (2, 2) [T] at m (3,) on the sphere,
+    B_0 = b_ext + stiffness m (module docstring)."""
+    return _gradient_hessian(m, b_ext, stiffness)
+
+
+def param_arrays(params, settings):
+    """The parameter dict as arrays of the settings' dtype (no weak types: one compiled program for all)."""
+    return _as_arrays(params, settings)

@@ -43,14 +43,14 @@ from .._core import check_count
 from ._fields import moment_per_area, sot_field_vectors
 from ._hall import (
     HallSettings,
-    _as_arrays,
-    _gradient_hessian,
-    _tangent_basis,
     anisotropy_matrix,
     check_hall_params,
     equilibrium,
     field_direction,
+    gradient_hessian,
     hall_resistance,
+    param_arrays,
+    tangent_basis,
 )
 
 DEFAULT_PHASES = 16
@@ -100,7 +100,7 @@ def _solve_phase(m, s, b_of, stiffness, b_ext, scale):
     def newton(_, carry):
         # The iterate enters without its derivative: the last step alone carries dM/dp (implicit function).
         m = jax.lax.stop_gradient(carry[0])
-        basis = _tangent_basis(m)
+        basis = tangent_basis(m)
 
         def torque(v):
             # Tangent components of the torque balance at M(v) = normalize(m + E v), in m's fixed basis.
@@ -116,7 +116,7 @@ def _solve_phase(m, s, b_of, stiffness, b_ext, scale):
         v = v * jnp.minimum(1.0, _MAX_STEP / jnp.where(size > 0.0, size, 1.0))
         m_new = m + basis @ v
         # A stable state: the energy in the instantaneous total field (current-induced field frozen) is a minimum.
-        _, _, h = _gradient_hessian(m, b_ext + s * b_so, stiffness)
+        _, _, h = gradient_hessian(m, b_ext + s * b_so, stiffness)
         ok = (jnp.sqrt(residual @ residual) <= _CONVERGED * scale) & (jnp.linalg.eigvalsh(jax.lax.stop_gradient(h))[0] > 0.0)
         return m_new / jnp.sqrt(m_new @ m_new), ok
 
@@ -200,4 +200,4 @@ def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: in
     phases = check_count("phases", phases, minimum=8)
     if phases % 4:
         raise ValueError(f"phases = {phases} is not allowed; allowed: a multiple of 4, >= 8")
-    return _all_orders(_as_arrays(check_hall_params(params), settings), settings, phases)
+    return _all_orders(param_arrays(check_hall_params(params), settings), settings, phases)

@@ -39,7 +39,7 @@ from jaxtyping import Array, Float
 from .._core import check_range
 from ..constants import G_ELECTRON, HBAR, MU_B_EV_PER_T
 from ._fields import efficiency, moment_per_area, sot_field_vectors
-from ._hall import HallSettings, _as_arrays, anisotropy_matrix, check_hall_params, equilibrium, field_direction
+from ._hall import HallSettings, anisotropy_matrix, check_hall_params, equilibrium, field_direction, param_arrays
 
 GAMMA = G_ELECTRON * MU_B_EV_PER_T / HBAR
 """Gyromagnetic ratio g mu_B/hbar [rad/(fs T)] (g = 2.0023)."""
@@ -111,7 +111,7 @@ def st_fmr_spectrum(params: dict, settings: HallSettings, *, frequency, gilbert,
     check_range("frequency", frequency, low=0.0, low_inclusive=False, unit="Hz")
     check_range("gilbert", gilbert, low=0.0, low_inclusive=False)
     check_range("current", current, low=0.0, low_inclusive=False, unit="A")
-    params = _as_arrays(check_hall_params({"r_ahe": 0.0, **params}), settings)
+    params = param_arrays(check_hall_params({"r_ahe": 0.0, **params}), settings)
     dtype = settings.phi_h.dtype
     omega = jnp.asarray(2.0 * math.pi * frequency * 1e-15, dtype)  # rad/fs
     return _spectrum(params, settings, omega, jnp.asarray(gilbert, dtype), jnp.asarray(r_amr, dtype), jnp.asarray(current, dtype))

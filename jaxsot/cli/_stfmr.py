@@ -128,7 +128,8 @@ def run_fit_st_fmr(args) -> int:
     if len(args.data) != 1:
         raise UsageError(f"{len(args.data)} ST-FMR files; allowed: one spectrum per fit")
     set_precision("float64")
-    from ..fit._stfmr import ST_FMR_PARAMETERS, fit_st_fmr, read_st_fmr_csv, st_fmr_ratio_efficiency
+    from ..fit._stfmr import ST_FMR_PARAMETERS, fit_st_fmr, st_fmr_ratio_efficiency
+    from ..fit._stfmr_csv import read_st_fmr_csv
 
     started = time.perf_counter()
     free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free else ("alpha", "tau", "gilbert")

@@ -66,7 +66,6 @@ from ._hall import hall_loss as hall_loss
 from ._hall import synthesize_hall as synthesize_hall
 from ._stfmr import ST_FMR_PARAMETERS as ST_FMR_PARAMETERS
 from ._stfmr import fit_st_fmr as fit_st_fmr
-from ._stfmr import read_st_fmr_csv as read_st_fmr_csv
 from ._stfmr import st_fmr_ratio_efficiency as st_fmr_ratio_efficiency
 
 import importlib as _importlib
@@ -80,6 +79,7 @@ _CSV_NAMES = {
     "hall_csv_kind": "._hall_csv",
     "read_hall_csv": "._hall_csv",
     "write_hall_csv": "._hall_csv",
+    "read_st_fmr_csv": "._stfmr_csv",
 }
 
 
