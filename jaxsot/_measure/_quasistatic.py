@@ -12,9 +12,10 @@ equilibrium depends on t only through s, so the K phases need the L + 1 = K/4 + 
 quarter period on each branch). At each s, four Newton steps on the tangent components of the torque
 balance, started from the previous phase's M, with the exact 2 x 2 Jacobian from forward-mode autodiff
 (the current-induced fields depend on M; the damping-like one is not a gradient, so this is a root, not an
-energy minimum), each step limited to 0.3 rad. Only the last step is differentiated: from a converged
-M it carries the implicit-function derivative dM/dp = -J^-1 dF/dp for jax.grad. A phase whose torque
-residual before the last step exceeds 1e-9 of the field scale, or whose state is not an energy minimum in
+energy minimum), each step limited to 0.3 rad, on inputs with their derivatives stopped; one more
+Newton step from each converged M, vmapped over the phases, carries the implicit-function derivative
+dM/dp = -J^-1 dF/dp for jax.grad and jax.jacfwd. A phase whose torque
+residual before the last of the four steps exceeds 1e-9 of the field scale, or whose state is not an energy minimum in
 the instantaneous total field (the current-induced field frozen), marks the point not converged (NaN): the
 current switched the magnet or the continuation step was too large (raise `phases`).
 
@@ -94,33 +95,33 @@ def _phase_index(phases):
     return onp.asarray(branch), onp.asarray(index)
 
 
+def _newton_step(m, s, b_of, stiffness, b_ext, scale):
+    """One damped Newton step on the torque balance M x [B_0(M) + s B_SO(M)] = 0 from m (3,): (M, converged at m)."""
+    basis = tangent_basis(m)
+
+    def torque(v):
+        # Tangent components of the torque balance at M(v) = normalize(m + E v), in m's fixed basis.
+        mv = m + basis @ v
+        mv = mv / jnp.sqrt(mv @ mv)
+        b_so = b_of(mv)
+        t = basis.T @ jnp.cross(mv, stiffness @ mv + b_ext + s * b_so)
+        return t, (t, b_so)
+
+    jac, (residual, b_so) = jax.jacfwd(torque, has_aux=True)(jnp.zeros(2, m.dtype))
+    v = -jnp.linalg.solve(jac, residual)
+    size = jnp.sqrt(v @ v)
+    v = v * jnp.minimum(1.0, _MAX_STEP / jnp.where(size > 0.0, size, 1.0))
+    m_new = m + basis @ v
+    # A stable state: the energy in the instantaneous total field (current-induced field frozen) is a minimum.
+    _, _, h = gradient_hessian(m, b_ext + s * b_so, stiffness)
+    ok = (jnp.sqrt(residual @ residual) <= _CONVERGED * scale) & (jnp.linalg.eigvalsh(jax.lax.stop_gradient(h))[0] > 0.0)
+    return m_new / jnp.sqrt(m_new @ m_new), ok
+
+
 def _solve_phase(m, s, b_of, stiffness, b_ext, scale):
-    """Equilibrium M x [B_0(M) + s B_SO(M)] = 0 near m (3,) by damped Newton steps; (M, converged)."""
-
-    def newton(_, carry):
-        # The iterate enters without its derivative: the last step alone carries dM/dp (implicit function).
-        m = jax.lax.stop_gradient(carry[0])
-        basis = tangent_basis(m)
-
-        def torque(v):
-            # Tangent components of the torque balance at M(v) = normalize(m + E v), in m's fixed basis.
-            mv = m + basis @ v
-            mv = mv / jnp.sqrt(mv @ mv)
-            b_so = b_of(mv)
-            t = basis.T @ jnp.cross(mv, stiffness @ mv + b_ext + s * b_so)
-            return t, (t, b_so)
-
-        jac, (residual, b_so) = jax.jacfwd(torque, has_aux=True)(jnp.zeros(2, m.dtype))
-        v = -jnp.linalg.solve(jac, residual)
-        size = jnp.sqrt(v @ v)
-        v = v * jnp.minimum(1.0, _MAX_STEP / jnp.where(size > 0.0, size, 1.0))
-        m_new = m + basis @ v
-        # A stable state: the energy in the instantaneous total field (current-induced field frozen) is a minimum.
-        _, _, h = gradient_hessian(m, b_ext + s * b_so, stiffness)
-        ok = (jnp.sqrt(residual @ residual) <= _CONVERGED * scale) & (jnp.linalg.eigvalsh(jax.lax.stop_gradient(h))[0] > 0.0)
-        return m_new / jnp.sqrt(m_new @ m_new), ok
-
-    return jax.lax.fori_loop(0, _NEWTON_STEPS, newton, (m, jnp.asarray(False)))
+    """Equilibrium near m (3,) by _NEWTON_STEPS damped Newton steps (not differentiated): (M, converged)."""
+    return jax.lax.fori_loop(0, _NEWTON_STEPS, lambda _, carry: _newton_step(carry[0], s, b_of, stiffness, b_ext, scale),
+                             (m, jnp.asarray(False)))
 
 
 def _point(p, settings, phases, phi_h, theta_h, field, m_start):
@@ -133,27 +134,39 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
     m0, _, _, converged = equilibrium(b_ext, stiffness, m_start)
     scale = jnp.sqrt(b_ext @ b_ext) + jnp.sqrt(jnp.sum(stiffness**2))
 
-    def b_of(m):
-        b_fl, b_dl = sot_field_vectors(
-            p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m, moment,
-            method=settings.model, bands=settings.bands, num=settings.num,
-            field_like=settings.field_like, damping_like=settings.damping_like,
-        )
-        return b_fl + b_dl + p["oersted_field"] * y
+    def fields(p):
+        def b_of(m):
+            b_fl, b_dl = sot_field_vectors(
+                p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m, moment,
+                method=settings.model, bands=settings.bands, num=settings.num,
+                field_like=settings.field_like, damping_like=settings.damping_like,
+            )
+            return b_fl + b_dl + p["oersted_field"] * y
+
+        return b_of
 
     quarter = phases // 4
     s_values = jnp.sin(2.0 * math.pi * jnp.arange(1, quarter + 1, dtype=dtype) / phases)
+    # The continuation runs on frozen inputs (no derivatives through the Newton iterations, which would
+    # multiply the cost of jax.jacfwd by their number); one Newton step per solution from the converged
+    # state, vmapped over the phases, then carries the implicit-function derivative.
+    frozen = jax.lax.stop_gradient((p, stiffness, b_ext, m0))
+    b_frozen = fields(frozen[0])
 
     def chain(sign):
         def step(m, s):
-            m_new, ok = _solve_phase(m, sign * s, b_of, stiffness, b_ext, scale)
+            m_new, ok = _solve_phase(m, sign * s, b_frozen, frozen[1], frozen[2], scale)
             return m_new, (m_new, ok)
 
-        _, (ms, oks) = jax.lax.scan(step, m0, s_values)
-        return jnp.concatenate([m0[None], ms]), jnp.all(oks)
+        _, (ms, oks) = jax.lax.scan(step, frozen[3], s_values)
+        return ms, jnp.all(oks)
 
     # Both branches (s > 0 and s < 0) in one traced program.
     (m_pos, m_neg), (ok_pos, ok_neg) = jax.vmap(chain)(jnp.asarray([1.0, -1.0], dtype))
+    b_live = fields(p)
+    final = jax.vmap(lambda m, s: _newton_step(m, s, b_live, stiffness, b_ext, scale)[0])
+    m_pos = jnp.concatenate([m0[None], final(m_pos, s_values)])
+    m_neg = jnp.concatenate([m0[None], final(m_neg, -s_values)])
     branch, index = _phase_index(phases)
     m_phase = jnp.where(jnp.asarray(branch)[:, None] == 0, m_pos[index], m_neg[index])
     phase = 2.0 * math.pi * jnp.arange(phases, dtype=dtype) / phases
@@ -178,7 +191,7 @@ def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: in
 
     The quasi-static macrospin of `harmonic_hall_forward` (same parameters, settings and lock-in
     convention) solved at each current phase instead of linearized in j0. Differentiable in params
-    (implicit-function step); jit/vmap-friendly. About 24 (phases/4) evaluations of the current-induced
+    (implicit-function step); jit/vmap-friendly. About 30 (phases/4) evaluations of the current-induced
     fields (with their M-derivative) per field point against one for `harmonic_hall_forward`.
 
     Args:

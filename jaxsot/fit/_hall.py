@@ -891,7 +891,7 @@ def fit_harmonic_hall(
         report_every: print each restart's loss every so many iterations (0: quiet).
         orders: "first" (default): `jaxsot.harmonic_hall_forward`, first order in the current (fast);
             "all": `jaxsot.harmonic_hall_all_orders`, every order (R_1w with its O(j0^2) part, R_2w beyond
-            linear response), ~24 x 4 field evaluations per point instead of one.
+            linear response), ~30 x 4 field evaluations per point instead of one (16 phases).
     Returns: HallFitResult. Warns `IdentifiabilityWarning` naming the combinations the data do not fix
     (e.g. 'j_ex tau^-1') and `FitWarning` for bounds, convergence and chi^2; the sentences are in `notes`.
     Fits need float64 (jax_enable_x64).
