@@ -93,7 +93,13 @@ from ._measure import HallSettings as HallSettings
 from ._measure import HallSignals as HallSignals
 from ._measure import harmonic_hall as harmonic_hall
 from ._measure import harmonic_hall_forward as harmonic_hall_forward
+from ._measure import harmonic_hall_all_orders as harmonic_hall_all_orders
+from ._measure import HallHarmonics as HallHarmonics
 from ._measure import lockin_harmonics as lockin_harmonics
+from ._measure import st_fmr_spectrum as st_fmr_spectrum
+from ._measure import st_fmr_lorentzian_fit as st_fmr_lorentzian_fit
+from ._measure import st_fmr_ratio as st_fmr_ratio
+from ._measure import StFmrSignals as StFmrSignals
 from ._measure import LockinSignals as LockinSignals
 from ._measure import REFERENCE_CURRENT as REFERENCE_CURRENT
 from ._measure import sot_efficiency as sot_efficiency

@@ -6,6 +6,10 @@ torque coefficients, and harmonic Hall signals (docs: Theory > Harmonic Hall sig
 - `_angular`: the fields expanded over the direction of M (powers of sin^2 theta, two structures per torque).
 - `_hall`: quasi-static macrospin equilibrium under an AC current, implicit-function response and the
   lock-in harmonics R_1w, R_2w; `harmonic_hall_forward(params, settings)` is the differentiable forward model.
+- `_quasistatic`: the same quasi-static macrospin solved at each current phase (every order in j0):
+  R_1w, R_2w, R_3w at any amplitude (`harmonic_hall_all_orders`).
+- `_stfmr`: spin-torque FMR, the rectified mixing voltage of the linearized LLG under an RF current with
+  AMR readout, its Lorentzian decomposition and the standard ratio analysis.
 - `_lockin`: the time-domain check (LLG under j0 sin(w t), demodulated like a lock-in).
 """
 
@@ -28,5 +32,12 @@ from ._hall import hall_bands as hall_bands
 from ._hall import hall_resistance as hall_resistance
 from ._hall import harmonic_hall as harmonic_hall
 from ._hall import harmonic_hall_forward as harmonic_hall_forward
+from ._quasistatic import DEFAULT_PHASES as DEFAULT_PHASES
+from ._quasistatic import HallHarmonics as HallHarmonics
+from ._quasistatic import harmonic_hall_all_orders as harmonic_hall_all_orders
+from ._stfmr import StFmrSignals as StFmrSignals
+from ._stfmr import lorentzian_fit as st_fmr_lorentzian_fit
+from ._stfmr import ratio_analysis as st_fmr_ratio
+from ._stfmr import st_fmr_spectrum as st_fmr_spectrum
 from ._lockin import LockinSignals as LockinSignals
 from ._lockin import lockin_harmonics as lockin_harmonics

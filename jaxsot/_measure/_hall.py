@@ -4,9 +4,10 @@ Measurement model. Hall bar: current I(t) = I0 sin(w t) along x (current density
 E = rho0 j), Hall voltage along y, interface normal z. External field of magnitude B at polar angle
 theta_H (from z) and azimuth phi_H (from x), plus an optional constant bias. Hall resistance
 
-    R_H(M) = R_AHE M_z + R_PHE M_x M_y                      [ohm]
+    R_H(M) = R_AHE M_z + R_PHE M_x M_y (+ R_OHE B_z)          [ohm]
 
-(anomalous and planar Hall effects; R_PHE M_x M_y = (R_PHE/2) sin^2(theta) sin(2 phi)).
+(anomalous and planar Hall effects; R_PHE M_x M_y = (R_PHE/2) sin^2(theta) sin(2 phi); the ordinary Hall
+effect R_OHE B_z of the applied field's z component adds to R_1w only: it does not depend on M).
 
 Quasi-static macrospin. The drive is slow compared with the magnet's relaxation (kHz against GHz), so
 M(t) is the equilibrium of the LLG at the instantaneous current: the torque balance
@@ -48,7 +49,7 @@ from .._core import check_count, check_finite, check_range, check_shape, float_d
 from .._llg import Magnet, SpinOrbitTorque
 from ._fields import METHODS, moment_per_area, sot_field_vectors
 
-HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field")
+HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field", "r_ohe")
 """Parameters of `harmonic_hall_forward` (the ones a fit can vary), in this order."""
 
 HALL_PARAMETER_UNITS = {
@@ -61,9 +62,10 @@ HALL_PARAMETER_UNITS = {
     "r_phe": "ohm",
     "r_ane": "ohm",
     "oersted_field": "T",
+    "r_ohe": "ohm/T",
 }
 
-HALL_DEFAULTS = {"mass_ratio": 1.0, "r_phe": 0.0, "r_ane": 0.0, "oersted_field": 0.0}
+HALL_DEFAULTS = {"mass_ratio": 1.0, "r_phe": 0.0, "r_ane": 0.0, "oersted_field": 0.0, "r_ohe": 0.0}
 """Values used for parameters missing from the dict; the others are required."""
 
 _NEWTON_STEPS = 60
@@ -370,7 +372,7 @@ def _points(params, settings: HallSettings) -> HallSignals:
         b_sot = b_fl + b_dl + p["oersted_field"] * y
         dm = basis @ jnp.linalg.solve(h, basis.T @ b_sot)
         grad_r = jnp.stack([p["r_phe"] * m0[1], p["r_phe"] * m0[0], p["r_ahe"]])
-        r_1w = hall_resistance(m0, p["r_ahe"], p["r_phe"])
+        r_1w = hall_resistance(m0, p["r_ahe"], p["r_phe"]) + p["r_ohe"] * b_ext[2]
         r_2w = 0.5 * grad_r @ dm + p["r_ane"] * m0[0]
         nan = jnp.asarray(jnp.nan, dtype)
         return HallSignals(
@@ -395,7 +397,7 @@ def harmonic_hall_forward(params: dict, settings: HallSettings):
     HALL_PARAMETER_UNITS; missing optional ones from HALL_DEFAULTS): alpha [eV nm], j_ex [eV],
     mass_ratio, tau [fs] (the electron model), anisotropy_field B_K [T] (uniaxial, along settings.easy_axis;
     the shape anisotropy mu0 M_s N comes on top), r_ahe, r_phe, r_ane [ohm], oersted_field [T] (along +y
-    at the amplitude). Points whose equilibrium did not converge are NaN. jit/vmap/grad-friendly
+    at the amplitude), r_ohe [ohm/T] (ordinary Hall effect, R_OHE B_z in R_1w). Points whose equilibrium did not converge are NaN. jit/vmap/grad-friendly
     (jax.jit(harmonic_hall_forward) compiles once per settings structure).
     """
     signals = _points(_as_arrays(check_hall_params(params), settings), settings)
@@ -420,6 +422,7 @@ def harmonic_hall(
     r_phe=0.0,
     r_ane=0.0,
     oersted_field=0.0,
+    r_ohe=0.0,
     m_start=None,
     method=None,
 ) -> HallSignals:
@@ -430,7 +433,7 @@ def harmonic_hall(
             is a constant bias added to the swept field; gilbert and g do not enter a stationary state).
         torque: `jaxsot.SpinOrbitTorque` whose efield is the amplitude E0 = rho0 j0, along +x (the current).
         rho0: resistivity [ohm m] (j0 = E0/rho0). phi_h, field, theta_h: field azimuth [rad], magnitude [T],
-            polar angle [rad], broadcast to (N,). r_ahe, r_phe, r_ane [ohm], oersted_field [T]: as in
+            polar angle [rad], broadcast to (N,). r_ahe, r_phe, r_ane [ohm], oersted_field [T], r_ohe [ohm/T]: as in
             `harmonic_hall_forward`. m_start: (3,) or (N, 3). method: "exact" / "strong_exchange"
             (default: torque.method).
     Returns: HallSignals.
@@ -474,5 +477,22 @@ def harmonic_hall(
         "r_phe": r_phe,
         "r_ane": r_ane,
         "oersted_field": oersted_field,
+        "r_ohe": r_ohe,
     }
     return _points(_as_arrays(check_hall_params(params), settings), settings)
+
+
+def tangent_basis(m):
+    """(3, 2) orthonormal basis E of the plane perpendicular to the unit vector m (3,) (the energy descent's)."""
+    return _tangent_basis(m)
+
+
+def gradient_hessian(m, b_ext, stiffness):
+    """Tangent basis E (3, 2), energy gradient g = -E^T B_0 (2,) and Hessian H (2, 2) [T] at m (3,) on the sphere,
+    B_0 = b_ext + stiffness m (module docstring)."""
+    return _gradient_hessian(m, b_ext, stiffness)
+
+
+def param_arrays(params, settings):
+    """The parameter dict as arrays of the settings' dtype (no weak types: one compiled program for all)."""
+    return _as_arrays(params, settings)

@@ -6,10 +6,11 @@ the electron torques T1 + T2 of `jaxsot.electron_response`) is integrated with d
 step control) under the drive j(t) = j0 sin(w t): the torques are linear in E, so `llg_rates(...,
 current_on=sin(w t))` scales them by the instantaneous current; the Oersted field is added to
 B_ext as B_Oe sin(w t) y. The Hall voltage per I0 is sampled at K uniform times over whole periods,
-    v(t) = V_H(t)/I0 = R_H(M(t)) sin(w t) + 2 R_ANE M_x(t) sin^2(w t),
+    v(t) = V_H(t)/I0 = [R_H(M(t)) + R_OHE B_z] sin(w t) + 2 R_ANE M_x(t) sin^2(w t),
 and demodulated with the lock-in convention of `_hall.py` (reference sin(w t)):
     R_1w = (2/K) sum v sin(w t_k),  R_1w quadrature = (2/K) sum v cos(w t_k),
-    R_2w = -(2/K) sum v cos(2 w t_k),  R_2w quadrature = (2/K) sum v sin(2 w t_k),  R_dc = (1/K) sum v.
+    R_2w = -(2/K) sum v cos(2 w t_k),  R_2w quadrature = (2/K) sum v sin(2 w t_k),  R_dc = (1/K) sum v,
+    R_3w = (2/K) sum v sin(3 w t_k),  R_3w quadrature = (2/K) sum v cos(3 w t_k)   (`_quasistatic.py`).
 For a periodic signal the uniform-sample sums are the trapezoid rule, exact up to aliasing of
 harmonics above K/2 per period.
 
@@ -39,7 +40,7 @@ from ._hall import anisotropy_matrix, default_start, field_direction, hall_resis
 class LockinSignals(eqx.Module):
     """Demodulated time-domain Hall signals at N field points (module docstring for the definitions).
 
-    Fields (N,) [ohm]: r_1w, r_1w_quadrature, r_2w, r_2w_quadrature, r_dc; m_start (N, 3): the j = 0
+    Fields (N,) [ohm]: r_1w, r_1w_quadrature, r_2w, r_2w_quadrature, r_3w, r_3w_quadrature, r_dc; m_start (N, 3): the j = 0
     equilibrium the integration starts from; success (N,) bool (the solver finished); num_steps (N,).
     """
 
@@ -48,6 +49,8 @@ class LockinSignals(eqx.Module):
     r_2w: Float[Array, "N"]
     r_2w_quadrature: Float[Array, "N"]
     r_dc: Float[Array, "N"]
+    r_3w: Float[Array, "N"]
+    r_3w_quadrature: Float[Array, "N"]
     m_start: Float[Array, "N 3"]
     success: Bool[Array, "N"]
     num_steps: Array
@@ -65,7 +68,7 @@ def _vector_field(t, m, args):
 def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settle, periods, samples, max_steps):
     import diffrax  # on first use: ~0.6 s that `import jaxsot` should not pay
 
-    r_ahe, r_phe, r_ane = hall
+    r_ahe, r_phe, r_ane, r_ohe = hall
     stiffness = anisotropy_matrix(magnet.anisotropy_field, magnet.easy_axis, magnet.ms_tesla, magnet.demag)
     dtype = m_start.dtype
     period = 2.0 * math.pi / omega
@@ -90,7 +93,7 @@ def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settl
         m = solution.ys / jnp.sqrt(jnp.sum(solution.ys**2, -1, keepdims=True))
         phase = omega * times
         s = jnp.sin(phase)
-        v = hall_resistance(m, r_ahe, r_phe) * s + 2.0 * r_ane * m[:, 0] * s**2
+        v = (hall_resistance(m, r_ahe, r_phe) + r_ohe * b[2]) * s + 2.0 * r_ane * m[:, 0] * s**2
         scale = 2.0 / count
         return LockinSignals(
             r_1w=scale * jnp.sum(v * s),
@@ -98,6 +101,8 @@ def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settl
             r_2w=-scale * jnp.sum(v * jnp.cos(2.0 * phase)),
             r_2w_quadrature=scale * jnp.sum(v * jnp.sin(2.0 * phase)),
             r_dc=jnp.mean(v),
+            r_3w=scale * jnp.sum(v * jnp.sin(3.0 * phase)),
+            r_3w_quadrature=scale * jnp.sum(v * jnp.cos(3.0 * phase)),
             m_start=m0,
             success=solution.result == diffrax.RESULTS.successful,
             num_steps=solution.stats["num_accepted_steps"],
@@ -117,6 +122,7 @@ def lockin_harmonics(
     r_phe=0.0,
     r_ane=0.0,
     oersted_field=0.0,
+    r_ohe=0.0,
     frequency,
     periods: int = 2,
     settle_periods: int = 2,
@@ -132,7 +138,7 @@ def lockin_harmonics(
         magnet: `jaxsot.Magnet` (its external_field is a bias added to the swept field; gilbert sets the lag).
         torque: `jaxsot.SpinOrbitTorque` with efield = the amplitude E0 (current along x for the Hall bar).
         phi_h, field, theta_h: field azimuth [rad], magnitude [T], polar angle [rad], broadcast to (N,).
-        r_ahe, r_phe, r_ane [ohm], oersted_field [T]: as in `jaxsot harmonic_hall_forward`.
+        r_ahe, r_phe, r_ane [ohm], oersted_field [T], r_ohe [ohm/T]: as in `jaxsot harmonic_hall_forward`.
         frequency: drive frequency f [Hz] (> 0); choose 2 pi f tau_r << 1 (module docstring).
         periods: demodulated periods (>= 1) after settle_periods (>= 0) to let the start transient decay.
         samples_per_period: uniform samples per period (>= 8). m_start: (3,) or (N, 3) start of the j = 0
@@ -160,7 +166,7 @@ def lockin_harmonics(
     check_shape("m_start", m_start, (3,))
     m_start = jnp.broadcast_to(jnp.asarray(m_start, dtype), b_ext.shape)
     omega = jnp.asarray(2.0 * math.pi * frequency * 1e-15, dtype)  # rad/fs
-    hall = tuple(jnp.asarray(x, dtype) for x in (r_ahe, r_phe, r_ane))
+    hall = tuple(jnp.asarray(x, dtype) for x in (r_ahe, r_phe, r_ane, r_ohe))
     return _run(
         magnet, torque, b_ext, m_start, omega, jnp.asarray(oersted_field, dtype), hall,
         jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype), settle_periods, periods, samples_per_period, max_steps,

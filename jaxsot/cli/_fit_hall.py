@@ -27,6 +27,13 @@ from ._preflight import MAX_DATA_ROWS, check_fit_size
 from .fit import print_fit_report
 
 HALL_KIND = "harmonic-hall"
+HALL_FREE_HELP = (
+    "alpha (eV nm; 0.05), j_ex (eV; 1), mass_ratio (1; 1), tau (fs; 10), anisotropy_field (T; from the data: "
+    "mu0 M_s + 2 max B for a perpendicular easy axis, else 0.05, then scanned), r_ahe (ohm; max |R_1w|, then least "
+    "squares), r_phe (ohm; 0, least squares), r_ane (ohm; 0: thermal term R_ANE M_x of R_2w), oersted_field "
+    "(T; 0: along +y at j0), r_ohe (ohm/T; 0: ordinary Hall R_OHE B_z in R_1w), r_1w_offset (ohm; 0), r_2w_offset (ohm; 0)"
+)
+"""The free-able harmonic Hall parameters with units and defaults (`jaxsot fit --help`)."""
 """The `jaxsot synth --kind` value of harmonic Hall data."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -38,13 +45,29 @@ def register_options(fit_parser, synth_parser) -> None:
     from ..fit._hall_csv import HALL_CSV_FORMAT
 
     fit_parser.epilog = ((fit_parser.epilog or "") + "\n\n" + HALL_CSV_FORMAT).strip("\n")
+    hall = fit_parser.add_argument_group(
+        "harmonic Hall data",
+        "files with R_1w/R_2w (or X_1w/Y_2w, or B_DL/B_FL/xi) columns. --free, --guess and --bounds take these "
+        "names (unit; start or fixed value when not given): " + HALL_FREE_HELP + ". Default --free: alpha, j_ex, "
+        "tau, anisotropy_field, r_ahe, r_phe, and r_ane for an in-plane easy axis (field tables: alpha, j_ex, tau).",
+    )
+    action = fit_parser._option_string_actions.get("--free")
+    if action is not None and "harmonic Hall" not in (action.help or ""):
+        action.help = (action.help or "") + "; harmonic Hall data: names and defaults under 'harmonic Hall data' below"
+    hall.add_argument("--orders", choices=("first", "all"), default="first",
+                      help="harmonic Hall forward model: first order in the current (default, fast) or every order "
+                      "(the quasi-static equilibrium at 16 current phases: R_1w with its O(j0^2) part, R_2w beyond linear response)")
     group = synth_parser.add_argument_group(
         "--kind harmonic-hall",
-        "field sweeps from the time-domain route (LLG under j0 sin(2 pi f t), demodulated like a lock-in) plus "
-        "Gaussian noise (--noise: fraction of each column's peak-to-peak range); also uses --alpha, --j-ex, "
-        "--mass-ratio, --tau, --fermi-energy, --model, --seed, --unknown-noise. Cost: ~0.2 s per row for "
-        "--model strong_exchange, ~2 s per row for exact bands (2-core VM).",
+        "field sweeps R_1w, R_2w at every order in the current plus Gaussian noise (--noise: fraction of each "
+        "column's peak-to-peak range); also uses --alpha, --j-ex, --mass-ratio, --tau, --fermi-energy, --model, "
+        "--seed, --unknown-noise. --route quasi-static (default): the macrospin equilibrium at each current phase, "
+        "Fourier-demodulated (seconds in all); --route time-domain: the LLG under j0 sin(2 pi f t) demodulated "
+        "like a lock-in (~0.2 s per row for --model strong_exchange, ~2 s per row for exact bands, 2-core VM).",
     )
+    from ._stfmr import register_options as register_st_fmr
+
+    register_st_fmr(synth_parser)
     group.add_argument("--anisotropy-field", type=float, default=1.5, help="uniaxial anisotropy field B_K [T] (default 1.5)")
     group.add_argument("--r-ahe", type=float, default=1.0, help="anomalous Hall resistance [ohm] (default 1)")
     group.add_argument("--r-phe", type=float, default=0.3, help="planar Hall resistance [ohm] (default 0.3)")
@@ -58,6 +81,14 @@ def register_options(fit_parser, synth_parser) -> None:
     group.add_argument("--fields", default="0.1,0.25", help="comma-separated field magnitudes [T] (default 0.1,0.25)")
     group.add_argument("--angles", type=int, default=24, help="field angles phi_H per magnitude, uniform over 360 deg (default 24)")
     group.add_argument("--theta-h-deg", type=float, default=90.0, help="polar angle of the field [deg] (default 90: in plane)")
+    group.add_argument("--route", choices=("quasi-static", "time-domain"), default="quasi-static",
+                       help="quasi-static equilibrium at each current phase (default, fast) or the time-domain LLG")
+    group.add_argument("--phases", type=int, default=16, help="current phases per period of the quasi-static route (multiple of 4; default 16)")
+    group.add_argument("--signals", choices=("resistance", "lockin-rms", "lockin-peak"), default="resistance",
+                       help="columns written: R_1w, R_2w [ohm] with '# j0' (default), or the lock-in outputs X_1w, Y_2w [V] "
+                       "(reference in phase with the current) with '# current_rms' (lockin-rms: rms outputs and current) "
+                       "or '# current_peak' (lockin-peak) and '# width'")
+    group.add_argument("--width", type=float, default=10.0, help="Hall bar width [um] for --signals lockin-* (default 10)")
     group.add_argument("--frequency", type=float, default=1.5e7, help="drive frequency [Hz] of the time-domain route (default 1.5e7)")
     group.add_argument("--gilbert", type=float, default=1.0, help="Gilbert damping of the time-domain route (default 1: fast relaxation)")
 
@@ -106,7 +137,7 @@ def _count(option, value, low, high):
 
 
 def run_synth_hall(args) -> int:
-    """Write a synthetic harmonic Hall field sweep (time-domain route + noise) to args.output."""
+    """Write a synthetic harmonic Hall field sweep (quasi-static or time-domain route + noise) to args.output."""
     for option, value, low, high, inclusive, unit in (
         ("--alpha", args.alpha, -10.0, 10.0, True, "eV nm"), ("--j-ex", args.j_ex, 0.0, 100.0, False, "eV"),
         ("--mass-ratio", args.mass_ratio, 0.0, 100.0, False, ""), ("--tau", args.tau, 0.0, 1e7, False, "fs"),
@@ -117,7 +148,7 @@ def run_synth_hall(args) -> int:
         ("--current-density", args.current_density, 0.0, 1e14, False, "A/m^2"), ("--rho0", args.rho0, 0.0, 1.0, False, "ohm m"),
         ("--ms", args.ms, 0.0, 10.0, False, "T"), ("--thickness", args.thickness, 0.0, 1e4, False, "nm"),
         ("--theta-h-deg", args.theta_h_deg, 0.0, 180.0, True, "deg"), ("--frequency", args.frequency, 0.0, 1e15, False, "Hz"),
-        ("--gilbert", args.gilbert, 0.0, 100.0, False, ""),
+        ("--gilbert", args.gilbert, 0.0, 100.0, False, ""), ("--width", args.width, 0.0, 1e5, False, "um"),
     ):
         _check(option, value, low, high, low_inclusive=inclusive, unit=unit)
     if args.alpha == 0.0:
@@ -126,6 +157,9 @@ def run_synth_hall(args) -> int:
     for b in fields:
         _check("--fields", b, 0.0, 100.0, low_inclusive=False, unit="T")
     _count("--angles", args.angles, 3, MAX_DATA_ROWS)
+    _count("--phases", args.phases, 8, 4096)
+    if args.phases % 4:
+        raise UsageError(f"--phases = {args.phases}; allowed: a multiple of 4 from 8 to 4096")
     rows = args.angles * len(fields)
     _count("--fields x --angles", rows, 3, MAX_DATA_ROWS)
     easy_axis = _axis(args.easy_axis)
@@ -150,15 +184,27 @@ def run_synth_hall(args) -> int:
         bands=hall_bands(params, args.fermi_energy) if args.model == "exact" else None,
     )
     started = time.perf_counter()
-    print(f"integrating the LLG under the AC current at {rows} field points ({args.model} torque, f = {args.frequency:g} Hz) ...", flush=True)
+    if args.route == "time-domain":
+        print(f"integrating the LLG under the AC current at {rows} field points ({args.model} torque, f = {args.frequency:g} Hz) ...", flush=True)
+        how = f"time-domain LLG + lock-in demodulation, f = {args.frequency:g} Hz, gilbert = {args.gilbert:g}"
+    else:
+        print(f"solving the quasi-static equilibrium at {args.phases} current phases at {rows} field points ({args.model} torque) ...", flush=True)
+        how = f"quasi-static equilibrium at {args.phases} current phases, every order in the current"
     data = synthesize_hall(params, settings, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
-                           frequency=args.frequency, gilbert=args.gilbert, label=pathlib.Path(args.output).name)
+                           route=args.route, phases=args.phases, frequency=args.frequency, gilbert=args.gilbert,
+                           label=pathlib.Path(args.output).name)
     comments = [
-        f"synthetic harmonic Hall data from jaxsot synth --kind {HALL_KIND} (time-domain LLG + lock-in demodulation, "
-        f"{args.model} torque, f = {args.frequency:g} Hz, gilbert = {args.gilbert:g}; noise {args.noise:g} of each column's range, seed {args.seed})",
+        f"synthetic harmonic Hall data from jaxsot synth --kind {HALL_KIND} ({how}, "
+        f"{args.model} torque; noise {args.noise:g} of each column's range, seed {args.seed})",
         "truth: " + ", ".join(f"{k} = {v:g}" for k, v in params.items()) + " (eV nm, eV, 1, fs, T, ohm, ohm, ohm, T)",
     ]
-    write_hall_csv(args.output, data, comments=comments)
+    lockin = None
+    if args.signals != "resistance":
+        kind = args.signals.split("-")[1]
+        lockin = {"width": args.width * 1e3, "current": kind, "output": kind}
+        comments.append(f"lock-in outputs X_1w, Y_2w ({kind}), reference in phase with the current sin wt: "
+                        f"R_1w = {'sqrt(2) ' if kind == 'rms' else ''}X_1w/I, R_2w = -{'sqrt(2) ' if kind == 'rms' else ''}Y_2w/I (I peak)")
+    write_hall_csv(args.output, data, comments=comments, lockin=lockin)
     print(f"wrote {args.output}: {rows} rows (R_1w, R_2w), E_F = {args.fermi_energy:g} eV, in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -222,15 +268,26 @@ def run_fit_hall(args) -> int:
         kind = "field sweep R_1w, R_2w" if hasattr(item, "r_1w") else f"field table {', '.join(item.columns)}"
         print(f"  {item.label}: {item.num_points} rows, {kind}, E_F = {item.fermi_energy:g} eV, "
               f"noise {'given' if item.sigma_known else 'unknown (estimated)'}")
-    print(f"  model {args.model}, optimizer {optimizer}, {args.restarts} restarts; compiling the model and its Jacobian, then fitting",
+    print(f"  model {args.model}, {getattr(args, 'orders', 'first')} order{'s' if getattr(args, 'orders', 'first') == 'all' else ''} in the current, optimizer {optimizer}, {args.restarts} restarts; compiling the model and its Jacobian, then fitting",
           flush=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
         result = fit_harmonic_hall(data, free=free, guess=guess, bounds=bounds, model=args.model, num=args.num, optimizer=optimizer,
+                                   orders=getattr(args, "orders", "first"),
                                    restarts=args.restarts, max_steps=max_steps, seed=args.seed,
                                    report_every=getattr(args, "report_every", 0) if optimizer == "lbfgs" else 0)
     elapsed = time.perf_counter() - started
     print_fit_report(result, caught)
+    from ..fit._hall import hall_linearity
+
+    linearity = hall_linearity(data)
+    if linearity is not None:
+        change, error = linearity["relative_change"], linearity["relative_change_error"]
+        print("linearity in the current (rms of R_2w / j0 per sweep): " + ", ".join(
+            f"{j:.3g} A/m^2: {r:.4g}" for j, r in zip(linearity["current_density"], linearity["r2w_per_current"]))
+            + f" ohm/(A/m^2); R_2w/j0 = c0 + c1 j0 changes by {change:+.2%}"
+            + (f" +- {error:.2%}" if math.isfinite(error) else "") + " at the largest current"
+            + (" (not linear: fit with --orders all)" if abs(change) > 0.01 else ""))
     non_finite = _write_outputs(out, result, data, args, elapsed)
     written = ["results.json", "fit.csv", "trace.csv"]
     if not args.no_plot and _figures.fit_hall(out / "fit.png", result, data, _x_of, _UNITS):
@@ -262,7 +319,9 @@ def _write_outputs(out, result, data, args, elapsed):
     payload = {**run_metadata("float64", "command line", {"argv": vars(args) | {"data": list(args.data)}}), **result.to_dict()}
     for key in ("predictions", "residuals", "trace"):
         payload.pop(key)
-    payload.update({"files": list(args.data), "runtime_s": elapsed, "kind": "harmonic Hall"})
+    from ..fit._hall import hall_linearity
+
+    payload.update({"files": list(args.data), "runtime_s": elapsed, "kind": "harmonic Hall", "linearity": hall_linearity(data)})
     non_finite = write_json(out / "results.json", payload)
     text = io.StringIO()
     table = csv.writer(text, lineterminator="\n")

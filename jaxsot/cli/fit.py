@@ -59,8 +59,9 @@ def register(commands) -> None:
     )
     synth.add_argument("output", help="CSV file to write (a new file; an existing one only with --force)")
     synth.add_argument("--force", action="store_true", help="replace an existing regular file at the output path")
-    synth.add_argument("--kind", choices=("steady", "transient", "harmonic-hall"), default="steady",
-                       help="vs angle of M (default), vs time after a field step, or harmonic Hall field sweeps (R_1w, R_2w)")
+    synth.add_argument("--kind", choices=("steady", "transient", "harmonic-hall", "st-fmr"), default="steady",
+                       help="vs angle of M (default), vs time after a field step, harmonic Hall field sweeps (R_1w, R_2w), "
+                       "or an ST-FMR spectrum V_mix(B)")
     synth.add_argument("--columns", help="comma-separated observables (default steady: rho_ratio,T_DL_x,T_DL_y,T_FL_z; transient: T_DL_y,T_FL_z)")
     synth.add_argument("--alpha", type=float, default=DEFAULT_GUESS["alpha"], help="Rashba coupling [eV nm] (default 0.05)")
     synth.add_argument("--j-ex", type=float, default=DEFAULT_GUESS["j_ex"], help="exchange J [eV] (default 1)")
@@ -172,6 +173,10 @@ def _synth(args) -> int:
         from ._fit_hall import run_synth_hall
 
         return run_synth_hall(args)
+    if args.kind == "st-fmr":
+        from ._stfmr import run_synth_st_fmr
+
+        return run_synth_st_fmr(args)
     from ..fit import COLUMNS
 
     _check_options(args, ("alpha", "j_ex", "mass_ratio", "tau", "fermi_energy", "points", "noise", "seed", "theta_deg",
@@ -221,6 +226,12 @@ def _fit(args) -> int:
         from ._fit_hall import run_fit_hall
 
         return run_fit_hall(args)
+    from ._stfmr import is_st_fmr_file
+
+    if any(is_st_fmr_file(path) for path in args.data):
+        from ._stfmr import run_fit_st_fmr
+
+        return run_fit_st_fmr(args)
     args.optimizer = args.optimizer or "lbfgs"
     if args.optimizer == "lm":
         raise UsageError("--optimizer lm is for harmonic Hall data; allowed for AMR and torque curves: lbfgs, adam")

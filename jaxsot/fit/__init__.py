@@ -61,8 +61,12 @@ from ._hall import FieldData as FieldData
 from ._hall import HallData as HallData
 from ._hall import HallFitResult as HallFitResult
 from ._hall import fit_harmonic_hall as fit_harmonic_hall
+from ._hall import hall_linearity as hall_linearity
 from ._hall import hall_loss as hall_loss
 from ._hall import synthesize_hall as synthesize_hall
+from ._stfmr import ST_FMR_PARAMETERS as ST_FMR_PARAMETERS
+from ._stfmr import fit_st_fmr as fit_st_fmr
+from ._stfmr import st_fmr_ratio_efficiency as st_fmr_ratio_efficiency
 
 import importlib as _importlib
 
@@ -75,6 +79,7 @@ _CSV_NAMES = {
     "hall_csv_kind": "._hall_csv",
     "read_hall_csv": "._hall_csv",
     "write_hall_csv": "._hall_csv",
+    "read_st_fmr_csv": "._stfmr_csv",
 }
 
 
@@ -99,8 +104,13 @@ __all__ = [
     "HallData",
     "HallFitResult",
     "fit_harmonic_hall",
+    "hall_linearity",
     "hall_loss",
     "synthesize_hall",
+    "ST_FMR_PARAMETERS",
+    "fit_st_fmr",
+    "read_st_fmr_csv",
+    "st_fmr_ratio_efficiency",
     "COLUMNS",
     "COLUMN_UNITS",
     "CSV_FORMAT",

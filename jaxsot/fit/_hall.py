@@ -58,6 +58,7 @@ from .._measure import (
     effective_fields,
     hall_bands,
     harmonic_hall_forward,
+    harmonic_hall_all_orders,
     lockin_harmonics,
 )
 from ..constants import HBAR
@@ -79,8 +80,14 @@ FIELD_COLUMN_UNITS = {"B_DL": "T", "B_FL": "T", "xi_DL": "1", "xi_FL": "1"}
 """Internal units of FIELD_COLUMNS (files may give the fields in mT or uT)."""
 
 MICROSCOPIC = ("alpha", "j_ex", "mass_ratio", "tau")
-LINEAR = ("r_ahe", "r_phe", "r_ane", "r_1w_offset", "r_2w_offset")
+LINEAR = ("r_ahe", "r_phe", "r_ane", "r_ohe", "r_1w_offset", "r_2w_offset")
 """Parameters that enter R_1w, R_2w linearly (solved by least squares for the first start)."""
+
+HALL_ORDERS = ("first", "all")
+"""Forward models of `fit_harmonic_hall`: first order in the current (default) or every order."""
+
+SYNTH_ROUTES = ("quasi-static", "time-domain")
+"""Routes of `synthesize_hall`: equilibrium at each current phase (default) or the LLG in time (a lock-in)."""
 
 MIN_ROWS = 3
 HALL_OPTIMIZERS = ("lm", "lbfgs")
@@ -97,6 +104,8 @@ _STATUS = (
 _KNOWN = (
     ({"j_ex": 1.0, "tau": 1.0}, "J tau = hbar |B_FL|/(2 |B_DL|)"),
     ({"j_ex": 1.0, "tau": -1.0}, "J/tau: not fixed by B_DL/B_FL"),
+    ({"alpha": 1.0, "j_ex": -1.0}, "alpha/J (damping-like field, strong exchange)"),
+    ({"alpha": 1.0, "tau": 1.0}, "alpha tau (field-like field, strong exchange)"),
     ({"alpha": 1.0, "mass_ratio": 1.0}, "m alpha (B_DL with both bands)"),
     ({"alpha": 1.0, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 1.0}, "m alpha J tau (B_FL with both bands)"),
 )
@@ -154,6 +163,9 @@ class HallData:
             by 0.1 towards branch * u (the magnet's hysteresis branch; +1 is `HallSettings`' default).
         field_like, damping_like: include B_FL / B_DL in the forward model.
         label: name used in reports (the file name).
+        hm_thickness [nm], hm_resistivity [ohm m]: a heavy-metal layer beside the magnetic film (both or
+            neither), in parallel at the same E: j_HM = rho0 j0/hm_resistivity. Only the bilayer efficiencies
+            xi_HM = (2e/hbar) M_s t_F B/j_HM of the report use them (the model's current is the film's j0).
     Raises ValueError naming the argument, its value and what is allowed.
     """
 
@@ -176,6 +188,8 @@ class HallData:
     field_like: bool = True
     damping_like: bool = True
     label: str = "hall"
+    hm_thickness: float | None = None
+    hm_resistivity: float | None = None
 
     def __post_init__(self):
         r_1w = onp.atleast_1d(onp.asarray(self.r_1w, float))
@@ -197,6 +211,11 @@ class HallData:
         put("rho0", _positive("rho0", self.rho0, "ohm m"))
         put("ms_tesla", _positive("ms_tesla", self.ms_tesla, "T"))
         put("thickness", _positive("thickness", self.thickness, "nm"))
+        if (self.hm_thickness is None) != (self.hm_resistivity is None):
+            raise ValueError("hm_thickness and hm_resistivity: one is None; allowed: both (a heavy-metal layer) or neither")
+        if self.hm_thickness is not None:
+            put("hm_thickness", _positive("hm_thickness", self.hm_thickness, "nm"))
+            put("hm_resistivity", _positive("hm_resistivity", self.hm_resistivity, "ohm m"))
         for name in ("easy_axis", "demag", "bias_field"):
             put(name, _three(name, getattr(self, name)))
         if not any(self.easy_axis):
@@ -353,7 +372,7 @@ def _sigma_of(data):
 class _Static:
     """What the compiled residuals and optimizer are specialized on (hashable); data and bounds are traced."""
 
-    kinds: tuple  # per data set: ("hall",) or ("fields", columns, model)
+    kinds: tuple  # per data set: ("hall", orders) or ("fields", columns, model)
     free: tuple
     transform: tuple
     max_steps: int = 200
@@ -384,7 +403,12 @@ def predictions(params, blocks, static):
     out = []
     for kind, block in zip(static.kinds, blocks):
         if kind[0] == "hall":
-            r_1w, r_2w = harmonic_hall_forward({k: params[k] for k in HALL_PARAMETERS}, block["settings"])
+            hall = {k: params[k] for k in HALL_PARAMETERS}
+            if kind[1] == "all":
+                out_all = harmonic_hall_all_orders(hall, block["settings"])
+                r_1w, r_2w = out_all.r_1w, out_all.r_2w
+            else:
+                r_1w, r_2w = harmonic_hall_forward(hall, block["settings"])
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
         else:
             out.append(_field_predictions(params, block, kind[1], kind[2]))
@@ -422,9 +446,59 @@ def _residuals_and_jacobian(x, data, static):
     return fun(x), jax.jacfwd(fun)(x)
 
 
+def hall_linearity(data) -> dict | None:
+    """Linearity of the second harmonic in the current over sweeps at several current amplitudes.
+
+    For each HallData (one current amplitude j0 each) the amplitude a = rms over rows of R_2w; in the linear
+    (first-order) regime a/j0 is constant. Least squares of a/j0 = c0 + c1 j0 over the sweeps (weights from
+    sigma_2w when given). Args: data: HallData or a list (FieldData entries are ignored). Returns None with
+    fewer than two distinct currents, else {"current_density" [A/m^2], "r2w_per_current" [ohm/(A/m^2)],
+    "standard_error" (of each ratio; NaN without sigma), "intercept" c0, "slope" c1, "relative_change"
+    c1 j_max/c0 (the fraction by which R_2w/j0 at the largest current departs from the linear limit),
+    "relative_change_error" (NaN without sigma or with two currents)}.
+    """
+    sweeps = [d for d in (data if isinstance(data, (list, tuple)) else [data]) if isinstance(d, HallData)]
+    currents = onp.array([d.current_density for d in sweeps], float)
+    if len(set(currents.tolist())) < 2:
+        return None
+    ratio, error = [], []
+    for d in sweeps:
+        a = float(onp.sqrt(onp.mean(d.r_2w**2)))
+        ratio.append(a / d.current_density)
+        # d a/d R_i = R_i/(N a): first-order error propagation of the rms.
+        error.append(float(onp.sqrt(onp.sum((d.r_2w * d.sigma_2w) ** 2))) / (d.num_points * a * d.current_density)
+                     if d.sigma_known and a > 0.0 else math.nan)
+    ratio, error = onp.asarray(ratio), onp.asarray(error)
+    weights = 1.0 / error**2 if onp.all(onp.isfinite(error)) else onp.ones_like(ratio)
+    design = onp.stack([onp.ones_like(currents), currents], -1)
+    normal = design.T @ (design * weights[:, None])
+    c0, c1 = onp.linalg.solve(normal, design.T @ (weights * ratio))
+    change = c1 * currents.max() / c0
+    change_error = math.nan
+    if onp.all(onp.isfinite(error)) and len(currents) > 2:
+        cov = onp.linalg.inv(normal)
+        g = onp.array([-c1 * currents.max() / c0**2, currents.max() / c0])
+        change_error = float(math.sqrt(max(g @ cov @ g, 0.0)))
+    return {"current_density": currents.tolist(), "r2w_per_current": ratio.tolist(), "standard_error": error.tolist(),
+            "intercept": float(c0), "slope": float(c1), "relative_change": float(change), "relative_change_error": change_error}
+
+
+def _hold_last(trace, losses):
+    """Traces (restarts, max_steps) without NaN: after a run stops its final loss repeats (inf for a run whose
+    start was not finite)."""
+    trace = onp.array(trace, float)
+    for row, final in zip(trace, onp.asarray(losses, float)):
+        finite = onp.flatnonzero(onp.isfinite(row))
+        fill = row[finite[-1]] if finite.size else (final if math.isfinite(final) else math.inf)
+        row[(finite[-1] + 1) if finite.size else 0:] = fill
+    return trace
+
+
 def _x_of_u(u, lower, upper, transform):
     """Physical x (p,) and dx/du (p,) of unconstrained u (NumPy; the same map as `to_physical`)."""
-    t = 1.0 / (1.0 + onp.exp(-onp.asarray(u, float)))
+    # The logistic function without overflow for large |u| (exp(-u) overflows below u ~ -709).
+    u = onp.asarray(u, float)
+    t = onp.where(u >= 0.0, 1.0 / (1.0 + onp.exp(-onp.abs(u))), onp.exp(-onp.abs(u)) / (1.0 + onp.exp(-onp.abs(u))))
     x, dxdu = onp.empty_like(t), onp.empty_like(t)
     for i, kind in enumerate(transform):
         if kind:
@@ -508,6 +582,23 @@ def _as_list(data, settings):
     return data
 
 
+def default_free(data) -> tuple:
+    """The parameters `fit_harmonic_hall` fits when free is None, for a list of HallData / FieldData."""
+    has_hall = any(isinstance(d, HallData) for d in data)
+    free = ("alpha", "j_ex", "tau") + (("anisotropy_field", "r_ahe", "r_phe") if has_hall else ())
+    if has_hall and all(_in_plane(d) for d in data if isinstance(d, HallData)):
+        # In-plane magnets: the thermal (anomalous Nernst / spin Seebeck) term R_ANE M_x has the angular
+        # dependence of the damping-like term (cos phi): leaving it out would bias B_DL.
+        free = free + ("r_ane",)
+    return free
+
+
+def _in_plane(data) -> bool:
+    """Whether a HallData's easy axis lies in the film plane (|u_z| < 0.5): an in-plane magnet."""
+    u = onp.asarray(data.easy_axis, float)
+    return abs(u[2]) < 0.5 * float(onp.linalg.norm(u))
+
+
 def _default_guess(data) -> dict:
     """Starting values: jaxsot.fit's DEFAULT_GUESS for the electrons, HALL_DEFAULTS, and scales from the data."""
     # anisotropy_field and r_ahe = 0 are placeholders: without a Hall curve nothing depends on them.
@@ -536,7 +627,8 @@ def _default_bounds(name, guess, data) -> tuple:
         return tuple(sorted((guess / 10.0, guess * 10.0)))
     if name in ("anisotropy_field", "r_ahe") and guess != 0.0:
         return tuple(sorted((guess / 10.0, guess * 10.0)))
-    scale = {"r_phe": 3.0 * r_1w, "r_1w_offset": 3.0 * r_1w, "r_ane": 3.0 * r_2w, "r_2w_offset": 3.0 * r_2w,
+    b_max = max([float(onp.max(onp.abs(d.field))) for d in hall] or [1.0]) or 1.0
+    scale = {"r_phe": 3.0 * r_1w, "r_1w_offset": 3.0 * r_1w, "r_ohe": 3.0 * r_1w / b_max, "r_ane": 3.0 * r_2w, "r_2w_offset": 3.0 * r_2w,
              "oersted_field": 0.1, "anisotropy_field": 10.0, "r_ahe": 3.0 * r_1w}[name]
     scale = max(scale, 2.0 * abs(guess), 1e-12)
     return (guess - scale, guess + scale)
@@ -599,7 +691,7 @@ def _show(point, names):
     return "(" + ", ".join(f"{n} = {point[n]:.4g}" for n in names) + ")"
 
 
-def _blocks(data, model, num, bands, sigmas, values, dtype):
+def _blocks(data, model, num, bands, sigmas, values, dtype, orders="first"):
     """The traced data of every data set (pytrees) and the static kinds."""
     blocks, kinds = [], []
     for d, b, sigma in zip(data, bands, sigmas):
@@ -607,7 +699,7 @@ def _blocks(data, model, num, bands, sigmas, values, dtype):
         if isinstance(d, HallData):
             blocks.append({"settings": d.settings(model=model, num=num, bands=b if model == "exact" else None),
                            "values": observed, "sigma": jnp.asarray(sigma, dtype)})
-            kinds.append(("hall",))
+            kinds.append(("hall", orders))
         else:
             efield = jnp.asarray([d.rho0 * REFERENCE_CURRENT * 1e-9, 0.0], dtype)
             torque = SpinOrbitTorque(
@@ -635,6 +727,8 @@ class HallFitResult:
         analysed: free electron parameters analysed by name in log coordinates (the magnet and Hall
             parameters profiled out of that analysis; their errors come from the full covariance).
         covariance, correlation: (p, p) over `free` (physical units).
+        physical: the model's own combinations of the analysed parameters (J tau, m alpha, alpha/J, ...; rational
+            exponents) with "combination", "label", "exponents", "value", "relative_error", "determined".
         directions: principal directions of the profiled Gauss-Newton matrix of `analysed` (strongest first):
             {"combination" (e.g. 'j_ex tau'), "exponents", "value", "relative_error", "determined", "known"}.
         condition_number: of that matrix.
@@ -644,7 +738,7 @@ class HallFitResult:
         noise: {label: {column: sigma used (a number when uniform, else a list)}}.
         predictions, residuals (whitened): one (N, K) array per data set; columns: per data set.
         restarts: per restart {"start", "end", "loss", "steps", "status"}; best: its index.
-        trace: (restarts, max_steps) loss per iteration. bounds: {free: (lower, upper)}.
+        trace: (restarts, max_steps) loss per iteration (after a run stops its final loss repeats: no NaN). bounds: {free: (lower, upper)}.
         notes: sentences (identifiability, bounds, convergence, chi^2). settings: model, num, bands, ...
     """
 
@@ -673,6 +767,7 @@ class HallFitResult:
     bounds: dict
     notes: tuple
     settings: dict
+    physical: list = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         """A text table: value +- SE per parameter, the determined combinations, derived fields, chi^2."""
@@ -689,14 +784,24 @@ class HallFitResult:
                 se = self.standard_errors[name]
                 rel = f"{se / abs(value):8.2%}" if value != 0.0 else f"{'':>8}"
                 lines.append(f"{name:<17} {value:12.6g} {se:12.3g} {rel}  {unit}")
+        profiled = [n for n in self.free if n not in self.analysed]
+        if self.physical:
+            lines.append(f"the model's combinations of {', '.join(self.analysed)}" +
+                         (f" ({', '.join(profiled)} profiled out):" if profiled else ":"))
+            for d in self.physical:
+                if not (d["determined"] or d.get("given", True)):
+                    continue
+                flag = "determined" if d["determined"] else "NOT determined"
+                rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
+                value = f"{d['value']:<11.6g}" if d["determined"] else f"{'--':<11}"
+                lines.append(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}  [{d['label']}]")
         if self.directions:
-            profiled = [n for n in self.free if n not in self.analysed]
-            lines.append(f"combinations of {', '.join(self.analysed)} (log axes" +
+            lines.append(f"principal directions of {', '.join(self.analysed)} (log axes" +
                          (f"; {', '.join(profiled)} profiled out):" if profiled else "):"))
             for d in self.directions:
                 flag = "determined" if d["determined"] else "NOT determined"
                 rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
-                value = f"{d['value']:<11.5g}" if d["determined"] and math.isfinite(d["value"]) else f"{'--':<11}"
+                value = f"{d['value']:<11.6g}" if d["determined"] and math.isfinite(d["value"]) else f"{'--':<11}"
                 known = f"  [{d['known']}]" if d["known"] else ""
                 lines.append(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}{known}")
         if self.derived:
@@ -757,6 +862,7 @@ def fit_harmonic_hall(
     rcond: float = 1e-9,
     max_relative_error: float = 0.5,
     report_every: int = 0,
+    orders: str = "first",
 ) -> HallFitResult:
     """Fit microscopic, magnet and Hall parameters to harmonic Hall curves and/or SOT field tables.
 
@@ -765,7 +871,8 @@ def fit_harmonic_hall(
             or arrays (r_1w, r_2w) [ohm] with `settings`.
         settings: a `jaxsot.HallSettings` for array data (its model is the default `model`).
         free: names from HALL_FIT_PARAMETERS to fit (default alpha, j_ex, tau, and with Hall curves
-            anisotropy_field, r_ahe, r_phe); the others are fixed at `guess`.
+            anisotropy_field, r_ahe, r_phe, plus r_ane when every sweep has an in-plane easy axis); the
+            others are fixed at `guess`.
         guess: {name: start / fixed value} (defaults: jaxsot.fit.DEFAULT_GUESS, HALL_DEFAULTS, offsets 0,
             r_ahe and the anisotropy field from the data's scale, refined by least squares before the fit).
         bounds: {name: (lower, upper)} for free names (default: alpha, j_ex, mass_ratio guess/3..3 guess;
@@ -782,6 +889,9 @@ def fit_harmonic_hall(
             step below which a run stops (default 1e-8).
         rcond, max_relative_error: identifiability thresholds (`jaxsot.fit.analyze`).
         report_every: print each restart's loss every so many iterations (0: quiet).
+        orders: "first" (default): `jaxsot.harmonic_hall_forward`, first order in the current (fast);
+            "all": `jaxsot.harmonic_hall_all_orders`, every order (R_1w with its O(j0^2) part, R_2w beyond
+            linear response), ~30 x 4 field evaluations per point instead of one (16 phases).
     Returns: HallFitResult. Warns `IdentifiabilityWarning` naming the combinations the data do not fix
     (e.g. 'j_ex tau^-1') and `FitWarning` for bounds, convergence and chi^2; the sentences are in `notes`.
     Fits need float64 (jax_enable_x64).
@@ -792,6 +902,8 @@ def fit_harmonic_hall(
     if model not in ("exact", "strong_exchange"):
         raise ValueError(f"model = {model!r} is not allowed; allowed: 'exact', 'strong_exchange'")
     num = check_count("num", num, minimum=8)
+    if orders not in HALL_ORDERS:
+        raise ValueError(f"orders = {orders!r} is not allowed; allowed: {', '.join(map(repr, HALL_ORDERS))}")
     if optimizer not in HALL_OPTIMIZERS:
         raise ValueError(f"optimizer = {optimizer!r} is not allowed; allowed: {', '.join(map(repr, HALL_OPTIMIZERS))}")
     if ftol is None:
@@ -820,7 +932,7 @@ def fit_harmonic_hall(
     if values["alpha"] == 0.0:
         raise ValueError("guess['alpha'] = 0 eV nm; allowed: a non-zero Rashba coupling (either sign)")
     if free is None:
-        free = ("alpha", "j_ex", "tau") + (("anisotropy_field", "r_ahe", "r_phe") if has_hall else ())
+        free = default_free(data)
     free = (free,) if isinstance(free, str) else tuple(free)
     _check_names("free", free)
     if not free or len(set(free)) != len(free):
@@ -862,7 +974,7 @@ def fit_harmonic_hall(
         notes.append((FitWarning, "JAX runs in float32: fits need float64 (switch on JAX's jax_enable_x64 option before "
                                   "creating arrays); gradients and standard errors are unreliable in float32"))
     sigmas = [_sigma_of(d) if d.sigma_known else onp.broadcast_to(column_scale(_values_of(d)), _values_of(d).shape) for d in data]
-    blocks, kinds = _blocks(data, model, num, bands, sigmas, values, dtype)
+    blocks, kinds = _blocks(data, model, num, bands, sigmas, values, dtype, orders)
     static = _Static(kinds=kinds, free=free, transform=tuple(transform_kind(lo, hi) for lo, hi in zip(lower, upper)),
                      max_steps=max_steps, gtol=float(gtol), ftol=float(ftol), report_every=report_every)
 
@@ -897,6 +1009,7 @@ def fit_harmonic_hall(
         u, losses, steps, status, trace = (onp.stack(z) for z in zip(*runs))
     else:
         u, losses, steps, status, trace = (onp.asarray(z) for z in _run_batched(jnp.asarray(u0, dtype), data_now, static))
+    trace = _hold_last(trace, losses)
     if not onp.any(onp.isfinite(losses)):
         raise ValueError("every restart gave a non-finite loss (an equilibrium or a Fermi contour did not converge); "
                          "narrow the bounds or give a better guess")
@@ -939,6 +1052,9 @@ def fit_harmonic_hall(
         analysis["standard_errors"] = analysis["standard_errors"] * math.sqrt(reduced)
     derived, derived_at = _derived(params, free, analysis, data, model, num, bands, dtype)
     _notes(notes, analysis, free, params, lower, upper, noise_known, reduced, dof)
+    _separability_notes(notes, jacobian, free)
+    _model_note(notes, model, free, params, lower, upper,
+                poor=noise_known and dof > 0 and reduced > 1.0 + 4.0 * math.sqrt(2.0 / dof))
 
     predicted, residual_blocks, noise_used, offset = [], [], {}, 0
     for d, s, label in zip(data, sigmas, labels):
@@ -960,6 +1076,7 @@ def fit_harmonic_hall(
         covariance=analysis["covariance"],
         correlation=analysis["correlation"],
         directions=analysis["directions"],
+        physical=analysis["physical"],
         condition_number=analysis["condition_number"],
         derived=derived,
         chi2=chi2,
@@ -976,7 +1093,7 @@ def fit_harmonic_hall(
         trace=onp.asarray(trace),
         bounds={n: (lo, hi) for n, lo, hi in zip(free, lower, upper)},
         notes=tuple(info + [text for _, text in notes]),
-        settings={"model": model, "optimizer": optimizer, "num": num, "bands": [list(b) for b in bands], "restarts": restarts, "max_steps": max_steps,
+        settings={"model": model, "orders": orders, "optimizer": optimizer, "num": num, "bands": [list(b) for b in bands], "restarts": restarts, "max_steps": max_steps,
                   "seed": seed, "derived_at": derived_at, "fermi_energies": [d.fermi_energy for d in data]},
     )
 
@@ -1065,14 +1182,15 @@ def _uncertainty(jacobian, x, free, lower, upper, rcond, max_relative_error) -> 
     nuisance = onp.flatnonzero(~electrons)
     relative = onp.where(log, se / onp.where(x != 0.0, onp.abs(x), 1.0), 0.0)
     identifiable = onp.isfinite(se) & (relative <= max_relative_error)
-    directions, condition = [], math.nan
+    directions, condition, physical = [], math.nan, []
     if interest.size:
         j_i = jacobian[:, interest]
         if nuisance.size:
             j_n = jacobian[:, nuisance]
             j_i = j_i - j_n @ onp.linalg.lstsq(j_n, j_i, rcond=None)[0]
         result = analyze(j_i, x[interest], list(analysed), onp.ones(interest.size, bool), rcond=rcond,
-                         max_relative_error=max_relative_error)
+                         max_relative_error=max_relative_error, known=_KNOWN)
+        physical = result["physical"]
         se[interest] = result["standard_errors"]
         identifiable[interest] = result["identifiable"]
         directions, condition = result["directions"], result["condition_number"]
@@ -1082,7 +1200,7 @@ def _uncertainty(jacobian, x, free, lower, upper, rcond, max_relative_error) -> 
         sd = onp.sqrt(onp.diag(covariance))
         correlation = covariance / onp.outer(sd, sd)
     return {"covariance": covariance, "standard_errors": se, "identifiable": identifiable, "analysed": analysed,
-            "directions": directions, "condition_number": condition, "null_vectors": v[:, null], "scale": scale,
+            "directions": directions, "physical": physical, "condition_number": condition, "null_vectors": v[:, null], "scale": scale,
             "correlation": onp.where(onp.isfinite(correlation), correlation, onp.nan)}
 
 
@@ -1143,7 +1261,14 @@ def _derived(params, free, analysis, data, model, num, bands, dtype):
             gradient[:, i] = (up - down) / (2.0 * h)
     covariance, scale, null = analysis["covariance"], analysis["scale"], analysis["null_vectors"]
     names = ("B_FL per 1e11 A/m^2", "B_DL per 1e11 A/m^2", "xi_FL", "xi_DL", "j_ex tau", "hbar/(2 j_ex tau)")
-    units = ("mT", "mT", "1", "1", "eV fs", "1 (= |B_DL/B_FL|)")
+    units = ("mT", "mT", "1 (film current density)", "1 (film current density)", "eV fs", "1 (= |B_DL/B_FL|)")
+    if isinstance(d, HallData) and d.hm_thickness is not None:
+        # Bilayer convention: the same E drives j_HM = E/rho_HM in the heavy metal, so xi_HM = xi (j/j_HM).
+        ratio = d.hm_resistivity / d.rho0
+        value = onp.concatenate([value, value[2:4] * ratio])
+        gradient = onp.concatenate([gradient, gradient[2:4] * ratio])
+        names = names + ("xi_FL (heavy-metal current density)", "xi_DL (heavy-metal current density)")
+        units = units + ("1", "1")
     out = {}
     for name, unit, v, g in zip(names, units, value, gradient):
         g_z = g * scale
@@ -1153,6 +1278,10 @@ def _derived(params, free, analysis, data, model, num, bands, dtype):
             se = math.sqrt(max(float(g @ covariance @ g), 0.0))
         out[name] = {"value": float(v), "standard_error": se, "unit": unit}
     where = f"M = ({u[0]:.3g}, {u[1]:.3g}, {u[2]:.3g}), E_F = {d.fermi_energy:g} eV, rho0 = {d.rho0:g} ohm m, {model}"
+    if isinstance(d, HallData) and d.hm_thickness is not None:
+        share = (d.hm_thickness / d.hm_resistivity) / (d.hm_thickness / d.hm_resistivity + d.thickness / d.rho0)
+        where += (f"; heavy metal {d.hm_thickness:g} nm, {d.hm_resistivity:g} ohm m: j_HM/j = {d.rho0 / d.hm_resistivity:.4g}, "
+                  f"{share:.1%} of the current")
     return out, where
 
 
@@ -1160,8 +1289,14 @@ def _notes(notes, analysis, free, params, lower, upper, noise_known, reduced, do
     bad = [d for d in analysis["directions"] if not d["determined"]]
     undetermined = [n for n, ok in zip(free, analysis["identifiable"]) if not ok]
     if bad or undetermined:
-        good = "; ".join(f"{d['combination']} = {d['value']:.5g} (relative error {d['relative_error']:.2g}"
-                         f"{', ' + d['known'] if d['known'] else ''})" for d in analysis["directions"] if d["determined"]) or "nothing"
+        # The model's own combinations (J tau, m alpha ...) where determined; principal directions otherwise.
+        named = [d for d in analysis.get("physical", []) if d["determined"]]
+        good = "; ".join(f"{d['combination']} = {d['value']:.6g} (relative error {d['relative_error']:.3g}, {d['label']})" for d in named)
+        if len(named) < sum(d["determined"] for d in analysis["directions"]):
+            good = "; ".join(([good] if good else []) + [
+                f"{d['combination']} = {d['value']:.6g} (relative error {d['relative_error']:.3g}"
+                f"{', ' + d['known'] if d['known'] else ''})" for d in analysis["directions"] if d["determined"]][len(named):])
+        good = good or "nothing"
         weak = "; ".join(f"{d['combination']} (relative error "
                          f"{'inf' if not math.isfinite(d['relative_error']) else format(d['relative_error'], '.2g')})" for d in bad)
         notes.append((IdentifiabilityWarning,
@@ -1178,6 +1313,65 @@ def _notes(notes, analysis, free, params, lower, upper, noise_known, reduced, do
     if noise_known and dof > 0 and reduced > 1.0 + 4.0 * math.sqrt(2.0 / dof):
         notes.append((FitWarning, f"reduced chi^2 = {reduced:.3g} is well above 1 for {dof} degrees of freedom: the stated "
                                   "sigma is too small or the model does not describe the data"))
+
+
+def _model_note(notes, model, free, params, lower, upper, poor=False):
+    """With the exact bands, J pushed to its upper bound (or alpha to its lower one), or a chi^2 well above
+    its expectation, can mean the data show no (alpha k_F/J)^2 angular dependence of the torques: then the
+    strong-exchange model is the consistent one."""
+    if model != "exact":
+        return
+    pushed = []
+    for name, side in (("j_ex", "upper"), ("alpha", "lower")):
+        if name not in free:
+            continue
+        i = free.index(name)
+        lo, hi, x = lower[i], upper[i], params[name]
+        position = math.log(x / lo) / math.log(hi / lo) if is_log_scale(lo, hi) else (x - lo) / (hi - lo)
+        if (side == "upper" and position > 1.0 - 1e-3) or (side == "lower" and position < 1e-3):
+            pushed.append(f"{name} at its {side} bound")
+    if pushed:
+        notes.append((FitWarning, f"{' and '.join(pushed)} with the exact bands: the residuals show torques without the "
+                                  "exact bands' (alpha k_F/J)^2 angular dependence, which the fit can only mimic by "
+                                  "making alpha k_F/J small; --model strong_exchange (model='strong_exchange'), or a fit "
+                                  "of a field table (B_DL, B_FL columns), is the consistent model for these data"))
+    elif poor and any(n in free for n in MICROSCOPIC):
+        notes.append((FitWarning, "the exact-band model does not describe these data (chi^2 well above 1): if the torques "
+                                  "do not change with the angle of M (no (alpha k_F/J)^2 dependence), --model "
+                                  "strong_exchange (model='strong_exchange') is the consistent model; compare its chi^2"))
+
+
+_NON_SOT = {
+    "r_ane": "the thermal term R_ANE M_x (anomalous Nernst / spin Seebeck) and the damping-like field both go as "
+             "cos(phi_H) for an in-plane magnet; only their field dependence differs (B_DL: 1/(B + B_d), R_ANE: "
+             "constant): add sweeps at other field magnitudes, or fix r_ane",
+    "oersted_field": "the Oersted field and the field-like field have the same symmetry (even in M, along y): "
+                     "harmonic Hall data cannot tell them apart; fix oersted_field (from the current in the "
+                     "non-magnetic layers) or the field-like parameters",
+    "r_ohe": "the ordinary Hall term R_OHE B_z and the anomalous Hall term R_AHE M_z are separated only by how M_z "
+             "and B_z differ over the sweep: add tilted-field sweeps (theta_H) across saturation, or fix r_ohe",
+    "r_2w_offset": "a constant R_2w offset is separated from the torques and the thermal term only by their angle "
+                   "dependence: sweep the full 360 deg of phi_H",
+}
+_SEPARATION = 0.999  # R^2 of a term's Jacobian column on the others above which it is reported inseparable
+
+
+def _separability_notes(notes, jacobian, free):
+    """A note for each free non-SOT term whose effect the other free parameters reproduce (R^2 > 0.999)."""
+    jacobian = onp.asarray(jacobian, float)
+    for i, name in enumerate(free):
+        if name not in _NON_SOT or len(free) < 2:
+            continue
+        column = jacobian[:, i]
+        others = onp.delete(jacobian, i, axis=1)
+        norm = float(column @ column)
+        if not norm > 0.0:
+            continue
+        fitted = others @ onp.linalg.lstsq(others, column, rcond=None)[0]
+        explained = float(fitted @ fitted) / norm
+        if explained > _SEPARATION:
+            notes.append((IdentifiabilityWarning, f"{name} cannot be separated by these data (the other free parameters "
+                                                  f"reproduce {explained:.4%} of its effect): {_NON_SOT[name]}"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1203,6 +1397,8 @@ def hall_loss(data, guess=None, *, model: str = "exact", num: int = 64):
 
 @functools.partial(jax.jit, static_argnames=("static",))
 def _hall_mean_square_loss(params, *, blocks, static):
+    # Names added after a caller's dict was written (e.g. r_ohe) take their defaults.
+    params = {**{n: 0.0 for n in ("r_1w_offset", "r_2w_offset")}, **HALL_DEFAULTS, **params}
     r = _residuals(params, blocks, static)
     return 0.5 * jnp.mean(r * r)
 
@@ -1215,6 +1411,8 @@ def synthesize_hall(
     sigma=None,
     known_noise: bool = True,
     seed: int = 0,
+    route: str = "quasi-static",
+    phases: int = 16,
     frequency: float = 1.5e7,
     gilbert: float = 1.0,
     periods: int = 2,
@@ -1224,12 +1422,15 @@ def synthesize_hall(
     atol: float = 1e-12,
     label: str = "synthetic",
 ) -> HallData:
-    """Synthetic harmonic Hall data from the TIME-DOMAIN route (`jaxsot.lockin_harmonics`) plus Gaussian noise.
+    """Synthetic harmonic Hall data at every order in the current plus Gaussian noise.
 
-    The LLG is integrated under j(t) = j0 sin(2 pi f t) and demodulated like a lock-in (no quasi-static
-    expansion), so a fit with `harmonic_hall_forward` tests the whole chain; at the default f = 15 MHz
-    and gilbert = 1 the in-phase harmonics differ from the quasi-static ones by ~1e-4 relative (lag) plus the
-    O(j0^2) terms the quasi-static model drops.
+    Two routes, both free of the first-order expansion of the fit's default forward model:
+    route = "quasi-static" (default): `jaxsot.harmonic_hall_all_orders`, the macrospin equilibrium at
+    each of `phases` current phases, Fourier-demodulated (milliseconds per field point);
+    route = "time-domain": `jaxsot.lockin_harmonics`, the LLG integrated under j(t) = j0 sin(2 pi f t) and
+    demodulated like a lock-in (~0.2 s per field point with strong-exchange torques, ~2 s with exact bands
+    on a 2-core VM); at the default f = 15 MHz and gilbert = 1 its in-phase harmonics differ from the
+    quasi-static ones by ~(w tau_r)^2 ~ 1e-6 relative (the magnet's lag).
 
     Args:
         params: {name: value} from HALL_FIT_PARAMETERS (alpha, j_ex, tau, anisotropy_field, r_ahe required;
@@ -1239,8 +1440,11 @@ def synthesize_hall(
         noise: standard deviation as a fraction of each column's peak-to-peak range, or
         sigma: (sigma_1w, sigma_2w) [ohm] absolute standard deviations (not both).
         known_noise: write the sigmas into the data (else the fit estimates them). seed: noise seed.
-        frequency [Hz], gilbert, periods, settle_periods, samples_per_period, rtol, atol: `lockin_harmonics`.
-    Returns: HallData (label `label`). Raises ValueError when the integration failed at some row.
+        route: "quasi-static" or "time-domain" (above). phases: current phases per period (quasi-static).
+        frequency [Hz], gilbert, periods, settle_periods, samples_per_period, rtol, atol: `lockin_harmonics`
+            (time-domain route only).
+    Returns: HallData (label `label`). Raises ValueError when the equilibrium or the integration failed at
+        some row (naming it), or for an unknown route.
     """
     if not isinstance(settings, HallSettings):
         raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
@@ -1253,23 +1457,21 @@ def synthesize_hall(
     if sigma is not None and noise:
         raise ValueError("noise and sigma are both given; allowed: one of them")
     seed = check_count("seed", seed, minimum=0)
-    magnet = Magnet(settings.ms_tesla, settings.thickness, gilbert, anisotropy_field=p["anisotropy_field"],
-                    easy_axis=settings.easy_axis, demag=settings.demag, external_field=settings.bias_field)
-    efield = jnp.stack([settings.rho0 * settings.current_density * 1e-9, jnp.zeros_like(settings.rho0)])
-    torque = SpinOrbitTorque(p["alpha"], p["j_ex"], settings.fermi_energy, efield, p["tau"], mass_ratio=p["mass_ratio"],
-                             method=settings.model, num=settings.num, field_like=settings.field_like,
-                             damping_like=settings.damping_like)
-    signals = lockin_harmonics(
-        magnet, torque, settings.phi_h, settings.field, theta_h=settings.theta_h, r_ahe=p["r_ahe"], r_phe=p["r_phe"],
-        r_ane=p["r_ane"], oersted_field=p["oersted_field"], frequency=frequency, periods=periods,
-        settle_periods=settle_periods, samples_per_period=samples_per_period, m_start=settings.m_start, rtol=rtol, atol=atol,
-    )
-    if not bool(jnp.all(signals.success)):
-        bad = int(onp.flatnonzero(~onp.asarray(signals.success))[0])
-        raise ValueError(f"the LLG integration failed at row {bad} (phi_h = {float(settings.phi_h[bad]):.4g} rad, "
-                         f"B = {float(settings.field[bad]):.4g} T); allowed: settings where it succeeds (raise max_steps)")
-    r_1w = onp.asarray(signals.r_1w) + p["r_1w_offset"]
-    r_2w = onp.asarray(signals.r_2w) + p["r_2w_offset"]
+    if route not in SYNTH_ROUTES:
+        raise ValueError(f"route = {route!r} is not allowed; allowed: {', '.join(map(repr, SYNTH_ROUTES))}")
+    if route == "quasi-static":
+        out = harmonic_hall_all_orders({k: p[k] for k in HALL_PARAMETERS}, settings, phases=phases)
+        success, r_1w, r_2w = out.converged, out.r_1w, out.r_2w
+        failure = "the quasi-static equilibrium did not converge (the current switches the magnet, or raise phases)"
+    else:
+        r_1w, r_2w, success = _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol)
+        failure = "the LLG integration failed (raise max_steps)"
+    if not bool(jnp.all(success)):
+        bad = int(onp.flatnonzero(~onp.asarray(success))[0])
+        raise ValueError(f"{failure} at row {bad} (phi_h = {float(settings.phi_h[bad]):.4g} rad, "
+                         f"B = {float(settings.field[bad]):.4g} T); allowed: settings where it succeeds")
+    r_1w = onp.asarray(r_1w) + p["r_1w_offset"]
+    r_2w = onp.asarray(r_2w) + p["r_2w_offset"]
     if sigma is None:
         s_1w, s_2w = noise * onp.ptp(r_1w), noise * onp.ptp(r_2w)
     else:
@@ -1280,3 +1482,18 @@ def synthesize_hall(
     keep = known_noise and s_1w > 0.0 and s_2w > 0.0
     return HallData.from_settings(r_1w, r_2w, settings, sigma_1w=s_1w if keep else None, sigma_2w=s_2w if keep else None,
                                   label=label)
+
+
+def _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol):
+    magnet = Magnet(settings.ms_tesla, settings.thickness, gilbert, anisotropy_field=p["anisotropy_field"],
+                    easy_axis=settings.easy_axis, demag=settings.demag, external_field=settings.bias_field)
+    efield = jnp.stack([settings.rho0 * settings.current_density * 1e-9, jnp.zeros_like(settings.rho0)])
+    torque = SpinOrbitTorque(p["alpha"], p["j_ex"], settings.fermi_energy, efield, p["tau"], mass_ratio=p["mass_ratio"],
+                             method=settings.model, num=settings.num, field_like=settings.field_like,
+                             damping_like=settings.damping_like)
+    signals = lockin_harmonics(
+        magnet, torque, settings.phi_h, settings.field, theta_h=settings.theta_h, r_ahe=p["r_ahe"], r_phe=p["r_phe"],
+        r_ane=p["r_ane"], oersted_field=p["oersted_field"], r_ohe=p["r_ohe"], frequency=frequency, periods=periods,
+        settle_periods=settle_periods, samples_per_period=samples_per_period, m_start=settings.m_start, rtol=rtol, atol=atol,
+    )
+    return signals.r_1w, signals.r_2w, signals.success

@@ -28,6 +28,11 @@ A. Field sweeps (one file = one sweep of one sample; several files are fitted to
   sigma_R_1w, sigma_R_2w [unit of R]   standard deviations (both or neither; without them the fit
                       estimates the noise per column from the residuals)
   branch [1]          +1 / -1: which magnetization state (M along +u or -u) a row starts from (default +1)
+  or, instead of R_1w and R_2w, the lock-in outputs with the reference in phase with the current sin wt:
+  X_1w, Y_2w [V|mV|uV|nV]  in-phase first harmonic and quadrature second harmonic (with sigma_X_1w,
+                      sigma_Y_2w); R_1w = a X_1w/I0, R_2w = -a Y_2w/I0, I0 the peak current, a = sqrt 2
+                      for rms outputs (setting lockin_output, default rms), 1 for peak outputs.
+                      Y_1w, X_2w, X_3w, Y_3w [V] may be present (read, not fitted).
 B. Tables of effective fields or efficiencies (at given M and current density):
   theta_M [deg|rad]   polar angle of M from z (required; column or setting), phi_M [deg|rad] (default 0)
   B_DL, B_FL [T|mT|uT]  scalar damping-like / field-like fields at the row's current density
@@ -37,7 +42,16 @@ B. Tables of effective fields or efficiencies (at given M and current density):
   sigma_<column> [unit]     standard deviations (all or none)
 Settings, as '# name [unit] = value' lines before the header (a column of the same name is not allowed):
   fermi_energy [eV|meV]     E_F (required; `--fermi-energy` overrides)
-  j0 [A/m^2|A/cm^2|MA/cm^2] current density amplitude (required for A)
+  j0 [A/m^2|A/cm^2|MA/cm^2] current density amplitude (peak: j(t) = j0 sin wt), or (required for A)
+  current_peak [A|mA|uA]    the peak current I0, or
+  current_rms [A|mA|uA]     the rms current I0/sqrt 2 (one of j0, current_peak, current_rms; the two
+                            currents need width: j0 = I0/(width x current_thickness); lock-in columns need one)
+  width [nm|um|mm]          Hall bar width (with current_peak / current_rms)
+  current_thickness [nm]    thickness that carries the current (default: thickness)
+  lockin_output [1] = rms   the lock-in's amplitude convention: rms (default) or peak
+  hm_thickness [nm], hm_resistivity [ohm m|uohm cm]  a heavy-metal layer under the magnet (both or neither):
+                            the report adds the bilayer efficiencies xi (heavy-metal current density
+                            j_HM = rho0 j0/hm_resistivity); with current_peak/rms the layers share the current
   rho0 [ohm m|uohm cm]      resistivity of the film (E = rho0 j)              (required)
   ms [T]                    mu0 M_s                                           (required)
   thickness [nm]            magnetic film thickness t_F                       (required)
@@ -81,6 +95,9 @@ _CURRENT = {"A/m^2": 1.0, "A/cm^2": 1e4, "MA/cm^2": 1e10}
 _RESISTIVITY = {"ohm m": 1.0, "Ohm m": 1.0, "uohm cm": 1e-8, "µohm cm": 1e-8, "μohm cm": 1e-8}
 _ENERGY = {"eV": 1.0, "meV": 1e-3}
 _LENGTH = {"nm": 1.0}
+_WIDTH = {"nm": 1.0, "um": 1e3, "µm": 1e3, "μm": 1e3, "mm": 1e6}
+_AMPERE = {"A": 1.0, "mA": 1e-3, "uA": 1e-6, "µA": 1e-6, "μA": 1e-6}
+_VOLT = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6, "μV": 1e-6, "nV": 1e-9}
 _ONE = {"1": 1.0, "": 1.0}
 
 # name -> (unit table, (low, high, low exclusive) in internal units or None)
@@ -92,6 +109,10 @@ _HALL_COLUMNS = {
     "R_2w": (_OHM, (-1e9, 1e9, False)),
     "branch": (_ONE, None),
 }
+# Lock-in outputs (volts): X_1w and Y_2w are fitted (R_1w = a X_1w/I0, R_2w = -a Y_2w/I0, a = sqrt 2 for rms
+# outputs); the other quadratures and the third harmonic are read and checked, not fitted.
+_LOCKIN_COLUMNS = {name: (_VOLT, (-1e3, 1e3, False)) for name in ("X_1w", "Y_1w", "X_2w", "Y_2w", "X_3w", "Y_3w")}
+_LOCKIN_OBSERVABLES = ("X_1w", "Y_2w")
 _FIELD_TABLE_COLUMNS = {
     "theta_M": (_ANGLE, (-4 * math.pi, 4 * math.pi, False)),
     "phi_M": (_ANGLE, (-4 * math.pi, 4 * math.pi, False)),
@@ -108,7 +129,14 @@ _SCALAR_SETTINGS = {
     # Lower bounds: the fields scale as 1/(M_s t_F); far below these the forward model overflows.
     "ms": (_TESLA, (1e-3, 10.0, False)),
     "thickness": (_LENGTH, (1e-2, 1e4, False)),
+    "current_peak": (_AMPERE, (0.0, 10.0, True)),
+    "current_rms": (_AMPERE, (0.0, 10.0, True)),
+    "width": (_WIDTH, (0.0, 1e8, True)),
+    "current_thickness": (_LENGTH, (0.0, 1e4, True)),
+    "hm_thickness": (_LENGTH, (0.0, 1e4, True)),
+    "hm_resistivity": (_RESISTIVITY, (0.0, 1.0, True)),
 }
+_LOCKIN_OUTPUT = ("rms", "peak")
 _VECTOR_SETTINGS = {"easy_axis": _ONE, "demag": _ONE, "bias_field": _TESLA}
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 _OBSERVABLES = {"hall": ("R_1w", "R_2w"), "fields": FIELD_COLUMNS}
@@ -155,7 +183,7 @@ def hall_csv_kind(path):
         names = _header_names(read_data_text(path))
     except FitDataError:
         return None
-    if any(n in _OBSERVABLES["hall"] for n in names):
+    if any(n in _OBSERVABLES["hall"] or n in _LOCKIN_OBSERVABLES for n in names):
         return "hall"
     if any(n in FIELD_COLUMNS for n in names):
         return "fields"
@@ -197,14 +225,19 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
     text = read_data_text(path)
     path = pathlib.Path(path)
     names = _header_names(text)
-    kind = "hall" if any(n in _OBSERVABLES["hall"] for n in names) else "fields" if any(n in FIELD_COLUMNS for n in names) else None
+    lockin = any(n in _LOCKIN_OBSERVABLES for n in names)
+    kind = "hall" if lockin or any(n in _OBSERVABLES["hall"] for n in names) else "fields" if any(n in FIELD_COLUMNS for n in names) else None
     if not names:
         raise FitDataError(f"{path}: no header row; allowed: one row of 'name [unit]' cells (see `jaxsot fit --help`)")
+    if lockin and any(n in _OBSERVABLES["hall"] for n in names):
+        raise FitDataError(f"{path}: both R_1w/R_2w and lock-in X_1w/Y_2w columns; allowed: one form (resistances or lock-in voltages)")
     if kind is None:
-        raise FitDataError(f"{path}: no observable column; allowed: R_1w and R_2w [ohm] (field sweeps), or one or more of "
+        raise FitDataError(f"{path}: no observable column; allowed: R_1w and R_2w [ohm] or X_1w and Y_2w [V] (field sweeps), or one or more of "
                            f"{', '.join(FIELD_COLUMNS)} (field tables)")
-    table_of = _HALL_COLUMNS if kind == "hall" else _FIELD_TABLE_COLUMNS
-    row_settings = {n: spec for n, spec in table_of.items() if n not in _OBSERVABLES[kind]}
+    table_of = ({**_HALL_COLUMNS, **_LOCKIN_COLUMNS} if lockin else _HALL_COLUMNS) if kind == "hall" else _FIELD_TABLE_COLUMNS
+    observables = _LOCKIN_OBSERVABLES if lockin else _OBSERVABLES[kind]
+    row_settings = {n: spec for n, spec in table_of.items() if n not in observables and n not in _LOCKIN_COLUMNS}
+    lockin_output = None
     settings, vectors, rows, header, header_line = {}, {}, [], None, 0
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -220,6 +253,11 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
                 raise FitDataError(f"{path}: {where}: setting {name!r} after the header; allowed: settings before the header row")
             if name in settings or name in vectors:
                 raise FitDataError(f"{path}: {where}: setting {name!r} given twice; allowed: once")
+            if name == "lockin_output" and kind == "hall":
+                if value.strip().lower() not in _LOCKIN_OUTPUT:
+                    raise FitDataError(f"{path}: {where}, setting 'lockin_output': {value.strip()!r}; allowed: rms or peak")
+                lockin_output = value.strip().lower()
+                continue
             if name in _VECTOR_SETTINGS and kind == "hall":
                 vectors[name] = _vector_setting(path, where, name, value, unit_factor(path, where, name, unit, _VECTOR_SETTINGS[name]))
             elif name in _SCALAR_SETTINGS or name in row_settings:
@@ -228,7 +266,7 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
                 settings[name] = _number(path, where, name, value) * factor
                 _check_range(path, where, name, value, unit, settings[name], factor, bounds)
             else:
-                allowed = list(_SCALAR_SETTINGS) + (list(_VECTOR_SETTINGS) if kind == "hall" else []) + list(row_settings)
+                allowed = list(_SCALAR_SETTINGS) + (list(_VECTOR_SETTINGS) + ["lockin_output"] if kind == "hall" else []) + list(row_settings)
                 raise FitDataError(f"{path}: {where}: setting {name!r} is not allowed in a {'field sweep' if kind == 'hall' else 'field table'}; "
                                    f"allowed: {', '.join(allowed)}")
             continue
@@ -240,7 +278,6 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
             raise FitDataError(f"{path}: more than {max_rows} data rows; allowed: at most {max_rows} (thin the data)")
         rows.append((number, cells))
 
-    observables = _OBSERVABLES[kind]
     columns = []  # (name, unit, factor, bounds)
     for cell in header:
         match = _HEADER_CELL.match(cell)
@@ -266,7 +303,8 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
     present = [o for o in observables if o in names]
     if kind == "hall" and len(present) < 2:
         missing = [o for o in observables if o not in names][0]
-        raise FitDataError(f"{path}: column '{missing} [ohm]' is missing; allowed: both R_1w and R_2w columns")
+        both = "X_1w and Y_2w [V] columns (lock-in outputs)" if lockin else "R_1w and R_2w columns"
+        raise FitDataError(f"{path}: column '{missing} [{'V' if lockin else 'ohm'}]' is missing; allowed: both {both}")
     sigmas = [f"sigma_{o}" for o in present]
     given = [s for s in sigmas if s in names]
     if given and len(given) != len(sigmas):
@@ -330,14 +368,17 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
                                + (" (or --fermi-energy)" if name == "fermi_energy" else ""))
     common = dict(fermi_energy=settings["fermi_energy"], rho0=settings["rho0"], ms_tesla=settings["ms"],
                   thickness=settings["thickness"], label=label or path.name)
+    if ("hm_thickness" in settings) != ("hm_resistivity" in settings):
+        missing = "hm_resistivity" if "hm_thickness" in settings else "hm_thickness"
+        raise FitDataError(f"{path}: setting {missing!r} is missing; allowed: hm_thickness and hm_resistivity together (a heavy-metal layer)")
     try:
         if kind == "hall":
-            if "j0" not in settings:
-                raise FitDataError(f"{path}: setting 'j0' is missing; allowed: a line '# j0 [A/m^2] = value' (the current density amplitude)")
+            current_density, r_1w, r_2w, sigma_1w, sigma_2w = _hall_signals(path, settings, column, lockin, lockin_output)
             return HallData(
                 phi_h=value_of("phi_H", required="the field angle phi_H"), field=value_of("B", required="the field magnitude B"),
-                theta_h=value_of("theta_H", math.pi / 2), r_1w=column["R_1w"], r_2w=column["R_2w"],
-                sigma_1w=column.get("sigma_R_1w"), sigma_2w=column.get("sigma_R_2w"), current_density=settings["j0"],
+                theta_h=value_of("theta_H", math.pi / 2), r_1w=r_1w, r_2w=r_2w,
+                sigma_1w=sigma_1w, sigma_2w=sigma_2w, current_density=current_density,
+                hm_thickness=settings.get("hm_thickness"), hm_resistivity=settings.get("hm_resistivity"),
                 easy_axis=vectors.get("easy_axis", (0.0, 0.0, 1.0)), demag=vectors.get("demag", (0.0, 0.0, 1.0)),
                 bias_field=vectors.get("bias_field", (0.0, 0.0, 0.0)), branch=value_of("branch", 1.0), **common,
             )
@@ -361,21 +402,97 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
         raise FitDataError(f"{path}: {error}") from None
 
 
+def _hall_signals(path, settings, column, lockin, lockin_output):
+    """(j0 [A/m^2], R_1w, R_2w, sigma_1w, sigma_2w) [ohm] from the resistance or lock-in columns and the current settings.
+
+    Current: '# j0' (current density amplitude), or '# current_peak' / '# current_rms' [A] with the bar's
+    '# width' and the conducting thickness ('# current_thickness', default the magnet's 'thickness'):
+    j0 = I0/(width x thickness), I0 = current_peak = sqrt(2) current_rms (with a heavy-metal layer, thickness
+    + hm_thickness rho0/hm_resistivity: the layers in parallel). Lock-in columns (reference in
+    phase with the current sin wt): R_1w = a X_1w/I0, R_2w = -a Y_2w/I0 (a = sqrt 2 for rms outputs, the
+    default '# lockin_output [1] = rms'; 1 for peak).
+    """
+    given = [n for n in ("j0", "current_peak", "current_rms") if n in settings]
+    if len(given) > 1:
+        raise FitDataError(f"{path}: settings {', '.join(given)} all give the current; allowed: one of j0, current_peak, current_rms")
+    if not given:
+        raise FitDataError(f"{path}: the current is missing; allowed: a line '# j0 [A/m^2] = value' (current density amplitude), "
+                           "or '# current_peak [A] = value' / '# current_rms [A] = value' with '# width [um] = value'")
+    for name in ("width", "current_thickness"):
+        if name in settings and given[0] == "j0":
+            raise FitDataError(f"{path}: setting {name!r} with j0; allowed: width and current_thickness only with current_peak or current_rms")
+    current = None
+    if given[0] == "j0":
+        current_density = settings["j0"]
+    else:
+        current = settings["current_peak"] if given[0] == "current_peak" else math.sqrt(2.0) * settings["current_rms"]
+        if "width" not in settings:
+            raise FitDataError(f"{path}: setting 'width' is missing; allowed: '# width [um] = value' (the Hall bar's width, "
+                               f"to turn {given[0]} into a current density)")
+        # A heavy-metal layer conducts in parallel at the same E: it carries t_HM/rho_HM of the sheet conductance.
+        thickness = settings.get("current_thickness", settings["thickness"])
+        if "hm_thickness" in settings and "hm_resistivity" in settings:
+            thickness = thickness + settings["hm_thickness"] * settings["rho0"] / settings["hm_resistivity"]
+        area = settings["width"] * thickness * 1e-18  # m^2
+        current_density = current / area
+        if not 0.0 < current_density <= 1e14:
+            raise FitDataError(f"{path}: the current density {current_density:.4g} A/m^2 ({given[0]} over width x thickness) is out "
+                               "of range; allowed: (0, 1e14] A/m^2")
+    if not lockin:
+        if lockin_output is not None:
+            raise FitDataError(f"{path}: setting 'lockin_output' without X_1w/Y_2w columns; allowed: only with lock-in columns")
+        return current_density, column["R_1w"], column["R_2w"], column.get("sigma_R_1w"), column.get("sigma_R_2w")
+    if current is None:
+        raise FitDataError(f"{path}: lock-in columns X_1w/Y_2w with j0; allowed: '# current_peak [A]' or '# current_rms [A]' "
+                           "(the voltages are divided by the current) with '# width [um]'")
+    a = math.sqrt(2.0) if (lockin_output or "rms") == "rms" else 1.0
+    sigma = [column.get(f"sigma_{n}") for n in _LOCKIN_OBSERVABLES]
+    return (current_density, a * column["X_1w"] / current, -a * column["Y_2w"] / current,
+            None if sigma[0] is None else a * sigma[0] / current, None if sigma[1] is None else a * sigma[1] / current)
+
+
 def _fmt(x) -> str:
     return f"{float(x):.10g}"
 
 
-def write_hall_csv(path, data, *, comments=()) -> None:
+def write_hall_csv(path, data, *, comments=(), lockin: dict | None = None) -> None:
     """Write HallData or FieldData in `HALL_CSV_FORMAT` (SI units: deg, T, ohm, A/m^2, ohm m; fields in mT).
 
-    comments: free-text lines written as '# ...' first (e.g. the truth of synthetic data). Written atomically.
+    Args:
+        path: file to write (atomically).
+        data: HallData or FieldData.
+        comments: free-text lines written as '# ...' first (e.g. the truth of synthetic data).
+        lockin: None (R_1w, R_2w columns and '# j0'), or for a field sweep written as a lock-in records it:
+            {"width": Hall bar width [nm], "current": "rms" or "peak" (the current setting written),
+            "output": "rms" or "peak" (the lock-in's amplitude convention)}: columns X_1w, Y_2w [V] with
+            X_1w = R_1w I0/a, Y_2w = -R_2w I0/a (a = sqrt 2 for rms outputs), I0 = j0 x width x thickness.
     """
     lines = [f"# {' '.join(str(c).split())}" for c in comments]
     lines += [f"# fermi_energy [eV] = {_fmt(data.fermi_energy)}", f"# rho0 [ohm m] = {_fmt(data.rho0)}",
               f"# ms [T] = {_fmt(data.ms_tesla)}", f"# thickness [nm] = {_fmt(data.thickness)}"]
+    if lockin is not None and not isinstance(data, HallData):
+        raise ValueError("lockin is given for a field table; allowed: lock-in columns for field sweeps (HallData) only")
+    if isinstance(data, HallData) and lockin is not None:
+        unknown = sorted(set(lockin) - {"width", "current", "output"})
+        if unknown or "width" not in lockin or lockin.get("current", "rms") not in _LOCKIN_OUTPUT or lockin.get("output", "rms") not in _LOCKIN_OUTPUT:
+            raise ValueError(f"lockin = {lockin!r}; allowed: {{'width': nm > 0, 'current': 'rms'|'peak', 'output': 'rms'|'peak'}}")
+        width = float(lockin["width"])
+        if not width > 0.0:
+            raise ValueError(f"lockin['width'] = {width}; allowed: > 0 nm")
+        conducting = data.thickness + (0.0 if data.hm_thickness is None else data.hm_thickness * data.rho0 / data.hm_resistivity)
+        current = data.current_density * width * conducting * 1e-18  # peak current [A] (both layers)
+        a = math.sqrt(2.0) if lockin.get("output", "rms") == "rms" else 1.0
+        if lockin.get("current", "rms") == "rms":
+            lines.append(f"# current_rms [A] = {_fmt(current / math.sqrt(2.0))}")
+        else:
+            lines.append(f"# current_peak [A] = {_fmt(current)}")
+        lines += [f"# width [um] = {_fmt(width * 1e-3)}", f"# lockin_output [1] = {lockin.get('output', 'rms')}"]
     if isinstance(data, HallData):
-        lines += [f"# j0 [A/m^2] = {_fmt(data.current_density)}",
-                  f"# easy_axis [1] = {' '.join(_fmt(v) for v in data.easy_axis)}",
+        if lockin is None:
+            lines.append(f"# j0 [A/m^2] = {_fmt(data.current_density)}")
+        if data.hm_thickness is not None:
+            lines += [f"# hm_thickness [nm] = {_fmt(data.hm_thickness)}", f"# hm_resistivity [ohm m] = {_fmt(data.hm_resistivity)}"]
+        lines += [f"# easy_axis [1] = {' '.join(_fmt(v) for v in data.easy_axis)}",
                   f"# demag [1] = {' '.join(_fmt(v) for v in data.demag)}",
                   f"# bias_field [T] = {' '.join(_fmt(v) for v in data.bias_field)}"]
         cells = {"phi_H [deg]": onp.degrees(data.phi_h), "B [T]": data.field, "theta_H [deg]": onp.degrees(data.theta_h)}
@@ -383,9 +500,14 @@ def write_hall_csv(path, data, *, comments=()) -> None:
             lines.append(f"# branch [1] = {int(data.branch[0])}")
         else:
             cells["branch [1]"] = data.branch
-        cells.update({"R_1w [ohm]": data.r_1w, "R_2w [ohm]": data.r_2w})
-        if data.sigma_known:
-            cells.update({"sigma_R_1w [ohm]": data.sigma_1w, "sigma_R_2w [ohm]": data.sigma_2w})
+        if lockin is None:
+            cells.update({"R_1w [ohm]": data.r_1w, "R_2w [ohm]": data.r_2w})
+            if data.sigma_known:
+                cells.update({"sigma_R_1w [ohm]": data.sigma_1w, "sigma_R_2w [ohm]": data.sigma_2w})
+        else:
+            cells.update({"X_1w [V]": data.r_1w * current / a, "Y_2w [V]": -data.r_2w * current / a})
+            if data.sigma_known:
+                cells.update({"sigma_X_1w [V]": data.sigma_1w * current / a, "sigma_Y_2w [V]": data.sigma_2w * current / a})
     elif isinstance(data, FieldData):
         cells = {"theta_M [deg]": onp.degrees(data.theta_m), "phi_M [deg]": onp.degrees(data.phi_m), "j [A/m^2]": data.current_density}
         scale = {"B_DL": ("mT", 1e3), "B_FL": ("mT", 1e3), "xi_DL": ("1", 1.0), "xi_FL": ("1", 1.0)}

@@ -11,13 +11,22 @@ import numpy as onp
 # Uncertainty and identifiability.
 
 
-def _format_exponent(value: float) -> tuple:
-    """(text, value shown): small-denominator fractions when close (2, -1, 1/2), else two decimals."""
-    for denominator in (1, 2, 3):
-        if abs(value * denominator - round(value * denominator)) < 0.03 * denominator:
-            numerator = int(round(value * denominator))
+def _format_exponent(value: float, rational: bool = True) -> tuple:
+    """(text, value shown): small-denominator fractions when close (2, -1, 1/2) and `rational`, else two decimals."""
+    if rational:
+        fraction = _fraction(value)
+        if fraction is not None:
+            numerator, denominator = fraction
             return (str(numerator) if denominator == 1 else f"{numerator}/{denominator}"), numerator / denominator
     return f"{value:.2f}", round(value, 2)
+
+
+def _fraction(value: float):
+    """(numerator, denominator <= 3) within 0.03 of value, or None."""
+    for denominator in (1, 2, 3):
+        if abs(value * denominator - round(value * denominator)) < 0.03 * denominator:
+            return int(round(value * denominator)), denominator
+    return None
 
 
 def _combination(vector, names, log_axes):
@@ -38,8 +47,10 @@ def _combination(vector, names, log_axes):
         exponents = -exponents
     factor = smallest * (1.0 if vector[first] > 0 else -1.0)
     terms, shown = [], []
+    # One format per combination: all exponents as fractions when every one is close to one, else decimals.
+    rational = all(_fraction(e) is not None for e in exponents if e != 0.0)
     for name, e, is_log in zip(names, exponents, log_axes):
-        text, value = _format_exponent(e) if e != 0.0 else ("0", 0.0)
+        text, value = _format_exponent(e, rational) if e != 0.0 else ("0", 0.0)
         shown.append(value)
         if value == 0.0:
             continue
@@ -72,7 +83,7 @@ def _known_name(exponents, names):
     return None
 
 
-def analyze(jacobian, x, names, log_axes, *, rcond=1e-9, max_relative_error=0.5) -> dict:
+def analyze(jacobian, x, names, log_axes, *, rcond=1e-9, max_relative_error=0.5, known=()) -> dict:
     """Standard errors, correlations and identifiability from whitened residual Jacobians.
 
     Args:
@@ -84,6 +95,8 @@ def analyze(jacobian, x, names, log_axes, *, rcond=1e-9, max_relative_error=0.5)
         rcond: eigenvalues below rcond * max of the Gauss-Newton matrix count as exactly null.
         max_relative_error: a direction (log coordinates: a relative error) or parameter whose
             standard deviation exceeds this is reported as not determined by the data.
+        known: extra ({name: exponent}, label) physical combinations (e.g. ({"j_ex": 1, "tau": 1}, "J tau"))
+            tried, with the built-in ones, as "physical" combinations.
 
     Returns a dict (NumPy): covariance (p, p) in x, standard_errors (p,) (inf where a parameter
     has a component along a null direction), correlation (p, p), identifiable (p,) bool,
@@ -91,7 +104,11 @@ def analyze(jacobian, x, names, log_axes, *, rcond=1e-9, max_relative_error=0.5)
     x/|x|), null (eigenvalues counted as exactly 0), scale (dx/dz), condition_number, and
     directions, strongest first: dicts with "combination" (a power law such as 'alpha^2 j_ex^-1'),
     "exponents", "value" (of that power law at x), "relative_error" (its standard deviation),
-    "determined" (std of the unit direction <= max_relative_error), "known" (a physical name or None).
+    "determined" (relative_error <= max_relative_error), "known" (a physical name or None); and
+    physical: the known combinations of at least two free log-axis parameters (J tau, m alpha, eta, ...)
+    with their own value, relative_error (sqrt(c^T C c), inf with a component along a null direction) and
+    determined flag, in rational exponents: the determined subspace in the model's own names ("given":
+    from `known`; the built-in ones are for reports only where determined).
     """
     jacobian = onp.asarray(jacobian, float)
     x = onp.asarray(x, float)
@@ -116,20 +133,39 @@ def analyze(jacobian, x, names, log_axes, *, rcond=1e-9, max_relative_error=0.5)
     for i in onp.argsort(-eigenvalues):
         std = math.inf if null[i] else 1.0 / math.sqrt(eigenvalues[i])
         text, exponents, factor = _combination(eigenvectors[:, i], names, log_axes)
+        # std of log(combination) = relative error of the combination as written (exponents scaled by 1/factor)
+        relative = std / abs(factor) if math.isfinite(std) else math.inf
         directions.append(
             {
                 "combination": text,
                 "exponents": {n: float(e) for n, e in zip(names, exponents)},
-                # std of log(combination) = relative error of the combination
-                "relative_error": std / abs(factor) if math.isfinite(std) else math.inf,
+                "relative_error": relative,
                 # value of the power law at the optimum (log axes only), units = product of the parameters'
                 "value": float(onp.prod(onp.abs(x) ** exponents)) if onp.all(log_axes | (exponents == 0)) else math.nan,
                 "eigenvalue": float(eigenvalues[i]),
-                # judged on the unit direction (the exponents' normalization is arbitrary)
-                "determined": bool(math.isfinite(std) and std <= max_relative_error),
+                # judged on the combination as printed, so "determined" never stands beside an error above the threshold
+                "determined": bool(relative <= max_relative_error),
                 "known": _known_name(exponents, names),
             }
         )
+    physical = []
+    for index, (pattern, label) in enumerate(tuple(known) + _KNOWN):
+        c = onp.array([pattern.get(n, 0.0) for n in names], float)
+        if onp.count_nonzero(c) < 2 or not onp.all(log_axes | (c == 0.0)):
+            continue
+        if any(p["label"] == label or onp.allclose(list(p["exponents"].values()), c) for p in physical):
+            continue
+        along_null = float(onp.linalg.norm(eigenvectors[:, null].T @ c)) if onp.any(null) else 0.0
+        relative = math.inf if along_null > 1e-6 * float(onp.linalg.norm(c)) else math.sqrt(max(float(c @ cov_z @ c), 0.0))
+        rational = all(_fraction(e) is not None for e in c if e != 0.0)
+        terms = []
+        for n, e in zip(names, c):
+            if e != 0.0:
+                text = _format_exponent(e, rational)[0]
+                terms.append(n if text == "1" else f"{n}^{text}")
+        physical.append({"combination": " ".join(terms), "label": label, "exponents": {n: float(e) for n, e in zip(names, c)},
+                         "value": float(onp.prod(onp.abs(x) ** c)), "relative_error": relative,
+                         "determined": bool(relative <= max_relative_error), "given": index < len(known)})
     finite = eigenvalues[~null]
     condition = float(top / finite.min()) if finite.size and not onp.any(null) else math.inf
     return {
@@ -142,6 +178,7 @@ def analyze(jacobian, x, names, log_axes, *, rcond=1e-9, max_relative_error=0.5)
         "eigenvectors": eigenvectors,
         "condition_number": condition,
         "directions": directions,
+        "physical": physical,
         "null": null,
         "scale": scale,
     }

@@ -74,7 +74,7 @@ def sweep():
     phi = np.tile(np.linspace(0.0, 2.0 * math.pi, 24, endpoint=False), 2)
     field = np.repeat([0.1, 0.25], 24)
     settings = HallSettings(phi, field, fermi_energy=1.5, model="strong_exchange", **SAMPLE)
-    return synthesize_hall(TRUTH, settings, noise=0.005, seed=3, label="sweep")
+    return synthesize_hall(TRUTH, settings, noise=0.005, seed=3, label="sweep", route="time-domain")
 
 
 def test_fit_of_time_domain_data_recovers_the_determined_parameters(sweep):
@@ -177,7 +177,7 @@ def test_exact_band_fit_of_time_domain_data():
     field = np.repeat([0.1, 0.25], 6)
     truth = TRUTH
     settings = HallSettings(phi, field, fermi_energy=0.5, model="exact", bands=hall_bands(truth, 0.5), num=32, **SAMPLE)
-    data = synthesize_hall(truth, settings, noise=0.005, seed=5)
+    data = synthesize_hall(truth, settings, noise=0.005, seed=5, route="time-domain")
     free = ("alpha", "tau", "anisotropy_field", "r_ahe", "r_phe")
     result, _ = quiet(fit_harmonic_hall, data, free=free, guess={"alpha": 0.04, "tau": 5.0}, model="exact", num=32, restarts=1)
     for name in free:
@@ -186,10 +186,10 @@ def test_exact_band_fit_of_time_domain_data():
 
 
 def test_loss_gradient_matches_finite_differences(sweep):
-    """jax.grad of the fit loss (all 11 parameters, implicit-function derivatives of the equilibrium) vs central
+    """jax.grad of the fit loss (all 12 parameters, implicit-function derivatives of the equilibrium) vs central
     differences."""
     point = {**TRUTH, "alpha": 0.052, "tau": 2.8, "anisotropy_field": 1.45, "r_ahe": 1.02, "r_phe": 0.29, "r_ane": 1e-4,
-             "oersted_field": 1e-4, "r_1w_offset": 1e-3, "r_2w_offset": 1e-5}
+             "oersted_field": 1e-4, "r_ohe": 1e-3, "r_1w_offset": 1e-3, "r_2w_offset": 1e-5}
     loss = hall_loss(sweep, point, model="strong_exchange")
     gradient = jax.grad(loss)({k: np.float64(v) for k, v in point.items()})
     for name, value in point.items():
