@@ -24,7 +24,7 @@ from ._common import (
     write_text,
 )
 from ._preflight import MAX_DATA_ROWS, check_fit_size
-from .fit import print_fit_report
+from ._fit_report import print_fit_report
 
 HALL_KIND = "harmonic-hall"
 HALL_FREE_HELP = (

@@ -12,6 +12,7 @@ from ..fit._csv import CSV_FORMAT, FitDataError, read_csv, write_csv
 from . import _figures
 from ._common import UsageError, parse_pairs, check_output_file, prepare_out, run_metadata, set_precision, write_json, write_text
 from ._config import ALPHA_MIN, J_EX_MIN, MAX_STATE_STEPS, TAU_MIN
+from ._fit_report import print_fit_report
 from ._preflight import MAX_DATA_ROWS, check_fit_size, check_synth_size
 
 
@@ -146,19 +147,6 @@ def _pairs(option, text, *, ranges=False):
             if not (ranges and name == "alpha"):  # alpha bounds may straddle 0 (the guess may not)
                 _check_number(f"{option} {name}", number, name)
     return out
-
-
-def print_fit_report(result, caught) -> None:
-    """The printed end of a fit: the summary, its notes, and warnings other than the fit's own."""
-    from ..fit import FitWarning
-
-    print()
-    print(result.summary())
-    for note in result.notes:
-        print(f"note: {note}")
-    for w in caught:
-        if not issubclass(w.category, FitWarning):
-            print(f"warning: {w.message}")
 
 
 def main(args) -> int:
