@@ -155,11 +155,12 @@ def _band_status(model, fermi_energy, s) -> str:
     """"occupied" or "empty" for any sea (no ray preconditions; concrete inputs)."""
     from ._route import band_occupied_on_grid
 
-    if model.lattice_vectors is None:
-        code, _, _ = probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
-        if int(code) != SEA_EMPTY:
-            return "occupied"
-    return "occupied" if band_occupied_on_grid(model, float(fermi_energy), s) else "empty"
+    with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
+        if model.lattice_vectors is None:
+            code, _, _ = probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
+            if int(code) != SEA_EMPTY:
+                return "occupied"
+        return "occupied" if band_occupied_on_grid(model, float(fermi_energy), s) else "empty"
 
 
 def occupied_bands(model: TwoBandModel, fermi_energy, bands=None) -> tuple[int, ...]:

@@ -98,7 +98,8 @@ def choose_route(model, fermi_energy, bands, route: str) -> str:
         return route
     if not is_concrete(model, fermi_energy):
         return "rays"
-    return "rays" if rays_apply(model, fermi_energy, bands) else "mesh"
+    with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
+        return "rays" if rays_apply(model, fermi_energy, bands) else "mesh"
 
 
 def fermi_sea_route(model, fermi_energy, route: str = "auto", bands=None) -> str:

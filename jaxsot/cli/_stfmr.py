@@ -107,16 +107,19 @@ def run_synth_st_fmr(args) -> int:
 
 
 def is_st_fmr_file(path) -> bool:
-    """Whether a data file's header has a V_mix column (an ST-FMR spectrum); unreadable files give False."""
-    import pathlib
+    """Whether a data file's header has a V_mix column (an ST-FMR spectrum); unreadable files give False.
+
+    Read through the one data-file reader (regular files only, size-limited, never a FIFO or device)."""
+    from ..fit._csv import FitDataError, read_data_text
 
     try:
-        for line in pathlib.Path(path).read_text(encoding="utf-8-sig").splitlines():
-            stripped = line.strip()
-            if stripped and not stripped.startswith("#"):
-                return any(cell.strip().split("[")[0].strip() == "V_mix" for cell in stripped.split(","))
-    except (OSError, UnicodeDecodeError):
+        text = read_data_text(path)
+    except FitDataError:
         return False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return any(cell.strip().split("[")[0].strip() == "V_mix" for cell in stripped.split(","))
     return False
 
 
