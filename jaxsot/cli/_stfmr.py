@@ -60,7 +60,7 @@ def run_synth_st_fmr(args) -> int:
         raise UsageError(f"--ms - --perpendicular-anisotropy = {m_eff:g} T; allowed: > 0 (an in-plane magnet)")
     if not 3 <= args.points <= 100_000:
         raise UsageError(f"--points = {args.points} is out of range; allowed: 3 to 100000")
-    check_output_file(args.output, "output")
+    check_output_file(args.output, "output", force=args.force)
     set_precision("float64")
 
     import numpy as onp

@@ -83,8 +83,9 @@ def test_cli_synth_st_fmr(tmp_path, si):
     # `jaxsot fit` on the spectrum (noisy this time): alpha, tau, gilbert within 3 SE of the truth.
     import json
 
-    args = top.parse_args(["synth", str(out), "--kind", "st-fmr", "--model", "strong_exchange", "--alpha", "0.02", "--noise", "0.002",
-                           "--oersted-field", "2e-4", "--current-density", "1e10", "--points", "120"])
+    # The same path again: synth replaces an existing data file only with --force.
+    args = top.parse_args(["synth", str(out), "--force", "--kind", "st-fmr", "--model", "strong_exchange", "--alpha", "0.02",
+                           "--noise", "0.002", "--oersted-field", "2e-4", "--current-density", "1e10", "--points", "120"])
     assert main(args) == 0
     args = top.parse_args(["fit", str(out), "--model", "strong_exchange", "--guess", "alpha=0.03,tau=7,oersted_field=2e-4",
                            "--out", str(tmp_path / "fit")])
