@@ -34,12 +34,8 @@ KNOWN_INCOMPLETE = frozenset({
     # jaxsot/_fermi/_circular.py
     "jaxsot.fit.circular_densities",
     # jaxsot/_fermi/_contour.py
-    "jaxsot.fermi_contour",
     "jaxsot.fermi_contour_normals",
-    "jaxsot.fermi_sea_nodes",
-    "jaxsot.fermi_sea_status",
     "jaxsot.occupied_bands",
-    "jaxsot.electron_density",
     "jaxsot.band_touching_report",
     # jaxsot/_llg/_energy.py
     "jaxsot.energy_transfer_check",
@@ -66,7 +62,6 @@ KNOWN_INCOMPLETE = frozenset({
     "jaxsot.fit.hall_loss",
     # jaxsot/fit/_hall_csv.py
     "jaxsot.fit.read_hall_csv",
-    "jaxsot.fit.write_hall_csv",
     "jaxsot.fit.hall_csv_kind",
 })
 

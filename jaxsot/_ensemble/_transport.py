@@ -335,6 +335,8 @@ def amr_strong_exchange(model: RashbaFerromagnet, fermi_energy, direction=(1.0, 
         num: rays per Fermi contour for p (spectral accuracy).
         bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap,
             found from the model otherwise (`jaxsot.occupied_bands`).
+        route: "auto" (default), "rays" or "mesh" (as `conductivity`).
+        mesh: `jaxsot.MeshOptions` of the mesh route (None: the defaults).
 
     Returns: a scalar (dimensionless).
     """

@@ -150,7 +150,12 @@ def lorentzian_fit(field, v_mix):
 def ratio_analysis(symmetric, antisymmetric, resonance_field, m_eff):
     """The standard ST-FMR ratio: B_DL/(B_FL + B_Oe) = (S/A) sqrt(1 + M_eff/B_r) (in-plane magnet).
 
-    Args: symmetric S, antisymmetric A [V]; resonance_field B_r [T]; m_eff: mu0 M_eff [T].
+    Args:
+        symmetric: amplitude S of the symmetric Lorentzian [V].
+        antisymmetric: amplitude A of the antisymmetric Lorentzian [V].
+        resonance_field: resonance field B_r [T].
+        m_eff: effective magnetization mu0 M_eff [T].
+
     Returns: the ratio of the damping-like to the in-plane (field-like + Oersted) field [1].
     """
     return symmetric / antisymmetric * math.sqrt(1.0 + m_eff / resonance_field)

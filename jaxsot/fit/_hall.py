@@ -451,8 +451,12 @@ def hall_linearity(data) -> dict | None:
 
     For each HallData (one current amplitude j0 each) the amplitude a = rms over rows of R_2w; in the linear
     (first-order) regime a/j0 is constant. Least squares of a/j0 = c0 + c1 j0 over the sweeps (weights from
-    sigma_2w when given). Args: data: HallData or a list (FieldData entries are ignored). Returns None with
-    fewer than two distinct currents, else {"current_density" [A/m^2], "r2w_per_current" [ohm/(A/m^2)],
+    sigma_2w when given).
+
+    Args:
+        data: a HallData or a list of them (FieldData entries are ignored).
+
+    Returns: None with fewer than two distinct currents, else {"current_density" [A/m^2], "r2w_per_current" [ohm/(A/m^2)],
     "standard_error" (of each ratio; NaN without sigma), "intercept" c0, "slope" c1, "relative_change"
     c1 j_max/c0 (the fraction by which R_2w/j0 at the largest current departs from the linear limit),
     "relative_change_error" (NaN without sigma or with two currents)}.

@@ -42,11 +42,13 @@ def fit_st_fmr(field, v_mix, settings: HallSettings, *, frequency, current, gues
         field: (N,) field magnitudes [T] (the settings' field points; phi_h and the rest from settings).
         v_mix: (N,) measured rectified voltages [V].
         settings: `jaxsot.HallSettings` of the sweep (field points, sample, RF current density j_rf).
-        frequency: RF frequency [Hz]. current: RF current amplitude [A].
+        frequency: RF frequency [Hz].
+        current: RF current amplitude [A].
         guess: {name: value} for every name of ST_FMR_PARAMETERS the model needs (alpha, j_ex, tau,
             anisotropy_field, oersted_field, gilbert, r_amr; mass_ratio default 1): start of the free ones,
             value of the fixed ones. A free parameter keeps the sign of its guess (non-zero).
-        free: names to fit. sigma: (N,) or scalar standard deviation [V] (None: estimated from the residuals).
+        free: names to fit.
+        sigma: (N,) or scalar standard deviation [V] (None: estimated from the residuals).
         max_relative_error: identifiability threshold (`jaxsot.fit.analyze`).
 
     Returns:
@@ -134,8 +136,15 @@ def st_fmr_ratio_efficiency(field, v_mix, *, m_eff, oersted_field, current_densi
     Oersted field alone (the convention of heavy-metal bilayers: a field-like torque makes it wrong by the
     factor (B_FL + B_Oe)/B_Oe).
 
-    Args: field (N,) [T]; v_mix (N,) [V]; m_eff: mu0 M_eff [T]; oersted_field: B_Oe at the RF amplitude [T];
-        current_density: j_rf [A/m^2]; ms_tesla [T]; thickness t_F [nm].
+    Args:
+        field: field magnitudes, shape (N,) [T].
+        v_mix: rectified voltages, shape (N,) [V].
+        m_eff: effective magnetization mu0 M_eff [T].
+        oersted_field: Oersted field B_Oe at the RF amplitude [T].
+        current_density: RF current density j_rf [A/m^2].
+        ms_tesla: saturation magnetization mu0 M_s [T].
+        thickness: film thickness t_F [nm].
+
     Returns: {"lorentzian": S, A, B_r, D, C; "ratio"; "xi_DL"}.
     """
     shape = lorentzian_fit(field, v_mix)

@@ -27,8 +27,16 @@ ST_FMR_SETTINGS = {
 
 def read_st_fmr_csv(path) -> dict:
     """Read an ST-FMR spectrum: settings (ST_FMR_SETTINGS, internal units: Hz, rad, A/m^2, A, eV, ohm m, T, nm)
-    and columns `B [T|mT]`, `V_mix [V|mV|uV]`, optional `sigma_V_mix`. Returns {"field", "v_mix", "sigma"
-    (None if absent), "settings"}. Raises FitDataError with one line naming the file, line and column."""
+    and columns `B [T|mT]`, `V_mix [V|mV|uV]`, optional `sigma_V_mix`.
+
+    Args:
+        path: the CSV file (a regular UTF-8 text file).
+
+    Returns: {"field", "v_mix", "sigma" (None if absent), "settings"}.
+
+    Raises:
+        FitDataError: one line naming the file, line and column.
+    """
     text = read_data_text(path)
     setting = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*=\s*(.*?)\s*$")
     cell = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*$")

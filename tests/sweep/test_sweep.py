@@ -186,12 +186,14 @@ def test_sweep_status_agrees_with_the_library_checks():
     assert len(set(status.tolist())) >= 3  # the sample exercises several outcomes
     for i in range(count):
         model = jaxsot.RashbaFerromagnet.from_angles(points["alpha"][i], points["j_ex"][i], points["theta"][i], points["phi"][i])
+        # Sweeps run the ray route: its preconditions, as the library's fermi_sea_status checks them
+        # (occupied_bands accepts any sea now, through the mesh route).
         try:
-            jaxsot.occupied_bands(model, points["fermi_energy"][i])
-            expected = 0
+            statuses = [jaxsot.fermi_sea_status(model, points["fermi_energy"][i], s) for s in (-1, 1)]
+            expected = 1 if all(status_s == "empty" for status_s in statuses) else 0
         except ValueError as error:
             text = str(error)
-            expected = 1 if "below both" in text else 4 if "star-shaped" in text else 2 if "band -1" in text else 3
+            expected = 4 if "star-shaped" in text else 2 if "band -1" in text else 3
         assert status[i] == expected, (i, str(status[i]), expected)
 
 
