@@ -350,8 +350,9 @@ def degeneracy_point(model: RashbaFerromagnet):
 
     Returns: k* of shape (2,) [1/nm], or None when the bands do not touch.
     """
-    mx, my, mz = (float(x) for x in model.magnetization)
-    alpha = float(model.alpha)
+    with jax.ensure_compile_time_eval():  # concrete values captured by a function under jit
+        mx, my, mz = (float(x) for x in model.magnetization)
+        alpha = float(model.alpha)
     # M_z = 0 to the precision of the model's dtype (cos 90 deg is -4.4e-8 in float32).
     tolerance = IN_PLANE_ULPS * float(jnp.finfo(jnp.asarray(model.magnetization).dtype).eps)
     if alpha == 0.0 or abs(mz) > tolerance:

@@ -540,4 +540,5 @@ def band_touching_report(model: TwoBandModel, fermi_energy) -> str | None:
     velocities and spin forces diverge; per-band sea integrals become inaccurate even though the sum
     over both bands stays finite.
     """
-    return touching_report(model, fermi_energy, exchange_scale(model))
+    with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
+        return touching_report(model, fermi_energy, exchange_scale(model))

@@ -221,3 +221,18 @@ CONCRETE_ONLY = {
 def test_concrete_inputs_under_jit_need_no_bands(name):
     f = CONCRETE_ONLY[name]
     _close(jax.jit(f)(), f())
+
+
+def test_touching_report_and_point_with_a_captured_model_under_jit():
+    # In-plane M = x: the bands touch at k* = (J/alpha)(z x M) = (0, 10) /nm, inside the sea at E_F = 4.5 eV.
+    model = jaxsot.RashbaFerromagnet(0.05, 0.5, jnp.array([1.0, 0.0, 0.0]))
+    fermi_energy = jnp.asarray(4.5)
+    seen = {}
+
+    def uses_both(x):
+        seen["report"] = jaxsot.band_touching_report(model, fermi_energy)
+        return x + jaxsot.degeneracy_point(model)[1]
+
+    assert float(jax.jit(uses_both)(1.0)) == pytest.approx(11.0, rel=1e-12)
+    assert seen["report"] == jaxsot.band_touching_report(model, fermi_energy)
+    assert "inside the Fermi sea" in seen["report"]
