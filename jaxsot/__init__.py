@@ -35,6 +35,9 @@ from ._core import StepDrive as StepDrive
 from ._core import TwoBandModel as TwoBandModel
 from ._core import degeneracy_point as degeneracy_point
 from ._core import has_paper_forms as has_paper_forms
+from ._core import model_parameters as model_parameters
+from ._core import parameter_names as parameter_names
+from ._core import replace_parameters as replace_parameters
 from ._dynamics import UNITS as UNITS
 from ._dynamics import SimulationResult as SimulationResult
 from ._dynamics import fermi_sea_sum as fermi_sea_sum

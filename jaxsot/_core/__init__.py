@@ -22,3 +22,6 @@ from ._model import RashbaFerromagnet as RashbaFerromagnet
 from ._model import TwoBandModel as TwoBandModel
 from ._model import degeneracy_point as degeneracy_point
 from ._model import has_paper_forms as has_paper_forms
+from ._params import model_parameters as model_parameters
+from ._params import parameter_names as parameter_names
+from ._params import replace_parameters as replace_parameters

@@ -58,6 +58,13 @@ class TISurfaceFerromagnet(TwoBandModel):
         # Static, so that the mass and the lower band's ray bound refuse a massless cone under jit too.
         self.massless = is_concrete(kinetic) and float(kinetic) == 0.0
 
+    def parameter_names(self) -> tuple:
+        """The parameters sweeps and fits may vary: hbar_v, j_ex, and kinetic unless the cone is massless.
+
+        A massless cone (built with kinetic = 0) keeps kinetic = 0: its masslessness is static.
+        """
+        return ("hbar_v", "j_ex") if self.massless else ("hbar_v", "j_ex", "kinetic")
+
     @property
     def mass(self) -> Float[Array, ""]:
         """m = hbar^2/(2c) [eV fs^2/nm^2] of eps0 = c k^2 (its mass tensor is m I everywhere).
