@@ -67,7 +67,7 @@ def replace_parameters(model, **values):
 
     Args:
         model: any `jaxsot.TwoBandModel`.
-        **values: name = new value, a real scalar (Python number or 0-d array, concrete or traced)
+        values: name = new value, a real scalar (Python number or 0-d array, concrete or traced)
             for a name in `parameter_names(model)`; cast to the field's dtype.
 
     Returns:
