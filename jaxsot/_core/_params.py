@@ -3,6 +3,7 @@
 import dataclasses
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ._model import TwoBandModel
@@ -14,11 +15,9 @@ def _scalar_fields(model) -> tuple:
         if field.metadata.get("static", False):
             continue
         value = getattr(model, field.name, None)
-        if value is None or isinstance(value, (bool, str)):
-            continue
-        array = jnp.asarray(value) if not hasattr(value, "shape") else value
-        if getattr(array, "shape", None) == () and jnp.issubdtype(jnp.result_type(array), jnp.floating):
-            names.append(field.name)
+        if isinstance(value, (int, float, jax.Array)) and not isinstance(value, bool):
+            if jnp.shape(value) == () and jnp.issubdtype(jnp.result_type(value), jnp.floating):
+                names.append(field.name)
     return tuple(names)
 
 
