@@ -27,10 +27,6 @@ _ENTRY = re.compile(r"^::: (?P<name>[\w.]+)", re.MULTILINE)
 # its docstring has one entry per parameter (the test fails on a stale entry, so the list only
 # shrinks).
 KNOWN_INCOMPLETE = frozenset({
-    # jaxsot/_ensemble/_routes.py
-    "jaxsot.ensemble_damping_torque",
-    "jaxsot.ensemble_spin_force",
-    "jaxsot.fermi_dirac",
     # jaxsot/_fermi/_circular.py
     "jaxsot.fit.circular_densities",
     # jaxsot/_fermi/_contour.py

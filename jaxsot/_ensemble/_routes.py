@@ -68,7 +68,18 @@ def _checked_contour_route(model, fermi_energy, force, bands, num):
 
 
 def fermi_dirac(energy_ev, fermi_energy, temperature_k):
-    """Fermi-Dirac occupation at temperature T [K] >= 0 (a step at T = 0); energies in eV."""
+    """Fermi-Dirac occupation f(E) = 1 / (exp((E - E_F)/k_B T) + 1) (a step at T = 0).
+
+    Args:
+        energy_ev: state energies E [eV], any shape.
+        fermi_energy: E_F [eV], a scalar or broadcastable against `energy_ev`.
+        temperature_k: T [K], a concrete Python or NumPy scalar >= 0 (at T = 0 the occupation is
+            the step E < E_F).
+
+    Returns:
+        Occupations in [0, 1], the shape of `energy_ev` broadcast with `fermi_energy`, in the
+        floating dtype of `energy_ev`.
+    """
     temperature_k = check_temperature("temperature_k", temperature_k)
     kt = BOLTZMANN_EV_PER_K * temperature_k
     if temperature_k == 0:
@@ -161,15 +172,23 @@ def ensemble_damping_torque(
     summed over the sea (docs: Theory > Ensembles and dynamics).
 
     Args:
-        fermi_energy: E_F [eV]. efield: (2,) [V/nm].
-        num: points per Fermi contour (method "contour").
-        method: "contour" (T = 0, divergence theorem, spectrally accurate) or "fermi_sea"
-            (k-grid of grid x grid midpoints with Fermi-Dirac weights at `temperature` [K]).
-        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap.
+        model: any `TwoBandModel` (continuum or lattice).
+        fermi_energy: E_F [eV], a scalar.
+        efield: in-plane electric field (Ex, Ey), shape (2,) [V/nm]; its dtype sets the result's.
+        num: points per Fermi contour, >= 8 (method "contour", ray route).
+        method: "contour" (T = 0, divergence theorem, spectrally accurate on the ray route) or
+            "fermi_sea" (a k-grid of grid x grid cell midpoints with Fermi-Dirac weights at
+            `temperature`).
+        temperature: T [K] >= 0 of the Fermi-Dirac weights (method "fermi_sea" only).
+        grid: k-grid points per axis, >= 16 (method "fermi_sea" only).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); found from the model when None, and
+            required under jax.grad/jit/vmap with traced inputs.
         route: method "contour" only: "auto" (default), "rays" or "mesh" (`jaxsot.fermi_sea_route`;
             the mesh route's Fermi-line nodes serve lattice models and seas the rays cannot describe).
-        mesh: `jaxsot.MeshOptions` of the mesh route.
-    Returns: (3,) [1/(nm^2 fs)], dtype of efield.
+        mesh: `jaxsot.MeshOptions` of the mesh route, or None for its defaults.
+
+    Returns:
+        T2 = -dS/dt, shape (3,) [1/(nm^2 fs)], in the dtype of `efield`.
     """
     spin_rate, _ = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route, mesh)
     return -spin_rate
@@ -190,8 +209,26 @@ def ensemble_spin_force(
 ) -> Float[Array, "2"]:
     """Spin-force density sum_s int_sea F_so d^2k/(2pi)^2 of the accelerated sea [eV/nm^3].
 
-    (Force per electron times electrons per area.) Same routes and arguments as
-    `ensemble_damping_torque`; returns (2,).
+    The force per electron times electrons per area, with F_so = M0 r'' - hbar k' (M0 the local
+    mass tensor of the band-independent part eps0; the papers' m r'' - hbar k' for parabolic eps0).
+
+    Args:
+        model: any `TwoBandModel` with a bounded Fermi sea (`jaxsot.spin_force` says where the
+            spin force is defined).
+        fermi_energy: E_F [eV], a scalar.
+        efield: in-plane electric field (Ex, Ey), shape (2,) [V/nm]; its dtype sets the result's.
+        num: points per Fermi contour, >= 8 (method "contour", ray route).
+        method: "contour" (T = 0, divergence theorem) or "fermi_sea" (k-grid with Fermi-Dirac
+            weights), as in `ensemble_damping_torque`.
+        temperature: T [K] >= 0 of the Fermi-Dirac weights (method "fermi_sea" only).
+        grid: k-grid points per axis, >= 16 (method "fermi_sea" only).
+        bands: the occupied bands, e.g. (-1,) or (-1, 1); required under jax.grad/jit/vmap with
+            traced inputs.
+        route: method "contour" only: "auto" (default), "rays" or "mesh".
+        mesh: `jaxsot.MeshOptions` of the mesh route, or None for its defaults.
+
+    Returns:
+        The spin-force density, shape (2,) [eV/nm^3], in the dtype of `efield`.
     """
     _, density = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route, mesh)
     return density
