@@ -1,4 +1,4 @@
-"""The ensemble pipeline vs a fused compiled kernel of the same per-state-step work (issue 22.6).
+"""The ensemble pipeline vs a fused compiled kernel of the same per-state-step work.
 
 One run, interleaved (one column busy at a time), medians of wall-clock and process CPU time:
 
