@@ -22,7 +22,17 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 from jaxtyping import Array, Float
-from .._core._checks import check_band, check_states, check_wave_vectors, float_dtype, is_concrete, traced_check
+from .._core._checks import (
+    check_band,
+    check_real,
+    check_shape,
+    check_states,
+    check_wave_vectors,
+    float_dtype,
+    is_concrete,
+    traced_check,
+    wave_vector_limit,
+)
 from .._core._model_check import check_model
 from .._core._model import RashbaFerromagnet, TwoBandModel, require_paper_forms
 from ..constants import CARRIER_CHARGE, HBAR
@@ -75,7 +85,7 @@ def _columns(lead, *arrays):
     return columns
 
 
-def evaluate(kernel, model, k, extra, mode, omega_of=None):
+def evaluate(kernel, model, k, extra, mode, omega_of=None, guard=None):
     """Apply kernel(model, kx, ky[, ex, ey]) -> scalars over the broadcast leading dims of k and extra.
 
     k (..., 2) and extra (..., 2) or None; inside jit. Returns (result, flag): result has shape
@@ -83,6 +93,8 @@ def evaluate(kernel, model, k, extra, mode, omega_of=None):
     given, else None) is Omega(k) [eV] per state, NaN where Omega is infinite or extra is not
     finite, for warn_near_band_touching (which reports Omega = 0 and NaN too: every way a result
     can be non-finite short of overflow at |k| ~ 1e150 1/nm).
+    guard: None, or the scalar 1 carrying the run-time check of a traced k (`checked_wave_vectors`),
+    multiplied into k per state inside the kernel's loop (exact: x * 1 = x, signed zeros included).
     """
     lead = k.shape[:-1] if extra is None else jnp.broadcast_shapes(k.shape[:-1], extra.shape[:-1])
 
@@ -97,9 +109,11 @@ def evaluate(kernel, model, k, extra, mode, omega_of=None):
             return out, omega + 0.0 * sum(values[2:], omega)
         return out, None
 
-    def compute(arrays):
+    def compute(arrays, guard):
         # Broadcasting and splitting into columns happen here, inside the fusion boundary, so XLA
         # fuses them into the kernel's loop instead of writing the columns out.
+        if guard is not None:
+            arrays = (arrays[0] * guard.astype(arrays[0].dtype),) + tuple(arrays[1:])
         out, flag = jax.vmap(per_state)(*_columns(lead, *arrays))
         stacked = out[0] if len(out) == 1 else jnp.stack(out, axis=-1)
         return stacked, flag
@@ -110,9 +124,9 @@ def evaluate(kernel, model, k, extra, mode, omega_of=None):
         # thing) that XLA cannot fold: the caller's reductions stay out of the kernel's fusion.
         # Under vmap it becomes a select of two identical computations, which XLA merges.
         predicate = jnp.logical_not(jnp.isnan(k.reshape(-1)[0]))
-        result, flag = jax.lax.cond(predicate, compute, compute, arrays)
+        result, flag = jax.lax.cond(predicate, compute, compute, arrays, guard)
     else:
-        result, flag = compute(arrays)
+        result, flag = compute(arrays, guard)
     shape = lead if result.ndim == 1 else lead + (result.shape[-1],)
     return result.reshape(shape), (None if flag is None else flag.reshape(lead))
 
@@ -123,18 +137,18 @@ def _cast(model, *arrays):
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _band_impl(kernel_index, mode, model, k, s):
+def _band_impl(kernel_index, mode, model, k, s, guard):
     kernel, warns = _BAND_KERNELS[kernel_index]
     model, (k,) = _cast(model, k)
-    return evaluate(lambda m, kx, ky: kernel(m, kx, ky, s), model, k, None, mode, splitting if warns else None)
+    return evaluate(lambda m, kx, ky: kernel(m, kx, ky, s), model, k, None, mode, splitting if warns else None, guard)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _driven_impl(kernel_index, mode, model, k, s, efield):
+def _driven_impl(kernel_index, mode, model, k, s, efield, guard):
     kernel = _DRIVEN_KERNELS[kernel_index]
     model, (k, efield) = _cast(model, k, efield)
     force = CARRIER_CHARGE * efield  # hbar k' = qE
-    return evaluate(lambda m, kx, ky, fx, fy: kernel(m, kx, ky, s, fx, fy), model, k, force, mode, splitting)
+    return evaluate(lambda m, kx, ky, fx, fy: kernel(m, kx, ky, s, fx, fy), model, k, force, mode, splitting, guard)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -175,12 +189,34 @@ _DRIVEN_KERNELS = (
 _FIELD_KERNELS = (spin_force_strong_exchange_components, damping_torque_strong_exchange_components)
 
 
+def checked_wave_vectors(name, value):
+    """`check_wave_vectors` without copying a traced k: returns (k as an array, guard).
+
+    Concrete k: checked now, guard None. Traced k: shape and dtype checked now; the values (finite,
+    |component| <= `wave_vector_limit`) at run time by an equinox error on a scalar guard = 1 that
+    the kernel multiplies into k (`evaluate`). The same check on k itself returns k out of a
+    conditional, which XLA materializes as a copy of every state (measured ~1.3x slower public
+    functions under jit at N = 1e5-1e6, benchmarks/README.md).
+    """
+    if is_concrete(value):
+        return jnp.asarray(check_wave_vectors(name, value)), None
+    check_real(name, value)
+    check_shape(name, value, (2,))
+    value = jnp.asarray(value)
+    dtype = float_dtype(jnp.result_type(value))
+    limit = wave_vector_limit(dtype)
+    # One reduction for both checks (NaN <= limit is false), the message of check_wave_vectors.
+    message = f"{name} is not finite or has a component with |k| > {limit:.3g} 1/nm; allowed: finite |kx|, |ky| <= {limit:.3g} 1/nm"
+    guard = traced_check(jnp.ones((), dtype), jnp.logical_not(jnp.all(jnp.abs(value) <= limit)), message)
+    return value, guard
+
+
 def _band(index, model, k, band, what=None):
     s = check_band(band)
     check_model(model)
-    k = jnp.asarray(check_wave_vectors("k", k))
+    k, guard = checked_wave_vectors("k", k)
     mode = evaluation_mode(model, k)
-    result, flag = _band_impl(index, mode, model, k, float(s))
+    result, flag = _band_impl(index, mode, model, k, float(s), guard)
     if flag is not None:
         warn_near_band_touching(model, k, flag, what, stacklevel=4)
     return result
@@ -189,11 +225,12 @@ def _band(index, model, k, band, what=None):
 def _driven(index, model, k, band, efield, what):
     s = check_band(band)
     check_model(model)
-    k, efield = jnp.asarray(check_wave_vectors("k", k)), jnp.asarray(check_states("efield", efield))
+    k, guard = checked_wave_vectors("k", k)
+    efield = jnp.asarray(check_states("efield", efield))
     _check_broadcast(k, efield)
     mode = evaluation_mode(model, k, efield)
     with _closed_form_errors(model, what):
-        result, flag = _driven_impl(index, mode, model, k, float(s), efield)
+        result, flag = _driven_impl(index, mode, model, k, float(s), efield, guard)
     if flag is not None:
         warn_near_band_touching(model, k, flag, what, stacklevel=4)
     return result

@@ -172,3 +172,23 @@ def test_no_warning_and_no_error_under_tracing(in_plane):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jax.jit(lambda k: jaxsot.spin_force(in_plane.model, k, -1, EFIELD))(point)
+
+
+def test_the_traced_check_of_k_copies_no_state(general):
+    # The run-time check of a traced k rides on a scalar that the kernel multiplies into k: the
+    # compiled program holds no copy of an array with a dimension of N (a check returning k out of
+    # its conditional made XLA copy every state, ~1.3x slower under jit), and still refuses.
+    n = 1237  # a size no other array of the program has
+    k = jnp.asarray(np.random.default_rng(5).uniform(-3.0, 3.0, (n, 2)))
+
+    def four(q):
+        return sum(jnp.sum(x) for x in _public(general.model, q, -1, EFIELD))
+
+    hlo = jax.jit(four).lower(k).compile().as_text()
+    copies = [line for line in hlo.splitlines() if " copy(" in line and str(n) in line.split("copy(")[0]]
+    assert copies == [], copies
+    for bad in (np.nan, 1e200):
+        with pytest.raises(Exception, match="k is not finite or has a component with"):
+            jax.block_until_ready(jax.jit(four)(k.at[7, 1].set(bad)))
+    with pytest.raises(Exception, match="k is not finite or has a component with"):
+        jax.block_until_ready(jax.vmap(lambda q: jaxsot.band_energy(general.model, q, 1))(k.at[3, 0].set(np.inf)))
