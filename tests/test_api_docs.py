@@ -31,12 +31,6 @@ KNOWN_INCOMPLETE = frozenset({
     "jaxsot.ensemble_damping_torque",
     "jaxsot.ensemble_spin_force",
     "jaxsot.fermi_dirac",
-    # jaxsot/_fermi/_circular.py
-    "jaxsot.fit.circular_densities",
-    # jaxsot/_fermi/_contour.py
-    "jaxsot.fermi_contour_normals",
-    "jaxsot.occupied_bands",
-    "jaxsot.band_touching_report",
     # jaxsot/_llg/_energy.py
     "jaxsot.energy_transfer_check",
     # jaxsot/_measure/_hall.py

@@ -124,7 +124,22 @@ def fermi_contour(
 
 
 def fermi_contour_normals(model: TwoBandModel, fermi_energy, band: int, num: int = 256, *, route: str = "auto", mesh=None):
-    """Like `fermi_contour`, plus the outward unit normals grad eps/|grad eps| (M, 2) (same arguments)."""
+    """Like `fermi_contour`, plus the outward unit normals grad eps/|grad eps| of the Fermi line.
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV].
+        band: +1 or -1.
+        num: number of rays (>= 8; ray route).
+        route: "auto" (default: `jaxsot.fermi_sea_route`), "rays" or "mesh".
+        mesh: `jaxsot.MeshOptions` (or an int number of coarse cells) of the mesh route.
+
+    Returns:
+        k (M, 2) [1/nm], dl (M,) [1/nm] and normal (M, 2) (unit vectors; M = num on the ray route).
+
+    Raises:
+        ValueError: the band is empty at E_F, or route = "rays" on a sea the rays cannot describe.
+    """
     s, num, model, fermi_energy = _checked_inputs(model, fermi_energy, band, num)
     chosen, occupied = _band_route(model, fermi_energy, s, route, mesh)
     if not occupied:

@@ -23,7 +23,15 @@ def band_touching_report(model: TwoBandModel, fermi_energy) -> str | None:
     The model's own touching points (`touching_points()` / `touching_point()`), else those found by
     a grid + Newton search of |b(k)| over the zone or the sea's bounding square. Near k* (Omega -> 0)
     velocities and spin forces diverge; per-band sea integrals become inaccurate even though the sum
-    over both bands stays finite.
+    over both bands stays finite. Concrete inputs (also captured concrete values under jit).
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV] (scalar).
+
+    Returns:
+        A sentence naming the touching point k* [1/nm], Omega and eps there, or None when no
+        touching lies in or near an occupied sea (also None under tracing).
     """
     with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
         return touching_report(model, fermi_energy, exchange_scale(model))

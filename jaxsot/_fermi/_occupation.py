@@ -138,6 +138,19 @@ def occupied_bands(model: TwoBandModel, fermi_energy, bands=None) -> tuple[int, 
     checks. Given `bands` are checked against the model when the values are concrete, and
     returned sorted. A band is occupied when its minimum (grid over the Brillouin zone or the
     sea's bounding box, polished by Newton steps) lies below E_F.
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV] (scalar).
+        bands: None (decide on concrete values), or the occupied bands to use and check, e.g. (-1,)
+            or (-1, 1) (required under tracing).
+
+    Returns:
+        The occupied bands, sorted (a non-empty tuple of -1 and/or 1).
+
+    Raises:
+        ValueError: both bands empty, `bands` not matching the occupied bands (concrete inputs), or
+            bands = None with traced inputs.
     """
     if bands is not None:
         chosen = tuple(sorted({check_band(b) for b in bands}))
