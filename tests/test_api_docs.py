@@ -27,12 +27,6 @@ _ENTRY = re.compile(r"^::: (?P<name>[\w.]+)", re.MULTILINE)
 # its docstring has one entry per parameter (the test fails on a stale entry, so the list only
 # shrinks).
 KNOWN_INCOMPLETE = frozenset({
-    # jaxsot/_fermi/_circular.py
-    "jaxsot.fit.circular_densities",
-    # jaxsot/_fermi/_contour.py
-    "jaxsot.fermi_contour_normals",
-    "jaxsot.occupied_bands",
-    "jaxsot.band_touching_report",
     # jaxsot/_llg/_energy.py
     "jaxsot.energy_transfer_check",
     # jaxsot/_measure/_hall.py

@@ -232,7 +232,7 @@ def test_upward_import_check_catches_a_violation():
 # Known debt, listed so that any new cycle (or this one gone) fails the test: the Fermi-sea package's
 # public functions (_contour) dispatch to the route chooser (_route), which uses the ray solver in
 # _contour; splitting _contour into the ray solver and the public dispatchers removes it.
-KNOWN_CYCLES = [["jaxsot._fermi._contour", "jaxsot._fermi._mesh", "jaxsot._fermi._route"]]
+KNOWN_CYCLES = []
 
 
 def test_no_import_cycles():

@@ -13,6 +13,10 @@ from ._checks import check_real_scalar, unit_vector
 
 
 
+MASS_RATIO_RANGE = (1.0e-3, 100.0)
+"""Allowed effective mass m*/m_e of `RashbaFerromagnet` (inclusive): outside it the band scales
+(c = hbar^2/2m* against alpha and J) leave the range the ray bounds and meshes are built for."""
+
 PROBE_RAYS_FOR_BOUND = 64
 """Rays on which the generic `TwoBandModel.ray_bound` searches for the outer edge of the Fermi sea."""
 
@@ -172,11 +176,12 @@ class RashbaFerromagnet(TwoBandModel):
         magnetization: direction M, shape (3,); normalized here (it must not be zero). Any finite
             scale works: the vector is divided by its largest component before its length is
             taken, so [1e200, 1e200, 0] and [1e-300, 0, 0] give their directions.
-        mass_ratio: effective mass m*/m_e, > 0.
+        mass_ratio: effective mass m*/m_e, in MASS_RATIO_RANGE = [1e-3, 100].
 
     Checks (on concrete values): alpha, j_ex and mass_ratio are single finite real numbers
     (a Python/NumPy scalar or a 0-d array: no arrays with a shape, strings, booleans or complex
-    numbers), j_ex >= 0, mass_ratio > 0, magnetization a finite real non-zero 3-vector. Raises
+    numbers), j_ex >= 0, mass_ratio in MASS_RATIO_RANGE (also checked at run time when traced),
+    magnetization a finite real non-zero 3-vector. Raises
     ValueError naming the field, its value and the allowed range. For a batch of models, build
     them under `jax.vmap` (traced fields are not value-checked).
     """
@@ -190,7 +195,8 @@ class RashbaFerromagnet(TwoBandModel):
     def __init__(self, alpha, j_ex, magnetization, mass_ratio=1.0):
         check_real_scalar("alpha", alpha, unit="eV nm")
         check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
-        check_real_scalar("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
+        # The returned value carries the run-time range check when mass_ratio is traced.
+        mass_ratio = check_real_scalar("mass_ratio", mass_ratio, low=MASS_RATIO_RANGE[0], high=MASS_RATIO_RANGE[1])
         with jax.ensure_compile_time_eval():  # a model built from constants inside jit stays concrete (checkable)
             self.alpha, self.j_ex, self.mass_ratio = jnp.asarray(alpha), jnp.asarray(j_ex), jnp.asarray(mass_ratio)
         self.magnetization = unit_vector("magnetization", magnetization)

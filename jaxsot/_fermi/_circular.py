@@ -45,8 +45,17 @@ def circular_densities(alpha, j_ex, mass_ratio, fermi_energy, *, xp=jnp):
     """(n_lower, n_upper) [1/nm^2] for M || z in closed form (as `SpinOrbitTorque.n_lower`, `n_upper`).
 
     n_s = pi (k_out^2 - k_in^2) AREA_MEASURE = (k_out^2 - k_in^2)/(4 pi) from `circular_fermi_seas`
-    (no spin factor 2: the bands are spin-split). Same arguments (batch dims ...); returns a pair
-    of arrays of the broadcast shape.
+    (no spin factor 2: the bands are spin-split). Traceable and differentiable (jit/vmap/grad).
+
+    Args:
+        alpha: Rashba constant [eV nm] (scalar or array; batch dims ... broadcast with the others).
+        j_ex: exchange energy J [eV] (> 0).
+        mass_ratio: effective mass m*/m_e.
+        fermi_energy: E_F [eV].
+        xp: the array namespace: jax.numpy (default), or numpy for host float64 arithmetic.
+
+    Returns:
+        (n_lower, n_upper) [1/nm^2], each of the broadcast shape (...).
     """
     inner, outer = circular_fermi_seas(alpha, j_ex, mass_ratio, fermi_energy, xp=xp)
     densities = (outer - inner) * (math.pi * AREA_MEASURE)

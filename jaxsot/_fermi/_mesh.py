@@ -35,6 +35,8 @@ import jax.numpy as jnp
 import numpy as onp
 
 from ..constants import AREA_MEASURE
+from ._guard import guard
+from ._rays import outer_radius
 
 # Radon's 7-point rule, exact for polynomials of degree 5 on a triangle (barycentric points, weights
 # summing to 1).
@@ -133,8 +135,6 @@ def domain(model, fermi_energy):
         a = jnp.asarray(lattice, dtype)
         b = 2.0 * jnp.pi * jnp.linalg.inv(a).T  # rows b1, b2
         return -0.5 * (b[0] + b[1]), b
-    from ._contour import outer_radius
-
     radius = outer_radius(model, fermi_energy) * 1.02
     return jnp.stack([-radius, -radius]), jnp.stack([jnp.stack([2.0 * radius, 0.0 * radius]), jnp.stack([0.0 * radius, 2.0 * radius])])
 
@@ -527,8 +527,6 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
     extras = (jnp.concatenate(line_dl), jnp.concatenate(line_g))
     densities = jnp.stack([densities[-1], densities[1]])
     if checked:
-        from ._route import guard
-
         outputs = (sea, contour, densities, extras)
         outputs = guard(
             outputs,

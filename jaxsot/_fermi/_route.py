@@ -16,28 +16,18 @@ and Fermi-sea integration).
 import functools
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as onp
 
 from .._bands._kernels import energy, splitting
 from .._core._checks import is_concrete
 from ..constants import AREA_MEASURE
 from . import _mesh
-from ._contour import (
-    PROBE_FRACTIONS,
-    SEA_EMPTY,
-    SEA_OCCUPIED,
-    probe_sea,
-    classify_seas,
-    contour_density,
-    origin_energy,
-    outer_radius,
-    polar_sea_nodes,
-    probe_directions,
-    ray_contour,
-)
+from ._guard import guard as guard
+from ._occupation import PROBE_FRACTIONS, SEA_EMPTY, SEA_OCCUPIED, classify_seas, occupied_bands, probe_directions, probe_sea
+from ._occupation import band_minimum as band_minimum
+from ._occupation import band_occupied_on_grid as band_occupied_on_grid
+from ._rays import contour_density, origin_energy, outer_radius, polar_sea_nodes, ray_contour
 
 ROUTES = ("auto", "rays", "mesh")
 
@@ -118,16 +108,8 @@ def fermi_sea_route(model, fermi_energy, route: str = "auto", bands=None) -> str
     Raises:
         ValueError: for an unknown route, or route = "rays" with a lattice model.
     """
-    from ._contour import occupied_bands
-
     bands = occupied_bands(model, fermi_energy, bands)
     return choose_route(model, fermi_energy, bands, route)
-
-
-def guard(tree, predicate, message):
-    """Every array leaf of `tree` with `equinox.error_if(leaf, predicate, message)` attached: whichever
-    output a caller uses, the traced check runs (a check on one leaf alone is dropped with it)."""
-    return jax.tree_util.tree_map(lambda leaf: eqx.error_if(leaf, predicate, message), tree)
 
 
 def ray_checks(model, fermi_energy, bands, value, *, all_bands=True):
@@ -236,39 +218,6 @@ def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, me
     return _mesh.mesh_nodes(model, fermi_energy, bands, mesh, checked=True, all_bands=all_bands)
 
 
-def band_occupied_on_grid(model, fermi_energy, s, cells: int = 96) -> bool:
-    """True when band s has a state below E_F: the minimum of eps_s on a cells x cells grid of the mesh
-    domain, polished by Newton steps from the grid minimum (concrete inputs)."""
-    return float(band_minimum(model, jnp.asarray(fermi_energy, model.dtype), float(s), cells)) < float(fermi_energy)
-
-
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def band_minimum(model, fermi_energy, s, cells):
-    """min eps_s [eV] over the mesh domain: grid minimum, then damped Newton steps from it (traceable)."""
-    origin, basis = _mesh.domain(model, fermi_energy)
-    u = (jnp.arange(cells, dtype=fermi_energy.dtype) + 0.5) / cells
-    grid = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
-    eps = energy(model, grid[..., 0], grid[..., 1], s)
-    flat = jnp.argmin(eps)
-    start = grid.reshape(-1, 2)[flat]
-
-    def band_energy(k):
-        return energy(model, k[0], k[1], s)
-
-    def newton(k, _):
-        g = jax.grad(band_energy)(k)
-        h = jax.hessian(band_energy)(k)
-        step = jnp.linalg.solve(h + 1e-12 * jnp.eye(2, dtype=k.dtype), g)
-        trial = k - step
-        # Keep a step only where it lowers the energy (a saddle or a cone tip would send Newton away).
-        better = jnp.isfinite(band_energy(trial)) & (band_energy(trial) < band_energy(k))
-        return jnp.where(better, trial, k), None
-
-    polished, _ = jax.lax.scan(newton, start, None, length=20)
-    return jnp.minimum(jnp.min(eps), band_energy(polished))
-
-
-
 class SeaIntegral(NamedTuple):
     """A Fermi-sea integral with its error estimate (`jaxsot.fermi_sea_integral`).
 
@@ -301,8 +250,6 @@ def _two_resolutions(what, model, fermi_energy, fn, bands, route, mesh, num_phi,
     import warnings
 
     from .._core._checks import check_count, check_finite, float_dtype
-    from ._contour import occupied_bands
-
     check_finite("fermi_energy", fermi_energy)
     if not callable(fn):
         raise ValueError(f"fn = {fn!r} is not callable; allowed: a function of (model, kx, ky, s, ., .) -> pytree")

@@ -8,7 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as onp
-from .._core._checks import check_band, check_count, check_finite, check_range, check_shape
+from .._core._checks import check_band, check_count, check_finite, check_range, check_shape, is_concrete
 from .._core._model import RashbaFerromagnet
 from .._fermi._circular import circular_densities, circular_fermi_seas
 from .._bands._kernels import energy as band_energy
@@ -78,6 +78,12 @@ def circular_sea_torques(model: RashbaFerromagnet, fermi_energy, efield) -> dict
         "nonadiabatic_spin_density" [1/nm^2], "strong_exchange" (paper eq. 14 summed over the sea)
         [1/(nm^2 fs)] (3,); "band_densities" (lower, upper) [1/nm^2]; "radii" {band: (k_in, k_out)}.
     """
+    if not is_concrete(model, fermi_energy, efield):
+        # A host float64 closed form (numpy): traced inputs have no values to evaluate it with.
+        raise ValueError(
+            "circular_sea_torques got traced inputs (model, fermi_energy or efield inside jax.jit, jax.grad or "
+            "jax.vmap); allowed: concrete values, also captured by a traced function (the result is then a constant)"
+        )
     m_z = _check_along_z(model)
     check_finite("fermi_energy", fermi_energy)
     check_shape("efield", efield, (2,))

@@ -14,6 +14,8 @@ from .._core._checks import check_count, check_finite, check_range, check_shape,
 from .._core._model import RashbaFerromagnet
 from .._dynamics._observables import ensemble_nodes
 from .._fermi._contour import band_touching_report, occupied_bands
+from .._fermi._mesh import check_mesh_options
+from .._fermi._route import check_route, choose_route, sea_ensemble
 from ..constants import AREA_MEASURE, HBAR
 from .._bands._kernels import splitting
 from ._integrator import (
@@ -204,6 +206,8 @@ def exact_simulate(
     tau=None,
     num_phi: int = 128,
     num_r: int = 16,
+    route: str = "auto",
+    mesh=None,
     nodes=None,
     substeps: int | None = None,
     max_angle: float = 0.4,
@@ -232,6 +236,11 @@ def exact_simulate(
         tau: momentum relaxation time [fs] (> 0), or None for no relaxation.
         num_phi: angular nodes of the Fermi sea per band (as in `simulate`).
         num_r: radial Gauss-Legendre nodes per angle (as in `simulate`).
+        route: "auto" (default), "rays" or "mesh" (`jaxsot.fermi_sea_route`, as in `simulate`): the
+            sea on num_phi x num_r polar nodes, or on the triangle mesh's nodes (lattice models,
+            pockets, annuli, band touchings in the sea; weights may be negative on the Fermi-line
+            segments). Not used with `nodes`.
+        mesh: `jaxsot.MeshOptions` of the mesh route.
         nodes: optional (k (N, 2), weight (N,) [1/nm^2], band sign (N,)) replacing the default sea
             quadrature (sum weight * f ~ integral of f d^2k).
         substeps: Magnus steps per output interval (accuracy: see `exact_spin_trajectory`); None
@@ -249,6 +258,8 @@ def exact_simulate(
     Returns: ExactSimulationResult.
     """
     check_finite("fermi_energy", fermi_energy)
+    check_route(route)
+    mesh = check_mesh_options(mesh)
     if substeps is not None:
         substeps = check_count("substeps", substeps, minimum=1)
     check_range("max_angle", max_angle, low=0.0, high=3.0, low_inclusive=False, unit="rad")
@@ -264,7 +275,11 @@ def exact_simulate(
     model = model.astype(dtype)
     fermi_energy = jnp.asarray(fermi_energy, dtype)
     if nodes is None:
-        k0, weight, sign = _sea_nodes(model, fermi_energy, num_phi, num_r)
+        bands = occupied_bands(model, fermi_energy)
+        if choose_route(model, fermi_energy, bands, route) == "rays":
+            k0, weight, sign = _sea_nodes(model, fermi_energy, num_phi, num_r)
+        else:
+            (k0, weight, sign), _, _, _, _ = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh)
     else:
         k0, weight, sign = (jnp.asarray(x, dtype) for x in nodes)
         check_shape("nodes[0]", k0, (2,))

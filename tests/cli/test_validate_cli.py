@@ -178,7 +178,7 @@ def _plant(monkeypatch, bug):
 
     from jaxsot._core._model import RashbaFerromagnet
     from jaxsot._dynamics import _simulate
-    from jaxsot._fermi import _contour
+    from jaxsot._fermi import _rays  # the ray solver and its compiled callers
     from jaxsot._llg import _torque
     from jaxsot._measure import _fields, _lockin
 
@@ -210,14 +210,14 @@ def _plant(monkeypatch, bug):
 
         monkeypatch.setattr(_integrator, "HBAR", 2.0 * _integrator.HBAR)  # Bloch rate 2/hbar -> 1/hbar
     elif bug == "contour radius 1e-6 short":
-        ray = _contour.ray_contour
+        ray = _rays.ray_contour
 
         def short(model, fermi_energy, s, num):
             c = ray(model, fermi_energy, s, num)
             radius = c.radius - 1e-6
             return c._replace(radius=radius, k=c.k * (radius / c.radius)[:, None])
 
-        monkeypatch.setattr(_contour, "ray_contour", short)
+        monkeypatch.setattr(_rays, "ray_contour", short)
     jax.clear_caches()  # the jitted functions retrace with the planted code
 
 

@@ -52,6 +52,26 @@ def test_invalid_parameters_raise_naming_the_parameter(bad, name):
     assert name in str(info.value)
 
 
+@pytest.mark.parametrize("mass_ratio", [9.9e-4, 100.5, 1e6])
+def test_mass_ratio_outside_its_range_is_refused_eagerly_and_traced(mass_ratio):
+    from jaxsot._core._model import MASS_RATIO_RANGE
+
+    assert MASS_RATIO_RANGE == (1e-3, 100.0)
+    with pytest.raises(ValueError, match=r"mass_ratio = .* out of range; allowed: \[0.001, 100\]"):
+        RashbaFerromagnet(0.05, 0.5, [0.0, 0.0, 1.0], mass_ratio)
+
+    def built(m):
+        return RashbaFerromagnet(0.05, 0.5, jnp.array([0.0, 0.0, 1.0]), m).mass_ratio
+
+    with pytest.raises(Exception, match="mass_ratio is out of range"):
+        jax.block_until_ready(jax.jit(built)(mass_ratio))
+    with pytest.raises(Exception, match="mass_ratio is out of range"):
+        jax.block_until_ready(jax.vmap(built)(jnp.array([1.0, mass_ratio])))
+    # The ends of the range are allowed, and the check keeps the field differentiable.
+    assert float(jax.jit(built)(1e-3)) == pytest.approx(1e-3) and float(built(100.0)) == 100.0
+    assert float(jax.grad(built)(2.0)) == 1.0
+
+
 @pytest.mark.parametrize("alpha,j_ex,m", [(0.05, 0.0, [0.0, 0.0, 1.0]), (0.0, 0.5, [1.0, 0.0, 0.0]), (-0.05, 0.5, [1.0, 0.0, 0.0])])
 def test_valid_edge_values_are_accepted(alpha, j_ex, m, ref):
     # j_ex = 0 (no exchange), alpha = 0 (no Rashba) and alpha < 0 are allowed by the contract (j_ex >= 0),

@@ -223,6 +223,24 @@ def test_concrete_inputs_under_jit_need_no_bands(name):
     _close(jax.jit(f)(), f())
 
 
+def test_circular_sea_torques_with_captured_inputs_under_jit_vmap_grad():
+    # A host closed form: captured concrete inputs give the eager constant under every transformation;
+    # traced inputs are refused with a message naming what is allowed.
+    model = jaxsot.RashbaFerromagnet(0.1, 0.05, [0.0, 0.0, 1.0])
+    efield = jnp.array([1e-3, 0.0])
+    eager = np.asarray(jaxsot.circular_sea_torques(model, 0.1, efield)["damping_torque"])
+    assert np.max(np.abs(eager)) > 0
+
+    def scaled(x):
+        return jaxsot.circular_sea_torques(model, 0.1, efield)["damping_torque"] * x
+
+    _close(jax.jit(scaled)(2.0), 2.0 * eager)
+    _close(jax.vmap(scaled)(jnp.array([1.0, 3.0])), np.stack([eager, 3.0 * eager]))
+    _close(jax.grad(lambda x: scaled(x)[1])(2.0), eager[1])
+    with pytest.raises(ValueError, match="circular_sea_torques got traced inputs"):
+        jax.jit(lambda ef: jaxsot.circular_sea_torques(model, ef, efield)["damping_torque"])(0.1)
+
+
 def test_touching_report_and_point_with_a_captured_model_under_jit():
     # In-plane M = x: the bands touch at k* = (J/alpha)(z x M) = (0, 10) /nm, inside the sea at E_F = 4.5 eV.
     model = jaxsot.RashbaFerromagnet(0.05, 0.5, jnp.array([1.0, 0.0, 0.0]))

@@ -59,7 +59,7 @@ MUTATIONS = (
     Mutation("lock-in R_2w sign flipped", "measure", "jaxsot/_measure/_lockin.py",
              "r_2w=-scale * jnp.sum(v * jnp.cos(2.0 * phase))", "r_2w=scale * jnp.sum(v * jnp.cos(2.0 * phase))",
              ("tests/measure/test_measure_lockin.py", "-k", "perpendicular")),
-    Mutation("contour radius 1e-6 short", "fermi", "jaxsot/_fermi/_contour.py",
+    Mutation("contour radius 1e-6 short", "fermi", "jaxsot/_fermi/_rays.py",
              "radius = jnp.where(ok, radius, jnp.nan)", "radius = jnp.where(ok, radius - 1e-6, jnp.nan)",
              ("tests/fermi/test_contour.py", "-k", "lie_on_the_fermi_level")),
     # One more per layer.

@@ -477,3 +477,23 @@ def test_fermi_point_is_on_the_contour(general, ref):
         k = jaxsot.fermi_point(general.model, ref.EF_BOTH, band, angle)
         np.testing.assert_allclose(np.linalg.norm(k), ref.fermi_radius(general, ref.EF_BOTH, band, angle), rtol=1e-13)
         np.testing.assert_allclose(math.atan2(k[1], k[0]), angle, atol=1e-14)
+
+
+def test_exact_simulate_takes_the_mesh_route():
+    # M || z: the band densities of the mesh nodes against the closed-form disks; the exact sea
+    # response on the mesh nodes against the ray nodes' (two independent quadratures of one sum).
+    model = jaxsot.RashbaFerromagnet(0.1, 0.05, [0.0, 0.0, 1.0])
+    times = np.linspace(0.0, 4.0, 3)
+    run = dict(substeps=2, semiclassical=False, block_steps=4)
+    mesh = jaxsot.exact_simulate(model, 0.1, E_SMALL, times, route="mesh", **run)
+    rays = jaxsot.exact_simulate(model, 0.1, E_SMALL, times, route="rays", num_phi=64, num_r=12, **run)
+    closed = np.array(jaxsot.fit.circular_densities(0.1, 0.05, 1.0, 0.1, xp=np))
+    np.testing.assert_allclose(np.asarray(mesh.band_densities), closed, rtol=1e-6)
+    mesh_nodes = sum(jaxsot.fermi_sea_nodes(model, 0.1, s, route="mesh")[0].shape[0] for s in (-1, 1))
+    assert mesh.num_states == mesh_nodes and rays.num_states == 2 * 64 * 12
+    torque_mesh = np.asarray(mesh.observables["damping_torque"]["exact"])
+    torque_rays = np.asarray(rays.observables["damping_torque"]["exact"])
+    scale = np.max(np.abs(torque_rays))
+    assert scale > 0 and np.max(np.abs(torque_mesh - torque_rays)) < 1e-4 * scale
+    with pytest.raises(ValueError, match="route"):
+        jaxsot.exact_simulate(model, 0.1, E_SMALL, times, route="polar", **run)

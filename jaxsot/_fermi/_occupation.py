@@ -1,0 +1,214 @@
+"""Which bands are occupied, and whether the ray route can describe their seas (concrete checks).
+
+`fermi_sea_status` classifies one band's sea on a probe grid of rays (`classify_seas`, shared with
+the sweeps); `occupied_bands` decides which bands hold electrons for any sea topology (the band
+minimum over the mesh domain, `band_minimum`).
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as onp
+from .._bands._kernels import energy
+from .._core._checks import check_band, check_finite, is_concrete
+from .._core._model import TwoBandModel
+from ._mesh import domain
+from ._rays import origin_energy, outer_radius
+
+
+PROBE_RAYS = 96
+PROBE_RADII = 600
+
+
+SEA_EMPTY, SEA_OCCUPIED, SEA_NO_ORIGIN, SEA_NOT_STAR = 0, 1, 2, 3
+"""Codes of `classify_seas`: empty band; occupied and star-shaped about k = 0 (supported); the
+sea does not contain k = 0; a ray from k = 0 crosses the Fermi level more than once."""
+
+
+PROBE_FRACTIONS = onp.linspace(0.0, 1.0, PROBE_RADII)
+"""Radii of the probe grid as fractions of `outer_radius`."""
+
+
+def probe_directions(xp=onp):
+    """(cos phi, sin phi) of the PROBE_RAYS probe rays, shaped (PROBE_RAYS, 1) to broadcast against radii."""
+    phi = onp.linspace(0.0, 2.0 * onp.pi, PROBE_RAYS, endpoint=False)
+    return xp.asarray(onp.cos(phi)[:, None]), xp.asarray(onp.sin(phi)[:, None])
+
+
+def classify_seas(eps, fermi_energy, origin, *, xp=onp):
+    """The test of `fermi_sea_status` on band energies sampled on the probe grid.
+
+    eps: (..., PROBE_RAYS, PROBE_RADII) eps_s [eV] on rays from k = 0 out to `outer_radius`;
+    fermi_energy, origin: (...) E_F and eps_s(0) [eV]. xp: numpy or jax.numpy.
+    Returns: (codes (...) int8 `SEA_*`, band minimum on the grid (...) [eV], most crossings of the
+        Fermi level on one ray (...) int).
+    """
+    below = eps < fermi_energy[..., None, None]
+    empty = ~xp.any(below, axis=(-2, -1))
+    no_origin = origin >= fermi_energy
+    crossings = xp.sum(below[..., :-1] != below[..., 1:], axis=-1)
+    not_star = xp.any(crossings != 1, axis=-1)
+    codes = xp.where(empty, SEA_EMPTY, xp.where(no_origin, SEA_NO_ORIGIN, xp.where(not_star, SEA_NOT_STAR, SEA_OCCUPIED)))
+    return codes.astype(xp.int8), eps.min(axis=(-2, -1)), crossings.max(axis=-1)
+
+
+@jax.jit
+def probe_sea(model, fermi_energy, s):
+    cos, sin = probe_directions(jnp)
+    radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
+    eps = energy(model, radius * cos, radius * sin, s)
+    return classify_seas(eps, fermi_energy, origin_energy(model, s), xp=jnp)
+
+
+def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
+    """Classify the T = 0 Fermi sea of one band: "occupied" or "empty", checking the ray route's preconditions.
+
+    For a lattice model (`TwoBandModel.lattice_vectors`) only emptiness is decided (the minimum of
+    the band over its Brillouin zone); its seas always go through the mesh route. For a continuum
+    model this raises ValueError, with what is allowed, when the sea is occupied but cannot be
+    described on rays from k = 0: it does not contain k = 0 (an annulus, a pocket away from k = 0,
+    or an upper band occupied only near a band touching), or a ray crosses the Fermi level more than
+    once (`classify_seas` on PROBE_RAYS x PROBE_RADII energies out to `outer_radius`). Such seas are
+    integrated by the mesh route (route = "auto" or "mesh" of the public sea functions). Concrete
+    inputs only (returns "occupied" without checking under tracing; the public functions attach
+    traced checks instead).
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV].
+        band: +1 (upper) or -1 (lower).
+
+    Returns:
+        "occupied" or "empty".
+
+    Raises:
+        ValueError: a continuum sea that the rays cannot describe (the message names why).
+    """
+    s = check_band(band)
+    check_finite("fermi_energy", fermi_energy)
+    if not is_concrete(model, fermi_energy):
+        return "occupied"
+    e_f = float(fermi_energy)
+    with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
+        if model.lattice_vectors is not None:
+            return "occupied" if band_occupied_on_grid(model, e_f, s) else "empty"
+        code, minimum, most = (onp.asarray(x) for x in probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
+        eps_origin = float(origin_energy(model, float(s)))
+    if code == SEA_EMPTY:
+        return "occupied" if band_occupied_on_grid(model, e_f, s) else "empty"
+    if code == SEA_NO_ORIGIN:
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} does not contain k = 0 "
+            f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {float(minimum):.4g} eV: an annulus, a pocket away "
+            f"from k = 0, or a sea around a band touching), so the ray route does not apply; allowed: route = 'auto' "
+            f"or 'mesh' of the sea functions (any sea), or fermi_energy > {eps_origin:g} eV for the rays"
+        )
+    if code == SEA_NOT_STAR and int(most) <= 1:
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: a ray from k = 0 never crosses the Fermi level of band {s:+d} within the "
+            "model's ray_bound: the sea is unbounded, or the bands are periodic (a lattice model must declare "
+            "lattice_vectors to be integrated over its Brillouin zone); allowed: a bounded sea, or lattice_vectors"
+        )
+    if code == SEA_NOT_STAR:
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0 "
+            f"(a ray from k = 0 crosses the Fermi level {int(most)} times), so the ray route does not apply; "
+            "allowed: route = 'auto' or 'mesh' of the sea functions (any sea)"
+        )
+    return "occupied"
+
+
+def band_status(model, fermi_energy, s) -> str:
+    """"occupied" or "empty" for any sea (no ray preconditions; concrete inputs)."""
+    with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
+        if model.lattice_vectors is None:
+            code, _, _ = probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
+            if int(code) != SEA_EMPTY:
+                return "occupied"
+        return "occupied" if band_occupied_on_grid(model, float(fermi_energy), s) else "empty"
+
+
+def occupied_bands(model: TwoBandModel, fermi_energy, bands=None) -> tuple[int, ...]:
+    """The bands (-1 lower, +1 upper) with a non-empty Fermi sea at E_F (any sea topology).
+
+    Which bands are occupied is a discrete choice that traced values cannot make: inside
+    `jax.grad`, `jax.jit` or `jax.vmap` pass `bands` explicitly (e.g. (-1,) or (-1, 1), found
+    once on concrete values with this function); the sea functions then check them with traced
+    checks. Given `bands` are checked against the model when the values are concrete, and
+    returned sorted. A band is occupied when its minimum (grid over the Brillouin zone or the
+    sea's bounding box, polished by Newton steps) lies below E_F.
+
+    Args:
+        model: any `TwoBandModel`.
+        fermi_energy: E_F [eV] (scalar).
+        bands: None (decide on concrete values), or the occupied bands to use and check, e.g. (-1,)
+            or (-1, 1) (required under tracing).
+
+    Returns:
+        The occupied bands, sorted (a non-empty tuple of -1 and/or 1).
+
+    Raises:
+        ValueError: both bands empty, `bands` not matching the occupied bands (concrete inputs), or
+            bands = None with traced inputs.
+    """
+    if bands is not None:
+        chosen = tuple(sorted({check_band(b) for b in bands}))
+        if not chosen:
+            raise ValueError("bands = () is not allowed; allowed: a non-empty subset of (-1, 1)")
+        if is_concrete(model, fermi_energy):
+            actual = occupied_bands(model, fermi_energy)
+            if chosen != actual:
+                raise ValueError(
+                    f"bands = {chosen} does not match the occupied bands {actual} at fermi_energy = "
+                    f"{float(fermi_energy):g} eV; allowed: {actual}"
+                )
+        return chosen
+    if not is_concrete(model, fermi_energy):
+        raise ValueError(
+            "bands = None with traced inputs (inside jax.grad, jax.jit or jax.vmap): which bands are occupied "
+            "cannot be decided from traced values; allowed: pass bands explicitly, e.g. bands=(-1,) or (-1, 1) "
+            "(jaxsot.occupied_bands on concrete values tells which)"
+        )
+    check_finite("fermi_energy", fermi_energy)
+    bands = tuple(s for s in (-1, 1) if band_status(model, fermi_energy, s) == "occupied")
+    if not bands:
+        raise ValueError(
+            f"fermi_energy = {float(fermi_energy):g} eV lies below both bands: no electrons; "
+            "allowed: a Fermi energy above the lower band's minimum"
+        )
+    return bands
+
+
+
+
+def band_occupied_on_grid(model, fermi_energy, s, cells: int = 96) -> bool:
+    """True when band s has a state below E_F: the minimum of eps_s on a cells x cells grid of the mesh
+    domain, polished by Newton steps from the grid minimum (concrete inputs)."""
+    return float(band_minimum(model, jnp.asarray(fermi_energy, model.dtype), float(s), cells)) < float(fermi_energy)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def band_minimum(model, fermi_energy, s, cells):
+    """min eps_s [eV] over the mesh domain: grid minimum, then damped Newton steps from it (traceable)."""
+    origin, basis = domain(model, fermi_energy)
+    u = (jnp.arange(cells, dtype=fermi_energy.dtype) + 0.5) / cells
+    grid = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
+    eps = energy(model, grid[..., 0], grid[..., 1], s)
+    flat = jnp.argmin(eps)
+    start = grid.reshape(-1, 2)[flat]
+
+    def band_energy(k):
+        return energy(model, k[0], k[1], s)
+
+    def newton(k, _):
+        g = jax.grad(band_energy)(k)
+        h = jax.hessian(band_energy)(k)
+        step = jnp.linalg.solve(h + 1e-12 * jnp.eye(2, dtype=k.dtype), g)
+        trial = k - step
+        # Keep a step only where it lowers the energy (a saddle or a cone tip would send Newton away).
+        better = jnp.isfinite(band_energy(trial)) & (band_energy(trial) < band_energy(k))
+        return jnp.where(better, trial, k), None
+
+    polished, _ = jax.lax.scan(newton, start, None, length=20)
+    return jnp.minimum(jnp.min(eps), band_energy(polished))
