@@ -165,23 +165,33 @@ def fit_harmonic_hall(
         bounds: {name: (lower, upper)} for free names (default: alpha, j_ex, mass_ratio guess/3..3 guess;
             tau, anisotropy_field, r_ahe guess/10..10 guess; signed coefficients guess +- 3 max|R|; the
             default sides of alpha, j_ex, mass_ratio narrowed to stay in one band regime).
-        model: "exact" (Fermi-contour fluxes, default) or "strong_exchange". num: rays per contour.
+        model: "exact" (Fermi-contour fluxes, default) or "strong_exchange"; None: the settings' model, else "exact".
+        num: rays per Fermi contour (>= 8).
         optimizer: "lm" (default): Levenberg-Marquardt in the reparameterized coordinates, on the jitted
             residuals and Jacobian that also give the standard errors (one compilation), restarts one after
             the other; "lbfgs": optax L-BFGS with the restarts batched with vmap (as `jaxsot.fit.fit`; a
             second, larger compilation). Either way the best point is polished by Levenberg-Marquardt.
         restarts: runs; the first from the (refined) guess, the others with the electron parameters seeded
-            uniform in their (log-)box. max_steps: iterations per run. gtol, ftol: L-BFGS criteria (as
-            `jaxsot.fit.fit`, ftol default 1e-13); for "lm", ftol is the chi^2 decrease of the Gauss-Newton
+            uniform in their (log-)box.
+        max_steps: iterations per run.
+        seed: seed of the restarts' random starts (>= 0).
+        gtol: L-BFGS gradient criterion (as `jaxsot.fit.fit`).
+        ftol: L-BFGS loss-change criterion (default 1e-13); for "lm", the chi^2 decrease of the Gauss-Newton
             step below which a run stops (default 1e-8).
-        rcond, max_relative_error: identifiability thresholds (`jaxsot.fit.analyze`).
+        rcond: relative singular-value cut of the pseudo-inverse (`jaxsot.fit.analyze`), in [0, 1].
+        max_relative_error: relative standard error above which a combination is reported undetermined (> 0).
         report_every: print each restart's loss every so many iterations (0: quiet).
         orders: "first" (default): `jaxsot.harmonic_hall_forward`, first order in the current (fast);
             "all": `jaxsot.harmonic_hall_all_orders`, every order (R_1w with its O(j0^2) part, R_2w beyond
             linear response), ~30 x 4 field evaluations per point instead of one (16 phases).
-    Returns: HallFitResult. Warns `IdentifiabilityWarning` naming the combinations the data do not fix
-    (e.g. 'j_ex tau^-1') and `FitWarning` for bounds, convergence and chi^2; the sentences are in `notes`.
-    Fits need float64 (jax_enable_x64).
+
+    Returns:
+        HallFitResult. Warns `IdentifiabilityWarning` naming the combinations the data do not fix (e.g.
+        'j_ex tau^-1') and `FitWarning` for bounds, convergence and chi^2; the sentences are in `notes`.
+        Fits need float64 (jax_enable_x64).
+
+    Raises:
+        ValueError: naming the argument, its value and what is allowed.
     """
     data = as_data_list(data, settings)
     if model is None:

@@ -86,22 +86,35 @@ def _positive(name, value, unit):
 class HallData:
     """One harmonic Hall sweep: N rows of field settings and lock-in harmonics, with the sample's settings.
 
-    Args (internal units):
-        phi_h: field azimuth from the current direction x [rad], (N,) or scalar.
-        field: field magnitude B [T], (N,) or scalar. theta_h: field polar angle from z [rad] (default pi/2).
-        r_1w, r_2w: (N,) first and second harmonic Hall resistances [ohm] (lock-in convention of
-            `jaxsot.harmonic_hall_forward`: R_2w is the amplitude of -cos 2wt).
-        sigma_1w, sigma_2w: (N,) or scalar standard deviations [ohm], or None (noise estimated by the fit).
-        fermi_energy [eV], current_density j0 [A/m^2] (> 0), rho0 [ohm m] (> 0), ms_tesla mu0 M_s [T] (> 0),
-        thickness t_F [nm] (> 0), easy_axis (3,), demag (3,), bias_field (3,) [T]: as `jaxsot.HallSettings`.
-        branch: +1 or -1 per row (or scalar): the energy descent starts from the field direction tilted
-            by 0.1 towards branch * u (the magnet's hysteresis branch; +1 is `HallSettings`' default).
-        field_like, damping_like: include B_FL / B_DL in the forward model.
+    Args:
+        phi_h: field azimuth from the current direction x [rad], shape (N,) or scalar.
+        field: field magnitude B [T], shape (N,) or scalar.
+        r_1w: first harmonic Hall resistance [ohm], shape (N,) (in phase with the current).
+        r_2w: second harmonic Hall resistance [ohm], shape (N,) (lock-in convention of
+            `jaxsot.harmonic_hall_forward`: the amplitude of -cos 2wt).
+        fermi_energy: Fermi energy E_F [eV].
+        current_density: current density amplitude j0 [A/m^2] (> 0; peak: j(t) = j0 sin wt).
+        rho0: film resistivity [ohm m] (> 0).
+        ms_tesla: saturation magnetization mu0 M_s [T] (> 0).
+        thickness: magnetic film thickness t_F [nm] (> 0).
+        theta_h: field polar angle from z [rad], shape (N,) or scalar (default pi/2: in plane).
+        sigma_1w: standard deviations of r_1w [ohm], shape (N,) or scalar, or None (noise estimated by the fit).
+        sigma_2w: standard deviations of r_2w [ohm], shape (N,) or scalar, or None (with sigma_1w).
+        easy_axis: uniaxial anisotropy axis, shape (3,) (as `jaxsot.HallSettings`).
+        demag: demagnetizing factors N_x, N_y, N_z, shape (3,) (as `jaxsot.HallSettings`).
+        bias_field: constant field added to the swept one [T], shape (3,).
+        branch: +1 or -1 per row, shape (N,) or scalar: the energy descent starts from the field direction
+            tilted by 0.1 towards branch * u (the magnet's hysteresis branch; +1 is `HallSettings`' default).
+        field_like: whether the forward model includes the field-like field B_FL.
+        damping_like: whether the forward model includes the damping-like field B_DL.
         label: name used in reports (the file name).
-        hm_thickness [nm], hm_resistivity [ohm m]: a heavy-metal layer beside the magnetic film (both or
-            neither), in parallel at the same E: j_HM = rho0 j0/hm_resistivity. Only the bilayer efficiencies
-            xi_HM = (2e/hbar) M_s t_F B/j_HM of the report use them (the model's current is the film's j0).
-    Raises ValueError naming the argument, its value and what is allowed.
+        hm_thickness: thickness of a heavy-metal layer beside the magnetic film [nm] (with hm_resistivity, or
+            None): the layers conduct in parallel at the same E, j_HM = rho0 j0/hm_resistivity. Only the
+            bilayer efficiencies xi_HM = (2e/hbar) M_s t_F B/j_HM of the report use it.
+        hm_resistivity: resistivity of that heavy-metal layer [ohm m] (with hm_thickness, or None).
+
+    Raises:
+        ValueError: naming the argument, its value and what is allowed.
     """
 
     phi_h: onp.ndarray
@@ -211,14 +224,19 @@ class HallData:
 class FieldData:
     """A table of measured SOT fields or efficiencies: N rows at given M directions and current densities.
 
-    Args (internal units):
+    Args:
         columns: names from `FIELD_COLUMNS` (B_DL, B_FL [T]: the scalar fields of `jaxsot.effective_fields`
             at the row's current density; xi_DL, xi_FL [1]: efficiencies, independent of j).
-        values: (N, K) [T or 1]. sigma: (N, K) standard deviations or None (estimated by the fit).
-        theta_m, phi_m: direction of M at each row [rad] (polar from z, azimuth from the current x); M = +-y
-            is refused (the scalar projections are undefined there).
-        current_density: j [A/m^2] per row or scalar (> 0; only B columns depend on it).
-        fermi_energy [eV], rho0 [ohm m], ms_tesla [T], thickness [nm]: the sample (E = rho0 j along x).
+        values: measured values, shape (N, K) for K columns [T or 1].
+        theta_m: polar angle of M from z at each row [rad], shape (N,) or scalar.
+        fermi_energy: Fermi energy E_F [eV].
+        rho0: film resistivity [ohm m] (E = rho0 j along x).
+        ms_tesla: saturation magnetization mu0 M_s [T].
+        thickness: magnetic film thickness t_F [nm].
+        phi_m: azimuth of M from the current direction x [rad], shape (N,) or scalar; M = +-y is refused
+            (the scalar projections are undefined there).
+        current_density: j [A/m^2] per row, shape (N,) or scalar (> 0; only B columns depend on it).
+        sigma: standard deviations, shape (N, K), or None (estimated by the fit).
         label: name used in reports.
     """
 

@@ -262,6 +262,15 @@ def hall_loss(data, guess=None, *, model: str = "exact", num: int = 64):
     loss = mean(r^2)/2 over every value of every data set, r = (prediction - value)/sigma (sigma = 1 for
     data without sigma). The exact model's occupied bands are those at `guess` (full dict, defaults as
     `fit_harmonic_hall`). Differentiate with jax.grad (a dict of derivatives for all HALL_FIT_PARAMETERS).
+
+    Args:
+        data: a HallData, a FieldData or a list of them.
+        guess: {name: value} fixing the exact model's occupied bands (default: `fit_harmonic_hall`'s guess).
+        model: "exact" (default) or "strong_exchange".
+        num: rays per Fermi contour.
+
+    Returns:
+        loss(params): the scalar loss of a full parameter dict {name: value} of HALL_FIT_PARAMETERS.
     """
     data = as_data_list(data, None)
     values = {**default_guess(data), **(guess or {})}
@@ -315,14 +324,26 @@ def synthesize_hall(
             HALL_DEFAULTS and zero offsets otherwise).
         settings: `jaxsot.HallSettings`: field points, sample, model ("exact" / "strong_exchange" torque), num;
             its m_start is the start of the j = 0 energy descent.
-        noise: standard deviation as a fraction of each column's peak-to-peak range, or
-        sigma: (sigma_1w, sigma_2w) [ohm] absolute standard deviations (not both).
-        known_noise: write the sigmas into the data (else the fit estimates them). seed: noise seed.
-        route: "quasi-static" or "time-domain" (above). phases: current phases per period (quasi-static).
-        frequency [Hz], gilbert, periods, settle_periods, samples_per_period, rtol, atol: `lockin_harmonics`
-            (time-domain route only).
-    Returns: HallData (label `label`). Raises ValueError when the equilibrium or the integration failed at
-        some row (naming it), or for an unknown route.
+        noise: standard deviation as a fraction of each column's peak-to-peak range (not with sigma).
+        sigma: (sigma_1w, sigma_2w) [ohm] absolute standard deviations (not with noise).
+        known_noise: write the sigmas into the data (else the fit estimates them).
+        seed: noise seed (>= 0).
+        route: "quasi-static" or "time-domain" (above).
+        phases: current phases per period (quasi-static route).
+        frequency: current frequency f [Hz] (time-domain route, as `lockin_harmonics`).
+        gilbert: Gilbert damping of the LLG (time-domain route).
+        periods: demodulated current periods (time-domain route).
+        settle_periods: periods integrated before demodulation (time-domain route).
+        samples_per_period: samples per period of the lock-in (time-domain route).
+        rtol: relative tolerance of the LLG integration (time-domain route).
+        atol: absolute tolerance of the LLG integration (time-domain route).
+        label: name of the data in reports.
+
+    Returns:
+        HallData (label `label`).
+
+    Raises:
+        ValueError: when the equilibrium or the integration failed at some row (naming it), or for an unknown route.
     """
     if not isinstance(settings, HallSettings):
         raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")

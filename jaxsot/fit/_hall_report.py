@@ -33,25 +33,37 @@ _KNOWN = (
 class HallFitResult:
     """Outcome of `fit_harmonic_hall` (plain Python / NumPy; `to_dict` is strict-JSON-safe).
 
-    Fields:
+    Attributes:
         parameters: {name: value} for every name of HALL_FIT_PARAMETERS (fixed ones as given) [HALL_FIT_UNITS].
-        free: fitted names. standard_errors: {free name: SE} (inf: not determined). identifiable: {free: bool}.
+        free: fitted names.
+        standard_errors: {free name: standard error} (inf: not determined).
+        identifiable: {free name: whether the data determine it}.
         analysed: free electron parameters analysed by name in log coordinates (the magnet and Hall
             parameters profiled out of that analysis; their errors come from the full covariance).
-        covariance, correlation: (p, p) over `free` (physical units).
-        physical: the model's own combinations of the analysed parameters (J tau, m alpha, alpha/J, ...; rational
-            exponents) with "combination", "label", "exponents", "value", "relative_error", "determined".
+        covariance: (p, p) covariance over `free` (physical units).
+        correlation: (p, p) correlation matrix over `free`.
         directions: principal directions of the profiled Gauss-Newton matrix of `analysed` (strongest first):
             {"combination" (e.g. 'j_ex tau'), "exponents", "value", "relative_error", "determined", "known"}.
-        condition_number: of that matrix.
+        condition_number: condition number of that matrix.
         derived: {name: {"value", "standard_error", "unit"}}: the fields B_FL^s, B_DL^s per 1e11 A/m^2 and the
             efficiencies at the first data set's E_F and easy axis (M = z if the axis is +-y), and J tau.
-        chi2, dof, reduced_chi2: at the optimum with the noise used. noise_known: every data set had sigma.
+        chi2: chi^2 at the optimum with the noise used.
+        dof: degrees of freedom (values - free parameters).
+        reduced_chi2: chi2/dof.
+        noise_known: whether every data set had sigma.
         noise: {label: {column: sigma used (a number when uniform, else a list)}}.
-        predictions, residuals (whitened): one (N, K) array per data set; columns: per data set.
-        restarts: per restart {"start", "end", "loss", "steps", "status"}; best: its index.
-        trace: (restarts, max_steps) loss per iteration (after a run stops its final loss repeats: no NaN). bounds: {free: (lower, upper)}.
-        notes: sentences (identifiability, bounds, convergence, chi^2). settings: model, num, bands, ...
+        predictions: model values, one (N, K) array per data set.
+        residuals: whitened residuals (prediction - value)/sigma, one (N, K) array per data set.
+        columns: the column names of each data set.
+        labels: the data sets' names (unique).
+        restarts: per restart {"start", "end", "loss", "steps", "status"}.
+        best: index of the best restart.
+        trace: (restarts, max_steps) loss per iteration (after a run stops its final loss repeats: no NaN).
+        bounds: {free name: (lower, upper)}.
+        notes: sentences (identifiability, bounds, convergence, chi^2).
+        settings: model, orders, optimizer, num, bands, restarts, max_steps, seed, derived_at, fermi_energies.
+        physical: the model's own combinations of the analysed parameters (J tau, m alpha, alpha/J, ...; rational
+            exponents) with "combination", "label", "exponents", "value", "relative_error", "determined".
     """
 
     parameters: dict
