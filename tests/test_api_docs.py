@@ -43,16 +43,6 @@ KNOWN_INCOMPLETE = frozenset({
     # jaxsot/fit/_forward.py
     "jaxsot.fit.predict",
     "jaxsot.fit.synthesize",
-    # jaxsot/fit/_hall.py
-    "jaxsot.fit.fit_harmonic_hall",
-    "jaxsot.fit.HallData",
-    "jaxsot.fit.FieldData",
-    "jaxsot.fit.HallFitResult",
-    "jaxsot.fit.synthesize_hall",
-    "jaxsot.fit.hall_loss",
-    # jaxsot/fit/_hall_csv.py
-    "jaxsot.fit.read_hall_csv",
-    "jaxsot.fit.hall_csv_kind",
 })
 
 

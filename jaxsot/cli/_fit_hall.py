@@ -245,16 +245,18 @@ def run_fit_hall(args) -> int:
         if hall_csv_kind(given) is None and pathlib.Path(given).is_file():
             raise FitDataError(f"{given}: not harmonic Hall data (no R_1w/R_2w or B_DL/B_FL/xi columns); allowed: harmonic Hall "
                                "files only in one fit (AMR and torque curves are fitted separately)")
-        item = read_hall_csv(given, fermi_energy=args.fermi_energy, label=name if names.count(name) == 1 else given,
-                             max_rows=MAX_DATA_ROWS - rows)
-        rows += item.num_points
-        data.append(item)
+        label = name if names.count(name) == 1 else given
+        item = read_hall_csv(given, fermi_energy=args.fermi_energy, label=label, max_rows=MAX_DATA_ROWS - rows)
+        items = item if isinstance(item, list) else [item]  # a current column: one sweep per amplitude
+        rows += sum(d.num_points for d in items)
+        data.append((given, label))
     max_steps = args.max_steps or 200
     check_fit_size(rows, args.num, args.restarts, max_steps, args.max_state_steps, args.max_memory_GB)
     out = prepare_out(args.out, inputs=args.data)
     set_precision("float64")
     # Read again now that JAX computes in float64 (arrays made before may be float32; checked above).
-    data = [read_hall_csv(given, fermi_energy=args.fermi_energy, label=item.label) for given, item in zip(args.data, data)]
+    data = [read_hall_csv(given, fermi_energy=args.fermi_energy, label=label) for given, label in data]
+    data = [d for item in data for d in (item if isinstance(item, list) else [item])]
 
     import jax
 

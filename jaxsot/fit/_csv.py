@@ -11,8 +11,6 @@ import stat
 import tempfile
 from ._curves import COLUMNS, Curve, MIN_POINTS
 
-
-
 CSV_FORMAT = """\
 CSV data format (jaxsot fit / jaxsot synth / jaxsot.fit.read_csv)
 
@@ -60,7 +58,7 @@ _ENERGY = {"eV": 1.0, "meV": 1e-3}
 
 _SETTINGS = {"phi_M": _ANGLE, "theta_M": _ANGLE, "E": _FIELD, "t": _TIME}
 _COMMENT_ONLY = {"fermi_energy": _ENERGY}
-_HEADER_CELL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*$")
+HEADER_CELL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*$")
 _COMMENT_SETTING = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*=\s*(\S+)\s*$")
 
 
@@ -97,16 +95,7 @@ def _bounds(name):
 
 def _check_bounds(path, where, name, text, value, unit, factor):
     """Refuse a value (internal units) outside `_BOUNDS`, quoting it and the range in the file's unit."""
-    bounds = _bounds(name)
-    if bounds is None:
-        return
-    low, high, exclusive = bounds
-    if (value <= low if exclusive else value < low) or value > high:
-        left = "(" if exclusive else "["
-        raise FitDataError(
-            f"{path}: {where}, column {name!r}: {text.strip()} [{unit}] is out of range; allowed: "
-            f"{left}{low / factor:.6g}, {high / factor:.6g}] [{unit}]"
-        )
+    check_bounds(path, where, name, text, value, unit, factor, _bounds(name))
 
 
 def _units_of(name):
@@ -133,16 +122,64 @@ def unit_factor(path, where, name, unit, table):
     raise FitDataError(f"{path}: {where}: unit [{unit}] of {name!r} is not allowed; allowed: {shown}")
 
 
-def _number(path, line, column, text):
+def parse_number(path, where, column, text):
+    """float(text), or FitDataError naming the file, the place ('line N'), the column and what is allowed."""
     try:
         value = float(text)
     except ValueError:
-        raise FitDataError(f"{path}: line {line}, column {column!r}: {text.strip()!r} is not a number; allowed: decimal numbers") from None
+        raise FitDataError(f"{path}: {where}, column {column!r}: {text.strip()!r} is not a number; allowed: decimal numbers") from None
     if not math.isfinite(value):
         raise FitDataError(
-            f"{path}: line {line}, column {column!r}: {text.strip()} is not finite; allowed: finite numbers (fix or remove the row)"
+            f"{path}: {where}, column {column!r}: {text.strip()} is not finite; allowed: finite numbers (fix or remove the row)"
         )
     return value
+
+
+def _number(path, line, column, text):
+    return parse_number(path, f"line {line}", column, text)
+
+
+def check_bounds(path, where, name, text, value, unit, factor, bounds):
+    """Refuse a value (internal units) outside bounds = (low, high, low exclusive) or None, quoting it and the
+    range in the file's unit."""
+    if bounds is None:
+        return
+    low, high, exclusive = bounds
+    if (value <= low if exclusive else value < low) or value > high:
+        left = "(" if exclusive else "["
+        raise FitDataError(
+            f"{path}: {where}, column {name!r}: {text.strip()} [{unit}] is out of range; allowed: "
+            f"{left}{low / factor:.6g}, {high / factor:.6g}] [{unit}]"
+        )
+
+
+SETTING_LINE = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*=\s*(.*?)\s*$")
+"""A '# name [unit] = value' settings line (groups: name, unit, value)."""
+
+
+def scan_lines(path, text, *, max_rows=None, setting_line=SETTING_LINE):
+    """The lines of a data file in order, classified: ("setting", N, (name, unit, value)) for a comment matching
+    `setting_line`, ("header", N, cells) for the first other non-blank line, ("row", N, cells) after it; blank
+    lines and other comments (free text) are skipped. More than max_rows rows: FitDataError naming the file."""
+    header_seen, rows = False, 0
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            match = setting_line.match(stripped)
+            if match:
+                yield "setting", line_number, match.groups()
+            continue
+        cells = next(csv.reader([line]), [])
+        if not header_seen:
+            header_seen = True
+            yield "header", line_number, cells
+            continue
+        if max_rows is not None and rows >= max_rows:
+            raise FitDataError(f"{path}: more than {max_rows} data rows; allowed: at most {max_rows} (thin the data)")
+        rows += 1
+        yield "row", line_number, cells
 
 
 def read_data_text(path) -> str:
@@ -195,35 +232,26 @@ def read_csv(path, *, label: str | None = None, max_rows: int = MAX_ROWS):
     path = pathlib.Path(path)
     constants, settings = {}, {}
     header, header_line, rows = None, 0, []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if stripped.startswith("#"):
-            match = _COMMENT_SETTING.match(stripped)
-            if match:
-                name, unit, value = match.groups()
-                table = _COMMENT_ONLY.get(name) or _SETTINGS.get(name)
-                if table is None:
-                    continue  # a free-form note such as "# T [K] = 300"
-                factor = unit_factor(path, f"line {number}", name, unit, table)
-                target = settings if name in _COMMENT_ONLY else constants
-                target[name] = _number(path, number, name, value) * factor
-                _check_bounds(path, f"line {number}", name, value, target[name], unit, factor)
-            continue
-        cells = next(csv.reader([line]), [])
-        if header is None:
-            header, header_line = cells, number
-            continue
-        if len(rows) >= max_rows:
-            raise FitDataError(f"{path}: more than {max_rows} data rows; allowed: at most {max_rows} (thin the data)")
-        rows.append((number, cells))
+    for kind, number, content in scan_lines(path, text, max_rows=max_rows, setting_line=_COMMENT_SETTING):
+        if kind == "setting":
+            name, unit, value = content
+            table = _COMMENT_ONLY.get(name) or _SETTINGS.get(name)
+            if table is None:
+                continue  # a free-form note such as "# T [K] = 300"
+            factor = unit_factor(path, f"line {number}", name, unit, table)
+            target = settings if name in _COMMENT_ONLY else constants
+            target[name] = _number(path, number, name, value) * factor
+            _check_bounds(path, f"line {number}", name, value, target[name], unit, factor)
+        elif kind == "header":
+            header, header_line = content, number
+        else:
+            rows.append((number, content))
     if header is None:
         raise FitDataError(f"{path}: no header row; allowed: one row of 'name [unit]' cells (see `jaxsot fit --help`)")
 
     columns = []  # (name, factor)
     for cell in header:
-        match = _HEADER_CELL.match(cell)
+        match = HEADER_CELL.match(cell)
         if not match:
             raise FitDataError(
                 f"{path}: line {header_line}: header cell {cell.strip()!r} is not 'name [unit]'; allowed: e.g. 'phi_M [deg]', "

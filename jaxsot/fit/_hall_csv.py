@@ -5,15 +5,14 @@ one-line FitDataError messages naming the file, line and column. Converted to in
 A/m^2, ohm m, nm, eV) into `HallData` / `FieldData` (`jaxsot.fit`'s harmonic Hall fit).
 """
 
-import csv
 import math
 import pathlib
 import re
 
 import numpy as onp
 
-from ._csv import FitDataError, read_data_text, unit_factor, write_atomically
-from ._hall import FIELD_COLUMNS, MIN_ROWS, FieldData, HallData
+from ._csv import HEADER_CELL, FitDataError, check_bounds, parse_number, read_data_text, scan_lines, unit_factor, write_atomically
+from ._hall_data import FIELD_COLUMNS, MIN_ROWS, FieldData, HallData
 
 HALL_CSV_FORMAT = """\
 Harmonic Hall data (jaxsot fit: files whose header has R_1w/R_2w or B_DL/B_FL/xi_DL/xi_FL columns;
@@ -28,6 +27,8 @@ A. Field sweeps (one file = one sweep of one sample; several files are fitted to
   sigma_R_1w, sigma_R_2w [unit of R]   standard deviations (both or neither; without them the fit
                       estimates the noise per column from the residuals)
   branch [1]          +1 / -1: which magnetization state (M along +u or -u) a row starts from (default +1)
+  j0 [A/m^2], current_peak [A] or current_rms [A]  the current amplitude of each row (instead of the setting):
+                      the rows at each amplitude become one sweep, and the sweeps are fitted jointly
   or, instead of R_1w and R_2w, the lock-in outputs with the reference in phase with the current sin wt:
   X_1w, Y_2w [V|mV|uV|nV]  in-phase first harmonic and quadrature second harmonic (with sigma_X_1w,
                       sigma_Y_2w); R_1w = a X_1w/I0, R_2w = -a Y_2w/I0, I0 the peak current, a = sqrt 2
@@ -108,6 +109,10 @@ _HALL_COLUMNS = {
     "R_1w": (_OHM, (-1e9, 1e9, False)),
     "R_2w": (_OHM, (-1e9, 1e9, False)),
     "branch": (_ONE, None),
+    # Per-row current amplitudes: the rows at each amplitude become one sweep (fitted jointly).
+    "j0": (_CURRENT, (0.0, 1e14, True)),
+    "current_peak": (_AMPERE, (0.0, 10.0, True)),
+    "current_rms": (_AMPERE, (0.0, 10.0, True)),
 }
 # Lock-in outputs (volts): X_1w and Y_2w are fitted (R_1w = a X_1w/I0, R_2w = -a Y_2w/I0, a = sqrt 2 for rms
 # outputs); the other quadratures and the third harmonic are read and checked, not fitted.
@@ -140,45 +145,26 @@ _LOCKIN_OUTPUT = ("rms", "peak")
 _VECTOR_SETTINGS = {"easy_axis": _ONE, "demag": _ONE, "bias_field": _TESLA}
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 _OBSERVABLES = {"hall": ("R_1w", "R_2w"), "fields": FIELD_COLUMNS}
-_HEADER_CELL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*$")
-_SETTING = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*=\s*(.*?)\s*$")
-
-
-def _number(path, where, name, text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise FitDataError(f"{path}: {where}, column {name!r}: {text.strip()!r} is not a number; allowed: decimal numbers") from None
-    if not math.isfinite(value):
-        raise FitDataError(f"{path}: {where}, column {name!r}: {text.strip()} is not finite; allowed: finite numbers (fix or remove the row)")
-    return value
-
-
-def _check_range(path, where, name, text, unit, value, factor, bounds):
-    if bounds is None:
-        return
-    low, high, exclusive = bounds
-    if (value <= low if exclusive else value < low) or value > high:
-        raise FitDataError(f"{path}: {where}, column {name!r}: {text.strip()} [{unit}] is out of range; allowed: "
-                           f"{'(' if exclusive else '['}{low / factor:.6g}, {high / factor:.6g}] [{unit}]")
 
 
 def _header_names(text) -> list:
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            names = []
-            for cell in next(csv.reader([line]), []):
-                match = _HEADER_CELL.match(cell)
-                names.append(match.group(1) if match else cell.strip())
-            return names
+    for line_kind, _, cells in scan_lines(None, text):
+        if line_kind == "header":
+            return [match.group(1) if match else cell.strip() for cell in cells for match in [HEADER_CELL.match(cell)]]
     return []
 
 
 def hall_csv_kind(path):
     """'hall' (R_1w/R_2w columns), 'fields' (B_DL/B_FL/xi_DL/xi_FL columns) or None, from a file's header.
 
-    For dispatching `jaxsot fit`; an unreadable file gives None (the reader then reports why)."""
+    For dispatching `jaxsot fit`; an unreadable file gives None (the reader then reports why).
+
+    Args:
+        path: the data file (str or path-like).
+
+    Returns:
+        'hall', 'fields' or None.
+    """
     try:
         names = _header_names(read_data_text(path))
     except FitDataError:
@@ -199,7 +185,7 @@ def _vector_setting(path, where, name, text, factor):
     if len(parts) != 3:
         allowed = "x, y, z, -x, -y, -z or three numbers" if name == "easy_axis" else "three numbers, e.g. '0 0 1'"
         raise FitDataError(f"{path}: {where}, setting {name!r}: {text.strip()!r}; allowed: {allowed}")
-    values = tuple(_number(path, where, name, p) * factor for p in parts)
+    values = tuple(parse_number(path, where, name, p) * factor for p in parts)
     if name == "easy_axis" and not any(values):
         raise FitDataError(f"{path}: {where}, setting 'easy_axis': (0, 0, 0); allowed: a non-zero vector")
     if name == "easy_axis":
@@ -218,9 +204,18 @@ def _vector_setting(path, where, name, text, factor):
 def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows: int = MAX_ROWS):
     """Read a harmonic Hall sweep or a table of SOT fields (`HALL_CSV_FORMAT`) into HallData / FieldData.
 
-    Args: path; fermi_energy: E_F [eV] overriding the file's setting (required when the file has none);
-    label: name in reports (default: the file name); max_rows: most data rows accepted.
-    Raises FitDataError (a ValueError) with one line naming the file, line and column.
+    Args:
+        path: the data file (str or path-like).
+        fermi_energy: E_F [eV] overriding the file's setting (required when the file has none).
+        label: name in reports (default: the file name).
+        max_rows: most data rows accepted.
+
+    Returns:
+        A HallData (field sweep) or FieldData (field table); a list of HallData, one per amplitude, for a
+        sweep whose current column (j0, current_peak or current_rms) holds several amplitudes.
+
+    Raises:
+        FitDataError: (a ValueError) with one line naming the file, line and column.
     """
     text = read_data_text(path)
     path = pathlib.Path(path)
@@ -239,48 +234,41 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
     row_settings = {n: spec for n, spec in table_of.items() if n not in observables and n not in _LOCKIN_COLUMNS}
     lockin_output = None
     settings, vectors, rows, header, header_line = {}, {}, [], None, 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped:
-            continue
+    for line_kind, number, content in scan_lines(path, text, max_rows=max_rows):
         where = f"line {number}"
-        if stripped.startswith("#"):
-            match = _SETTING.match(stripped)
-            if not match:
-                continue  # free text
-            name, unit, value = match.groups()
-            if header is not None:
-                raise FitDataError(f"{path}: {where}: setting {name!r} after the header; allowed: settings before the header row")
-            if name in settings or name in vectors:
-                raise FitDataError(f"{path}: {where}: setting {name!r} given twice; allowed: once")
-            if name == "lockin_output" and kind == "hall":
-                if value.strip().lower() not in _LOCKIN_OUTPUT:
-                    raise FitDataError(f"{path}: {where}, setting 'lockin_output': {value.strip()!r}; allowed: rms or peak")
-                lockin_output = value.strip().lower()
-                continue
-            if name in _VECTOR_SETTINGS and kind == "hall":
-                vectors[name] = _vector_setting(path, where, name, value, unit_factor(path, where, name, unit, _VECTOR_SETTINGS[name]))
-            elif name in _SCALAR_SETTINGS or name in row_settings:
-                table, bounds = _SCALAR_SETTINGS.get(name) or row_settings[name]
-                factor = unit_factor(path, where, name, unit, table)
-                settings[name] = _number(path, where, name, value) * factor
-                _check_range(path, where, name, value, unit, settings[name], factor, bounds)
-            else:
-                allowed = list(_SCALAR_SETTINGS) + (list(_VECTOR_SETTINGS) + ["lockin_output"] if kind == "hall" else []) + list(row_settings)
-                raise FitDataError(f"{path}: {where}: setting {name!r} is not allowed in a {'field sweep' if kind == 'hall' else 'field table'}; "
-                                   f"allowed: {', '.join(allowed)}")
+        if line_kind == "header":
+            header, header_line = content, number
             continue
-        cells = next(csv.reader([line]), [])
-        if header is None:
-            header, header_line = cells, number
+        if line_kind == "row":
+            rows.append((number, content))
             continue
-        if len(rows) >= max_rows:
-            raise FitDataError(f"{path}: more than {max_rows} data rows; allowed: at most {max_rows} (thin the data)")
-        rows.append((number, cells))
+        name, unit, value = content
+        if header is not None:
+            raise FitDataError(f"{path}: {where}: setting {name!r} after the header; allowed: settings before the header row")
+        if name in settings or name in vectors:
+            raise FitDataError(f"{path}: {where}: setting {name!r} given twice; allowed: once")
+        if name == "lockin_output" and kind == "hall":
+            if value.strip().lower() not in _LOCKIN_OUTPUT:
+                raise FitDataError(f"{path}: {where}, setting 'lockin_output': {value.strip()!r}; allowed: rms or peak")
+            lockin_output = value.strip().lower()
+            continue
+        if name in _VECTOR_SETTINGS and kind == "hall":
+            vectors[name] = _vector_setting(path, where, name, value, unit_factor(path, where, name, unit, _VECTOR_SETTINGS[name]))
+        elif name in _SCALAR_SETTINGS or name in row_settings:
+            table, bounds = _SCALAR_SETTINGS.get(name) or row_settings[name]
+            factor = unit_factor(path, where, name, unit, table)
+            settings[name] = parse_number(path, where, name, value) * factor
+            check_bounds(path, where, name, value, settings[name], unit, factor, bounds)
+        else:
+            # dict.fromkeys: the current settings are row columns too; each name once.
+            allowed = list(dict.fromkeys(list(_SCALAR_SETTINGS) + (list(_VECTOR_SETTINGS) + ["lockin_output"] if kind == "hall" else [])
+                                         + list(row_settings)))
+            raise FitDataError(f"{path}: {where}: setting {name!r} is not allowed in a {'field sweep' if kind == 'hall' else 'field table'}; "
+                               f"allowed: {', '.join(allowed)}")
 
     columns = []  # (name, unit, factor, bounds)
     for cell in header:
-        match = _HEADER_CELL.match(cell)
+        match = HEADER_CELL.match(cell)
         if not match:
             raise FitDataError(f"{path}: line {header_line}: header cell {cell.strip()!r} is not 'name [unit]'; allowed: e.g. "
                                "'phi_H [deg]', 'R_2w [ohm]'")
@@ -320,8 +308,8 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
             raise FitDataError(f"{path}: line {number}: {len(cells)} cells; allowed: {len(columns)}, one per header column")
         row = []
         for (name, unit, factor, bounds), cell in zip(columns, cells):
-            value = _number(path, f"line {number}", name, cell) * factor
-            _check_range(path, f"line {number}", name, cell, unit, value, factor, bounds)
+            value = parse_number(path, f"line {number}", name, cell) * factor
+            check_bounds(path, f"line {number}", name, cell, value, unit, factor, bounds)
             if name == "branch" and value not in (1.0, -1.0):
                 raise FitDataError(f"{path}: line {number}, column 'branch': {cell.strip()}; allowed: 1 or -1")
             row.append(value)
@@ -374,14 +362,15 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
     try:
         if kind == "hall":
             current_density, r_1w, r_2w, sigma_1w, sigma_2w = _hall_signals(path, settings, column, lockin, lockin_output)
-            return HallData(
-                phi_h=value_of("phi_H", required="the field angle phi_H"), field=value_of("B", required="the field magnitude B"),
-                theta_h=value_of("theta_H", math.pi / 2), r_1w=r_1w, r_2w=r_2w,
-                sigma_1w=sigma_1w, sigma_2w=sigma_2w, current_density=current_density,
-                hm_thickness=settings.get("hm_thickness"), hm_resistivity=settings.get("hm_resistivity"),
-                easy_axis=vectors.get("easy_axis", (0.0, 0.0, 1.0)), demag=vectors.get("demag", (0.0, 0.0, 1.0)),
-                bias_field=vectors.get("bias_field", (0.0, 0.0, 0.0)), branch=value_of("branch", 1.0), **common,
-            )
+            rows_of = {"phi_h": value_of("phi_H", required="the field angle phi_H"),
+                       "field": value_of("B", required="the field magnitude B"), "theta_h": value_of("theta_H", math.pi / 2),
+                       "r_1w": r_1w, "r_2w": r_2w, "sigma_1w": sigma_1w, "sigma_2w": sigma_2w, "branch": value_of("branch", 1.0)}
+            fixed = dict(hm_thickness=settings.get("hm_thickness"), hm_resistivity=settings.get("hm_resistivity"),
+                         easy_axis=vectors.get("easy_axis", (0.0, 0.0, 1.0)), demag=vectors.get("demag", (0.0, 0.0, 1.0)),
+                         bias_field=vectors.get("bias_field", (0.0, 0.0, 0.0)), **common)
+            if onp.ndim(current_density) == 0:
+                return HallData(current_density=current_density, **rows_of, **fixed)
+            return _sweeps_by_current(path, current_density, rows_of, fixed, line_of)
         if any(c.startswith("B_") for c in present) and "j" not in column and "j0" not in settings:
             raise FitDataError(f"{path}: the current density is missing for {', '.join(c for c in present if c.startswith('B_'))}; "
                                "allowed: a column 'j [A/m^2]' or a line '# j0 [A/m^2] = value'")
@@ -402,6 +391,25 @@ def read_hall_csv(path, *, fermi_energy=None, label: str | None = None, max_rows
         raise FitDataError(f"{path}: {error}") from None
 
 
+def _sweeps_by_current(path, current_density, rows_of, fixed, line_of):
+    """One HallData per distinct per-row current amplitude (in order of first appearance), or one HallData when
+    every row has the same; labels 'name (j0 = ... A/m^2)'."""
+    amplitudes = list(dict.fromkeys(current_density.tolist()))
+    if len(amplitudes) == 1:
+        return HallData(current_density=amplitudes[0], **rows_of, **fixed)
+    sweeps = []
+    for amplitude in amplitudes:
+        mask = current_density == amplitude
+        if int(onp.sum(mask)) < MIN_ROWS:
+            first = line_of[int(onp.flatnonzero(mask)[0])]
+            raise FitDataError(f"{path}: line {first}: {int(onp.sum(mask))} rows at current density {amplitude:.6g} A/m^2; "
+                               f"allowed: at least {MIN_ROWS} rows per current amplitude")
+        rows = {k: (v[mask] if onp.ndim(v) == 1 else v) for k, v in rows_of.items()}
+        sweeps.append(HallData(current_density=amplitude, **rows,
+                               **{**fixed, "label": f"{fixed['label']} (j0 = {amplitude:.4g} A/m^2)"}))
+    return sweeps
+
+
 def _hall_signals(path, settings, column, lockin, lockin_output):
     """(j0 [A/m^2], R_1w, R_2w, sigma_1w, sigma_2w) [ohm] from the resistance or lock-in columns and the current settings.
 
@@ -412,6 +420,8 @@ def _hall_signals(path, settings, column, lockin, lockin_output):
     phase with the current sin wt): R_1w = a X_1w/I0, R_2w = -a Y_2w/I0 (a = sqrt 2 for rms outputs, the
     default '# lockin_output [1] = rms'; 1 for peak).
     """
+    # A current column (one amplitude per row) or setting; arrays flow through unchanged (elementwise).
+    settings = {**settings, **{n: column[n] for n in ("j0", "current_peak", "current_rms") if n in column}}
     given = [n for n in ("j0", "current_peak", "current_rms") if n in settings]
     if len(given) > 1:
         raise FitDataError(f"{path}: settings {', '.join(given)} all give the current; allowed: one of j0, current_peak, current_rms")
@@ -435,8 +445,10 @@ def _hall_signals(path, settings, column, lockin, lockin_output):
             thickness = thickness + settings["hm_thickness"] * settings["rho0"] / settings["hm_resistivity"]
         area = settings["width"] * thickness * 1e-18  # m^2
         current_density = current / area
-        if not 0.0 < current_density <= 1e14:
-            raise FitDataError(f"{path}: the current density {current_density:.4g} A/m^2 ({given[0]} over width x thickness) is out "
+        outside = ~((onp.asarray(current_density) > 0.0) & (onp.asarray(current_density) <= 1e14))
+        if onp.any(outside):
+            shown = onp.ravel(current_density)[int(onp.flatnonzero(onp.ravel(outside))[0])]
+            raise FitDataError(f"{path}: the current density {shown:.4g} A/m^2 ({given[0]} over width x thickness) is out "
                                "of range; allowed: (0, 1e14] A/m^2")
     if not lockin:
         if lockin_output is not None:

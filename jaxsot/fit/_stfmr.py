@@ -20,6 +20,7 @@ import numpy as onp
 
 from .._measure import HallSettings, st_fmr_spectrum
 from .._measure._stfmr import lorentzian_fit, ratio_analysis, ratio_efficiency
+from ._driver import fit_statistics, noise_factor
 from ._identify import analyze
 
 ST_FMR_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "oersted_field", "gilbert", "r_amr")
@@ -105,13 +106,12 @@ def fit_st_fmr(field, v_mix, settings: HallSettings, *, frequency, current, gues
     z = fit.x
     r = onp.asarray(residual(z))
     jz = onp.asarray(jacobian(z))
-    chi2, dof = float(r @ r), len(r) - len(free)
-    reduced = chi2 / dof if dof > 0 else math.nan
+    chi2, dof, reduced = fit_statistics(r, len(free))
     x = onp.asarray(physical(jnp.asarray(z)))
     dxdz = onp.where(log_axes, x, scale)
     analysis = analyze(jz / dxdz[None, :], onp.where(log_axes, onp.abs(x), x), list(free), log_axes,
                        max_relative_error=max_relative_error, known=_KNOWN)
-    errors = onp.asarray(analysis["standard_errors"]) * (math.sqrt(reduced) if sigma is None and dof > 0 else 1.0)
+    errors = onp.asarray(analysis["standard_errors"]) * math.sqrt(noise_factor(reduced, dof, sigma is None))
     parameters = {**values, **{n: float(v) for n, v in zip(free, x)}}
     # Derived at the resonance (the middle of the sweep): scalar fields per j_rf and the efficiencies.
     out = st_fmr_spectrum({n: parameters[n] for n in ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "oersted_field")},

@@ -3,13 +3,11 @@ and `jaxsot.fit.fit_st_fmr`. Same conventions as the other data files: '# name [
 'name [unit]' header cells, one-line FitDataError messages naming the file, line and column.
 """
 
-import csv
 import math
-import re
 
 import numpy as onp
 
-from ._csv import FitDataError, read_data_text, unit_factor
+from ._csv import HEADER_CELL, FitDataError, read_data_text, scan_lines, unit_factor
 
 ST_FMR_SETTINGS = {
     "frequency": ({"GHz": 1e9, "Hz": 1.0, "MHz": 1e6}, True),
@@ -38,8 +36,6 @@ def read_st_fmr_csv(path) -> dict:
         FitDataError: one line naming the file, line and column.
     """
     text = read_data_text(path)
-    setting = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*=\s*(.*?)\s*$")
-    cell = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]\s*$")
     columns = {"B": {"T": 1.0, "mT": 1e-3}, "V_mix": {"V": 1.0, "mV": 1e-3, "uV": 1e-6}, "sigma_V_mix": {"V": 1.0, "mV": 1e-3, "uV": 1e-6}}
     settings, header, rows = {}, None, []
 
@@ -52,32 +48,25 @@ def read_st_fmr_csv(path) -> dict:
             raise FitDataError(f"{path}: {where}, column {name!r}: {text_value.strip()} is not finite; allowed: finite numbers")
         return value
 
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped:
-            continue
+    for line_kind, line_number, content in scan_lines(path, text):
         where = f"line {line_number}"
-        if stripped.startswith("#"):
-            match = setting.match(stripped)
-            if match:
-                name, unit, value = match.groups()
-                if name not in ST_FMR_SETTINGS:
-                    raise FitDataError(f"{path}: {where}: setting {name!r} is not allowed; allowed: {', '.join(ST_FMR_SETTINGS)}")
-                factor = unit_factor(path, where, name, unit, ST_FMR_SETTINGS[name][0])
-                settings[name] = number(where, name, value) * factor
-            continue
-        cells = next(csv.reader([line]), [])
-        if header is None:
+        if line_kind == "setting":
+            name, unit, value = content
+            if name not in ST_FMR_SETTINGS:
+                raise FitDataError(f"{path}: {where}: setting {name!r} is not allowed; allowed: {', '.join(ST_FMR_SETTINGS)}")
+            factor = unit_factor(path, where, name, unit, ST_FMR_SETTINGS[name][0])
+            settings[name] = number(where, name, value) * factor
+        elif line_kind == "header":
             header = []
-            for c in cells:
-                match = cell.match(c)
+            for c in content:
+                match = HEADER_CELL.match(c)
                 if not match or match.group(1) not in columns:
                     raise FitDataError(f"{path}: {where}: header cell {c.strip()!r}; allowed: 'B [T]', 'V_mix [V]', 'sigma_V_mix [V]'")
                 header.append((match.group(1), unit_factor(path, where, match.group(1), match.group(2), columns[match.group(1)])))
-            continue
-        if len(cells) != len(header):
-            raise FitDataError(f"{path}: {where}: {len(cells)} cells; allowed: {len(header)}, one per header column")
-        rows.append([number(where, name, c) * factor for (name, factor), c in zip(header, cells)])
+        else:
+            if len(content) != len(header):
+                raise FitDataError(f"{path}: {where}: {len(content)} cells; allowed: {len(header)}, one per header column")
+            rows.append([number(where, name, c) * factor for (name, factor), c in zip(header, content)])
     names = [n for n, _ in (header or [])]
     for name in ("B", "V_mix"):
         if name not in names:

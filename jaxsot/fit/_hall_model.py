@@ -1,0 +1,398 @@
+"""Harmonic Hall fit model: whitened residuals of every data set (pure, jit/vmap/grad-friendly in the parameter
+dict), the set-up of parameters, guesses, bounds and traced blocks, `hall_loss`, and `synthesize_hall`."""
+
+import dataclasses
+import functools
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as onp
+
+from .._core import check_count, check_range
+from .._llg import Magnet, SpinOrbitTorque
+from .._measure import (
+    HALL_DEFAULTS,
+    HALL_PARAMETERS,
+    REFERENCE_CURRENT,
+    HallSettings,
+    effective_fields,
+    hall_bands,
+    harmonic_hall_forward,
+    harmonic_hall_all_orders,
+    lockin_harmonics,
+)
+from ._curves import DEFAULT_GUESS
+from ._hall_data import FieldData, HALL_FIT_PARAMETERS, HallData, MICROSCOPIC, SYNTH_ROUTES, sigma_of, values_of
+from ._optimize import free_to_params, is_log_scale, minimize, to_physical
+
+
+@dataclasses.dataclass(frozen=True)
+class HallStatic:
+    """What the compiled residuals and optimizer are specialized on (hashable); data and bounds are traced."""
+
+    kinds: tuple  # per data set: ("hall", orders) or ("fields", columns, model)
+    free: tuple
+    transform: tuple
+    max_steps: int = 200
+    gtol: float = 1e-9
+    ftol: float = 1e-13
+    report_every: int = 0
+
+
+def _field_predictions(params, block, columns, model):
+    """(N, K) predictions of a FieldData block: B^s = b(M) j [T] or xi(M) [1]."""
+    torque = eqx.tree_at(
+        lambda t: (t.alpha, t.j_ex, t.tau, t.mass_ratio), block["torque"],
+        (params["alpha"], params["j_ex"], params["tau"], params["mass_ratio"]),
+    )
+    out = effective_fields(block["magnet"], torque, block["m"], block["rho0"], methods=(model,))
+    fields = out.exact if model == "exact" else out.strong_exchange
+    table = {
+        "B_DL": fields.damping_like_per_current * block["current"],
+        "B_FL": fields.field_like_per_current * block["current"],
+        "xi_DL": fields.damping_like_efficiency,
+        "xi_FL": fields.field_like_efficiency,
+    }
+    return jnp.stack([table[c] for c in columns], -1)
+
+
+def predictions(params, blocks, static):
+    """Model values (N, K) of every data set (list), from a full parameter dict."""
+    out = []
+    for kind, block in zip(static.kinds, blocks):
+        if kind[0] == "hall":
+            hall = {k: params[k] for k in HALL_PARAMETERS}
+            if kind[1] == "all":
+                out_all = harmonic_hall_all_orders(hall, block["settings"])
+                r_1w, r_2w = out_all.r_1w, out_all.r_2w
+            else:
+                r_1w, r_2w = harmonic_hall_forward(hall, block["settings"])
+            out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
+        else:
+            out.append(_field_predictions(params, block, kind[1], kind[2]))
+    return out
+
+
+def _residuals(params, blocks, static):
+    """Whitened residuals (prediction - value)/sigma of every data set, concatenated (N_total,)."""
+    return jnp.concatenate(
+        [((p - b["values"]) / b["sigma"]).ravel() for p, b in zip(predictions(params, blocks, static), blocks)]
+    )
+
+
+def _loss(u, data, static):
+    blocks, box = data
+    r = _residuals(to_physical(u, box, static), blocks, static)
+    return 0.5 * jnp.mean(r * r)
+
+
+def _run_one(u0, data, static):
+    """One L-BFGS run from u0 (p,): (u, loss, steps, status, trace (max_steps,)), jaxsot.fit's optimizer."""
+    return minimize(functools.partial(_loss, data=data, static=static), u0, static)
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def run_batched(u0, data, static):
+    return jax.vmap(_run_one, in_axes=(0, None, None))(u0, data, static)
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def residuals_and_jacobian(x, data, static):
+    """Whitened residuals (N,) and their Jacobian (N, p) in the physical free parameters x."""
+    blocks, box = data
+    fun = lambda z: _residuals(free_to_params(z, box, static), blocks, static)
+    return fun(x), jax.jacfwd(fun)(x)
+
+
+def check_names(what, names):
+    bad = [n for n in names if n not in HALL_FIT_PARAMETERS]
+    if bad:
+        raise ValueError(f"{what} names {bad[0]!r}; allowed: {', '.join(HALL_FIT_PARAMETERS)}")
+
+
+def as_data_list(data, settings):
+    if isinstance(data, (HallData, FieldData)):
+        data = [data]
+    elif isinstance(data, tuple) and len(data) == 2 and settings is not None:
+        data = [HallData.from_settings(data[0], data[1], settings, label="hall")]
+    data = list(data) if isinstance(data, (list, tuple)) else None
+    if not data or not all(isinstance(d, (HallData, FieldData)) for d in data):
+        raise ValueError(
+            "data must be a HallData, a FieldData, a list of them, or (r_1w, r_2w) with settings = a jaxsot.HallSettings"
+        )
+    return data
+
+
+def default_free(data) -> tuple:
+    """The parameters `fit_harmonic_hall` fits when free is None, for a list of HallData / FieldData."""
+    has_hall = any(isinstance(d, HallData) for d in data)
+    free = ("alpha", "j_ex", "tau") + (("anisotropy_field", "r_ahe", "r_phe") if has_hall else ())
+    if has_hall and all(_in_plane(d) for d in data if isinstance(d, HallData)):
+        # In-plane magnets: the thermal (anomalous Nernst / spin Seebeck) term R_ANE M_x has the angular
+        # dependence of the damping-like term (cos phi): leaving it out would bias B_DL.
+        free = free + ("r_ane",)
+    return free
+
+
+def _in_plane(data) -> bool:
+    """Whether a HallData's easy axis lies in the film plane (|u_z| < 0.5): an in-plane magnet."""
+    u = onp.asarray(data.easy_axis, float)
+    return abs(u[2]) < 0.5 * float(onp.linalg.norm(u))
+
+
+def default_guess(data) -> dict:
+    """Starting values: jaxsot.fit's DEFAULT_GUESS for the electrons, HALL_DEFAULTS, and scales from the data."""
+    # anisotropy_field and r_ahe = 0 are placeholders: without a Hall curve nothing depends on them.
+    guess = {**DEFAULT_GUESS, **HALL_DEFAULTS, "anisotropy_field": 0.0, "r_ahe": 0.0, "r_1w_offset": 0.0, "r_2w_offset": 0.0}
+    hall = [d for d in data if isinstance(d, HallData)]
+    if hall:
+        r_1w = onp.concatenate([d.r_1w for d in hall])
+        top = float(onp.max(onp.abs(r_1w)))
+        # R_1w ~ r_ahe M_z: the largest |R_1w| with the sign of the mean (refined by least squares later).
+        guess["r_ahe"] = math.copysign(max(top, 1e-12), float(onp.mean(r_1w)) or 1.0)
+        first = hall[0]
+        u = onp.asarray(first.easy_axis) / onp.linalg.norm(first.easy_axis)
+        b_max = float(max(onp.max(onp.abs(d.field)) for d in hall))
+        # Perpendicular magnets: B_K,eff = B_K - mu0 M_s above the largest in-plane field; in-plane magnets: small.
+        guess["anisotropy_field"] = first.ms_tesla + 2.0 * b_max if abs(u[2]) > 0.5 else 0.05
+    return guess
+
+
+def default_bounds(name, guess, data) -> tuple:
+    hall = [d for d in data if isinstance(d, HallData)]
+    r_1w = max([float(onp.max(onp.abs(d.r_1w))) for d in hall] or [1.0])
+    r_2w = max([float(onp.max(onp.abs(d.r_2w))) for d in hall] or [1.0])
+    if name in ("alpha", "j_ex", "mass_ratio"):
+        return tuple(sorted((guess / 3.0, guess * 3.0)))
+    if name == "tau":
+        return tuple(sorted((guess / 10.0, guess * 10.0)))
+    if name in ("anisotropy_field", "r_ahe") and guess != 0.0:
+        return tuple(sorted((guess / 10.0, guess * 10.0)))
+    b_max = max([float(onp.max(onp.abs(d.field))) for d in hall] or [1.0]) or 1.0
+    scale = {"r_phe": 3.0 * r_1w, "r_1w_offset": 3.0 * r_1w, "r_ohe": 3.0 * r_1w / b_max, "r_ane": 3.0 * r_2w, "r_2w_offset": 3.0 * r_2w,
+             "oersted_field": 0.1, "anisotropy_field": 10.0, "r_ahe": 3.0 * r_1w}[name]
+    scale = max(scale, 2.0 * abs(guess), 1e-12)
+    return (guess - scale, guess + scale)
+
+
+def depended_names(data) -> set:
+    names = set(MICROSCOPIC)
+    if any(isinstance(d, HallData) for d in data):
+        names |= set(HALL_FIT_PARAMETERS)
+    return names
+
+
+def _bands(values, data, model):
+    """Occupied bands per data set at `values` (exact model; `jaxsot.hall_bands`), () for strong exchange."""
+    if model != "exact":
+        return [() for _ in data]
+    return [hall_bands({k: values[k] for k in HALL_PARAMETERS}, d.fermi_energy) for d in data]
+
+
+def settle_box(values, data, model, free, lower, upper, given):
+    """Bands at the guess; narrow default (not given) bounds of alpha, j_ex, mass_ratio until every corner of
+    the box has the same occupied bands (the compiled exact model is specialized on them)."""
+    try:
+        bands = _bands(values, data, model)
+    except ValueError as error:
+        raise ValueError(f"at the guess: {error}") from None
+    varied = [i for i, n in enumerate(free) if n in ("alpha", "j_ex", "mass_ratio")]
+    if model != "exact" or not varied:
+        return bands
+    for _ in range(40):
+        failure = None
+        for corner in range(2 ** len(varied)):
+            point = dict(values)
+            for bit, i in enumerate(varied):
+                point[free[i]] = upper[i] if (corner >> bit) & 1 else lower[i]
+            try:
+                ok = _bands(point, data, model) == bands
+                message = f"the occupied bands differ at {show_point(point, free)} from those at the guess {bands}"
+            except ValueError as error:
+                ok, message = False, f"at {show_point(point, free)}: {error}"
+            if not ok:
+                failure = (point, message)
+                break
+        if failure is None:
+            return bands
+        point, message = failure
+        adjustable = [i for i in varied if not given[i] and point[free[i]] != values[free[i]]]
+        if not adjustable:
+            raise ValueError(f"{message}; allowed: bounds within one band regime (narrow the bounds of alpha, j_ex, mass_ratio)")
+        for i in adjustable:
+            g = values[free[i]]
+            if point[free[i]] == lower[i]:
+                lower[i] = math.copysign(math.sqrt(abs(lower[i] * g)), g) if is_log_scale(lower[i], upper[i]) else 0.5 * (lower[i] + g)
+            else:
+                upper[i] = math.copysign(math.sqrt(abs(upper[i] * g)), g) if is_log_scale(lower[i], upper[i]) else 0.5 * (upper[i] + g)
+    raise ValueError(message)
+
+
+def show_point(point, names):
+    return "(" + ", ".join(f"{n} = {point[n]:.4g}" for n in names) + ")"
+
+
+def build_blocks(data, model, num, bands, sigmas, values, dtype, orders="first"):
+    """The traced data of every data set (pytrees) and the static kinds."""
+    blocks, kinds = [], []
+    for d, b, sigma in zip(data, bands, sigmas):
+        observed = jnp.asarray(values_of(d), dtype)
+        if isinstance(d, HallData):
+            blocks.append({"settings": d.settings(model=model, num=num, bands=b if model == "exact" else None),
+                           "values": observed, "sigma": jnp.asarray(sigma, dtype)})
+            kinds.append(("hall", orders))
+        else:
+            efield = jnp.asarray([d.rho0 * REFERENCE_CURRENT * 1e-9, 0.0], dtype)
+            torque = SpinOrbitTorque(
+                jnp.asarray(values["alpha"], dtype), jnp.asarray(values["j_ex"], dtype), jnp.asarray(d.fermi_energy, dtype), efield,
+                jnp.asarray(values["tau"], dtype), mass_ratio=jnp.asarray(values["mass_ratio"], dtype), method=model, num=num,
+            )
+            magnet = Magnet(jnp.asarray(d.ms_tesla, dtype), jnp.asarray(d.thickness, dtype), jnp.asarray(0.0, dtype))
+            blocks.append({"torque": torque, "magnet": magnet, "m": jnp.asarray(d.m, dtype), "rho0": jnp.asarray(d.rho0, dtype),
+                           "current": jnp.asarray(d.current_density, dtype), "values": observed, "sigma": jnp.asarray(sigma, dtype)})
+            kinds.append(("fields", d.columns, model))
+    return tuple(blocks), tuple(kinds)
+
+
+def hall_loss(data, guess=None, *, model: str = "exact", num: int = 64):
+    """The fit's loss as a pure, jitted function of a full parameter dict: loss(params) -> scalar.
+
+    loss = mean(r^2)/2 over every value of every data set, r = (prediction - value)/sigma (sigma = 1 for
+    data without sigma). The exact model's occupied bands are those at `guess` (full dict, defaults as
+    `fit_harmonic_hall`). Differentiate with jax.grad (a dict of derivatives for all HALL_FIT_PARAMETERS).
+
+    Args:
+        data: a HallData, a FieldData or a list of them.
+        guess: {name: value} fixing the exact model's occupied bands (default: `fit_harmonic_hall`'s guess).
+        model: "exact" (default) or "strong_exchange".
+        num: rays per Fermi contour.
+
+    Returns:
+        loss(params): the scalar loss of a full parameter dict {name: value} of HALL_FIT_PARAMETERS.
+    """
+    data = as_data_list(data, None)
+    values = {**default_guess(data), **(guess or {})}
+    dtype = jnp.result_type(float)
+    sigmas = [sigma_of(d) if d.sigma_known else onp.ones(values_of(d).shape) for d in data]
+    blocks, kinds = build_blocks(data, model, num, _bands(values, data, model), sigmas, values, dtype)
+    static = HallStatic(kinds=kinds, free=(), transform=())
+    # Module-level and compiled once per shape (a closure jitted here would compile on every call).
+    return functools.partial(_hall_mean_square_loss, blocks=blocks, static=static)
+
+
+@functools.partial(jax.jit, static_argnames=("static",))
+def _hall_mean_square_loss(params, *, blocks, static):
+    # Names added after a caller's dict was written (e.g. r_ohe) take their defaults.
+    params = {**{n: 0.0 for n in ("r_1w_offset", "r_2w_offset")}, **HALL_DEFAULTS, **params}
+    r = _residuals(params, blocks, static)
+    return 0.5 * jnp.mean(r * r)
+
+
+def synthesize_hall(
+    params: dict,
+    settings: HallSettings,
+    *,
+    noise: float = 0.0,
+    sigma=None,
+    known_noise: bool = True,
+    seed: int = 0,
+    route: str = "quasi-static",
+    phases: int = 16,
+    frequency: float = 1.5e7,
+    gilbert: float = 1.0,
+    periods: int = 2,
+    settle_periods: int = 1,
+    samples_per_period: int = 64,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    label: str = "synthetic",
+) -> HallData:
+    """Synthetic harmonic Hall data at every order in the current plus Gaussian noise.
+
+    Two routes, both free of the first-order expansion of the fit's default forward model:
+    route = "quasi-static" (default): `jaxsot.harmonic_hall_all_orders`, the macrospin equilibrium at
+    each of `phases` current phases, Fourier-demodulated (milliseconds per field point);
+    route = "time-domain": `jaxsot.lockin_harmonics`, the LLG integrated under j(t) = j0 sin(2 pi f t) and
+    demodulated like a lock-in (~0.2 s per field point with strong-exchange torques, ~2 s with exact bands
+    on a 2-core VM); at the default f = 15 MHz and gilbert = 1 its in-phase harmonics differ from the
+    quasi-static ones by ~(w tau_r)^2 ~ 1e-6 relative (the magnet's lag).
+
+    Args:
+        params: {name: value} from HALL_FIT_PARAMETERS (alpha, j_ex, tau, anisotropy_field, r_ahe required;
+            HALL_DEFAULTS and zero offsets otherwise).
+        settings: `jaxsot.HallSettings`: field points, sample, model ("exact" / "strong_exchange" torque), num;
+            its m_start is the start of the j = 0 energy descent.
+        noise: standard deviation as a fraction of each column's peak-to-peak range (not with sigma).
+        sigma: (sigma_1w, sigma_2w) [ohm] absolute standard deviations (not with noise).
+        known_noise: write the sigmas into the data (else the fit estimates them).
+        seed: noise seed (>= 0).
+        route: "quasi-static" or "time-domain" (above).
+        phases: current phases per period (quasi-static route).
+        frequency: current frequency f [Hz] (time-domain route, as `lockin_harmonics`).
+        gilbert: Gilbert damping of the LLG (time-domain route).
+        periods: demodulated current periods (time-domain route).
+        settle_periods: periods integrated before demodulation (time-domain route).
+        samples_per_period: samples per period of the lock-in (time-domain route).
+        rtol: relative tolerance of the LLG integration (time-domain route).
+        atol: absolute tolerance of the LLG integration (time-domain route).
+        label: name of the data in reports.
+
+    Returns:
+        HallData (label `label`).
+
+    Raises:
+        ValueError: when the equilibrium or the integration failed at some row (naming it), or for an unknown route.
+    """
+    if not isinstance(settings, HallSettings):
+        raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
+    check_names("params", params)
+    p = {**HALL_DEFAULTS, "r_1w_offset": 0.0, "r_2w_offset": 0.0, **params}
+    missing = [n for n in ("alpha", "j_ex", "tau", "anisotropy_field", "r_ahe") if n not in p]
+    if missing:
+        raise ValueError(f"params is missing {missing}; required: alpha, j_ex, tau, anisotropy_field, r_ahe")
+    check_range("noise", noise, low=0.0)
+    if sigma is not None and noise:
+        raise ValueError("noise and sigma are both given; allowed: one of them")
+    seed = check_count("seed", seed, minimum=0)
+    if route not in SYNTH_ROUTES:
+        raise ValueError(f"route = {route!r} is not allowed; allowed: {', '.join(map(repr, SYNTH_ROUTES))}")
+    if route == "quasi-static":
+        out = harmonic_hall_all_orders({k: p[k] for k in HALL_PARAMETERS}, settings, phases=phases)
+        success, r_1w, r_2w = out.converged, out.r_1w, out.r_2w
+        failure = "the quasi-static equilibrium did not converge (the current switches the magnet, or raise phases)"
+    else:
+        r_1w, r_2w, success = _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol)
+        failure = "the LLG integration failed (raise max_steps)"
+    if not bool(jnp.all(success)):
+        bad = int(onp.flatnonzero(~onp.asarray(success))[0])
+        raise ValueError(f"{failure} at row {bad} (phi_h = {float(settings.phi_h[bad]):.4g} rad, "
+                         f"B = {float(settings.field[bad]):.4g} T); allowed: settings where it succeeds")
+    r_1w = onp.asarray(r_1w) + p["r_1w_offset"]
+    r_2w = onp.asarray(r_2w) + p["r_2w_offset"]
+    if sigma is None:
+        s_1w, s_2w = noise * onp.ptp(r_1w), noise * onp.ptp(r_2w)
+    else:
+        s_1w, s_2w = (float(s) for s in sigma)
+    rng = onp.random.default_rng(seed)
+    r_1w = r_1w + s_1w * rng.normal(size=r_1w.shape)
+    r_2w = r_2w + s_2w * rng.normal(size=r_2w.shape)
+    keep = known_noise and s_1w > 0.0 and s_2w > 0.0
+    return HallData.from_settings(r_1w, r_2w, settings, sigma_1w=s_1w if keep else None, sigma_2w=s_2w if keep else None,
+                                  label=label)
+
+
+def _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol):
+    magnet = Magnet(settings.ms_tesla, settings.thickness, gilbert, anisotropy_field=p["anisotropy_field"],
+                    easy_axis=settings.easy_axis, demag=settings.demag, external_field=settings.bias_field)
+    efield = jnp.stack([settings.rho0 * settings.current_density * 1e-9, jnp.zeros_like(settings.rho0)])
+    torque = SpinOrbitTorque(p["alpha"], p["j_ex"], settings.fermi_energy, efield, p["tau"], mass_ratio=p["mass_ratio"],
+                             method=settings.model, num=settings.num, field_like=settings.field_like,
+                             damping_like=settings.damping_like)
+    signals = lockin_harmonics(
+        magnet, torque, settings.phi_h, settings.field, theta_h=settings.theta_h, r_ahe=p["r_ahe"], r_phe=p["r_phe"],
+        r_ane=p["r_ane"], oersted_field=p["oersted_field"], r_ohe=p["r_ohe"], frequency=frequency, periods=periods,
+        settle_periods=settle_periods, samples_per_period=samples_per_period, m_start=settings.m_start, rtol=rtol, atol=atol,
+    )
+    return signals.r_1w, signals.r_2w, signals.success
