@@ -30,7 +30,7 @@ from ._hall import HallSettings as HallSettings
 from ._hall import HallSignals as HallSignals
 from ._hall import hall_bands as hall_bands
 from ._hall import hall_resistance as hall_resistance
-from ._hall import harmonic_hall as harmonic_hall
+from ._harmonic import harmonic_hall as harmonic_hall
 from ._hall import harmonic_hall_forward as harmonic_hall_forward
 from ._quasistatic import DEFAULT_PHASES as DEFAULT_PHASES
 from ._quasistatic import HallHarmonics as HallHarmonics

@@ -124,23 +124,31 @@ def _solve_phase(m, s, b_of, stiffness, b_ext, scale):
                              (m, jnp.asarray(False)))
 
 
-def _point(p, settings, phases, phi_h, theta_h, field, m_start):
+def _rashba_fields(settings):
+    """B_FL, B_DL of the Rashba ferromagnet of params p at m (`sot_field_vectors`; the source is unused)."""
+
+    def fields(p, source, m):
+        moment = moment_per_area(settings.ms_tesla, settings.thickness)
+        return sot_field_vectors(
+            p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, settings.efield, m, moment,
+            method=settings.model, bands=settings.bands, num=settings.num,
+            field_like=settings.field_like, damping_like=settings.damping_like,
+        )
+
+    return fields
+
+
+def _point(p, source, fields, settings, phases, phi_h, theta_h, field, m_start):
     dtype = settings.phi_h.dtype
     stiffness = anisotropy_matrix(p["anisotropy_field"], settings.easy_axis, settings.ms_tesla, settings.demag)
-    moment = moment_per_area(settings.ms_tesla, settings.thickness)
-    efield = settings.efield
     y = jnp.asarray([0.0, 1.0, 0.0], dtype)
     b_ext = field * field_direction(theta_h, phi_h) + settings.bias_field
     m0, _, _, converged = equilibrium(b_ext, stiffness, m_start)
     scale = jnp.sqrt(b_ext @ b_ext) + jnp.sqrt(jnp.sum(stiffness**2))
 
-    def fields(p):
+    def total(p, source):
         def b_of(m):
-            b_fl, b_dl = sot_field_vectors(
-                p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m, moment,
-                method=settings.model, bands=settings.bands, num=settings.num,
-                field_like=settings.field_like, damping_like=settings.damping_like,
-            )
+            b_fl, b_dl = fields(p, source, m)
             return b_fl + b_dl + p["oersted_field"] * y
 
         return b_of
@@ -150,8 +158,8 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
     # The continuation runs on frozen inputs (no derivatives through the Newton iterations, which would
     # multiply the cost of jax.jacfwd by their number); one Newton step per solution from the converged
     # state, vmapped over the phases, then carries the implicit-function derivative.
-    frozen = jax.lax.stop_gradient((p, stiffness, b_ext, m0))
-    b_frozen = fields(frozen[0])
+    frozen = jax.lax.stop_gradient((p, stiffness, b_ext, m0, source))
+    b_frozen = total(frozen[0], frozen[4])
 
     def chain(sign):
         def step(m, s):
@@ -163,7 +171,7 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
 
     # Both branches (s > 0 and s < 0) in one traced program.
     (m_pos, m_neg), (ok_pos, ok_neg) = jax.vmap(chain)(jnp.asarray([1.0, -1.0], dtype))
-    b_live = fields(p)
+    b_live = total(p, source)
     final = jax.vmap(lambda m, s: _newton_step(m, s, b_live, stiffness, b_ext, scale)[0])
     m_pos = jnp.concatenate([m0[None], final(m_pos, s_values)])
     m_neg = jnp.concatenate([m0[None], final(m_neg, -s_values)])
@@ -180,10 +188,33 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
     return HallHarmonics(r_1w=r_1w, r_2w=r_2w, r_3w=r_3w, r_dc=r_dc, m_phase=m_phase, converged=ok)
 
 
+def all_orders_points(params, source, fields, settings, phases):
+    """Every-order signals at the settings' field points for any electron source (traceable).
+
+    Args:
+        params: dict of arrays with anisotropy_field, r_ahe, r_phe, r_ane, oersted_field, r_ohe.
+        source: pytree of the electron source's inputs (differentiated like params; None for the Rashba dict).
+        fields: (params, source, m (3,)) -> (B_FL, B_DL) (3,) each [T] at the amplitude j0.
+        settings: the measurement (`HallSettings`).
+        phases: current phases per period K (static).
+
+    Returns: HallHarmonics.
+    """
+    one = lambda *a: _point(params, source, fields, settings, phases, *a)
+    return jax.vmap(one)(settings.phi_h, settings.theta_h, settings.field, settings.m_start)
+
+
 @eqx.filter_jit
 def _all_orders(params, settings, phases):
-    one = lambda *a: _point(params, settings, phases, *a)
-    return jax.vmap(one)(settings.phi_h, settings.theta_h, settings.field, settings.m_start)
+    return all_orders_points(params, None, _rashba_fields(settings), settings, phases)
+
+
+def check_phases(phases) -> int:
+    """phases as an int, or ValueError unless it is a multiple of 4, >= 8."""
+    phases = check_count("phases", phases, minimum=8)
+    if phases % 4:
+        raise ValueError(f"phases = {phases} is not allowed; allowed: a multiple of 4, >= 8")
+    return phases
 
 
 def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: int = DEFAULT_PHASES) -> HallHarmonics:
@@ -210,7 +241,5 @@ def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: in
     """
     if not isinstance(settings, HallSettings):
         raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
-    phases = check_count("phases", phases, minimum=8)
-    if phases % 4:
-        raise ValueError(f"phases = {phases} is not allowed; allowed: a multiple of 4, >= 8")
+    phases = check_phases(phases)
     return _all_orders(param_arrays(check_hall_params(params), settings), settings, phases)
