@@ -37,16 +37,6 @@ KNOWN_INCOMPLETE = frozenset({
     "jaxsot.fermi_contour_normals",
     "jaxsot.occupied_bands",
     "jaxsot.band_touching_report",
-    # jaxsot/_llg/_energy.py
-    "jaxsot.energy_transfer_check",
-    # jaxsot/_measure/_hall.py
-    "jaxsot.harmonic_hall",
-    "jaxsot.harmonic_hall_forward",
-    "jaxsot.HallSettings",
-    "jaxsot.hall_resistance",
-    "jaxsot.hall_bands",
-    # jaxsot/_measure/_lockin.py
-    "jaxsot.lockin_harmonics",
     # jaxsot/fit/_fit.py
     "jaxsot.fit.fit",
     "jaxsot.fit.FitResult",
