@@ -294,7 +294,8 @@ def hall_bands(params, fermi_energy) -> tuple:
 
 
 @jax.jit
-def _points(params, settings: HallSettings) -> HallSignals:
+def rashba_points(params, settings: HallSettings) -> HallSignals:
+    """First-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points."""
     p = params
     moment = moment_per_area(settings.ms_tesla, settings.thickness)
     efield = settings.efield
@@ -369,12 +370,12 @@ def harmonic_hall_forward(params: dict, settings: HallSettings):
     Raises:
         ValueError: unknown or missing parameter names, or values out of range.
     """
-    signals = _points(_as_arrays(check_hall_params(params), settings), settings)
+    signals = rashba_points(_as_arrays(check_hall_params(params), settings), settings)
     return signals.r_1w, signals.r_2w
 
 
 def _as_arrays(params, settings):
-    # One dtype, no weak types: Python floats and arrays then share one compiled `_points`.
+    # One dtype, no weak types: Python floats and arrays then share one compiled `rashba_points`.
     dtype = settings.phi_h.dtype
     return {k: jnp.asarray(v, dtype) for k, v in params.items()}
 

@@ -18,8 +18,8 @@ import jax.numpy as jnp
 from .._core import check_finite, check_range, float_dtype, is_concrete
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque
 from ._fields import model_field_vectors, moment_per_area
-from ._hall import HallSettings, _points, check_hall_params, hall_points, param_arrays
-from ._quasistatic import _all_orders, all_orders_points, check_phases
+from ._hall import HallSettings, check_hall_params, hall_points, param_arrays, rashba_points
+from ._quasistatic import all_orders_points, check_phases, rashba_all_orders
 
 _READOUT = ("anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field", "r_ohe")
 
@@ -42,7 +42,7 @@ def _model_all_orders(params, torque, settings, phases):
     return all_orders_points(params, torque, _model_fields(settings), settings, phases)
 
 
-def _cast(tree, dtype):
+def cast_floats(tree, dtype):
     """Every floating array of a pytree in `dtype` (integers, bools and static fields untouched)."""
     def cast(x):
         return x.astype(dtype) if eqx.is_array(x) and jnp.issubdtype(x.dtype, jnp.floating) else x
@@ -148,9 +148,9 @@ def harmonic_hall(
         for name in _READOUT:
             check_finite(name, readout[name])
         params = param_arrays(readout, settings)
-        torque = _cast(torque, dtype)
+        torque = cast_floats(torque, dtype)
         return _model_points(params, torque, settings) if phases is None else _model_all_orders(params, torque, settings, phases)
     rashba = {"alpha": torque.alpha, "j_ex": torque.j_ex, "mass_ratio": torque.mass_ratio, "tau": torque.tau}
     params = param_arrays(check_hall_params({**rashba, **readout}), settings)
-    return _points(params, settings) if phases is None else _all_orders(params, settings, phases)
+    return rashba_points(params, settings) if phases is None else rashba_all_orders(params, settings, phases)
 

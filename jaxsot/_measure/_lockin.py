@@ -37,7 +37,7 @@ from .._core import check_count, check_range, check_shape, float_dtype
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque, llg_rates
 from .._llg._equilibrium import magnet_stiffness, relax
 from ._hall import default_start, field_direction, hall_resistance
-from ._harmonic import _cast
+from ._harmonic import cast_floats
 
 
 class LockinSignals(eqx.Module):
@@ -178,7 +178,7 @@ def lockin_harmonics(
     if not isinstance(torque, (SpinOrbitTorque, ModelTorque)):
         raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque or jaxsot.ModelTorque")
     dtype = float_dtype(torque.tau, torque.efield)
-    magnet, torque = _cast(magnet, dtype), _cast(torque, dtype)
+    magnet, torque = cast_floats(magnet, dtype), cast_floats(torque, dtype)
     phi_h, field, theta_h = jnp.broadcast_arrays(*(jnp.atleast_1d(jnp.asarray(x, dtype)) for x in (phi_h, field, theta_h)))
     if phi_h.ndim != 1:
         raise ValueError(f"phi_h, field, theta_h broadcast to shape {phi_h.shape}; allowed: (N,)")

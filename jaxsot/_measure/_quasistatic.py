@@ -42,17 +42,8 @@ from jaxtyping import Array, Bool, Float
 
 from .._core import check_count
 from ._fields import moment_per_area, sot_field_vectors
-from ._hall import (
-    HallSettings,
-    anisotropy_matrix,
-    check_hall_params,
-    equilibrium,
-    field_direction,
-    gradient_hessian,
-    hall_resistance,
-    param_arrays,
-    tangent_basis,
-)
+from .._llg._equilibrium import anisotropy_matrix, equilibrium, gradient_hessian, tangent_basis
+from ._hall import HallSettings, check_hall_params, field_direction, hall_resistance, param_arrays
 
 DEFAULT_PHASES = 16
 """Current phases per period of `harmonic_hall_all_orders` (harmonics up to 7w are exact up to aliasing)."""
@@ -205,7 +196,8 @@ def all_orders_points(params, source, fields, settings, phases):
 
 
 @eqx.filter_jit
-def _all_orders(params, settings, phases):
+def rashba_all_orders(params, settings, phases):
+    """Every-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points."""
     return all_orders_points(params, None, _rashba_fields(settings), settings, phases)
 
 
@@ -242,4 +234,4 @@ def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: in
     if not isinstance(settings, HallSettings):
         raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
     phases = check_phases(phases)
-    return _all_orders(param_arrays(check_hall_params(params), settings), settings, phases)
+    return rashba_all_orders(param_arrays(check_hall_params(params), settings), settings, phases)
