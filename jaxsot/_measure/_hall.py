@@ -36,7 +36,10 @@ so that, to leading order in j0,
 R_2w > 0 when R_H grows with a positive current. The O(j0^2) corrections of R_1w (from s^3) and the
 third harmonic are not modelled. Thermal term (optional): a Joule-heating temperature gradient along z
 gives an anomalous-Nernst Hall voltage V_th = (2 R_ANE/I0) M_x I(t)^2, i.e. R_ANE M0_x in R_2w (R_ANE is
-the size of that term at the drive amplitude; it scales as I0, like the SOT part).
+the size of that term at the drive amplitude; it scales as I0, like the SOT part). Optional field
+dependence (`harmonic_hall(..., r_ane_field=...)`, `lockin_harmonics`): R_ANE(B) = R_ANE + R_ANE,B |B_ext|,
+the linear suppression of a spin-Seebeck (magnon) contribution by the applied field; the anomalous
+Nernst part of a metallic magnet is field independent.
 
 Electron source. B_FL(M), B_DL(M) come from any `TwoBandModel` whose magnetization is turned by
 `with_magnetization`: `harmonic_hall_forward(params, settings)` is the Rashba ferromagnet's
@@ -79,6 +82,19 @@ HALL_PARAMETER_UNITS = {
 
 HALL_DEFAULTS = {"mass_ratio": 1.0, "r_phe": 0.0, "r_ane": 0.0, "oersted_field": 0.0, "r_ohe": 0.0}
 """Values used for parameters missing from the dict; the others are required."""
+
+def thermal_coefficient(params, b_ext):
+    """The thermal term's R_ANE at the applied field b_ext (3,) [T]: r_ane + r_ane_field |B_ext| [ohm].
+
+    The field term is optional (`harmonic_hall(..., r_ane_field=...)`): params without "r_ane_field" give
+    r_ane itself. Finite derivatives at B_ext = 0.
+    """
+    if "r_ane_field" not in params:
+        return params["r_ane"]
+    b2 = b_ext @ b_ext
+    magnitude = jnp.where(b2 > 0.0, jnp.sqrt(jnp.where(b2 > 0.0, b2, 1.0)), 0.0)
+    return params["r_ane"] + params["r_ane_field"] * magnitude
+
 
 def hall_resistance(m, r_ahe, r_phe):
     """Hall resistance R_H(M) = R_AHE M_z + R_PHE M_x M_y [ohm] (current along x, Hall voltage along y).
@@ -333,7 +349,7 @@ def hall_points(params, settings: HallSettings, fields) -> HallSignals:
         dm = basis @ jnp.linalg.solve(h, basis.T @ b_sot)
         grad_r = jnp.stack([p["r_phe"] * m0[1], p["r_phe"] * m0[0], p["r_ahe"]])
         r_1w = hall_resistance(m0, p["r_ahe"], p["r_phe"]) + p["r_ohe"] * b_ext[2]
-        r_2w = 0.5 * grad_r @ dm + p["r_ane"] * m0[0]
+        r_2w = 0.5 * grad_r @ dm + thermal_coefficient(p, b_ext) * m0[0]
         nan = jnp.asarray(jnp.nan, dtype)
         return HallSignals(
             r_1w=jnp.where(converged, r_1w, nan),

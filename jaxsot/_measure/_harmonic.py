@@ -63,6 +63,7 @@ def harmonic_hall(
     r_ane=0.0,
     oersted_field=0.0,
     r_ohe=0.0,
+    r_ane_field=None,
     m_start=None,
     method=None,
     phases=None,
@@ -87,6 +88,8 @@ def harmonic_hall(
         r_ane: thermal (anomalous Nernst) term at the drive amplitude [ohm].
         oersted_field: Oersted field along +y at the amplitude [T].
         r_ohe: ordinary Hall coefficient [ohm/T] (R_OHE B_z in R_1w).
+        r_ane_field: optional field dependence of the thermal term [ohm/T]: R_ANE(B) = r_ane + r_ane_field |B_ext|
+            (spin-Seebeck magnon suppression, usually < 0; None: field independent).
         m_start: (3,) or (N, 3) start of the energy descent (selects the branch of a hysteretic magnet).
         method: "exact" / "strong_exchange" (default: torque.method); a ModelTorque has "exact" only.
         phases: None for the first order in the current (`harmonic_hall_forward`), or the current phases
@@ -144,13 +147,14 @@ def harmonic_hall(
     )
     readout = {"anisotropy_field": magnet.anisotropy_field, "r_ahe": r_ahe, "r_phe": r_phe, "r_ane": r_ane,
                "oersted_field": oersted_field, "r_ohe": r_ohe}
+    thermal = {} if r_ane_field is None else {"r_ane_field": check_finite("r_ane_field", r_ane_field)}
     if general:
         for name in _READOUT:
             check_finite(name, readout[name])
-        params = param_arrays(readout, settings)
+        params = param_arrays({**readout, **thermal}, settings)
         torque = cast_floats(torque, dtype)
         return _model_points(params, torque, settings) if phases is None else _model_all_orders(params, torque, settings, phases)
     rashba = {"alpha": torque.alpha, "j_ex": torque.j_ex, "mass_ratio": torque.mass_ratio, "tau": torque.tau}
-    params = param_arrays(check_hall_params({**rashba, **readout}), settings)
+    params = param_arrays({**check_hall_params({**rashba, **readout}), **thermal}, settings)
     return rashba_points(params, settings) if phases is None else rashba_all_orders(params, settings, phases)
 

@@ -7,7 +7,7 @@ the electron torques T1 + T2 of `jaxsot.electron_response`) is integrated with d
 step control) under the drive j(t) = j0 sin(w t): the torques are linear in E, so `llg_rates(...,
 current_on=sin(w t))` scales them by the instantaneous current; the Oersted field is added to
 B_ext as B_Oe sin(w t) y. The Hall voltage per I0 is sampled at K uniform times over whole periods,
-    v(t) = V_H(t)/I0 = [R_H(M(t)) + R_OHE B_z] sin(w t) + 2 R_ANE M_x(t) sin^2(w t),
+    v(t) = V_H(t)/I0 = [R_H(M(t)) + R_OHE B_z] sin(w t) + 2 R_ANE(B) M_x(t) sin^2(w t),  R_ANE(B) = R_ANE + R_ANE,B |B_ext|,
 and demodulated with the lock-in convention of `_hall.py` (reference sin(w t)):
     R_1w = (2/K) sum v sin(w t_k),  R_1w quadrature = (2/K) sum v cos(w t_k),
     R_2w = -(2/K) sum v cos(2 w t_k),  R_2w quadrature = (2/K) sum v sin(2 w t_k),  R_dc = (1/K) sum v,
@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-from .._core import check_count, check_range, check_shape, float_dtype
+from .._core import check_count, check_finite, check_range, check_shape, float_dtype
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque, llg_rates
 from .._llg._equilibrium import magnet_stiffness, relax
 from ._hall import default_start, field_direction, hall_resistance
@@ -71,7 +71,7 @@ def _vector_field(t, m, args):
 def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settle, periods, samples, max_steps):
     import diffrax  # on first use: ~0.6 s that `import jaxsot` should not pay
 
-    r_ahe, r_phe, r_ane, r_ohe = hall
+    r_ahe, r_phe, r_ane, r_ohe, r_ane_field = hall
     stiffness = magnet_stiffness(magnet)
     dtype = m_start.dtype
     period = 2.0 * math.pi / omega
@@ -96,7 +96,8 @@ def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settl
         m = solution.ys / jnp.sqrt(jnp.sum(solution.ys**2, -1, keepdims=True))
         phase = omega * times
         s = jnp.sin(phase)
-        v = (hall_resistance(m, r_ahe, r_phe) + r_ohe * b[2]) * s + 2.0 * r_ane * m[:, 0] * s**2
+        r_th = r_ane + r_ane_field * jnp.sqrt(b @ b)
+        v = (hall_resistance(m, r_ahe, r_phe) + r_ohe * b[2]) * s + 2.0 * r_th * m[:, 0] * s**2
         scale = 2.0 / count
         return LockinSignals(
             r_1w=scale * jnp.sum(v * s),
@@ -126,6 +127,7 @@ def lockin_harmonics(
     r_ane=0.0,
     oersted_field=0.0,
     r_ohe=0.0,
+    r_ane_field=0.0,
     frequency,
     periods: int = 2,
     settle_periods: int = 2,
@@ -151,6 +153,7 @@ def lockin_harmonics(
         r_ane: thermal (anomalous Nernst) term at the drive amplitude [ohm].
         oersted_field: Oersted field along +y at the amplitude [T].
         r_ohe: ordinary Hall coefficient [ohm/T].
+        r_ane_field: field dependence of the thermal term [ohm/T]: R_ANE(B) = r_ane + r_ane_field |B_ext|.
         frequency: drive frequency f [Hz] (> 0); choose 2 pi f tau_r << 1 (module docstring).
         periods: demodulated periods (>= 1).
         settle_periods: periods integrated before them (>= 0) to let the start transient decay.
@@ -188,7 +191,8 @@ def lockin_harmonics(
     check_shape("m_start", m_start, (3,))
     m_start = jnp.broadcast_to(jnp.asarray(m_start, dtype), b_ext.shape)
     omega = jnp.asarray(2.0 * math.pi * frequency * 1e-15, dtype)  # rad/fs
-    hall = tuple(jnp.asarray(x, dtype) for x in (r_ahe, r_phe, r_ane, r_ohe))
+    check_finite("r_ane_field", r_ane_field)
+    hall = tuple(jnp.asarray(x, dtype) for x in (r_ahe, r_phe, r_ane, r_ohe, r_ane_field))
     return _run(
         magnet, torque, b_ext, m_start, omega, jnp.asarray(oersted_field, dtype), hall,
         jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype), settle_periods, periods, samples_per_period, max_steps,

@@ -43,7 +43,7 @@ from jaxtyping import Array, Bool, Float
 from .._core import check_count
 from ._fields import moment_per_area, sot_field_vectors
 from .._llg._equilibrium import anisotropy_matrix, equilibrium, gradient_hessian, tangent_basis
-from ._hall import HallSettings, check_hall_params, field_direction, hall_resistance, param_arrays
+from ._hall import HallSettings, check_hall_params, field_direction, hall_resistance, param_arrays, thermal_coefficient
 
 DEFAULT_PHASES = 16
 """Current phases per period of `harmonic_hall_all_orders` (harmonics up to 7w are exact up to aliasing)."""
@@ -170,7 +170,8 @@ def _point(p, source, fields, settings, phases, phi_h, theta_h, field, m_start):
     m_phase = jnp.where(jnp.asarray(branch)[:, None] == 0, m_pos[index], m_neg[index])
     phase = 2.0 * math.pi * jnp.arange(phases, dtype=dtype) / phases
     s = jnp.sin(phase)
-    v = (hall_resistance(m_phase, p["r_ahe"], p["r_phe"]) + p["r_ohe"] * b_ext[2]) * s + 2.0 * p["r_ane"] * m_phase[:, 0] * s**2
+    r_th = thermal_coefficient(p, b_ext)
+    v = (hall_resistance(m_phase, p["r_ahe"], p["r_phe"]) + p["r_ohe"] * b_ext[2]) * s + 2.0 * r_th * m_phase[:, 0] * s**2
     scale_k = 2.0 / phases
     ok = converged & ok_pos & ok_neg
     nan = jnp.asarray(jnp.nan, dtype)
@@ -183,7 +184,8 @@ def all_orders_points(params, source, fields, settings, phases):
     """Every-order signals at the settings' field points for any electron source (traceable).
 
     Args:
-        params: dict of arrays with anisotropy_field, r_ahe, r_phe, r_ane, oersted_field, r_ohe.
+        params: dict of arrays with anisotropy_field, r_ahe, r_phe, r_ane, oersted_field, r_ohe (and optionally
+            r_ane_field, `thermal_coefficient`).
         source: pytree of the electron source's inputs (differentiated like params; None for the Rashba dict).
         fields: (params, source, m (3,)) -> (B_FL, B_DL) (3,) each [T] at the amplitude j0.
         settings: the measurement (`HallSettings`).
