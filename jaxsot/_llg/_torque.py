@@ -362,9 +362,9 @@ def _perp(m, v):
 def current_fields(m, spin_shift, spin_rate, coupling, moment, *, field_like=True, damping_like=True):
     """The current-induced fields (B_FL, B_DL) (3,) each [T] on M from the electrons' spin response, one instance.
 
-    The one assembly of the fields the LLG torques are (`llg_rates`: T_SO = -kappa P_perp (T1 + T2) =
-    -gamma M x (B_FL + B_DL)) for every electron source and measurement (`jaxsot.effective_fields`,
-    harmonic Hall):
+    The one assembly of these fields for every electron source, shared by `jaxsot.effective_fields` and
+    the harmonic Hall routes; the LLG's spin-orbit torque (`llg_rates`, -kappa P_perp (T1 + T2)) equals
+    -gamma M x (B_FL + B_DL):
         B_FL = (J/(n_mu mu_B)) P_perp delta S,     B_DL = (hbar/(2 n_mu mu_B)) M x dS/dt.
 
     Args:
