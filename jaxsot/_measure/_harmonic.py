@@ -14,6 +14,7 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as onp
 
 from .._core import check_finite, check_range, float_dtype, is_concrete
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque
@@ -118,8 +119,11 @@ def harmonic_hall(
     batched = [name for name in ("fermi_energy", "tau") if jnp.ndim(getattr(torque, name)) != 0]
     if batched:
         raise ValueError(f"torque.{batched[0]} has batch dimensions; allowed: one instance (use jax.vmap for batches)")
-    if is_concrete(efield) and not (float(efield[0]) > 0.0 and float(efield[1]) == 0.0):
-        raise ValueError(f"torque.efield = {efield.tolist()} V/nm; allowed: along +x (the Hall bar's current), E_x > 0, E_y = 0")
+    if is_concrete(efield):
+        # NumPy: indexing a captured array inside jax.jit would trace it.
+        e_x, e_y = (float(x) for x in onp.asarray(efield))
+        if not (e_x > 0.0 and e_y == 0.0):
+            raise ValueError(f"torque.efield = {[e_x, e_y]} V/nm; allowed: along +x (the Hall bar's current), E_x > 0, E_y = 0")
     check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
     if phases is not None:
         phases = check_phases(phases)

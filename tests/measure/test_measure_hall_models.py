@@ -142,3 +142,33 @@ def test_model_torque_errors_name_the_problem():
     sideways = jaxsot.ModelTorque(CASES[name][3](CASES[name][1]), 0.3, jnp.asarray([0.0, 2e-5]), TAU, num=16)
     with pytest.raises(ValueError, match="efield"):
         jaxsot.harmonic_hall(magnet, sideways, RHO0, 0.0, 0.1, r_ahe=1.0)
+
+
+def test_jit_vmap_and_gradients_in_the_model_parameters():
+    """jax.jit and jax.vmap of harmonic_hall with captured and traced torques; jax.grad in the magnet's, the
+    torque's and the model's own parameters (tau, B_K, hbar_v) against central finite differences."""
+    import equinox as eqx
+    import jax
+
+    name = "ti-surface"
+    torque, magnet = _torque(name, num=16), _magnet(name)
+    phi, field, theta = (np.asarray(x) for x in CASES[name][5])
+
+    def r_2w(tau, anisotropy_field, hbar_v):
+        t = eqx.tree_at(lambda t: (t.tau, t.model.hbar_v), torque, (tau, hbar_v))
+        m = eqx.tree_at(lambda m: m.anisotropy_field, magnet, anisotropy_field)
+        return jaxsot.harmonic_hall(m, t, RHO0, phi, field, theta_h=theta, **HALL).r_2w
+
+    point = (jnp.asarray(TAU), jnp.asarray(0.05), jnp.asarray(0.3))
+    eager = np.asarray(r_2w(*point))
+    np.testing.assert_allclose(np.asarray(jax.jit(r_2w)(*point)), eager, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(jax.jit(lambda: r_2w(*point))()), eager, rtol=1e-12)
+    batch = jax.vmap(r_2w)(*(jnp.stack([x, 1.1 * x]) for x in point))
+    np.testing.assert_allclose(np.asarray(batch[0]), eager, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(batch[1]), np.asarray(r_2w(*(1.1 * x for x in point))), rtol=1e-12)
+    grads = jax.grad(lambda *a: jnp.sum(r_2w(*a)), argnums=(0, 1, 2))(*point)
+    for i, step in enumerate((1e-3, 1e-6, 1e-5)):
+        up = [x + step * (i == k) for k, x in enumerate(point)]
+        down = [x - step * (i == k) for k, x in enumerate(point)]
+        fd = float(jnp.sum(r_2w(*up)) - jnp.sum(r_2w(*down))) / (2 * step)
+        assert abs(fd) > 0 and float(grads[i]) == pytest.approx(fd, rel=1e-6)
