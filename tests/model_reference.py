@@ -106,3 +106,97 @@ def reference_torques(h_of_m, p, fermi_energy, m):
     return 2.0 * p["j_ex"] / HBAR * np.cross(m, spin_shift), -a @ kdot, spin_shift
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Harmonic Hall of a macrospin driven by any model (tests/measure): quasi-static equilibrium by SciPy.
+
+MU_B_EV = 5.7883818060e-5  # eV/T
+
+
+def _direction(angles):
+    theta, phi = angles
+    return np.array([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+
+
+def _direction_jacobian(angles):
+    """dM/d(theta, phi), shape (3, 2)."""
+    theta, phi = angles
+    return np.array([
+        [np.cos(theta) * np.cos(phi), -np.sin(theta) * np.sin(phi)],
+        [np.cos(theta) * np.sin(phi), np.sin(theta) * np.cos(phi)],
+        [-np.sin(theta), 0.0],
+    ])
+
+
+def macrospin_minimum(b_ext, anisotropy_field, easy_axis, ms_tesla, demag, m_start):
+    """Energy minimum of e(M) = -b.M - (B_K/2)(u.M)^2 + (mu0 M_s/2) M.N.M over the sphere (SciPy, spherical angles).
+
+    BFGS from m_start, polished by scipy.optimize.root on the angular gradient; asserts a minimum
+    (positive finite-difference Hessian in the angles). Returns the unit vector M (3,).
+    """
+    from scipy.optimize import minimize, root
+
+    u = np.asarray(easy_axis, float) / np.linalg.norm(easy_axis)
+    n = np.asarray(demag, float)
+
+    def energy(angles):
+        m = _direction(angles)
+        return -b_ext @ m - 0.5 * anisotropy_field * (u @ m) ** 2 + 0.5 * ms_tesla * (n @ (m * m))
+
+    def gradient(angles):
+        m = _direction(angles)
+        de_dm = -b_ext - anisotropy_field * (u @ m) * u + ms_tesla * n * m
+        return de_dm @ _direction_jacobian(angles)
+
+    m0 = np.asarray(m_start, float) / np.linalg.norm(m_start)
+    # Angles away from the poles (the chart is singular there): tilt the chart if needed.
+    start = np.array([np.arccos(np.clip(m0[2], -1.0, 1.0)), np.arctan2(m0[1], m0[0])])
+    assert 1e-3 < start[0] < np.pi - 1e-3, "start too close to a pole of the angular chart"
+    first = minimize(energy, start, jac=gradient, method="BFGS", options={"gtol": 1e-12, "maxiter": 2000})
+    polished = root(gradient, first.x, tol=1e-15)
+    angles = polished.x
+    assert np.linalg.norm(gradient(angles)) < 1e-12 * (np.linalg.norm(b_ext) + abs(anisotropy_field) + ms_tesla)
+    step = 1e-5
+    hessian = np.array([[(gradient(angles + step * np.eye(2)[j]) - gradient(angles - step * np.eye(2)[j]))[i] / (2 * step)
+                         for j in range(2)] for i in range(2)])
+    assert np.all(np.linalg.eigvalsh(0.5 * (hessian + hessian.T)) > 0.0), "not an energy minimum"
+    return _direction(angles)
+
+
+def current_fields(h_of_m, p, fermi_energy, m, efield, tau, ms_tesla, thickness):
+    """(B_FL, B_DL) (3,) each [T] of the sea at M = m under E = efield (2,) [V/nm], tau [fs] (q = -e).
+
+    B_FL = (J/(M_s d)) P_perp delta S and B_DL = (hbar/(2 M_s d)) M x dS/dt, with delta S = A Delta k,
+    dS/dt = A k' from `spin_response` (A: NumPy eigh spins, area integral) and M_s d [eV/(T nm^2)].
+    """
+    a = spin_response(h_of_m(p, m), fermi_energy)
+    kdot = -np.asarray(efield, float) / HBAR
+    spin_shift, spin_rate = a @ (kdot * tau), a @ kdot
+    moment = ms_tesla / MU0 * thickness * 1e-9 / MU_B_J * 1e-18 * MU_B_EV
+    b_fl = p["j_ex"] / moment * (spin_shift - m * (m @ spin_shift))
+    b_dl = HBAR / (2.0 * moment) * np.cross(m, spin_rate)
+    return b_fl, b_dl
+
+
+def harmonic_hall_first_order(b_ext, magnet, b_so, r_ahe, r_phe, r_ane, r_ohe, m_start, step=1e-2):
+    """(R_1w, R_2w, M0) of the quasi-static macrospin to first order in the current, written out here.
+
+    magnet: dict anisotropy_field, easy_axis, ms_tesla, demag. b_so(m) -> the current-induced field (3,) [T]
+    at the amplitude. M(s) at the instantaneous current s = sin(wt) is the equilibrium in B_ext + s B_SO;
+    to first order in s only B_SO(M0) enters, a constant field, so M(+-step) are energy minima of
+    e(M) - (+-step) B_SO(M0).M. Hall readout V/I0 = [R_H(M(s)) + R_OHE B_z] s + 2 R_ANE M_x(s) s^2 with
+    R_H = R_AHE M_z + R_PHE M_x M_y; lock-in: R_1w = R_H(M0) + R_OHE B_z, R_2w = (1/2) dR_H/ds + R_ANE M0_x,
+    dR_H/ds by a central difference (error O(step^2 |B_SO|^2/B_eff^2)).
+    """
+    m0 = macrospin_minimum(b_ext, m_start=m_start, **magnet)
+    field = b_so(m0)
+    m_up = macrospin_minimum(b_ext + step * field, m_start=m0, **magnet)
+    m_down = macrospin_minimum(b_ext - step * field, m_start=m0, **magnet)
+
+    def r_h(m):
+        return r_ahe * m[2] + r_phe * m[0] * m[1]
+
+    r_1w = r_h(m0) + r_ohe * b_ext[2]
+    r_2w = 0.5 * (r_h(m_up) - r_h(m_down)) / (2.0 * step) + r_ane * m0[0]
+    return r_1w, r_2w, m0

@@ -27,16 +27,6 @@ _ENTRY = re.compile(r"^::: (?P<name>[\w.]+)", re.MULTILINE)
 # its docstring has one entry per parameter (the test fails on a stale entry, so the list only
 # shrinks).
 KNOWN_INCOMPLETE = frozenset({
-    # jaxsot/_llg/_energy.py
-    "jaxsot.energy_transfer_check",
-    # jaxsot/_measure/_hall.py
-    "jaxsot.harmonic_hall",
-    "jaxsot.harmonic_hall_forward",
-    "jaxsot.HallSettings",
-    "jaxsot.hall_resistance",
-    "jaxsot.hall_bands",
-    # jaxsot/_measure/_lockin.py
-    "jaxsot.lockin_harmonics",
     # jaxsot/fit/_fit.py
     "jaxsot.fit.fit",
     "jaxsot.fit.FitResult",

@@ -62,25 +62,31 @@ def energy_transfer_check(
     resistivity of the exact bands, j = sigma(M) E, rho0 at M0 = z x E/|E| (no AMR there).
 
     Args:
-        magnet, torque: one (unbatched) magnet and electron source (`SpinOrbitTorque`); torque.method
-            is used as given. The relations are the Rashba ferromagnet's (the torque-force relation and
-            the strong-exchange expansion), so a `ModelTorque` is refused.
+        magnet: one (unbatched) `Magnet`.
+        torque: one (unbatched) electron source, a `SpinOrbitTorque`; torque.method is used as given.
+            The relations are the Rashba ferromagnet's (the torque-force relation and the strong-exchange
+            expansion), so a `ModelTorque` is refused.
         m: (N, 3) magnetizations (normalized here), e.g. samples of an LLG trajectory.
-        damping_like, field_like_field: optional (N, 3) overrides of the LLG's damping-like torque
-            T_DL [1/fs] and field-like field B_fl [T] (to check torques computed elsewhere; the
-            tests use them to show that wrong torques fail).
+        damping_like: optional (N, 3) override of the LLG's damping-like torque T_DL [1/fs] (to check
+            torques computed elsewhere; the tests use it to show that wrong torques fail).
+        field_like_field: optional (N, 3) override of the LLG's field-like field B_fl [T].
         num: rays per Fermi contour of the Boltzmann route.
-    Returns a dict of NumPy arrays/floats: "magnet_loss" P_DL,fl (N,) and "joule_route"
-    -kappa n_p (rho(M) - rho0) j^2 (N,) [eV/(nm^2 fs)], and "ratio" = sum(magnet_loss)/sum(joule_route)
-    over the samples (1 up to O((alpha k_F/J)^2) corrections; 1.009 measured on the energy_balance
-    experiment at alpha k_F/J = 0.17). The per-torque relations (module docstring):
-    "damping_like_power" F_so(T_DL) . j/(q n) (N,) [eV/(nm^2 fs)], "damping_like_ratio" =
-    sum(damping_like_power)/sum(-(rho(M) - rho0) j^2), "field_like_ratio" = sum(magnet_loss)/
-    sum(kappa n_p damping_like_power); "tolerance" = 2 (alpha k_F/J)^2 (k_F of the lower band at M || z,
-    floor 1e-6 for the quadrature; + |E_F|/(E_F + 2J) with one band occupied, module docstring) and
-    "passed" = both per-torque ratios within it of 1 (the product
-    ratio is their product). A damping-like torque x2 with a field-like field x0.5 gives
-    damping_like_ratio ~2 and field_like_ratio ~0.5.
+
+    Returns:
+        A dict of NumPy arrays/floats: "magnet_loss" P_DL,fl (N,) and "joule_route"
+        -kappa n_p (rho(M) - rho0) j^2 (N,) [eV/(nm^2 fs)], and "ratio" = sum(magnet_loss)/sum(joule_route)
+        over the samples (1 up to O((alpha k_F/J)^2) corrections; 1.009 measured on the energy_balance
+        experiment at alpha k_F/J = 0.17). The per-torque relations (module docstring):
+        "damping_like_power" F_so(T_DL) . j/(q n) (N,) [eV/(nm^2 fs)], "damping_like_ratio" =
+        sum(damping_like_power)/sum(-(rho(M) - rho0) j^2), "field_like_ratio" = sum(magnet_loss)/
+        sum(kappa n_p damping_like_power); "tolerance" = 2 (alpha k_F/J)^2 (k_F of the lower band at M || z,
+        floor 1e-6 for the quadrature; + |E_F|/(E_F + 2J) with one band occupied, module docstring) and
+        "passed" = both per-torque ratios within it of 1 (the product ratio is their product). A
+        damping-like torque x2 with a field-like field x0.5 gives damping_like_ratio ~2 and
+        field_like_ratio ~0.5.
+
+    Raises:
+        ValueError: a `ModelTorque`, traced inputs, or m of the wrong shape.
     """
     if not hasattr(torque, "alpha"):
         raise ValueError(

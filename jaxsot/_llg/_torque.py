@@ -181,29 +181,39 @@ def _checked_bands(alpha, j_ex, mass_ratio, fermi_energy) -> tuple:
         raise ValueError("SpinOrbitTorque must be built from concrete values (outside jit), to check the occupied bands")
     arrays = onp.broadcast_arrays(*(onp.asarray(x, dtype=float) for x in (alpha, j_ex, mass_ratio, fermi_energy)))
     combos = sorted(set(zip(*(a.ravel().tolist() for a in arrays))))
+
+    def cases():
+        for a, j, mr, ef in combos:
+            eta = a * a / (2.0 * HBAR2_OVER_2ME / mr * j)
+            if eta >= 1.0:
+                raise ValueError(
+                    f"alpha = {a:g} eV nm, j_ex = {j:g} eV: eta = m alpha^2/(hbar^2 J) = {eta:.3g} makes the lower band a "
+                    "'Mexican hat' (annular Fermi sea); allowed: eta < 1 (stronger exchange or weaker Rashba coupling)"
+                )
+            turn = lambda direction, a=a, j=j, mr=mr: RashbaFerromagnet(a, j, onp.asarray(direction), mr)
+            hint = f"fermi_energy > j_ex = {j:g} eV (both bands) or below the upper band's bottom for every M"
+            yield ef, turn, hint
+
+    return _probe_bands(cases(), "", " (split the batch at fermi_energy = j_ex)")
+
+
+def _probe_bands(cases, subject, split_hint) -> tuple:
+    """The one set of occupied bands over the probe directions of M and every case (E_F, turn, hint).
+
+    `turn(direction)` is the electron model with M along the direction; ValueError (with the case's
+    `hint` as the allowed range) when the occupied bands change as M turns, or when two cases differ.
+    """
     found = None
-    for a, j, mr, ef in combos:
-        eta = a * a / (2.0 * HBAR2_OVER_2ME / mr * j)
-        if eta >= 1.0:
-            raise ValueError(
-                f"alpha = {a:g} eV nm, j_ex = {j:g} eV: eta = m alpha^2/(hbar^2 J) = {eta:.3g} makes the lower band a "
-                "'Mexican hat' (annular Fermi sea); allowed: eta < 1 (stronger exchange or weaker Rashba coupling)"
-            )
-        per_direction = set()
-        for direction in PROBE_DIRECTIONS:
-            model = RashbaFerromagnet(a, j, onp.asarray(direction), mr)
-            per_direction.add(occupied_bands(model, ef))
+    for ef, turn, hint in cases:
+        per_direction = {occupied_bands(turn(direction), ef) for direction in PROBE_DIRECTIONS}
         if len(per_direction) != 1:
             raise ValueError(
-                f"fermi_energy = {ef:g} eV: the occupied bands change as M turns ({sorted(per_direction)}); "
-                f"allowed: fermi_energy > j_ex = {j:g} eV (both bands) or below the upper band's bottom for every M"
+                f"fermi_energy = {ef:g} eV: the occupied bands {subject}change as M turns ({sorted(per_direction)}); "
+                f"allowed: {hint}"
             )
         (bands,) = per_direction
         if found is not None and bands != found:
-            raise ValueError(
-                f"the batch mixes occupied bands {found} and {bands}; allowed: one set of occupied bands per batch "
-                "(split the batch at fermi_energy = j_ex)"
-            )
+            raise ValueError(f"the batch mixes occupied bands {found} and {bands}; allowed: one set of occupied bands per batch{split_hint}")
         found = bands
     return tuple(found)
 
@@ -277,23 +287,10 @@ def _checked_model_bands(model, fermi_energy) -> tuple:
     if not is_concrete(model, fermi_energy):
         raise ValueError("ModelTorque must be built from concrete values (outside jit), to check the occupied bands")
     dtype = model.dtype
-    found = None
-    for ef in sorted(set(onp.asarray(fermi_energy, dtype=float).ravel().tolist())):
-        per_direction = set()
-        for direction in PROBE_DIRECTIONS:
-            turned = with_magnetization(model, jnp.asarray(direction, dtype))
-            per_direction.add(occupied_bands(turned, ef))
-        if len(per_direction) != 1:
-            raise ValueError(
-                f"fermi_energy = {ef:g} eV: the occupied bands of {type(model).__name__} change as M turns "
-                f"({sorted(per_direction)}); allowed: a Fermi energy at which the same bands are occupied for every M"
-            )
-        (bands,) = per_direction
-        if found is not None and bands != found:
-            raise ValueError(
-                f"the batch mixes occupied bands {found} and {bands}; allowed: one set of occupied bands per batch"
-            )
-        found = bands
+    turn = lambda direction: with_magnetization(model, jnp.asarray(direction, dtype))
+    hint = "a Fermi energy at which the same bands are occupied for every M"
+    energies = sorted(set(onp.asarray(fermi_energy, dtype=float).ravel().tolist()))
+    found = _probe_bands(((ef, turn, hint) for ef in energies), f"of {type(model).__name__} ", "")
     jacobian = onp.asarray(jax.jacfwd(lambda v: jnp.stack(with_magnetization(model, v).exchange_field()))(jnp.asarray(PROBE_DIRECTIONS[5], dtype)))
     j_ex = -onp.trace(jacobian) / 3.0
     if not (j_ex > 0.0 and onp.allclose(jacobian, -j_ex * onp.eye(3), rtol=0.0, atol=1e-9 * abs(j_ex))):
@@ -362,13 +359,37 @@ def _perp(m, v):
     return v - m * (m @ v)
 
 
+def current_fields(m, spin_shift, spin_rate, coupling, moment, *, field_like=True, damping_like=True):
+    """The current-induced fields (B_FL, B_DL) (3,) each [T] on M from the electrons' spin response, one instance.
+
+    The one assembly of these fields for every electron source, shared by `jaxsot.effective_fields` and
+    the harmonic Hall routes; the LLG's spin-orbit torque (`llg_rates`, -kappa P_perp (T1 + T2)) equals
+    -gamma M x (B_FL + B_DL):
+        B_FL = (J/(n_mu mu_B)) P_perp delta S,     B_DL = (hbar/(2 n_mu mu_B)) M x dS/dt.
+
+    Args:
+        m: unit magnetization (3,).
+        spin_shift: delta S (3,) [1/nm^2], the spin of the sea shifted by Delta k = qE tau/hbar.
+        spin_rate: dS/dt (3,) [1/(nm^2 fs)] of the sea accelerated by k' = qE/hbar (T2 = -dS/dt).
+        coupling: exchange coupling J [eV] of the electrons to M.
+        moment: n_mu mu_B = M_s d, the magnet's moment per area [eV/(T nm^2)].
+        field_like: include B_FL (else zeros).
+        damping_like: include B_DL (else zeros).
+
+    Returns: (B_FL, B_DL), both perpendicular to m.
+    """
+    zero = jnp.zeros(3, m.dtype)
+    b_fl = coupling / moment * _perp(m, spin_shift) if field_like else zero
+    b_dl = HBAR / (2.0 * moment) * jnp.cross(m, spin_rate) if damping_like else zero
+    return b_fl, b_dl
+
+
 def electron_response(torque, m: Float[Array, "3"]) -> dict:
     """Electron torque densities and the spin-force power at magnetization m (unit 3-vector), one instance.
 
     Args:
         torque: the electron ensemble (one instance, not batched): a `SpinOrbitTorque` (Rashba
-            ferromagnet) or a `ModelTorque` (any TwoBandModel, exact bands; its dict also holds
-            "exchange", the coupling J [eV] read from the model).
+            ferromagnet) or a `ModelTorque` (any TwoBandModel, exact bands).
         m: magnetization direction, shape (3,) (unit vector).
 
     Returns a dict (per area):
@@ -376,50 +397,35 @@ def electron_response(torque, m: Float[Array, "3"]) -> dict:
         "damping_like" T2 = -dS/dt (3,) [1/(nm^2 fs)] (k' = qE/hbar);
         "spin_shift" delta S (3,) [1/nm^2] (strong exchange: the unprojected conservative form);
         "spin_force_power" P_sf [eV/(nm^2 fs)]; "current" j (2,) [e/(fs nm)];
-        "polarization" n_p = n_lower - n_upper [1/nm^2].
+        "polarization" n_p = n_lower - n_upper [1/nm^2];
+        "exchange" the coupling J [eV] (a `ModelTorque` reads it from the model, `exchange_coupling`).
     """
     dtype = m.dtype
     force = accelerating_force(torque.efield.astype(dtype))
     kdot = force / HBAR
     shift = kdot * torque.tau
     if isinstance(torque, ModelTorque):
-        return _model_response(torque, m, shift, kdot)
-    alpha, j_ex = torque.alpha, torque.j_ex
-    model = RashbaFerromagnet(alpha, j_ex, m, torque.mass_ratio)
-    if torque.method == "strong_exchange":
-        densities = jnp.stack([torque.n_lower, torque.n_upper])
-        response = strong_exchange_response(model, densities, force, shift)
-        spin_shift, spin_rate = response["spin_shift"], response["spin_rate"]
-        power, current = response["spin_force_power"], response["current"]
+        model = with_magnetization(torque.model, m.astype(torque.model.dtype)).astype(m.dtype)
+        response = contour_response(model, torque.fermi_energy.astype(m.dtype), shift, kdot, torque.bands, torque.num)
+        j_ex = exchange_coupling(torque.model.astype(m.dtype), m)
+        n_p = response["densities"][0] - response["densities"][1]
+    elif torque.method == "strong_exchange":
+        j_ex = torque.j_ex
+        model = RashbaFerromagnet(torque.alpha, j_ex, m, torque.mass_ratio)
+        response = strong_exchange_response(model, jnp.stack([torque.n_lower, torque.n_upper]), force, shift)
         n_p = torque.n_lower - torque.n_upper
     else:
+        j_ex = torque.j_ex
+        model = RashbaFerromagnet(torque.alpha, j_ex, m, torque.mass_ratio)
         response = contour_response(model, torque.fermi_energy, shift, kdot, torque.bands, torque.num)
-        spin_shift, spin_rate = response["spin_shift"], response["spin_rate"]
-        power, current = response["spin_force_power"], response["current"]
         n_p = response["densities"][0] - response["densities"][1]
-    return {
-        "field_like": 2.0 * j_ex / HBAR * jnp.cross(m, spin_shift),
-        "damping_like": -spin_rate,
-        "spin_shift": spin_shift,
-        "spin_force_power": power,
-        "current": current,
-        "polarization": n_p,
-    }
-
-
-def _model_response(torque, m, shift, kdot):
-    """`electron_response` of a `ModelTorque`: exact-band contour fluxes at M = m, J by autodiff."""
-    model = with_magnetization(torque.model, m.astype(torque.model.dtype)).astype(m.dtype)
-    response = contour_response(model, torque.fermi_energy.astype(m.dtype), shift, kdot, torque.bands, torque.num)
-    j_ex = exchange_coupling(torque.model.astype(m.dtype), m)
-    densities = response["densities"]
     return {
         "field_like": 2.0 * j_ex / HBAR * jnp.cross(m, response["spin_shift"]),
         "damping_like": -response["spin_rate"],
         "spin_shift": response["spin_shift"],
         "spin_force_power": response["spin_force_power"],
         "current": response["current"],
-        "polarization": densities[0] - densities[1],
+        "polarization": n_p,
         "exchange": j_ex,
     }
 
@@ -473,8 +479,7 @@ def llg_rates(magnet: Magnet, torque, m: Float[Array, "3"], current_on=True) -> 
     zero = jnp.zeros(3, m.dtype)
     tau_fl = exchange_torque(magnet, m, electrons["field_like"]) if torque.field_like else zero
     tau_dl = exchange_torque(magnet, m, electrons["damping_like"]) if torque.damping_like else zero
-    coupling = electrons["exchange"] if isinstance(torque, ModelTorque) else torque.j_ex
-    b_fl = coupling * electrons["spin_shift"] / moment if torque.field_like else zero
+    b_fl = electrons["exchange"] * electrons["spin_shift"] / moment if torque.field_like else zero
     tau_fl, tau_dl, b_fl = on * tau_fl, on * tau_dl, on * b_fl
     precession = -magnet.gamma * jnp.cross(m, b0)
     r = precession + tau_fl + tau_dl

@@ -6,11 +6,15 @@ torque coefficients, and harmonic Hall signals (docs: Theory > Harmonic Hall sig
 - `_angular`: the fields expanded over the direction of M (powers of sin^2 theta, two structures per torque).
 - `_hall`: quasi-static macrospin equilibrium under an AC current, implicit-function response and the
   lock-in harmonics R_1w, R_2w; `harmonic_hall_forward(params, settings)` is the differentiable forward model.
+- `_harmonic`: `harmonic_hall(magnet, torque, ...)`, the object interface for any electron source
+  (`SpinOrbitTorque` or a `ModelTorque` of any TwoBandModel), first order or every order in the current.
 - `_quasistatic`: the same quasi-static macrospin solved at each current phase (every order in j0):
   R_1w, R_2w, R_3w at any amplitude (`harmonic_hall_all_orders`).
 - `_stfmr`: spin-torque FMR, the rectified mixing voltage of the linearized LLG under an RF current with
   AMR readout, its Lorentzian decomposition and the standard ratio analysis.
-- `_lockin`: the time-domain check (LLG under j0 sin(w t), demodulated like a lock-in).
+- `_lockin`: the time-domain check (LLG under j0 sin(w t), demodulated like a lock-in), any electron source.
+
+The macrospin's energy minimum is the LLG layer's (`jaxsot._llg._equilibrium`).
 """
 
 from ._angular import TorqueCoefficients as TorqueCoefficients
@@ -30,7 +34,7 @@ from ._hall import HallSettings as HallSettings
 from ._hall import HallSignals as HallSignals
 from ._hall import hall_bands as hall_bands
 from ._hall import hall_resistance as hall_resistance
-from ._hall import harmonic_hall as harmonic_hall
+from ._harmonic import harmonic_hall as harmonic_hall
 from ._hall import harmonic_hall_forward as harmonic_hall_forward
 from ._quasistatic import DEFAULT_PHASES as DEFAULT_PHASES
 from ._quasistatic import HallHarmonics as HallHarmonics

@@ -43,6 +43,7 @@ from jaxtyping import Array, Float
 from .._core import RashbaFerromagnet, check_finite, check_range, check_shape, float_dtype, is_concrete
 from .._core._checks import traced_check
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque, electron_response
+from .._llg._torque import cross_z, current_fields
 from .._ensemble._fluxes import contour_fluxes
 from .._fermi._circular import circular_densities
 from ..constants import (
@@ -103,15 +104,6 @@ def sot_efficiency(field_per_current, ms_tesla, thickness):
     return efficiency(jnp.asarray(field_per_current), ms_tesla, thickness)
 
 
-def _cross_z(v):
-    """v x z for an in-plane v (2,) -> (3,)."""
-    return jnp.stack([v[1], -v[0], jnp.zeros_like(v[0])])
-
-
-def _perp(m, v):
-    return v - m * (m @ v)
-
-
 def sot_field_vectors(
     alpha,
     j_ex,
@@ -146,18 +138,15 @@ def sot_field_vectors(
     if method == "strong_exchange":
         n_lower, n_upper = circular_densities(alpha, j_ex, mass_ratio, fermi_energy)
         n_p = n_lower - n_upper
-        spin_shift = -n_p * alpha / j_ex * _cross_z(shift)
-        spin_rate = -n_p * alpha / j_ex * _cross_z(kdot)
+        spin_shift = -n_p * alpha / j_ex * cross_z(shift)
+        spin_rate = -n_p * alpha / j_ex * cross_z(kdot)
     elif method == "exact":
         model = RashbaFerromagnet(alpha, j_ex, m, mass_ratio)
         flux, _, _ = contour_fluxes(model, fermi_energy, tuple(bands), num)
         spin_shift, spin_rate = flux @ shift, flux @ kdot
     else:
         raise ValueError(f"method = {method!r} is not allowed; allowed: {', '.join(map(repr, METHODS))}")
-    zero = jnp.zeros(3, dtype)
-    b_fl = j_ex / moment * _perp(m, spin_shift) if field_like else zero
-    b_dl = HBAR / (2.0 * moment) * jnp.cross(m, spin_rate) if damping_like else zero
-    return b_fl, b_dl
+    return current_fields(m, spin_shift, spin_rate, j_ex, moment, field_like=field_like, damping_like=damping_like)
 
 
 def model_field_vectors(torque, m, moment):
@@ -168,10 +157,8 @@ def model_field_vectors(torque, m, moment):
     (J read from the model, `jaxsot._llg.exchange_coupling`).
     """
     response = electron_response(torque, m)
-    zero = jnp.zeros(3, m.dtype)
-    b_fl = response["exchange"] / moment * _perp(m, response["spin_shift"]) if torque.field_like else zero
-    b_dl = -HBAR / (2.0 * moment) * jnp.cross(m, response["damping_like"]) if torque.damping_like else zero
-    return b_fl, b_dl
+    return current_fields(m, response["spin_shift"], -response["damping_like"], response["exchange"], moment,
+                          field_like=torque.field_like, damping_like=torque.damping_like)
 
 
 def _safe_ratio(numerator, denominator):

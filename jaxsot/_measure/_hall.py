@@ -17,7 +17,8 @@ M(t) is the equilibrium of the LLG at the instantaneous current: the torque bala
 e(M) = -B_ext.M - (1/2) M.A.M, A = B_K u u^T - mu0 M_s N, found by a damped (saddle-free) Newton
 iteration on the sphere from M_start: in a tangent basis E = (e1, e2) of M, gradient g = -E^T B_0 and
 Hessian H = -E^T A E + (M.B_0) 1 (the second term is the sphere's curvature), step -|H|^-1 g limited to
-0.3 rad, with a push along a negative-curvature direction at a saddle. The implicit-function theorem
+0.3 rad, with a push along a negative-curvature direction at a saddle (`jaxsot._llg._equilibrium`, the
+solver the LLG layer shares). The implicit-function theorem
 then gives M(j) to first order: linearizing E^T P_perp(M) [B_0(M) + (j/j0) B_SO] = 0 about M0,
     -g - H v + (j/j0) E^T B_SO(M0) = 0,   so   dM = E H^-1 E^T B_SO(M0)   (M = M0 + (j/j0) dM + O(j^2)).
 Gradients with respect to every parameter: the Newton loop is not differentiated (stop_gradient); one
@@ -35,7 +36,16 @@ so that, to leading order in j0,
 R_2w > 0 when R_H grows with a positive current. The O(j0^2) corrections of R_1w (from s^3) and the
 third harmonic are not modelled. Thermal term (optional): a Joule-heating temperature gradient along z
 gives an anomalous-Nernst Hall voltage V_th = (2 R_ANE/I0) M_x I(t)^2, i.e. R_ANE M0_x in R_2w (R_ANE is
-the size of that term at the drive amplitude; it scales as I0, like the SOT part).
+the size of that term at the drive amplitude; it scales as I0, like the SOT part). Optional field
+dependence (`harmonic_hall(..., r_ane_field=...)`, `lockin_harmonics`): R_ANE(B) = R_ANE + R_ANE,B |B_ext|,
+the linear suppression of a spin-Seebeck (magnon) contribution by the applied field; the anomalous
+Nernst part of a metallic magnet is field independent.
+
+Electron source. B_FL(M), B_DL(M) come from any `TwoBandModel` whose magnetization is turned by
+`with_magnetization`: `harmonic_hall_forward(params, settings)` is the Rashba ferromagnet's
+differentiable forward model (parameters by name, for fits); `jaxsot.harmonic_hall(magnet, torque, ...)`
+(`_harmonic.py`) takes a `SpinOrbitTorque` or a `ModelTorque` (TI surface, Rashba-Dresselhaus,
+lattice models, a user's model: exact bands). `hall_points` is the one readout for both.
 """
 
 import math
@@ -46,7 +56,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
 from .._core import check_count, check_finite, check_range, check_shape, float_dtype, is_concrete
-from .._llg import Magnet, SpinOrbitTorque
+from .._llg import SpinOrbitTorque
+from .._llg._equilibrium import anisotropy_matrix as anisotropy_matrix
+from .._llg._equilibrium import equilibrium as equilibrium
+from .._llg._equilibrium import gradient_hessian as gradient_hessian
+from .._llg._equilibrium import relax as relax
+from .._llg._equilibrium import tangent_basis as tangent_basis
 from ._fields import METHODS, moment_per_area, sot_field_vectors
 
 HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field", "r_ohe")
@@ -68,107 +83,31 @@ HALL_PARAMETER_UNITS = {
 HALL_DEFAULTS = {"mass_ratio": 1.0, "r_phe": 0.0, "r_ane": 0.0, "oersted_field": 0.0, "r_ohe": 0.0}
 """Values used for parameters missing from the dict; the others are required."""
 
-_NEWTON_STEPS = 60
-_MAX_STEP = 0.3  # rad per Newton step (trust region on the sphere)
-_GRADIENT_TOLERANCE = 1e-9  # |g| relative to the field scale for "converged" (float64)
+def thermal_coefficient(params, b_ext):
+    """The thermal term's R_ANE at the applied field b_ext (3,) [T]: r_ane + r_ane_field |B_ext| [ohm].
+
+    The field term is optional (`harmonic_hall(..., r_ane_field=...)`): params without "r_ane_field" give
+    r_ane itself. Finite derivatives at B_ext = 0.
+    """
+    if "r_ane_field" not in params:
+        return params["r_ane"]
+    b2 = b_ext @ b_ext
+    magnitude = jnp.where(b2 > 0.0, jnp.sqrt(jnp.where(b2 > 0.0, b2, 1.0)), 0.0)
+    return params["r_ane"] + params["r_ane_field"] * magnitude
 
 
 def hall_resistance(m, r_ahe, r_phe):
-    """R_H(M) = R_AHE M_z + R_PHE M_x M_y [ohm] (current along x, Hall voltage along y); m (..., 3)."""
+    """Hall resistance R_H(M) = R_AHE M_z + R_PHE M_x M_y [ohm] (current along x, Hall voltage along y).
+
+    Args:
+        m: unit magnetizations, shape (..., 3).
+        r_ahe: anomalous Hall resistance R_AHE [ohm] (broadcasts with m[..., 0]).
+        r_phe: planar Hall resistance R_PHE [ohm] (broadcasts with m[..., 0]).
+
+    Returns: R_H, shape (...,) [ohm].
+    """
     m = jnp.asarray(m)
     return r_ahe * m[..., 2] + r_phe * m[..., 0] * m[..., 1]
-
-
-def anisotropy_matrix(anisotropy_field, easy_axis, ms_tesla, demag):
-    """A = B_K u u^T - mu0 M_s diag(N) (3, 3) [T], so that B_0(M) = B_ext + A M (`jaxsot.conventional_field`)."""
-    u = jnp.asarray(easy_axis)
-    u = u / jnp.sqrt(u @ u)
-    return anisotropy_field * jnp.outer(u, u) - ms_tesla * jnp.diag(jnp.asarray(demag))
-
-
-def _tangent_basis(m):
-    """(3, 2) orthonormal basis of the plane perpendicular to m (from the axis least aligned with m)."""
-    eye = jnp.eye(3, dtype=m.dtype)
-    a = jnp.abs(m)
-    axis = jnp.where(a[0] <= jnp.minimum(a[1], a[2]), eye[0], jnp.where(a[1] <= a[2], eye[1], eye[2]))
-    e1 = axis - m * (m @ axis)
-    e1 = e1 / jnp.sqrt(e1 @ e1)
-    return jnp.stack([e1, jnp.cross(m, e1)], -1)
-
-
-def _gradient_hessian(m, b_ext, stiffness):
-    """Tangent basis E (3, 2), energy gradient g = -E^T B_0 (2,) and Hessian H (2, 2) on the sphere [T]."""
-    basis = _tangent_basis(m)
-    b0 = b_ext + stiffness @ m
-    g = -basis.T @ b0
-    h = -basis.T @ stiffness @ basis + (m @ b0) * jnp.eye(2, dtype=m.dtype)
-    return basis, g, h
-
-
-def _retract(m, basis, v):
-    """Exponential map on the sphere: move m by the tangent vector E v (angle |v|)."""
-    t = basis @ v
-    angle = jnp.sqrt(t @ t)
-    safe = jnp.where(angle > 0.0, angle, 1.0)
-    return jnp.cos(angle) * m + jnp.where(angle > 0.0, jnp.sin(angle) / safe, 1.0) * t
-
-
-def relax(b_ext, stiffness, m_start):
-    """Energy minimum of e(M) = -B_ext.M - M.A.M/2 on the sphere reached from m_start (one point).
-
-    Args: b_ext (3,) [T]; stiffness A (3, 3) [T] (`anisotropy_matrix`); m_start (3,) (normalized here).
-    Returns (m (3,), converged): a local minimum (gradient below 1e-9 of the field scale, positive
-    Hessian) or the last iterate with converged = False. Not differentiated (the caller applies the
-    implicit-function step); jit/vmap-friendly, at most 60 saddle-free Newton steps.
-    """
-    b_ext, stiffness, m = (jax.lax.stop_gradient(x) for x in (b_ext, stiffness, m_start))
-    m = m / jnp.sqrt(m @ m)
-    scale = jnp.sqrt(b_ext @ b_ext) + jnp.sqrt(jnp.sum(stiffness**2)) + 1e-30
-    floor = 1e-6 * scale
-
-    def step(_, m):
-        basis, g, h = _gradient_hessian(m, b_ext, stiffness)
-        evals, evecs = jnp.linalg.eigh(h)
-        gc = evecs.T @ g
-        # Saddle-free Newton: downhill along every eigen-direction; pure Newton near a minimum.
-        coeff = -gc / jnp.maximum(jnp.abs(evals), floor)
-        # At a saddle or maximum with (numerically) no gradient, step off along the negative curvature.
-        coeff = coeff + jnp.where((evals < 0.0) & (jnp.abs(gc) < 1e-3 * floor), _MAX_STEP, 0.0)
-        v = evecs @ coeff
-        size = jnp.sqrt(v @ v)
-        v = v * jnp.minimum(1.0, _MAX_STEP / jnp.where(size > 0.0, size, 1.0))
-        m = _retract(m, basis, v)
-        return m / jnp.sqrt(m @ m)
-
-    tolerance = max(_GRADIENT_TOLERANCE, 200.0 * float(jnp.finfo(m.dtype).eps))  # float32: ~2e-5
-
-    def done(m):
-        _, g, h = _gradient_hessian(m, b_ext, stiffness)
-        return (jnp.sqrt(g @ g) <= 1e-3 * tolerance * scale) & (jnp.linalg.eigvalsh(h)[0] > 0.0)
-
-    # Stop early once converged well below the tolerance (Newton: one more step would not change M);
-    # under vmap the loop runs until the slowest point is done.
-    _, m = jax.lax.while_loop(
-        lambda carry: (carry[0] < _NEWTON_STEPS) & ~done(carry[1]), lambda carry: (carry[0] + 1, step(carry[0], carry[1])), (0, m)
-    )
-    _, g, h = _gradient_hessian(m, b_ext, stiffness)
-    converged = (jnp.sqrt(g @ g) <= tolerance * scale) & (jnp.linalg.eigvalsh(h)[0] > 0.0)
-    return m, converged
-
-
-def equilibrium(b_ext, stiffness, m_start):
-    """Differentiable equilibrium M0 (3,), its tangent basis E (3, 2), Hessian H (2, 2) and `converged`.
-
-    `relax` finds the minimum; one Newton step from it, M0 = M* - E H^-1 g (g ~ 0, so the value is
-    unchanged), carries the implicit-function derivative dM0/dp = -E H^-1 dg/dp to b_ext and A.
-    """
-    m_star, converged = relax(b_ext, stiffness, m_start)
-    basis, g, h = _gradient_hessian(m_star, b_ext, stiffness)
-    # Normalized step, not the exponential map: smooth (finite derivatives) at a step of exactly zero.
-    m0 = m_star + basis @ -jnp.linalg.solve(h, g)
-    m0 = m0 / jnp.sqrt(m0 @ m0)
-    basis, _, h = _gradient_hessian(m0, b_ext, stiffness)
-    return m0, basis, h, converged
 
 
 def field_direction(theta_h, phi_h):
@@ -190,18 +129,27 @@ class HallSettings(eqx.Module):
     """Fixed settings of a harmonic Hall measurement (the non-fitted inputs of `harmonic_hall_forward`).
 
     Args:
-        phi_h, field: field azimuth from the current direction x [rad] and magnitude B [T], broadcast to (N,).
+        phi_h: field azimuth from the current direction x [rad], broadcast with field and theta_h to (N,).
+        field: field magnitude B [T], broadcast to (N,).
         theta_h: field polar angle from z [rad] (default pi/2: in-plane field), broadcast to (N,).
-        fermi_energy: E_F [eV]. current_density: amplitude j0 [A/m^2] (E0 = rho0 j0 along x).
-        rho0: resistivity [ohm m] (> 0). ms_tesla: mu0 M_s [T]. thickness: t_F [nm].
+        fermi_energy: E_F [eV].
+        current_density: amplitude j0 [A/m^2] (E0 = rho0 j0 along x).
+        rho0: resistivity [ohm m] (> 0).
+        ms_tesla: mu0 M_s [T] (> 0).
+        thickness: magnet thickness t_F [nm] (> 0).
         easy_axis: uniaxial axis u (3,) (default z: perpendicular; (1, 0, 0): in-plane along the current).
-        demag: (N_x, N_y, N_z) (default thin film (0, 0, 1)). bias_field: constant field added to the swept one (3,) [T].
+        demag: demagnetizing factors (N_x, N_y, N_z), each in [0, 1] (default thin film (0, 0, 1)).
+        bias_field: constant field added to the swept one (3,) [T].
         m_start: (3,) or (N, 3) start of the energy descent (the branch of a hysteretic magnet), default
             `default_start` (the field direction tilted towards +u).
         model: "exact" or "strong_exchange" (electron response, `_fields.sot_field_vectors`).
-        num: rays per Fermi contour (exact). bands: occupied bands (exact; `hall_bands(params, fermi_energy)`).
-        field_like, damping_like: include B_FL / B_DL.
-    Raises ValueError naming the argument, its value and the allowed range.
+        num: rays per Fermi contour (exact, >= 8).
+        bands: occupied bands (exact; `hall_bands(params, fermi_energy)`).
+        field_like: include B_FL.
+        damping_like: include B_DL.
+
+    Raises:
+        ValueError: naming the argument, its value and the allowed range.
     """
 
     phi_h: Float[Array, "N"]
@@ -343,9 +291,18 @@ def check_hall_params(params) -> dict:
 
 
 def hall_bands(params, fermi_energy) -> tuple:
-    """Occupied bands for (alpha, j_ex, mass_ratio) of params at E_F, checked for every M (concrete values).
+    """Occupied bands of the Rashba ferromagnet (alpha, j_ex, mass_ratio of params) at E_F, checked for every M.
 
-    Uses `jaxsot.SpinOrbitTorque`'s check: ValueError if the occupied bands change as M turns or eta >= 1.
+    Uses `jaxsot.SpinOrbitTorque`'s check (concrete values).
+
+    Args:
+        params: dict with names from `HALL_PARAMETERS` (alpha, j_ex, mass_ratio are used).
+        fermi_energy: E_F [eV].
+
+    Returns: the occupied bands, (-1,), (1,) or (-1, 1).
+
+    Raises:
+        ValueError: the occupied bands change as M turns, eta >= 1, or bad params.
     """
     p = check_hall_params(params)
     probe = SpinOrbitTorque(p["alpha"], p["j_ex"], fermi_energy, (1.0, 0.0), 1.0, mass_ratio=p["mass_ratio"])
@@ -353,27 +310,46 @@ def hall_bands(params, fermi_energy) -> tuple:
 
 
 @jax.jit
-def _points(params, settings: HallSettings) -> HallSignals:
+def rashba_points(params, settings: HallSettings) -> HallSignals:
+    """First-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points."""
+    p = params
+    moment = moment_per_area(settings.ms_tesla, settings.thickness)
+    efield = settings.efield
+
+    def fields(m0):
+        return sot_field_vectors(
+            p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m0, moment,
+            method=settings.model, bands=settings.bands, num=settings.num,
+            field_like=settings.field_like, damping_like=settings.damping_like,
+        )
+
+    return hall_points(params, settings, fields)
+
+
+def hall_points(params, settings: HallSettings, fields) -> HallSignals:
+    """The first-order signals at the settings' field points for any electron source (traceable).
+
+    Args:
+        params: dict of arrays with anisotropy_field, r_ahe, r_phe, r_ane, oersted_field, r_ohe (others unused).
+        settings: the measurement (`HallSettings`).
+        fields: m (3,) -> (B_FL, B_DL) (3,) each [T] at the amplitude j0 (the electron source).
+
+    Returns: HallSignals.
+    """
     dtype = settings.phi_h.dtype
     p = params
     stiffness = anisotropy_matrix(p["anisotropy_field"], settings.easy_axis, settings.ms_tesla, settings.demag)
-    moment = moment_per_area(settings.ms_tesla, settings.thickness)
-    efield = settings.efield
     y = jnp.asarray([0.0, 1.0, 0.0], dtype)
 
     def one(phi_h, theta_h, field, m_start):
         b_ext = field * field_direction(theta_h, phi_h) + settings.bias_field
         m0, basis, h, converged = equilibrium(b_ext, stiffness, m_start)
-        b_fl, b_dl = sot_field_vectors(
-            p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m0, moment,
-            method=settings.model, bands=settings.bands, num=settings.num,
-            field_like=settings.field_like, damping_like=settings.damping_like,
-        )
+        b_fl, b_dl = fields(m0)
         b_sot = b_fl + b_dl + p["oersted_field"] * y
         dm = basis @ jnp.linalg.solve(h, basis.T @ b_sot)
         grad_r = jnp.stack([p["r_phe"] * m0[1], p["r_phe"] * m0[0], p["r_ahe"]])
         r_1w = hall_resistance(m0, p["r_ahe"], p["r_phe"]) + p["r_ohe"] * b_ext[2]
-        r_2w = 0.5 * grad_r @ dm + p["r_ane"] * m0[0]
+        r_2w = 0.5 * grad_r @ dm + thermal_coefficient(p, b_ext) * m0[0]
         nan = jnp.asarray(jnp.nan, dtype)
         return HallSignals(
             r_1w=jnp.where(converged, r_1w, nan),
@@ -390,107 +366,34 @@ def _points(params, settings: HallSettings) -> HallSignals:
 
 
 def harmonic_hall_forward(params: dict, settings: HallSettings):
-    """Predicted (R_1w, R_2w) (N,) each [ohm] for parameters `params` at the settings' field points.
+    """Predicted (R_1w, R_2w) (N,) each [ohm] of the Rashba ferromagnet at the settings' field points.
 
     A pure, differentiable forward model for fitting (module docstring: quasi-static macrospin, implicit
-    function theorem, lock-in convention). params: dict with names from HALL_PARAMETERS (units in
-    HALL_PARAMETER_UNITS; missing optional ones from HALL_DEFAULTS): alpha [eV nm], j_ex [eV],
-    mass_ratio, tau [fs] (the electron model), anisotropy_field B_K [T] (uniaxial, along settings.easy_axis;
-    the shape anisotropy mu0 M_s N comes on top), r_ahe, r_phe, r_ane [ohm], oersted_field [T] (along +y
-    at the amplitude), r_ohe [ohm/T] (ordinary Hall effect, R_OHE B_z in R_1w). Points whose equilibrium did not converge are NaN. jit/vmap/grad-friendly
-    (jax.jit(harmonic_hall_forward) compiles once per settings structure).
+    function theorem, lock-in convention). Points whose equilibrium did not converge are NaN.
+    jit/vmap/grad-friendly (jax.jit(harmonic_hall_forward) compiles once per settings structure). Any
+    other `TwoBandModel`: `jaxsot.harmonic_hall` with a `jaxsot.ModelTorque`.
+
+    Args:
+        params: dict with names from HALL_PARAMETERS (units in HALL_PARAMETER_UNITS; missing optional
+            ones from HALL_DEFAULTS): alpha [eV nm], j_ex [eV], mass_ratio, tau [fs] (the electron model),
+            anisotropy_field B_K [T] (uniaxial, along settings.easy_axis; the shape anisotropy mu0 M_s N
+            comes on top), r_ahe, r_phe, r_ane [ohm], oersted_field [T] (along +y at the amplitude),
+            r_ohe [ohm/T] (ordinary Hall effect, R_OHE B_z in R_1w).
+        settings: the measurement (`HallSettings`: field points, sample, current, electron method).
+
+    Returns: (R_1w, R_2w), each (N,) [ohm].
+
+    Raises:
+        ValueError: unknown or missing parameter names, or values out of range.
     """
-    signals = _points(_as_arrays(check_hall_params(params), settings), settings)
+    signals = rashba_points(_as_arrays(check_hall_params(params), settings), settings)
     return signals.r_1w, signals.r_2w
 
 
 def _as_arrays(params, settings):
-    # One dtype, no weak types: Python floats and arrays then share one compiled `_points`.
+    # One dtype, no weak types: Python floats and arrays then share one compiled `rashba_points`.
     dtype = settings.phi_h.dtype
     return {k: jnp.asarray(v, dtype) for k, v in params.items()}
-
-
-def harmonic_hall(
-    magnet: Magnet,
-    torque: SpinOrbitTorque,
-    rho0,
-    phi_h,
-    field,
-    *,
-    theta_h=math.pi / 2,
-    r_ahe,
-    r_phe=0.0,
-    r_ane=0.0,
-    oersted_field=0.0,
-    r_ohe=0.0,
-    m_start=None,
-    method=None,
-) -> HallSignals:
-    """Harmonic Hall signals of `magnet` driven by the current of `torque` (object interface of the forward model).
-
-    Args:
-        magnet: `jaxsot.Magnet` (ms_tesla, thickness, anisotropy_field, easy_axis, demag; its external_field
-            is a constant bias added to the swept field; gilbert and g do not enter a stationary state).
-        torque: `jaxsot.SpinOrbitTorque` whose efield is the amplitude E0 = rho0 j0, along +x (the current).
-        rho0: resistivity [ohm m] (j0 = E0/rho0). phi_h, field, theta_h: field azimuth [rad], magnitude [T],
-            polar angle [rad], broadcast to (N,). r_ahe, r_phe, r_ane [ohm], oersted_field [T], r_ohe [ohm/T]: as in
-            `harmonic_hall_forward`. m_start: (3,) or (N, 3). method: "exact" / "strong_exchange"
-            (default: torque.method).
-    Returns: HallSignals.
-    """
-    if not isinstance(magnet, Magnet):
-        raise ValueError(f"magnet is a {type(magnet).__name__}; allowed: jaxsot.Magnet")
-    if not isinstance(torque, SpinOrbitTorque):
-        raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque")
-    efield = jnp.asarray(torque.efield)
-    if efield.shape != (2,):
-        raise ValueError(f"torque.efield has shape {efield.shape}; allowed: (2,) (one instance)")
-    if is_concrete(efield) and not (float(efield[0]) > 0.0 and float(efield[1]) == 0.0):
-        raise ValueError(f"torque.efield = {efield.tolist()} V/nm; allowed: along +x (the Hall bar's current), E_x > 0, E_y = 0")
-    check_range("rho0", rho0, low=0.0, low_inclusive=False, unit="ohm m")
-    settings = HallSettings(
-        phi_h,
-        field,
-        theta_h=theta_h,
-        fermi_energy=torque.fermi_energy,
-        current_density=efield[0] * 1e9 / rho0,
-        rho0=rho0,
-        ms_tesla=magnet.ms_tesla,
-        thickness=magnet.thickness,
-        easy_axis=magnet.easy_axis,
-        demag=magnet.demag,
-        bias_field=magnet.external_field,
-        m_start=m_start,
-        model=method or torque.method,
-        num=torque.num,
-        bands=torque.bands,
-        field_like=torque.field_like,
-        damping_like=torque.damping_like,
-    )
-    params = {
-        "alpha": torque.alpha,
-        "j_ex": torque.j_ex,
-        "mass_ratio": torque.mass_ratio,
-        "tau": torque.tau,
-        "anisotropy_field": magnet.anisotropy_field,
-        "r_ahe": r_ahe,
-        "r_phe": r_phe,
-        "r_ane": r_ane,
-        "oersted_field": oersted_field,
-        "r_ohe": r_ohe,
-    }
-    return _points(_as_arrays(check_hall_params(params), settings), settings)
-
-
-def tangent_basis(m):
-    """(3, 2) orthonormal basis E of the plane perpendicular to the unit vector m (3,) (the energy descent's)."""
-    return _tangent_basis(m)
-
-
-def gradient_hessian(m, b_ext, stiffness):
-    """Tangent basis E (3, 2), energy gradient g = -E^T B_0 (2,) and Hessian H (2, 2) [T] at m (3,) on the sphere,
-    B_0 = b_ext + stiffness m (module docstring)."""
-    return _gradient_hessian(m, b_ext, stiffness)
 
 
 def param_arrays(params, settings):

@@ -1,12 +1,13 @@
 """Time-domain harmonic Hall measurement: the LLG driven by an AC current, demodulated like a lock-in.
 
-An independent route to the quasi-static harmonics of `_hall.py`: no equilibrium expansion, no
+An independent route to the quasi-static harmonics of `_hall.py` for any electron source (a
+`SpinOrbitTorque` or a `ModelTorque` of any TwoBandModel): no equilibrium expansion, no
 implicit-function theorem. The macrospin LLG of `jaxsot.llg_rates` (precession about B_0, Gilbert damping,
 the electron torques T1 + T2 of `jaxsot.electron_response`) is integrated with diffrax (Tsit5, PID
 step control) under the drive j(t) = j0 sin(w t): the torques are linear in E, so `llg_rates(...,
 current_on=sin(w t))` scales them by the instantaneous current; the Oersted field is added to
 B_ext as B_Oe sin(w t) y. The Hall voltage per I0 is sampled at K uniform times over whole periods,
-    v(t) = V_H(t)/I0 = [R_H(M(t)) + R_OHE B_z] sin(w t) + 2 R_ANE M_x(t) sin^2(w t),
+    v(t) = V_H(t)/I0 = [R_H(M(t)) + R_OHE B_z] sin(w t) + 2 R_ANE(B) M_x(t) sin^2(w t),  R_ANE(B) = R_ANE + R_ANE,B |B_ext|,
 and demodulated with the lock-in convention of `_hall.py` (reference sin(w t)):
     R_1w = (2/K) sum v sin(w t_k),  R_1w quadrature = (2/K) sum v cos(w t_k),
     R_2w = -(2/K) sum v cos(2 w t_k),  R_2w quadrature = (2/K) sum v sin(2 w t_k),  R_dc = (1/K) sum v,
@@ -32,9 +33,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-from .._core import check_count, check_range, check_shape
-from .._llg import Magnet, SpinOrbitTorque, llg_rates
-from ._hall import anisotropy_matrix, default_start, field_direction, hall_resistance, relax
+from .._core import check_count, check_finite, check_range, check_shape, float_dtype
+from .._llg import Magnet, ModelTorque, SpinOrbitTorque, llg_rates
+from .._llg._equilibrium import magnet_stiffness, relax
+from ._hall import default_start, field_direction, hall_resistance
+from ._harmonic import cast_floats
 
 
 class LockinSignals(eqx.Module):
@@ -68,8 +71,8 @@ def _vector_field(t, m, args):
 def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settle, periods, samples, max_steps):
     import diffrax  # on first use: ~0.6 s that `import jaxsot` should not pay
 
-    r_ahe, r_phe, r_ane, r_ohe = hall
-    stiffness = anisotropy_matrix(magnet.anisotropy_field, magnet.easy_axis, magnet.ms_tesla, magnet.demag)
+    r_ahe, r_phe, r_ane, r_ohe, r_ane_field = hall
+    stiffness = magnet_stiffness(magnet)
     dtype = m_start.dtype
     period = 2.0 * math.pi / omega
     count = periods * samples
@@ -93,7 +96,8 @@ def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settl
         m = solution.ys / jnp.sqrt(jnp.sum(solution.ys**2, -1, keepdims=True))
         phase = omega * times
         s = jnp.sin(phase)
-        v = (hall_resistance(m, r_ahe, r_phe) + r_ohe * b[2]) * s + 2.0 * r_ane * m[:, 0] * s**2
+        r_th = r_ane + r_ane_field * jnp.sqrt(b @ b)
+        v = (hall_resistance(m, r_ahe, r_phe) + r_ohe * b[2]) * s + 2.0 * r_th * m[:, 0] * s**2
         scale = 2.0 / count
         return LockinSignals(
             r_1w=scale * jnp.sum(v * s),
@@ -113,7 +117,7 @@ def _run(magnet, torque, b_ext, m_start, omega, oersted, hall, rtol, atol, settl
 
 def lockin_harmonics(
     magnet: Magnet,
-    torque: SpinOrbitTorque,
+    torque,
     phi_h,
     field,
     *,
@@ -123,6 +127,7 @@ def lockin_harmonics(
     r_ane=0.0,
     oersted_field=0.0,
     r_ohe=0.0,
+    r_ane_field=0.0,
     frequency,
     periods: int = 2,
     settle_periods: int = 2,
@@ -135,15 +140,34 @@ def lockin_harmonics(
     """Integrate the LLG under j(t) = j0 sin(2 pi f t) and demodulate the Hall voltage (module docstring).
 
     Args:
-        magnet: `jaxsot.Magnet` (its external_field is a bias added to the swept field; gilbert sets the lag).
-        torque: `jaxsot.SpinOrbitTorque` with efield = the amplitude E0 (current along x for the Hall bar).
-        phi_h, field, theta_h: field azimuth [rad], magnitude [T], polar angle [rad], broadcast to (N,).
-        r_ahe, r_phe, r_ane [ohm], oersted_field [T], r_ohe [ohm/T]: as in `jaxsot harmonic_hall_forward`.
+        magnet: `jaxsot.Magnet`, one instance (its external_field is a bias added to the swept field;
+            gilbert sets the lag).
+        torque: the electron source, one instance: `jaxsot.SpinOrbitTorque` or `jaxsot.ModelTorque` (any
+            TwoBandModel with `with_magnetization`), efield = the amplitude E0 (current along x for the
+            Hall bar). The computation runs in its floating dtype.
+        phi_h: field azimuth from the current [rad], broadcast with field and theta_h to (N,).
+        field: field magnitude B [T].
+        theta_h: field polar angle from z [rad] (default pi/2: in-plane).
+        r_ahe: anomalous Hall resistance [ohm].
+        r_phe: planar Hall resistance [ohm].
+        r_ane: thermal (anomalous Nernst) term at the drive amplitude [ohm].
+        oersted_field: Oersted field along +y at the amplitude [T].
+        r_ohe: ordinary Hall coefficient [ohm/T].
+        r_ane_field: field dependence of the thermal term [ohm/T]: R_ANE(B) = r_ane + r_ane_field |B_ext|.
         frequency: drive frequency f [Hz] (> 0); choose 2 pi f tau_r << 1 (module docstring).
-        periods: demodulated periods (>= 1) after settle_periods (>= 0) to let the start transient decay.
-        samples_per_period: uniform samples per period (>= 8). m_start: (3,) or (N, 3) start of the j = 0
-            energy descent (default: the field direction tilted towards +u). rtol, atol, max_steps: diffrax.
+        periods: demodulated periods (>= 1).
+        settle_periods: periods integrated before them (>= 0) to let the start transient decay.
+        samples_per_period: uniform samples per period (>= 8).
+        m_start: (3,) or (N, 3) start of the j = 0 energy descent (default: the field direction tilted
+            towards +u).
+        rtol: diffrax relative tolerance (> 0).
+        atol: diffrax absolute tolerance (> 0).
+        max_steps: diffrax step limit per field point (>= 16).
+
     Returns: LockinSignals.
+
+    Raises:
+        ValueError: a magnet or torque of another type, or an argument out of its range (named).
     """
     check_range("frequency", frequency, low=0.0, low_inclusive=False, unit="Hz")
     periods = check_count("periods", periods, minimum=1)
@@ -154,9 +178,10 @@ def lockin_harmonics(
     check_range("atol", atol, low=0.0, low_inclusive=False)
     if not isinstance(magnet, Magnet):
         raise ValueError(f"magnet is a {type(magnet).__name__}; allowed: jaxsot.Magnet")
-    if not isinstance(torque, SpinOrbitTorque):
-        raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque")
-    dtype = jnp.result_type(magnet.ms_tesla, torque.alpha, float)
+    if not isinstance(torque, (SpinOrbitTorque, ModelTorque)):
+        raise ValueError(f"torque is a {type(torque).__name__}; allowed: jaxsot.SpinOrbitTorque or jaxsot.ModelTorque")
+    dtype = float_dtype(torque.tau, torque.efield)
+    magnet, torque = cast_floats(magnet, dtype), cast_floats(torque, dtype)
     phi_h, field, theta_h = jnp.broadcast_arrays(*(jnp.atleast_1d(jnp.asarray(x, dtype)) for x in (phi_h, field, theta_h)))
     if phi_h.ndim != 1:
         raise ValueError(f"phi_h, field, theta_h broadcast to shape {phi_h.shape}; allowed: (N,)")
@@ -166,7 +191,8 @@ def lockin_harmonics(
     check_shape("m_start", m_start, (3,))
     m_start = jnp.broadcast_to(jnp.asarray(m_start, dtype), b_ext.shape)
     omega = jnp.asarray(2.0 * math.pi * frequency * 1e-15, dtype)  # rad/fs
-    hall = tuple(jnp.asarray(x, dtype) for x in (r_ahe, r_phe, r_ane, r_ohe))
+    check_finite("r_ane_field", r_ane_field)
+    hall = tuple(jnp.asarray(x, dtype) for x in (r_ahe, r_phe, r_ane, r_ohe, r_ane_field))
     return _run(
         magnet, torque, b_ext, m_start, omega, jnp.asarray(oersted_field, dtype), hall,
         jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype), settle_periods, periods, samples_per_period, max_steps,

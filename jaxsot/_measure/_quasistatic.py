@@ -42,17 +42,8 @@ from jaxtyping import Array, Bool, Float
 
 from .._core import check_count
 from ._fields import moment_per_area, sot_field_vectors
-from ._hall import (
-    HallSettings,
-    anisotropy_matrix,
-    check_hall_params,
-    equilibrium,
-    field_direction,
-    gradient_hessian,
-    hall_resistance,
-    param_arrays,
-    tangent_basis,
-)
+from .._llg._equilibrium import anisotropy_matrix, equilibrium, gradient_hessian, tangent_basis
+from ._hall import HallSettings, check_hall_params, field_direction, hall_resistance, param_arrays, thermal_coefficient
 
 DEFAULT_PHASES = 16
 """Current phases per period of `harmonic_hall_all_orders` (harmonics up to 7w are exact up to aliasing)."""
@@ -124,23 +115,31 @@ def _solve_phase(m, s, b_of, stiffness, b_ext, scale):
                              (m, jnp.asarray(False)))
 
 
-def _point(p, settings, phases, phi_h, theta_h, field, m_start):
+def _rashba_fields(settings):
+    """B_FL, B_DL of the Rashba ferromagnet of params p at m (`sot_field_vectors`; the source is unused)."""
+
+    def fields(p, source, m):
+        moment = moment_per_area(settings.ms_tesla, settings.thickness)
+        return sot_field_vectors(
+            p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, settings.efield, m, moment,
+            method=settings.model, bands=settings.bands, num=settings.num,
+            field_like=settings.field_like, damping_like=settings.damping_like,
+        )
+
+    return fields
+
+
+def _point(p, source, fields, settings, phases, phi_h, theta_h, field, m_start):
     dtype = settings.phi_h.dtype
     stiffness = anisotropy_matrix(p["anisotropy_field"], settings.easy_axis, settings.ms_tesla, settings.demag)
-    moment = moment_per_area(settings.ms_tesla, settings.thickness)
-    efield = settings.efield
     y = jnp.asarray([0.0, 1.0, 0.0], dtype)
     b_ext = field * field_direction(theta_h, phi_h) + settings.bias_field
     m0, _, _, converged = equilibrium(b_ext, stiffness, m_start)
     scale = jnp.sqrt(b_ext @ b_ext) + jnp.sqrt(jnp.sum(stiffness**2))
 
-    def fields(p):
+    def total(p, source):
         def b_of(m):
-            b_fl, b_dl = sot_field_vectors(
-                p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m, moment,
-                method=settings.model, bands=settings.bands, num=settings.num,
-                field_like=settings.field_like, damping_like=settings.damping_like,
-            )
+            b_fl, b_dl = fields(p, source, m)
             return b_fl + b_dl + p["oersted_field"] * y
 
         return b_of
@@ -150,8 +149,8 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
     # The continuation runs on frozen inputs (no derivatives through the Newton iterations, which would
     # multiply the cost of jax.jacfwd by their number); one Newton step per solution from the converged
     # state, vmapped over the phases, then carries the implicit-function derivative.
-    frozen = jax.lax.stop_gradient((p, stiffness, b_ext, m0))
-    b_frozen = fields(frozen[0])
+    frozen = jax.lax.stop_gradient((p, stiffness, b_ext, m0, source))
+    b_frozen = total(frozen[0], frozen[4])
 
     def chain(sign):
         def step(m, s):
@@ -163,7 +162,7 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
 
     # Both branches (s > 0 and s < 0) in one traced program.
     (m_pos, m_neg), (ok_pos, ok_neg) = jax.vmap(chain)(jnp.asarray([1.0, -1.0], dtype))
-    b_live = fields(p)
+    b_live = total(p, source)
     final = jax.vmap(lambda m, s: _newton_step(m, s, b_live, stiffness, b_ext, scale)[0])
     m_pos = jnp.concatenate([m0[None], final(m_pos, s_values)])
     m_neg = jnp.concatenate([m0[None], final(m_neg, -s_values)])
@@ -171,7 +170,8 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
     m_phase = jnp.where(jnp.asarray(branch)[:, None] == 0, m_pos[index], m_neg[index])
     phase = 2.0 * math.pi * jnp.arange(phases, dtype=dtype) / phases
     s = jnp.sin(phase)
-    v = (hall_resistance(m_phase, p["r_ahe"], p["r_phe"]) + p["r_ohe"] * b_ext[2]) * s + 2.0 * p["r_ane"] * m_phase[:, 0] * s**2
+    r_th = thermal_coefficient(p, b_ext)
+    v = (hall_resistance(m_phase, p["r_ahe"], p["r_phe"]) + p["r_ohe"] * b_ext[2]) * s + 2.0 * r_th * m_phase[:, 0] * s**2
     scale_k = 2.0 / phases
     ok = converged & ok_pos & ok_neg
     nan = jnp.asarray(jnp.nan, dtype)
@@ -180,10 +180,35 @@ def _point(p, settings, phases, phi_h, theta_h, field, m_start):
     return HallHarmonics(r_1w=r_1w, r_2w=r_2w, r_3w=r_3w, r_dc=r_dc, m_phase=m_phase, converged=ok)
 
 
-@eqx.filter_jit
-def _all_orders(params, settings, phases):
-    one = lambda *a: _point(params, settings, phases, *a)
+def all_orders_points(params, source, fields, settings, phases):
+    """Every-order signals at the settings' field points for any electron source (traceable).
+
+    Args:
+        params: dict of arrays with anisotropy_field, r_ahe, r_phe, r_ane, oersted_field, r_ohe (and optionally
+            r_ane_field, `thermal_coefficient`).
+        source: pytree of the electron source's inputs (differentiated like params; None for the Rashba dict).
+        fields: (params, source, m (3,)) -> (B_FL, B_DL) (3,) each [T] at the amplitude j0.
+        settings: the measurement (`HallSettings`).
+        phases: current phases per period K (static).
+
+    Returns: HallHarmonics.
+    """
+    one = lambda *a: _point(params, source, fields, settings, phases, *a)
     return jax.vmap(one)(settings.phi_h, settings.theta_h, settings.field, settings.m_start)
+
+
+@eqx.filter_jit
+def rashba_all_orders(params, settings, phases):
+    """Every-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points."""
+    return all_orders_points(params, None, _rashba_fields(settings), settings, phases)
+
+
+def check_phases(phases) -> int:
+    """phases as an int, or ValueError unless it is a multiple of 4, >= 8."""
+    phases = check_count("phases", phases, minimum=8)
+    if phases % 4:
+        raise ValueError(f"phases = {phases} is not allowed; allowed: a multiple of 4, >= 8")
+    return phases
 
 
 def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: int = DEFAULT_PHASES) -> HallHarmonics:
@@ -210,7 +235,5 @@ def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: in
     """
     if not isinstance(settings, HallSettings):
         raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
-    phases = check_count("phases", phases, minimum=8)
-    if phases % 4:
-        raise ValueError(f"phases = {phases} is not allowed; allowed: a multiple of 4, >= 8")
-    return _all_orders(param_arrays(check_hall_params(params), settings), settings, phases)
+    phases = check_phases(phases)
+    return rashba_all_orders(param_arrays(check_hall_params(params), settings), settings, phases)

@@ -39,7 +39,8 @@ from jaxtyping import Array, Float
 from .._core import check_range
 from ..constants import G_ELECTRON, HBAR, MU_B_EV_PER_T
 from ._fields import efficiency, moment_per_area, sot_field_vectors
-from ._hall import HallSettings, anisotropy_matrix, check_hall_params, equilibrium, field_direction, param_arrays
+from .._llg._equilibrium import anisotropy_matrix, equilibrium
+from ._hall import HallSettings, check_hall_params, field_direction, param_arrays
 
 GAMMA = G_ELECTRON * MU_B_EV_PER_T / HBAR
 """Gyromagnetic ratio g mu_B/hbar [rad/(fs T)] (g = 2.0023)."""

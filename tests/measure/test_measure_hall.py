@@ -136,3 +136,30 @@ def test_errors_name_the_problem():
     torque = jaxsot.SpinOrbitTorque(ALPHA, J_EX, FERMI, jnp.asarray([0.0, 0.02]), TAU)
     with pytest.raises(ValueError, match="efield"):
         harmonic_hall(jaxsot.Magnet(MS, THICKNESS, 0.1), torque, RHO0, 0.0, 0.1, r_ahe=1.0)
+
+
+def test_field_dependent_thermal_term(si):
+    """R_ANE(B) = r_ane + r_ane_field |B|: the easy-plane closed form with that coefficient at two fields (first
+    order), and the every-order quasi-static route against the time-domain lock-in with the same term."""
+    b_fl, b_dl = si.strong_fields_si(ALPHA, J_EX, FERMI, TAU, CURRENT, RHO0, MS, THICKNESS)
+    bk, r_field = 0.2, -4.0e-3  # easy plane, B_d = 0.8 T; the thermal term falls by 4 mohm per tesla
+    torque = jaxsot.SpinOrbitTorque(ALPHA, J_EX, FERMI, jnp.asarray([RHO0 * CURRENT * 1e-9, 0.0]), TAU, method="strong_exchange")
+    magnet = jaxsot.Magnet(MS, THICKNESS, 1.0, anisotropy_field=bk)
+    hall = dict(r_ahe=R_AHE, r_phe=R_PHE, r_ane=R_ANE, oersted_field=B_OE)
+    phi = np.linspace(0.1, 2.0 * math.pi + 0.1, 12, endpoint=False)
+    for field in (0.05, 0.4):
+        got = harmonic_hall(magnet, torque, RHO0, phi, field, r_ane_field=r_field, **hall)
+        ref_2w = 0.5 * (R_AHE * b_dl * np.cos(phi) / (field + MS - bk) + R_PHE * np.cos(2 * phi) * np.cos(phi) * (b_fl + B_OE) / field)
+        ref_2w += (R_ANE + r_field * field) * np.cos(phi)
+        np.testing.assert_allclose(got.r_2w, ref_2w, rtol=1e-8, atol=1e-10 * np.max(np.abs(ref_2w)))
+        plain = harmonic_hall(magnet, torque, RHO0, phi, field, **hall)
+        np.testing.assert_allclose(np.asarray(got.r_2w) - np.asarray(plain.r_2w), r_field * field * np.cos(phi), rtol=0, atol=1e-14)
+    phi, field = np.array([0.4, 2.9]), np.array([0.1, 0.3])
+    every = harmonic_hall(magnet, torque, RHO0, phi, field, r_ane_field=r_field, phases=16, **hall)
+    lock = jaxsot.lockin_harmonics(magnet, torque, phi, field, r_ane_field=r_field, frequency=1.5e7, periods=1,
+                                   settle_periods=1, samples_per_period=32, **hall)
+    assert bool(np.all(np.asarray(lock.success))) and bool(np.all(np.asarray(every.converged)))
+    np.testing.assert_allclose(np.asarray(lock.r_2w), np.asarray(every.r_2w), rtol=1e-4)
+    assert np.all(np.abs(r_field * field * np.cos(phi)) > 0.05 * np.abs(np.asarray(every.r_2w)))
+    with pytest.raises(ValueError, match="r_ane_field"):
+        harmonic_hall(magnet, torque, RHO0, phi, field, r_ane_field=float("inf"), **hall)
