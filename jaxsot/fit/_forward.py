@@ -288,8 +288,10 @@ def general_model(spec: ModelSpec, params, dtype):
 
 def sample_directions(curves, limit: int = 8) -> onp.ndarray:
     """Directions of M (R, 3) at which the host checks the occupied bands: the reference M0 and up to
-    `limit` of the data's (all of them when fewer): a general model's bands may depend on all of M."""
-    rows = [onp.asarray(REFERENCE_M, float)]
+    `limit` of the data's (all of them when fewer): a general model's bands may depend on all of M.
+    M0 only when some curve has rho_ratio (an in-plane M may close a Dirac gap: the mesh route)."""
+    amr = any("rho_ratio" in curve.columns for curve in curves)
+    rows = [onp.asarray(REFERENCE_M, float)] if amr else []
     found = []
     for curve in curves:
         theta = onp.broadcast_to(onp.asarray(curve.theta, float), onp.shape(curve.values)[:1])
@@ -298,7 +300,7 @@ def sample_directions(curves, limit: int = 8) -> onp.ndarray:
     found = onp.unique(onp.round(onp.concatenate(found), 9), axis=0)
     if len(found) > limit:
         found = found[onp.round(onp.linspace(0, len(found) - 1, limit)).astype(int)]
-    return onp.concatenate([onp.stack(rows), found])
+    return onp.concatenate([onp.stack(rows), found]) if rows else found
 
 
 def general_bands_at(spec: ModelSpec, values: dict, fermi_energy, directions) -> tuple:
