@@ -48,11 +48,7 @@ KNOWN_INCOMPLETE = frozenset({
     # jaxsot/_measure/_lockin.py
     "jaxsot.lockin_harmonics",
     # jaxsot/fit/_fit.py
-    "jaxsot.fit.fit",
     "jaxsot.fit.FitResult",
-    # jaxsot/fit/_forward.py
-    "jaxsot.fit.predict",
-    "jaxsot.fit.synthesize",
     # jaxsot/fit/_hall.py
     "jaxsot.fit.fit_harmonic_hall",
     "jaxsot.fit.HallData",

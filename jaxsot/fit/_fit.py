@@ -291,30 +291,45 @@ def fit(
 ) -> FitResult:
     """Fit model parameters to one or several curves by autodiff gradients (module docstring).
 
-    Args:
-        curves: a `Curve` or a list of them (each with its own forward model).
-        fermi_energy: E_F [eV] (a fixed experimental setting).
-        free: names of the fitted parameters (default: alpha, j_ex, and tau when some curve
-            depends on it: T_FL columns or transients); the others are fixed at `guess`.
-        guess: {name: starting / fixed value} (defaults: `DEFAULT_GUESS`).
-        bounds: {name: (lower, upper)} for free parameters (default: guess/3 .. 3 guess, tau
-            guess/10 .. 10 guess, shrunk towards the guess until one band regime holds in the box;
-            given bounds are checked and refused if they cross a band regime).
-        model: "exact" or "strong_exchange" forward models. optimizer: "lbfgs" or "adam".
-        restarts: optimizations run together (vmap); the first starts at the guess, the others
-            at seeded random points uniform in the (log-)box. max_steps: iterations per run
-            (default 200 for L-BFGS, 2000 for Adam). batched: False loops over the restarts
-            (same result; for testing and memory). learning_rate: Adam's initial step.
-        gtol: stop when max|d loss/d u| <= gtol (1 + loss); ftol: when the loss changes by
-            <= ftol (1 + loss) between iterations (reported as a stall, not convergence, if the
-            gradient is still 1e4 gtol or more).
     Unknown noise (curves without sigma): the restarts use each column's spread as weights; then
     sigma is estimated per column from the residuals, sigma_c^2 = RSS_c/(N_c - p N_c/N), and the
     best point is refitted with it, repeated until sigma changes by < 0.1 % (at most 6 times).
-        rcond, max_relative_error: identifiability thresholds (`analyze`).
+
+    Args:
+        curves: a `Curve` or a list of them (each with its own forward model).
+        fermi_energy: E_F [eV] (a fixed experimental setting).
+        free: names of the fitted parameters (default Rashba: alpha, j_ex, and tau when some
+            curve depends on it: T_FL columns or transients; other models: every name of
+            `jaxsot.parameter_names(model)` and tau when some curve depends on it); the others
+            are fixed at `guess`.
+        guess: {name: starting / fixed value} (defaults: `DEFAULT_GUESS`, or the model's own
+            values and tau = 10 fs for a given model).
+        bounds: {name: (lower, upper)} for free parameters (default: guess/3 .. 3 guess, tau
+            guess/10 .. 10 guess, shrunk towards the guess until one band regime holds in the box;
+            given bounds are checked and refused if they cross a band regime).
+        model: the electron model, any `jaxsot.TwoBandModel` (its parameters are varied by name
+            through `jaxsot.replace_parameters`, its M by the curves' rows); None: the Rashba
+            ferromagnet. A string is the old spelling of `method`.
+        method: "exact" or "strong_exchange" (the papers' closed forms; Rashba ferromagnet only).
+        optimizer: "lbfgs" or "adam".
+        restarts: optimizations run together (vmap); the first starts at the guess, the others
+            at seeded random points uniform in the (log-)box.
+        max_steps: iterations per run (default 200 for L-BFGS, 2000 for Adam).
+        seed: seed of the random restarts (>= 0).
+        num: rays per Fermi contour (>= 8).
+        batched: False loops over the restarts (same result; for testing and memory).
+        learning_rate: Adam's initial step.
+        gtol: stop when max|d loss/d u| <= gtol (1 + loss).
+        ftol: stop when the loss changes by <= ftol (1 + loss) between iterations (reported as a
+            stall, not convergence, if the gradient is still 1e4 gtol or more).
+        rcond: identifiability threshold on the Gauss-Newton eigenvalues (`analyze`).
+        max_relative_error: a direction is determined below this relative error (`analyze`).
         report_every: print each restart's loss every so many iterations (0: quiet).
-    Returns: FitResult. Warns (`IdentifiabilityWarning`, `FitWarning`) when parameters are not
-    identifiable, sit at a bound, or a run did not converge; the same sentences are in `notes`.
+
+    Returns:
+        A `FitResult` (values and standard errors by name, determined combinations). Warns
+        (`IdentifiabilityWarning`, `FitWarning`) when parameters are not identifiable, sit at a
+        bound, or a run did not converge; the same sentences are in `notes`.
     """
     curves = [curves] if isinstance(curves, Curve) else list(curves)
     if not curves or not all(isinstance(c, Curve) for c in curves):
