@@ -47,8 +47,6 @@ KNOWN_INCOMPLETE = frozenset({
     "jaxsot.hall_bands",
     # jaxsot/_measure/_lockin.py
     "jaxsot.lockin_harmonics",
-    # jaxsot/fit/_fit.py
-    "jaxsot.fit.FitResult",
     # jaxsot/fit/_hall.py
     "jaxsot.fit.fit_harmonic_hall",
     "jaxsot.fit.HallData",

@@ -92,25 +92,35 @@ _STATUS = (
 class FitResult:
     """Outcome of `fit` (plain Python / NumPy; `to_dict` gives JSON-ready data).
 
-    Fields:
-        parameters: {name: value} for all four parameters (fixed ones as given) [PARAMETER_UNITS].
-        free: names that were fitted. standard_errors: {free name: SE} (inf: not identifiable).
-        identifiable: {free name: bool}. covariance, correlation: (p, p) over `free`.
+    Args:
+        parameters: {name: value} for every parameter (fixed ones as given) [`units`].
+        free: names that were fitted.
+        standard_errors: {free name: SE} (inf: not identifiable).
+        identifiable: {free name: bool}.
+        covariance: (p, p) over `free`.
+        correlation: (p, p) over `free`.
         directions: principal directions of the Gauss-Newton matrix in log coordinates (strongest
             first): {"combination", "exponents", "relative_error", "determined", "known"}.
         condition_number: of the Gauss-Newton matrix (log coordinates).
-        derived: {"eta": (value, SE)}, eta = m alpha^2/(hbar^2 J) (SE inf when not identifiable).
-        chi2, dof, reduced_chi2: at the optimum with the noise used (known, or estimated).
-        noise_known: every curve had sigma. noise: {curve label: {column: sigma used (a number
-            when the same for every row, else a list)}}; sigmas: the same as one (N, K) array per curve.
-        predictions: one (N, K) array per curve. residuals: whitened, one (N, K) array per curve.
-        restarts: per restart {"start", "end" (dicts), "loss", "steps", "status"}. best: its index.
-        trace: (restarts, max_steps) loss per iteration (NaN after the end); stage2_trace when the
-            noise was estimated (a second run from the best restart with the estimated sigma).
-        bounds: {free name: (lower, upper)}. notes: sentences (warnings, bounds, convergence).
+        derived: Rashba ferromagnet: {"eta": (value, SE)}, eta = m alpha^2/(hbar^2 J) (SE inf
+            when not identifiable); other models: {}.
+        chi2: chi^2 at the optimum with the noise used (known, or estimated).
+        dof: degrees of freedom (values - free parameters).
+        reduced_chi2: chi2/dof.
+        noise_known: every curve had sigma.
+        noise: {curve label: {column: sigma used (a number when the same for every row, else a list)}}.
+        sigmas: the noise used, one (N, K) array per curve.
+        predictions: one (N, K) array per curve.
+        residuals: whitened, one (N, K) array per curve.
+        restarts: per restart {"start", "end" (dicts), "loss", "steps", "status"}.
+        best: index of the best restart.
+        trace: (restarts, max_steps) loss per iteration (NaN after the end).
+        stage2_trace: losses of the refits with the estimated noise, or None (known noise).
+        bounds: {free name: (lower, upper)}.
+        notes: sentences (warnings, bounds, convergence).
         settings: fermi_energy, method (also under "model", the old name), model_type (the
-            model's class name), optimizer, num, bands, restarts, max_steps, seed.
-        units: {name: unit} of every parameter (`parameter_unit`).
+            model's class name), optimizer, num, bands, restarts, max_steps, seed, route.
+        units: {name: unit} of every parameter (`jaxsot.fit.PARAMETER_UNITS` names and the models').
     """
 
     parameters: dict
