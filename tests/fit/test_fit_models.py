@@ -52,3 +52,17 @@ def test_other_models_refuse_the_rashba_closed_forms_in_one_line():
         jf.predict(curve, {"beta": 0.1, "tau": 10.0}, 0.2, model=_ti())
     with pytest.raises(ValueError, match="free = .* allowed: distinct names from hbar_v, j_ex, kinetic, tau"):
         jf.fit(curve, 0.2, model=_ti(), free=("alpha",))
+
+
+def test_rashba_dresselhaus_torques_match_the_numpy_sea_integral():
+    theta, phis, efield, tau, fermi_energy = 1.2, np.array([0.4, 1.9, 3.0]), 1.0e-3, 10.0, 1.5
+    p = {"alpha": 0.05, "beta": 0.02, "j_ex": 1.0, "mass_ratio": 1.0}
+    model = jaxsot.RashbaDresselhausFerromagnet(0.05, 0.01, 1.0, np.array([0.0, 0.0, 1.0]), 1.0)
+    curve = jf.Curve(TORQUES, np.zeros((3, 6)), phi=phis, theta=theta, efield=efield)
+    out = np.asarray(jf.predict(curve, {"beta": 0.02, "tau": tau}, fermi_energy, model=model))
+    for row, phi in enumerate(phis):
+        m = np.array([math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)])
+        a = reference.spin_response(reference.rd_hamiltonian(p, m), fermi_energy)
+        kdot = -np.array([efield, 0.0]) / reference.HBAR
+        expected = np.concatenate([-a @ kdot, 2.0 * p["j_ex"] / reference.HBAR * np.cross(m, a @ kdot * tau)])
+        assert np.max(np.abs(out[row] - expected)) < 1e-6 * np.max(np.abs(expected))
