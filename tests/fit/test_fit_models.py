@@ -66,3 +66,16 @@ def test_rashba_dresselhaus_torques_match_the_numpy_sea_integral():
         kdot = -np.array([efield, 0.0]) / reference.HBAR
         expected = np.concatenate([-a @ kdot, 2.0 * p["j_ex"] / reference.HBAR * np.cross(m, a @ kdot * tau)])
         assert np.max(np.abs(out[row] - expected)) < 1e-6 * np.max(np.abs(expected))
+
+
+def test_rashba_dresselhaus_fit_recovers_beta_and_tau_within_their_standard_errors():
+    model = jaxsot.RashbaDresselhausFerromagnet(0.05, 0.02, 1.0, np.array([0.0, 0.0, 1.0]), 1.0)
+    truth = {"beta": 0.02, "tau": 10.0}
+    curve = jf.synthesize(truth, 1.5, model=model, columns=("T_DL_y", "T_FL_z"), num_points=12, noise=0.01, num=32, efield=1e-3)
+    result = jf.fit(curve, 1.5, model=model, free=("beta", "tau"), guess={"beta": 0.015, "tau": 7.0}, restarts=1, num=32)
+    assert result.free == ("beta", "tau") and result.units["beta"] == "eV nm" and result.derived == {}
+    for name, value in truth.items():
+        se = result.standard_errors[name]
+        assert result.identifiable[name] and 0.0 < se < 0.05 * value
+        assert abs(result.parameters[name] - value) < 4.0 * se
+    assert result.parameters["alpha"] == 0.05 and "beta" in result.summary()
