@@ -83,3 +83,15 @@ def test_fit_help_documents_the_csv_format(tmp_path, run_cli):
     assert completed.returncode == 0
     for words in ("phi_M [deg|rad]", "rho_ratio [1]", "1/(m^2 s)", "sigma_<observable>", "fermi_energy [eV]"):
         assert words in completed.stdout
+
+
+def test_fit_parameters_table_names_each_kinds_parameters():
+    import jaxsot
+    from jaxsot.cli._model_config import FIT_PARAMETERS, KIND_SCHEMAS, build_model, parse_model_table
+
+    for kind, entries in FIT_PARAMETERS.items():
+        options = parse_model_table("model", {} if kind == "rashba" else {"kind": kind})
+        model = build_model(options, None)
+        names = tuple(name for name, _ in entries)
+        assert names == jaxsot.parameter_names(model) + ("tau",), kind
+    assert set(FIT_PARAMETERS) == {"rashba"} | (set(KIND_SCHEMAS) - {"tight-binding"})
