@@ -27,12 +27,6 @@ _ENTRY = re.compile(r"^::: (?P<name>[\w.]+)", re.MULTILINE)
 # its docstring has one entry per parameter (the test fails on a stale entry, so the list only
 # shrinks).
 KNOWN_INCOMPLETE = frozenset({
-    # jaxsot/fit/_fit.py
-    "jaxsot.fit.fit",
-    "jaxsot.fit.FitResult",
-    # jaxsot/fit/_forward.py
-    "jaxsot.fit.predict",
-    "jaxsot.fit.synthesize",
 })
 
 

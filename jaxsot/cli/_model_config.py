@@ -404,3 +404,15 @@ def parse_llg_electrons(section: str, table: dict):
 def is_kind_options(value) -> bool:
     """True for the options of a model kind other than "rashba" (written by `model_table_toml`)."""
     return isinstance(value, (TightBindingOptions, PythonModelOptions, LlgModelElectrons)) or type(value) in KIND_SCHEMAS.values()
+
+
+FIT_PARAMETERS = {
+    "rashba": (("alpha", "eV nm"), ("j_ex", "eV"), ("mass_ratio", "1"), ("tau", "fs")),
+    "ti-surface": (("hbar_v", "eV nm"), ("j_ex", "eV"), ("kinetic", "eV nm^2"), ("tau", "fs")),
+    "rashba-dresselhaus": (("alpha", "eV nm"), ("beta", "eV nm"), ("j_ex", "eV"), ("mass_ratio", "1"), ("tau", "fs")),
+    "square-lattice": (("t", "eV"), ("a", "nm"), ("lam", "eV"), ("j_ex", "eV"), ("tau", "fs")),
+}
+"""Per [model] kind: the names `jaxsot fit --free` may vary (jaxsot.parameter_names plus tau) and their units."""
+
+FIT_KIND_REFUSAL = "the harmonic-Hall and ST-FMR fits take the Rashba ferromagnet only (kind = 'rashba'): their forward models have no other model yet"
+"""One line for the fits that do not take other kinds (the lead can lift it when they do)."""

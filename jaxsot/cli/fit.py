@@ -79,6 +79,9 @@ def register(commands) -> None:
     synth.add_argument("--t-end", type=float, default=60.0, help="last time [fs] for --kind transient (default 60)")
     synth.add_argument("--units", choices=("internal", "si"), default="internal", help="torques in 1/(nm^2 fs) (default) or 1/(m^2 s)")
     synth.add_argument("--model", choices=MODELS, default="exact", help="forward model (default exact)")
+    synth.add_argument("--model-kind", choices=("rashba", "ti-surface", "rashba-dresselhaus", "square-lattice"), default="rashba",
+                       help="paper-unit tables (--kind steady/transient) of this [model] kind at its default parameters "
+                            "(other kinds: --tau only, exact bands; default rashba)")
     _limit_options(synth)
     from ._fit_hall import register_options
 
@@ -185,16 +188,24 @@ def _synth(args) -> int:
     from ..fit import synthesize
 
     params = {"alpha": args.alpha, "j_ex": args.j_ex, "mass_ratio": args.mass_ratio, "tau": args.tau}
+    electron_model = None
+    if getattr(args, "model_kind", "rashba") != "rashba":
+        from ._model_config import build_model, parse_model_table
+
+        electron_model = build_model(parse_model_table("model", {"kind": args.model_kind}), None)
+        if args.model != "exact":
+            raise UsageError(f"--model {args.model} is a closed form of the Rashba ferromagnet; --model-kind {args.model_kind} has none; allowed: --model exact")
+        params = {"tau": args.tau}
     efield = args.efield * 1e-9
     if args.kind == "steady":
         curve = synthesize(params, args.fermi_energy, columns=columns, theta=math.radians(args.theta_deg), efield=efield,
                            num_points=args.points, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
-                           model=args.model)
+                           model=electron_model, method=args.model)
     else:
         times = onp.linspace(0.0, args.t_end, args.points)
         curve = synthesize(params, args.fermi_energy, columns=columns, theta=math.radians(args.theta_deg),
                            phi=math.radians(args.phi_deg), efield=efield, time=times, noise=args.noise,
-                           known_noise=not args.unknown_noise, seed=args.seed, model=args.model)
+                           known_noise=not args.unknown_noise, seed=args.seed, model=electron_model, method=args.model)
     comments = [
         f"synthetic data from jaxsot synth ({args.kind}, model {args.model}, noise {args.noise:g} of each column's range, seed {args.seed})",
         "truth: " + ", ".join(f"{k} = {v:g}" for k, v in params.items()) + " (eV nm, eV, 1, fs)",

@@ -52,7 +52,23 @@ import numpy as onp
 from .._core._checks import check_count, check_finite, check_range
 from ..constants import ELECTRON_MASS, HBAR
 from ._curves import Curve, DEFAULT_GUESS, FitWarning, IdentifiabilityWarning, MODELS, OPTIMIZERS, PARAMETERS, PARAMETER_UNITS
-from ._forward import bands_at, check_choice, check_params, curve_arrays, distinct_polar
+from .._core._params import model_parameters
+from ._forward import (
+    TRANSPORT_PARAMETERS,
+    bands_at,
+    check_choice,
+    check_general_params,
+    check_model_method,
+    check_params,
+    curve_arrays,
+    distinct_polar,
+    general_bands_at,
+    is_rashba,
+    make_spec,
+    parameter_unit,
+    sample_directions,
+    split_model_method,
+)
 from ._identify import analyze
 from ._optimize import Static, is_log_scale, make_box, physical_batch, residuals_and_jacobian, run_batched, run_single, to_unconstrained, transform_kind
 
@@ -76,23 +92,35 @@ _STATUS = (
 class FitResult:
     """Outcome of `fit` (plain Python / NumPy; `to_dict` gives JSON-ready data).
 
-    Fields:
-        parameters: {name: value} for all four parameters (fixed ones as given) [PARAMETER_UNITS].
-        free: names that were fitted. standard_errors: {free name: SE} (inf: not identifiable).
-        identifiable: {free name: bool}. covariance, correlation: (p, p) over `free`.
+    Args:
+        parameters: {name: value} for every parameter (fixed ones as given) [`units`].
+        free: names that were fitted.
+        standard_errors: {free name: SE} (inf: not identifiable).
+        identifiable: {free name: bool}.
+        covariance: (p, p) over `free`.
+        correlation: (p, p) over `free`.
         directions: principal directions of the Gauss-Newton matrix in log coordinates (strongest
             first): {"combination", "exponents", "relative_error", "determined", "known"}.
         condition_number: of the Gauss-Newton matrix (log coordinates).
-        derived: {"eta": (value, SE)}, eta = m alpha^2/(hbar^2 J) (SE inf when not identifiable).
-        chi2, dof, reduced_chi2: at the optimum with the noise used (known, or estimated).
-        noise_known: every curve had sigma. noise: {curve label: {column: sigma used (a number
-            when the same for every row, else a list)}}; sigmas: the same as one (N, K) array per curve.
-        predictions: one (N, K) array per curve. residuals: whitened, one (N, K) array per curve.
-        restarts: per restart {"start", "end" (dicts), "loss", "steps", "status"}. best: its index.
-        trace: (restarts, max_steps) loss per iteration (NaN after the end); stage2_trace when the
-            noise was estimated (a second run from the best restart with the estimated sigma).
-        bounds: {free name: (lower, upper)}. notes: sentences (warnings, bounds, convergence).
-        settings: fermi_energy, model, optimizer, num, bands.
+        derived: Rashba ferromagnet: {"eta": (value, SE)}, eta = m alpha^2/(hbar^2 J) (SE inf
+            when not identifiable); other models: {}.
+        chi2: chi^2 at the optimum with the noise used (known, or estimated).
+        dof: degrees of freedom (values - free parameters).
+        reduced_chi2: chi2/dof.
+        noise_known: every curve had sigma.
+        noise: {curve label: {column: sigma used (a number when the same for every row, else a list)}}.
+        sigmas: the noise used, one (N, K) array per curve.
+        predictions: one (N, K) array per curve.
+        residuals: whitened, one (N, K) array per curve.
+        restarts: per restart {"start", "end" (dicts), "loss", "steps", "status"}.
+        best: index of the best restart.
+        trace: (restarts, max_steps) loss per iteration (NaN after the end).
+        stage2_trace: losses of the refits with the estimated noise, or None (known noise).
+        bounds: {free name: (lower, upper)}.
+        notes: sentences (warnings, bounds, convergence).
+        settings: fermi_energy, method (also under "model", the old name), model_type (the
+            model's class name), optimizer, num, bands, restarts, max_steps, seed, route.
+        units: {name: unit} of every parameter (`jaxsot.fit.PARAMETER_UNITS` names and the models').
     """
 
     parameters: dict
@@ -119,13 +147,14 @@ class FitResult:
     bounds: dict
     notes: tuple
     settings: dict
+    units: dict = dataclasses.field(default_factory=dict)
 
     def summary(self) -> str:
         """A text table: value +- SE per parameter, determined combinations, chi^2, notes."""
         lines = [f"{'parameter':<11} {'value':>12} {'std error':>12} {'rel.':>8}  unit"]
-        for name in PARAMETERS:
+        for name in self.parameters:
             value = self.parameters[name]
-            unit = PARAMETER_UNITS[name]
+            unit = self.units.get(name) or parameter_unit(name)
             if name not in self.free:
                 lines.append(f"{name:<11} {value:12.6g} {'(fixed)':>12} {'':>8}  {unit}")
             elif not self.identifiable[name]:
@@ -133,13 +162,14 @@ class FitResult:
             else:
                 se = self.standard_errors[name]
                 lines.append(f"{name:<11} {value:12.6g} {se:12.3g} {se / abs(value):8.2%}  {unit}")
-        eta, eta_se = self.derived["eta"]
-        eta_text = f"{eta:.6g} +- {eta_se:.3g}" if math.isfinite(eta_se) else f"{eta:.6g} (not determined)"
-        near = [d for d in self.directions if d["determined"] and (d["known"] or "").startswith("eta")]
-        if not math.isfinite(eta_se) and near:
-            eta_text = (f"{eta:.6g} (determined only approximately: the data fix {near[0]['combination']} below, "
-                        f"relative error {near[0]['relative_error']:.2g})")
-        lines.append(f"eta = m alpha^2/(hbar^2 J) = {eta_text}")
+        if "eta" in self.derived:
+            eta, eta_se = self.derived["eta"]
+            eta_text = f"{eta:.6g} +- {eta_se:.3g}" if math.isfinite(eta_se) else f"{eta:.6g} (not determined)"
+            near = [d for d in self.directions if d["determined"] and (d["known"] or "").startswith("eta")]
+            if not math.isfinite(eta_se) and near:
+                eta_text = (f"{eta:.6g} (determined only approximately: the data fix {near[0]['combination']} below, "
+                            f"relative error {near[0]['relative_error']:.2g})")
+            lines.append(f"eta = m alpha^2/(hbar^2 J) = {eta_text}")
         lines.append(f"chi^2 = {self.chi2:.4g}, dof = {self.dof}, reduced chi^2 = {self.reduced_chi2:.4g} "
                      f"({'known noise' if self.noise_known else 'noise estimated from the residuals'})")
         lines.append(f"condition number (log parameters) = {self.condition_number:.3g}")
@@ -176,7 +206,7 @@ def column_scale(values) -> onp.ndarray:
     return onp.where(spread > 1e-12 * fallback, spread, fallback)
 
 
-def _box_failure(fermi_energy, free, lower, upper, values, cosines, bands):
+def _box_failure(bands_of, fermi_energy, free, lower, upper, values, bands):
     """First corner of the box whose Fermi seas differ from `bands` or are unsupported: (point, message) or None.
 
     tau does not change the bands: only the corners in alpha, j_ex and mass_ratio are checked.
@@ -187,45 +217,44 @@ def _box_failure(fermi_energy, free, lower, upper, values, cosines, bands):
         for bit, i in enumerate(varied):
             point[free[i]] = upper[i] if (corner >> bit) & 1 else lower[i]
         try:
-            here = bands_at(point, fermi_energy, cosines)
+            here = bands_of(point)
         except ValueError as error:
             return point, f"at the corner {_show_point(point, free)} of the parameter bounds: {error}"
         if here != bands:
             return point, (
                 f"the occupied bands differ inside the parameter bounds ({bands} at the guess, {here} at "
                 f"{_show_point(point, free)}, E_F = {fermi_energy:g} eV); allowed: bounds within one band regime "
-                "(narrow the bounds of j_ex, alpha or mass_ratio)"
+                f"(narrow the bounds of {', '.join(n for n in free if n != 'tau')})"
             )
     return None
 
 
-def _point_ok(point, fermi_energy, cosines, bands):
+def _point_ok(bands_of, point, bands):
     try:
-        return bands_at(point, fermi_energy, cosines) == bands
+        return bands_of(point) == bands
     except ValueError:
         return False
 
 
-def _settle_box(curves, fermi_energy, free, lower, upper, given, values):
+def _settle_box(bands_of, fermi_energy, free, lower, upper, given, values):
     """Check the box on the host; narrow the default (not given) sides that leave the guess's band regime.
 
     Returns the occupied bands. A failing corner is traced to the parameters whose move from the
     guess breaks it; only those sides are narrowed (geometrically towards the guess).
     """
-    cosines = distinct_polar(curves)
     try:
-        bands = bands_at(values, fermi_energy, cosines)
+        bands = bands_of(values)
     except ValueError as error:
         raise ValueError(f"at the guess {_show_point(values, free)}: {error}") from None
     for _ in range(60):
-        failure = _box_failure(fermi_energy, free, lower, upper, values, cosines, bands)
+        failure = _box_failure(bands_of, fermi_energy, free, lower, upper, values, bands)
         if failure is None:
             return bands
         point, message = failure
         adjustable = [i for i, name in enumerate(free) if not given[i] and name != "tau" and point[name] != values[name]]
         if not adjustable:
             raise ValueError(message)
-        culprits = [i for i in adjustable if _point_ok({**point, free[i]: values[free[i]]}, fermi_energy, cosines, bands)]
+        culprits = [i for i in adjustable if _point_ok(bands_of, {**point, free[i]: values[free[i]]}, bands)]
         for i in culprits or adjustable:
             g = values[free[i]]
             side = 0 if point[free[i]] == lower[i] else 1
@@ -242,7 +271,9 @@ def _show_point(point, names):
 
 
 def _default_bounds(name, guess):
-    factor = {"alpha": 3.0, "j_ex": 3.0, "mass_ratio": 3.0, "tau": 10.0}[name]
+    if guess == 0.0:
+        raise ValueError(f"guess for {name!r} is 0: the default bounds (guess/3 .. 3 guess) are empty; allowed: give bounds={{{name!r}: (lower, upper)}}")
+    factor = 10.0 if name == "tau" else 3.0
     return tuple(sorted((guess / factor, guess * factor)))
 
 
@@ -253,7 +284,8 @@ def fit(
     free=None,
     guess=None,
     bounds=None,
-    model: str = "exact",
+    model=None,
+    method: str = "exact",
     optimizer: str = "lbfgs",
     restarts: int = 4,
     max_steps: int | None = None,
@@ -269,37 +301,53 @@ def fit(
 ) -> FitResult:
     """Fit model parameters to one or several curves by autodiff gradients (module docstring).
 
-    Args:
-        curves: a `Curve` or a list of them (each with its own forward model).
-        fermi_energy: E_F [eV] (a fixed experimental setting).
-        free: names of the fitted parameters (default: alpha, j_ex, and tau when some curve
-            depends on it: T_FL columns or transients); the others are fixed at `guess`.
-        guess: {name: starting / fixed value} (defaults: `DEFAULT_GUESS`).
-        bounds: {name: (lower, upper)} for free parameters (default: guess/3 .. 3 guess, tau
-            guess/10 .. 10 guess, shrunk towards the guess until one band regime holds in the box;
-            given bounds are checked and refused if they cross a band regime).
-        model: "exact" or "strong_exchange" forward models. optimizer: "lbfgs" or "adam".
-        restarts: optimizations run together (vmap); the first starts at the guess, the others
-            at seeded random points uniform in the (log-)box. max_steps: iterations per run
-            (default 200 for L-BFGS, 2000 for Adam). batched: False loops over the restarts
-            (same result; for testing and memory). learning_rate: Adam's initial step.
-        gtol: stop when max|d loss/d u| <= gtol (1 + loss); ftol: when the loss changes by
-            <= ftol (1 + loss) between iterations (reported as a stall, not convergence, if the
-            gradient is still 1e4 gtol or more).
     Unknown noise (curves without sigma): the restarts use each column's spread as weights; then
     sigma is estimated per column from the residuals, sigma_c^2 = RSS_c/(N_c - p N_c/N), and the
     best point is refitted with it, repeated until sigma changes by < 0.1 % (at most 6 times).
-        rcond, max_relative_error: identifiability thresholds (`analyze`).
+
+    Args:
+        curves: a `Curve` or a list of them (each with its own forward model).
+        fermi_energy: E_F [eV] (a fixed experimental setting).
+        free: names of the fitted parameters (default Rashba: alpha, j_ex, and tau when some
+            curve depends on it: T_FL columns or transients; other models: every name of
+            `jaxsot.parameter_names(model)` and tau when some curve depends on it); the others
+            are fixed at `guess`.
+        guess: {name: starting / fixed value} (defaults: `DEFAULT_GUESS`, or the model's own
+            values and tau = 10 fs for a given model).
+        bounds: {name: (lower, upper)} for free parameters (default: guess/3 .. 3 guess, tau
+            guess/10 .. 10 guess, shrunk towards the guess until one band regime holds in the box;
+            given bounds are checked and refused if they cross a band regime).
+        model: the electron model, any `jaxsot.TwoBandModel` (its parameters are varied by name
+            through `jaxsot.replace_parameters`, its M by the curves' rows); None: the Rashba
+            ferromagnet. A string is the old spelling of `method`.
+        method: "exact" or "strong_exchange" (the papers' closed forms; Rashba ferromagnet only).
+        optimizer: "lbfgs" or "adam".
+        restarts: optimizations run together (vmap); the first starts at the guess, the others
+            at seeded random points uniform in the (log-)box.
+        max_steps: iterations per run (default 200 for L-BFGS, 2000 for Adam).
+        seed: seed of the random restarts (>= 0).
+        num: rays per Fermi contour (>= 8).
+        batched: False loops over the restarts (same result; for testing and memory).
+        learning_rate: Adam's initial step.
+        gtol: stop when max|d loss/d u| <= gtol (1 + loss).
+        ftol: stop when the loss changes by <= ftol (1 + loss) between iterations (reported as a
+            stall, not convergence, if the gradient is still 1e4 gtol or more).
+        rcond: identifiability threshold on the Gauss-Newton eigenvalues (`analyze`).
+        max_relative_error: a direction is determined below this relative error (`analyze`).
         report_every: print each restart's loss every so many iterations (0: quiet).
-    Returns: FitResult. Warns (`IdentifiabilityWarning`, `FitWarning`) when parameters are not
-    identifiable, sit at a bound, or a run did not converge; the same sentences are in `notes`.
+
+    Returns:
+        A `FitResult` (values and standard errors by name, determined combinations). Warns
+        (`IdentifiabilityWarning`, `FitWarning`) when parameters are not identifiable, sit at a
+        bound, or a run did not converge; the same sentences are in `notes`.
     """
     curves = [curves] if isinstance(curves, Curve) else list(curves)
     if not curves or not all(isinstance(c, Curve) for c in curves):
         raise ValueError("curves must be a jaxsot.fit.Curve or a non-empty list of them")
     check_finite("fermi_energy", fermi_energy)
     fermi_energy = float(fermi_energy)
-    check_choice("model", model, MODELS)
+    model, method = split_model_method(model, method)
+    check_model_method(model, method)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     restarts = check_count("restarts", restarts, minimum=1, maximum=1024)
     if max_steps is None:
@@ -313,19 +361,41 @@ def fit(
     check_range("rcond", rcond, low=0.0, high=1.0)
     check_range("max_relative_error", max_relative_error, low=0.0, low_inclusive=False)
 
-    values = dict(DEFAULT_GUESS)
-    for name, value in (guess or {}).items():
-        if name not in PARAMETERS:
-            raise ValueError(f"guess for {name!r} is not allowed; allowed: {', '.join(PARAMETERS)}")
-        values[name] = value
-    values = check_params(values)
-    depends = {name for curve in curves for name in curve.depends_on()}
+    rashba = is_rashba(model)
+    spec = None
+    if rashba:
+        names = PARAMETERS
+        values = dict(DEFAULT_GUESS)
+        if model is not None:
+            values.update({n: float(v) for n, v in model_parameters(model).items()})
+        for name, value in (guess or {}).items():
+            if name not in PARAMETERS:
+                raise ValueError(f"guess for {name!r} is not allowed; allowed: {', '.join(PARAMETERS)}")
+            values[name] = value
+        values = check_params(values)
+        depends = {name for curve in curves for name in curve.depends_on()}
+        default_free = ("alpha", "j_ex", "tau")
+        cosines = distinct_polar(curves)
+
+        def bands_of(point):
+            return bands_at(point, fermi_energy, cosines)
+    else:
+        model_names = tuple(model_parameters(model))
+        names = model_names + TRANSPORT_PARAMETERS
+        values = check_general_params({"tau": DEFAULT_GUESS["tau"], **dict(guess or {})}, model_names, model)
+        depends = set(model_names) | {n for curve in curves for n in curve.depends_on() if n == "tau"}
+        default_free = names
+        directions = sample_directions(curves)
+        spec, _ = make_spec(model, fermi_energy, directions, values)
+
+        def bands_of(point):
+            return general_bands_at(spec, point, fermi_energy, directions)
     if free is None:
-        free = tuple(name for name in ("alpha", "j_ex", "tau") if name in depends)
+        free = tuple(name for name in default_free if name in depends)
     free = (free,) if isinstance(free, str) else tuple(free)
-    if not free or len(set(free)) != len(free) or any(name not in PARAMETERS for name in free):
-        raise ValueError(f"free = {free!r} is not allowed; allowed: distinct names from {', '.join(PARAMETERS)}")
-    free = tuple(name for name in PARAMETERS if name in free)  # canonical order
+    if not free or len(set(free)) != len(free) or any(name not in names for name in free):
+        raise ValueError(f"free = {free!r} is not allowed; allowed: distinct names from {', '.join(names)}")
+    free = tuple(name for name in names if name in free)  # canonical order
     bounds = dict(bounds or {})
     for name in bounds:
         if name not in free:
@@ -337,11 +407,11 @@ def fit(
             check_finite(f"bounds[{name!r}]", [lo, hi])
             if not lo < values[name] < hi:
                 raise ValueError(
-                    f"bounds[{name!r}] = ({lo:g}, {hi:g}) {PARAMETER_UNITS[name]} do not contain the guess {values[name]:g}; "
+                    f"bounds[{name!r}] = ({lo:g}, {hi:g}) {parameter_unit(name)} do not contain the guess {values[name]:g}; "
                     "allowed: lower < guess < upper"
                 )
-            if name != "alpha" and not lo > 0.0:
-                raise ValueError(f"bounds[{name!r}] = ({lo:g}, {hi:g}) {PARAMETER_UNITS[name]}: allowed: lower > 0 for {name}")
+            if (name in ("j_ex", "mass_ratio", "tau") if rashba else name == "tau") and not lo > 0.0:
+                raise ValueError(f"bounds[{name!r}] = ({lo:g}, {hi:g}) {parameter_unit(name)}: allowed: lower > 0 for {name}")
             given.append(True)
         else:
             lo, hi = _default_bounds(name, values[name])
@@ -349,7 +419,7 @@ def fit(
         lower.append(lo)
         upper.append(hi)
     notes = []
-    bands = _settle_box(curves, fermi_energy, free, lower, upper, given, values)
+    bands = _settle_box(bands_of, fermi_energy, free, lower, upper, given, values)
     shrunk = [name for i, name in enumerate(free) if not given[i] and (lower[i], upper[i]) != _default_bounds(name, values[name])]
     info = []  # sentences that need no action (kept in notes, not warned)
     if shrunk:
@@ -372,14 +442,14 @@ def fit(
     if dtype != jnp.float64:
         notes.append((FitWarning, f"the data are {dtype}: fits need float64 (switch on JAX's jax_enable_x64 option "
                                   "before creating arrays); gradients and standard errors are unreliable in float32"))
-    box = make_box(lower, upper, {n: values[n] for n in PARAMETERS if n not in free}, fermi_energy, dtype)
+    box = make_box(lower, upper, {n: values[n] for n in names if n not in free}, fermi_energy, dtype, spec)
     static = Static(
         curves=tuple((c.columns, c.kind) for c in curves),
         free=free,
         transform=tuple(transform_kind(lo, hi) for lo, hi in zip(lower, upper)),
         bands=tuple(bands),
         num=num,
-        model=model,
+        model=method,
         optimizer=optimizer,
         max_steps=max_steps,
         learning_rate=float(learning_rate),
@@ -465,7 +535,7 @@ def fit(
     params.update({name: float(v) for name, v in zip(free, x_best)})
 
     _notes_for(notes, result, free, params, lower, upper, restart_rows, best, noise_known, reduced, dof, total)
-    derived = {"eta": _eta_with_error(params, free, result)}
+    derived = {"eta": _eta_with_error(params, free, result)} if rashba else {}
     predictions, residual_blocks, offset = [], [], 0
     noise_used, used_sigmas = {}, []
     for curve, sigma, label in zip(curves, sigmas, _unique_labels(curves)):
@@ -507,8 +577,11 @@ def fit(
         stage2_trace=stage2_trace,
         bounds={n: (lo, hi) for n, lo, hi in zip(free, lower, upper)},
         notes=tuple(info + [text for _, text in notes]),
-        settings={"fermi_energy": fermi_energy, "model": model, "optimizer": optimizer, "num": num, "bands": list(bands),
-                  "restarts": restarts, "max_steps": max_steps, "seed": seed},
+        settings={"fermi_energy": fermi_energy, "model": method, "method": method,
+                  "model_type": "RashbaFerromagnet" if model is None else type(model).__name__,
+                  "optimizer": optimizer, "num": num, "bands": list(bands),
+                  "restarts": restarts, "max_steps": max_steps, "seed": seed, "route": "rays" if spec is None else spec.route},
+        units={name: parameter_unit(name) for name in names},
     )
 
 
@@ -595,7 +668,7 @@ def _notes_for(notes, result, free, params, lower, upper, restarts, best, noise_
             position = (x - lo) / (hi - lo)
         if position < 1e-3 or position > 1.0 - 1e-3:
             which = "lower" if position < 0.5 else "upper"
-            notes.append((FitWarning, f"{name} = {x:.4g} {PARAMETER_UNITS[name]} is at its {which} bound ({lo:g}, {hi:g}): widen the bounds"))
+            notes.append((FitWarning, f"{name} = {x:.4g} {parameter_unit(name)} is at its {which} bound ({lo:g}, {hi:g}): widen the bounds"))
     status = restarts[best]["status"]
     if status not in _STATUS[:2]:
         notes.append((FitWarning, f"the best restart did not converge: {status} (raise max_steps)"))

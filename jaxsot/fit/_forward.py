@@ -4,12 +4,17 @@
 import functools
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as onp
 from .._bands._arrays import accelerating_force
 from .._core._checks import check_count, check_finite, check_range
-from .._core._model import RashbaFerromagnet
+from .._core._model import RashbaFerromagnet, TwoBandModel, with_magnetization
+from .._core._params import model_parameters, parameter_names, replace_parameters
+from .._ensemble._transport import band_fluxes, line_response
+from .._fermi._mesh import MeshOptions, mesh_nodes
+from .._fermi._route import choose_route
 from .._ensemble._strong import strong_exchange_amr, strong_exchange_response
 from .._ensemble._fluxes import contour_fluxes
 from .._fermi._circular import circular_densities
@@ -148,28 +153,245 @@ def bands_at(params, fermi_energy, cosines) -> tuple:
     return found.pop()
 
 
-def predict(curve: Curve, params: dict, fermi_energy, *, model: str = "exact", num: int = 64) -> jax.Array:
+def predict(curve: Curve, params: dict, fermi_energy, *, model=None, method: str = "exact", num: int = 64) -> jax.Array:
     """The forward model of a curve: predictions (N, K) at its settings, internal units (module docstring).
 
     Args:
         curve: `Curve` (only its settings and column names are used).
-        params: dict with alpha [eV nm], j_ex [eV], mass_ratio, tau [fs] (concrete, checked here).
-        fermi_energy: E_F [eV]. model: "exact" (exact bands) or "strong_exchange" (closed forms).
+        params: parameter values (concrete, checked here). Rashba ferromagnet (model None or a
+            `RashbaFerromagnet`): alpha [eV nm], j_ex [eV], mass_ratio, tau [fs] (with a model
+            given, its own values fill the missing model parameters). Any other model: tau [fs]
+            and any of `jaxsot.parameter_names(model)` (the others keep the model's values).
+        fermi_energy: E_F [eV].
+        model: the electron model, any `jaxsot.TwoBandModel` (its magnetization is not used: the
+            curve's rows set M); None: the Rashba ferromagnet of `params`. The old spelling
+            model = "exact" | "strong_exchange" is read as `method`.
+        method: "exact" (exact bands) or "strong_exchange" (the papers' closed forms, Rashba
+            ferromagnet only; other models refuse it in one line).
         num: rays per Fermi contour (64 gives ~1e-10 relative accuracy for these smooth contours).
+
+    Returns:
+        Predictions (N, K) in the curve's column order [1 for rho_ratio, 1/(nm^2 fs) for torques].
     """
     if not isinstance(curve, Curve):
         raise ValueError(f"curve = {type(curve).__name__}; allowed: a jaxsot.fit.Curve")
-    values = check_params(params)
+    model, method = split_model_method(model, method)
+    check_model_method(model, method)
     check_finite("fermi_energy", fermi_energy)
-    check_choice("model", model, MODELS)
     num = check_count("num", num, minimum=8)
+    if not is_rashba(model):
+        values = check_general_params(params, parameter_names(model), model)
+        spec, bands = make_spec(model, float(fermi_energy), sample_directions([curve]), values)
+        return _predict_general_jit(values, curve.columns, curve.kind, curve_arrays(curve), float(fermi_energy), bands, num, spec)
+    if model is not None and isinstance(params, dict):
+        params = {**{n: float(v) for n, v in model_parameters(model).items()}, **params}
+    values = check_params(params)
     bands = bands_at(values, float(fermi_energy), distinct_polar([curve]))
-    return _predict_jit(values, curve.columns, curve.kind, curve_arrays(curve), float(fermi_energy), bands, num, model)
+    return _predict_jit(values, curve.columns, curve.kind, curve_arrays(curve), float(fermi_energy), bands, num, method)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 4, 5, 6, 7))
 def _predict_jit(params, columns, kind, arrays, fermi_energy, bands, num, model_kind):
     return _predict_arrays(params, columns, kind, arrays, fermi_energy, bands, num, model_kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Any TwoBandModel: the same observables from the model's own bands (exact only).
+
+TRANSPORT_PARAMETERS = ("tau",)
+"""Parameters of the transport (not of the model) that every fit may vary."""
+
+MODEL_PARAMETER_UNITS = {
+    "alpha": "eV nm", "beta": "eV nm", "hbar_v": "eV nm", "j_ex": "eV", "mass_ratio": "1", "kinetic": "eV nm^2",
+    "t": "eV", "a": "nm", "lam": "eV", "onsite_energy": "eV", "tau": "fs",
+}
+"""Units of the named parameters of the shipped models (a user's own model's names read "model units")."""
+
+
+def parameter_unit(name: str) -> str:
+    """The unit of a fit parameter name (`MODEL_PARAMETER_UNITS`; "model units" for other names)."""
+    return MODEL_PARAMETER_UNITS.get(name, "model units")
+
+
+class ModelSpec(eqx.Module):
+    """What a fit of a general `TwoBandModel` varies: the model (its values of the parameters that
+    stay fixed), the names of its parameters (`jaxsot.parameter_names`) and the Fermi-sea route.
+
+    A frozen pytree: the model travels as traced data, the names and the route are static.
+    """
+
+    model: TwoBandModel
+    names: tuple = eqx.field(static=True)
+    route: str = eqx.field(static=True)  # "rays" (ray contours) or "mesh" (lattice models, other seas)
+
+    @property
+    def parameters(self) -> tuple:
+        """The names a fit may vary: the model's, then the transport ones (tau)."""
+        return self.names + TRANSPORT_PARAMETERS
+
+
+def is_rashba(model) -> bool:
+    """True for the Rashba ferromagnet (the path with the papers' closed forms)."""
+    return model is None or type(model) is RashbaFerromagnet
+
+
+def check_model_method(model, method) -> None:
+    """A TwoBandModel and a method it has: the closed forms exist for the Rashba ferromagnet only."""
+    if model is not None and not isinstance(model, TwoBandModel):
+        raise ValueError(f"model is a {type(model).__name__}; allowed: a jaxsot.TwoBandModel (or None: the Rashba ferromagnet)")
+    check_choice("method", method, MODELS)
+    if not is_rashba(model) and method != "exact":
+        raise ValueError(
+            f"method = {method!r} is a closed form of the Rashba ferromagnet; model = {type(model).__name__} has none; "
+            "allowed: method = 'exact'"
+        )
+
+
+def split_model_method(model, method):
+    """(model, method) with the old spelling model = "exact" | "strong_exchange" (the method) accepted."""
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise ValueError(
+                f"model = {model!r} is not allowed; allowed: a jaxsot.TwoBandModel, or a method name "
+                f"({', '.join(map(repr, MODELS))}; the old spelling of method =)"
+            )
+        if method != "exact":
+            raise ValueError(f"model = {model!r} and method = {method!r}: give the method once; allowed: method = {model!r}")
+        return None, model
+    return model, method
+
+
+def check_general_params(params, spec_names, model, require_tau=True) -> dict:
+    """Concrete {name: float} of the model's parameters (given ones over the model's own) and tau."""
+    allowed = tuple(spec_names) + TRANSPORT_PARAMETERS
+    if not isinstance(params, dict):
+        raise ValueError(f"params = {params!r} is not a dict; allowed: a dict with keys from {', '.join(allowed)}")
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"parameter {unknown[0]!r} is not a parameter of {type(model).__name__}; allowed: {', '.join(allowed)}")
+    if require_tau and "tau" not in params:
+        raise ValueError(f"parameter 'tau' is missing; allowed: a dict with tau [fs] and any of {', '.join(spec_names)}")
+    values = {name: float(v) for name, v in model_parameters(model).items() if name in spec_names}
+    for name, value in params.items():
+        check_finite(name, value)
+        values[name] = float(value)
+    if "tau" in values:
+        check_range("tau", values["tau"], low=0.0, low_inclusive=False, unit="fs")
+    return values
+
+
+def general_model(spec: ModelSpec, params, dtype):
+    """The spec's model in `dtype` with its named parameters from `params` (traceable)."""
+    model = spec.model.astype(dtype)
+    return replace_parameters(model, **{name: jnp.asarray(params[name], dtype) for name in spec.names if name in params})
+
+
+def sample_directions(curves, limit: int = 8) -> onp.ndarray:
+    """Directions of M (R, 3) at which the host checks the occupied bands: the reference M0 and up to
+    `limit` of the data's (all of them when fewer): a general model's bands may depend on all of M.
+    M0 only when some curve has rho_ratio (an in-plane M may close a Dirac gap: the mesh route)."""
+    amr = any("rho_ratio" in curve.columns for curve in curves)
+    rows = [onp.asarray(REFERENCE_M, float)] if amr else []
+    found = []
+    for curve in curves:
+        theta = onp.broadcast_to(onp.asarray(curve.theta, float), onp.shape(curve.values)[:1])
+        phi = onp.broadcast_to(onp.asarray(curve.phi, float), onp.shape(curve.values)[:1])
+        found.append(onp.asarray(unit_directions(jnp.asarray(theta), jnp.asarray(phi))))
+    found = onp.unique(onp.round(onp.concatenate(found), 9), axis=0)
+    if len(found) > limit:
+        found = found[onp.round(onp.linspace(0, len(found) - 1, limit)).astype(int)]
+    return onp.concatenate([onp.stack(rows), found]) if rows else found
+
+
+def general_bands_at(spec: ModelSpec, values: dict, fermi_energy, directions) -> tuple:
+    """Occupied bands of the spec's model at `values` for every direction; ValueError when they differ."""
+    model = general_model(spec, values, jnp.result_type(float))
+    found = set()
+    for direction in directions:
+        found.add(occupied_bands(with_magnetization(model, jnp.asarray(direction, model.dtype)), fermi_energy))
+    if len(found) != 1:
+        shown = ", ".join(f"{n} = {values[n]:.4g}" for n in spec.names)
+        raise ValueError(
+            f"fermi_energy = {fermi_energy:g} eV: the occupied bands change with the direction of M in the data "
+            f"({sorted(found)}) at {shown}; allowed: a Fermi energy where the same bands are occupied for every M"
+        )
+    return found.pop()
+
+
+def make_spec(model, fermi_energy, directions, values=None) -> tuple:
+    """(`ModelSpec`, occupied bands) of a general model: its parameter names and the route its seas
+    take, decided on the host at `values` (default: the model's own) for every direction."""
+    names = parameter_names(model)
+    spec = ModelSpec(model, names, "rays")
+    values = {n: float(v) for n, v in model_parameters(model).items()} if values is None else values
+    bands = general_bands_at(spec, values, fermi_energy, directions)
+    base = general_model(spec, values, jnp.result_type(float))
+    routes = {choose_route(with_magnetization(base, jnp.asarray(d, base.dtype)), fermi_energy, bands, "auto") for d in directions}
+    return ModelSpec(model, names, "rays" if routes == {"rays"} else "mesh"), bands
+
+
+def general_response(model, fermi_energy, bands, num, route):
+    """(A (3, 2) [1/nm], sigma/tau (2, 2)) of the T = 0 sea of any model at its M; traceable."""
+    dtype = model.dtype
+    if route == "rays":
+        signs = jnp.asarray([float(s) for s in bands], dtype)
+        fluxes = jax.vmap(lambda s: band_fluxes(model, fermi_energy, s, num))(signs)
+        return jnp.sum(fluxes.spin, 0), CARRIER_CHARGE**2 * jnp.sum(fluxes.conductance, 0)
+    _, contour, densities, extras, _ = mesh_nodes(model, fermi_energy, bands, MeshOptions(), checked=False)
+    zero = jnp.zeros(2, dtype)
+    columns = [line_response(model, contour, extras, densities, jnp.eye(2, dtype=dtype)[j], zero) for j in range(2)]
+    return jnp.stack([c["spin_shift"] for c in columns], -1), columns[0]["conductivity_per_tau"]
+
+
+def predict_general(params, specs, arrays_list, fermi_energy, bands, num, spec: ModelSpec):
+    """`predict_many` for any model (exact bands): [(N_i, K_i)] predictions; traceable.
+
+    Field-like torque T1 = (2/hbar) h x (A Delta k) with h = -(the exchange part of b) at each M
+    (h = J M for the shipped models), damping-like T2 = -A k', rho_ratio = rho_xx(M)/rho_xx(M0).
+    """
+    dtype = arrays_list[0][0].dtype
+    model = general_model(spec, params, dtype)
+    tau = jnp.asarray(params["tau"], dtype)
+    fermi_energy = jnp.asarray(fermi_energy, dtype)
+    ms = [unit_directions(theta, phi) for theta, phi, _, _ in arrays_list]
+    want_amr = any("rho_ratio" in columns for columns, _ in specs)
+
+    def response(direction):
+        turned = with_magnetization(model, direction)
+        flux, conductance = general_response(turned, fermi_energy, bands, num, spec.route)
+        return flux, _rho_xx(conductance), -jnp.stack(turned.exchange_field())
+
+    rows = ms + ([jnp.asarray(REFERENCE_M, dtype)[None, :]] if want_amr else [])
+    flux_all, rho_all, h_all = jax.vmap(response)(jnp.concatenate(rows))
+    rho0 = rho_all[-1]
+    outputs, offset = [], 0
+    for (columns, kind), (theta, phi, efield, time), m in zip(specs, arrays_list, ms):
+        n = m.shape[0]
+        force = accelerating_force(jnp.stack([efield, jnp.zeros_like(efield)], -1))
+        kdot = force / HBAR
+        flux, rho, h = flux_all[offset : offset + n], rho_all[offset : offset + n], h_all[offset : offset + n]
+        offset += n
+        out = {}
+        if "rho_ratio" in columns:
+            out["rho_ratio"] = rho / rho0
+        rate = jnp.einsum("nij,nj->ni", flux, kdot)
+        damping = -rate
+        field_like = 2.0 / HBAR * tau * jnp.cross(h, rate)
+        if kind == "transient":
+            on = time >= 0.0
+            decay = jnp.where(on, jnp.exp(-jnp.where(on, time, 0.0) / tau), 0.0)
+            damping = damping * decay[:, None]
+            field_like = field_like * jnp.where(on, 1.0 - decay, 0.0)[:, None]
+        for i, axis in enumerate("xyz"):
+            out[f"T_DL_{axis}"] = damping[:, i]
+            out[f"T_FL_{axis}"] = field_like[:, i]
+        outputs.append(jnp.stack([out[name] for name in columns], -1))
+    return outputs
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 4, 5, 6))
+def _predict_general_jit(params, columns, kind, arrays, fermi_energy, bands, num, spec):
+    return predict_general(params, ((columns, kind),), (arrays,), fermi_energy, bands, num, spec)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,26 +411,45 @@ def synthesize(
     noise: float = 0.01,
     known_noise: bool = True,
     seed: int = 0,
-    model: str = "exact",
+    model=None,
+    method: str = "exact",
     num: int = 64,
     label: str = "synthetic",
 ) -> Curve:
     """A `Curve` of the forward model at `params` plus Gaussian noise, to test a fit set-up.
 
     Args:
-        params: true parameters (dict: alpha [eV nm], j_ex [eV], mass_ratio, tau [fs]).
-        fermi_energy: E_F [eV]. columns: observables (`COLUMNS`).
+        params: true parameters, as for `predict`: alpha [eV nm], j_ex [eV], mass_ratio, tau [fs]
+            for the Rashba ferromagnet; tau [fs] and any of `jaxsot.parameter_names(model)` for
+            another model.
+        fermi_energy: E_F [eV].
+        columns: observables (`COLUMNS`), a name or a sequence of names.
         phi: azimuths of M [rad], (N,); default: N points over [0, 2 pi) (steady) or 0 (transient).
-        theta: polar angle(s) of M [rad]. efield: E along x [V/nm] (1e-4 V/nm = 1e5 V/m).
+        theta: polar angle(s) of M [rad], scalar or (N,).
+        efield: E along x [V/nm] (1e-4 V/nm = 1e5 V/m), scalar or (N,).
         time: (N,) times after the field step [fs] for a transient, or None (steady state).
         num_points: N when phi/time are not given (>= 3).
         noise: standard deviation of the noise as a fraction of each column's peak-to-peak
             range (its signal; rho_ratio ~ 1 varies by ~p eta), >= 0.
         known_noise: store sigma in the curve (True) or leave it unknown (estimated by the fit).
-        seed: NumPy random seed.
-    Returns: Curve with values = prediction + noise.
+        seed: NumPy random seed (>= 0).
+        model: the electron model, any `jaxsot.TwoBandModel` (None: the Rashba ferromagnet of
+            `params`), as for `predict`.
+        method: "exact" or "strong_exchange" (Rashba ferromagnet only), as for `predict`.
+        num: rays per Fermi contour, as for `predict`.
+        label: the curve's name in reports.
+
+    Returns:
+        A `Curve` with values = prediction + noise (and sigma when `known_noise`).
     """
-    truth = check_params(params)
+    model, method = split_model_method(model, method)
+    check_model_method(model, method)
+    if is_rashba(model):
+        if model is not None and isinstance(params, dict):
+            params = {**{n: float(v) for n, v in model_parameters(model).items()}, **params}
+        truth = check_params(params)
+    else:
+        truth = check_general_params(params, parameter_names(model), model)
     check_range("noise", noise, low=0.0)
     num_points = check_count("num_points", num_points, minimum=MIN_POINTS)
     seed = check_count("seed", seed, minimum=0)
@@ -226,7 +467,7 @@ def synthesize(
         columns, onp.zeros((n, len(columns))), phi=onp.asarray(phi, float), theta=theta, efield=efield, time=time, label=label
     )
     template = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), template)
-    clean = onp.asarray(predict(template, truth, fermi_energy, model=model, num=num))
+    clean = onp.asarray(predict(template, truth, fermi_energy, model=model, method=method, num=num))
     if not onp.all(onp.isfinite(clean)):
         raise ValueError("the forward model gave non-finite values at these parameters (a contour did not converge)")
     span = onp.ptp(clean, axis=0)

@@ -11,7 +11,7 @@ import numpy as onp
 import optax
 from .._core._checks import check_count, check_finite
 from ._curves import Curve, MODELS
-from ._forward import bands_at, check_choice, check_params, curve_arrays, distinct_polar, predict_many
+from ._forward import bands_at, check_choice, check_params, curve_arrays, distinct_polar, predict_general, predict_many
 
 
 
@@ -47,14 +47,18 @@ def transform_kind(lower, upper) -> int:
     return (1 if lower > 0.0 else -1) if is_log_scale(lower, upper) else 0
 
 
-def make_box(lower, upper, fixed: dict, fermi_energy, dtype) -> dict:
-    """The traced part of a fit's set-up: bounds (p,), fixed parameter values, E_F."""
-    return {
+def make_box(lower, upper, fixed: dict, fermi_energy, dtype, spec=None) -> dict:
+    """The traced part of a fit's set-up: bounds (p,), fixed parameter values, E_F and, for a model
+    other than the Rashba ferromagnet, its `ModelSpec` (the model travels as traced data)."""
+    box = {
         "lower": jnp.asarray(lower, dtype).reshape(-1),
         "upper": jnp.asarray(upper, dtype).reshape(-1),
         "fixed": {name: jnp.asarray(value, dtype) for name, value in fixed.items()},
         "fermi_energy": jnp.asarray(fermi_energy, dtype),
     }
+    if spec is not None:
+        box["spec"] = spec
+    return box
 
 
 def to_physical(u, box, static):
@@ -94,17 +98,22 @@ def free_to_params(x, box, static):
     return params
 
 
-def curve_residuals(params, curves, fermi_energy, static):
-    """Whitened residuals (prediction - value)/sigma of every curve, concatenated (N_total,)."""
-    predictions = predict_many(params, static.curves, [arrays for _, _, arrays in curves], fermi_energy,
-                                static.bands, static.num, static.model)
+def curve_residuals(params, curves, fermi_energy, static, spec=None):
+    """Whitened residuals (prediction - value)/sigma of every curve, concatenated (N_total,).
+
+    spec: the `ModelSpec` of a general model (None: the Rashba ferromagnet's forward models)."""
+    arrays = [arrays for _, _, arrays in curves]
+    if spec is not None:
+        predictions = predict_general(params, static.curves, arrays, fermi_energy, static.bands, static.num, spec)
+    else:
+        predictions = predict_many(params, static.curves, arrays, fermi_energy, static.bands, static.num, static.model)
     return jnp.concatenate([((p - values) / sigma).ravel() for p, (values, sigma, _) in zip(predictions, curves)])
 
 
 def _loss(u, data, static):
     """mean(r^2)/2 at unconstrained u; data = (curve arrays, box)."""
     curves, box = data
-    r = curve_residuals(to_physical(u, box, static), curves, box["fermi_energy"], static)
+    r = curve_residuals(to_physical(u, box, static), curves, box["fermi_energy"], static, box.get("spec"))
     return 0.5 * jnp.mean(r * r)
 
 
@@ -389,7 +398,7 @@ def residuals_and_jacobian(x, data, static):
     """Whitened residuals (N,) and their Jacobian (N, p) in the physical free parameters."""
     curves, box = data
     def fun(z):
-        r = curve_residuals(free_to_params(z, box, static), curves, box["fermi_energy"], static)
+        r = curve_residuals(free_to_params(z, box, static), curves, box["fermi_energy"], static, box.get("spec"))
         return r, r
 
     # has_aux: the residuals come from the same trace as the Jacobian (one trace of the forward model).

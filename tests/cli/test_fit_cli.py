@@ -83,3 +83,34 @@ def test_fit_help_documents_the_csv_format(tmp_path, run_cli):
     assert completed.returncode == 0
     for words in ("phi_M [deg|rad]", "rho_ratio [1]", "1/(m^2 s)", "sigma_<observable>", "fermi_energy [eV]"):
         assert words in completed.stdout
+
+
+def test_fit_parameters_table_names_each_kinds_parameters():
+    import jaxsot
+    from jaxsot.cli._model_config import FIT_PARAMETERS, KIND_SCHEMAS, build_model, parse_model_table
+
+    for kind, entries in FIT_PARAMETERS.items():
+        options = parse_model_table("model", {} if kind == "rashba" else {"kind": kind})
+        model = build_model(options, None)
+        names = tuple(name for name, _ in entries)
+        assert names == jaxsot.parameter_names(model) + ("tau",), kind
+    assert set(FIT_PARAMETERS) == {"rashba"} | (set(KIND_SCHEMAS) - {"tight-binding"})
+
+
+def test_synth_model_kind_writes_the_models_torques(tmp_path, capsys):
+    import numpy as np
+
+    import jaxsot
+
+    out = tmp_path / "rd.csv"
+    assert main(["synth", str(out), "--model-kind", "rashba-dresselhaus", "--columns", "T_DL_y", "--points", "4",
+                 "--noise", "0", "--theta-deg", "60"]) == 0
+    curve, _ = jf.read_csv(str(out))
+    model = jaxsot.RashbaDresselhausFerromagnet(0.05, 0.02, 1.0, np.array([0.0, 0.0, 1.0]), 1.0)
+    expected = np.asarray(jf.predict(curve, {"tau": 10.0}, 1.5, model=model))
+    rashba = np.asarray(jf.predict(curve, {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0}, 1.5))
+    assert np.allclose(np.asarray(curve.values), expected, rtol=1e-7, atol=0.0)
+    assert not np.allclose(expected, rashba, rtol=1e-3)
+    with pytest.raises(SystemExit):
+        main(["synth", str(tmp_path / "x.csv"), "--model-kind", "ti-surface", "--model", "strong_exchange"])
+    assert "closed form of the Rashba ferromagnet; --model-kind ti-surface has none" in capsys.readouterr().err
