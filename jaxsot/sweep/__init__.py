@@ -7,3 +7,6 @@ package only computes.
 from ._compute import SWEEP_PARAMETERS as SWEEP_PARAMETERS
 from ._compute import sweep_observables as sweep_observables
 from ._compute import sweep_status as sweep_status
+from ._model import ROUTE_CODES as ROUTE_CODES
+from ._model import model_points as model_points
+from ._model import sweep_model as sweep_model
