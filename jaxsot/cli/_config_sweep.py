@@ -202,10 +202,10 @@ def _axis(name: str, spec: Any, mode: str) -> SweepAxis:
 
 def plot_variables(observables) -> tuple[str, ...]:
     """The variables a sweep with these observables stores, by their exact names (what a plot may show)."""
-    from ..sweep import _compute
+    from .. import sweep as sweep_api
 
     return tuple(
-        name for name, (kind, observable, _) in _compute.output_names().items()
+        name for name, (kind, observable, _) in sweep_api.output_names().items()
         if name != "status" and (kind == "point" or observable in observables)
     )
 

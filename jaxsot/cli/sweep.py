@@ -126,7 +126,7 @@ def run_sweep(
     import jax
     import jax.numpy as jnp
 
-    from ..sweep import _compute
+    from .. import sweep as sweep_api
 
     out = pathlib.Path(out)
     rank, size = _distributed()
@@ -138,7 +138,7 @@ def run_sweep(
     num_points = int(math.prod(shape))
     dtype = jnp.float64 if precision == "float64" else jnp.float32
     steps = config.run.time.num_steps
-    states = _compute.states_per_point(config.run.ensemble.num_phi, config.run.ensemble.num_r)
+    states = sweep_api.states_per_point(config.run.ensemble.num_phi, config.run.ensemble.num_r)
     devices = jax.local_devices()
 
     # Points whose Fermi sea is not supported (on_invalid = "nan") are computed with a valid
@@ -204,8 +204,8 @@ def run_sweep(
         substeps=SHIFT_SUBSTEPS,
         batch_points=batch,
         devices=tuple(devices),
-        state_chunk=_compute.default_state_chunk(devices[0].platform),
-        selection=_compute.select_sweep_observables(config.observables),  # only the stored observables are computed
+        state_chunk=sweep_api.default_state_chunk(devices[0].platform),
+        selection=sweep_api.select_sweep_observables(config.observables),  # only the stored observables are computed
     )
     started = time.perf_counter()
     computed = []
@@ -217,7 +217,7 @@ def run_sweep(
         label = f"sweep chunk {len(done) + count}/{num_chunks}" + (" (compiles first)" if count == 1 else "")
         with Status(label, quiet=not progress or rank != 0, expected_s=chunk_seconds, done=(len(done) + count - 1) / num_chunks,
                     share=1.0 / num_chunks, lines=count == 1 or count == len(todo)) as meter:
-            chunk = _compute.compute_points({k: v[take] for k, v in points.items()}, upper[take], times, **settings)
+            chunk = sweep_api.compute_points({k: v[take] for k, v in points.items()}, upper[take], times, **settings)
         chunk_seconds = meter.seconds if count > 1 or len(todo) == 1 else None
         arrays = {k: v[: stop - start] for k, v in chunk.items() if k in keep}
         invalid_here = status[start:stop] != 0
