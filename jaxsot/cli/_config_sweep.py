@@ -225,11 +225,11 @@ def parse_sweep_config(text: str, source: str = "config") -> SweepConfig:
 
 
 def _parse_sweep(text: str, source: str) -> SweepConfig:
-    run_sections = [f.name for f in dataclasses.fields(RunConfig)]
+    run_sections = [f.name for f in dataclasses.fields(RunConfig) if f.name != "output"]
     data = load_toml(text, source, run_sections + ["sweep", "output"])
     run = RunConfig(**{
         f.name: build_section(type(f.default_factory()), f.name, data.get(f.name, {}))
-        for f in dataclasses.fields(RunConfig)
+        for f in dataclasses.fields(RunConfig) if f.name != "output"  # a sweep's [output] is its own (below)
     })
     sweep_table = dict(config_table(data, "sweep", "mode, num_points, ... and [sweep.parameters]"))
     parameters = sweep_table.pop("parameters", {})
@@ -316,6 +316,7 @@ def sweep_identity(config: SweepConfig, precision: str) -> dict:
         axis["values"] = [("inf" if isinstance(v, float) and math.isinf(v) else v) for v in axis["values"]]
     run = config_to_dict(config.run)
     run.pop("limits")  # how much work is allowed does not change the results
+    run.pop("output")  # the run's [output] default; a sweep's stored observables are listed below
     return {
         "run": run,
         "sweep": sweep,
