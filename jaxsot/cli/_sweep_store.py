@@ -333,11 +333,8 @@ def auto_chunk_points(num_points: int, states: int, steps: int, itemsize: int, d
 def stored_names(config: SweepConfig) -> set:
     from .. import sweep as sweep_api
 
-    names = set()
-    for variable, (kind, observable, _) in sweep_api.output_names().items():
-        if kind == "point" or observable in config.observables:
-            names.add(variable)
-    return names
+    selection = sweep_api.select_sweep_observables(list(config.observables), list(config.approximations))
+    return set(sweep_api.output_names(selection))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -205,7 +205,7 @@ def run_sweep(
         batch_points=batch,
         devices=tuple(devices),
         state_chunk=sweep_api.default_state_chunk(devices[0].platform),
-        selection=sweep_api.select_sweep_observables(config.observables),  # only the stored observables are computed
+        selection=sweep_api.select_sweep_observables(config.observables, config.approximations),  # only the stored observables are computed
     )
     started = time.perf_counter()
     computed = []
