@@ -46,3 +46,27 @@ def test_sweep_output_approximations_refuse_unknown_names_in_one_line(tmp_path, 
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "[output] approximations" in lines[0] and "'first_order'" in lines[0] and "strong_exchange" in lines[0], done.stderr
+
+
+def test_sweep_chunk_sub_batches_report_progress_and_equal_one_call():
+    import jax
+    import jax.numpy as jnp
+
+    import jaxsot.sweep as sweep_api
+    from jaxsot.cli.sweep import _compute_chunk
+
+    points = sweep_api.normalize_points({"alpha": np.linspace(0.02, 0.08, 5), "j_ex": 1.0, "theta": 1.0, "phi": 0.5,
+                                         "fermi_energy": 1.5, "efield": 1e-4})
+    status, upper = sweep_api.sea_checks(points)
+    assert not status.any()
+    times = jnp.linspace(0.0, 20.0, 3)
+    settings = dict(drive="step", num_phi=16, num_r=4, substeps=4, batch_points=1, devices=tuple(jax.local_devices()[:1]),
+                    state_chunk=1024, selection=None)
+    updates = []
+    meter = type("Meter", (), {"update": lambda self, done, total: updates.append((done, total))})()
+    take = np.arange(5)
+    split = _compute_chunk(sweep_api, points, upper, take, times, settings, meter)
+    whole = sweep_api.compute_points(points, upper, times, **settings)
+    assert updates == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    for key, value in whole.items():
+        np.testing.assert_allclose(split[key], value, rtol=1e-12, atol=1e-300)  # another program shape: rounding only
