@@ -89,7 +89,7 @@ def sweep_model(
     """The observables of `jaxsot.simulate` for `model` with its named parameters swept.
 
     Point i is `simulate(replace_parameters(model, **{name: parameters[name][i]}), E_F_i, drive,
-    times, ...)`, with E_F_i = parameters["fermi_energy"][i] when swept, else `fermi_energy`. The
+    times, ...)`, with `E_F_i = parameters["fermi_energy"][i]` when swept, else `fermi_energy`. The
     Fermi-sea route is chosen per point (`route="auto"`: rays where every occupied sea is star-shaped
     about k = 0 without a nearby band touching, else the mesh; always the mesh for a lattice model)
     and recorded per point. Each point's states are split over `devices` as in simulate.
