@@ -1,7 +1,7 @@
 """Sweep throughput: state-steps per second vs states per point, vs devices, float32 vs float64.
 
 A state-step is one state of one sweep point evaluated at one time step (sea nodes of both bands
-plus the contour nodes of the levels: `jaxsot.sweep._compute.states_per_point`). Each figure is the
+plus the contour nodes of the levels: `jaxsot.sweep.states_per_point`). Each figure is the
 median of `--repeats` timed calls after one warm-up call (compile excluded; compile time is
 printed separately). Host-side checks (`sweep_status`, ~2 ms per distinct Fermi sea) are not
 in the timed part.
@@ -30,10 +30,10 @@ def measure(num_points, num_phi, num_r, steps, precision, repeats, batch_points=
     import jax.numpy as jnp
     import numpy as onp
 
-    from jaxsot.sweep import _compute as _sweep
+    import jaxsot.sweep as _sweep
 
     rng = onp.random.default_rng(0)
-    points = _sweep._as_points(
+    points = _sweep.normalize_points(
         {
             "alpha": rng.uniform(0.02, 0.08, num_points),
             "j_ex": 1.0,

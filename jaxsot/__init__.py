@@ -132,6 +132,7 @@ from ._quantum import strong_rashba_crossover as strong_rashba_crossover
 from ._validation import ValidationRow as ValidationRow
 from ._validation import validate_layers as validate_layers
 from .sweep import SWEEP_PARAMETERS as SWEEP_PARAMETERS
+from .sweep import sweep_model as sweep_model
 from .sweep import sweep_observables as sweep_observables
 from .sweep import sweep_status as sweep_status
 

@@ -249,3 +249,31 @@ def test_cycle_check_catches_a_cycle(tmp_path):
     finally:
         first.unlink()
         second.unlink()
+
+
+def sweep_private_imports(modules) -> list[str]:
+    """Imports of the sweep package's private modules (jaxsot.sweep._*) by the given files."""
+    found = []
+    for path in modules:
+        for module, name in _imports(path):
+            target = module if name is None else f"{module}.{name}"
+            if module.startswith("jaxsot.sweep._") or target.startswith("jaxsot.sweep._"):
+                found.append(f"{path.relative_to(PACKAGE.parent)}: {target}")
+    return found
+
+
+def test_cli_and_sweep_benchmark_use_only_the_public_sweep_api(tmp_path):
+    # The CLI and benchmarks/bench_sweep.py are clients of `jaxsot.sweep`: what they need is public
+    # (documented in docs/api/sweeps.md), so the package's internals can change freely.
+    cli = sorted((PACKAGE / "cli").rglob("*.py"))
+    bench = PACKAGE.parent / "benchmarks" / "bench_sweep.py"
+    assert sweep_private_imports(cli + [bench]) == []
+    bad = PACKAGE / "cli" / "_probe_sweep_for_test.py"
+    try:
+        bad.write_text("def f():\n    from ..sweep import _compute\n    import jaxsot.sweep._model\n")
+        assert sweep_private_imports([bad]) == [
+            "jaxsot/cli/_probe_sweep_for_test.py: jaxsot.sweep._compute",
+            "jaxsot/cli/_probe_sweep_for_test.py: jaxsot.sweep._model",
+        ]
+    finally:
+        bad.unlink()

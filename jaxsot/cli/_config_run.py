@@ -48,6 +48,54 @@ class LimitOptions:
     )
 
 
+RUN_OBSERVABLES = (
+    "spin_density", "spin_density_change", "spin_rate", "damping_torque", "field_like_torque",
+    "spin_force_density", "spin_force_per_electron", "current_density",
+)
+"""The observables of `jaxsot.simulate` (the keys of `jaxsot.UNITS`; a test keeps them equal), listed
+here so a config is checked before JAX starts."""
+
+RUN_APPROXIMATIONS = ("exact", "second_order", "strong_exchange")
+"""The approximation columns `jaxsot.simulate` computes where defined."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputOptions:
+    """[output] of `jaxsot run`: what is computed and written (default: everything)."""
+
+    observables: tuple = RUN_OBSERVABLES
+    approximations: tuple = RUN_APPROXIMATIONS
+
+
+def parse_name_list(section: str, key: str, value, allowed: tuple) -> tuple:
+    """A non-empty list of distinct names from `allowed`, or ConfigError in one line naming the value and the allowed list."""
+    if not isinstance(value, list) or not value or any(not isinstance(v, str) for v in value):
+        raise ConfigError(f"[{section}] {key} = {value!r} is not a non-empty list of names; allowed: a list from {', '.join(allowed)}")
+    unknown = [v for v in value if v not in allowed]
+    if unknown:
+        raise ConfigError(f"[{section}] {key} has {unknown[0]!r}, not an allowed name; allowed: a list from {', '.join(allowed)}")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"[{section}] {key} = {value!r} repeats a name; allowed: each name once, from {', '.join(allowed)}")
+    return tuple(value)
+
+
+def parse_output_table(table: dict) -> OutputOptions:
+    """[output] of `jaxsot run`: observables and approximations (each a list of names; default all)."""
+    unknown = sorted(set(table) - {"observables", "approximations"})
+    if unknown:
+        raise ConfigError(f"[output] has unknown keys {unknown}; allowed: observables, approximations")
+    observables = parse_name_list("output", "observables", table.get("observables", list(RUN_OBSERVABLES)), RUN_OBSERVABLES)
+    approximations = parse_name_list(
+        "output", "approximations", table.get("approximations", list(RUN_APPROXIMATIONS)), RUN_APPROXIMATIONS
+    )
+    if "exact" not in approximations:
+        raise ConfigError(
+            f"[output] approximations = {list(approximations)!r} lacks 'exact' (the reference of the summary and of the "
+            f"relative errors); allowed: a list from {', '.join(RUN_APPROXIMATIONS)} that includes 'exact'"
+        )
+    return OutputOptions(observables, approximations)
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     model: ModelOptions = dataclasses.field(default_factory=ModelOptions)
@@ -56,6 +104,7 @@ class RunConfig:
     relaxation: RelaxationOptions = dataclasses.field(default_factory=RelaxationOptions)
     time: TimeOptions = dataclasses.field(default_factory=TimeOptions)
     limits: LimitOptions = dataclasses.field(default_factory=LimitOptions)
+    output: OutputOptions = dataclasses.field(default_factory=OutputOptions)
 
 
 LIMITS_TOML = """\
@@ -166,6 +215,8 @@ def _run_section(default, name, table):
         from ._model_config import parse_model_table
 
         return parse_model_table(name, table)
+    if name == "output":
+        return parse_output_table(table)
     return build_section(type(default), name, table)
 
 
@@ -188,9 +239,14 @@ def config_to_toml(config: RunConfig) -> str:
                 text = "true" if value else "false"
             elif isinstance(value, float) and math.isinf(value):
                 text = "inf"
+            elif isinstance(value, tuple):
+                text = "[" + ", ".join(f'"{v}"' for v in value) + "]"
             else:
                 text = repr(value)
             meta = field.metadata
+            if not meta:  # [output]: lists of names
+                lines.append(f"{field.name} = {text}")
+                continue
             if meta.get("choices"):
                 allowed = f"; allowed: {', '.join(map(repr, meta['choices']))}"
             elif meta.get("low") is not None or meta.get("high") is not None:
@@ -206,6 +262,6 @@ def config_to_dict(config: RunConfig) -> dict:
     """Plain nested dict (JSON-ready; inf written as the string "inf")."""
     raw = dataclasses.asdict(config)
     return {
-        section: {key: ("inf" if isinstance(v, float) and math.isinf(v) else v) for key, v in table.items()}
+        section: {key: ("inf" if isinstance(v, float) and math.isinf(v) else list(v) if isinstance(v, tuple) else v) for key, v in table.items()}
         for section, table in raw.items()
     }

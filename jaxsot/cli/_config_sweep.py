@@ -4,7 +4,7 @@ import dataclasses
 import math
 from typing import Any
 from ._config_schema import ConfigError, option, type_name, check_value, show_value, build_section, load_toml, named_errors
-from ._config_run import SWEEPABLE, RunConfig, check_run_rules, config_to_dict
+from ._config_run import RUN_APPROXIMATIONS, SWEEPABLE, RunConfig, check_run_rules, config_to_dict, parse_name_list
 
 
 # ------------------------------------------------------------------------------------------------
@@ -60,6 +60,7 @@ class SweepConfig:
     axes: tuple = ()
     observables: tuple = SWEEP_OBSERVABLES
     plots: tuple = ()
+    approximations: tuple = RUN_APPROXIMATIONS
 
 
 DEFAULT_SWEEP_TOML = """\
@@ -200,12 +201,16 @@ def _axis(name: str, spec: Any, mode: str) -> SweepAxis:
     return SweepAxis(name, low=low, high=high, scale=scale)
 
 
-def plot_variables(observables) -> tuple[str, ...]:
-    """The variables a sweep with these observables stores, by their exact names (what a plot may show)."""
-    from ..sweep import _compute
+def plot_variables(observables, approximations=RUN_APPROXIMATIONS) -> tuple[str, ...]:
+    """The variables a sweep with these observables and approximations stores, by their exact names (what a plot may show)."""
+    from .. import sweep as sweep_api
 
+    try:
+        selection = sweep_api.select_sweep_observables(list(observables), list(approximations))
+    except ValueError as error:
+        raise ConfigError(f"[output] observables = {list(observables)!r}, approximations = {list(approximations)!r}: {error}") from None
     return tuple(
-        name for name, (kind, observable, _) in _compute.output_names().items()
+        name for name, (kind, observable, _) in sweep_api.output_names(selection).items()
         if name != "status" and (kind == "point" or observable in observables)
     )
 
@@ -225,11 +230,11 @@ def parse_sweep_config(text: str, source: str = "config") -> SweepConfig:
 
 
 def _parse_sweep(text: str, source: str) -> SweepConfig:
-    run_sections = [f.name for f in dataclasses.fields(RunConfig)]
+    run_sections = [f.name for f in dataclasses.fields(RunConfig) if f.name != "output"]
     data = load_toml(text, source, run_sections + ["sweep", "output"])
     run = RunConfig(**{
         f.name: build_section(type(f.default_factory()), f.name, data.get(f.name, {}))
-        for f in dataclasses.fields(RunConfig)
+        for f in dataclasses.fields(RunConfig) if f.name != "output"  # a sweep's [output] is its own (below)
     })
     sweep_table = dict(config_table(data, "sweep", "mode, num_points, ... and [sweep.parameters]"))
     parameters = sweep_table.pop("parameters", {})
@@ -253,9 +258,12 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
         a.name: (min(a.values), max(a.values)) if options.mode == "grid" else (a.low, a.high) for a in axes
     }
     check_run_rules(run, extremes)
-    output = config_table(data, "output", "observables, plots")
-    if set(output) - {"observables", "plots"}:
-        raise ConfigError(f"[output] has unknown keys {sorted(set(output) - {'observables', 'plots'})}; allowed: observables, plots")
+    output = config_table(data, "output", "observables, approximations, plots")
+    if set(output) - {"observables", "approximations", "plots"}:
+        raise ConfigError(
+            f"[output] has unknown keys {sorted(set(output) - {'observables', 'approximations', 'plots'})}; allowed: observables, approximations, plots"
+        )
+    approximations = parse_name_list("output", "approximations", output.get("approximations", list(RUN_APPROXIMATIONS)), RUN_APPROXIMATIONS)
     observables = output.get("observables", list(SWEEP_OBSERVABLES))
     if (
         not isinstance(observables, list) or not observables
@@ -269,7 +277,7 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
         raise ConfigError(f"[output] plots = {show_value(plot_specs)} is {type_name(plot_specs)}; allowed: [[output.plots]] tables")
     if len(plot_specs) > 100:
         raise ConfigError(f"[output] has {len(plot_specs)} plots; allowed: at most 100")
-    stored = plot_variables(observables)
+    stored = plot_variables(observables, approximations)
     plots = []
     for index, spec in enumerate(plot_specs):
         key = f"[[output.plots]] #{index + 1}"
@@ -296,7 +304,8 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
         if not -run.time.num_steps <= plot.time_index < run.time.num_steps:
             raise ConfigError(f"{key} time_index = {plot.time_index} is out of range; allowed: [{-run.time.num_steps}, {run.time.num_steps - 1}]")
         plots.append(plot)
-    return SweepConfig(run=run, sweep=options, axes=axes, observables=tuple(observables), plots=tuple(plots))
+    return SweepConfig(run=run, sweep=options, axes=axes, observables=tuple(observables), plots=tuple(plots),
+                       approximations=approximations)
 
 
 def sweep_identity(config: SweepConfig, precision: str) -> dict:
@@ -316,10 +325,13 @@ def sweep_identity(config: SweepConfig, precision: str) -> dict:
         axis["values"] = [("inf" if isinstance(v, float) and math.isinf(v) else v) for v in axis["values"]]
     run = config_to_dict(config.run)
     run.pop("limits")  # how much work is allowed does not change the results
+    run.pop("output")  # the run's [output] default; a sweep's stored observables are listed below
     return {
         "run": run,
         "sweep": sweep,
         "axes": axes,
         "observables": list(config.observables),
+        # Only when narrowed: the identity of a sweep without the key (older folders) stays the same.
+        **({} if config.approximations == RUN_APPROXIMATIONS else {"approximations": list(config.approximations)}),
         "precision": precision,
     }

@@ -126,33 +126,33 @@ def _status(points: dict):
     """(status codes, upper band occupied) of points {internal name: (P,) array}; range errors as ConfigError."""
     import numpy as onp
 
-    from ..sweep import _compute
+    from .. import sweep as sweep_api
 
     full = _defaults({k: onp.atleast_1d(onp.asarray(v, onp.float64)) for k, v in points.items()})
     try:
-        _compute.check_point_values(full)
+        sweep_api.check_point_values(full)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    return _compute.sea_checks(full)
+    return sweep_api.sea_checks(full)
 
 
 def _defaults(arrays: dict) -> dict:
     import numpy as onp
 
-    from ..sweep import _compute
+    from .. import sweep as sweep_api
 
     count = max(len(v) for v in arrays.values())
     out = {}
-    for name, (_, default, _) in _compute.SWEEP_PARAMETERS.items():
+    for name, (_, default, _) in sweep_api.SWEEP_PARAMETERS.items():
         value = arrays.get(name, onp.asarray([default if default is not None else 1.0]))
         out[name] = onp.broadcast_to(value, (count,)).astype(onp.float64)
     return out
 
 
 def _sea_message(code: int) -> str:
-    from ..sweep import _compute
+    from .. import sweep as sweep_api
 
-    return _compute.STATUS_MESSAGES[int(code)]
+    return sweep_api.STATUS_MESSAGES[int(code)]
 
 
 def _model_point(model, fermi_energy) -> dict:
@@ -213,7 +213,7 @@ def check_run(config, source: str) -> dict:
 
 def sweep_size(config) -> tuple[int, int, int, int]:
     """(points, states per point, time steps, stored values per point) of a sweep configuration."""
-    from ..sweep import _compute
+    from .. import sweep as sweep_api
 
     if config.sweep.mode == "grid":
         points = math.prod(len(a.values) for a in config.axes)
@@ -222,7 +222,7 @@ def sweep_size(config) -> tuple[int, int, int, int]:
     steps = config.run.time.num_steps
     stored = 6  # band_density (2), eta, min_splitting, status, one spare
     for name in config.observables:
-        approximations, components = _compute.OBSERVABLES[name]
+        approximations, components = sweep_api.SWEEP_OBSERVABLES[name]
         stored += len(approximations) * steps * len(components) + (len(approximations) - 1)
     return points, run_states(config.run.ensemble.num_phi, config.run.ensemble.num_r), steps, stored
 
@@ -266,24 +266,24 @@ def plan_sweep(config, source: str) -> SweepPlan:
         )
         swept, shape = sweep_points(config)
         internal = internal_points(config, swept)
-        from ..sweep import _compute
+        from .. import sweep as sweep_api
 
         try:
-            _compute.check_point_values(internal)
+            sweep_api.check_point_values(internal)
         except ValueError as error:
             raise ConfigError(str(error)) from None
-        status, upper = _compute.sea_checks(internal)
+        status, upper = sweep_api.sea_checks(internal)
         bad = onp.flatnonzero(status != 0)
         count = int(status.size)
         if bad.size and config.sweep.on_invalid == "error":
             i = int(bad[0])
             where = ", ".join(f"{k} = {swept[k][i]:g}" for k in swept)
             raise ConfigError(
-                f"sweep point {i} ({where}) cannot be computed: {_compute.STATUS_MESSAGES[int(status[i])]} "
+                f"sweep point {i} ({where}) cannot be computed: {sweep_api.STATUS_MESSAGES[int(status[i])]} "
                 f"({bad.size} of {count} points); allowed: other ranges, or [sweep] on_invalid = \"nan\""
             )
         if bad.size == count:
-            raise ConfigError(f"none of the {count} sweep points can be computed: {_compute.STATUS_MESSAGES[int(status[0])]}")
+            raise ConfigError(f"none of the {count} sweep points can be computed: {sweep_api.STATUS_MESSAGES[int(status[0])]}")
     return SweepPlan(swept, shape, internal, status, upper, disk=2.0 * points * stored * 8.0)
 
 

@@ -331,13 +331,10 @@ def auto_chunk_points(num_points: int, states: int, steps: int, itemsize: int, d
 
 
 def stored_names(config: SweepConfig) -> set:
-    from ..sweep import _compute
+    from .. import sweep as sweep_api
 
-    names = set()
-    for variable, (kind, observable, _) in _compute.output_names().items():
-        if kind == "point" or observable in config.observables:
-            names.add(variable)
-    return names
+    selection = sweep_api.select_sweep_observables(list(config.observables), list(config.approximations))
+    return set(sweep_api.output_names(selection))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -348,8 +345,8 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
     """Concatenate the chunk files into an xarray Dataset and write sweep.nc atomically."""
     import xarray as xr
 
-    from ..sweep import _compute
-    from .._dynamics import UNITS
+    from .. import sweep as sweep_api
+    from .. import UNITS
 
     parts = {}
     for index in range(num_chunks):
@@ -376,13 +373,13 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
     coords["xy"] = ("xy", onp.array(["x", "y"]))
     coords["band"] = ("band", onp.array(["lower", "upper"]))
 
-    names = _compute.output_names()
+    names = sweep_api.output_names()
     variables = {}
     for key in sorted(arrays, key=lambda k: list(names).index(k)):
         kind, observable, approx = names[key]
         value = arrays[key]
         if kind == "series":
-            components = _compute.OBSERVABLES[observable][1]
+            components = sweep_api.SWEEP_OBSERVABLES[observable][1]
             var_dims = dims + ("time", components)
             attrs = {"units": UNITS[observable], "long_name": f"{observable.replace('_', ' ')} ({approx.replace('_', ' ')})"}
         elif kind == "error":
@@ -394,19 +391,19 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
             }
         elif key == "band_density":
             var_dims = dims + ("band",)
-            attrs = {"units": _compute.POINT_QUANTITIES[key][0], "long_name": _compute.POINT_QUANTITIES[key][1]}
+            attrs = {"units": sweep_api.POINT_QUANTITIES[key][0], "long_name": sweep_api.POINT_QUANTITIES[key][1]}
         elif key == "status":
             var_dims = dims
             attrs = {
                 "units": "1",
                 "long_name": "0: computed; otherwise why not (NaN values)",
-                "flag_values": onp.arange(len(_compute.STATUS_MESSAGES), dtype=onp.int8),
+                "flag_values": onp.arange(len(sweep_api.STATUS_MESSAGES), dtype=onp.int8),
                 "flag_meanings": "ok no_electrons lower_sea_without_k0 upper_sea_without_k0 sea_not_star_shaped",
-                "flag_descriptions": "; ".join(f"{k}: {m}" for k, m in _compute.STATUS_MESSAGES.items()),
+                "flag_descriptions": "; ".join(f"{k}: {m}" for k, m in sweep_api.STATUS_MESSAGES.items()),
             }
         else:
             var_dims = dims
-            attrs = {"units": _compute.POINT_QUANTITIES[key][0], "long_name": _compute.POINT_QUANTITIES[key][1]}
+            attrs = {"units": sweep_api.POINT_QUANTITIES[key][0], "long_name": sweep_api.POINT_QUANTITIES[key][1]}
         value = value.reshape(shape + value.shape[1:])
         variables[key] = (var_dims, value, attrs)
 

@@ -26,6 +26,7 @@ from ._common import (
     write_text,
 )
 from ._config import DEFAULT_RUN_TOML, RunConfig, config_to_toml, parse_run_config
+from ._config_run import RUN_APPROXIMATIONS, RUN_OBSERVABLES
 from ._preflight import check_disk, check_run
 
 OBSERVABLE_ORDER = (
@@ -102,6 +103,8 @@ def summary_rows(result) -> list[dict]:
 
     rows = []
     for name in OBSERVABLE_ORDER:
+        if name not in result.observables:  # left out by [output] observables
+            continue
         values = result.observables[name]
         exact = onp.asarray(values["exact"])
         magnitude = onp.linalg.norm(exact, axis=-1)
@@ -165,8 +168,9 @@ def _write_timeseries(path: pathlib.Path, result) -> None:
     for name, values in result.observables.items():
         for approx, series in values.items():
             columns[f"{name}_{approx} [{UNITS[name]}]"] = onp.asarray(series)
-    current = onp.asarray(result.observables["current_density"]["exact"])
-    columns["current_density_exact_SI [A/m]"] = current * AMPERE_PER_M_PER_E_PER_FS_NM
+    if "current_density" in result.observables:
+        current = onp.asarray(result.observables["current_density"]["exact"])
+        columns["current_density_exact_SI [A/m]"] = current * AMPERE_PER_M_PER_E_PER_FS_NM
     return write_table_csv(path, columns)
 
 
@@ -222,6 +226,9 @@ def main(args) -> int:
             num_phi=config.ensemble.num_phi,
             num_r=config.ensemble.num_r,
             progress=status.update,
+            # None for the full default set: exactly the computation of a run without [output].
+            observables=None if config.output.observables == RUN_OBSERVABLES else config.output.observables,
+            approximations=None if config.output.approximations == RUN_APPROXIMATIONS else config.output.approximations,
         )
     elapsed = time.perf_counter() - started
     print(f"  {result.num_states} states x {times.shape[0]} steps in {elapsed:.2f} s (compile included)")
@@ -247,6 +254,7 @@ def main(args) -> int:
         "derived": derived,
         "band_densities_per_nm2": {"lower": float(result.band_densities[0]), "upper": float(result.band_densities[1])},
         "num_states": result.num_states,
+        "route": result.route,
         "min_splitting_eV": float(result.min_splitting),
         "summary": rows,
         "notes": notes,

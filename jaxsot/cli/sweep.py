@@ -38,6 +38,29 @@ class SweepRun:
     non_finite_points: int = 0
 
 
+
+SUB_BATCHES = 8
+"""Most progress updates within a chunk: its points are computed in up to this many equal sub-batches."""
+
+
+def _compute_chunk(sweep_api, points, upper, take, times, settings, meter):
+    """One chunk, in equal sub-batches of whole device batches (same shapes: one compilation), with
+    meter.update after each. A GPU chunk is one device batch (the vectorization width a GPU needs),
+    so it is not split; on CPUs (one point per device batch) progress moves within the chunk. Points
+    are independent: the values equal those of one call to rounding (a resumed sweep has the same
+    sub-batches, so it still equals the uninterrupted one bit for bit)."""
+    width = len(settings["devices"]) * settings["batch_points"]
+    parts = max(1, min(SUB_BATCHES, len(take) // width))
+    size = -(-len(take) // parts)
+    size = -(-size // width) * width
+    pieces = []
+    for first in range(0, len(take), size):
+        index = take[onp.minimum(onp.arange(first, first + size), len(take) - 1)]
+        piece = sweep_api.compute_points({k: v[index] for k, v in points.items()}, upper[index], times, **settings)
+        pieces.append({k: v[: min(size, len(take) - first)] for k, v in piece.items()})
+        meter.update(min(first + size, len(take)), len(take))
+    return {k: onp.concatenate([piece[k] for piece in pieces]) for k in pieces[0]}
+
 def _distributed():
     import jax
 
@@ -126,7 +149,7 @@ def run_sweep(
     import jax
     import jax.numpy as jnp
 
-    from ..sweep import _compute
+    from .. import sweep as sweep_api
 
     out = pathlib.Path(out)
     rank, size = _distributed()
@@ -138,7 +161,7 @@ def run_sweep(
     num_points = int(math.prod(shape))
     dtype = jnp.float64 if precision == "float64" else jnp.float32
     steps = config.run.time.num_steps
-    states = _compute.states_per_point(config.run.ensemble.num_phi, config.run.ensemble.num_r)
+    states = sweep_api.states_per_point(config.run.ensemble.num_phi, config.run.ensemble.num_r)
     devices = jax.local_devices()
 
     # Points whose Fermi sea is not supported (on_invalid = "nan") are computed with a valid
@@ -204,8 +227,8 @@ def run_sweep(
         substeps=SHIFT_SUBSTEPS,
         batch_points=batch,
         devices=tuple(devices),
-        state_chunk=_compute.default_state_chunk(devices[0].platform),
-        selection=_compute.select_sweep_observables(config.observables),  # only the stored observables are computed
+        state_chunk=sweep_api.default_state_chunk(devices[0].platform),
+        selection=sweep_api.select_sweep_observables(config.observables, config.approximations),  # only the stored observables are computed
     )
     started = time.perf_counter()
     computed = []
@@ -217,7 +240,7 @@ def run_sweep(
         label = f"sweep chunk {len(done) + count}/{num_chunks}" + (" (compiles first)" if count == 1 else "")
         with Status(label, quiet=not progress or rank != 0, expected_s=chunk_seconds, done=(len(done) + count - 1) / num_chunks,
                     share=1.0 / num_chunks, lines=count == 1 or count == len(todo)) as meter:
-            chunk = _compute.compute_points({k: v[take] for k, v in points.items()}, upper[take], times, **settings)
+            chunk = _compute_chunk(sweep_api, points, upper, take, times, settings, meter)
         chunk_seconds = meter.seconds if count > 1 or len(todo) == 1 else None
         arrays = {k: v[: stop - start] for k, v in chunk.items() if k in keep}
         invalid_here = status[start:stop] != 0

@@ -67,6 +67,9 @@ OBSERVABLES = {
 }
 """Time-dependent observables of a sweep: name -> (approximations, components). Units: `jaxsot.UNITS`."""
 
+SWEEP_OBSERVABLES = OBSERVABLES
+"""The public name of `OBSERVABLES`: name -> (approximations, components "xyz" or "xy")."""
+
 POINT_QUANTITIES = {
     "band_density": ("1/nm^2", "electron density per band (lower, upper)"),
     "eta": ("1", "eta = m alpha^2/(hbar^2 J)"),
@@ -88,12 +91,36 @@ def states_per_point(num_phi: int, num_r: int) -> int:
 
     The same count as `SimulationResult.num_states` with both bands occupied (an empty upper band
     is still evaluated, with zero weight, so every point costs the same).
+
+    Args:
+        num_phi: rays per band.
+        num_r: radial nodes per ray.
+
+    Returns:
+        The number of states of one point.
     """
     return 2 * num_phi * num_r + len(SHIFT_NODES) * 2 * num_phi
 
 
 # ------------------------------------------------------------------------------------------------
 # Host-side checks (NumPy, float64, vectorized over points).
+
+
+def normalize_points(points: Mapping, required: bool = True) -> dict:
+    """Sweep points as {name: (P,) float64} with every `SWEEP_PARAMETERS` key (defaults filled in).
+
+    Args:
+        points: {name: (P,) array or scalar} in internal units (keys of `SWEEP_PARAMETERS`).
+        required: when False, a missing required parameter is NaN instead of an error (plans that
+            only look at some columns).
+
+    Returns:
+        {name: (P,) float64 array} for every key of `SWEEP_PARAMETERS`.
+
+    Raises:
+        ValueError: an unknown or missing name, or shapes that do not broadcast to one axis (P,).
+    """
+    return _as_points(points, required)
 
 
 def _as_points(points: Mapping, required=True) -> dict:
@@ -119,7 +146,14 @@ def _as_points(points: Mapping, required=True) -> dict:
 
 
 def check_point_values(p: dict) -> None:
-    """Range checks of every parameter with the name, the offending value, its point and the range."""
+    """Range checks of every parameter with the name, the offending value, its point and the range.
+
+    Args:
+        p: normalized points (`normalize_points`).
+
+    Raises:
+        ValueError: naming the first parameter, point index and value out of its range.
+    """
     rules = {
         "alpha": (None, None, False),
         "j_ex": (0.0, None, True),
@@ -189,7 +223,14 @@ def sea_status_codes(alpha, j_ex, magnetization, mass_ratio, fermi_energy, s, ba
 
 
 def sea_checks(p: dict) -> tuple[onp.ndarray, onp.ndarray]:
-    """(status (P,) int8, upper band occupied (P,) bool), one probe per distinct Fermi sea."""
+    """(status (P,) int8, upper band occupied (P,) bool), one probe per distinct Fermi sea.
+
+    Args:
+        p: normalized, range-checked points (`normalize_points`, `check_point_values`).
+
+    Returns:
+        (status codes of `STATUS_MESSAGES` (P,) int8, upper band occupied (P,) bool).
+    """
     sea_keys = onp.stack([p[k] for k in ("alpha", "j_ex", "theta", "phi", "mass_ratio", "fermi_energy")], -1)
     unique, inverse = onp.unique(sea_keys, axis=0, return_inverse=True)
     inverse = onp.ravel(inverse)
@@ -281,12 +322,29 @@ def default_state_chunk(platform: str) -> int:
 
     1024 as in `simulate`: from 2048 states XLA-CPU splits a float32 loop over two threads, which
     halved float32 throughput (benchmarks/README.md).
+
+    Args:
+        platform: a jax device's platform ("cpu", "gpu", "tpu").
+
+    Returns:
+        The default `state_chunk`.
     """
     return 1024 if platform == "cpu" else 1 << 30
 
 
 def select_sweep_observables(observables=None, approximations=None):
-    """`select_observables` over the sweep's OBSERVABLES (None: all); ValueError for unknown names."""
+    """The (observable, approximations) pairs a choice selects from `SWEEP_OBSERVABLES`.
+
+    Args:
+        observables: names from `SWEEP_OBSERVABLES`, or None for all.
+        approximations: of "exact", "second_order", "strong_exchange", or None for all.
+
+    Returns:
+        A hashable selection for `output_names` and `compute_points`.
+
+    Raises:
+        ValueError: an unknown name (naming it and the allowed ones) or an empty selection.
+    """
     return select_observables(observables, approximations, available={k: v[0] for k, v in OBSERVABLES.items()})
 
 
@@ -295,7 +353,12 @@ def output_names(selection=None) -> dict:
 
     kind is "series" ((P, T, d) values), "error" ((P,) relative errors max_t|a - e|/max_t|e|, present
     when the exact column is computed too) or "point" ((P,) or (P, 2) per-point quantities).
-    selection: None (all observables), or `select_sweep_observables`' pairs.
+
+    Args:
+        selection: None (all observables), or `select_sweep_observables`' pairs.
+
+    Returns:
+        The dict above, in output order.
     """
     names = {}
     chosen = {k: v[0] for k, v in OBSERVABLES.items()} if selection is None else dict(selection)
@@ -337,7 +400,27 @@ def _compiled(devices: tuple, drive: str, num_phi: int, num_r: int, substeps: in
 
 def compute_points(points: dict, upper: onp.ndarray, times, *, drive, num_phi, num_r, substeps, batch_points, devices, state_chunk,
                    selection=None):
-    """Evaluate already validated points (numpy, any P) padded to the device count; numpy out."""
+    """Evaluate already validated points (numpy, any P) padded to the device count; numpy out.
+
+    The computation of `sweep_observables` without its checks: callers that check once and then
+    evaluate many chunks (the command line) call this per chunk.
+
+    Args:
+        points: normalized points whose `sea_checks` status is 0 ({name: (P,) array}).
+        upper: (P,) upper band occupied (from `sea_checks`).
+        times: (T,) increasing times [fs]; its dtype is the dtype of the computation.
+        drive: "step", "ramp" or "sinusoid".
+        num_phi: rays per band.
+        num_r: radial nodes per ray.
+        substeps: RK4 substeps of the rigid shift per interval.
+        batch_points: points vectorized together per device.
+        devices: the devices the points are split over.
+        state_chunk: most states of one point vectorized at a time.
+        selection: `select_sweep_observables` pairs, or None for all.
+
+    Returns:
+        {variable: NumPy array} as `output_names(selection)` (without "status").
+    """
     count = next(iter(points.values())).shape[0]
     n_dev = len(devices)
     per_device = -(-count // n_dev)

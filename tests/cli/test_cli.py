@@ -105,6 +105,24 @@ def test_written_config_round_trips(default_run, tmp_path, run_cli):
     assert first == second
 
 
+def test_output_selection_writes_only_what_is_asked_with_the_full_runs_values(tmp_path, run_cli):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL.format(kind="step", tau="10.0"))
+    full = run_cli("run", str(config), "--out", str(tmp_path / "full"), cwd=tmp_path)
+    config.write_text(SMALL.format(kind="step", tau="10.0") + '\n[output]\nobservables = ["damping_torque"]\napproximations = ["exact", "second_order"]\n')
+    part = run_cli("run", str(config), "--out", str(tmp_path / "part"), cwd=tmp_path)
+    assert full.returncode == 0 and part.returncode == 0, part.stderr
+    rows = {which: {r["observable"]: r for r in json.loads((tmp_path / which / "results.json").read_text())["summary"]} for which in ("full", "part")}
+    assert list(rows["part"]) == ["damping_torque"]
+    assert set(rows["part"]["damping_torque"]) == {"observable", "unit", "t_peak_fs", "exact_at_peak", "second_order_at_peak", "second_order_relative_error"}
+    for key in ("exact_at_peak", "second_order_at_peak"):
+        np.testing.assert_allclose(rows["part"]["damping_torque"][key], rows["full"]["damping_torque"][key], rtol=1e-12, atol=0)
+    header = (tmp_path / "part" / "timeseries.csv").read_text().splitlines()[0]
+    assert "damping_torque_second_order" in header and "strong_exchange" not in header and "current_density" not in header
+    results = json.loads((tmp_path / "part" / "results.json").read_text())
+    assert results["route"] == "rays" and results["config"]["output"]["observables"] == ["damping_torque"]
+
+
 def test_float32_run_agrees_with_float64(tmp_path, run_cli):
     config = tmp_path / "small.toml"
     config.write_text(SMALL.format(kind="ramp", tau="10.0"))
@@ -145,6 +163,11 @@ def test_drive_kinds_and_no_relaxation_run(tmp_path, kind, tau, run_cli):
         ("[model\n", ["not valid TOML"]),
         ("[model]\nj_ex_eV = 0.05\nalpha_eV_nm = 0.3\n[ensemble]\nfermi_energy_eV = -0.06\n", ["fermi_energy", "k = 0"]),
         ("[relaxation]\ntau_fs = -1.0\n", ["tau_fs", "-1.0"]),
+        ("[output]\nobservables = ['torque']\n", ["[output] observables", "'torque'", "allowed", "damping_torque"]),
+        ("[output]\napproximations = ['first_order']\n", ["[output] approximations", "'first_order'", "second_order"]),
+        ("[output]\napproximations = ['second_order']\n", ["[output] approximations", "'exact'"]),
+        ("[output]\nobservables = []\n", ["[output] observables", "[]", "allowed"]),
+        ("[output]\nplots = 1\n", ["[output]", "plots", "allowed: observables, approximations"]),
     ],
 )
 def test_bad_config_exits_2_with_one_clear_line(tmp_path, text, expected, run_cli):
@@ -225,3 +248,14 @@ def test_fit_checks_out_before_any_work(tmp_path, capsys, monkeypatch):
     assert status == 2 and len(lines) == 1 and "--out" in lines[0] and "existing file" in lines[0]
     status, lines = _in_process(["synth", str(tmp_path / "taken" / "s.csv")], capsys)
     assert status == 2 and len(lines) == 1 and "does not exist" in lines[0]
+
+
+def test_run_output_names_are_those_simulate_computes():
+    # The config is checked before JAX starts, from lists kept in the CLI: they must be simulate's own.
+    import jaxsot
+    from jaxsot.cli._config_run import RUN_APPROXIMATIONS, RUN_OBSERVABLES
+
+    assert set(RUN_OBSERVABLES) == set(jaxsot.UNITS)
+    from jaxsot._dynamics._observables import OBSERVABLE_APPROXIMATIONS
+
+    assert set(RUN_APPROXIMATIONS) == {a for forms in OBSERVABLE_APPROXIMATIONS.values() for a in forms}
