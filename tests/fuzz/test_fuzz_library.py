@@ -43,7 +43,8 @@ def test_model_scalar_fields(field, value):
     arguments = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0}
     arguments[field] = value
     valid = _is_real_scalar(value) and math.isfinite(float(value)) and (
-        field == "alpha" or (float(value) >= 0 if field == "j_ex" else float(value) > 0)
+        field == "alpha"
+        or (float(value) >= 0 if field == "j_ex" else 1e-3 <= float(value) <= 100.0)  # documented m*/m_e range
     )
     try:
         model = jaxsot.RashbaFerromagnet(arguments["alpha"], arguments["j_ex"], [0.0, 0.0, 1.0], arguments["mass_ratio"])
