@@ -32,6 +32,22 @@ def _rho_xx(conductance):
     return conductance[1, 1] / (conductance[0, 0] * conductance[1, 1] - conductance[0, 1] * conductance[1, 0])
 
 
+def _torque_columns(rate, field_like, time, tau, kind):
+    """T_DL_x..T_FL_z columns from dS/dt (N, 3) and the steady field-like torque (N, 3)."""
+    damping = -rate
+    if kind == "transient":
+        # Constant-tau rigid shift after a step at t = 0: k' ~ e^(-t/tau), Delta k ~ 1 - e^(-t/tau).
+        on = time >= 0.0
+        decay = jnp.where(on, jnp.exp(-jnp.where(on, time, 0.0) / tau), 0.0)
+        damping = damping * decay[:, None]
+        field_like = field_like * jnp.where(on, 1.0 - decay, 0.0)[:, None]
+    columns = {}
+    for i, axis in enumerate("xyz"):
+        columns[f"T_DL_{axis}"] = damping[:, i]
+        columns[f"T_FL_{axis}"] = field_like[:, i]
+    return columns
+
+
 def predict_many(params, specs, arrays_list, fermi_energy, bands, num, model_kind):
     """Predictions [(N_i, K_i)] of several curves from their settings (theta, phi, efield, time); traceable.
 
@@ -78,17 +94,8 @@ def predict_many(params, specs, arrays_list, fermi_energy, bands, num, model_kin
                 out["rho_ratio"] = strong_exchange_amr(polarization_ratio, reference.eta, m, jnp.asarray([1.0, 0.0], dtype))
             rate = strong_exchange_response(reference, densities, force, kdot * tau, magnetization=m)["spin_rate"]
         if any(name in TORQUE_COLUMNS for name in columns):
-            damping = -rate
             field_like = 2.0 * j_ex / HBAR * tau * jnp.cross(m, rate)  # (2J/hbar) M x (A Delta k), Delta k = k' tau
-            if kind == "transient":
-                # Constant-tau rigid shift after a step at t = 0: k' ~ e^(-t/tau), Delta k ~ 1 - e^(-t/tau).
-                on = time >= 0.0
-                decay = jnp.where(on, jnp.exp(-jnp.where(on, time, 0.0) / tau), 0.0)
-                damping = damping * decay[:, None]
-                field_like = field_like * jnp.where(on, 1.0 - decay, 0.0)[:, None]
-            for i, axis in enumerate("xyz"):
-                out[f"T_DL_{axis}"] = damping[:, i]
-                out[f"T_FL_{axis}"] = field_like[:, i]
+            out.update(_torque_columns(rate, field_like, time, tau, kind))
         outputs.append(jnp.stack([out[name] for name in columns], -1))
     return outputs
 
@@ -375,16 +382,8 @@ def predict_general(params, specs, arrays_list, fermi_energy, bands, num, spec: 
         if "rho_ratio" in columns:
             out["rho_ratio"] = rho / rho0
         rate = jnp.einsum("nij,nj->ni", flux, kdot)
-        damping = -rate
         field_like = 2.0 / HBAR * tau * jnp.cross(h, rate)
-        if kind == "transient":
-            on = time >= 0.0
-            decay = jnp.where(on, jnp.exp(-jnp.where(on, time, 0.0) / tau), 0.0)
-            damping = damping * decay[:, None]
-            field_like = field_like * jnp.where(on, 1.0 - decay, 0.0)[:, None]
-        for i, axis in enumerate("xyz"):
-            out[f"T_DL_{axis}"] = damping[:, i]
-            out[f"T_FL_{axis}"] = field_like[:, i]
+        out.update(_torque_columns(rate, field_like, time, tau, kind))
         outputs.append(jnp.stack([out[name] for name in columns], -1))
     return outputs
 
