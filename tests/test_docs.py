@@ -20,6 +20,7 @@ import contextlib
 import importlib
 import inspect
 import io
+import json
 import os
 import pathlib
 import re
@@ -156,26 +157,40 @@ def test_no_unexecuted_python_fences(path):
     assert not bad, f"{path.relative_to(ROOT)}: fences {bad} are not executed; use python (or text)"
 
 
-@pytest.mark.parametrize("path", _files_with_python(), ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_python_snippets_run(path, tmp_path, monkeypatch):
-    import matplotlib
+# Each page runs in a fresh interpreter, as a reader runs it: in the suite's long-lived process (after
+# about 1,000 tests) XLA crashed (SIGSEGV) while serializing one of these pages' programs into the
+# persistent compilation cache, a crash the same page never shows on its own. The session's float64
+# and compilation cache reach the child through the environment and the line below.
+_PAGE_RUNNER = """
+import json, sys
+import matplotlib
+matplotlib.use("Agg")
+import jax
+jax.config.update("jax_enable_x64", True)
+blocks, checks = json.load(open(sys.argv[1], encoding="utf-8"))
+namespace = {"__name__": "__docs__"}
+for label, body in blocks:
+    exec(compile(body, label, "exec"), namespace)
+failed = [check for check in checks if not eval(check, namespace)]
+if failed:
+    sys.exit("checks failed: " + "; ".join(failed))
+"""
 
-    matplotlib.use("Agg")
-    monkeypatch.chdir(tmp_path)
-    # A snippet may call the CLI in-process, which sets XLA_FLAGS and the precision for the process:
-    # put both back afterwards (the test session is float64; later subprocesses inherit the environment).
-    monkeypatch.setenv("XLA_FLAGS", os.environ.get("XLA_FLAGS", ""))
-    namespace = {"__name__": "__docs__"}
-    try:
-        for index, (info, body) in enumerate(_blocks(path)):
-            if info.split()[:1] != ["python"]:
-                continue
-            code = compile(body, f"{path.relative_to(ROOT)} [python block {index + 1}]", "exec")
-            exec(code, namespace)  # noqa: S102 (documentation snippets are the code under test)
-        for check in _CHECKS.get(path.relative_to(ROOT).as_posix(), ()):
-            assert eval(check, namespace), f"{path.relative_to(ROOT)}: {check}"  # noqa: S307
-    finally:
-        jax.config.update("jax_enable_x64", True)
+
+@pytest.mark.parametrize("path", _files_with_python(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_python_snippets_run(path, tmp_path):
+    name = path.relative_to(ROOT).as_posix()
+    blocks = [
+        (f"{name} [python block {index + 1}]", body)
+        for index, (info, body) in enumerate(_blocks(path))
+        if info.split()[:1] == ["python"]
+    ]
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps([blocks, list(_CHECKS.get(name, ()))]), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", _PAGE_RUNNER, str(page)], cwd=tmp_path, capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, f"{name}:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
 
 
 # ---------------------------------------------------------------------------------------------
