@@ -191,6 +191,10 @@ def test_python_snippets_run(path, tmp_path):
         [sys.executable, "-c", _PAGE_RUNNER, str(page)], cwd=tmp_path, capture_output=True, text=True, timeout=1200,
     )
     assert result.returncode == 0, f"{name}:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    # The docs build runs exec="on" blocks in the repository root: such a page writes only to folders it makes.
+    if any('exec="on"' in info for info, _ in _blocks(path)):
+        left = sorted(p.name for p in tmp_path.iterdir() if p != page)
+        assert not left, f"{name} wrote {left} into the working directory (use a scratch folder: tempfile.mkdtemp())"
 
 
 # ---------------------------------------------------------------------------------------------
