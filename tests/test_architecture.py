@@ -14,7 +14,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "jaxsot"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 # Modules that read or write files, or parse the command line.
-IO_MODULES = ("jaxsot.cli", "jaxsot.fit._csv", "jaxsot.fit._hall_csv", "jaxsot.fit._stfmr_csv")
+IO_MODULES = ("jaxsot.cli", "jaxsot.fit._csv", "jaxsot.fit._hall_csv", "jaxsot.fit._hall_csv_write", "jaxsot.fit._stfmr_csv")
 PHYSICS_PACKAGES = ("_core", "_models", "_bands", "_fermi", "_ensemble", "_dynamics", "_quantum", "_llg", "_measure", "sweep", "fit")
 
 
