@@ -74,6 +74,8 @@ from ._energy import energy_transfer_check as energy_transfer_check
 from ._magnet import Magnet as Magnet
 from ._magnet import conventional_energy as conventional_energy
 from ._magnet import conventional_field as conventional_field
+from ._relaxation import drude_tau as drude_tau
+from ._relaxation import transport_tau as transport_tau
 from ._solver import WORK_COLUMNS as WORK_COLUMNS
 from ._solver import LlgResult as LlgResult
 from ._solver import llg_diagnostics as llg_diagnostics
@@ -81,9 +83,7 @@ from ._solver import simulate_llg as simulate_llg
 from ._solver import strong_exchange_coefficients as strong_exchange_coefficients
 from ._torque import ModelTorque as ModelTorque
 from ._torque import SpinOrbitTorque as SpinOrbitTorque
-from ._torque import drude_tau as drude_tau
 from ._torque import electron_response as electron_response
 from ._torque import exchange_torque as exchange_torque
 from ._torque import exchange_coupling as exchange_coupling
 from ._torque import llg_rates as llg_rates
-from ._torque import transport_tau as transport_tau

@@ -5,97 +5,28 @@ into an offset multiplier above the axis; legends sit outside the data; fonts ar
 (figures are 12-16 inches wide at 110 dpi, text 11-13 pt); fits show their residuals; log scales only
 for positive quantities spanning decades, linear otherwise. `build_*` functions return the matplotlib
 figure (the tests inspect it); the others save it atomically (`save_figure`) and return whether a
-figure was written (False when matplotlib is missing).
+figure was written (False when matplotlib is missing). The style helpers (`_figure_style`) and the
+fit figures (`_figures_fit`) live in their own modules and are re-exported here.
 """
 
-import functools
 import math
 import pathlib
 import textwrap
 
-from ._common import pyplot, save_figure
-
-DPI = 110
-STYLE = {
-    "font.size": 12,
-    "axes.titlesize": 12.5,
-    "axes.labelsize": 12,
-    "xtick.labelsize": 11,
-    "ytick.labelsize": 11,
-    "legend.fontsize": 10.5,
-    "figure.titlesize": 13.5,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.formatter.useoffset": False,  # no "+1.0002e3" above an axis
-    "axes.formatter.limits": (-4, 5),  # values are scaled by `scaled` before they get here
-    "lines.linewidth": 2.0,
-}
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def power_of_ten(exponent: int) -> str:
-    """'10⁻⁶' for -6."""
-    return "10" + str(exponent).translate(_SUPERSCRIPT)
-
-
-def unit_scale(values, unit: str):
-    """(factor, '[10^k unit]'): values * factor lie within 1 <= max |value| < 1000 (k a multiple of 3),
-    or (1, '[unit]') when they are already between 0.01 and 10^4. Non-finite values are ignored."""
-    import numpy as onp
-
-    values = onp.asarray(values, dtype=float)
-    finite = onp.abs(values[onp.isfinite(values)])
-    largest = float(finite.max()) if finite.size else 0.0
-    exponent = 0 if largest == 0.0 or 1e-2 <= largest < 1e4 else 3 * math.floor(math.log10(largest) / 3)
-    unit = unit.strip()
-    if exponent == 0:
-        return 1.0, (f"[{unit}]" if unit else "(dimensionless)")
-    return 10.0**-exponent, (f"[{power_of_ten(exponent)} {unit}]" if unit else f"[{power_of_ten(exponent)}]")
-
-
-def scaled(values, unit: str):
-    """(values scaled by `unit_scale`, the unit label)."""
-    import numpy as onp
-
-    factor, label = unit_scale(values, unit)
-    return onp.asarray(values, dtype=float) * factor, label
-
-
-def si_text(value: float, unit: str) -> str:
-    """3e11, 'A/m²' -> '3 × 10¹¹ A/m²' (three significant digits)."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g} {unit}"
-    exponent = math.floor(math.log10(abs(value)))
-    if -2 <= exponent <= 3:
-        return f"{value:.3g} {unit}"
-    mantissa = value / 10.0**exponent
-    text = f"{mantissa:.3g}".rstrip("0").rstrip(".")
-    return f"{text} × {power_of_ten(exponent)} {unit}" if text != "1" else f"{power_of_ten(exponent)} {unit}"
-
-
-def styled(build):
-    """Run a figure builder inside the figures' rc style (fonts and formatters are fixed at creation)."""
-
-    @functools.wraps(build)
-    def wrapper(plt, *args, **kwargs):
-        with plt.rc_context(STYLE):
-            return build(plt, *args, **kwargs)
-
-    return wrapper
-
-
-def _save(plt, figure, path) -> bool:
-    save_figure(figure, pathlib.Path(path), dpi=DPI)
-    return True
-
-
-def _outside_legend(figure, axes, handles=None, ncol=None):
-    """A legend in a strip under the axes (off the data)."""
-    handles = handles or [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
-    labels = [h.get_label() for h in handles]
-    figure.legend(handles=handles, labels=labels, loc="outside lower center", ncol=ncol or min(len(handles), 4),
-                  frameon=False)
+from ._common import pyplot
+from ._figure_style import DPI as DPI
+from ._figure_style import STYLE as STYLE
+from ._figure_style import outside_legend as _outside_legend
+from ._figure_style import power_of_ten as power_of_ten
+from ._figure_style import save_styled as _save
+from ._figure_style import scaled as scaled
+from ._figure_style import si_text as si_text
+from ._figure_style import styled as styled
+from ._figure_style import unit_scale as unit_scale
+from ._figures_fit import build_fit as build_fit
+from ._figures_fit import build_fit_hall as build_fit_hall
+from ._figures_fit import fit as fit
+from ._figures_fit import fit_hall as fit_hall
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,146 +242,6 @@ def sweep_plot(dataset, spec, path) -> bool:
         return False
     figure = build_sweep_plot(plt, dataset, spec)
     return figure is not None and _save(plt, figure, path)
-
-
-# ---------------------------------------------------------------------------------------------
-# jaxsot fit: fit.png (curves) and fit.png (harmonic Hall)
-
-
-def _data_and_residuals(figure, cell, x, values, sigmas, prediction, quantity, unit, x_label, groups=None):
-    """Data with error bars and the fit on top, (data - fit)/sigma (or data - fit) below."""
-    import numpy as onp
-
-    inner = cell.subgridspec(2, 1, height_ratios=(3, 1.2), hspace=0.05)
-    ax = figure.add_subplot(inner[0])
-    below = figure.add_subplot(inner[1], sharex=ax)
-    values, prediction = onp.asarray(values, dtype=float), onp.asarray(prediction, dtype=float)
-    factor, label = unit_scale(onp.concatenate([values, prediction]), unit)
-    groups = groups if groups is not None else [(None, onp.ones(len(x), bool))]
-    weighted = sigmas is not None and onp.all(onp.asarray(sigmas) > 0)
-    residual = (values - prediction) / onp.asarray(sigmas) if weighted else (values - prediction) * factor
-    for k, (name, mask) in enumerate(groups):
-        order = onp.argsort(x[mask])
-        color = f"C{k}"
-        error = None if sigmas is None else onp.asarray(sigmas)[mask] * factor
-        ax.errorbar(x[mask], values[mask] * factor, yerr=error, fmt="o", ms=4, lw=0.9, color=color, alpha=0.55,
-                    label=("data" if name is None else f"data, {name}"))
-        ax.plot(x[mask][order], prediction[mask][order] * factor, "-", color=color if name else "C3", lw=2.2,
-                label="fit" if name is None else None)
-        below.plot(x[mask], residual[mask], "o", ms=3.5, color=color)
-    below.axhline(0.0, color="0.3", lw=1.0)
-    ax.set_ylabel(f"{quantity}\n{label}")
-    below.set_ylabel("(data − fit)/σ\n(dimensionless)" if weighted else f"data − fit\n{label}")
-    below.set_xlabel(x_label)
-    ax.tick_params(labelbottom=False)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=10,
-              title=None if groups[0][0] is None else "dots: data, lines: fit", title_fontsize=10)
-    return ax, below
-
-
-def _parameter_text(result, identified_word):
-    parts = [
-        f"{n} = {result.parameters[n]:.4g} ± {result.standard_errors[n]:.2g}" if result.identifiable[n]
-        else f"{n}: {identified_word}"
-        for n in result.free
-    ]
-    return "\n".join(textwrap.wrap(", ".join(parts), 110))
-
-
-def _loss_panel(ax, trace, best):
-    import numpy as onp
-
-    trace = onp.atleast_2d(onp.asarray(trace, dtype=float))
-    for i, series in enumerate(trace):
-        steps = onp.arange(series.size)
-        keep = onp.isfinite(series) & (series > 0)
-        ax.plot(steps[keep], series[keep], lw=2.4 if i == best else 1.3,
-                label=f"restart {i}" + (" (best)" if i == best else ""))
-    ax.set_yscale("log")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss ½⟨((data − model)/σ)²⟩\n(dimensionless)")
-    ax.set_title("convergence")
-    ax.legend(loc="upper right", fontsize=9.5)
-
-
-@styled
-def build_fit(plt, result, curves, x_axis, column_units):
-    """One data panel (with residuals under it) per fitted column, and the loss per iteration."""
-    import numpy as onp
-
-    panels = [(c, j, p, s) for c, p, s in zip(curves, result.predictions, result.sigmas) for j in range(len(c.columns))]
-    count = len(panels) + 1
-    cols = min(3, count)
-    rows = -(-count // cols)
-    figure = plt.figure(figsize=(6.2 * cols, 5.0 * rows + 1.0), layout="constrained")
-    grid = figure.add_gridspec(rows, cols)
-    several = len(curves) > 1
-    for k, (curve, j, prediction, sigmas) in enumerate(panels):
-        x_label, x = x_axis(curve)
-        column = curve.columns[j]
-        quantity = column + (f" ({curve.label})" if several else "")
-        _data_and_residuals(figure, grid[k // cols, k % cols], onp.asarray(x, dtype=float),
-                            onp.asarray(curve.values)[:, j], onp.asarray(sigmas)[:, j], onp.asarray(prediction)[:, j],
-                            quantity, "" if column_units.get(column) == "1" else column_units.get(column, ""), x_label)
-    _loss_panel(figure.add_subplot(grid[len(panels) // cols, len(panels) % cols]), result.trace, result.best)
-    source = "" if several else f" to {curves[0].label}"
-    figure.suptitle(f"jaxsot fit{source}: {_parameter_text(result, 'not identifiable')}")
-    return figure
-
-
-def fit(path, result, curves, x_axis, column_units) -> bool:
-    plt = pyplot()
-    if plt is None:
-        return False
-    return _save(plt, build_fit(plt, result, curves, x_axis, column_units), path)
-
-
-_HALL_QUANTITIES = {"R_1w": "first-harmonic Hall resistance R₁ω", "R_2w": "second-harmonic Hall resistance R₂ω",
-                    "B_DL": "damping-like field B_DL", "B_FL": "field-like field B_FL",
-                    "xi_DL": "damping-like efficiency ξ_DL", "xi_FL": "field-like efficiency ξ_FL"}
-_UNIT_TEXT = {"ohm": "Ω", "1": ""}
-
-
-@styled
-def build_fit_hall(plt, result, data, x_of, units):
-    import numpy as onp
-
-    panels = []
-    for item, label, columns, prediction in zip(data, result.labels, result.columns, result.predictions):
-        values = onp.stack([item.r_1w, item.r_2w], -1) if hasattr(item, "r_1w") else onp.asarray(item.values)
-        sigma = getattr(item, "sigma_1w", None), getattr(item, "sigma_2w", None)
-        for j, column in enumerate(columns):
-            s = sigma[j] if hasattr(item, "r_1w") and j < 2 else getattr(item, "sigma", None)
-            s = None if s is None else onp.broadcast_to(onp.asarray(s, dtype=float)[..., j] if onp.ndim(s) == 2 else s,
-                                                        (item.num_points,))
-            panels.append((item, label, column, values[:, j], onp.asarray(prediction)[:, j], s))
-    count = len(panels)
-    cols = min(2, count)
-    rows = -(-count // cols)
-    figure = plt.figure(figsize=(7.5 * cols, 5.2 * rows + 1.2), layout="constrained")
-    grid = figure.add_gridspec(rows, cols)
-    several = len(data) > 1
-    for k, (item, label, column, values, prediction, sigmas) in enumerate(panels):
-        x_label, x = x_of(item)
-        if hasattr(item, "field"):
-            fields = onp.unique(item.field)
-            groups = [(f"B = {si_text(float(b), 'T')}", item.field == b) for b in fields]
-        else:
-            groups = None
-        quantity = _HALL_QUANTITIES.get(column, column) + (f" ({label})" if several else "")
-        _data_and_residuals(figure, grid[k // cols, k % cols], onp.asarray(x, dtype=float), values, sigmas, prediction,
-                            quantity, _UNIT_TEXT.get(units.get(column, ""), units.get(column, "")), x_label, groups)
-    source = "" if several else f" to {result.labels[0]}"
-    figure.suptitle(f"jaxsot fit (harmonic Hall){source}:\n{_parameter_text(result, 'not determined')}")
-    return figure
-
-
-def fit_hall(path, result, data, x_of, units) -> bool:
-    plt = pyplot()
-    if plt is None:
-        return False
-    return _save(plt, build_fit_hall(plt, result, data, x_of, units), path)
-
 
 # ---------------------------------------------------------------------------------------------
 # jaxsot validate: adiabaticity.png and crossover.png (ensemble.png above)

@@ -42,7 +42,7 @@ from ._curves import PARAMETER_UNITS as PARAMETER_UNITS
 from ._curves import PARAMETERS as PARAMETERS
 from ._curves import TORQUE_COLUMNS as TORQUE_COLUMNS
 from ._curves import Curve as Curve
-from ._fit import FitResult as FitResult
+from ._fit_result import FitResult as FitResult
 from ._curves import FitWarning as FitWarning
 from ._curves import IdentifiabilityWarning as IdentifiabilityWarning
 from ._identify import analyze as analyze

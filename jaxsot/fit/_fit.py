@@ -43,16 +43,18 @@ which is the reduced-chi^2 scaling), identifiability from its eigen-decompositio
 coordinates, where a power-law combination such as eta = m alpha^2/(hbar^2 J) is a direction.
 """
 
-import dataclasses
+
 import math
 import warnings
 
 import jax.numpy as jnp
 import numpy as onp
 from .._core._checks import check_count, check_finite, check_range
-from ..constants import ELECTRON_MASS, HBAR
-from ._curves import Curve, DEFAULT_GUESS, FitWarning, IdentifiabilityWarning, MODELS, OPTIMIZERS, PARAMETERS, PARAMETER_UNITS
+from ._curves import Curve, DEFAULT_GUESS, FitWarning, OPTIMIZERS, PARAMETERS
 from .._core._params import model_parameters
+from ._driver import column_scale, estimated_sigmas, fit_statistics, noise_factor, relative_change, result_blocks
+from ._fit_bounds import default_bounds, settle_box
+from ._fit_result import STATUS, FitResult, eta_with_error, fit_notes, unique_labels
 from ._forward import (
     TRANSPORT_PARAMETERS,
     bands_at,
@@ -73,208 +75,6 @@ from ._identify import analyze
 from ._optimize import Static, is_log_scale, make_box, physical_batch, residuals_and_jacobian, run_batched, run_single, to_unconstrained, transform_kind
 
 _NOISE_ROUNDS = 6  # refits with the re-estimated noise (unknown sigma), at most
-_STATUS = (
-    "converged (gradient)",
-    "converged (loss change)",
-    "stopped at max_steps",
-    "non-finite loss",
-    "stalled (no decrease, gradient not small)",
-)
-
-
-
-
-# ---------------------------------------------------------------------------------------------
-# The fit driver.
-
-
-@dataclasses.dataclass(frozen=True)
-class FitResult:
-    """Outcome of `fit` (plain Python / NumPy; `to_dict` gives JSON-ready data).
-
-    Args:
-        parameters: {name: value} for every parameter (fixed ones as given) [`units`].
-        free: names that were fitted.
-        standard_errors: {free name: SE} (inf: not identifiable).
-        identifiable: {free name: bool}.
-        covariance: (p, p) over `free`.
-        correlation: (p, p) over `free`.
-        directions: principal directions of the Gauss-Newton matrix in log coordinates (strongest
-            first): {"combination", "exponents", "relative_error", "determined", "known"}.
-        condition_number: of the Gauss-Newton matrix (log coordinates).
-        derived: Rashba ferromagnet: {"eta": (value, SE)}, eta = m alpha^2/(hbar^2 J) (SE inf
-            when not identifiable); other models: {}.
-        chi2: chi^2 at the optimum with the noise used (known, or estimated).
-        dof: degrees of freedom (values - free parameters).
-        reduced_chi2: chi2/dof.
-        noise_known: every curve had sigma.
-        noise: {curve label: {column: sigma used (a number when the same for every row, else a list)}}.
-        sigmas: the noise used, one (N, K) array per curve.
-        predictions: one (N, K) array per curve.
-        residuals: whitened, one (N, K) array per curve.
-        restarts: per restart {"start", "end" (dicts), "loss", "steps", "status"}.
-        best: index of the best restart.
-        trace: (restarts, max_steps) loss per iteration (NaN after the end).
-        stage2_trace: losses of the refits with the estimated noise, or None (known noise).
-        bounds: {free name: (lower, upper)}.
-        notes: sentences (warnings, bounds, convergence).
-        settings: fermi_energy, method (also under "model", the old name), model_type (the
-            model's class name), optimizer, num, bands, restarts, max_steps, seed, route.
-        units: {name: unit} of every parameter (`jaxsot.fit.PARAMETER_UNITS` names and the models').
-    """
-
-    parameters: dict
-    free: tuple
-    standard_errors: dict
-    identifiable: dict
-    covariance: onp.ndarray
-    correlation: onp.ndarray
-    directions: list
-    condition_number: float
-    derived: dict
-    chi2: float
-    dof: int
-    reduced_chi2: float
-    noise_known: bool
-    noise: dict
-    sigmas: list
-    predictions: list
-    residuals: list
-    restarts: list
-    best: int
-    trace: onp.ndarray
-    stage2_trace: onp.ndarray | None
-    bounds: dict
-    notes: tuple
-    settings: dict
-    units: dict = dataclasses.field(default_factory=dict)
-
-    def summary(self) -> str:
-        """A text table: value +- SE per parameter, determined combinations, chi^2, notes."""
-        lines = [f"{'parameter':<11} {'value':>12} {'std error':>12} {'rel.':>8}  unit"]
-        for name in self.parameters:
-            value = self.parameters[name]
-            unit = self.units.get(name) or parameter_unit(name)
-            if name not in self.free:
-                lines.append(f"{name:<11} {value:12.6g} {'(fixed)':>12} {'':>8}  {unit}")
-            elif not self.identifiable[name]:
-                lines.append(f"{name:<11} {'--':>12} {'not identif.':>12} {'':>8}  {unit}  (start-dependent: {value:.4g})")
-            else:
-                se = self.standard_errors[name]
-                lines.append(f"{name:<11} {value:12.6g} {se:12.3g} {se / abs(value):8.2%}  {unit}")
-        if "eta" in self.derived:
-            eta, eta_se = self.derived["eta"]
-            eta_text = f"{eta:.6g} +- {eta_se:.3g}" if math.isfinite(eta_se) else f"{eta:.6g} (not determined)"
-            near = [d for d in self.directions if d["determined"] and (d["known"] or "").startswith("eta")]
-            if not math.isfinite(eta_se) and near:
-                eta_text = (f"{eta:.6g} (determined only approximately: the data fix {near[0]['combination']} below, "
-                            f"relative error {near[0]['relative_error']:.2g})")
-            lines.append(f"eta = m alpha^2/(hbar^2 J) = {eta_text}")
-        lines.append(f"chi^2 = {self.chi2:.4g}, dof = {self.dof}, reduced chi^2 = {self.reduced_chi2:.4g} "
-                     f"({'known noise' if self.noise_known else 'noise estimated from the residuals'})")
-        lines.append(f"condition number (log parameters) = {self.condition_number:.3g}")
-        for d in self.directions:
-            flag = "determined" if d["determined"] else "NOT determined"
-            rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
-            known = f"  [{d['known']}]" if d["known"] else ""
-            value = f"{d['value']:<11.5g}" if d["determined"] else f"{'--':<11}"
-            lines.append(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}{known}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict:
-        """JSON-ready (inf/nan kept as floats)."""
-
-        def clean(value):
-            if isinstance(value, dict):
-                return {str(k): clean(v) for k, v in value.items()}
-            if isinstance(value, (list, tuple)):
-                return [clean(v) for v in value]
-            if isinstance(value, onp.ndarray):
-                return clean(value.tolist())
-            if isinstance(value, (onp.floating, onp.integer, onp.bool_)):
-                return value.item()
-            return value
-
-        return {field.name: clean(getattr(self, field.name)) for field in dataclasses.fields(self)}
-
-
-def column_scale(values) -> onp.ndarray:
-    """Initial weights for unknown noise: the spread of each column (its signal), never zero."""
-    values = onp.asarray(values)
-    spread = onp.std(values, axis=0)
-    fallback = onp.maximum(onp.max(onp.abs(values), axis=0), 1e-300)
-    return onp.where(spread > 1e-12 * fallback, spread, fallback)
-
-
-def _box_failure(bands_of, fermi_energy, free, lower, upper, values, bands):
-    """First corner of the box whose Fermi seas differ from `bands` or are unsupported: (point, message) or None.
-
-    tau does not change the bands: only the corners in alpha, j_ex and mass_ratio are checked.
-    """
-    varied = [i for i, name in enumerate(free) if name != "tau"]
-    for corner in range(2 ** len(varied)):
-        point = dict(values)
-        for bit, i in enumerate(varied):
-            point[free[i]] = upper[i] if (corner >> bit) & 1 else lower[i]
-        try:
-            here = bands_of(point)
-        except ValueError as error:
-            return point, f"at the corner {_show_point(point, free)} of the parameter bounds: {error}"
-        if here != bands:
-            return point, (
-                f"the occupied bands differ inside the parameter bounds ({bands} at the guess, {here} at "
-                f"{_show_point(point, free)}, E_F = {fermi_energy:g} eV); allowed: bounds within one band regime "
-                f"(narrow the bounds of {', '.join(n for n in free if n != 'tau')})"
-            )
-    return None
-
-
-def _point_ok(bands_of, point, bands):
-    try:
-        return bands_of(point) == bands
-    except ValueError:
-        return False
-
-
-def _settle_box(bands_of, fermi_energy, free, lower, upper, given, values):
-    """Check the box on the host; narrow the default (not given) sides that leave the guess's band regime.
-
-    Returns the occupied bands. A failing corner is traced to the parameters whose move from the
-    guess breaks it; only those sides are narrowed (geometrically towards the guess).
-    """
-    try:
-        bands = bands_of(values)
-    except ValueError as error:
-        raise ValueError(f"at the guess {_show_point(values, free)}: {error}") from None
-    for _ in range(60):
-        failure = _box_failure(bands_of, fermi_energy, free, lower, upper, values, bands)
-        if failure is None:
-            return bands
-        point, message = failure
-        adjustable = [i for i, name in enumerate(free) if not given[i] and name != "tau" and point[name] != values[name]]
-        if not adjustable:
-            raise ValueError(message)
-        culprits = [i for i in adjustable if _point_ok(bands_of, {**point, free[i]: values[free[i]]}, bands)]
-        for i in culprits or adjustable:
-            g = values[free[i]]
-            side = 0 if point[free[i]] == lower[i] else 1
-            bound = (lower, upper)[side]
-            if is_log_scale(lower[i], upper[i]):
-                bound[i] = math.copysign(math.sqrt(bound[i] * g), g)
-            else:
-                bound[i] = 0.5 * (bound[i] + g)
-    raise ValueError(message)
-
-
-def _show_point(point, names):
-    return "(" + ", ".join(f"{n} = {point[n]:.4g}" for n in names) + ")"
-
-
-def _default_bounds(name, guess):
-    if guess == 0.0:
-        raise ValueError(f"guess for {name!r} is 0: the default bounds (guess/3 .. 3 guess) are empty; allowed: give bounds={{{name!r}: (lower, upper)}}")
-    factor = 10.0 if name == "tau" else 3.0
-    return tuple(sorted((guess / factor, guess * factor)))
 
 
 def fit(
@@ -414,13 +214,13 @@ def fit(
                 raise ValueError(f"bounds[{name!r}] = ({lo:g}, {hi:g}) {parameter_unit(name)}: allowed: lower > 0 for {name}")
             given.append(True)
         else:
-            lo, hi = _default_bounds(name, values[name])
+            lo, hi = default_bounds(name, values[name])
             given.append(False)
         lower.append(lo)
         upper.append(hi)
     notes = []
-    bands = _settle_box(bands_of, fermi_energy, free, lower, upper, given, values)
-    shrunk = [name for i, name in enumerate(free) if not given[i] and (lower[i], upper[i]) != _default_bounds(name, values[name])]
+    bands = settle_box(bands_of, fermi_energy, free, lower, upper, given, values)
+    shrunk = [name for i, name in enumerate(free) if not given[i] and (lower[i], upper[i]) != default_bounds(name, values[name])]
     info = []  # sentences that need no action (kept in notes, not warned)
     if shrunk:
         info.append(f"default bounds of {', '.join(shrunk)} were narrowed to stay in one band regime {tuple(bands)}")
@@ -486,7 +286,7 @@ def fit(
             "end": dict(zip(free, map(float, x_end[i]))),
             "loss": float(losses[i]),
             "steps": int(steps[i]),
-            "status": _STATUS[int(status[i])],
+            "status": STATUS[int(status[i])],
         }
         for i in range(restarts)
     ]
@@ -501,7 +301,10 @@ def fit(
             x = onp.asarray(physical_batch(u_best[None, :], box, static))[0]
             residual, _ = residuals_and_jacobian(jnp.asarray(x, dtype), data, static)
             previous = sigmas
-            sigmas = _estimated_sigmas(curves, sigmas, onp.asarray(residual), len(free))
+            estimated = estimated_sigmas([onp.asarray(c.values) for c in curves], [c.sigma_known for c in curves],
+                                         sigmas, onp.asarray(residual), len(free))
+            # The estimates in the data's dtype (the stated sigmas as given).
+            sigmas = [s if c.sigma_known else jnp.asarray(s, c.values.dtype) for c, s in zip(curves, estimated)]
             data = data_with(sigmas)
             if batched:
                 # The same compiled program as the restarts (copies of one start): no second compilation.
@@ -510,47 +313,32 @@ def fit(
                 u2, _, _, status2, trace2 = run_single(u_best, data, static)
             u_best = u2
             traces.append(onp.asarray(trace2)[onp.isfinite(onp.asarray(trace2))])
-            change = max(float(onp.max(onp.abs(onp.asarray(new) / onp.asarray(old) - 1.0))) for new, old in zip(sigmas, previous))
+            change = relative_change(sigmas, previous)
             if change < 1e-3:
                 break
         stage2_trace = onp.concatenate(traces)
         if int(status2) >= 2:
-            notes.append((FitWarning, f"the refit with the estimated noise stopped: {_STATUS[int(status2)]}"))
+            notes.append((FitWarning, f"the refit with the estimated noise stopped: {STATUS[int(status2)]}"))
         if change >= 1e-3:
             notes.append((FitWarning, f"the noise estimate still changed by {change:.2g} after {_NOISE_ROUNDS} refits"))
     x_best = onp.asarray(physical_batch(u_best[None, :], box, static))[0]
     residual, jacobian = residuals_and_jacobian(jnp.asarray(x_best, dtype), data, static)
     residual, jacobian = onp.asarray(residual), onp.asarray(jacobian)
-    chi2 = float(residual @ residual)
-    dof = int(total - len(free))
-    reduced = chi2 / dof if dof > 0 else math.nan
+    chi2, dof, reduced = fit_statistics(residual, len(free))
     log_axes = onp.array([is_log_scale(lo, hi) for lo, hi in zip(lower, upper)])
     result = analyze(jacobian, x_best, list(free), log_axes, rcond=rcond, max_relative_error=max_relative_error)
-    if not any(c.sigma_known for c in curves) and dof > 0:
-        # Covariance scaled by the reduced chi^2 (= 1 up to rounding with the per-column estimate).
-        factor = math.sqrt(reduced)
-        result["covariance"] = result["covariance"] * reduced
-        result["standard_errors"] = result["standard_errors"] * factor
+    # Unknown noise: covariance scaled by the reduced chi^2 (= 1 up to rounding with the per-column estimate).
+    factor = noise_factor(reduced, dof, not any(c.sigma_known for c in curves))
+    result["covariance"] = result["covariance"] * factor
+    result["standard_errors"] = result["standard_errors"] * math.sqrt(factor)
     params = dict(values)
     params.update({name: float(v) for name, v in zip(free, x_best)})
 
-    _notes_for(notes, result, free, params, lower, upper, restart_rows, best, noise_known, reduced, dof, total)
-    derived = {"eta": _eta_with_error(params, free, result)} if rashba else {}
-    predictions, residual_blocks, offset = [], [], 0
-    noise_used, used_sigmas = {}, []
-    for curve, sigma, label in zip(curves, sigmas, _unique_labels(curves)):
-        size = curve.values.size
-        block = residual[offset : offset + size].reshape(curve.values.shape)
-        predictions.append(onp.asarray(curve.values) + block * onp.asarray(sigma))  # r = (prediction - value)/sigma
-        residual_blocks.append(block)
-        offset += size
-        sigma = onp.asarray(sigma)
-        used_sigmas.append(sigma)
-        # One number per column when it is the same for every row (estimated noise, or uniform sigma).
-        noise_used[label] = {
-            col: float(sigma[0, j]) if onp.all(sigma[:, j] == sigma[0, j]) else sigma[:, j].tolist()
-            for j, col in enumerate(curve.columns)
-        }
+    fit_notes(notes, result, free, params, lower, upper, restart_rows, best, noise_known, reduced, dof, total)
+    derived = {"eta": eta_with_error(params, free, result)} if rashba else {}
+    used_sigmas = [onp.asarray(sigma) for sigma in sigmas]
+    predictions, residual_blocks, noise_used = result_blocks([onp.asarray(c.values) for c in curves], used_sigmas, residual,
+                                                             [c.columns for c in curves], unique_labels(curves))
     for category, note in notes:
         warnings.warn(note, category, stacklevel=2)
     return FitResult(
@@ -583,117 +371,3 @@ def fit(
                   "restarts": restarts, "max_steps": max_steps, "seed": seed, "route": "rays" if spec is None else spec.route},
         units={name: parameter_unit(name) for name in names},
     )
-
-
-def _unique_labels(curves) -> list:
-    """Curve labels, made distinct with '#i' where they clash (keys of FitResult.noise)."""
-    labels = [c.label for c in curves]
-    return [f"{label}#{i}" if labels.count(label) > 1 else label for i, label in enumerate(labels)]
-
-
-def column_noise(block, num_free, total, values) -> onp.ndarray:
-    """Per-column noise (K,) from the raw residuals block (N, K) of one data set: sigma_c^2 = RSS_c/(N - p N/N_total)
-    with p free parameters over N_total values in all, floored at 1e-12 of the column's scale (`column_scale(values)`)."""
-    n = block.shape[0]
-    dof = n - num_free * n / total
-    estimate = onp.sqrt(onp.sum(block**2, axis=0) / max(dof, 1e-12))
-    return onp.maximum(estimate, 1e-12 * column_scale(values))
-
-
-def _estimated_sigmas(curves, sigmas, residual, num_free):
-    """Per-column noise of the curves without sigma from the residuals, sigma_c^2 = RSS_c/(N_c - p N_c/N).
-
-    Curves with sigma keep it. Returns one (N, K) array per curve (raw units).
-    """
-    total = residual.size
-    out, offset = [], 0
-    for curve, sigma, label in zip(curves, sigmas, _unique_labels(curves)):
-        size = curve.values.size
-        block = residual[offset : offset + size].reshape(curve.values.shape) * onp.asarray(sigma)
-        offset += size
-        if curve.sigma_known:
-            out.append(sigma)
-            continue
-        estimate = column_noise(block, num_free, total, onp.asarray(curve.values))
-        out.append(jnp.broadcast_to(jnp.asarray(estimate, curve.values.dtype), curve.values.shape))
-    return out
-
-
-def _eta_with_error(params, free, result):
-    eta = params["mass_ratio"] * ELECTRON_MASS * params["alpha"] ** 2 / (HBAR**2 * params["j_ex"])
-    # d log eta / d log x: exponents (2, -1, 1) for alpha, j_ex, mass_ratio.
-    exponents = {"alpha": 2.0, "j_ex": -1.0, "mass_ratio": 1.0}
-    gradient = onp.array([exponents.get(n, 0.0) * eta / params[n] for n in free])
-    if not onp.any(gradient):
-        return (float(eta), 0.0)
-    covariance = result["covariance"]
-    if not onp.all(onp.isfinite(result["standard_errors"])[gradient != 0.0]):
-        # eta may still be determined along the non-null directions: project on them.
-        vectors, null = result["eigenvectors"], result["null"]
-        g_log = gradient * result["scale"]  # d eta / d z
-        # eta is determined only if it has no component along a null direction (with the exact bands
-        # the determined combination is e.g. alpha^2.04 J^-1, and eta drifts along the valley).
-        if onp.any(null) and onp.linalg.norm(vectors[:, null].T @ g_log) > 1e-3 * onp.linalg.norm(g_log):
-            return (float(eta), math.inf)
-    variance = float(gradient @ covariance @ gradient)
-    return (float(eta), math.sqrt(max(variance, 0.0)))
-
-
-def _notes_for(notes, result, free, params, lower, upper, restarts, best, noise_known, reduced, dof, total):
-    """Append (warning category, sentence) pairs about identifiability, bounds, convergence, chi^2."""
-    bad = [d for d in result["directions"] if not d["determined"]]
-    if bad:
-        good = [d for d in result["directions"] if d["determined"]]
-        unknown = [n for n, ok in zip(free, result["identifiable"]) if not ok]
-        determined = "; ".join(
-            f"{d['combination']} = {d['value']:.5g} (relative error {d['relative_error']:.2g}{', ' + d['known'] if d['known'] else ''})"
-            for d in good
-        ) or "nothing"
-        weak = "; ".join(
-            f"{d['combination']} (relative error {'inf' if not math.isfinite(d['relative_error']) else format(d['relative_error'], '.2g')})"
-            for d in bad
-        )
-        notes.append((
-            IdentifiabilityWarning,
-            f"the data cannot separate {', '.join(unknown) or 'the free parameters'}: not identifiable along {weak} "
-            f"(condition number {result['condition_number']:.3g}); determined: {determined}. Fix some parameters "
-            "(--free / free=) or add curves that depend on them differently",
-        ))
-    for i, name in enumerate(free):
-        lo, hi = lower[i], upper[i]
-        x = params[name]
-        if is_log_scale(lo, hi):
-            position = math.log(x / lo) / math.log(hi / lo)
-        else:
-            position = (x - lo) / (hi - lo)
-        if position < 1e-3 or position > 1.0 - 1e-3:
-            which = "lower" if position < 0.5 else "upper"
-            notes.append((FitWarning, f"{name} = {x:.4g} {parameter_unit(name)} is at its {which} bound ({lo:g}, {hi:g}): widen the bounds"))
-    status = restarts[best]["status"]
-    if status not in _STATUS[:2]:
-        notes.append((FitWarning, f"the best restart did not converge: {status} (raise max_steps)"))
-    # Loss differences in chi^2 units; only with known noise are the restarts' weights the final ones.
-    best_loss = restarts[best]["loss"]
-    for i, r in enumerate(restarts):
-        if i == best or not noise_known:
-            continue
-        delta = (r["loss"] - best_loss) * 2.0 * total
-        far = [
-            (n, abs(r["end"][n] - params[n]) / result["standard_errors"][k])
-            for k, n in enumerate(free)
-            if result["identifiable"][k] and abs(r["end"][n] - params[n]) > 2.0 * result["standard_errors"][k]
-        ]
-        if delta < 1.0 and far:
-            where = ", ".join(f"{n} = {r['end'][n]:.4g} ({z:.1f} SE away)" for n, z in far)
-            notes.append((
-                FitWarning,
-                f"restart {i} reached an equally good fit (chi^2 higher by {delta:.2g}) at {where}: the loss has more than "
-                "one minimum; the standard errors describe the best one only",
-            ))
-            break
-    if noise_known and dof > 0 and reduced > 1.0 + 4.0 * math.sqrt(2.0 / dof):
-        notes.append((
-            FitWarning,
-            f"reduced chi^2 = {reduced:.3g} is well above 1 for {dof} degrees of freedom: the stated sigma is too small "
-            "or the model does not describe the data; standard errors assume the stated sigma",
-        ))
