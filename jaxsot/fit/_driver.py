@@ -141,3 +141,29 @@ def result_blocks(values, sigmas, residual, columns, labels) -> tuple:
         noise[label] = {c: float(sigma[0, j]) if onp.all(sigma[:, j] == sigma[0, j]) else sigma[:, j].tolist()
                         for j, c in enumerate(names)}
     return predicted, blocks, noise
+
+
+REPORT_WIDTH = 100
+"""Columns of a printed fit summary (the CLI's terminal budget)."""
+
+
+def report_lines(text: str, tag: str = "", width: int = REPORT_WIDTH) -> list:
+    """One summary row, with its bracketed `tag` on an indented line of its own when it would not fit.
+
+    Args:
+        text: the row (a combination, its value, relative error and verdict); kept on one line so the
+            columns of the table stay aligned.
+        tag: what the row means, e.g. "J tau = hbar |B_FL|/(2 |B_DL|)"; "" for none.
+        width: the column budget.
+
+    Returns:
+        The printed lines (one or two; a tag longer than the budget is wrapped further).
+    """
+    import textwrap
+
+    if not tag:
+        return [text]
+    if len(text) + len(tag) + 4 <= width:
+        return [f"{text}  [{tag}]"]
+    return [text, *textwrap.wrap(f"[{tag}]", width, initial_indent=" " * 6, subsequent_indent=" " * 7,
+                                 break_on_hyphens=False)]

@@ -2,11 +2,13 @@
 
 import dataclasses
 import math
+import textwrap
 
 import numpy as onp
 
 from ..constants import ELECTRON_MASS, HBAR
 from ._curves import FitWarning, IdentifiabilityWarning
+from ._driver import REPORT_WIDTH, report_lines
 from ._forward import parameter_unit
 from ._optimize import is_log_scale
 
@@ -101,16 +103,15 @@ class FitResult:
             if not math.isfinite(eta_se) and near:
                 eta_text = (f"{eta:.6g} (determined only approximately: the data fix {near[0]['combination']} below, "
                             f"relative error {near[0]['relative_error']:.2g})")
-            lines.append(f"eta = m alpha^2/(hbar^2 J) = {eta_text}")
+            lines.extend(textwrap.wrap(f"eta = m alpha^2/(hbar^2 J) = {eta_text}", REPORT_WIDTH, subsequent_indent="    "))
         lines.append(f"chi^2 = {self.chi2:.4g}, dof = {self.dof}, reduced chi^2 = {self.reduced_chi2:.4g} "
                      f"({'known noise' if self.noise_known else 'noise estimated from the residuals'})")
         lines.append(f"condition number (log parameters) = {self.condition_number:.3g}")
         for d in self.directions:
             flag = "determined" if d["determined"] else "NOT determined"
             rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
-            known = f"  [{d['known']}]" if d["known"] else ""
             value = f"{d['value']:<11.5g}" if d["determined"] else f"{'--':<11}"
-            lines.append(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}{known}")
+            lines.extend(report_lines(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}", d["known"] or ""))
         return "\n".join(lines)
 
     def to_dict(self) -> dict:

@@ -170,6 +170,7 @@ def test_amr_alone_flags_eta_and_reports_no_alpha_or_j():
     true_eta = 5.6856301 * 0.05**2 / (HBAR**2 * 1.0)
     assert 0 < eta_se < 0.01 * eta and abs(eta - true_eta) < 4 * eta_se
     assert "not identif" in result.summary()
+    assert max(map(len, result.summary().splitlines())) <= 100  # the CLI prints it on a terminal
 
 
 @pytest.fixture(scope="module")
