@@ -223,7 +223,8 @@ def fit(
     shrunk = [name for i, name in enumerate(free) if not given[i] and (lower[i], upper[i]) != default_bounds(name, values[name])]
     info = []  # sentences that need no action (kept in notes, not warned)
     if shrunk:
-        info.append(f"default bounds of {', '.join(shrunk)} were narrowed to stay in one band regime {tuple(bands)}")
+        info.append(f"default bounds of {', '.join(shrunk)} were narrowed to stay in one band regime "
+                    f"(occupied bands: {', '.join(f's = {int(b):+d}' for b in bands)})")
 
     total = sum(c.values.size for c in curves)
     noise_known = all(c.sigma_known for c in curves)
