@@ -432,11 +432,21 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         counts.append(count)
 
         # The extra levels have one shape (4 * cap triangles): one compiled scan body.
+        def level(p, data, valid, index):
+            out, refine = finest(p, data, valid, index < extra - 1)
+            p, data, valid, over, count = select(refine, cap, p, data)
+            return (p, data, valid, over), (out, count)
+
+        def skipped(p, data, valid, index):
+            # Nothing flagged at the level before: every output is zero weight (same shapes).
+            shapes = jax.eval_shape(level, p, data, valid, index)
+            return jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+
         def body(state, index):
             p, data, valid, overflow, smallest = state
             smallest = jnp.minimum(smallest, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
-            out, refine = finest(p, data, valid, index < extra - 1)
-            p, data, valid, over, count = select(refine, cap, p, data)
+            # A level where nothing was flagged is skipped (under vmap both branches run).
+            (p, data, valid, over), (out, count) = jax.lax.cond(jnp.any(valid), level, skipped, p, data, valid, index)
             return (p, data, valid, overflow | over, smallest), (out, count)
 
         state = (p, data, valid, overflow, min_splitting)
