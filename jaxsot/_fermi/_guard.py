@@ -17,6 +17,12 @@ def guard(tree, predicate, message):
     return jax.tree_util.tree_map(lambda leaf: eqx.error_if(leaf, predicate, message), tree)
 
 
+def branched_guard(tree, predicate, index, messages):
+    """`guard` with one of several messages, `messages[index]` (`equinox.branched_error_if`), so a traced
+    check can name a range of the offending value."""
+    return jax.tree_util.tree_map(lambda leaf: eqx.branched_error_if(leaf, predicate, index, messages), tree)
+
+
 def band_touching_report(model: TwoBandModel, fermi_energy) -> str | None:
     """A sentence when a band touching point k* lies in or near an occupied Fermi sea, else None.
 

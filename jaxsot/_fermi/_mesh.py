@@ -202,7 +202,8 @@ def _flags(p, data, fermi_energy, s):
     straddle: the vertices lie on both sides of E_F; refine: straddle, or E_F within first-order reach
     of a vertex (NEAR_FACTOR), or a possible band touching in an occupied or nearly occupied triangle;
     touch: that last condition alone; extremum: E_F within reach and the linear interpolant's
-    gradient much smaller than the vertex gradients (a minimum, maximum or saddle of eps inside)."""
+    gradient much smaller than the vertex gradients (a minimum, maximum or saddle of eps inside), or
+    an edge crossed twice by the Fermi line (`_edge_crossed_twice`)."""
     e, g = _band(data, s)
     size = _longest_edge(p)[:, None]
     gnorm = jnp.sqrt(jnp.sum(g * g, -1))
@@ -220,7 +221,26 @@ def _flags(p, data, fermi_energy, s):
     gx = (de1 * d2[:, 1] - de2 * d1[:, 1]) / det
     gy = (d1[:, 0] * de2 - d2[:, 0] * de1) / det
     extremum = near & (jnp.sqrt(gx * gx + gy * gy) < 0.5 * jnp.max(gnorm, -1))
+    extremum = extremum | (near & ~straddle & _edge_crossed_twice(p, e, g, fermi_energy))
     return straddle, straddle | near | touch, touch, extremum
+
+
+def _edge_crossed_twice(p, e, g, fermi_energy):
+    """True for triangles (T,) with an edge whose cubic Hermite interpolant of eps (vertex values and
+    gradients) crosses E_F although both its ends lie on one side: the Fermi line bulges across the
+    edge, between the vertices (a small hole or pocket, or a child of a refined cut triangle next to a
+    strongly curved line), and the triangle would be taken as whole, losing an arc of the line."""
+    t = jnp.asarray([0.25, 0.5, 0.75], p.dtype)
+    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
+    crossed = jnp.zeros(p.shape[0], bool)
+    for a, b in ((0, 1), (1, 2), (2, 0)):
+        d = p[:, b] - p[:, a]
+        ea, eb = e[:, a], e[:, b]
+        da, db = jnp.sum(g[:, a] * d, -1), jnp.sum(g[:, b] * d, -1)
+        h = h00 * ea[:, None] + h10 * da[:, None] + h01 * eb[:, None] + h11 * db[:, None]
+        side = (ea < fermi_energy)[:, None]
+        crossed = crossed | (((ea < fermi_energy) == (eb < fermi_energy)) & jnp.any((h < fermi_energy) != side, -1))
+    return crossed
 
 
 def _children(model, p, data):
@@ -412,11 +432,21 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         counts.append(count)
 
         # The extra levels have one shape (4 * cap triangles): one compiled scan body.
+        def level(p, data, valid, index):
+            out, refine = finest(p, data, valid, index < extra - 1)
+            p, data, valid, over, count = select(refine, cap, p, data)
+            return (p, data, valid, over), (out, count)
+
+        def skipped(p, data, valid, index):
+            # Nothing flagged at the level before: every output is zero weight (same shapes).
+            shapes = jax.eval_shape(level, p, data, valid, index)
+            return jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+
         def body(state, index):
             p, data, valid, overflow, smallest = state
             smallest = jnp.minimum(smallest, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
-            out, refine = finest(p, data, valid, index < extra - 1)
-            p, data, valid, over, count = select(refine, cap, p, data)
+            # A level where nothing was flagged is skipped (under vmap both branches run).
+            (p, data, valid, over), (out, count) = jax.lax.cond(jnp.any(valid), level, skipped, p, data, valid, index)
             return (p, data, valid, overflow | over, smallest), (out, count)
 
         state = (p, data, valid, overflow, min_splitting)

@@ -9,6 +9,7 @@ moments of a triangle, and the exact half-filling sum rule of the lattice model.
 import functools
 import itertools
 import math
+import re
 import warnings
 
 import jax
@@ -223,3 +224,57 @@ def test_traced_calls_enforce_the_ray_preconditions(ref):
         jax.block_until_ready(
             jax.jit(lambda e: jaxsot.conductivity(ref.make_case("g", 0.05, 0.5, [0.0, 0.0, 1.0]).model, e, 1.0, bands=(-1,)))(1.0)
         )
+
+
+def _near_touching_case(ref):
+    # In-plane M = x: the bands touch at k* = (0, J/alpha) = (0, 3.33) /nm; E_F 10 meV above eps(k*),
+    # so the touching point lies inside the lower band's sea (min/max Omega there ~1e-4).
+    p = ref.make_case("near touching", 0.3, 1.0, [1.0, 0.0, 0.0])
+    return p, p.c * (p.j_ex / p.alpha) ** 2 + 0.01
+
+
+def test_rays_refuse_a_near_touching_sea_eagerly_naming_distance_and_error(ref):
+    p, fermi_energy = _near_touching_case(ref)
+    with pytest.raises(ValueError, match="route = 'rays' is not allowed") as caught:
+        jaxsot.electron_density(p.model, fermi_energy, -1, route="rays")
+    message = str(caught.value)
+    number = r"([-+0-9.e]+)"
+    omega, kx, ky, distance = (
+        float(x) for x in re.search(rf"Omega = {number} eV .* at k = \[{number}, {number}\] 1/nm, {number} eV below", message).groups()
+    )
+    # The named Omega and distance below E_F against the closed form at the named k (b = (alpha ky - J, -alpha kx, 0)).
+    b = np.array([p.alpha * ky - p.j_ex, -p.alpha * kx])
+    assert omega == pytest.approx(np.linalg.norm(b), rel=1e-2, abs=1e-5)
+    assert distance == pytest.approx(fermi_energy - (p.c * (kx * kx + ky * ky) - np.linalg.norm(b)), rel=1e-2, abs=1e-5)
+    assert 0 < omega < 0.01 and 0 < distance < 0.02
+    assert float(re.search(r"expected relative error ~([-+0-9.e]+)", message).group(1)) > 1e-5
+    # Other ray-route functions refuse it too; "auto" takes the mesh.
+    with pytest.raises(ValueError, match="near band touching"):
+        jaxsot.fermi_contour(p.model, fermi_energy, -1, route="rays")
+    assert jaxsot.fermi_sea_route(p.model, fermi_energy) == "mesh"
+
+
+def test_rays_refuse_a_near_touching_sea_under_jit_and_grad(ref):
+    p, fermi_energy = _near_touching_case(ref)
+    f = lambda e: jaxsot.electron_density(p.model, e, -1, route="rays")  # noqa: E731
+    with pytest.raises(Exception, match=r"near band touching .* min/max Omega over the sea < 1e-3"):
+        jax.block_until_ready(jax.jit(f)(fermi_energy))
+    with pytest.raises(Exception, match="near band touching"):
+        jax.block_until_ready(jax.grad(f)(fermi_energy))
+    # Traced "auto" of a continuum model is the ray route with the same check (here under vmap).
+    with pytest.raises(Exception, match="near band touching"):
+        jax.block_until_ready(jax.vmap(lambda e: jaxsot.electron_density(p.model, e, -1))(jnp.full(2, fermi_energy)))
+
+
+def test_the_default_rashba_sea_is_not_refused(ref):
+    # `jaxsot run`'s defaults (alpha = 0.05 eV nm, J = 1 eV, theta = 60, phi = 30 deg, E_F = 1.5 eV):
+    # Omega stays above 0.4 of its largest value over the sea; rays eagerly, under jit and grad.
+    p = ref.make_case("run defaults", 0.05, 1.0, ref.angles_to_vector(math.radians(60.0), math.radians(30.0)))
+    eager = float(jaxsot.electron_density(p.model, 1.5, -1, route="rays"))
+    assert jaxsot.fermi_sea_route(p.model, 1.5) == "rays"
+    assert float(jax.jit(lambda e: jaxsot.electron_density(p.model, e, -1, route="rays"))(1.5)) == pytest.approx(eager, rel=1e-12)
+    # dn/dE_F = (1/(2 pi)^2) oint dl/|grad eps| against a finite difference of the eager density.
+    slope = float(jax.grad(lambda e: jaxsot.electron_density(p.model, e, -1, route="rays"))(1.5))
+    step = 1e-5
+    fd = (float(jaxsot.electron_density(p.model, 1.5 + step, -1, route="rays")) - float(jaxsot.electron_density(p.model, 1.5 - step, -1, route="rays"))) / (2 * step)
+    assert slope == pytest.approx(fd, rel=1e-6)
