@@ -64,7 +64,8 @@ from .._llg._equilibrium import relax as relax
 from .._llg._equilibrium import tangent_basis as tangent_basis
 from ._fields import METHODS, moment_per_area, sot_field_vectors
 
-HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field", "r_ohe")
+HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field", "r_ohe",
+                   "r_ane_field")
 """Parameters of `harmonic_hall_forward` (the ones a fit can vary), in this order."""
 
 HALL_PARAMETER_UNITS = {
@@ -78,9 +79,10 @@ HALL_PARAMETER_UNITS = {
     "r_ane": "ohm",
     "oersted_field": "T",
     "r_ohe": "ohm/T",
+    "r_ane_field": "ohm/T",
 }
 
-HALL_DEFAULTS = {"mass_ratio": 1.0, "r_phe": 0.0, "r_ane": 0.0, "oersted_field": 0.0, "r_ohe": 0.0}
+HALL_DEFAULTS = {"mass_ratio": 1.0, "r_phe": 0.0, "r_ane": 0.0, "oersted_field": 0.0, "r_ohe": 0.0, "r_ane_field": 0.0}
 """Values used for parameters missing from the dict; the others are required."""
 
 def thermal_coefficient(params, b_ext):
@@ -378,7 +380,8 @@ def harmonic_hall_forward(params: dict, settings: HallSettings):
             ones from HALL_DEFAULTS): alpha [eV nm], j_ex [eV], mass_ratio, tau [fs] (the electron model),
             anisotropy_field B_K [T] (uniaxial, along settings.easy_axis; the shape anisotropy mu0 M_s N
             comes on top), r_ahe, r_phe, r_ane [ohm], oersted_field [T] (along +y at the amplitude),
-            r_ohe [ohm/T] (ordinary Hall effect, R_OHE B_z in R_1w).
+            r_ohe [ohm/T] (ordinary Hall effect, R_OHE B_z in R_1w), r_ane_field [ohm/T] (field dependence of
+            the thermal term, R_ANE(B) = r_ane + r_ane_field |B_ext|; default 0).
         settings: the measurement (`HallSettings`: field points, sample, current, electron method).
 
     Returns: (R_1w, R_2w), each (N,) [ohm].

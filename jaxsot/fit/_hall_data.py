@@ -31,7 +31,7 @@ FIELD_COLUMN_UNITS = {"B_DL": "T", "B_FL": "T", "xi_DL": "1", "xi_FL": "1"}
 MICROSCOPIC = ("alpha", "j_ex", "mass_ratio", "tau")
 
 
-LINEAR = ("r_ahe", "r_phe", "r_ane", "r_ohe", "r_1w_offset", "r_2w_offset")
+LINEAR = ("r_ahe", "r_phe", "r_ane", "r_ohe", "r_ane_field", "r_1w_offset", "r_2w_offset")
 """Parameters that enter R_1w, R_2w linearly (solved by least squares for the first start)."""
 
 

@@ -171,7 +171,7 @@ def default_bounds(name, guess, data) -> tuple:
     if name in ("anisotropy_field", "r_ahe") and guess != 0.0:
         return tuple(sorted((guess / 10.0, guess * 10.0)))
     b_max = max([float(onp.max(onp.abs(d.field))) for d in hall] or [1.0]) or 1.0
-    scale = {"r_phe": 3.0 * r_1w, "r_1w_offset": 3.0 * r_1w, "r_ohe": 3.0 * r_1w / b_max, "r_ane": 3.0 * r_2w, "r_2w_offset": 3.0 * r_2w,
+    scale = {"r_phe": 3.0 * r_1w, "r_1w_offset": 3.0 * r_1w, "r_ohe": 3.0 * r_1w / b_max, "r_ane": 3.0 * r_2w, "r_ane_field": 3.0 * r_2w / b_max, "r_2w_offset": 3.0 * r_2w,
              "oersted_field": 0.1, "anisotropy_field": 10.0, "r_ahe": 3.0 * r_1w}[name]
     scale = max(scale, 2.0 * abs(guess), 1e-12)
     return (guess - scale, guess + scale)
@@ -392,7 +392,7 @@ def _time_domain(p, settings, frequency, gilbert, periods, settle_periods, sampl
                              damping_like=settings.damping_like)
     signals = lockin_harmonics(
         magnet, torque, settings.phi_h, settings.field, theta_h=settings.theta_h, r_ahe=p["r_ahe"], r_phe=p["r_phe"],
-        r_ane=p["r_ane"], oersted_field=p["oersted_field"], r_ohe=p["r_ohe"], frequency=frequency, periods=periods,
+        r_ane=p["r_ane"], oersted_field=p["oersted_field"], r_ohe=p["r_ohe"], r_ane_field=p["r_ane_field"], frequency=frequency, periods=periods,
         settle_periods=settle_periods, samples_per_period=samples_per_period, m_start=settings.m_start, rtol=rtol, atol=atol,
     )
     return signals.r_1w, signals.r_2w, signals.success

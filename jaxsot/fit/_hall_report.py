@@ -350,6 +350,9 @@ _NON_SOT = {
     "r_ane": "the thermal term R_ANE M_x (anomalous Nernst / spin Seebeck) and the damping-like field both go as "
              "cos(phi_H) for an in-plane magnet; only their field dependence differs (B_DL: 1/(B + B_d), R_ANE: "
              "constant): add sweeps at other field magnitudes, or fix r_ane",
+    "r_ane_field": "the field-dependent thermal term R_ANE,B |B| M_x and the damping-like field both go as cos(phi_H) "
+                   "for an in-plane magnet and both fall or grow with |B|: sweeps over a wide range of field "
+                   "magnitudes (B_DL/(B + B_d) against a straight line) separate them; else fix r_ane_field",
     "oersted_field": "the Oersted field and the field-like field have the same symmetry (even in M, along y): "
                      "harmonic Hall data cannot tell them apart; fix oersted_field (from the current in the "
                      "non-magnetic layers) or the field-like parameters",
