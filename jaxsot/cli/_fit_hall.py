@@ -31,7 +31,10 @@ HALL_FREE_HELP = (
     "alpha (eV nm; 0.05), j_ex (eV; 1), mass_ratio (1; 1), tau (fs; 10), anisotropy_field (T; from the data: "
     "mu0 M_s + 2 max B for a perpendicular easy axis, else 0.05, then scanned), r_ahe (ohm; max |R_1w|, then least "
     "squares), r_phe (ohm; 0, least squares), r_ane (ohm; 0: thermal term R_ANE M_x of R_2w), oersted_field "
-    "(T; 0: along +y at j0), r_ohe (ohm/T; 0: ordinary Hall R_OHE B_z in R_1w), r_1w_offset (ohm; 0), r_2w_offset (ohm; 0)"
+    "(T; 0: along +y at j0), r_ohe (ohm/T; 0: ordinary Hall R_OHE B_z in R_1w), r_ane_field (ohm/T; 0: R_ANE(B) = r_ane + "
+    "r_ane_field |B|), r_1w_offset (ohm; 0), r_2w_offset (ohm; 0). Another electron model (--model-kind): its own "
+    "names (e.g. hbar_v, j_ex, kinetic for ti-surface; start: the model's defaults) and tau replace alpha, j_ex, "
+    "mass_ratio, tau"
 )
 """The free-able harmonic Hall parameters with units and defaults (`jaxsot fit --help`)."""
 """The `jaxsot synth --kind` value of harmonic Hall data."""
