@@ -329,7 +329,7 @@ def fit_harmonic_hall(
     # lies within a few Gauss-Newton steps of the every-order one).
     static_restarts = static
     if orders == "all":
-        static_restarts = dataclasses.replace(static, kinds=tuple(("hall", "first") if k[0] == "hall" else k for k in kinds))
+        static_restarts = dataclasses.replace(static, kinds=tuple(("hall", "first") + k[2:] if k[0] == "hall" else k for k in kinds))
         info.append("restarts at first order in the current; the best point refitted at every order")
     start = _linear_start(values, free, lower, upper, guess, with_sigmas(sigmas), static_restarts, dtype, info)
     rng = onp.random.default_rng(seed)

@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import numpy as onp
 
 from .._core import check_count, check_range
-from .._core._params import model_parameters
+from .._core._model import RashbaFerromagnet, TwoBandModel
+from .._core._params import model_parameters, parameter_names, replace_parameters
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque
 from .._llg._magnet import PROBE_DIRECTIONS
 from .._measure import (
@@ -26,11 +27,13 @@ from .._measure import (
     lockin_harmonics,
 )
 from .._measure._fields import model_field_vectors, moment_per_area
-from .._measure._hall import hall_points, model_hall_torque, with_model_parameters
-from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points
+from .._measure._hall import check_model_hall_params, hall_points, model_hall_names, model_hall_torque, param_arrays, with_model_parameters
+from .._measure._harmonic import cast_floats, model_all_orders
+from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, check_phases
 from ._curves import DEFAULT_GUESS
 from ._forward import general_bands_at, general_model
-from ._hall_data import FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MICROSCOPIC, RASHBA_NAMES, SYNTH_ROUTES, sigma_of, values_of
+from ._hall_data import (FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MICROSCOPIC, OFFSETS, RASHBA_NAMES, SYNTH_ROUTES,
+                         sigma_of, values_of)
 from ._optimize import free_to_params, is_log_scale, minimize, to_physical
 
 
@@ -372,6 +375,7 @@ def synthesize_hall(
     rtol: float = 1e-10,
     atol: float = 1e-12,
     label: str = "synthetic",
+    model=None,
 ) -> HallData:
     """Synthetic harmonic Hall data at every order in the current plus Gaussian noise.
 
@@ -402,6 +406,10 @@ def synthesize_hall(
         rtol: relative tolerance of the LLG integration (time-domain route).
         atol: absolute tolerance of the LLG integration (time-domain route).
         label: name of the data in reports.
+        model: None (the Rashba ferromagnet of params), a `RashbaFerromagnet` (its alpha, j_ex, mass_ratio fill
+            the missing ones), or any other `TwoBandModel` with `with_magnetization` (exact bands): params then
+            take tau, any of its `jaxsot.parameter_names` (the others keep the model's values) and the magnet
+            and Hall names, as `jaxsot.harmonic_hall_forward(..., model=)`.
 
     Returns:
         HallData (label `label`).
@@ -411,23 +419,37 @@ def synthesize_hall(
     """
     if not isinstance(settings, HallSettings):
         raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
-    check_names("params", params)
-    p = {**HALL_DEFAULTS, "r_1w_offset": 0.0, "r_2w_offset": 0.0, **params}
-    missing = [n for n in ("alpha", "j_ex", "tau", "anisotropy_field", "r_ahe") if n not in p]
-    if missing:
-        raise ValueError(f"params is missing {missing}; required: alpha, j_ex, tau, anisotropy_field, r_ahe")
+    torque = None
+    if model is not None and not isinstance(model, TwoBandModel):
+        raise ValueError(f"model is a {type(model).__name__}; allowed: a jaxsot.TwoBandModel or None (the Rashba ferromagnet)")
+    if isinstance(model, TwoBandModel) and type(model) is RashbaFerromagnet:
+        params = {**{n: float(v) for n, v in model_parameters(model).items()}, **params}
+    elif model is not None:
+        torque, p = _general_torque(params, settings, model)
+    if torque is None:
+        check_names("params", params)
+        p = {**HALL_DEFAULTS, "r_1w_offset": 0.0, "r_2w_offset": 0.0, **params}
+        missing = [n for n in ("alpha", "j_ex", "tau", "anisotropy_field", "r_ahe") if n not in p]
+        if missing:
+            raise ValueError(f"params is missing {missing}; required: alpha, j_ex, tau, anisotropy_field, r_ahe")
     check_range("noise", noise, low=0.0)
     if sigma is not None and noise:
         raise ValueError("noise and sigma are both given; allowed: one of them")
     seed = check_count("seed", seed, minimum=0)
     if route not in SYNTH_ROUTES:
         raise ValueError(f"route = {route!r} is not allowed; allowed: {', '.join(map(repr, SYNTH_ROUTES))}")
-    if route == "quasi-static":
+    if route == "quasi-static" and torque is not None:
+        readout = param_arrays({k: p[k] for k in HALL_PARAMETERS[4:]}, settings)
+        out = model_all_orders(readout, torque, settings, check_phases(phases))
+        success, r_1w, r_2w = out.converged, out.r_1w, out.r_2w
+        failure = "the quasi-static equilibrium did not converge (the current switches the magnet, or raise phases)"
+    elif route == "quasi-static":
         out = harmonic_hall_all_orders({k: p[k] for k in HALL_PARAMETERS}, settings, phases=phases)
         success, r_1w, r_2w = out.converged, out.r_1w, out.r_2w
         failure = "the quasi-static equilibrium did not converge (the current switches the magnet, or raise phases)"
     else:
-        r_1w, r_2w, success = _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol)
+        r_1w, r_2w, success = _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol,
+                                           torque)
         failure = "the LLG integration failed (raise max_steps)"
     if not bool(jnp.all(success)):
         bad = int(onp.flatnonzero(~onp.asarray(success))[0])
@@ -447,11 +469,27 @@ def synthesize_hall(
                                   label=label)
 
 
-def _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol):
+def _general_torque(params, settings, model):
+    """(ModelTorque at the params' values, the full parameter dict) of a general model for `synthesize_hall`."""
+    names = parameter_names(model)
+    check_names("params", params, model_hall_names(model) + OFFSETS)
+    values = check_model_hall_params({k: v for k, v in params.items() if k not in OFFSETS}, model)
+    p = {**HALL_DEFAULTS, "r_1w_offset": 0.0, "r_2w_offset": 0.0, **values, **params}
+    if settings.model != "exact":
+        raise ValueError(f"settings.model = {settings.model!r}: the strong-exchange fields are closed forms of the Rashba "
+                         f"ferromagnet; model = {type(model).__name__} has none; allowed: 'exact'")
+    dtype = settings.phi_h.dtype
+    electrons = replace_parameters(model.astype(dtype), **{n: float(values[n]) for n in names if n in values})
+    torque = ModelTorque(electrons, settings.fermi_energy, settings.efield, float(values["tau"]), num=settings.num,
+                         field_like=settings.field_like, damping_like=settings.damping_like)
+    return cast_floats(torque, dtype), p
+
+
+def _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol, torque=None):
     magnet = Magnet(settings.ms_tesla, settings.thickness, gilbert, anisotropy_field=p["anisotropy_field"],
                     easy_axis=settings.easy_axis, demag=settings.demag, external_field=settings.bias_field)
     efield = jnp.stack([settings.rho0 * settings.current_density * 1e-9, jnp.zeros_like(settings.rho0)])
-    torque = SpinOrbitTorque(p["alpha"], p["j_ex"], settings.fermi_energy, efield, p["tau"], mass_ratio=p["mass_ratio"],
+    torque = torque if torque is not None else SpinOrbitTorque(p["alpha"], p["j_ex"], settings.fermi_energy, efield, p["tau"], mass_ratio=p["mass_ratio"],
                              method=settings.model, num=settings.num, field_like=settings.field_like,
                              damping_like=settings.damping_like)
     signals = lockin_harmonics(

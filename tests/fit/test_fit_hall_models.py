@@ -164,3 +164,26 @@ def test_cli_fit_of_another_model_kind(tmp_path, capsys):
     bad.optimizer, bad.model_kind = None, "ti-surface"
     with pytest.raises(Exception, match="allowed: distinct names from hbar_v, j_ex, kinetic, tau"):
         _fit_hall.run_fit_hall(bad)
+
+
+def test_every_order_synthesis_and_fit_of_another_model():
+    """synthesize_hall(model=) is `harmonic_hall(ModelTorque, phases=16)` (checked against the time-domain lock-in in
+    tests/measure/test_measure_hall_models.py); the every-order fit of those noise-free data returns tau."""
+    phi, field = np.array([0.3, 1.7, 3.5, 5.0]), np.array([0.1, 0.15, 0.1, 0.2])
+    settings = _settings(phi, field)
+    truth = {"hbar_v": TRUTH["hbar_v"], "tau": TRUTH["tau"], **HALL}
+    data = jaxsot.fit.synthesize_hall(truth, settings, model=MODEL, sigma=(1e-9, 1e-9), known_noise=True, seed=0)
+    magnet = jaxsot.Magnet(1.0, 1.0, 1.0, **MAGNET)
+    torque = jaxsot.ModelTorque(jaxsot.TISurfaceFerromagnet(0.3, 0.1, [0.0, 0.0, 1.0], kinetic=0.05), FERMI,
+                                jnp.asarray(EFIELD), TRUTH["tau"], num=NUM)
+    readout = {k: v for k, v in HALL.items() if k != "anisotropy_field"}  # the magnet carries it
+    ref = jaxsot.harmonic_hall(magnet, torque, RHO0, phi, field, m_start=settings.m_start, phases=16, **readout)
+    np.testing.assert_allclose(data.r_1w, np.asarray(ref.r_1w), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(data.r_2w, np.asarray(ref.r_2w), rtol=0, atol=1e-8 + 1e-6 * np.abs(np.asarray(ref.r_2w)).max())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit_harmonic_hall(data, model=MODEL, free=("tau",), guess={**HALL, "hbar_v": TRUTH["hbar_v"], "tau": 8.0},
+                                   num=NUM, orders="all", restarts=1)
+    assert result.parameters["tau"] == pytest.approx(TRUTH["tau"], rel=1e-6)
+    with pytest.raises(ValueError, match="params names 'alpha'"):
+        jaxsot.fit.synthesize_hall({"alpha": 0.1, **truth}, settings, model=MODEL)
