@@ -56,15 +56,18 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
 from .._core import check_count, check_finite, check_range, check_shape, float_dtype, is_concrete
-from .._llg import SpinOrbitTorque
+from .._core._model import RashbaFerromagnet, TwoBandModel
+from .._core._params import model_parameters, parameter_names, replace_parameters
+from .._llg import ModelTorque, SpinOrbitTorque
 from .._llg._equilibrium import anisotropy_matrix as anisotropy_matrix
 from .._llg._equilibrium import equilibrium as equilibrium
 from .._llg._equilibrium import gradient_hessian as gradient_hessian
 from .._llg._equilibrium import relax as relax
 from .._llg._equilibrium import tangent_basis as tangent_basis
-from ._fields import METHODS, moment_per_area, sot_field_vectors
+from ._fields import METHODS, model_field_vectors, moment_per_area, sot_field_vectors
 
-HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field", "r_ohe")
+HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field", "r_ohe",
+                   "r_ane_field")
 """Parameters of `harmonic_hall_forward` (the ones a fit can vary), in this order."""
 
 HALL_PARAMETER_UNITS = {
@@ -78,9 +81,10 @@ HALL_PARAMETER_UNITS = {
     "r_ane": "ohm",
     "oersted_field": "T",
     "r_ohe": "ohm/T",
+    "r_ane_field": "ohm/T",
 }
 
-HALL_DEFAULTS = {"mass_ratio": 1.0, "r_phe": 0.0, "r_ane": 0.0, "oersted_field": 0.0, "r_ohe": 0.0}
+HALL_DEFAULTS = {"mass_ratio": 1.0, "r_phe": 0.0, "r_ane": 0.0, "oersted_field": 0.0, "r_ohe": 0.0, "r_ane_field": 0.0}
 """Values used for parameters missing from the dict; the others are required."""
 
 def thermal_coefficient(params, b_ext):
@@ -365,29 +369,96 @@ def hall_points(params, settings: HallSettings, fields) -> HallSignals:
     return jax.vmap(one)(settings.phi_h, settings.theta_h, settings.field, settings.m_start)
 
 
-def harmonic_hall_forward(params: dict, settings: HallSettings):
-    """Predicted (R_1w, R_2w) (N,) each [ohm] of the Rashba ferromagnet at the settings' field points.
+def harmonic_hall_forward(params: dict, settings: HallSettings, *, model=None):
+    """Predicted (R_1w, R_2w) (N,) each [ohm] at the settings' field points, for the Rashba ferromagnet or any model.
 
     A pure, differentiable forward model for fitting (module docstring: quasi-static macrospin, implicit
     function theorem, lock-in convention). Points whose equilibrium did not converge are NaN.
-    jit/vmap/grad-friendly (jax.jit(harmonic_hall_forward) compiles once per settings structure). Any
-    other `TwoBandModel`: `jaxsot.harmonic_hall` with a `jaxsot.ModelTorque`.
+    jit/vmap/grad-friendly in params (jax.jit(harmonic_hall_forward) compiles once per settings structure;
+    with a general `model`, the model and the settings' Fermi energy must be concrete: its occupied bands
+    are checked on the host at the model's own values).
 
     Args:
         params: dict with names from HALL_PARAMETERS (units in HALL_PARAMETER_UNITS; missing optional
             ones from HALL_DEFAULTS): alpha [eV nm], j_ex [eV], mass_ratio, tau [fs] (the electron model),
             anisotropy_field B_K [T] (uniaxial, along settings.easy_axis; the shape anisotropy mu0 M_s N
             comes on top), r_ahe, r_phe, r_ane [ohm], oersted_field [T] (along +y at the amplitude),
-            r_ohe [ohm/T] (ordinary Hall effect, R_OHE B_z in R_1w).
+            r_ohe [ohm/T] (ordinary Hall effect, R_OHE B_z in R_1w), r_ane_field [ohm/T] (field dependence of
+            the thermal term, R_ANE(B) = r_ane + r_ane_field |B_ext|; default 0). With a general `model`: tau,
+            any of `jaxsot.parameter_names(model)` (the others keep the model's values) and the magnet and
+            Hall names above (`model_hall_names(model)`).
         settings: the measurement (`HallSettings`: field points, sample, current, electron method).
+        model: None (the Rashba ferromagnet of params), a `RashbaFerromagnet` (its alpha, j_ex, mass_ratio
+            fill the missing ones: the same route), or any other `TwoBandModel` with `with_magnetization`
+            (exact bands, `settings.model` must be "exact"; its magnetization is not used).
 
     Returns: (R_1w, R_2w), each (N,) [ohm].
 
     Raises:
-        ValueError: unknown or missing parameter names, or values out of range.
+        ValueError: unknown or missing parameter names, values out of range, or a model without the members.
     """
-    signals = rashba_points(_as_arrays(check_hall_params(params), settings), settings)
+    if model is not None and not isinstance(model, TwoBandModel):
+        raise ValueError(f"model is a {type(model).__name__}; allowed: a jaxsot.TwoBandModel or None (the Rashba ferromagnet)")
+    if model is None or type(model) is RashbaFerromagnet:
+        if model is not None and isinstance(params, dict):
+            params = {**{n: v for n, v in model_parameters(model).items()}, **params}
+        signals = rashba_points(_as_arrays(check_hall_params(params), settings), settings)
+        return signals.r_1w, signals.r_2w
+    if settings.model != "exact":
+        raise ValueError(f"settings.model = {settings.model!r}: the strong-exchange fields are closed forms of the Rashba "
+                         f"ferromagnet; model = {type(model).__name__} has none; allowed: 'exact'")
+    names = parameter_names(model)
+    values = check_model_hall_params(params, model)
+    torque = model_hall_torque(model, settings)
+    signals = _general_points(_as_arrays(values, settings), torque, names, settings)
     return signals.r_1w, signals.r_2w
+
+
+def model_hall_names(model) -> tuple:
+    """The parameter names of the harmonic Hall forward model of any `TwoBandModel`: the model's named
+    parameters (`jaxsot.parameter_names`), tau, then the magnet and Hall names of HALL_PARAMETERS."""
+    return tuple(parameter_names(model)) + ("tau",) + HALL_PARAMETERS[4:]
+
+
+def check_model_hall_params(params, model) -> dict:
+    """Params of a general model's Hall forward model with defaults (HALL_DEFAULTS); ValueError naming bad names."""
+    allowed = model_hall_names(model)
+    if not isinstance(params, dict):
+        raise ValueError(f"params is a {type(params).__name__}; allowed: a dict with keys from {', '.join(allowed)}")
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"params has unknown names {unknown} for {type(model).__name__}; allowed: {', '.join(allowed)}")
+    missing = [n for n in ("tau", "anisotropy_field", "r_ahe") if n not in params]
+    if missing:
+        raise ValueError(f"params is missing {missing}; required: tau, anisotropy_field, r_ahe")
+    out = {**{k: v for k, v in HALL_DEFAULTS.items() if k in allowed}, **params}
+    check_range("tau", out["tau"], low=0.0, low_inclusive=False, unit="fs")
+    for name in out:
+        check_finite(name, out[name])
+    return out
+
+
+def model_hall_torque(model, settings: HallSettings):
+    """The `ModelTorque` of a general model at the settings' E_F and E0 (host check of its occupied bands);
+    its tau and named parameters are replaced per evaluation (`with_model_parameters`)."""
+    torque = ModelTorque(model, settings.fermi_energy, settings.efield, 1.0, num=settings.num,
+                         field_like=settings.field_like, damping_like=settings.damping_like)
+    dtype = settings.phi_h.dtype
+    return jax.tree_util.tree_map(lambda x: x.astype(dtype) if eqx.is_array(x) and jnp.issubdtype(x.dtype, jnp.floating) else x,
+                                  torque)
+
+
+def with_model_parameters(torque, params, names):
+    """The ModelTorque with tau and its model's named parameters from params (traceable, differentiable)."""
+    model = replace_parameters(torque.model, **{n: params[n] for n in names if n in params})
+    return eqx.tree_at(lambda t: (t.model, t.tau), torque, (model, jnp.asarray(params["tau"], torque.tau.dtype)))
+
+
+@eqx.filter_jit
+def _general_points(params, torque, names, settings):
+    torque = with_model_parameters(torque, params, names)
+    moment = moment_per_area(settings.ms_tesla, settings.thickness)
+    return hall_points(params, settings, lambda m: model_field_vectors(torque, m, moment))
 
 
 def _as_arrays(params, settings):

@@ -43,6 +43,10 @@ def _model_all_orders(params, torque, settings, phases):
     return all_orders_points(params, torque, _model_fields(settings), settings, phases)
 
 
+model_all_orders = _model_all_orders
+"""Every-order signals of a `ModelTorque` (readout params as arrays, `HallSettings`, phases): `synthesize_hall`'s route."""
+
+
 def cast_floats(tree, dtype):
     """Every floating array of a pytree in `dtype` (integers, bools and static fields untouched)."""
     def cast(x):

@@ -31,7 +31,10 @@ HALL_FREE_HELP = (
     "alpha (eV nm; 0.05), j_ex (eV; 1), mass_ratio (1; 1), tau (fs; 10), anisotropy_field (T; from the data: "
     "mu0 M_s + 2 max B for a perpendicular easy axis, else 0.05, then scanned), r_ahe (ohm; max |R_1w|, then least "
     "squares), r_phe (ohm; 0, least squares), r_ane (ohm; 0: thermal term R_ANE M_x of R_2w), oersted_field "
-    "(T; 0: along +y at j0), r_ohe (ohm/T; 0: ordinary Hall R_OHE B_z in R_1w), r_1w_offset (ohm; 0), r_2w_offset (ohm; 0)"
+    "(T; 0: along +y at j0), r_ohe (ohm/T; 0: ordinary Hall R_OHE B_z in R_1w), r_ane_field (ohm/T; 0: R_ANE(B) = r_ane + "
+    "r_ane_field |B|), r_1w_offset (ohm; 0), r_2w_offset (ohm; 0). Another electron model (--model-kind): its own "
+    "names (e.g. hbar_v, j_ex, kinetic for ti-surface; start: the model's defaults) and tau replace alpha, j_ex, "
+    "mass_ratio, tau"
 )
 """The free-able harmonic Hall parameters with units and defaults (`jaxsot fit --help`)."""
 """The `jaxsot synth --kind` value of harmonic Hall data."""
@@ -216,7 +219,7 @@ def run_synth_hall(args) -> int:
 def run_fit_hall(args) -> int:
     """Fit harmonic Hall sweeps and/or field tables (all of args.data); write the usual outputs under args.out."""
     from ..fit._csv import FitDataError
-    from ..fit._hall import HALL_FIT_PARAMETERS, HALL_OPTIMIZERS
+    from ..fit._hall import HALL_OPTIMIZERS, hall_fit_names
     from ..fit._hall_csv import hall_csv_kind, read_hall_csv
 
     started = time.perf_counter()
@@ -234,11 +237,22 @@ def run_fit_hall(args) -> int:
         raise UsageError(f"{len(args.data)} data files; allowed: at most 100")
     if len(set(args.data)) != len(args.data):
         raise FitDataError(f"a data file is given twice ({', '.join(args.data)}); allowed: each file once")
+    # Another electron model (`--model-kind`, when the parser has it): its own parameter names, exact bands only.
+    model_kind = getattr(args, "model_kind", None) or "rashba"
+    electron_model = None
+    if model_kind != "rashba":
+        from ._model_config import build_model, parse_model_table
+
+        electron_model = build_model(parse_model_table("model", {"kind": model_kind}), None)
+        if args.model not in (None, "exact"):
+            raise UsageError(f"--model {args.model} is a closed form of the Rashba ferromagnet; --model-kind {model_kind} has none; "
+                             "allowed: --model exact")
+    allowed = hall_fit_names(electron_model)
     free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free is not None else None
-    if free is not None and (not free or any(n not in HALL_FIT_PARAMETERS for n in free) or len(set(free)) != len(free)):
-        raise UsageError(f"--free {args.free!r}: allowed: distinct names from {', '.join(HALL_FIT_PARAMETERS)}")
-    guess = parse_pairs("--guess", args.guess, HALL_FIT_PARAMETERS)
-    bounds = parse_pairs("--bounds", args.bounds, HALL_FIT_PARAMETERS, ranges=True)
+    if free is not None and (not free or any(n not in allowed for n in free) or len(set(free)) != len(free)):
+        raise UsageError(f"--free {args.free!r}: allowed: distinct names from {', '.join(allowed)}")
+    guess = parse_pairs("--guess", args.guess, allowed)
+    bounds = parse_pairs("--bounds", args.bounds, allowed, ranges=True)
     names = [pathlib.Path(n).name for n in args.data]
     data, rows = [], 0
     for given, name in zip(args.data, names):
@@ -254,6 +268,8 @@ def run_fit_hall(args) -> int:
     check_fit_size(rows, args.num, args.restarts, max_steps, args.max_state_steps, args.max_memory_GB)
     out = prepare_out(args.out, inputs=args.data)
     set_precision("float64")
+    if electron_model is not None:  # again in float64 (built above in JAX's default float to check the names)
+        electron_model = build_model(parse_model_table("model", {"kind": model_kind}), None)
     # Read again now that JAX computes in float64 (arrays made before may be float32; checked above).
     data = [read_hall_csv(given, fermi_energy=args.fermi_energy, label=label) for given, label in data]
     data = [d for item in data for d in (item if isinstance(item, list) else [item])]
@@ -270,11 +286,11 @@ def run_fit_hall(args) -> int:
         kind = "field sweep R_1w, R_2w" if hasattr(item, "r_1w") else f"field table {', '.join(item.columns)}"
         print(f"  {item.label}: {item.num_points} rows, {kind}, E_F = {item.fermi_energy:g} eV, "
               f"noise {'given' if item.sigma_known else 'unknown (estimated)'}")
-    print(f"  model {args.model}, {getattr(args, 'orders', 'first')} order{'s' if getattr(args, 'orders', 'first') == 'all' else ''} in the current, optimizer {optimizer}, {args.restarts} restarts; compiling the model and its Jacobian, then fitting",
+    print(f"  model {args.model if electron_model is None else type(electron_model).__name__ + ' (exact bands)'}, {getattr(args, 'orders', 'first')} order{'s' if getattr(args, 'orders', 'first') == 'all' else ''} in the current, optimizer {optimizer}, {args.restarts} restarts; compiling the model and its Jacobian, then fitting",
           flush=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
-        result = fit_harmonic_hall(data, free=free, guess=guess, bounds=bounds, model=args.model, num=args.num, optimizer=optimizer,
+        result = fit_harmonic_hall(data, free=free, guess=guess, bounds=bounds, model=args.model if electron_model is None else electron_model, num=args.num, optimizer=optimizer,
                                    orders=getattr(args, "orders", "first"),
                                    restarts=args.restarts, max_steps=max_steps, seed=args.seed,
                                    report_every=getattr(args, "report_every", 0) if optimizer == "lbfgs" else 0)

@@ -10,7 +10,9 @@ Data (plain NumPy containers, internal units: angles rad, fields T, resistances 
 - `FieldData`: N rows of effective fields B_DL^s, B_FL^s [T] at the current density j of each row, or
   efficiencies xi_DL, xi_FL, at given directions M. Forward model: `jaxsot.effective_fields` (the
   projections B_FL^s = B_FL.(P_perp y)/|P_perp y|^2, B_DL^s = B_DL.(M x y)/|M x y|^2, xi = (2e/hbar) M_s t_F B^s/j).
-Several data sets are fitted together; they share every parameter (one sample; each has its own settings,
+Any `TwoBandModel` (`model=`): the same data, with the model's named parameters and tau in place of alpha, j_ex,
+mass_ratio, tau (exact bands: `jaxsot.harmonic_hall_forward(..., model=)` and `jaxsot.effective_fields` of its
+`ModelTorque`). Several data sets are fitted together; they share every parameter (one sample; each has its own settings,
 so data at several Fermi energies enter one fit).
 
 Fit. Whitened residuals r = (prediction - data)/sigma of every column, loss mean(r^2)/2. Free parameters are
@@ -45,8 +47,11 @@ import jax.numpy as jnp
 import numpy as onp
 
 from .._core import check_count, check_finite, check_range
+from .._core._model import RashbaFerromagnet, TwoBandModel
+from .._core._params import model_parameters, parameter_names
 from .._measure import HallSettings
 from ._curves import FitWarning
+from ._forward import ModelSpec
 from ._driver import column_scale, estimated_sigmas, fit_statistics, noise_factor, relative_change, result_blocks
 from ._hall_data import (
     HALL_FIT_PARAMETERS,
@@ -54,8 +59,9 @@ from ._hall_data import (
     HALL_OPTIMIZERS,
     HALL_ORDERS,
     HallData,
+    HallNames,
     LINEAR,
-    MICROSCOPIC,
+    RASHBA_NAMES,
     columns_of,
     sigma_of,
     values_of,
@@ -132,6 +138,22 @@ def hall_linearity(data) -> dict | None:
             "intercept": float(c0), "slope": float(c1), "relative_change": float(change), "relative_change_error": change_error}
 
 
+def hall_fit_names(model=None) -> tuple:
+    """The names `fit_harmonic_hall(..., model=model)` may free, guess and bound: HALL_FIT_PARAMETERS for the
+    Rashba ferromagnet (None, a method name or a `RashbaFerromagnet`); for any other `TwoBandModel` its named
+    parameters (`jaxsot.parameter_names`), tau, then the magnet and Hall names and the offsets.
+
+    Args:
+        model: None, "exact", "strong_exchange" or a `jaxsot.TwoBandModel`.
+
+    Returns: the names, in the fit's order.
+    """
+    if not isinstance(model, TwoBandModel) or type(model) is RashbaFerromagnet:
+        return HALL_FIT_PARAMETERS
+    names = parameter_names(model)
+    return HallNames(electrons=names + ("tau",), model_names=names, model=type(model).__name__).all
+
+
 def fit_harmonic_hall(
     data,
     settings: HallSettings | None = None,
@@ -139,7 +161,7 @@ def fit_harmonic_hall(
     free=None,
     guess=None,
     bounds=None,
-    model: str | None = None,
+    model=None,
     num: int = 64,
     optimizer: str = "lm",
     restarts: int = 4,
@@ -166,7 +188,13 @@ def fit_harmonic_hall(
         bounds: {name: (lower, upper)} for free names (default: alpha, j_ex, mass_ratio guess/3..3 guess;
             tau, anisotropy_field, r_ahe guess/10..10 guess; signed coefficients guess +- 3 max|R|; the
             default sides of alpha, j_ex, mass_ratio narrowed to stay in one band regime).
-        model: "exact" (Fermi-contour fluxes, default) or "strong_exchange"; None: the settings' model, else "exact".
+        model: the electron model: "exact" (Rashba ferromagnet, Fermi-contour fluxes, default) or "strong_exchange"
+            (its closed forms); None: the settings' model, else "exact"; or any `jaxsot.TwoBandModel` with
+            `with_magnetization` (exact bands; its magnetization is not used): a `RashbaFerromagnet` fills the
+            guess of alpha, j_ex, mass_ratio (the same route as "exact"); any other model's named parameters
+            (`jaxsot.parameter_names(model)`, e.g. hbar_v, j_ex, kinetic of `TISurfaceFerromagnet`) and tau
+            become the electron names of free, guess and bounds (default free: all of them, and the magnet and
+            Hall names), analysed for identifiability by those names; its own values are the default guess.
         num: rays per Fermi contour (>= 8).
         optimizer: "lm" (default): Levenberg-Marquardt in the reparameterized coordinates, on the jitted
             residuals and Jacobian that also give the standard errors (one compilation), restarts one after
@@ -195,10 +223,20 @@ def fit_harmonic_hall(
         ValueError: naming the argument, its value and what is allowed.
     """
     data = as_data_list(data, settings)
+    names, spec, model_guess = RASHBA_NAMES, None, {}
+    if isinstance(model, TwoBandModel):
+        if type(model) is RashbaFerromagnet:
+            model_guess = {n: float(v) for n, v in model_parameters(model).items()}
+            model = "exact"
+        else:
+            spec = ModelSpec(model, parameter_names(model), "rays")
+            names = HallNames(electrons=spec.names + ("tau",), model_names=spec.names, model=type(model).__name__)
+            model = "exact"
     if model is None:
         model = settings.model if isinstance(settings, HallSettings) else "exact"
     if model not in ("exact", "strong_exchange"):
-        raise ValueError(f"model = {model!r} is not allowed; allowed: 'exact', 'strong_exchange'")
+        raise ValueError(f"model = {model!r} is not allowed; allowed: 'exact', 'strong_exchange', or a jaxsot.TwoBandModel")
+    fit_names = names.all
     num = check_count("num", num, minimum=8)
     if orders not in HALL_ORDERS:
         raise ValueError(f"orders = {orders!r} is not allowed; allowed: {', '.join(map(repr, HALL_ORDERS))}")
@@ -217,50 +255,50 @@ def fit_harmonic_hall(
     labels = [d.label for d in data]
     labels = [f"{lab}#{i}" if labels.count(lab) > 1 else lab for i, lab in enumerate(labels)]
 
-    depends = depended_names(data)
+    depends = depended_names(data, names.electrons)
     has_hall = any(isinstance(d, HallData) for d in data)
     guess = dict(guess or {})
-    check_names("guess", guess)
-    values = default_guess(data)
+    check_names("guess", guess, fit_names)
+    values = {**default_guess(data, spec.model if spec is not None else None), **model_guess}
     for name, value in guess.items():
         check_finite(f"guess[{name!r}]", value)
         values[name] = float(value)
-    for name in ("j_ex", "tau", "mass_ratio"):
+    for name in ("tau",) if names.general else ("j_ex", "tau", "mass_ratio"):
         check_range(f"guess[{name!r}]", values[name], low=0.0, low_inclusive=False, unit=HALL_FIT_UNITS[name])
-    if values["alpha"] == 0.0:
+    if not names.general and values["alpha"] == 0.0:
         raise ValueError("guess['alpha'] = 0 eV nm; allowed: a non-zero Rashba coupling (either sign)")
     if free is None:
-        free = default_free(data)
+        free = default_free(data, names)
     free = (free,) if isinstance(free, str) else tuple(free)
-    check_names("free", free)
+    check_names("free", free, fit_names)
     if not free or len(set(free)) != len(free):
-        raise ValueError(f"free = {free!r}; allowed: distinct names from {', '.join(HALL_FIT_PARAMETERS)}")
+        raise ValueError(f"free = {free!r}; allowed: distinct names from {', '.join(fit_names)}")
     unused = [n for n in free if n not in depends]
     if unused:
         raise ValueError(f"free names {unused[0]!r}, on which no data set depends (the Hall parameters need HallData); "
-                         f"allowed: {', '.join(n for n in HALL_FIT_PARAMETERS if n in depends)}")
-    free = tuple(n for n in HALL_FIT_PARAMETERS if n in free)
+                         f"allowed: {', '.join(n for n in fit_names if n in depends)}")
+    free = tuple(n for n in fit_names if n in free)
     bounds = dict(bounds or {})
-    check_names("bounds", bounds)
+    check_names("bounds", bounds, fit_names)
     lower, upper, given = [], [], []
     for name in free:
         if name in bounds:
             lo, hi = (float(b) for b in bounds[name])
             check_finite(f"bounds[{name!r}]", [lo, hi])
             if not lo < values[name] < hi:
-                raise ValueError(f"bounds[{name!r}] = ({lo:g}, {hi:g}) {HALL_FIT_UNITS[name]} do not contain the guess "
+                raise ValueError(f"bounds[{name!r}] = ({lo:g}, {hi:g}) {names.unit(name)} do not contain the guess "
                                  f"{values[name]:g}; allowed: lower < guess < upper")
-            if name in ("j_ex", "tau", "mass_ratio") and not lo > 0.0:
+            if name in (("tau",) if names.general else ("j_ex", "tau", "mass_ratio")) and not lo > 0.0:
                 raise ValueError(f"bounds[{name!r}] = ({lo:g}, {hi:g}); allowed: lower > 0 for {name}")
         else:
-            lo, hi = default_bounds(name, values[name], data)
+            lo, hi = default_bounds(name, values[name], data, names)
         lower.append(lo)
         upper.append(hi)
         given.append(name in bounds)
     for name in bounds:
         if name not in free:
             raise ValueError(f"bounds for {name!r}: it is not free; allowed: bounds for {', '.join(free)}")
-    bands = settle_box(values, data, model, free, lower, upper, given)
+    bands = settle_box(values, data, model, free, lower, upper, given, spec)
 
     total = sum(d.num_points * len(columns_of(d)) for d in data)
     noise_known = all(d.sigma_known for d in data)
@@ -272,13 +310,13 @@ def fit_harmonic_hall(
         notes.append((FitWarning, "JAX runs in float32: fits need float64 (switch on JAX's jax_enable_x64 option before "
                                   "creating arrays); gradients and standard errors are unreliable in float32"))
     sigmas = [sigma_of(d) if d.sigma_known else onp.broadcast_to(column_scale(values_of(d)), values_of(d).shape) for d in data]
-    blocks, kinds = build_blocks(data, model, num, bands, sigmas, values, dtype, orders)
+    blocks, kinds = build_blocks(data, model, num, bands, sigmas, values, dtype, orders, spec)
     static = HallStatic(kinds=kinds, free=free, transform=tuple(transform_kind(lo, hi) for lo, hi in zip(lower, upper)),
                      max_steps=max_steps, gtol=float(gtol), ftol=float(ftol), report_every=report_every)
 
     def box_with(vals):
         return {"lower": jnp.asarray(lower, dtype), "upper": jnp.asarray(upper, dtype),
-                "fixed": {n: jnp.asarray(vals[n], dtype) for n in HALL_FIT_PARAMETERS if n not in free}}
+                "fixed": {n: jnp.asarray(vals[n], dtype) for n in fit_names if n not in free}}
 
     box = box_with(values)
 
@@ -291,14 +329,14 @@ def fit_harmonic_hall(
     # lies within a few Gauss-Newton steps of the every-order one).
     static_restarts = static
     if orders == "all":
-        static_restarts = dataclasses.replace(static, kinds=tuple(("hall", "first") if k[0] == "hall" else k for k in kinds))
+        static_restarts = dataclasses.replace(static, kinds=tuple(("hall", "first") + k[2:] if k[0] == "hall" else k for k in kinds))
         info.append("restarts at first order in the current; the best point refitted at every order")
     start = _linear_start(values, free, lower, upper, guess, with_sigmas(sigmas), static_restarts, dtype, info)
     rng = onp.random.default_rng(seed)
     u_guess = to_unconstrained(start, free, lower, upper)
     # Restarts explore the electrons' box; the magnet and Hall parameters, which R_1w pins down, start at the
     # least-squares start (random anisotropy fields would land on other magnetization states).
-    randomized = onp.array([n in MICROSCOPIC for n in free])
+    randomized = onp.array([n in names.electrons for n in free])
     starts = [u_guess]
     for t in rng.uniform(0.05, 0.95, (restarts - 1, len(free))):
         starts.append(onp.where(randomized, onp.log(t) - onp.log1p(-t), u_guess))
@@ -353,15 +391,16 @@ def fit_harmonic_hall(
                          "check the branch and the field range, or narrow the bounds")
     chi2, dof, reduced = fit_statistics(residual, len(free))
     params = {**values, **{n: float(v) for n, v in zip(free, x_best)}}
-    analysis = uncertainty(jacobian, x_best, free, lower, upper, rcond, max_relative_error)
+    analysis = uncertainty(jacobian, x_best, free, lower, upper, rcond, max_relative_error, names.electrons)
     factor = noise_factor(reduced, dof, not any(d.sigma_known for d in data))
     analysis["covariance"] = analysis["covariance"] * factor
     analysis["standard_errors"] = analysis["standard_errors"] * math.sqrt(factor)
-    derived, derived_at = derived_quantities(params, free, analysis, data, model, num, bands, dtype)
-    fit_notes(notes, analysis, free, params, lower, upper, noise_known, reduced, dof)
+    derived, derived_at = derived_quantities(params, free, analysis, data, model, num, bands, dtype, spec)
+    fit_notes(notes, analysis, free, params, lower, upper, noise_known, reduced, dof, names)
     separability_notes(notes, jacobian, free)
-    model_note(notes, model, free, params, lower, upper,
-                poor=noise_known and dof > 0 and reduced > 1.0 + 4.0 * math.sqrt(2.0 / dof))
+    if not names.general:
+        model_note(notes, model, free, params, lower, upper,
+                   poor=noise_known and dof > 0 and reduced > 1.0 + 4.0 * math.sqrt(2.0 / dof))
 
     predicted, residual_blocks, noise_used = result_blocks([values_of(d) for d in data], sigmas, residual,
                                                            [columns_of(d) for d in data], labels)
@@ -393,7 +432,9 @@ def fit_harmonic_hall(
         trace=onp.asarray(trace),
         bounds={n: (lo, hi) for n, lo, hi in zip(free, lower, upper)},
         notes=tuple(info + [text for _, text in notes]),
-        settings={"model": model, "orders": orders, "optimizer": optimizer, "num": num, "bands": [list(b) for b in bands], "restarts": restarts, "max_steps": max_steps,
+        settings={**({"electron_model": names.model, "names": list(fit_names),
+                     "units": {n: names.unit(n) for n in fit_names}} if names.general else {}),
+                  "model": model, "orders": orders, "optimizer": optimizer, "num": num, "bands": [list(b) for b in bands], "restarts": restarts, "max_steps": max_steps,
                   "seed": seed, "derived_at": derived_at, "fermi_energies": [d.fermi_energy for d in data]},
     )
 

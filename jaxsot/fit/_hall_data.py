@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as onp
 
 from .._core import check_finite, check_range
+from ._forward import parameter_unit
 from .._measure import HALL_PARAMETER_UNITS, HALL_PARAMETERS, REFERENCE_CURRENT, HallSettings
 
 
@@ -30,8 +31,42 @@ FIELD_COLUMN_UNITS = {"B_DL": "T", "B_FL": "T", "xi_DL": "1", "xi_FL": "1"}
 
 MICROSCOPIC = ("alpha", "j_ex", "mass_ratio", "tau")
 
+OFFSETS = ("r_1w_offset", "r_2w_offset")
 
-LINEAR = ("r_ahe", "r_phe", "r_ane", "r_ohe", "r_1w_offset", "r_2w_offset")
+
+@dataclasses.dataclass(frozen=True)
+class HallNames:
+    """The names a harmonic Hall fit varies: the electrons' (Rashba: MICROSCOPIC; any model: its
+    `jaxsot.parameter_names` and tau), then the magnet and Hall names and the offsets.
+
+    Args:
+        electrons: names of the electron model's parameters, tau included.
+        model_names: the names replaced in a general model (`jaxsot.replace_parameters`); () for the Rashba route.
+        model: the general model's class name ("" for the Rashba route).
+    """
+
+    electrons: tuple = MICROSCOPIC
+    model_names: tuple = ()
+    model: str = ""
+
+    @property
+    def all(self) -> tuple:
+        """Every name, in the fit's order (HALL_FIT_PARAMETERS for the Rashba route)."""
+        return self.electrons + HALL_PARAMETERS[4:] + OFFSETS
+
+    @property
+    def general(self) -> bool:
+        return bool(self.model)
+
+    def unit(self, name) -> str:
+        """The unit of a name (HALL_FIT_UNITS, else the shipped models' units, else "model units")."""
+        return HALL_FIT_UNITS.get(name) or parameter_unit(name)
+
+
+RASHBA_NAMES = HallNames()
+
+
+LINEAR = ("r_ahe", "r_phe", "r_ane", "r_ohe", "r_ane_field", "r_1w_offset", "r_2w_offset")
 """Parameters that enter R_1w, R_2w linearly (solved by least squares for the first start)."""
 
 

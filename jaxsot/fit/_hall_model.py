@@ -11,7 +11,10 @@ import jax.numpy as jnp
 import numpy as onp
 
 from .._core import check_count, check_range
-from .._llg import Magnet, SpinOrbitTorque
+from .._core._model import RashbaFerromagnet, TwoBandModel
+from .._core._params import model_parameters, parameter_names, replace_parameters
+from .._llg import Magnet, ModelTorque, SpinOrbitTorque
+from .._llg._magnet import PROBE_DIRECTIONS
 from .._measure import (
     HALL_DEFAULTS,
     HALL_PARAMETERS,
@@ -23,8 +26,14 @@ from .._measure import (
     harmonic_hall_all_orders,
     lockin_harmonics,
 )
+from .._measure._fields import model_field_vectors, moment_per_area
+from .._measure._hall import check_model_hall_params, hall_points, model_hall_names, model_hall_torque, param_arrays, with_model_parameters
+from .._measure._harmonic import cast_floats, model_all_orders
+from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, check_phases
 from ._curves import DEFAULT_GUESS
-from ._hall_data import FieldData, HALL_FIT_PARAMETERS, HallData, MICROSCOPIC, SYNTH_ROUTES, sigma_of, values_of
+from ._forward import general_bands_at, general_model
+from ._hall_data import (FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MICROSCOPIC, OFFSETS, RASHBA_NAMES, SYNTH_ROUTES,
+                         sigma_of, values_of)
 from ._optimize import free_to_params, is_log_scale, minimize, to_physical
 
 
@@ -32,7 +41,7 @@ from ._optimize import free_to_params, is_log_scale, minimize, to_physical
 class HallStatic:
     """What the compiled residuals and optimizer are specialized on (hashable); data and bounds are traced."""
 
-    kinds: tuple  # per data set: ("hall", orders) or ("fields", columns, model)
+    kinds: tuple  # per data set: ("hall", orders[, model names]) or ("fields", columns, model[, model names])
     free: tuple
     transform: tuple
     max_steps: int = 200
@@ -41,12 +50,16 @@ class HallStatic:
     report_every: int = 0
 
 
-def _field_predictions(params, block, columns, model):
-    """(N, K) predictions of a FieldData block: B^s = b(M) j [T] or xi(M) [1]."""
-    torque = eqx.tree_at(
-        lambda t: (t.alpha, t.j_ex, t.tau, t.mass_ratio), block["torque"],
-        (params["alpha"], params["j_ex"], params["tau"], params["mass_ratio"]),
-    )
+def _field_predictions(params, block, columns, model, names=None):
+    """(N, K) predictions of a FieldData block: B^s = b(M) j [T] or xi(M) [1]; names: a general model's
+    parameter names (its ModelTorque in the block), None for the Rashba ferromagnet."""
+    if names is not None:
+        torque = with_model_parameters(block["torque"], params, names)
+    else:
+        torque = eqx.tree_at(
+            lambda t: (t.alpha, t.j_ex, t.tau, t.mass_ratio), block["torque"],
+            (params["alpha"], params["j_ex"], params["tau"], params["mass_ratio"]),
+        )
     out = effective_fields(block["magnet"], torque, block["m"], block["rho0"], methods=(model,))
     fields = out.exact if model == "exact" else out.strong_exchange
     table = {
@@ -62,7 +75,10 @@ def predictions(params, blocks, static):
     """Model values (N, K) of every data set (list), from a full parameter dict."""
     out = []
     for kind, block in zip(static.kinds, blocks):
-        if kind[0] == "hall":
+        if kind[0] == "hall" and len(kind) > 2:
+            r_1w, r_2w = _general_hall(params, block, kind[1], kind[2])
+            out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
+        elif kind[0] == "hall":
             hall = {k: params[k] for k in HALL_PARAMETERS}
             if kind[1] == "all":
                 out_all = harmonic_hall_all_orders(hall, block["settings"])
@@ -71,8 +87,21 @@ def predictions(params, blocks, static):
                 r_1w, r_2w = harmonic_hall_forward(hall, block["settings"])
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
         else:
-            out.append(_field_predictions(params, block, kind[1], kind[2]))
+            out.append(_field_predictions(params, block, kind[1], kind[2], kind[3] if len(kind) > 3 else None))
     return out
+
+
+def _general_hall(params, block, orders, names):
+    """(R_1w, R_2w) of a general model's Hall block (its ModelTorque in the block, parameters by name)."""
+    settings = block["settings"]
+    torque = with_model_parameters(block["torque"], params, names)
+    hall = {k: params[k] for k in HALL_PARAMETERS[4:]}
+    moment = moment_per_area(settings.ms_tesla, settings.thickness)
+    if orders == "all":
+        out = all_orders_points(hall, torque, lambda p, t, m: model_field_vectors(t, m, moment), settings, DEFAULT_PHASES)
+        return out.r_1w, out.r_2w
+    signals = hall_points(hall, settings, lambda m: model_field_vectors(torque, m, moment))
+    return signals.r_1w, signals.r_2w
 
 
 def _residuals(params, blocks, static):
@@ -106,10 +135,10 @@ def residuals_and_jacobian(x, data, static):
     return fun(x), jax.jacfwd(fun)(x)
 
 
-def check_names(what, names):
-    bad = [n for n in names if n not in HALL_FIT_PARAMETERS]
+def check_names(what, names, allowed=HALL_FIT_PARAMETERS):
+    bad = [n for n in names if n not in allowed]
     if bad:
-        raise ValueError(f"{what} names {bad[0]!r}; allowed: {', '.join(HALL_FIT_PARAMETERS)}")
+        raise ValueError(f"{what} names {bad[0]!r}; allowed: {', '.join(allowed)}")
 
 
 def as_data_list(data, settings):
@@ -125,10 +154,12 @@ def as_data_list(data, settings):
     return data
 
 
-def default_free(data) -> tuple:
-    """The parameters `fit_harmonic_hall` fits when free is None, for a list of HallData / FieldData."""
+def default_free(data, names: HallNames = RASHBA_NAMES) -> tuple:
+    """The parameters `fit_harmonic_hall` fits when free is None, for a list of HallData / FieldData
+    (a general model: all its named parameters and tau, instead of alpha, j_ex, tau)."""
     has_hall = any(isinstance(d, HallData) for d in data)
-    free = ("alpha", "j_ex", "tau") + (("anisotropy_field", "r_ahe", "r_phe") if has_hall else ())
+    electrons = names.electrons if names.general else ("alpha", "j_ex", "tau")
+    free = electrons + (("anisotropy_field", "r_ahe", "r_phe") if has_hall else ())
     if has_hall and all(_in_plane(d) for d in data if isinstance(d, HallData)):
         # In-plane magnets: the thermal (anomalous Nernst / spin Seebeck) term R_ANE M_x has the angular
         # dependence of the damping-like term (cos phi): leaving it out would bias B_DL.
@@ -142,10 +173,14 @@ def _in_plane(data) -> bool:
     return abs(u[2]) < 0.5 * float(onp.linalg.norm(u))
 
 
-def default_guess(data) -> dict:
-    """Starting values: jaxsot.fit's DEFAULT_GUESS for the electrons, HALL_DEFAULTS, and scales from the data."""
+def default_guess(data, model=None) -> dict:
+    """Starting values: jaxsot.fit's DEFAULT_GUESS for the electrons (a general model: its own values and
+    DEFAULT_GUESS's tau), HALL_DEFAULTS, and scales from the data."""
     # anisotropy_field and r_ahe = 0 are placeholders: without a Hall curve nothing depends on them.
     guess = {**DEFAULT_GUESS, **HALL_DEFAULTS, "anisotropy_field": 0.0, "r_ahe": 0.0, "r_1w_offset": 0.0, "r_2w_offset": 0.0}
+    if model is not None:
+        electrons = {n: float(v) for n, v in model_parameters(model).items()}
+        guess = {**electrons, "tau": guess["tau"], **{k: v for k, v in guess.items() if k not in MICROSCOPIC}}
     hall = [d for d in data if isinstance(d, HallData)]
     if hall:
         r_1w = onp.concatenate([d.r_1w for d in hall])
@@ -160,8 +195,11 @@ def default_guess(data) -> dict:
     return guess
 
 
-def default_bounds(name, guess, data) -> tuple:
+def default_bounds(name, guess, data, names: HallNames = RASHBA_NAMES) -> tuple:
     hall = [d for d in data if isinstance(d, HallData)]
+    if name in names.model_names:
+        # A general model's own parameter: a factor 3 either way (one-signed), +-1 model unit about zero.
+        return tuple(sorted((guess / 3.0, guess * 3.0))) if guess != 0.0 else (-1.0, 1.0)
     r_1w = max([float(onp.max(onp.abs(d.r_1w))) for d in hall] or [1.0])
     r_2w = max([float(onp.max(onp.abs(d.r_2w))) for d in hall] or [1.0])
     if name in ("alpha", "j_ex", "mass_ratio"):
@@ -171,34 +209,38 @@ def default_bounds(name, guess, data) -> tuple:
     if name in ("anisotropy_field", "r_ahe") and guess != 0.0:
         return tuple(sorted((guess / 10.0, guess * 10.0)))
     b_max = max([float(onp.max(onp.abs(d.field))) for d in hall] or [1.0]) or 1.0
-    scale = {"r_phe": 3.0 * r_1w, "r_1w_offset": 3.0 * r_1w, "r_ohe": 3.0 * r_1w / b_max, "r_ane": 3.0 * r_2w, "r_2w_offset": 3.0 * r_2w,
+    scale = {"r_phe": 3.0 * r_1w, "r_1w_offset": 3.0 * r_1w, "r_ohe": 3.0 * r_1w / b_max, "r_ane": 3.0 * r_2w, "r_ane_field": 3.0 * r_2w / b_max, "r_2w_offset": 3.0 * r_2w,
              "oersted_field": 0.1, "anisotropy_field": 10.0, "r_ahe": 3.0 * r_1w}[name]
     scale = max(scale, 2.0 * abs(guess), 1e-12)
     return (guess - scale, guess + scale)
 
 
-def depended_names(data) -> set:
-    names = set(MICROSCOPIC)
+def depended_names(data, electrons=MICROSCOPIC) -> set:
+    names = set(electrons)
     if any(isinstance(d, HallData) for d in data):
         names |= set(HALL_FIT_PARAMETERS)
     return names
 
 
-def _bands(values, data, model):
-    """Occupied bands per data set at `values` (exact model; `jaxsot.hall_bands`), () for strong exchange."""
+def _bands(values, data, model, spec=None):
+    """Occupied bands per data set at `values` (exact model; `jaxsot.hall_bands`), () for strong exchange;
+    a general model's (`ModelSpec`) at the probe directions of M (its bands may depend on all of M)."""
+    if spec is not None:
+        return [general_bands_at(spec, values, d.fermi_energy, PROBE_DIRECTIONS) for d in data]
     if model != "exact":
         return [() for _ in data]
     return [hall_bands({k: values[k] for k in HALL_PARAMETERS}, d.fermi_energy) for d in data]
 
 
-def settle_box(values, data, model, free, lower, upper, given):
-    """Bands at the guess; narrow default (not given) bounds of alpha, j_ex, mass_ratio until every corner of
-    the box has the same occupied bands (the compiled exact model is specialized on them)."""
+def settle_box(values, data, model, free, lower, upper, given, spec=None):
+    """Bands at the guess; narrow default (not given) bounds of alpha, j_ex, mass_ratio (a general model's
+    named parameters) until every corner of the box has the same occupied bands (the compiled exact model is
+    specialized on them)."""
     try:
-        bands = _bands(values, data, model)
+        bands = _bands(values, data, model, spec)
     except ValueError as error:
         raise ValueError(f"at the guess: {error}") from None
-    varied = [i for i, n in enumerate(free) if n in ("alpha", "j_ex", "mass_ratio")]
+    varied = [i for i, n in enumerate(free) if n in (spec.names if spec is not None else ("alpha", "j_ex", "mass_ratio"))]
     if model != "exact" or not varied:
         return bands
     for _ in range(40):
@@ -208,7 +250,7 @@ def settle_box(values, data, model, free, lower, upper, given):
             for bit, i in enumerate(varied):
                 point[free[i]] = upper[i] if (corner >> bit) & 1 else lower[i]
             try:
-                ok = _bands(point, data, model) == bands
+                ok = _bands(point, data, model, spec) == bands
                 message = f"the occupied bands differ at {show_point(point, free)} from those at the guess {bands}"
             except ValueError as error:
                 ok, message = False, f"at {show_point(point, free)}: {error}"
@@ -220,7 +262,8 @@ def settle_box(values, data, model, free, lower, upper, given):
         point, message = failure
         adjustable = [i for i in varied if not given[i] and point[free[i]] != values[free[i]]]
         if not adjustable:
-            raise ValueError(f"{message}; allowed: bounds within one band regime (narrow the bounds of alpha, j_ex, mass_ratio)")
+            raise ValueError(f"{message}; allowed: bounds within one band regime (narrow the bounds of "
+                             f"{', '.join(free[i] for i in varied)})")
         for i in adjustable:
             g = values[free[i]]
             if point[free[i]] == lower[i]:
@@ -234,8 +277,10 @@ def show_point(point, names):
     return "(" + ", ".join(f"{n} = {point[n]:.4g}" for n in names) + ")"
 
 
-def build_blocks(data, model, num, bands, sigmas, values, dtype, orders="first"):
-    """The traced data of every data set (pytrees) and the static kinds."""
+def build_blocks(data, model, num, bands, sigmas, values, dtype, orders="first", spec=None):
+    """The traced data of every data set (pytrees) and the static kinds (spec: a general model's `ModelSpec`)."""
+    if spec is not None:
+        return _general_blocks(data, num, bands, sigmas, values, dtype, orders, spec)
     blocks, kinds = [], []
     for d, b, sigma in zip(data, bands, sigmas):
         observed = jnp.asarray(values_of(d), dtype)
@@ -253,6 +298,28 @@ def build_blocks(data, model, num, bands, sigmas, values, dtype, orders="first")
             blocks.append({"torque": torque, "magnet": magnet, "m": jnp.asarray(d.m, dtype), "rho0": jnp.asarray(d.rho0, dtype),
                            "current": jnp.asarray(d.current_density, dtype), "values": observed, "sigma": jnp.asarray(sigma, dtype)})
             kinds.append(("fields", d.columns, model))
+    return tuple(blocks), tuple(kinds)
+
+
+def _general_blocks(data, num, bands, sigmas, values, dtype, orders, spec):
+    """Blocks of a general model: each carries a `ModelTorque` at the guess (the host check of its bands),
+    whose tau and named parameters each evaluation replaces."""
+    model = general_model(spec, values, dtype)
+    blocks, kinds = [], []
+    for d, b, sigma in zip(data, bands, sigmas):
+        observed = jnp.asarray(values_of(d), dtype)
+        if isinstance(d, HallData):
+            settings = d.settings(model="exact", num=num, bands=b)
+            blocks.append({"settings": settings, "torque": model_hall_torque(model, settings), "values": observed,
+                           "sigma": jnp.asarray(sigma, dtype)})
+            kinds.append(("hall", orders, spec.names))
+        else:
+            efield = jnp.asarray([d.rho0 * REFERENCE_CURRENT * 1e-9, 0.0], dtype)
+            torque = ModelTorque(model, jnp.asarray(d.fermi_energy, dtype), efield, jnp.asarray(values["tau"], dtype), num=num)
+            magnet = Magnet(jnp.asarray(d.ms_tesla, dtype), jnp.asarray(d.thickness, dtype), jnp.asarray(0.0, dtype))
+            blocks.append({"torque": torque, "magnet": magnet, "m": jnp.asarray(d.m, dtype), "rho0": jnp.asarray(d.rho0, dtype),
+                           "current": jnp.asarray(d.current_density, dtype), "values": observed, "sigma": jnp.asarray(sigma, dtype)})
+            kinds.append(("fields", d.columns, "exact", spec.names))
     return tuple(blocks), tuple(kinds)
 
 
@@ -308,6 +375,7 @@ def synthesize_hall(
     rtol: float = 1e-10,
     atol: float = 1e-12,
     label: str = "synthetic",
+    model=None,
 ) -> HallData:
     """Synthetic harmonic Hall data at every order in the current plus Gaussian noise.
 
@@ -338,6 +406,10 @@ def synthesize_hall(
         rtol: relative tolerance of the LLG integration (time-domain route).
         atol: absolute tolerance of the LLG integration (time-domain route).
         label: name of the data in reports.
+        model: None (the Rashba ferromagnet of params), a `RashbaFerromagnet` (its alpha, j_ex, mass_ratio fill
+            the missing ones), or any other `TwoBandModel` with `with_magnetization` (exact bands): params then
+            take tau, any of its `jaxsot.parameter_names` (the others keep the model's values) and the magnet
+            and Hall names, as `jaxsot.harmonic_hall_forward(..., model=)`.
 
     Returns:
         HallData (label `label`).
@@ -347,23 +419,37 @@ def synthesize_hall(
     """
     if not isinstance(settings, HallSettings):
         raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
-    check_names("params", params)
-    p = {**HALL_DEFAULTS, "r_1w_offset": 0.0, "r_2w_offset": 0.0, **params}
-    missing = [n for n in ("alpha", "j_ex", "tau", "anisotropy_field", "r_ahe") if n not in p]
-    if missing:
-        raise ValueError(f"params is missing {missing}; required: alpha, j_ex, tau, anisotropy_field, r_ahe")
+    torque = None
+    if model is not None and not isinstance(model, TwoBandModel):
+        raise ValueError(f"model is a {type(model).__name__}; allowed: a jaxsot.TwoBandModel or None (the Rashba ferromagnet)")
+    if isinstance(model, TwoBandModel) and type(model) is RashbaFerromagnet:
+        params = {**{n: float(v) for n, v in model_parameters(model).items()}, **params}
+    elif model is not None:
+        torque, p = _general_torque(params, settings, model)
+    if torque is None:
+        check_names("params", params)
+        p = {**HALL_DEFAULTS, "r_1w_offset": 0.0, "r_2w_offset": 0.0, **params}
+        missing = [n for n in ("alpha", "j_ex", "tau", "anisotropy_field", "r_ahe") if n not in p]
+        if missing:
+            raise ValueError(f"params is missing {missing}; required: alpha, j_ex, tau, anisotropy_field, r_ahe")
     check_range("noise", noise, low=0.0)
     if sigma is not None and noise:
         raise ValueError("noise and sigma are both given; allowed: one of them")
     seed = check_count("seed", seed, minimum=0)
     if route not in SYNTH_ROUTES:
         raise ValueError(f"route = {route!r} is not allowed; allowed: {', '.join(map(repr, SYNTH_ROUTES))}")
-    if route == "quasi-static":
+    if route == "quasi-static" and torque is not None:
+        readout = param_arrays({k: p[k] for k in HALL_PARAMETERS[4:]}, settings)
+        out = model_all_orders(readout, torque, settings, check_phases(phases))
+        success, r_1w, r_2w = out.converged, out.r_1w, out.r_2w
+        failure = "the quasi-static equilibrium did not converge (the current switches the magnet, or raise phases)"
+    elif route == "quasi-static":
         out = harmonic_hall_all_orders({k: p[k] for k in HALL_PARAMETERS}, settings, phases=phases)
         success, r_1w, r_2w = out.converged, out.r_1w, out.r_2w
         failure = "the quasi-static equilibrium did not converge (the current switches the magnet, or raise phases)"
     else:
-        r_1w, r_2w, success = _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol)
+        r_1w, r_2w, success = _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol,
+                                           torque)
         failure = "the LLG integration failed (raise max_steps)"
     if not bool(jnp.all(success)):
         bad = int(onp.flatnonzero(~onp.asarray(success))[0])
@@ -383,16 +469,32 @@ def synthesize_hall(
                                   label=label)
 
 
-def _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol):
+def _general_torque(params, settings, model):
+    """(ModelTorque at the params' values, the full parameter dict) of a general model for `synthesize_hall`."""
+    names = parameter_names(model)
+    check_names("params", params, model_hall_names(model) + OFFSETS)
+    values = check_model_hall_params({k: v for k, v in params.items() if k not in OFFSETS}, model)
+    p = {**HALL_DEFAULTS, "r_1w_offset": 0.0, "r_2w_offset": 0.0, **values, **params}
+    if settings.model != "exact":
+        raise ValueError(f"settings.model = {settings.model!r}: the strong-exchange fields are closed forms of the Rashba "
+                         f"ferromagnet; model = {type(model).__name__} has none; allowed: 'exact'")
+    dtype = settings.phi_h.dtype
+    electrons = replace_parameters(model.astype(dtype), **{n: float(values[n]) for n in names if n in values})
+    torque = ModelTorque(electrons, settings.fermi_energy, settings.efield, float(values["tau"]), num=settings.num,
+                         field_like=settings.field_like, damping_like=settings.damping_like)
+    return cast_floats(torque, dtype), p
+
+
+def _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol, torque=None):
     magnet = Magnet(settings.ms_tesla, settings.thickness, gilbert, anisotropy_field=p["anisotropy_field"],
                     easy_axis=settings.easy_axis, demag=settings.demag, external_field=settings.bias_field)
     efield = jnp.stack([settings.rho0 * settings.current_density * 1e-9, jnp.zeros_like(settings.rho0)])
-    torque = SpinOrbitTorque(p["alpha"], p["j_ex"], settings.fermi_energy, efield, p["tau"], mass_ratio=p["mass_ratio"],
+    torque = torque if torque is not None else SpinOrbitTorque(p["alpha"], p["j_ex"], settings.fermi_energy, efield, p["tau"], mass_ratio=p["mass_ratio"],
                              method=settings.model, num=settings.num, field_like=settings.field_like,
                              damping_like=settings.damping_like)
     signals = lockin_harmonics(
         magnet, torque, settings.phi_h, settings.field, theta_h=settings.theta_h, r_ahe=p["r_ahe"], r_phe=p["r_phe"],
-        r_ane=p["r_ane"], oersted_field=p["oersted_field"], r_ohe=p["r_ohe"], frequency=frequency, periods=periods,
+        r_ane=p["r_ane"], oersted_field=p["oersted_field"], r_ohe=p["r_ohe"], r_ane_field=p["r_ane_field"], frequency=frequency, periods=periods,
         settle_periods=settle_periods, samples_per_period=samples_per_period, m_start=settings.m_start, rtol=rtol, atol=atol,
     )
     return signals.r_1w, signals.r_2w, signals.success

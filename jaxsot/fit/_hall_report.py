@@ -10,11 +10,13 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 
-from .._llg import Magnet, SpinOrbitTorque
+from .._llg import Magnet, ModelTorque, SpinOrbitTorque
 from .._measure import HALL_PARAMETERS, REFERENCE_CURRENT, effective_fields
+from .._measure._hall import with_model_parameters
 from ..constants import HBAR
 from ._curves import FitWarning, IdentifiabilityWarning
-from ._hall_data import HALL_FIT_PARAMETERS, HALL_FIT_UNITS, HallData, MICROSCOPIC
+from ._forward import general_model
+from ._hall_data import HALL_FIT_PARAMETERS, HALL_FIT_UNITS, HallData, MICROSCOPIC, RASHBA_NAMES
 from ._identify import analyze
 from ._optimize import is_log_scale
 
@@ -34,7 +36,8 @@ class HallFitResult:
     """Outcome of `fit_harmonic_hall` (plain Python / NumPy; `to_dict` is strict-JSON-safe).
 
     Attributes:
-        parameters: {name: value} for every name of HALL_FIT_PARAMETERS (fixed ones as given) [HALL_FIT_UNITS].
+        parameters: {name: value} for every name of HALL_FIT_PARAMETERS (fixed ones as given) [HALL_FIT_UNITS]; for
+            another model (`fit_harmonic_hall(model=...)`), its names `settings["names"]` [`settings["units"]`].
         free: fitted names.
         standard_errors: {free name: standard error} (inf: not determined).
         identifiable: {free name: whether the data determine it}.
@@ -96,8 +99,9 @@ class HallFitResult:
     def summary(self) -> str:
         """A text table: value +- SE per parameter, the determined combinations, derived fields, chi^2."""
         lines = [f"{'parameter':<17} {'value':>12} {'std error':>12} {'rel.':>8}  unit"]
-        for name in HALL_FIT_PARAMETERS:
-            value, unit = self.parameters[name], HALL_FIT_UNITS[name]
+        units = self.settings.get("units", HALL_FIT_UNITS)
+        for name in self.settings.get("names", HALL_FIT_PARAMETERS):
+            value, unit = self.parameters[name], units[name]
             if name not in self.free:
                 if name in HALL_PARAMETERS[4:] + ("r_1w_offset", "r_2w_offset") and not any(k == "R_1w" for c in self.columns for k in c):
                     continue  # no Hall curve: the Hall parameters play no part
@@ -159,12 +163,12 @@ class HallFitResult:
             return value
 
         out = {f.name: clean(getattr(self, f.name), f.name) for f in dataclasses.fields(self)}
-        out["units"] = dict(HALL_FIT_UNITS)
+        out["units"] = dict(self.settings.get("units", HALL_FIT_UNITS))
         out["non_finite_values"] = found
         return out
 
 
-def uncertainty(jacobian, x, free, lower, upper, rcond, max_relative_error) -> dict:
+def uncertainty(jacobian, x, free, lower, upper, rcond, max_relative_error, electrons=MICROSCOPIC) -> dict:
     """Covariance of every free parameter, and `analyze` of the one-signed ones with the others profiled out."""
     log = onp.array([is_log_scale(lo, hi) for lo, hi in zip(lower, upper)])
     # Analysis coordinates: log|x| for one-signed parameters, x/s with s the box scale for signed ones (whose
@@ -181,7 +185,7 @@ def uncertainty(jacobian, x, free, lower, upper, rcond, max_relative_error) -> d
     covariance = cov_z * scale[:, None] * scale[None, :]
     # The electrons' parameters are analysed by name; the magnet and Hall parameters (pinned by R_1w, or
     # signed) are profiled out, so the named combinations read as powers of alpha, j_ex, mass_ratio, tau.
-    electrons = onp.array([n in MICROSCOPIC for n in free]) & log
+    electrons = onp.array([n in electrons for n in free]) & log
     analysed = tuple(n for n, e in zip(free, electrons) if e)
     interest = onp.flatnonzero(electrons)
     nuisance = onp.flatnonzero(~electrons)
@@ -232,8 +236,19 @@ def _scalar_fields(template, magnet, m, rho0, micro, model):
                       f.field_like_efficiency[0], f.damping_like_efficiency[0]])
 
 
-def derived_quantities(params, free, analysis, data, model, num, bands, dtype):
-    """Fields per 1e11 A/m^2 [mT], efficiencies and J tau [eV fs] at the first data set, with propagated SEs."""
+@eqx.filter_jit
+def _general_scalar_fields(template, magnet, m, rho0, params, names):
+    """`_scalar_fields` of a general model: its ModelTorque `template` with tau and the named parameters of params."""
+    out = effective_fields(magnet, with_model_parameters(template, params, names), m, rho0, methods=("exact",))
+    per = REFERENCE_CURRENT * 1e3
+    f = out.exact
+    return jnp.stack([f.field_like_per_current[0] * per, f.damping_like_per_current[0] * per,
+                      f.field_like_efficiency[0], f.damping_like_efficiency[0]])
+
+
+def derived_quantities(params, free, analysis, data, model, num, bands, dtype, spec=None):
+    """Fields per 1e11 A/m^2 [mT], efficiencies and J tau [eV fs] at the first data set, with propagated SEs
+    (a general model, `spec`: the fields and efficiencies)."""
     d = data[0]
     if isinstance(d, HallData):
         u = onp.asarray(d.easy_axis) / onp.linalg.norm(d.easy_axis)
@@ -242,14 +257,22 @@ def derived_quantities(params, free, analysis, data, model, num, bands, dtype):
     if abs(u[1]) > 1.0 - 1e-6:
         u = onp.array([0.0, 0.0, 1.0])
     efield = jnp.asarray([d.rho0 * REFERENCE_CURRENT * 1e-9, 0.0], dtype)
-    template = SpinOrbitTorque(params["alpha"], params["j_ex"], d.fermi_energy, efield, params["tau"],
-                               mass_ratio=params["mass_ratio"], method=model, num=num)
     magnet = Magnet(d.ms_tesla, d.thickness, 0.0)
     m = jnp.asarray(u, dtype)[None, :]
-
     rho0 = jnp.asarray(d.rho0, dtype)
+    electrons = MICROSCOPIC
+    if spec is not None:
+        electrons = spec.names + ("tau",)
+        template = ModelTorque(general_model(spec, params, dtype), d.fermi_energy, efield, params["tau"], num=num)
 
-    def quantities(p):
+        def quantities(p):
+            q = {n: jnp.asarray(p[n], dtype) for n in electrons}
+            return onp.asarray(_general_scalar_fields(template, magnet, m, rho0, q, spec.names))
+    else:
+        template = SpinOrbitTorque(params["alpha"], params["j_ex"], d.fermi_energy, efield, params["tau"],
+                                   mass_ratio=params["mass_ratio"], method=model, num=num)
+
+    def rashba_quantities(p):
         j_tau = p["j_ex"] * p["tau"]
         micro = jnp.asarray([p[n] for n in ("alpha", "j_ex", "tau", "mass_ratio")], dtype)
         return onp.concatenate([onp.asarray(_scalar_fields(template, magnet, m, rho0, micro, model)), [j_tau, HBAR / (2.0 * j_tau)]])
@@ -257,16 +280,18 @@ def derived_quantities(params, free, analysis, data, model, num, bands, dtype):
     # Central differences in the free electron parameters (the Hall and magnet parameters do not enter):
     # a forward-only compilation is ~3x cheaper than forward-mode through the contour solve, and the
     # contour is converged far below the 1e-5 relative step.
+    if spec is None:
+        quantities = rashba_quantities
     value = quantities(params)
     gradient = onp.zeros((value.size, len(free)))
     for i, name in enumerate(free):
-        if name in MICROSCOPIC:
+        if name in electrons:
             h = 1e-5 * abs(params[name])
             up, down = quantities({**params, name: params[name] + h}), quantities({**params, name: params[name] - h})
             gradient[:, i] = (up - down) / (2.0 * h)
     covariance, scale, null = analysis["covariance"], analysis["scale"], analysis["null_vectors"]
-    names = ("B_FL per 1e11 A/m^2", "B_DL per 1e11 A/m^2", "xi_FL", "xi_DL", "j_ex tau", "hbar/(2 j_ex tau)")
-    units = ("mT", "mT", "1 (film current density)", "1 (film current density)", "eV fs", "1 (= |B_DL/B_FL|)")
+    names = ("B_FL per 1e11 A/m^2", "B_DL per 1e11 A/m^2", "xi_FL", "xi_DL", "j_ex tau", "hbar/(2 j_ex tau)")[:value.size]
+    units = ("mT", "mT", "1 (film current density)", "1 (film current density)", "eV fs", "1 (= |B_DL/B_FL|)")[:value.size]
     if isinstance(d, HallData) and d.hm_thickness is not None:
         # Bilayer convention: the same E drives j_HM = E/rho_HM in the heavy metal, so xi_HM = xi (j/j_HM).
         ratio = d.hm_resistivity / d.rho0
@@ -282,7 +307,8 @@ def derived_quantities(params, free, analysis, data, model, num, bands, dtype):
         else:
             se = math.sqrt(max(float(g @ covariance @ g), 0.0))
         out[name] = {"value": float(v), "standard_error": se, "unit": unit}
-    where = f"M = ({u[0]:.3g}, {u[1]:.3g}, {u[2]:.3g}), E_F = {d.fermi_energy:g} eV, rho0 = {d.rho0:g} ohm m, {model}"
+    where = (f"M = ({u[0]:.3g}, {u[1]:.3g}, {u[2]:.3g}), E_F = {d.fermi_energy:g} eV, rho0 = {d.rho0:g} ohm m, "
+             f"{type(spec.model).__name__ + ' (exact)' if spec is not None else model}")
     if isinstance(d, HallData) and d.hm_thickness is not None:
         share = (d.hm_thickness / d.hm_resistivity) / (d.hm_thickness / d.hm_resistivity + d.thickness / d.rho0)
         where += (f"; heavy metal {d.hm_thickness:g} nm, {d.hm_resistivity:g} ohm m: j_HM/j = {d.rho0 / d.hm_resistivity:.4g}, "
@@ -290,7 +316,7 @@ def derived_quantities(params, free, analysis, data, model, num, bands, dtype):
     return out, where
 
 
-def fit_notes(notes, analysis, free, params, lower, upper, noise_known, reduced, dof):
+def fit_notes(notes, analysis, free, params, lower, upper, noise_known, reduced, dof, names=RASHBA_NAMES):
     bad = [d for d in analysis["directions"] if not d["determined"]]
     undetermined = [n for n, ok in zip(free, analysis["identifiable"]) if not ok]
     if bad or undetermined:
@@ -307,14 +333,14 @@ def fit_notes(notes, analysis, free, params, lower, upper, noise_known, reduced,
         notes.append((IdentifiabilityWarning,
                       f"the data cannot separate {', '.join(undetermined) or 'the free parameters'}: not determined along "
                       f"{weak or 'a direction of the signed coefficients'}; determined: {good}. Harmonic Hall data fix the "
-                      "fields B_FL and B_DL, and B_DL/B_FL = hbar/(2 J tau) in this model: fix some of alpha, j_ex, tau, "
-                      "mass_ratio (free=) or add data at other Fermi energies"))
+                      f"fields B_FL and B_DL, and B_DL/B_FL = hbar/(2 J tau) in this model: fix some of "
+                      f"{', '.join(names.electrons)} (free=) or add data at other Fermi energies"))
     for i, name in enumerate(free):
         lo, hi, x = lower[i], upper[i], params[name]
         position = math.log(x / lo) / math.log(hi / lo) if is_log_scale(lo, hi) else (x - lo) / (hi - lo)
         if position < 1e-3 or position > 1.0 - 1e-3:
             which = "lower" if position < 0.5 else "upper"
-            notes.append((FitWarning, f"{name} = {x:.4g} {HALL_FIT_UNITS[name]} is at its {which} bound ({lo:g}, {hi:g}): widen the bounds"))
+            notes.append((FitWarning, f"{name} = {x:.4g} {names.unit(name)} is at its {which} bound ({lo:g}, {hi:g}): widen the bounds"))
     if noise_known and dof > 0 and reduced > 1.0 + 4.0 * math.sqrt(2.0 / dof):
         notes.append((FitWarning, f"reduced chi^2 = {reduced:.3g} is well above 1 for {dof} degrees of freedom: the stated "
                                   "sigma is too small or the model does not describe the data"))
@@ -350,6 +376,9 @@ _NON_SOT = {
     "r_ane": "the thermal term R_ANE M_x (anomalous Nernst / spin Seebeck) and the damping-like field both go as "
              "cos(phi_H) for an in-plane magnet; only their field dependence differs (B_DL: 1/(B + B_d), R_ANE: "
              "constant): add sweeps at other field magnitudes, or fix r_ane",
+    "r_ane_field": "the field-dependent thermal term R_ANE,B |B| M_x and the damping-like field both go as cos(phi_H) "
+                   "for an in-plane magnet and both fall or grow with |B|: sweeps over a wide range of field "
+                   "magnitudes (B_DL/(B + B_d) against a straight line) separate them; else fix r_ane_field",
     "oersted_field": "the Oersted field and the field-like field have the same symmetry (even in M, along y): "
                      "harmonic Hall data cannot tell them apart; fix oersted_field (from the current in the "
                      "non-magnetic layers) or the field-like parameters",
