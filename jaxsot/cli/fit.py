@@ -11,7 +11,7 @@ import warnings
 from ..fit._csv import CSV_FORMAT, FitDataError, read_csv, write_csv
 from . import _figures
 from ._common import UsageError, parse_pairs, check_output_file, prepare_out, run_metadata, set_precision, write_json, write_text
-from ._config import ALPHA_MIN, J_EX_MIN, MAX_STATE_STEPS, TAU_MIN
+from ._config import ALPHA_MIN, J_EX_MIN, MASS_RATIO_MAX, MASS_RATIO_MIN, MAX_STATE_STEPS, TAU_MIN
 from ._fit_report import print_fit_report
 from ._preflight import MAX_DATA_ROWS, check_fit_size, check_synth_size
 
@@ -99,7 +99,7 @@ def _limit_options(parser) -> None:
 _RANGES = {
     "alpha": (-10.0, 10.0, True, ALPHA_MIN, "eV nm"),
     "j_ex": (J_EX_MIN, 100.0, True, None, "eV"),
-    "mass_ratio": (0.0, 100.0, False, None, ""),
+    "mass_ratio": (MASS_RATIO_MIN, MASS_RATIO_MAX, True, None, ""),
     "tau": (TAU_MIN, 1.0e7, True, None, "fs"),
     "fermi_energy": (-100.0, 100.0, True, None, "eV"),
     "noise": (0.0, 10.0, True, None, "of each column's range"),
