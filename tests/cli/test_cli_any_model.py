@@ -37,3 +37,24 @@ def test_mass_ratio_at_the_ends_of_the_range_is_accepted_by_cli_and_library(valu
     config = parse_run_config(f"[model]\nmass_ratio = {value!r}\n", "run.toml")
     assert config.model.mass_ratio == value
     assert math.isclose(float(jaxsot.RashbaFerromagnet(0.05, 1.0, [0.0, 0.0, 1.0], value).mass_ratio), value)
+
+
+# ------------------------------------------------------------------------------------------------
+# `jaxsot fit` / `jaxsot synth` with another [model] kind: refusals before any work.
+
+
+def test_harmonic_hall_synth_with_another_kind_is_refused_in_one_line(run_cli, tmp_path):
+    completed = run_cli("synth", str(tmp_path / "h.csv"), "--kind", "harmonic-hall", "--model-kind", "ti-surface", cwd=tmp_path)
+    assert completed.returncode == 2
+    line = completed.stderr.strip()
+    assert "\n" not in line and "'ti-surface'" in line and "kind = 'rashba'" in line
+    assert not (tmp_path / "h.csv").exists()
+
+
+def test_fit_free_names_of_another_kind_are_checked(run_cli, tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("phi_M [deg],T_DL_y [1/(nm^2 fs)]\n0,1e-5\n90,2e-5\n180,1e-5\n")
+    completed = run_cli("fit", str(data), "--model-kind", "ti-surface", "--free", "alpha", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert completed.returncode == 2 and "hbar_v, j_ex, kinetic, tau" in completed.stderr
+    completed = run_cli("fit", str(data), "--model-kind", "ti-surface", "--guess", "kinetic=-1", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert completed.returncode == 2 and "kinetic = -1 is out of range" in completed.stderr
