@@ -58,3 +58,13 @@ def test_fit_free_names_of_another_kind_are_checked(run_cli, tmp_path):
     assert completed.returncode == 2 and "hbar_v, j_ex, kinetic, tau" in completed.stderr
     completed = run_cli("fit", str(data), "--model-kind", "ti-surface", "--guess", "kinetic=-1", "--out", str(tmp_path / "o"), cwd=tmp_path)
     assert completed.returncode == 2 and "kinetic = -1 is out of range" in completed.stderr
+
+
+def test_sweep_model_refuses_an_out_of_range_point_before_any_work():
+    import jax.numpy as jnp
+    import numpy as np
+
+    model = jaxsot.TISurfaceFerromagnet(0.3, 0.1, [0.0, 0.0, 1.0], kinetic=0.05)
+    with pytest.raises(ValueError, match=r"sweep point 2 \(j_ex = -0.05\).*j_ex.*-0.05"):
+        jaxsot.sweep_model(model, 0.3, jaxsot.StepDrive(jnp.asarray([1e-4, 0.0])), np.linspace(0.0, 1.0, 3),
+                           {"j_ex": [0.1, 0.05, -0.05]}, tau=10.0, progress=lambda done, total: pytest.fail("work started"))
