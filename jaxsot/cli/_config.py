@@ -21,6 +21,7 @@ from ._model_config import ALPHA_MIN as ALPHA_MIN
 from ._model_config import J_EX_MIN as J_EX_MIN
 from ._model_config import TAU_MIN as TAU_MIN
 from ._model_config import MASS_RATIO_MIN as MASS_RATIO_MIN
+from ._model_config import MASS_RATIO_MAX as MASS_RATIO_MAX
 from ._model_config import EFIELD_MIN as EFIELD_MIN
 from ._model_config import T_END_MIN as T_END_MIN
 from ._model_config import LLG_TAU_RANGE as LLG_TAU_RANGE

@@ -4,7 +4,7 @@ import dataclasses
 import math
 from ..constants import G_ELECTRON, HBAR2_OVER_2ME
 from ._config_schema import ConfigError, option, build_section, parse_sections, named_errors
-from ._model_config import ALPHA_MIN, J_EX_MIN, MASS_RATIO_MIN, EFIELD_MIN, LLG_TAU_RANGE
+from ._model_config import ALPHA_MIN, J_EX_MIN, MASS_RATIO_MAX, MASS_RATIO_MIN, EFIELD_MIN, LLG_TAU_RANGE
 from ._config_run import LimitOptions, LIMITS_TOML
 
 
@@ -21,7 +21,7 @@ class LlgElectronOptions:
         doc="Rashba coupling [eV nm] (0.05 eV nm = 0.5 eV A)",
     )
     j_ex_eV: float = option(1.0, low=J_EX_MIN, high=100.0, doc="exchange coupling J [eV]; eta = m alpha^2/(hbar^2 J) < 1")
-    mass_ratio: float = option(1.0, low=MASS_RATIO_MIN, high=100.0, doc="effective mass m*/m_e")
+    mass_ratio: float = option(1.0, low=MASS_RATIO_MIN, high=MASS_RATIO_MAX, doc="effective mass m*/m_e")
     fermi_energy_eV: float = option(1.5, low=-100.0, high=100.0, doc="Fermi energy E_F [eV]")
 
 

@@ -14,6 +14,7 @@ import importlib
 import math
 from typing import Any
 
+from .._core._model import MASS_RATIO_RANGE
 from ._config_schema import ConfigError, allowed_range, build_section, check_value, option, show_value, type_name
 
 
@@ -25,9 +26,11 @@ J_EX_MIN = 1.0e-3
 """Smallest exchange J [eV] (1 meV): the strong-exchange forms and eta = m alpha^2/(hbar^2 J) divide by J."""
 TAU_MIN = 1.0e-3
 """Shortest relaxation time tau [fs] (1 as): far below any physical momentum relaxation time."""
-MASS_RATIO_MIN = 1.0e-3
-"""Smallest m*/m_e: lighter masses make hbar^2 k^2/2m so large that the Fermi sea shrinks towards k = 0
-and the torques (proportional to m) underflow to zero."""
+MASS_RATIO_MIN, MASS_RATIO_MAX = MASS_RATIO_RANGE
+"""Allowed m*/m_e, the library's `MASS_RATIO_RANGE` (one source, so the CLI and RashbaFerromagnet agree):
+lighter masses make hbar^2 k^2/2m so large that the Fermi sea shrinks towards k = 0 and the torques
+(proportional to m) underflow to zero; outside it the band scales leave the range the ray bounds and
+meshes are built for."""
 EFIELD_MIN = 1.0e-3
 """Smallest |E| [V/m] (also rho0 |j| of `jaxsot llg`): every observable is linear in E, and far below this
 it underflows (to 0 in float32), leaving no torque and undefined relative errors."""
@@ -48,7 +51,7 @@ class ModelOptions:
     j_ex_eV: float = option(1.0, low=J_EX_MIN, high=100.0, doc="exchange coupling J [eV]")
     theta_deg: float = option(60.0, low=0.0, high=180.0, doc="polar angle of M from +z [deg]")
     phi_deg: float = option(30.0, low=-360.0, high=360.0, doc="azimuth of M from +x [deg]")
-    mass_ratio: float = option(1.0, low=MASS_RATIO_MIN, high=100.0, doc="effective mass m*/m_e")
+    mass_ratio: float = option(1.0, low=MASS_RATIO_MIN, high=MASS_RATIO_MAX, doc="effective mass m*/m_e")
 
 
 MAX_STATE_STEPS = 1.0e11
@@ -84,7 +87,7 @@ KIND_SCHEMAS = {
         ("alpha_eV_nm", option(0.05, low=-10.0, high=10.0, doc="Rashba coupling [eV nm]")),
         ("beta_eV_nm", option(0.02, low=-10.0, high=10.0, doc="linear Dresselhaus coupling [eV nm]")),
         ("j_ex_eV", option(1.0, low=1e-3, high=100.0, doc="exchange coupling J [eV]")),
-        ("mass_ratio", option(1.0, low=0.0, high=100.0, low_open=True, doc="effective mass m*/m_e")),
+        ("mass_ratio", option(1.0, low=MASS_RATIO_MIN, high=MASS_RATIO_MAX, doc="effective mass m*/m_e")),
     ),
     "square-lattice": _schema(
         "square-lattice",

@@ -10,6 +10,7 @@ import math
 import time
 
 from ._common import UsageError, check_output_file, set_precision, write_text
+from ._model_config import MASS_RATIO_MAX, MASS_RATIO_MIN
 
 KIND = "st-fmr"
 
@@ -43,7 +44,7 @@ def run_synth_st_fmr(args) -> int:
     """Write a synthetic ST-FMR spectrum to args.output."""
     for option, value, low, high, inclusive, unit in (
         ("--alpha", args.alpha, -10.0, 10.0, True, "eV nm"), ("--j-ex", args.j_ex, 0.0, 100.0, False, "eV"),
-        ("--mass-ratio", args.mass_ratio, 0.0, 100.0, False, ""), ("--tau", args.tau, 0.0, 1e7, False, "fs"),
+        ("--mass-ratio", args.mass_ratio, MASS_RATIO_MIN, MASS_RATIO_MAX, True, ""), ("--tau", args.tau, 0.0, 1e7, False, "fs"),
         ("--fermi-energy", args.fermi_energy, -100.0, 100.0, True, "eV"), ("--noise", args.noise, 0.0, 10.0, True, "of the range"),
         ("--rf-frequency", args.rf_frequency, 0.0, 1e4, False, "GHz"), ("--fmr-damping", args.fmr_damping, 0.0, 10.0, False, ""),
         ("--r-amr", args.r_amr, -1e9, 1e9, True, "ohm"), ("--rf-current", args.rf_current, 0.0, 10.0, False, "A"),

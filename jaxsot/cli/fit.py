@@ -11,7 +11,8 @@ import warnings
 from ..fit._csv import CSV_FORMAT, FitDataError, read_csv, write_csv
 from . import _figures
 from ._common import UsageError, parse_pairs, check_output_file, prepare_out, run_metadata, set_precision, write_json, write_text
-from ._config import ALPHA_MIN, J_EX_MIN, MAX_STATE_STEPS, TAU_MIN
+from ._config import ALPHA_MIN, J_EX_MIN, MASS_RATIO_MAX, MASS_RATIO_MIN, MAX_STATE_STEPS, TAU_MIN
+from ._fit_kinds import electron_model, fit_names, free_help, parse_kind_pairs, refuse_kind_for, resolve_model
 from ._fit_report import print_fit_report
 from ._preflight import MAX_DATA_ROWS, check_fit_size, check_synth_size
 
@@ -36,9 +37,11 @@ def register(commands) -> None:
     fit.add_argument("--model", choices=MODELS, default="exact", help="forward model: exact bands (default) or the strong-exchange closed forms")
     fit.add_argument("--out", default="jaxsot-fit", help="output folder (default: ./jaxsot-fit)")
     fit.add_argument("--fermi-energy", type=float, help="E_F [eV] (default: the files' '# fermi_energy [eV] = ...', else 1.5)")
-    fit.add_argument("--free", help="comma-separated fitted parameters (default: alpha,j_ex and tau when the data depend on it)")
+    fit.add_argument("--free", help=free_help())
     guesses = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_GUESS.items())
-    fit.add_argument("--guess", help=f"start / fixed values, e.g. alpha=0.05,j_ex=1 (eV nm, eV, 1, fs; default {guesses})")
+    fit.add_argument("--guess", help=f"start / fixed values, e.g. alpha=0.05,j_ex=1 (units as in --free; default rashba: {guesses}; "
+                     "other kinds: the [model] values and tau=10)")
+    _kind_options(fit, "the electron model of AMR/torque tables")
     fit.add_argument("--bounds", help="bounds of free parameters, e.g. alpha=0.01:0.2,tau=1:100 (default: guess/3..3 guess, tau guess/10..10 guess)")
     fit.add_argument("--optimizer", choices=OPTIMIZERS + ("lm",), default=None,
                      help="optimizer: lbfgs (default) or adam; harmonic Hall data: lm (Levenberg-Marquardt, default) or lbfgs")
@@ -79,13 +82,21 @@ def register(commands) -> None:
     synth.add_argument("--t-end", type=float, default=60.0, help="last time [fs] for --kind transient (default 60)")
     synth.add_argument("--units", choices=("internal", "si"), default="internal", help="torques in 1/(nm^2 fs) (default) or 1/(m^2 s)")
     synth.add_argument("--model", choices=MODELS, default="exact", help="forward model (default exact)")
-    synth.add_argument("--model-kind", choices=("rashba", "ti-surface", "rashba-dresselhaus", "square-lattice"), default="rashba",
-                       help="paper-unit tables (--kind steady/transient) of this [model] kind at its default parameters "
-                            "(other kinds: --tau only, exact bands; default rashba)")
+    _kind_options(synth, "paper-unit tables (--kind steady/transient) of this model (other kinds: --tau only, exact bands)")
     _limit_options(synth)
     from ._fit_hall import register_options
 
     register_options(fit, synth)  # harmonic Hall data and synthesis
+
+
+def _kind_options(parser, what: str) -> None:
+    from ._model_config import FIT_PARAMETERS
+
+    parser.add_argument("--model-kind", choices=tuple(FIT_PARAMETERS), default=None,
+                        help=f"[model] kind of {what}, at its `jaxsot default-config run --model KIND` values "
+                             "(default rashba, or the kind of --config)")
+    parser.add_argument("--config", help="TOML file with a [model] table as in `jaxsot run` (kind and the model's keys; "
+                                         "theta_deg/phi_deg are not used: M comes from the data rows)")
 
 
 def _limit_options(parser) -> None:
@@ -99,7 +110,7 @@ def _limit_options(parser) -> None:
 _RANGES = {
     "alpha": (-10.0, 10.0, True, ALPHA_MIN, "eV nm"),
     "j_ex": (J_EX_MIN, 100.0, True, None, "eV"),
-    "mass_ratio": (0.0, 100.0, False, None, ""),
+    "mass_ratio": (MASS_RATIO_MIN, MASS_RATIO_MAX, True, None, ""),
     "tau": (TAU_MIN, 1.0e7, True, None, "fs"),
     "fermi_energy": (-100.0, 100.0, True, None, "eV"),
     "noise": (0.0, 10.0, True, None, "of each column's range"),
@@ -160,6 +171,9 @@ def main(args) -> int:
 
 
 def _synth(args) -> int:
+    kind, model_options, kind_source = resolve_model(args)
+    if args.kind in ("harmonic-hall", "st-fmr"):
+        refuse_kind_for(kind, kind_source, args.kind)
     if args.kind == "harmonic-hall":
         from ._fit_hall import run_synth_hall
 
@@ -186,29 +200,37 @@ def _synth(args) -> int:
     import numpy as onp
 
     from ..fit import synthesize
+    from ..fit._forward import parameter_unit
 
     params = {"alpha": args.alpha, "j_ex": args.j_ex, "mass_ratio": args.mass_ratio, "tau": args.tau}
-    electron_model = None
-    if getattr(args, "model_kind", "rashba") != "rashba":
-        from ._model_config import build_model, parse_model_table
-
-        electron_model = build_model(parse_model_table("model", {"kind": args.model_kind}), None)
+    truth = dict(params)
+    model = None
+    if kind != "rashba":
         if args.model != "exact":
-            raise UsageError(f"--model {args.model} is a closed form of the Rashba ferromagnet; --model-kind {args.model_kind} has none; allowed: --model exact")
+            raise UsageError(f"--model {args.model} is a closed form of the Rashba ferromagnet; [model] kind {kind!r} ({kind_source}) "
+                             "has none; allowed: --model exact")
+        model = electron_model(kind, model_options, None)
         params = {"tau": args.tau}
+        import jaxsot
+
+        truth = {**{k: float(v) for k, v in jaxsot.model_parameters(model).items()}, "tau": args.tau}
+    elif model_options is not None:  # a Rashba [model] table: its values are the truth (--alpha etc. are not used)
+        params = {"alpha": model_options.alpha_eV_nm, "j_ex": model_options.j_ex_eV, "mass_ratio": model_options.mass_ratio, "tau": args.tau}
+        truth = dict(params)
     efield = args.efield * 1e-9
     if args.kind == "steady":
         curve = synthesize(params, args.fermi_energy, columns=columns, theta=math.radians(args.theta_deg), efield=efield,
                            num_points=args.points, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
-                           model=electron_model, method=args.model)
+                           model=model, method=args.model)
     else:
         times = onp.linspace(0.0, args.t_end, args.points)
         curve = synthesize(params, args.fermi_energy, columns=columns, theta=math.radians(args.theta_deg),
                            phi=math.radians(args.phi_deg), efield=efield, time=times, noise=args.noise,
-                           known_noise=not args.unknown_noise, seed=args.seed, model=electron_model, method=args.model)
+                           known_noise=not args.unknown_noise, seed=args.seed, model=model, method=args.model)
     comments = [
-        f"synthetic data from jaxsot synth ({args.kind}, model {args.model}, noise {args.noise:g} of each column's range, seed {args.seed})",
-        "truth: " + ", ".join(f"{k} = {v:g}" for k, v in params.items()) + " (eV nm, eV, 1, fs)",
+        f"synthetic data from jaxsot synth ({args.kind}, [model] kind {kind}, model {args.model}, noise {args.noise:g} of each "
+        f"column's range, seed {args.seed})",
+        "truth: " + ", ".join(f"{k} = {v:g} {parameter_unit(k)}" for k, v in truth.items()),
     ]
     write_csv(args.output, curve, units=args.units, comments=comments, settings={"fermi_energy": args.fermi_energy})
     print(f"wrote {args.output}: {curve.num_points} rows, columns {', '.join(curve.columns)}, E_F = {args.fermi_energy:g} eV")
@@ -221,13 +243,16 @@ def _fit(args) -> int:
 
     # Refusals come first (nothing computed, nothing compiled); the data are read again once JAX
     # computes in float64 (below, and in run_fit_hall), so a fit never runs on float32 arrays.
+    kind, model_options, kind_source = resolve_model(args)
     if any(hall_csv_kind(path) for path in args.data):
+        refuse_kind_for(kind, kind_source, "harmonic Hall")
         from ._fit_hall import run_fit_hall
 
         return run_fit_hall(args)
     from ._stfmr import is_st_fmr_file
 
     if any(is_st_fmr_file(path) for path in args.data):
+        refuse_kind_for(kind, kind_source, "ST-FMR")
         from ._stfmr import run_fit_st_fmr
 
         return run_fit_st_fmr(args)
@@ -242,11 +267,19 @@ def _fit(args) -> int:
         raise UsageError(f"{len(args.data)} data files; allowed: at most 100")
     if len(set(args.data)) != len(args.data):
         raise FitDataError(f"a data file is given twice ({', '.join(args.data)}); allowed: each file once")
+    if kind != "rashba" and args.model != "exact":
+        raise UsageError(f"--model {args.model} is a closed form of the Rashba ferromagnet; [model] kind {kind!r} "
+                         f"({kind_source}) has none; allowed: --model exact")
+    names = PARAMETERS if kind == "rashba" else fit_names(kind, electron_model(kind, model_options, None))
     free = tuple(n.strip() for n in args.free.split(",") if n.strip()) if args.free is not None else None
-    if free is not None and (not free or any(n not in PARAMETERS for n in free) or len(set(free)) != len(free)):
-        raise UsageError(f"--free {args.free!r}: allowed: distinct names from {', '.join(PARAMETERS)}")
-    guess = _pairs("--guess", args.guess)
-    bounds = _pairs("--bounds", args.bounds, ranges=True)
+    if free is not None and (not free or any(n not in names for n in free) or len(set(free)) != len(free)):
+        raise UsageError(f"--free {args.free!r}: allowed for [model] kind {kind!r}: distinct names from {', '.join(names)}")
+    if kind == "rashba":
+        guess = _pairs("--guess", args.guess)
+        bounds = _pairs("--bounds", args.bounds, ranges=True)
+    else:
+        guess = parse_kind_pairs("--guess", args.guess, kind, names)
+        bounds = parse_kind_pairs("--bounds", args.bounds, kind, names, ranges=True)
     curves, energies = [], {}
     names = [pathlib.Path(n).name for n in args.data]
     rows = 0
@@ -282,12 +315,18 @@ def _fit(args) -> int:
     for c in curves:
         print(f"  {c.label}: {c.num_points} rows, {c.kind}, columns {', '.join(c.columns)}, "
               f"noise {'given' if c.sigma_known else 'unknown (estimated)'}")
-    print(f"  E_F = {fermi_energy:g} eV ({source}), model {args.model}, optimizer {args.optimizer}, {args.restarts} restarts")
+    print(f"  E_F = {fermi_energy:g} eV ({source}), [model] kind {kind} ({kind_source}), model {args.model}, "
+          f"optimizer {args.optimizer}, {args.restarts} restarts")
+    import jax.numpy as jnp
+
+    model = electron_model(kind, model_options, jnp.float64)
+    # None: the Rashba ferromagnet of the fit's own guesses (the default path, as before --model-kind)
+    forward = {"model": args.model} if model is None else {"model": model, "method": args.model}
     print("  compiling the forward model and its gradient, then optimizing (loss per restart):", flush=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
         result = fit(
-            curves, fermi_energy, free=free, guess=guess, bounds=bounds, model=args.model, optimizer=args.optimizer,
+            curves, fermi_energy, free=free, guess=guess, bounds=bounds, **forward, optimizer=args.optimizer,
             restarts=args.restarts, max_steps=args.max_steps, seed=args.seed, num=args.num, report_every=args.report_every,
         )
     elapsed = time.perf_counter() - started
@@ -333,6 +372,7 @@ def _write_outputs(out, result, curves, args, fermi_energy, elapsed):
     import numpy as onp
 
     from ..fit import COLUMN_UNITS, PARAMETER_UNITS
+    from ..fit._forward import parameter_unit
 
     payload = {**run_metadata("float64", "command line", {"argv": vars(args) | {"data": list(args.data)}}), **result.to_dict()}
     for key in ("predictions", "residuals", "sigmas", "trace", "stage2_trace"):
@@ -340,7 +380,8 @@ def _write_outputs(out, result, curves, args, fermi_energy, elapsed):
     payload.update(
         {
             "files": list(args.data),
-            "units": {**PARAMETER_UNITS, **{c: COLUMN_UNITS[c] for c in COLUMN_UNITS}, "eta": "1"},
+            "units": {**PARAMETER_UNITS, **{n: parameter_unit(n) for n in result.parameters}, **{c: COLUMN_UNITS[c] for c in COLUMN_UNITS},
+                      "eta": "1"},
             "runtime_s": elapsed,
             "fermi_energy_eV": fermi_energy,
         }

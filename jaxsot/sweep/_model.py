@@ -12,6 +12,7 @@ Resume: `indices` evaluates a subset of the points (a chunk), so a caller that s
 chunks (the command line does) recomputes nothing after an interruption.
 """
 
+import inspect
 from collections.abc import Callable, Mapping
 
 import jax.numpy as jnp
@@ -65,6 +66,34 @@ def model_points(model, parameters: Mapping) -> dict:
         if bad.size:
             raise ValueError(f"parameters[{name!r}][{int(bad[0])}] = {float(value[bad[0]])!r} is not finite; allowed: finite values")
     return arrays
+
+
+def check_point(model, values: Mapping, index: int = 0) -> None:
+    """Run the model's constructor again on one point's values (`replace_parameters` does not check).
+
+    A model whose constructor arguments are all fields of the same name (every shipped continuum
+    and square-lattice model) is rebuilt with the point's values, so its own range checks run and
+    name the parameter, the value and the allowed range; other models (e.g. TightBindingModel)
+    are left to the engine's checks.
+
+    Args:
+        model: any `jaxsot.TwoBandModel`.
+        values: {parameter name: value} of the point, in the model's units.
+        index: the point's index (named in the error).
+
+    Raises:
+        ValueError: "sweep point i (name = value, ...): <the constructor's message>".
+    """
+    params = [p for n, p in inspect.signature(type(model).__init__).parameters.items() if n != "self"]
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or not hasattr(model, p.name) for p in params):
+        return
+    arguments = {p.name: getattr(model, p.name) for p in params}
+    arguments.update({k: float(v) for k, v in values.items()})
+    try:
+        type(model)(**arguments)
+    except ValueError as error:
+        where = ", ".join(f"{k} = {float(v):g}" for k, v in values.items())
+        raise ValueError(f"sweep point {index} ({where}): {error}") from None
 
 
 def sweep_model(
@@ -135,6 +164,8 @@ def sweep_model(
     substeps = check_count("substeps", substeps, minimum=1)
     times = jnp.asarray(times)
     dtype = times.dtype if jnp.issubdtype(times.dtype, jnp.floating) else jnp.float32
+    for i in indices.tolist():  # every point's values through the model's own checks, before any work
+        check_point(model, {k: v[i] for k, v in points.items() if k != "fermi_energy"}, i)
     columns: dict = {}
     for done, i in enumerate(indices.tolist(), start=1):
         values = {k: v[i] for k, v in points.items()}

@@ -113,4 +113,4 @@ def test_synth_model_kind_writes_the_models_torques(tmp_path, capsys):
     assert not np.allclose(expected, rashba, rtol=1e-3)
     with pytest.raises(SystemExit):
         main(["synth", str(tmp_path / "x.csv"), "--model-kind", "ti-surface", "--model", "strong_exchange"])
-    assert "closed form of the Rashba ferromagnet; --model-kind ti-surface has none" in capsys.readouterr().err
+    assert "closed form of the Rashba ferromagnet; [model] kind 'ti-surface' (--model-kind ti-surface) has none" in capsys.readouterr().err
