@@ -3,7 +3,8 @@ table of a --config file with the schema of `jaxsot run`), the names --free/--gu
 (`FIT_PARAMETERS`), and their range checks (the [model] schema's ranges, one line naming the option).
 
 The paper-unit tables (AMR, torques, transients) fit any kind through `jaxsot.fit.fit(..., model=)`;
-the harmonic Hall and ST-FMR fits take the Rashba ferromagnet only (`FIT_KIND_REFUSAL`).
+harmonic Hall fits take a shipped kind by --model-kind; ST-FMR and harmonic Hall synthesis take the Rashba
+ferromagnet only (`FIT_KIND_REFUSAL`).
 """
 
 import dataclasses
@@ -59,6 +60,11 @@ def resolve_model(args) -> tuple[str, object, str]:
 
 def refuse_kind_for(kind: str, source: str, data_kind: str) -> None:
     """Harmonic Hall / ST-FMR data with another kind: one line naming what is supported."""
+    if data_kind == "harmonic Hall fit":  # any shipped kind, by --model-kind (its [model] defaults start the fit)
+        if source.endswith("[model]"):
+            raise UsageError("--config with harmonic Hall data: the Hall fit takes the model from --model-kind and its "
+                             "starting values from --guess; allowed: --model-kind KIND --guess NAME=VALUE,...")
+        return
     if kind != "rashba":
         raise UsageError(f"{data_kind} data with [model] kind = {kind!r} ({source}): {FIT_KIND_REFUSAL}")
     if source.endswith("[model]"):

@@ -245,7 +245,7 @@ def _fit(args) -> int:
     # computes in float64 (below, and in run_fit_hall), so a fit never runs on float32 arrays.
     kind, model_options, kind_source = resolve_model(args)
     if any(hall_csv_kind(path) for path in args.data):
-        refuse_kind_for(kind, kind_source, "harmonic Hall")
+        refuse_kind_for(kind, kind_source, "harmonic Hall fit")
         from ._fit_hall import run_fit_hall
 
         return run_fit_hall(args)

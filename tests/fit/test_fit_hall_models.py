@@ -128,12 +128,11 @@ def test_field_table_fit_recovers_the_ti_surface_parameters():
 
 
 def test_cli_fit_of_another_model_kind(tmp_path, capsys):
-    """run_fit_hall with args.model_kind (what `jaxsot fit --model-kind ti-surface` sets): the TI surface of the
+    """`jaxsot fit --model-kind ti-surface` of harmonic Hall data: the TI surface of the
     configuration defaults (hbar_v 0.33, j_ex 0.05, kinetic 0.05), its names in --free/--guess and results.json."""
     import json
 
-    from jaxsot.cli import _fit_hall
-    from jaxsot.cli._main import parser
+    from jaxsot.cli import main
     from jaxsot.fit._hall_csv import write_hall_csv
 
     model = jaxsot.TISurfaceFerromagnet(0.33, 0.05, [0.0, 0.0, 1.0], kinetic=0.05)
@@ -147,23 +146,21 @@ def test_cli_fit_of_another_model_kind(tmp_path, capsys):
                                   sigma_1w=1e-5, sigma_2w=s_2w)
     path = tmp_path / "ti.csv"
     write_hall_csv(path, data)
-    top = parser()
-    commands = next(a for a in top._actions if hasattr(a, "choices") and isinstance(a.choices, dict) and "fit" in a.choices).choices
-    if "--anisotropy-field" not in commands["synth"]._option_string_actions:
-        _fit_hall.register_options(commands["fit"], commands["synth"])
-    args = top.parse_args(["fit", str(path), "--out", str(tmp_path / "fit"), "--restarts", "1", "--num", str(NUM),
-                           "--free", "hbar_v,tau,anisotropy_field,r_phe", "--guess", f"tau=7,r_ahe=1,r_ane={HALL['r_ane']}"])
-    args.optimizer, args.model_kind = None, "ti-surface"
-    assert _fit_hall.run_fit_hall(args) == 0
+    (tmp_path / "m.toml").write_text('[model]\nkind = "ti-surface"\n')
+    assert main(["fit", str(path), "--out", str(tmp_path / "fit"), "--restarts", "1", "--num", str(NUM), "--model-kind",
+                 "ti-surface", "--free", "hbar_v,tau,anisotropy_field,r_phe",
+                 "--guess", f"tau=7,r_ahe=1,r_ane={HALL['r_ane']}"]) == 0
     assert "TISurfaceFerromagnet (exact bands)" in capsys.readouterr().out
     results = json.loads((tmp_path / "fit" / "results.json").read_text())
     for name in ("hbar_v", "tau", "anisotropy_field", "r_phe"):
         assert abs(results["parameters"][name] - truth[name]) < 2.0 * results["standard_errors"][name], name
     assert results["units"]["hbar_v"] == "eV nm" and results["parameters"]["j_ex"] == pytest.approx(0.05)
-    bad = top.parse_args(["fit", str(path), "--out", str(tmp_path / "bad"), "--free", "alpha"])
-    bad.optimizer, bad.model_kind = None, "ti-surface"
-    with pytest.raises(Exception, match="allowed: distinct names from hbar_v, j_ex, kinetic, tau"):
-        _fit_hall.run_fit_hall(bad)
+    with pytest.raises(SystemExit):
+        main(["fit", str(path), "--out", str(tmp_path / "bad"), "--model-kind", "ti-surface", "--free", "alpha"])
+    assert "allowed: distinct names from hbar_v, j_ex, kinetic, tau" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a [model] table is not read for Hall data: the kind comes from --model-kind
+        main(["fit", str(path), "--out", str(tmp_path / "bad"), "--config", str(tmp_path / "m.toml")])
+    assert "allowed: --model-kind KIND --guess" in capsys.readouterr().err
 
 
 def test_every_order_synthesis_and_fit_of_another_model():
