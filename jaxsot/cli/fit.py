@@ -380,7 +380,7 @@ def _write_outputs(out, result, curves, args, fermi_energy, elapsed):
     payload.update(
         {
             "files": list(args.data),
-            "units": {**PARAMETER_UNITS, **{n: parameter_unit(n) for n in result.parameters}, **{c: COLUMN_UNITS[c] for c in COLUMN_UNITS},
+            "units": {**PARAMETER_UNITS, **{n: parameter_unit(n) for n in getattr(result, "parameters", {})}, **{c: COLUMN_UNITS[c] for c in COLUMN_UNITS},
                       "eta": "1"},
             "runtime_s": elapsed,
             "fermi_energy_eV": fermi_energy,

@@ -1,6 +1,6 @@
 """The command line for any [model] kind: the mass-ratio range shared with the library, `jaxsot fit`
 of paper-unit tables for other kinds (and its refusals), and `jaxsot sweep` over a model's named
-parameters (issue 19, items 4-6)."""
+parameters."""
 
 import math
 
