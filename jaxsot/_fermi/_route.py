@@ -60,9 +60,10 @@ def _probe_splitting(model, fermi_energy):
     kx, ky = radius * cos, radius * sin
     lower = energy(model, kx, ky, -1.0)
     inside = lower < fermi_energy
-    omega = jnp.where(inside, splitting(model, kx, ky), jnp.inf)
+    split = splitting(model, kx, ky)
+    omega = jnp.where(inside, split, jnp.inf)
     where = jnp.argmin(omega)
-    high = jnp.max(jnp.where(inside, splitting(model, kx, ky), -jnp.inf))
+    high = jnp.max(jnp.where(inside, split, -jnp.inf))
     k = jnp.stack([kx.reshape(-1)[where], ky.reshape(-1)[where]])
     return jnp.min(omega), high, k, lower.reshape(-1)[where]
 

@@ -143,6 +143,16 @@ def result_blocks(values, sigmas, residual, columns, labels) -> tuple:
     return predicted, blocks, noise
 
 
+# The stop codes of both optimizers (`_optimize` and `_levmar`), as the restarts report them.
+STATUS = (
+    "converged (gradient)",
+    "converged (loss change)",
+    "stopped at max_steps",
+    "non-finite loss",
+    "stalled (no decrease, gradient not small)",
+)
+
+
 REPORT_WIDTH = 100
 """Columns of a printed fit summary (the CLI's terminal budget)."""
 

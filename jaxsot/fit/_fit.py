@@ -52,9 +52,9 @@ import numpy as onp
 from .._core._checks import check_count, check_finite, check_range
 from ._curves import Curve, DEFAULT_GUESS, FitWarning, OPTIMIZERS, PARAMETERS
 from .._core._params import model_parameters
-from ._driver import column_scale, estimated_sigmas, fit_statistics, noise_factor, relative_change, result_blocks
+from ._driver import STATUS, column_scale, estimated_sigmas, fit_statistics, noise_factor, relative_change, result_blocks
 from ._fit_bounds import default_bounds, settle_box
-from ._fit_result import STATUS, FitResult, eta_with_error, fit_notes, unique_labels
+from ._fit_result import FitResult, eta_with_error, fit_notes, unique_labels
 from ._forward import (
     TRANSPORT_PARAMETERS,
     bands_at,

@@ -8,18 +8,10 @@ import numpy as onp
 
 from ..constants import ELECTRON_MASS, HBAR
 from ._curves import FitWarning, IdentifiabilityWarning
-from ._driver import REPORT_WIDTH, report_lines
+from ._driver import REPORT_WIDTH, STATUS, report_lines
 from ._forward import parameter_unit
 from ._optimize import is_log_scale
 
-# The optimizer's stop codes (`_optimize`), as the restarts report them.
-STATUS = (
-    "converged (gradient)",
-    "converged (loss change)",
-    "stopped at max_steps",
-    "non-finite loss",
-    "stalled (no decrease, gradient not small)",
-)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,19 +5,9 @@ import math
 
 import numpy as onp
 
-
-
+from ._driver import STATUS as STATUS
 
 LM_TOL = 1e-8  # chi^2 decrease of the Gauss-Newton step below which the polish stops
-
-
-STATUS = (
-    "converged (gradient)",
-    "converged (loss change)",
-    "stopped at max_steps",
-    "non-finite loss",
-    "stalled (no decrease, gradient not small)",
-)
 
 
 def hold_last(trace, losses):
