@@ -5,6 +5,8 @@ import math
 from typing import Any
 from ._config_schema import ConfigError, option, type_name, check_value, show_value, build_section, load_toml, named_errors
 from ._config_run import RUN_APPROXIMATIONS, SWEEPABLE, RunConfig, check_run_rules, config_to_dict, parse_name_list
+from ._model_config import model_kind, parse_model_table
+from ._sweep_kinds import axis_field, check_approximations, stored_kind_names
 
 
 # ------------------------------------------------------------------------------------------------
@@ -141,11 +143,13 @@ def check_type(key: str, value: Any, kind: type) -> Any:
     return float(value) if kind is float else value
 
 
-def _axis(name: str, spec: Any, mode: str) -> SweepAxis:
+def _axis(name: str, spec: Any, mode: str, field: dataclasses.Field | None = None) -> SweepAxis:
+    """One [sweep.parameters] entry; `field` range-checks it (default: the run key's own, for the Rashba sweep)."""
     key = f"[sweep.parameters] {name}"
-    if name not in SWEEPABLE:
-        raise ConfigError(f"{key} cannot be swept; allowed: {', '.join(SWEEPABLE)}")
-    section, field = run_field_of(name)
+    if field is None:
+        if name not in SWEEPABLE:
+            raise ConfigError(f"{key} cannot be swept; allowed: {', '.join(SWEEPABLE)}")
+        section, field = run_field_of(name)
     checked = lambda v: check_value("sweep.parameters", field, check_type(key, v, float))  # noqa: E731
     if mode == "grid":
         if isinstance(spec, list):
@@ -201,9 +205,12 @@ def _axis(name: str, spec: Any, mode: str) -> SweepAxis:
     return SweepAxis(name, low=low, high=high, scale=scale)
 
 
-def plot_variables(observables, approximations=RUN_APPROXIMATIONS) -> tuple[str, ...]:
+def plot_variables(observables, approximations=RUN_APPROXIMATIONS, kind: str = "rashba") -> tuple[str, ...]:
     """The variables a sweep with these observables and approximations stores, by their exact names (what a plot may show)."""
     from .. import sweep as sweep_api
+
+    if kind != "rashba":
+        return tuple(name for name in stored_kind_names(observables) if name != "status")
 
     try:
         selection = sweep_api.select_sweep_observables(list(observables), list(approximations))
@@ -233,9 +240,12 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
     run_sections = [f.name for f in dataclasses.fields(RunConfig) if f.name != "output"]
     data = load_toml(text, source, run_sections + ["sweep", "output"])
     run = RunConfig(**{
-        f.name: build_section(type(f.default_factory()), f.name, data.get(f.name, {}))
+        # [model] of any kind (cli._model_config); a table without kind is the Rashba ferromagnet's, as before.
+        f.name: parse_model_table(f.name, data.get(f.name, {})) if f.name == "model" else
+        build_section(type(f.default_factory()), f.name, data.get(f.name, {}))
         for f in dataclasses.fields(RunConfig) if f.name != "output"  # a sweep's [output] is its own (below)
     })
+    kind = model_kind(run.model)
     sweep_table = dict(config_table(data, "sweep", "mode, num_points, ... and [sweep.parameters]"))
     parameters = sweep_table.pop("parameters", {})
     options = build_section(SweepOptions, "sweep", sweep_table)
@@ -243,7 +253,10 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
         raise ConfigError(f"[sweep] parameters = {show_value(parameters)} is {type_name(parameters)}; allowed: a table [sweep.parameters]")
     if not parameters:
         raise ConfigError("[sweep.parameters] is missing or empty; allowed: one or more swept keys, e.g. alpha_eV_nm = [0.02, 0.05]")
-    axes = tuple(_axis(name, spec, options.mode) for name, spec in parameters.items())
+    if kind == "rashba":
+        axes = tuple(_axis(name, spec, options.mode) for name, spec in parameters.items())
+    else:
+        axes = tuple(_axis(name, spec, options.mode, axis_field(run.model, name)) for name, spec in parameters.items())
     for axis in axes:
         kind = _DRIVE_ONLY.get(axis.name)
         if kind is not None and run.drive.kind != kind:
@@ -264,6 +277,8 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
             f"[output] has unknown keys {sorted(set(output) - {'observables', 'approximations', 'plots'})}; allowed: observables, approximations, plots"
         )
     approximations = parse_name_list("output", "approximations", output.get("approximations", list(RUN_APPROXIMATIONS)), RUN_APPROXIMATIONS)
+    if kind != "rashba":
+        approximations = check_approximations(kind, output)
     observables = output.get("observables", list(SWEEP_OBSERVABLES))
     if (
         not isinstance(observables, list) or not observables
@@ -277,7 +292,7 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
         raise ConfigError(f"[output] plots = {show_value(plot_specs)} is {type_name(plot_specs)}; allowed: [[output.plots]] tables")
     if len(plot_specs) > 100:
         raise ConfigError(f"[output] has {len(plot_specs)} plots; allowed: at most 100")
-    stored = plot_variables(observables, approximations)
+    stored = plot_variables(observables, approximations, kind)
     plots = []
     for index, spec in enumerate(plot_specs):
         key = f"[[output.plots]] #{index + 1}"

@@ -337,6 +337,13 @@ _AXIS_NAMES = {
     "ramp_time_fs": "ramp time",
     "frequency_THz": "drive frequency",
     "phase_deg": "drive phase",
+    # the keys of the other [model] kinds (jaxsot sweep with [model] kind = ...)
+    "hbar_v_eV_nm": r"Dirac velocity $\hbar v$",
+    "kinetic_eV_nm2": r"$k^2$ coefficient $c$",
+    "beta_eV_nm": r"Dresselhaus coupling $\beta$",
+    "t_eV": r"hopping $t$",
+    "a_nm": r"lattice constant $a$",
+    "lam_eV": r"spin-orbit hopping $\lambda$",
 }
 _OBSERVABLE_NAMES = {
     "damping_torque": r"damping-like torque $T_2$",

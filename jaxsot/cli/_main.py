@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
     run.register(commands)
     default = commands.add_parser("default-config", help="print an embedded default configuration (of run, sweep, llg or validate)")
     default.add_argument("which", nargs="?", choices=tuple(_DEFAULTS), default="run", help="which command's default (default: run)")
-    default.add_argument("--model", choices=KINDS, default="rashba", help="the [model] kind of the run default (default: rashba)")
+    default.add_argument("--model", choices=KINDS, default="rashba", help="the [model] kind of the run or sweep default (default: rashba)")
     sweep.register(commands)
     llg.register(commands)
     validate.register(commands)
@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run `jaxsot` with the given arguments (default: sys.argv); returns the exit status."""
     args = parser().parse_args(argv)
     if args.command == "default-config":
+        if args.model != "rashba" and args.which == "sweep":  # another kind's own small sweep (cli._sweep_kinds)
+            from ._sweep_kinds import default_kind_sweep_toml
+
+            print(default_kind_sweep_toml(args.model), end="")
+            return 0
         if args.model != "rashba" and args.which != "run":
             fail(f"default-config {args.which} --model {args.model}: only `jaxsot run` takes other [model] kinds; allowed: default-config run --model {args.model}")
         print(with_model_kind(_DEFAULTS[args.which], args.model), end="")

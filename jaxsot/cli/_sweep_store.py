@@ -198,6 +198,10 @@ def auto_chunk_points(num_points: int, states: int, steps: int, itemsize: int, d
 
 def stored_names(config: SweepConfig) -> set:
     from .. import sweep as sweep_api
+    from ._sweep_kinds import is_kind_sweep, stored_kind_names
+
+    if is_kind_sweep(config):
+        return set(stored_kind_names(config.observables))
 
     selection = sweep_api.select_sweep_observables(list(config.observables), list(config.approximations))
     return set(sweep_api.output_names(selection))
@@ -222,24 +226,29 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
                     parts.setdefault(key, []).append(data[key])
     arrays = {k: onp.concatenate(v) for k, v in parts.items()}
 
+    from ._sweep_kinds import ROUTE_ATTRS, axis_meta, fixed_kind_values, is_kind_sweep
+
+    kinds = is_kind_sweep(config)
+    # {key: (unit, long name)} of the swept keys: the run keys' for the Rashba sweep, the [model] kind's otherwise.
+    meta = axis_meta(config) if kinds else {k: (v[2], v[3]) for k, v in _CONVERSIONS.items()}
     if config.sweep.mode == "grid":
         dims = tuple(a.name for a in config.axes)
         coords = {
-            a.name: (a.name, onp.asarray(a.values), {"units": _CONVERSIONS[a.name][2], "long_name": _CONVERSIONS[a.name][3]})
+            a.name: (a.name, onp.asarray(a.values), {"units": meta[a.name][0], "long_name": meta[a.name][1]})
             for a in config.axes
         }
     else:
         dims = ("point",)
         coords = {"point": ("point", onp.arange(shape[0]))}
         for key, values in swept.items():
-            coords[key] = ("point", values, {"units": _CONVERSIONS[key][2], "long_name": _CONVERSIONS[key][3]})
+            coords[key] = ("point", values, {"units": meta[key][0], "long_name": meta[key][1]})
     steps = config.run.time.num_steps
     coords["time"] = ("time", onp.linspace(0.0, config.run.time.t_end_fs, steps), {"units": "fs", "long_name": "time after switch-on"})
     coords["xyz"] = ("xyz", onp.array(["x", "y", "z"]))
     coords["xy"] = ("xy", onp.array(["x", "y"]))
     coords["band"] = ("band", onp.array(["lower", "upper"]))
 
-    names = sweep_api.output_names()
+    names = {**sweep_api.output_names(), "route": ("point", "route", None)}
     variables = {}
     for key in sorted(arrays, key=lambda k: list(names).index(k)):
         kind, observable, approx = names[key]
@@ -267,6 +276,9 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
                 "flag_meanings": "ok no_electrons lower_sea_without_k0 upper_sea_without_k0 sea_not_star_shaped",
                 "flag_descriptions": "; ".join(f"{k}: {m}" for k, m in sweep_api.STATUS_MESSAGES.items()),
             }
+        elif key == "route":
+            var_dims = dims
+            attrs = {k: (onp.asarray(v, dtype=onp.int8) if k == "flag_values" else v) for k, v in ROUTE_ATTRS.items()}
         else:
             var_dims = dims
             attrs = {"units": sweep_api.POINT_QUANTITIES[key][0], "long_name": sweep_api.POINT_QUANTITIES[key][1]}
@@ -274,10 +286,16 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
         variables[key] = (var_dims, value, attrs)
 
     fixed = {
-        f"fixed_{key}": value for key, value in fixed_values(config).items() if key not in {a.name for a in config.axes}
+        f"fixed_{key}": value for key, value in (fixed_kind_values if kinds else fixed_values)(config).items()
+        if key not in {a.name for a in config.axes}
     }
+    from ._model_config import model_kind, model_table_toml
+
     attrs = {
-        "title": "jaxsot sweep: ensemble spin-orbit torques and spin forces of a Rashba ferromagnet",
+        "title": "jaxsot sweep: ensemble spin-orbit torques and spin forces of " + (
+            f"the [model] kind {model_kind(config.run.model)!r} (exact results only)" if kinds else "a Rashba ferromagnet"
+        ),
+        **({"model_kind": model_kind(config.run.model), "model_table": model_table_toml(config.run.model)} if kinds else {}),
         "conventions": "internal units: eV, nm, fs, V/nm; parameter coordinates in the units of the config keys",
         "jaxsot_sweep_format": FORMAT_VERSION,
         "precision": precision,
@@ -321,7 +339,7 @@ def summary_rows(dataset) -> list[dict]:
     rows = []
     sweep_dims = [d for d in dataset["status"].dims]
     for name, variable in dataset.data_vars.items():
-        if name == "status":
+        if name in ("status", "route"):  # codes, not quantities
             continue
         values = variable
         for component in ("xyz", "xy", "band"):

@@ -15,6 +15,7 @@ from ._common import UsageError, check_file_size_limit, hold_lock, rendezvous, p
 from ._progress import Status, say
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._preflight import SweepPlan, check_disk, plan_sweep
+from ._sweep_kinds import compute_kind_chunk, describe, is_kind_sweep, plan_kind_sweep
 
 
 # ------------------------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ def run_sweep(
     identity = sweep_identity(config, precision)
     digest = identity_hash(identity)
     manifest_path = out / "manifest.json"
-    plan = plan or plan_sweep(config, "config")
+    plan = plan or (plan_kind_sweep if is_kind_sweep(config) else plan_sweep)(config, "config")
     swept, shape, points, status, upper = plan.swept, plan.shape, plan.points, plan.status, plan.upper
     num_points = int(math.prod(shape))
     dtype = jnp.float64 if precision == "float64" else jnp.float32
@@ -228,8 +229,10 @@ def run_sweep(
         batch_points=batch,
         devices=tuple(devices),
         state_chunk=sweep_api.default_state_chunk(devices[0].platform),
-        selection=sweep_api.select_sweep_observables(config.observables, config.approximations),  # only the stored observables are computed
+        selection=None if is_kind_sweep(config) else
+        sweep_api.select_sweep_observables(config.observables, config.approximations),  # only the stored observables are computed
     )
+    kinds = is_kind_sweep(config)
     started = time.perf_counter()
     computed = []
     chunk_seconds = None  # measured on a chunk after the first (the first one compiles)
@@ -240,12 +243,16 @@ def run_sweep(
         label = f"sweep chunk {len(done) + count}/{num_chunks}" + (" (compiles first)" if count == 1 else "")
         with Status(label, quiet=not progress or rank != 0, expected_s=chunk_seconds, done=(len(done) + count - 1) / num_chunks,
                     share=1.0 / num_chunks, lines=count == 1 or count == len(todo)) as meter:
-            chunk = _compute_chunk(sweep_api, points, upper, take, times, settings, meter)
+            if kinds:  # another [model] kind: simulate per point (sweep_model), no padding needed
+                chunk = compute_kind_chunk(config, plan, onp.arange(start, stop), times, devices, meter)
+            else:
+                chunk = _compute_chunk(sweep_api, points, upper, take, times, settings, meter)
         chunk_seconds = meter.seconds if count > 1 or len(todo) == 1 else None
         arrays = {k: v[: stop - start] for k, v in chunk.items() if k in keep}
         invalid_here = status[start:stop] != 0
         for value in arrays.values():
-            value[invalid_here] = onp.nan  # their stand-in results are not theirs
+            if onp.issubdtype(value.dtype, onp.floating):  # not the route codes of another kind (no invalid points there)
+                value[invalid_here] = onp.nan  # their stand-in results are not theirs
         arrays["status"] = status[start:stop]
         arrays["identity_hash"] = onp.asarray(digest)
         arrays["start"] = onp.asarray(start)
@@ -345,7 +352,7 @@ def main(args) -> int:
         host, colon, port = args.coordinator.rpartition(":")
         if not colon or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536 or host.count(":") > 0 and not host.startswith("["):
             raise UsageError(f"--coordinator {args.coordinator!r} is not host:port; allowed: e.g. 10.0.0.1:1234 or [::1]:1234")
-    plan = plan_sweep(config, source)
+    plan = plan_kind_sweep(config, source) if is_kind_sweep(config) else plan_sweep(config, source)
     out = prepare_out(args.out, staged=False)  # a sweep folder is resumable: written in place, chunk by chunk
     if not (out / "manifest.json").is_file():
         check_disk(out, plan.disk, "the chunks and sweep.nc")
@@ -384,6 +391,8 @@ def main(args) -> int:
         log(f"jaxsot {jaxsot.__version__} sweep ({source}), precision {args.precision}, jax {jax.__version__}")
         log(f"  {jax.default_backend()}: {jax.local_device_count()} local device(s), "
             f"process {jax.process_index()} of {jax.process_count()}")
+        if is_kind_sweep(config):
+            log(f"  {describe(config)}")
         header = f"# resolved from: {source}\n" if args.config is None else ""
         result = run_sweep(
             config, out, config_text=header + text, precision=args.precision, resume=args.resume,
