@@ -245,7 +245,7 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
         build_section(type(f.default_factory()), f.name, data.get(f.name, {}))
         for f in dataclasses.fields(RunConfig) if f.name != "output"  # a sweep's [output] is its own (below)
     })
-    kind = model_kind(run.model)
+    material = model_kind(run.model)  # not `kind`: the drive check below reuses that name
     sweep_table = dict(config_table(data, "sweep", "mode, num_points, ... and [sweep.parameters]"))
     parameters = sweep_table.pop("parameters", {})
     options = build_section(SweepOptions, "sweep", sweep_table)
@@ -253,7 +253,7 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
         raise ConfigError(f"[sweep] parameters = {show_value(parameters)} is {type_name(parameters)}; allowed: a table [sweep.parameters]")
     if not parameters:
         raise ConfigError("[sweep.parameters] is missing or empty; allowed: one or more swept keys, e.g. alpha_eV_nm = [0.02, 0.05]")
-    if kind == "rashba":
+    if material == "rashba":
         axes = tuple(_axis(name, spec, options.mode) for name, spec in parameters.items())
     else:
         axes = tuple(_axis(name, spec, options.mode, axis_field(run.model, name)) for name, spec in parameters.items())
@@ -277,8 +277,8 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
             f"[output] has unknown keys {sorted(set(output) - {'observables', 'approximations', 'plots'})}; allowed: observables, approximations, plots"
         )
     approximations = parse_name_list("output", "approximations", output.get("approximations", list(RUN_APPROXIMATIONS)), RUN_APPROXIMATIONS)
-    if kind != "rashba":
-        approximations = check_approximations(kind, output)
+    if material != "rashba":
+        approximations = check_approximations(material, output)
     observables = output.get("observables", list(SWEEP_OBSERVABLES))
     if (
         not isinstance(observables, list) or not observables
@@ -292,7 +292,7 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
         raise ConfigError(f"[output] plots = {show_value(plot_specs)} is {type_name(plot_specs)}; allowed: [[output.plots]] tables")
     if len(plot_specs) > 100:
         raise ConfigError(f"[output] has {len(plot_specs)} plots; allowed: at most 100")
-    stored = plot_variables(observables, approximations, kind)
+    stored = plot_variables(observables, approximations, material)
     plots = []
     for index, spec in enumerate(plot_specs):
         key = f"[[output.plots]] #{index + 1}"
