@@ -1,0 +1,203 @@
+"""`jaxsot sweep` with a [model] of another kind: every point equals `jaxsot.simulate` of the model built
+here from its constructor (an independent route: no config parsing, no sweep code) to 1e-12, for a TI
+surface (ray route) and the square-lattice model (mesh route); a deleted chunk is recomputed alone on
+--resume with the same file; the refusals (a key the kind lacks, a closed form, a bad value, a point
+that cannot be computed) are one line before any work; every kind's default sweep parses.
+
+The CLI runs in this process (`run_cli`), with small seas and three output times.
+"""
+
+import json
+import math
+import shutil
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import xarray as xr
+
+import jaxsot
+from jaxsot.cli._config import ConfigError, parse_sweep_config
+from jaxsot.cli._model_config import KIND_SCHEMAS, KINDS, build_model
+
+TI = """\
+[model]
+kind = "ti-surface"
+hbar_v_eV_nm = 0.33
+j_ex_eV = 0.12
+kinetic_eV_nm2 = 0.5
+theta_deg = 30.0
+phi_deg = 20.0
+
+[ensemble]
+fermi_energy_eV = 0.3
+num_phi = 16
+num_r = 4
+
+[drive]
+kind = "step"
+efield_V_per_m = 1.0e5
+direction_deg = 30.0
+
+[relaxation]
+tau_fs = 10.0
+
+[time]
+t_end_fs = 20.0
+num_steps = 3
+
+[sweep]
+mode = "grid"
+chunk_points = 2
+
+[sweep.parameters]
+fermi_energy_eV = [0.25, 0.35]
+j_ex_eV = [0.1, 0.15]
+
+[output]
+observables = ["damping_torque", "field_like_torque", "spin_density_change"]
+"""
+OBSERVABLES = ("damping_torque", "field_like_torque", "spin_density_change")
+
+
+def _direction(theta_deg, phi_deg):
+    t, p = math.radians(theta_deg), math.radians(phi_deg)
+    return jnp.asarray([math.sin(t) * math.cos(p), math.sin(t) * math.sin(p), math.cos(t)])
+
+
+def _simulate(model, fermi_energy, direction_deg=30.0):
+    # E = 1e5 V/m = 1e-4 V/nm along direction_deg; the same times, tau and sea sizes as the config.
+    angle = math.radians(direction_deg)
+    drive = jaxsot.StepDrive(jnp.asarray([math.cos(angle), math.sin(angle)]) * 1e-4)
+    return jaxsot.simulate(model, fermi_energy, drive, jnp.linspace(0.0, 20.0, 3), tau=10.0, num_phi=16, num_r=4,
+                           observables=list(OBSERVABLES), approximations=["exact"])
+
+
+def _assert_equal_to(result, dataset, where):
+    for name in OBSERVABLES:
+        expected = np.asarray(result.observables[name]["exact"])
+        got = dataset[f"{name}_exact"].sel(where).values
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max(), err_msg=f"{name} {where}")
+    np.testing.assert_allclose(dataset["band_density"].sel(where).values, np.asarray(result.band_densities), rtol=1e-12)
+    assert int(dataset["route"].sel(where)) == jaxsot.sweep.ROUTE_CODES[result.route]
+
+
+@pytest.fixture(scope="module")
+def ti_sweep(tmp_path_factory, run_cli):
+    folder = tmp_path_factory.mktemp("ti")
+    (folder / "ti.toml").write_text(TI)
+    done = run_cli("sweep", "ti.toml", "--out", "out", "--no-progress", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_ti_surface_sweep_equals_simulate_of_the_model_built_directly(ti_sweep):
+    with xr.open_dataset(ti_sweep / "out" / "sweep.nc") as dataset:
+        dataset = dataset.load()
+    assert dataset.attrs["model_kind"] == "ti-surface" and "eta" not in dataset
+    assert "damping_torque_second_order" not in dataset and "damping_torque_error_strong_exchange" not in dataset
+    assert dataset["j_ex_eV"].attrs["units"] == "eV" and dataset["fermi_energy_eV"].attrs["units"] == "eV"
+    assert dataset.attrs["fixed_hbar_v_eV_nm"] == 0.33 and dataset.attrs["fixed_kinetic_eV_nm2"] == 0.5
+    for j_ex in (0.1, 0.15):
+        model = jaxsot.TISurfaceFerromagnet(0.33, j_ex, _direction(30.0, 20.0), kinetic=0.5).astype(jnp.float64)
+        for fermi in (0.25, 0.35):
+            _assert_equal_to(_simulate(model, fermi), dataset, {"j_ex_eV": j_ex, "fermi_energy_eV": fermi})
+    summary = (ti_sweep / "out" / "summary.csv").read_text()
+    assert "damping_torque_exact,1/(nm^2 fs)" in summary and "route" not in summary and "fermi_energy_eV=" in summary
+    assert sorted(p.name for p in (ti_sweep / "out" / "plots").iterdir()) == ["01_damping_torque_exact_vs_fermi_energy_eV.png"]
+
+
+def test_a_deleted_chunk_alone_is_recomputed_on_resume_and_the_file_is_the_same(ti_sweep, tmp_path, run_cli):
+    out = tmp_path / "out"
+    shutil.copytree(ti_sweep / "out", out)
+    for name in ("sweep.nc", "summary.csv", "run.json", "chunks/chunk_000001.npz"):
+        (out / name).unlink()  # killed while chunk 1 was computed: it and the merged files are missing
+    done = run_cli("sweep", str(ti_sweep / "ti.toml"), "--out", str(out), "--resume", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "resuming: 1 of 2 chunks already written, 1 to compute here" in done.stdout
+    assert json.loads((out / "run.json").read_text())["computed_chunks"] == [1]
+    assert (out / "sweep.nc").read_bytes() == (ti_sweep / "out" / "sweep.nc").read_bytes()
+    # A changed fixed model parameter is another sweep: --resume is refused, naming it.
+    changed = tmp_path / "changed.toml"
+    changed.write_text(TI.replace("hbar_v_eV_nm = 0.33", "hbar_v_eV_nm = 0.3"))
+    done = run_cli("sweep", str(changed), "--out", str(out), "--resume", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 2 and "run.model.hbar_v_eV_nm (0.33 -> 0.3)" in done.stderr, done.stderr
+
+
+def test_square_lattice_default_sweep_runs_the_mesh_route_and_equals_simulate(tmp_path, run_cli):
+    text = run_cli("default-config", "sweep", "--model", "square-lattice", cwd=tmp_path).stdout
+    assert 'kind = "square-lattice"' in text and "lam_eV = [0.05, 0.1]" in text
+    (tmp_path / "sq.toml").write_text(text)
+    done = run_cli("sweep", "sq.toml", "--out", "out", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with xr.open_dataset(tmp_path / "out" / "sweep.nc") as dataset:
+        dataset = dataset.load()
+    assert dataset["lam_eV"].attrs["units"] == "eV" and dataset["route"].values.tolist() == [1, 1]
+    for lam in (0.05, 0.1):
+        model = jaxsot.SquareLatticeRashbaFerromagnet(1.0, 0.4, lam, 0.3, _direction(0.0, 0.0)).astype(jnp.float64)
+        _assert_equal_to(_simulate(model, 0.5, direction_deg=0.0), dataset, {"lam_eV": lam})
+
+
+def _refused(run_cli, tmp_path, text, *parts):
+    (tmp_path / "bad.toml").write_text(text)
+    done = run_cli("sweep", "bad.toml", "--out", "o", "--no-progress", cwd=tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    for part in parts:
+        assert part in lines[0], (part, lines[0])
+    assert not (tmp_path / "o").exists()  # nothing written: refused before any work
+
+
+@pytest.mark.parametrize("change, parts", [
+    (("j_ex_eV = [0.1, 0.15]", "alpha_eV_nm = [0.1, 0.15]"),
+     ["[sweep.parameters] alpha_eV_nm is not a key of [model] kind = 'ti-surface'",
+      "allowed: hbar_v_eV_nm, j_ex_eV, kinetic_eV_nm2, fermi_energy_eV"]),
+    (("j_ex_eV = [0.1, 0.15]", "tau_fs = [5.0, 10.0]"), ["tau_fs is not a key of [model] kind = 'ti-surface'", "rashba"]),
+    (('observables = ["damping_torque"', 'approximations = ["exact", "strong_exchange"]\nobservables = ["damping_torque"'),
+     ["[output] approximations", "strong_exchange", "kind = 'ti-surface' has exact results only", "allowed: [\"exact\"]"]),
+    (("j_ex_eV = [0.1, 0.15]", "j_ex_eV = [0.1, -0.15]"), ["[sweep.parameters] j_ex_eV = -0.15 is out of range", "[0.001, 100]"]),
+    (("fermi_energy_eV = [0.25, 0.35]", "fermi_energy_eV = [0.25, -3.0]"),
+     ["sweep point 2 (fermi_energy_eV = -3, j_ex_eV = 0.1)", "kind = 'ti-surface' cannot be computed", "no electrons"]),
+    (('mode = "grid"', 'mode = "grid"\non_invalid = "nan"'), ["on_invalid = 'nan'", "allowed: on_invalid = \"error\""]),
+])
+def test_refusals_are_one_line_before_any_work(run_cli, tmp_path, change, parts):
+    _refused(run_cli, tmp_path, TI.replace(*change), *parts)
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "rashba"])
+def test_each_kinds_default_sweep_parses_with_its_own_keys(kind, run_cli, tmp_path):
+    from jaxsot.cli._sweep_kinds import KIND_KEYS
+
+    done = run_cli("default-config", "sweep", "--model", kind, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    config = parse_sweep_config(done.stdout, "default")
+    assert config.approximations == ("exact",) and config.axes
+    model = build_model(config.run.model, jnp.float64)
+    schema = {f.name for f in __import__("dataclasses").fields(KIND_SCHEMAS[kind])}
+    for key, (name, _) in KIND_KEYS[kind].items():  # every sweepable key is a [model] key and a model parameter
+        assert key in schema and name in jaxsot.parameter_names(model), (kind, key, name)
+    assert max(len(line) for line in done.stdout.splitlines()) <= 120
+
+
+def test_llg_and_validate_defaults_still_refuse_other_kinds(run_cli, tmp_path):
+    done = run_cli("default-config", "validate", "--model", "ti-surface", cwd=tmp_path)
+    assert done.returncode == 2 and "only `jaxsot run`" in done.stderr
+
+
+def _user_model(text):
+    text = text.replace('kind = "ti-surface"', 'kind = "python:jaxsot._models._ti_surface:TISurfaceFerromagnet"')
+    return text.replace("hbar_v_eV_nm", "hbar_v").replace("kinetic_eV_nm2", "kinetic").replace("j_ex_eV = 0.12", "j_ex = 0.12")
+
+
+def test_a_users_own_model_sweeps_its_parameter_names(tmp_path):
+    text = _user_model(TI)
+    config = parse_sweep_config(text.replace("j_ex_eV = [0.1, 0.15]", "j_ex = [0.1, 0.15]"), "user")
+    assert [a.name for a in config.axes] == ["fermi_energy_eV", "j_ex"]
+    with pytest.raises(ConfigError, match=r"j_ex_eV is not a key of \[model\] kind = 'python:.*allowed: hbar_v, j_ex, kinetic, fermi_energy_eV"):
+        parse_sweep_config(text, "user")
+
+
+def test_a_point_the_models_constructor_refuses_is_named_with_its_values(run_cli, tmp_path):
+    # A user's model has no schema ranges: its constructor checks every point (j_ex >= 0) before any work.
+    text = _user_model(TI).replace("j_ex_eV = [0.1, 0.15]", "j_ex = [0.1, -0.15]")
+    _refused(run_cli, tmp_path, text, "sweep point 1 (fermi_energy_eV = 0.25, j_ex = -0.15)", "cannot be computed", "j_ex")
