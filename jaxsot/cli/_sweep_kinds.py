@@ -9,10 +9,9 @@ kind runs `jaxsot.simulate` per point with the Fermi-sea route chosen for that p
 """
 
 import dataclasses
-import math
 
-from ._config_run import EnsembleOptions, SHIFT_SUBSTEPS, SWEEPABLE
-from ._config_schema import ConfigError, named_errors
+from ._config_run import EnsembleOptions, SWEEPABLE
+from ._config_schema import ConfigError
 from ._model_config import KIND_SCHEMAS, model_kind
 
 # Config key of each shipped kind -> (parameter of the model, `jaxsot.parameter_names`; unit). The
@@ -125,80 +124,6 @@ def fixed_kind_values(config) -> dict:
 def describe(config) -> str:
     """One line naming the model kind and that the results are exact only."""
     return f"model: [model] kind = {model_kind(config.run.model)!r}; exact results only (no closed forms for this model)"
-
-
-def plan_kind_sweep(config, source: str):
-    """Resources (from the sizes), then every point through the model's constructor checks and its
-    Fermi sea (`jaxsot.occupied_bands`), before any work. Returns a `SweepPlan` whose points are
-    {parameter name: (P,)} and whose status is all 0 (a point that cannot be computed is refused)."""
-    import numpy as onp
-
-    import jaxsot
-
-    from .. import sweep as sweep_api
-    from ._model_config import build_model
-    from ._preflight import BASE_BYTES, SWEEP_BYTES_PER_POINT, SWEEP_BYTES_PER_VALUE, SweepPlan, check_resources, sweep_size
-    from ._sweep_store import sweep_points
-
-    with named_errors(source):
-        if config.sweep.on_invalid != "error":
-            raise ConfigError(
-                f"[sweep] on_invalid = {config.sweep.on_invalid!r} with [model] kind = {model_kind(config.run.model)!r}: every "
-                "point of another kind is checked and a bad one refused; allowed: on_invalid = \"error\""
-            )
-        points, states, steps, stored = sweep_size(config)
-        work = float(points) * states * steps
-        memory = BASE_BYTES + points * (SWEEP_BYTES_PER_POINT + stored * SWEEP_BYTES_PER_VALUE)
-        size = " x ".join(str(len(a.values)) for a in config.axes) if config.sweep.mode == "grid" else f"{points}"
-        check_resources(
-            work=work, memory=memory, max_state_steps=config.run.limits.max_state_steps,
-            max_memory_gb=config.run.limits.max_memory_GB,
-            work_text=f"{size} = {points} points x {states} states x [time] num_steps = {steps}",
-            memory_text=f"{points} points x {stored} stored values",
-            fix="fewer [sweep.parameters] values / num_points, a smaller [ensemble] num_phi / num_r or [time] num_steps",
-        )
-        swept, shape = sweep_points(config)
-        keys = sweep_keys(config.run.model)
-        internal = {keys[k][0]: onp.asarray(v, onp.float64) for k, v in swept.items()}
-        model = build_model(config.run.model, None)
-        fixed_fermi = config.run.ensemble.fermi_energy_eV
-        seen = set()
-        for i in range(int(onp.prod(shape))):
-            values = {k: float(v[i]) for k, v in internal.items()}
-            where = ", ".join(f"{k} = {swept[k][i]:g}" for k in swept)
-            if not all(math.isfinite(v) for v in values.values()):
-                raise ConfigError(f"sweep point {i} ({where}) is not finite; allowed: finite values")
-            key = tuple(sorted(values.items()))
-            if key in seen:
-                continue
-            seen.add(key)
-            e_f = values.pop("fermi_energy", fixed_fermi)
-            try:
-                sweep_api.check_point(model, values, i)
-                jaxsot.occupied_bands(jaxsot.replace_parameters(model, **values), e_f)
-            except ValueError as error:
-                text = str(error).split("): ", 1)[-1] if str(error).startswith("sweep point") else str(error)
-                raise ConfigError(f"sweep point {i} ({where}) with [model] kind = {model_kind(config.run.model)!r} cannot be "
-                                  f"computed: {text}") from None
-    count = int(onp.prod(shape))
-    return SweepPlan(swept, shape, internal, onp.zeros(count, onp.int8), onp.ones(count, bool), disk=2.0 * points * stored * 8.0)
-
-
-def compute_kind_chunk(config, plan, take, times, devices, meter) -> dict:
-    """The points `take` (distinct indices) through `jaxsot.sweep.sweep_model`, with meter.update per point."""
-    from .. import sweep as sweep_api
-    from ._common import drive_from_options, tau_from_options
-    from ._model_config import build_model
-
-    dtype = times.dtype
-    model = build_model(config.run.model, dtype)
-    drive, _ = drive_from_options(config.run.drive, dtype)
-    return sweep_api.sweep_model(
-        model, config.run.ensemble.fermi_energy_eV, drive, times, plan.points, tau=tau_from_options(config.run.relaxation),
-        num_phi=config.run.ensemble.num_phi, num_r=config.run.ensemble.num_r, substeps=SHIFT_SUBSTEPS,
-        observables=list(config.observables), approximations=list(KIND_APPROXIMATIONS), indices=take,
-        devices=tuple(devices), progress=meter.update,
-    )
 
 
 # Per kind: (E_F [eV], [sweep.parameters] lines, plotted x, hue) of the small default sweep.

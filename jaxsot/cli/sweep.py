@@ -15,7 +15,8 @@ from ._common import UsageError, check_file_size_limit, hold_lock, rendezvous, p
 from ._progress import Status, say
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._preflight import SweepPlan, check_disk, plan_sweep
-from ._sweep_kinds import compute_kind_chunk, describe, is_kind_sweep, plan_kind_sweep
+from ._sweep_kinds import describe, is_kind_sweep
+from ._sweep_kinds_work import compute_kind_chunk, plan_kind_sweep
 
 
 # ------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ that cannot be computed) are one line before any work; every kind's default swee
 The CLI runs in this process (`run_cli`), with small seas and three output times.
 """
 
+import dataclasses
 import json
 import math
 import shutil
@@ -173,7 +174,7 @@ def test_each_kinds_default_sweep_parses_with_its_own_keys(kind, run_cli, tmp_pa
     config = parse_sweep_config(done.stdout, "default")
     assert config.approximations == ("exact",) and config.axes
     model = build_model(config.run.model, jnp.float64)
-    schema = {f.name for f in __import__("dataclasses").fields(KIND_SCHEMAS[kind])}
+    schema = {f.name for f in dataclasses.fields(KIND_SCHEMAS[kind])}
     for key, (name, _) in KIND_KEYS[kind].items():  # every sweepable key is a [model] key and a model parameter
         assert key in schema and name in jaxsot.parameter_names(model), (kind, key, name)
     assert max(len(line) for line in done.stdout.splitlines()) <= 120
