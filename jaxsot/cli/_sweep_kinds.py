@@ -9,6 +9,7 @@ kind runs `jaxsot.simulate` per point with the Fermi-sea route chosen for that p
 """
 
 import dataclasses
+import math
 
 from ._config_run import EnsembleOptions, SWEEPABLE
 from ._config_schema import ConfigError
@@ -24,6 +25,8 @@ KIND_KEYS = {
     "square-lattice": {"t_eV": ("t", "eV"), "a_nm": ("a", "nm"), "lam_eV": ("lam", "eV"), "j_ex_eV": ("j_ex", "eV")},
     "tight-binding": {"j_ex_eV": ("j_ex", "eV")},
 }
+ANGLE_KEYS = {"theta_deg": ("theta", "deg"), "phi_deg": ("phi", "deg")}
+"""The direction of M, every kind's [model] keys: swept through `with_magnetization` (in rad)."""
 FERMI_KEY = "fermi_energy_eV"
 KIND_APPROXIMATIONS = ("exact",)
 """The approximation columns of a sweep of another kind (no closed forms)."""
@@ -47,21 +50,24 @@ def _python_keys(options) -> dict:
 
 
 def sweep_keys(options) -> dict:
-    """{config key: (parameter name, unit, config field)} a sweep of this [model] may vary, E_F last."""
+    """{config key: (parameter name, unit, config field, factor to the parameter's unit)} a sweep of
+    this [model] may vary: the model's keys, the angles of M, E_F last."""
     kind = model_kind(options)
+    # The angles' fields (ranges) are those of every shipped kind's schema.
+    fields = {f.name: f for f in dataclasses.fields(KIND_SCHEMAS["ti-surface"]) if f.name in ANGLE_KEYS}
     if kind.startswith("python:"):
         keys = _python_keys(options)
-        fields = {}
         for key in keys:  # no schema: any finite number (the model's constructor checks each point)
             field = dataclasses.field(default=0.0, metadata={"doc": f"{key} of {kind}"})
             field.name, field.type = key, float
             fields[key] = field
     else:
         keys = KIND_KEYS[kind]
-        fields = {f.name: f for f in dataclasses.fields(KIND_SCHEMAS[kind])}
+        fields.update({f.name: f for f in dataclasses.fields(KIND_SCHEMAS[kind])})
     fermi = {f.name: f for f in dataclasses.fields(EnsembleOptions)}[FERMI_KEY]
-    out = {key: (name, unit, fields[key]) for key, (name, unit) in keys.items()}
-    out[FERMI_KEY] = ("fermi_energy", "eV", fermi)
+    out = {key: (name, unit, fields[key], 1.0) for key, (name, unit) in keys.items()}
+    out.update({key: (name, unit, fields[key], math.pi / 180.0) for key, (name, unit) in ANGLE_KEYS.items()})
+    out[FERMI_KEY] = ("fermi_energy", "eV", fermi, 1.0)
     return out
 
 
@@ -70,7 +76,7 @@ def axis_field(options, name: str):
     keys = sweep_keys(options)
     if name not in keys:
         kind = model_kind(options)
-        other = " (a drive, relaxation or angle key: swept for kind = 'rashba' only)" if name in SWEEPABLE else ""
+        other = " (a drive or relaxation key: swept for kind = 'rashba' only)" if SWEEPABLE.get(name, "model") != "model" else ""
         raise ConfigError(
             f"[sweep.parameters] {name} is not a key of [model] kind = {kind!r}{other}; allowed: {', '.join(keys)}"
         )
@@ -102,7 +108,7 @@ def stored_kind_names(observables) -> dict:
 def axis_meta(config) -> dict:
     """{swept key: (unit, long name)} for the coordinates of the merged file."""
     keys = sweep_keys(config.run.model)
-    return {k: (unit, (field.metadata.get("doc") or k).split(" [")[0]) for k, (_, unit, field) in keys.items()}
+    return {k: (unit, (field.metadata.get("doc") or k).split(" [")[0]) for k, (_, unit, field, _) in keys.items()}
 
 
 def fixed_kind_values(config) -> dict:
@@ -141,12 +147,13 @@ def default_kind_sweep_toml(kind: str) -> str:
     from ._model_config import default_model_toml
 
     fermi, axes, x, hue = _DEFAULT_SWEEPS[kind]
-    allowed = ", ".join(list(KIND_KEYS[kind]) + [FERMI_KEY])
+    allowed = ", ".join(list(KIND_KEYS[kind]) + list(ANGLE_KEYS) + [FERMI_KEY])
     plot = [f'[[output.plots]]', 'variable = "damping_torque_exact"', f'x = "{x}"'] + ([f'hue = "{hue}"'] if hue else [])
     return "\n".join([
-        f"# jaxsot sweep of a [model] kind = \"{kind}\": the embedded default configuration. Units are in the key names.",
-        "# The fixed values use the sections and keys of `jaxsot run`; [sweep.parameters] may vary the [model]",
-        f"# keys of this kind and the Fermi energy: {allowed}.",
+        f"# jaxsot sweep of a [model] kind = \"{kind}\": the embedded default configuration.",
+        "# Units are in the key names. The fixed values use the sections and keys of `jaxsot run`;",
+        "# [sweep.parameters] may vary the [model] keys of this kind, the direction of M and the Fermi energy:",
+        f"# {allowed}.",
         "# Each point runs jaxsot.simulate with the Fermi-sea route chosen for it (rays, or the k-space mesh;",
         "# stored as `route`); exact results only: the papers' closed forms are the Rashba ferromagnet's.",
         "",

@@ -44,8 +44,12 @@ def plan_kind_sweep(config, source: str):
         )
         swept, shape = sweep_points(config)
         keys = sweep_keys(config.run.model)
-        internal = {keys[k][0]: onp.asarray(v, onp.float64) for k, v in swept.items()}
+        internal = {keys[k][0]: onp.asarray(v, onp.float64) * keys[k][3] for k, v in swept.items()}
         model = build_model(config.run.model, None)
+        try:  # names, finite values, theta in [0, pi] (the config's ranges already hold: a guard)
+            sweep_api.model_points(model, internal)
+        except ValueError as error:
+            raise ConfigError(f"[sweep.parameters]: {error}") from None
         fixed_fermi = config.run.ensemble.fermi_energy_eV
         seen = set()
         for i in range(int(onp.prod(shape))):
@@ -59,8 +63,8 @@ def plan_kind_sweep(config, source: str):
             seen.add(key)
             e_f = values.pop("fermi_energy", fixed_fermi)
             try:
-                sweep_api.check_point(model, values, i)
-                jaxsot.occupied_bands(jaxsot.replace_parameters(model, **values), e_f)
+                sweep_api.check_point(model, {k: v for k, v in values.items() if k not in ("theta", "phi")}, i)
+                jaxsot.occupied_bands(sweep_api.model_at_point(model, values), e_f)
             except ValueError as error:
                 text = str(error).split("): ", 1)[-1] if str(error).startswith("sweep point") else str(error)
                 raise ConfigError(f"sweep point {i} ({where}) with [model] kind = {model_kind(config.run.model)!r} cannot be "

@@ -20,5 +20,6 @@ from ._compute import sweep_status as sweep_status
 from ._seacheck import sea_checks as sea_checks
 from ._model import ROUTE_CODES as ROUTE_CODES
 from ._model import check_point as check_point
+from ._model import model_at_point as model_at_point
 from ._model import model_points as model_points
 from ._model import sweep_model as sweep_model

@@ -19,11 +19,14 @@ import jax.numpy as jnp
 import numpy as onp
 
 from .._core._checks import check_count
+from .._core._model import with_magnetization
 from .._core._params import parameter_names, replace_parameters
 from .._dynamics._simulate import simulate
 
-MODEL_SWEEP_EXTRA = ("fermi_energy",)
-"""Sweepable names besides the model's own parameters (`jaxsot.parameter_names`)."""
+MODEL_SWEEP_EXTRA = ("fermi_energy", "theta", "phi")
+"""Sweepable names besides the model's own parameters (`jaxsot.parameter_names`): E_F [eV] and the
+direction of M, polar angle theta from +z and azimuth phi from +x [rad] (set by `with_magnetization`)."""
+MODEL_ANGLES = ("theta", "phi")
 
 ROUTE_CODES = {"rays": 0, "mesh": 1}
 """Per-point route codes in the "route" output of `sweep_model`."""
@@ -33,15 +36,18 @@ def model_points(model, parameters: Mapping) -> dict:
     """{name: (P,) float64} from `parameters` broadcast to one point axis, names and values checked.
 
     Args:
-        model: any `jaxsot.TwoBandModel` (its `parameter_names` are the allowed names, with fermi_energy).
-        parameters: {name: (P,) array or scalar} in the model's units (fermi_energy [eV]).
+        model: any `jaxsot.TwoBandModel` (its `parameter_names` are the allowed names, with fermi_energy,
+            theta and phi).
+        parameters: {name: (P,) array or scalar} in the model's units (fermi_energy [eV], theta and
+            phi [rad]).
 
     Returns:
         {name: (P,) float64 array}, every array of the same length P >= 1.
 
     Raises:
         ValueError: for an unknown name (listing the allowed ones), no names, values that are not
-            finite, or shapes that do not broadcast to one axis.
+            finite, shapes that do not broadcast to one axis, theta outside [0, pi], or one angle of
+            M swept for a model without a `magnetization` field.
     """
     allowed = tuple(parameter_names(model)) + MODEL_SWEEP_EXTRA
     if not isinstance(parameters, Mapping) or not parameters:
@@ -65,7 +71,42 @@ def model_points(model, parameters: Mapping) -> dict:
         bad = onp.flatnonzero(~onp.isfinite(value))
         if bad.size:
             raise ValueError(f"parameters[{name!r}][{int(bad[0])}] = {float(value[bad[0]])!r} is not finite; allowed: finite values")
+    if "theta" in arrays:
+        bad = onp.flatnonzero((arrays["theta"] < 0.0) | (arrays["theta"] > onp.pi))
+        if bad.size:
+            raise ValueError(f"parameters['theta'][{int(bad[0])}] = {float(arrays['theta'][bad[0]])!r} is out of range; "
+                             "allowed: [0, pi] (the polar angle of M from +z)")
+    if len(set(arrays) & set(MODEL_ANGLES)) == 1 and not hasattr(model, "magnetization"):
+        raise ValueError(f"parameters sweeps one angle of M, but {type(model).__name__} has no `magnetization` to take the "
+                         "other from; allowed: both theta and phi")
     return arrays
+
+
+def model_at_point(model, values: Mapping, dtype=None):
+    """The model at one sweep point: its named parameters replaced and M turned to the point's angles.
+
+    Args:
+        model: any `jaxsot.TwoBandModel`.
+        values: {name: scalar} of the point (`model_points` names; "fermi_energy" is ignored here),
+            theta and phi [rad] turning M through `model.with_magnetization` (an angle not given is
+            the model's own).
+        dtype: dtype of the replaced values and of M (None: JAX's default float).
+
+    Returns:
+        The model of the same type at the point (no re-validation: see `check_point`).
+    """
+    values = {k: v for k, v in values.items() if k != "fermi_energy"}
+    angles = {k: float(values.pop(k)) for k in MODEL_ANGLES if k in values}
+    point_model = replace_parameters(model, **{k: jnp.asarray(v, dtype) for k, v in values.items()})
+    if not angles:
+        return point_model
+    if len(angles) == 1:
+        m = onp.asarray(model.magnetization, dtype=onp.float64)
+        m = m / onp.linalg.norm(m)
+        angles = {"theta": float(onp.arccos(onp.clip(m[2], -1.0, 1.0))), "phi": float(onp.arctan2(m[1], m[0])), **angles}
+    theta, phi = angles["theta"], angles["phi"]
+    direction = onp.asarray([onp.sin(theta) * onp.cos(phi), onp.sin(theta) * onp.sin(phi), onp.cos(theta)])
+    return with_magnetization(point_model, jnp.asarray(direction, dtype))
 
 
 def check_point(model, values: Mapping, index: int = 0) -> None:
@@ -118,7 +159,8 @@ def sweep_model(
     """The observables of `jaxsot.simulate` for `model` with its named parameters swept.
 
     Point i is `simulate(replace_parameters(model, **{name: parameters[name][i]}), E_F_i, drive,
-    times, ...)`, with `E_F_i = parameters["fermi_energy"][i]` when swept, else `fermi_energy`. The
+    times, ...)`, with `E_F_i = parameters["fermi_energy"][i]` when swept, else `fermi_energy`, and
+    M turned to (theta_i, phi_i) when an angle is swept. The
     Fermi-sea route is chosen per point (`route="auto"`: rays where every occupied sea is star-shaped
     about k = 0 without a nearby band touching, else the mesh; always the mesh for a lattice model)
     and recorded per point. Each point's states are split over `devices` as in simulate.
@@ -128,8 +170,10 @@ def sweep_model(
         fermi_energy: E_F [eV] of the points that do not sweep "fermi_energy".
         drive: callable t [fs] -> E(t) (2,) [V/nm] (e.g. `jaxsot.StepDrive`).
         times: (T,) increasing output times [fs]; its dtype is the dtype of the computation.
-        parameters: {name: (P,) array or scalar}: names from `jaxsot.parameter_names(model)` or
-            "fermi_energy", values in the model's units; arrays broadcast to one point axis (P,).
+        parameters: {name: (P,) array or scalar}: names from `jaxsot.parameter_names(model)`,
+            "fermi_energy" [eV], or the direction of M, "theta" (polar, [0, pi]) and "phi" (azimuth)
+            [rad] (set by `model.with_magnetization`; an angle not given is the model's own), values
+            in the model's units; arrays broadcast to one point axis (P,).
         tau: momentum relaxation time [fs] (> 0), or None for none.
         num_phi: rays / angular nodes per band of the ray route (>= 8).
         num_r: radial nodes per ray of the ray route (>= 2).
@@ -165,13 +209,13 @@ def sweep_model(
     times = jnp.asarray(times)
     dtype = times.dtype if jnp.issubdtype(times.dtype, jnp.floating) else jnp.float32
     for i in indices.tolist():  # every point's values through the model's own checks, before any work
-        check_point(model, {k: v[i] for k, v in points.items() if k != "fermi_energy"}, i)
+        check_point(model, {k: v[i] for k, v in points.items() if k not in MODEL_SWEEP_EXTRA}, i)
     columns: dict = {}
     for done, i in enumerate(indices.tolist(), start=1):
         values = {k: v[i] for k, v in points.items()}
         e_f = values.pop("fermi_energy", fermi_energy)
         try:
-            point_model = replace_parameters(model, **{k: jnp.asarray(v, dtype) for k, v in values.items()})
+            point_model = model_at_point(model, values, dtype)
             result = simulate(
                 point_model, e_f, drive, times, tau=tau, num_phi=num_phi, num_r=num_r, substeps=substeps,
                 route=route, mesh=mesh, observables=observables, approximations=approximations, devices=devices,

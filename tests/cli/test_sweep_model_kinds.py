@@ -125,6 +125,23 @@ def test_a_deleted_chunk_alone_is_recomputed_on_resume_and_the_file_is_the_same(
     assert done.returncode == 2 and "run.model.hbar_v_eV_nm (0.33 -> 0.3)" in done.stderr, done.stderr
 
 
+def test_the_direction_of_m_sweeps_through_with_magnetization_and_equals_simulate(tmp_path, run_cli):
+    text = TI.replace("fermi_energy_eV = [0.25, 0.35]\nj_ex_eV = [0.1, 0.15]", "theta_deg = [0.0, 60.0]\nphi_deg = [20.0, 110.0]")
+    (tmp_path / "angles.toml").write_text(text)
+    done = run_cli("sweep", "angles.toml", "--out", "out", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with xr.open_dataset(tmp_path / "out" / "sweep.nc") as dataset:
+        dataset = dataset.load()
+    assert dataset["theta_deg"].attrs["units"] == "deg" and dataset.attrs["fixed_j_ex_eV"] == 0.12
+    for theta in (0.0, 60.0):
+        for phi in (20.0, 110.0):
+            model = jaxsot.TISurfaceFerromagnet(0.33, 0.12, _direction(theta, phi), kinetic=0.5).astype(jnp.float64)
+            _assert_equal_to(_simulate(model, 0.3), dataset, {"theta_deg": theta, "phi_deg": phi})
+    # M turned: the in-plane component of M changes the damping-like torque (not a copy of one point).
+    t2 = dataset["damping_torque_exact"].isel(time=-1).values
+    assert np.abs(t2[1, 0] - t2[1, 1]).max() > 1e-3 * np.abs(t2).max()
+
+
 def test_square_lattice_default_sweep_runs_the_mesh_route_and_equals_simulate(tmp_path, run_cli):
     text = run_cli("default-config", "sweep", "--model", "square-lattice", cwd=tmp_path).stdout
     assert 'kind = "square-lattice"' in text and "lam_eV = [0.05, 0.1]" in text
@@ -152,8 +169,10 @@ def _refused(run_cli, tmp_path, text, *parts):
 @pytest.mark.parametrize("change, parts", [
     (("j_ex_eV = [0.1, 0.15]", "alpha_eV_nm = [0.1, 0.15]"),
      ["[sweep.parameters] alpha_eV_nm is not a key of [model] kind = 'ti-surface'",
-      "allowed: hbar_v_eV_nm, j_ex_eV, kinetic_eV_nm2, fermi_energy_eV"]),
-    (("j_ex_eV = [0.1, 0.15]", "tau_fs = [5.0, 10.0]"), ["tau_fs is not a key of [model] kind = 'ti-surface'", "rashba"]),
+      "allowed: hbar_v_eV_nm, j_ex_eV, kinetic_eV_nm2, theta_deg, phi_deg, fermi_energy_eV"]),
+    (("j_ex_eV = [0.1, 0.15]", "tau_fs = [5.0, 10.0]"),
+     ["tau_fs is not a key of [model] kind = 'ti-surface' (a drive or relaxation key: swept for kind = 'rashba' only)"]),
+    (("j_ex_eV = [0.1, 0.15]", "theta_deg = [0.0, 190.0]"), ["[sweep.parameters] theta_deg = 190.0 is out of range", "[0, 180]"]),
     (('observables = ["damping_torque"', 'approximations = ["exact", "strong_exchange"]\nobservables = ["damping_torque"'),
      ["[output] approximations", "strong_exchange", "kind = 'ti-surface' has exact results only", "allowed: [\"exact\"]"]),
     (("j_ex_eV = [0.1, 0.15]", "j_ex_eV = [0.1, -0.15]"), ["[sweep.parameters] j_ex_eV = -0.15 is out of range", "[0.001, 100]"]),
@@ -194,7 +213,7 @@ def test_a_users_own_model_sweeps_its_parameter_names(tmp_path):
     text = _user_model(TI)
     config = parse_sweep_config(text.replace("j_ex_eV = [0.1, 0.15]", "j_ex = [0.1, 0.15]"), "user")
     assert [a.name for a in config.axes] == ["fermi_energy_eV", "j_ex"]
-    with pytest.raises(ConfigError, match=r"j_ex_eV is not a key of \[model\] kind = 'python:.*allowed: hbar_v, j_ex, kinetic, fermi_energy_eV"):
+    with pytest.raises(ConfigError, match=r"j_ex_eV is not a key of \[model\] kind = 'python:.*allowed: hbar_v, j_ex, kinetic, theta_deg, phi_deg, fermi_energy_eV"):
         parse_sweep_config(text, "user")
 
 
