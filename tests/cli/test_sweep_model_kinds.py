@@ -142,6 +142,21 @@ def test_the_direction_of_m_sweeps_through_with_magnetization_and_equals_simulat
     assert np.abs(t2[1, 0] - t2[1, 1]).max() > 1e-3 * np.abs(t2).max()
 
 
+def test_random_points_of_a_kind_are_stored_with_their_values_and_equal_simulate(tmp_path, run_cli):
+    text = TI.replace('mode = "grid"', 'mode = "random"\nnum_points = 3\nseed = 7').replace(
+        "fermi_energy_eV = [0.25, 0.35]\nj_ex_eV = [0.1, 0.15]", "j_ex_eV = { low = 0.1, high = 0.2 }")
+    (tmp_path / "random.toml").write_text(text)
+    done = run_cli("sweep", "random.toml", "--out", "out", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with xr.open_dataset(tmp_path / "out" / "sweep.nc") as dataset:
+        dataset = dataset.load()
+    j_values = dataset["j_ex_eV"].values
+    assert dataset["j_ex_eV"].dims == ("point",) and len(set(j_values)) == 3 and np.all((0.1 <= j_values) & (j_values <= 0.2))
+    for point, j_ex in enumerate(j_values):
+        model = jaxsot.TISurfaceFerromagnet(0.33, float(j_ex), _direction(30.0, 20.0), kinetic=0.5).astype(jnp.float64)
+        _assert_equal_to(_simulate(model, 0.3), dataset, {"point": point})
+
+
 def test_square_lattice_default_sweep_runs_the_mesh_route_and_equals_simulate(tmp_path, run_cli):
     text = run_cli("default-config", "sweep", "--model", "square-lattice", cwd=tmp_path).stdout
     assert 'kind = "square-lattice"' in text and "lam_eV = [0.05, 0.1]" in text
