@@ -28,6 +28,9 @@ KIND_KEYS = {
 ANGLE_KEYS = {"theta_deg": ("theta", "deg"), "phi_deg": ("phi", "deg")}
 """The direction of M, every kind's [model] keys: swept through `with_magnetization` (in rad)."""
 FERMI_KEY = "fermi_energy_eV"
+KIND_CHUNK_POINTS = 8
+"""Points per chunk of another kind with [sweep] chunk_points = 0: each point is its own `jaxsot.simulate`
+(a second or more on a CPU), so the device-memory sizing of the vectorized Rashba sweep does not apply."""
 KIND_APPROXIMATIONS = ("exact",)
 """The approximation columns of a sweep of another kind (no closed forms)."""
 ROUTE_ATTRS = {"units": "1", "long_name": "Fermi-sea route of the point (jaxsot.fermi_sea_route)",

@@ -15,7 +15,7 @@ from ._common import UsageError, check_file_size_limit, hold_lock, rendezvous, p
 from ._progress import Status, say
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._preflight import SweepPlan, check_disk, plan_sweep
-from ._sweep_kinds import describe, is_kind_sweep
+from ._sweep_kinds import KIND_CHUNK_POINTS, describe, is_kind_sweep
 from ._sweep_kinds_work import compute_kind_chunk, plan_kind_sweep
 
 
@@ -180,9 +180,12 @@ def run_sweep(
     else:
         if resume:
             log(f"nothing to resume in {out}: starting the sweep")
-        chunk_points = config.sweep.chunk_points or auto_chunk_points(
-            num_points, states, steps, jnp.dtype(dtype).itemsize, devices
-        )
+        if config.sweep.chunk_points:
+            chunk_points = config.sweep.chunk_points
+        elif is_kind_sweep(config):  # one simulate per point: chunks of a few points keep an interruption cheap
+            chunk_points = min(num_points, KIND_CHUNK_POINTS)
+        else:
+            chunk_points = auto_chunk_points(num_points, states, steps, jnp.dtype(dtype).itemsize, devices)
         chunk_points = _agree(chunk_points)
     num_chunks = -(-num_points // chunk_points)
     _barrier("jaxsot-sweep-checked")

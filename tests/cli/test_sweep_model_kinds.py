@@ -166,6 +166,7 @@ def test_square_lattice_default_sweep_runs_the_mesh_route_and_equals_simulate(tm
     with xr.open_dataset(tmp_path / "out" / "sweep.nc") as dataset:
         dataset = dataset.load()
     assert dataset["lam_eV"].attrs["units"] == "eV" and dataset["route"].values.tolist() == [1, 1]
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["chunk_points"] == 2  # chunk_points = 0: min(P, 8)
     for lam in (0.05, 0.1):
         model = jaxsot.SquareLatticeRashbaFerromagnet(1.0, 0.4, lam, 0.3, _direction(0.0, 0.0)).astype(jnp.float64)
         _assert_equal_to(_simulate(model, 0.5, direction_deg=0.0), dataset, {"lam_eV": lam})
