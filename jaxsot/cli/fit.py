@@ -82,7 +82,8 @@ def register(commands) -> None:
     synth.add_argument("--t-end", type=float, default=60.0, help="last time [fs] for --kind transient (default 60)")
     synth.add_argument("--units", choices=("internal", "si"), default="internal", help="torques in 1/(nm^2 fs) (default) or 1/(m^2 s)")
     synth.add_argument("--model", choices=MODELS, default="exact", help="forward model (default exact)")
-    _kind_options(synth, "paper-unit tables (--kind steady/transient) of this model (other kinds: --tau only, exact bands)")
+    _kind_options(synth, "the data (--kind steady, transient, harmonic-hall; another kind than rashba takes --tau "
+                  "and its [model] values in place of --alpha, --j-ex, --mass-ratio, exact bands only)")
     _limit_options(synth)
     from ._fit_hall import register_options
 
@@ -172,12 +173,12 @@ def main(args) -> int:
 
 def _synth(args) -> int:
     kind, model_options, kind_source = resolve_model(args)
-    if args.kind in ("harmonic-hall", "st-fmr"):
-        refuse_kind_for(kind, kind_source, args.kind)
-    if args.kind == "harmonic-hall":
+    if args.kind == "harmonic-hall":  # any kind: its [model] values (--model-kind defaults or --config) are the truth
         from ._fit_hall import run_synth_hall
 
-        return run_synth_hall(args)
+        return run_synth_hall(args, kind, model_options)
+    if args.kind == "st-fmr":
+        refuse_kind_for(kind, kind_source, args.kind)
     if args.kind == "st-fmr":
         from ._stfmr import run_synth_st_fmr
 
