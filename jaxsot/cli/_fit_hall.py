@@ -25,6 +25,7 @@ from ._common import (
 )
 from ._preflight import MAX_DATA_ROWS, check_fit_size
 from ._fit_report import print_fit_report
+from ._progress import Status, say
 
 HALL_KIND = "harmonic-hall"
 HALL_FREE_HELP = (
@@ -202,10 +203,10 @@ def run_synth_hall(args, kind: str = "rashba", model_options=None) -> int:
     torque = args.model if model is None else f"[model] kind {kind} ({type(model).__name__}, exact bands)"
     started = time.perf_counter()
     if args.route == "time-domain":
-        print(f"integrating the LLG under the AC current at {rows} field points ({torque} torque, f = {args.frequency:g} Hz) ...", flush=True)
+        say(f"integrating the LLG under the AC current at {rows} field points ({torque} torque, f = {args.frequency:g} Hz) ...")
         how = f"time-domain LLG + lock-in demodulation, f = {args.frequency:g} Hz, gilbert = {args.gilbert:g}"
     else:
-        print(f"solving the quasi-static equilibrium at {args.phases} current phases at {rows} field points ({torque} torque) ...", flush=True)
+        say(f"solving the quasi-static equilibrium at {args.phases} current phases at {rows} field points ({torque} torque) ...")
         how = f"quasi-static equilibrium at {args.phases} current phases, every order in the current"
     data = synthesize_hall(params, settings, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
                            route=args.route, phases=args.phases, frequency=args.frequency, gilbert=args.gilbert,
@@ -222,7 +223,7 @@ def run_synth_hall(args, kind: str = "rashba", model_options=None) -> int:
         comments.append(f"lock-in outputs X_1w, Y_2w ({kind}), reference in phase with the current sin wt: "
                         f"R_1w = {'sqrt(2) ' if kind == 'rms' else ''}X_1w/I, R_2w = -{'sqrt(2) ' if kind == 'rms' else ''}Y_2w/I (I peak)")
     write_hall_csv(args.output, data, comments=comments, lockin=lockin)
-    print(f"wrote {args.output}: {rows} rows (R_1w, R_2w), E_F = {args.fermi_energy:g} eV, in {time.perf_counter() - started:.1f} s")
+    say(f"wrote {args.output}: {rows} rows (R_1w, R_2w), E_F = {args.fermi_energy:g} eV, in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -336,19 +337,22 @@ def run_fit_hall(args) -> int:
     from ..fit import FitWarning
     from ..fit._hall import fit_harmonic_hall
 
-    print(f"jaxsot {jaxsot.__version__} fit (harmonic Hall), float64, jax {jax.__version__} on {jax.default_backend()}")
+    say(f"jaxsot {jaxsot.__version__} fit (harmonic Hall), float64, jax {jax.__version__} on {jax.default_backend()}")
     for item in data:
         kind = "field sweep R_1w, R_2w" if hasattr(item, "r_1w") else f"field table {', '.join(item.columns)}"
-        print(f"  {item.label}: {item.num_points} rows, {kind}, E_F = {item.fermi_energy:g} eV, "
-              f"noise {'given' if item.sigma_known else 'unknown (estimated)'}")
-    print(f"  model {args.model if electron_model is None else type(electron_model).__name__ + ' (exact bands)'}, {getattr(args, 'orders', 'first')} order{'s' if getattr(args, 'orders', 'first') == 'all' else ''} in the current, optimizer {optimizer}, {args.restarts} restarts; compiling the model and its Jacobian, then fitting",
-          flush=True)
-    with warnings.catch_warnings(record=True) as caught:
+        say(f"  {item.label}: {item.num_points} rows, {kind}, E_F = {item.fermi_energy:g} eV, "
+            f"noise {'given' if item.sigma_known else 'unknown (estimated)'}")
+    orders = getattr(args, "orders", "first")
+    model_text = args.model if electron_model is None else type(electron_model).__name__ + " (exact bands)"
+    report_every = getattr(args, "report_every", 0)
+    say(f"  model {model_text}, {orders} order{'s' if orders == 'all' else ''} in the current, optimizer {optimizer}, "
+        f"{args.restarts} restarts; compiling the model and its Jacobian, then fitting"
+        + (" (loss per iteration):" if report_every else ""))
+    with warnings.catch_warnings(record=True) as caught, Status("fitting (harmonic Hall)", quiet=report_every == 0, lines=False) as status:
         warnings.simplefilter("always", FitWarning)
         result = fit_harmonic_hall(data, free=free, guess=guess, bounds=bounds, model=args.model if electron_model is None else electron_model, num=args.num, optimizer=optimizer,
-                                   orders=getattr(args, "orders", "first"),
-                                   restarts=args.restarts, max_steps=max_steps, seed=args.seed,
-                                   report_every=getattr(args, "report_every", 0) if optimizer == "lbfgs" else 0)
+                                   orders=orders, restarts=args.restarts, max_steps=max_steps, seed=args.seed,
+                                   report_every=report_every, progress=status.say)
     elapsed = time.perf_counter() - started
     print_fit_report(result, caught)
     from ..fit._hall import hall_linearity
@@ -356,7 +360,7 @@ def run_fit_hall(args) -> int:
     linearity = hall_linearity(data)
     if linearity is not None:
         change, error = linearity["relative_change"], linearity["relative_change_error"]
-        print("linearity in the current (rms of R_2w / j0 per sweep): " + ", ".join(
+        say("linearity in the current (rms of R_2w / j0 per sweep): " + ", ".join(
             f"{j:.3g} A/m^2: {r:.4g}" for j, r in zip(linearity["current_density"], linearity["r2w_per_current"]))
             + f" ohm/(A/m^2); R_2w/j0 = c0 + c1 j0 changes by {change:+.2%}"
             + (f" +- {error:.2%}" if math.isfinite(error) else "") + " at the largest current"
@@ -365,9 +369,10 @@ def run_fit_hall(args) -> int:
     written = ["results.json", "fit.csv", "trace.csv"]
     if not args.no_plot and _figures.fit_hall(out / "fit.png", result, data, _x_of, _UNITS):
         written.append("fit.png")
-    print(f"\nfit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
+    print()
+    say(f"fit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
     if non_finite:
-        print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null, listed under non_finite_values)")
+        say(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null, listed under non_finite_values)")
         return 1  # like `jaxsot run`
     return 0
 
