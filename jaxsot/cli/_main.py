@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run `jaxsot` with the given arguments (default: sys.argv); returns the exit status."""
     args = parser().parse_args(argv)
     if args.command == "default-config":
+        if args.which == "llg":  # [electrons] of another kind (jaxsot llg parses kind = ... there)
+            from ._config_llg import default_llg_toml
+
+            print(default_llg_toml(args.model), end="")
+            return 0
         if args.model != "rashba" and args.which != "run":
             fail(f"default-config {args.which} --model {args.model}: only `jaxsot run` takes other [model] kinds; allowed: default-config run --model {args.model}")
         print(with_model_kind(_DEFAULTS[args.which], args.model), end="")
