@@ -245,3 +245,28 @@ def parse_llg_config(text: str, source: str = "config") -> LlgConfig:
         config = parse_sections(text, source, LlgConfig, build=_llg_section)
         check_llg_rules(config)
     return config
+
+
+LLG_KIND_FERMI_EV = {"ti-surface": 0.3, "rashba-dresselhaus": 1.5, "square-lattice": 0.5, "tight-binding": 0.5}
+"""E_F [eV] of `jaxsot default-config llg --model KIND`: each kind's default model keeps the same occupied bands
+for every direction of M there (the check `jaxsot llg` makes before any work)."""
+
+
+def default_llg_toml(kind: str) -> str:
+    """The default `jaxsot llg` configuration with [electrons] of another shipped model kind (its [model] keys at the
+    `jaxsot default-config run --model KIND` values, without theta_deg/phi_deg: M is the magnet's, and E_F)."""
+    from ._model_config import default_model_toml
+
+    if kind == "rashba":
+        return DEFAULT_LLG_TOML
+    start, end = DEFAULT_LLG_TOML.index("[electrons]"), DEFAULT_LLG_TOML.index("[current]")
+    header = DEFAULT_LLG_TOML[:start].replace(
+        "# Electrons as in `jaxsot run` (alpha = 0.5 eV A, J = 1 eV, E_F = 1.5 eV, both bands occupied).",
+        f"# Electrons: {kind} (`default-config run --model {kind}` values; exact torques).")
+    header = header.replace("the Rashba electrons", "these electrons")
+    table = [line for line in default_model_toml(kind).splitlines() if not line.startswith(("theta_deg", "phi_deg"))]
+    table = [line.replace("[model]", "[electrons]").replace("[[model.", "[[electrons.") for line in table]
+    fermi = f"fermi_energy_eV = {LLG_KIND_FERMI_EV[kind]!r}  # Fermi energy E_F [eV]: the same bands occupied for every M"
+    # Before the tight-binding lattice and hoppings: a key after [[electrons.hoppings]] would belong to the last hopping.
+    at = next((i for i, line in enumerate(table) if line.startswith("lattice_vectors_nm")), len(table))
+    return header + "\n".join(table[:at] + [fermi] + table[at:]) + "\n\n" + DEFAULT_LLG_TOML[end:]

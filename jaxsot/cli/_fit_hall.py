@@ -25,6 +25,7 @@ from ._common import (
 )
 from ._preflight import MAX_DATA_ROWS, check_fit_size
 from ._fit_report import print_fit_report
+from ._progress import Status, say
 
 HALL_KIND = "harmonic-hall"
 HALL_FREE_HELP = (
@@ -64,7 +65,8 @@ def register_options(fit_parser, synth_parser) -> None:
         "--kind harmonic-hall",
         "field sweeps R_1w, R_2w at every order in the current plus Gaussian noise (--noise: fraction of each "
         "column's peak-to-peak range); also uses --alpha, --j-ex, --mass-ratio, --tau, --fermi-energy, --model, "
-        "--seed, --unknown-noise. --route quasi-static (default): the macrospin equilibrium at each current phase, "
+        "--seed, --unknown-noise, and --model-kind / --config for another electron model (its [model] values replace "
+        "--alpha, --j-ex, --mass-ratio; exact bands). --route quasi-static (default): the macrospin equilibrium at each current phase, "
         "Fourier-demodulated (seconds in all); --route time-domain: the LLG under j0 sin(2 pi f t) demodulated "
         "like a lock-in (~0.2 s per row for --model strong_exchange, ~2 s per row for exact bands, 2-core VM).",
     )
@@ -139,8 +141,13 @@ def _count(option, value, low, high):
 # jaxsot synth --kind harmonic-hall
 
 
-def run_synth_hall(args) -> int:
-    """Write a synthetic harmonic Hall field sweep (quasi-static or time-domain route + noise) to args.output."""
+def run_synth_hall(args, kind: str = "rashba", model_options=None) -> int:
+    """Write a synthetic harmonic Hall field sweep (quasi-static or time-domain route + noise) to args.output.
+
+    kind, model_options: the resolved [model] (`_fit_kinds.resolve_model`): "rashba" takes --alpha, --j-ex,
+    --mass-ratio (or a Rashba [model] table of --config); another kind its [model] values (its
+    `jaxsot default-config run --model KIND` defaults, or the --config table), exact bands only.
+    """
     for option, value, low, high, inclusive, unit in (
         ("--alpha", args.alpha, -10.0, 10.0, True, "eV nm"), ("--j-ex", args.j_ex, 0.0, 100.0, False, "eV"),
         ("--mass-ratio", args.mass_ratio, 0.0, 100.0, False, ""), ("--tau", args.tau, 0.0, 1e7, False, "fs"),
@@ -154,8 +161,11 @@ def run_synth_hall(args) -> int:
         ("--gilbert", args.gilbert, 0.0, 100.0, False, ""), ("--width", args.width, 0.0, 1e5, False, "um"),
     ):
         _check(option, value, low, high, low_inclusive=inclusive, unit=unit)
-    if args.alpha == 0.0:
+    if kind == "rashba" and args.alpha == 0.0:
         raise UsageError("--alpha = 0; allowed: a non-zero Rashba coupling (either sign)")
+    if kind != "rashba" and args.model != "exact":
+        raise UsageError(f"--model {args.model} is a closed form of the Rashba ferromagnet; [model] kind {kind!r} has none; "
+                         "allowed: --model exact")
     fields = _float_list("--fields", args.fields)
     for b in fields:
         _check("--fields", b, 0.0, 100.0, low_inclusive=False, unit="T")
@@ -176,30 +186,37 @@ def run_synth_hall(args) -> int:
     from ..fit._hall import synthesize_hall
     from ..fit._hall_csv import write_hall_csv
 
-    params = {"alpha": args.alpha, "j_ex": args.j_ex, "mass_ratio": args.mass_ratio, "tau": args.tau,
-              "anisotropy_field": args.anisotropy_field, "r_ahe": args.r_ahe, "r_phe": args.r_phe, "r_ane": args.r_ane,
-              "oersted_field": args.oersted_field}
+    readout = {"anisotropy_field": args.anisotropy_field, "r_ahe": args.r_ahe, "r_phe": args.r_phe, "r_ane": args.r_ane,
+               "oersted_field": args.oersted_field}
+    electrons, model = _synth_electrons(args, kind, model_options)
+    params = {**electrons, **readout}
+    if model is None:
+        bands = hall_bands(params, args.fermi_energy) if args.model == "exact" else None
+    else:
+        bands = _model_bands(model, params, args.fermi_energy)
     phi = onp.tile(onp.linspace(0.0, 2.0 * math.pi, args.angles, endpoint=False), len(fields))
     field = onp.repeat(fields, args.angles)
     settings = HallSettings(
         phi, field, theta_h=math.radians(args.theta_h_deg), fermi_energy=args.fermi_energy, current_density=args.current_density,
-        rho0=args.rho0, ms_tesla=args.ms, thickness=args.thickness, easy_axis=easy_axis, model=args.model,
-        bands=hall_bands(params, args.fermi_energy) if args.model == "exact" else None,
+        rho0=args.rho0, ms_tesla=args.ms, thickness=args.thickness, easy_axis=easy_axis, model=args.model, bands=bands,
     )
+    torque = args.model if model is None else f"[model] kind {kind} ({type(model).__name__}, exact bands)"
     started = time.perf_counter()
     if args.route == "time-domain":
-        print(f"integrating the LLG under the AC current at {rows} field points ({args.model} torque, f = {args.frequency:g} Hz) ...", flush=True)
+        say(f"integrating the LLG under the AC current at {rows} field points ({torque} torque, f = {args.frequency:g} Hz) ...")
         how = f"time-domain LLG + lock-in demodulation, f = {args.frequency:g} Hz, gilbert = {args.gilbert:g}"
     else:
-        print(f"solving the quasi-static equilibrium at {args.phases} current phases at {rows} field points ({args.model} torque) ...", flush=True)
+        say(f"solving the quasi-static equilibrium at {args.phases} current phases at {rows} field points ({torque} torque) ...")
         how = f"quasi-static equilibrium at {args.phases} current phases, every order in the current"
-    data = synthesize_hall(params, settings, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
-                           route=args.route, phases=args.phases, frequency=args.frequency, gilbert=args.gilbert,
-                           label=pathlib.Path(args.output).name)
+    # On a terminal a status line shows the elapsed time and the compilations while it works (issue 21.5).
+    with Status("synthesizing", lines=False):
+        data = synthesize_hall(params, settings, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
+                               route=args.route, phases=args.phases, frequency=args.frequency, gilbert=args.gilbert,
+                               label=pathlib.Path(args.output).name, model=model)
     comments = [
         f"synthetic harmonic Hall data from jaxsot synth --kind {HALL_KIND} ({how}, "
-        f"{args.model} torque; noise {args.noise:g} of each column's range, seed {args.seed})",
-        "truth: " + ", ".join(f"{k} = {v:g}" for k, v in params.items()) + " (eV nm, eV, 1, fs, T, ohm, ohm, ohm, T)",
+        f"{torque} torque; noise {args.noise:g} of each column's range, seed {args.seed})",
+        "truth: " + ", ".join(f"{k} = {v:g} {_unit(k)}".rstrip() for k, v in params.items()),
     ]
     lockin = None
     if args.signals != "resistance":
@@ -208,8 +225,49 @@ def run_synth_hall(args) -> int:
         comments.append(f"lock-in outputs X_1w, Y_2w ({kind}), reference in phase with the current sin wt: "
                         f"R_1w = {'sqrt(2) ' if kind == 'rms' else ''}X_1w/I, R_2w = -{'sqrt(2) ' if kind == 'rms' else ''}Y_2w/I (I peak)")
     write_hall_csv(args.output, data, comments=comments, lockin=lockin)
-    print(f"wrote {args.output}: {rows} rows (R_1w, R_2w), E_F = {args.fermi_energy:g} eV, in {time.perf_counter() - started:.1f} s")
+    say(f"wrote {args.output}: {rows} rows (R_1w, R_2w), E_F = {args.fermi_energy:g} eV, in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _synth_electrons(args, kind, model_options):
+    """({name: value} of the electrons, the model or None) of `jaxsot synth --kind harmonic-hall`.
+
+    None: the Rashba ferromagnet of --alpha, --j-ex, --mass-ratio (a Rashba [model] table of --config replaces
+    them); another kind: its model in float64 with its named parameters and --tau."""
+    if kind == "rashba":
+        if model_options is None:
+            return {"alpha": args.alpha, "j_ex": args.j_ex, "mass_ratio": args.mass_ratio, "tau": args.tau}, None
+        return {"alpha": model_options.alpha_eV_nm, "j_ex": model_options.j_ex_eV, "mass_ratio": model_options.mass_ratio,
+                "tau": args.tau}, None
+    import jax.numpy as jnp
+
+    import jaxsot
+
+    from ._model_config import build_model
+
+    model = build_model(model_options, jnp.float64)
+    return {**{n: float(v) for n, v in jaxsot.model_parameters(model).items()}, "tau": args.tau}, model
+
+
+def _model_bands(model, params, fermi_energy):
+    """The occupied bands of another kind at E_F (the same for every probe direction of M, else one line)."""
+    from .._core._params import parameter_names
+    from .._llg._magnet import PROBE_DIRECTIONS
+    from ..fit._forward import ModelSpec, general_bands_at
+
+    try:
+        return general_bands_at(ModelSpec(model, parameter_names(model), "rays"), params, fermi_energy, PROBE_DIRECTIONS)
+    except ValueError as error:
+        raise UsageError(f"--fermi-energy {fermi_energy:g}: {error}") from None
+
+
+def _unit(name: str) -> str:
+    """The unit of a truth value in the synthesized file's comment ("" for dimensionless)."""
+    from ..fit._forward import parameter_unit
+    from ..fit._hall_data import HALL_FIT_UNITS
+
+    unit = HALL_FIT_UNITS.get(name) or parameter_unit(name)
+    return "" if unit in (None, "1") else unit
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,19 +339,22 @@ def run_fit_hall(args) -> int:
     from ..fit import FitWarning
     from ..fit._hall import fit_harmonic_hall
 
-    print(f"jaxsot {jaxsot.__version__} fit (harmonic Hall), float64, jax {jax.__version__} on {jax.default_backend()}")
+    say(f"jaxsot {jaxsot.__version__} fit (harmonic Hall), float64, jax {jax.__version__} on {jax.default_backend()}")
     for item in data:
         kind = "field sweep R_1w, R_2w" if hasattr(item, "r_1w") else f"field table {', '.join(item.columns)}"
-        print(f"  {item.label}: {item.num_points} rows, {kind}, E_F = {item.fermi_energy:g} eV, "
-              f"noise {'given' if item.sigma_known else 'unknown (estimated)'}")
-    print(f"  model {args.model if electron_model is None else type(electron_model).__name__ + ' (exact bands)'}, {getattr(args, 'orders', 'first')} order{'s' if getattr(args, 'orders', 'first') == 'all' else ''} in the current, optimizer {optimizer}, {args.restarts} restarts; compiling the model and its Jacobian, then fitting",
-          flush=True)
-    with warnings.catch_warnings(record=True) as caught:
+        say(f"  {item.label}: {item.num_points} rows, {kind}, E_F = {item.fermi_energy:g} eV, "
+            f"noise {'given' if item.sigma_known else 'unknown (estimated)'}")
+    orders = getattr(args, "orders", "first")
+    model_text = args.model if electron_model is None else type(electron_model).__name__ + " (exact bands)"
+    report_every = getattr(args, "report_every", 0)
+    say(f"  model {model_text}, {orders} order{'s' if orders == 'all' else ''} in the current, optimizer {optimizer}, "
+        f"{args.restarts} restarts; compiling the model and its Jacobian, then fitting"
+        + (" (loss per iteration):" if report_every else ""))
+    with warnings.catch_warnings(record=True) as caught, Status("fitting (harmonic Hall)", quiet=report_every == 0, lines=False) as status:
         warnings.simplefilter("always", FitWarning)
         result = fit_harmonic_hall(data, free=free, guess=guess, bounds=bounds, model=args.model if electron_model is None else electron_model, num=args.num, optimizer=optimizer,
-                                   orders=getattr(args, "orders", "first"),
-                                   restarts=args.restarts, max_steps=max_steps, seed=args.seed,
-                                   report_every=getattr(args, "report_every", 0) if optimizer == "lbfgs" else 0)
+                                   orders=orders, restarts=args.restarts, max_steps=max_steps, seed=args.seed,
+                                   report_every=report_every, progress=status.say)
     elapsed = time.perf_counter() - started
     print_fit_report(result, caught)
     from ..fit._hall import hall_linearity
@@ -301,7 +362,7 @@ def run_fit_hall(args) -> int:
     linearity = hall_linearity(data)
     if linearity is not None:
         change, error = linearity["relative_change"], linearity["relative_change_error"]
-        print("linearity in the current (rms of R_2w / j0 per sweep): " + ", ".join(
+        say("linearity in the current (rms of R_2w / j0 per sweep): " + ", ".join(
             f"{j:.3g} A/m^2: {r:.4g}" for j, r in zip(linearity["current_density"], linearity["r2w_per_current"]))
             + f" ohm/(A/m^2); R_2w/j0 = c0 + c1 j0 changes by {change:+.2%}"
             + (f" +- {error:.2%}" if math.isfinite(error) else "") + " at the largest current"
@@ -310,9 +371,10 @@ def run_fit_hall(args) -> int:
     written = ["results.json", "fit.csv", "trace.csv"]
     if not args.no_plot and _figures.fit_hall(out / "fit.png", result, data, _x_of, _UNITS):
         written.append("fit.png")
-    print(f"\nfit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
+    print()
+    say(f"fit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
     if non_finite:
-        print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null, listed under non_finite_values)")
+        say(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null, listed under non_finite_values)")
         return 1  # like `jaxsot run`
     return 0
 

@@ -3,8 +3,8 @@ table of a --config file with the schema of `jaxsot run`), the names --free/--gu
 (`FIT_PARAMETERS`), and their range checks (the [model] schema's ranges, one line naming the option).
 
 The paper-unit tables (AMR, torques, transients) fit any kind through `jaxsot.fit.fit(..., model=)`;
-harmonic Hall fits take a shipped kind by --model-kind; ST-FMR and harmonic Hall synthesis take the Rashba
-ferromagnet only (`FIT_KIND_REFUSAL`).
+harmonic Hall fits take a shipped kind by --model-kind and harmonic Hall synthesis any kind (--model-kind or
+--config); ST-FMR fits and synthesis take the Rashba ferromagnet only (`ST_FMR_KIND_REFUSAL`).
 """
 
 import dataclasses
@@ -12,13 +12,17 @@ import math
 
 from ._common import UsageError, parse_pairs, read_config_text
 from ._config_schema import ConfigError, load_toml, named_errors
-from ._model_config import FIT_KIND_REFUSAL, FIT_PARAMETERS, KIND_SCHEMAS, ModelOptions, build_model, model_kind, parse_model_table
+from ._model_config import FIT_PARAMETERS, KIND_SCHEMAS, ModelOptions, build_model, model_kind, parse_model_table
 
 FIT_KEYS = {
     "alpha": "alpha_eV_nm", "beta": "beta_eV_nm", "hbar_v": "hbar_v_eV_nm", "j_ex": "j_ex_eV", "kinetic": "kinetic_eV_nm2",
     "mass_ratio": "mass_ratio", "t": "t_eV", "a": "a_nm", "lam": "lam_eV",
 }
 """Fit name (`jaxsot.parameter_names`) -> its [model] key (the key carries the unit)."""
+
+ST_FMR_KIND_REFUSAL = ("ST-FMR fits and synthesis take the Rashba ferromagnet only (kind = 'rashba'); harmonic "
+                       "Hall fits and synthesis take any shipped kind by --model-kind")
+"""One line for the data kinds that do not take other [model] kinds."""
 
 TAU_RANGE = (1.0e-3, 1.0e7)
 """Allowed tau [fs] of --guess (the range of `jaxsot synth --tau`)."""
@@ -66,7 +70,7 @@ def refuse_kind_for(kind: str, source: str, data_kind: str) -> None:
                              "starting values from --guess; allowed: --model-kind KIND --guess NAME=VALUE,...")
         return
     if kind != "rashba":
-        raise UsageError(f"{data_kind} data with [model] kind = {kind!r} ({source}): {FIT_KIND_REFUSAL}")
+        raise UsageError(f"{data_kind} data with [model] kind = {kind!r} ({source}): {ST_FMR_KIND_REFUSAL}")
     if source.endswith("[model]"):
         raise UsageError(f"--config with {data_kind} data: its fit takes the Rashba values from --guess; allowed: --guess (no --config)")
 

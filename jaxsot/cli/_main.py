@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
     run.register(commands)
     default = commands.add_parser("default-config", help="print an embedded default configuration (of run, sweep, llg or validate)")
     default.add_argument("which", nargs="?", choices=tuple(_DEFAULTS), default="run", help="which command's default (default: run)")
-    default.add_argument("--model", choices=KINDS, default="rashba", help="the [model] kind of the run or sweep default (default: rashba)")
+    default.add_argument("--model", choices=KINDS, default="rashba", help="the [model] kind of the run, sweep or llg default (default: rashba)")
     sweep.register(commands)
     llg.register(commands)
     validate.register(commands)
@@ -74,8 +74,13 @@ def main(argv: list[str] | None = None) -> int:
 
             print(default_kind_sweep_toml(args.model), end="")
             return 0
+        if args.which == "llg":  # [electrons] of another kind (jaxsot llg parses kind = ... there)
+            from ._config_llg import default_llg_toml
+
+            print(default_llg_toml(args.model), end="")
+            return 0
         if args.model != "rashba" and args.which != "run":
-            fail(f"default-config {args.which} --model {args.model}: only `jaxsot run` takes other [model] kinds; allowed: default-config run --model {args.model}")
+            fail(f"default-config {args.which} --model {args.model}: the physics checks are those of the Rashba ferromagnet's closed forms; allowed: default-config run, sweep or llg --model {args.model}")
         print(with_model_kind(_DEFAULTS[args.which], args.model), end="")
         return 0
     enable_compilation_cache()

@@ -73,6 +73,8 @@ class Status:
 
     `update(done, total)` reports progress from inside the computation (e.g. the time blocks of
     `jaxsot.simulate`): the line then shows a bar and an ETA from the rate since the first update.
+    `say(text)` prints a line on stdout from inside the computation (e.g. a fit's iterations): on a
+    terminal the status line is cleared first and redrawn below it at the next tick.
     """
 
     def __init__(self, label, *, quiet=False, expected_s=None, done=0.0, share=None, lines=True, stream=None):
@@ -83,6 +85,7 @@ class Status:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._stop = threading.Event()
         self._thread = None
+        self._lock = threading.Lock()
         self.seconds = 0.0
 
     def line(self, elapsed: float) -> str:
@@ -115,7 +118,16 @@ class Status:
 
     def _run(self):
         while not self._stop.wait(0.25):
-            self._write("\r" + self.line(time.perf_counter() - self._started).ljust(WIDTH - 1))
+            text = self.line(time.perf_counter() - self._started).ljust(WIDTH - 1)
+            with self._lock:
+                self._write("\r" + text)
+
+    def say(self, text: str) -> None:
+        """One line on stdout (cut to WIDTH columns) below the terminal's status line (see the class docstring)."""
+        with self._lock:
+            if self._thread is not None:
+                self._write("\r" + " " * (WIDTH - 1) + "\r")
+            print(fit(text), flush=True)
 
     def _write(self, text, end=""):
         try:
@@ -162,4 +174,4 @@ def say(text: str, indent: str = "    ", stream=None) -> None:
     lead = text[: len(text) - len(text.lstrip(" "))]
     lines = textwrap.wrap(text.strip(" "), WIDTH, initial_indent=lead, subsequent_indent=lead + indent,
                           break_on_hyphens=False) or [""]
-    print("\n".join(lines), file=stream or sys.stdout)
+    print("\n".join(lines), file=stream or sys.stdout, flush=True)

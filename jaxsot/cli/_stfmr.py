@@ -10,6 +10,7 @@ import math
 import time
 
 from ._common import UsageError, check_output_file, set_precision, write_text
+from ._progress import say
 from ._model_config import MASS_RATIO_MAX, MASS_RATIO_MIN
 
 KIND = "st-fmr"
@@ -102,7 +103,7 @@ def run_synth_st_fmr(args) -> int:
     for b, value in zip(field, noisy):
         lines.append(f"{b:.10g},{value:.10g}" + (f",{sigma:.6g}" if known else ""))
     write_text(__import__("pathlib").Path(args.output), "\n".join(lines) + "\n")
-    print(f"wrote {args.output}: {args.points} fields around the Kittel resonance B_r = {b_res:.4g} T "
+    say(f"wrote {args.output}: {args.points} fields around the Kittel resonance B_r = {b_res:.4g} T "
           f"(f = {args.rf_frequency:g} GHz, M_eff = {m_eff:g} T), in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -154,8 +155,7 @@ def run_fit_st_fmr(args) -> int:
     settings = HallSettings(s["phi_H"], spectrum["field"], fermi_energy=s["fermi_energy"], current_density=s["j_rf"], rho0=s["rho0"],
                             ms_tesla=s["ms"], thickness=s["thickness"], easy_axis=(0.0, 0.0, 1.0), model=args.model, num=args.num,
                             bands=hall_bands({**guess, "r_ahe": 0.0}, s["fermi_energy"]) if args.model == "exact" else None)
-    print(f"fitting {args.data[0]}: {len(spectrum['field'])} fields, f = {s['frequency'] / 1e9:g} GHz, model {args.model}, free {', '.join(free)}",
-          flush=True)
+    say(f"fitting {args.data[0]}: {len(spectrum['field'])} fields, f = {s['frequency'] / 1e9:g} GHz, model {args.model}, free {', '.join(free)}")
     try:
         result = fit_st_fmr(spectrum["field"], spectrum["v_mix"], settings, frequency=s["frequency"], current=s["current_peak"],
                             guess=guess, free=free, sigma=spectrum["sigma"])
@@ -164,21 +164,21 @@ def run_fit_st_fmr(args) -> int:
     for name in free:
         se = result["standard_errors"][name]
         text = f"{se:.3g}" if result["identifiable"][name] else "not determined"
-        print(f"  {name:<16} {result['parameters'][name]:12.6g} +- {text}")
+        say(f"  {name:<16} {result['parameters'][name]:12.6g} +- {text}")
     for d in result["physical"]:
         if d["determined"] or d.get("given", True):
-            print(f"  {d['combination']:<24} {'determined' if d['determined'] else 'NOT determined'} [{d['label']}]")
+            say(f"  {d['combination']:<24} {'determined' if d['determined'] else 'NOT determined'} [{d['label']}]")
     ratio = st_fmr_ratio_efficiency(spectrum["field"], spectrum["v_mix"], m_eff=m_eff, oersted_field=guess["oersted_field"] or 1.0,
                                     current_density=s["j_rf"], ms_tesla=s["ms"], thickness=s["thickness"])
-    print(f"  Lorentzian: B_r = {ratio['lorentzian']['B_r'] * 1e3:.5g} mT, half width {ratio['lorentzian']['D'] * 1e3:.4g} mT, "
+    say(f"  Lorentzian: B_r = {ratio['lorentzian']['B_r'] * 1e3:.5g} mT, half width {ratio['lorentzian']['D'] * 1e3:.4g} mT, "
           f"S/A = {ratio['lorentzian']['S'] / ratio['lorentzian']['A']:.5g}; B_DL/(B_FL + B_Oe) = {ratio['ratio']:.5g}")
-    print(f"  reduced chi^2 = {result['reduced_chi2']:.4g} ({'known noise' if spectrum['sigma'] is not None else 'noise estimated'})")
+    say(f"  reduced chi^2 = {result['reduced_chi2']:.4g} ({'known noise' if spectrum['sigma'] is not None else 'noise estimated'})")
     payload = {"kind": "st-fmr", "file": args.data[0], "model": args.model, "free": list(free), "parameters": result["parameters"],
                "standard_errors": result["standard_errors"], "identifiable": result["identifiable"],
                "physical": result["physical"], "chi2": result["chi2"], "dof": result["dof"], "reduced_chi2": result["reduced_chi2"],
                "lorentzian": ratio["lorentzian"], "ratio_dl_over_in_plane": ratio["ratio"], "runtime_s": time.perf_counter() - started}
     non_finite = write_json(out / "results.json", payload)
-    print(f"wrote {out / 'results.json'} in {time.perf_counter() - started:.1f} s")
+    say(f"wrote {out / 'results.json'} in {time.perf_counter() - started:.1f} s")
     if non_finite:
-        print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null)")
+        say(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null)")
     return 0

@@ -6,6 +6,7 @@ import csv
 import io
 import math
 import pathlib
+import sys
 import time
 import warnings
 from ..fit._csv import CSV_FORMAT, FitDataError, read_csv, write_csv
@@ -14,6 +15,7 @@ from ._common import UsageError, parse_pairs, check_output_file, prepare_out, ru
 from ._config import ALPHA_MIN, J_EX_MIN, MASS_RATIO_MAX, MASS_RATIO_MIN, MAX_STATE_STEPS, TAU_MIN
 from ._fit_kinds import electron_model, fit_names, free_help, parse_kind_pairs, refuse_kind_for, resolve_model
 from ._fit_report import print_fit_report
+from ._progress import say
 from ._preflight import MAX_DATA_ROWS, check_fit_size, check_synth_size
 
 
@@ -82,7 +84,8 @@ def register(commands) -> None:
     synth.add_argument("--t-end", type=float, default=60.0, help="last time [fs] for --kind transient (default 60)")
     synth.add_argument("--units", choices=("internal", "si"), default="internal", help="torques in 1/(nm^2 fs) (default) or 1/(m^2 s)")
     synth.add_argument("--model", choices=MODELS, default="exact", help="forward model (default exact)")
-    _kind_options(synth, "paper-unit tables (--kind steady/transient) of this model (other kinds: --tau only, exact bands)")
+    _kind_options(synth, "the data (--kind steady, transient, harmonic-hall; another kind than rashba takes --tau "
+                  "and its [model] values in place of --alpha, --j-ex, --mass-ratio, exact bands only)")
     _limit_options(synth)
     from ._fit_hall import register_options
 
@@ -172,12 +175,12 @@ def main(args) -> int:
 
 def _synth(args) -> int:
     kind, model_options, kind_source = resolve_model(args)
-    if args.kind in ("harmonic-hall", "st-fmr"):
-        refuse_kind_for(kind, kind_source, args.kind)
-    if args.kind == "harmonic-hall":
+    if args.kind == "harmonic-hall":  # any kind: its [model] values (--model-kind defaults or --config) are the truth
         from ._fit_hall import run_synth_hall
 
-        return run_synth_hall(args)
+        return run_synth_hall(args, kind, model_options)
+    if args.kind == "st-fmr":
+        refuse_kind_for(kind, kind_source, args.kind)
     if args.kind == "st-fmr":
         from ._stfmr import run_synth_st_fmr
 
@@ -233,7 +236,7 @@ def _synth(args) -> int:
         "truth: " + ", ".join(f"{k} = {v:g} {parameter_unit(k)}" for k, v in truth.items()),
     ]
     write_csv(args.output, curve, units=args.units, comments=comments, settings={"fermi_energy": args.fermi_energy})
-    print(f"wrote {args.output}: {curve.num_points} rows, columns {', '.join(curve.columns)}, E_F = {args.fermi_energy:g} eV")
+    say(f"wrote {args.output}: {curve.num_points} rows, columns {', '.join(curve.columns)}, E_F = {args.fermi_energy:g} eV")
     return 0
 
 
@@ -311,18 +314,19 @@ def _fit(args) -> int:
 
     import jaxsot
 
-    print(f"jaxsot {jaxsot.__version__} fit, float64, jax {jax.__version__} on {jax.default_backend()}")
+    say(f"jaxsot {jaxsot.__version__} fit, float64, jax {jax.__version__} on {jax.default_backend()}")
     for c in curves:
-        print(f"  {c.label}: {c.num_points} rows, {c.kind}, columns {', '.join(c.columns)}, "
-              f"noise {'given' if c.sigma_known else 'unknown (estimated)'}")
-    print(f"  E_F = {fermi_energy:g} eV ({source}), [model] kind {kind} ({kind_source}), model {args.model}, "
-          f"optimizer {args.optimizer}, {args.restarts} restarts")
+        say(f"  {c.label}: {c.num_points} rows, {c.kind}, columns {', '.join(c.columns)}, "
+            f"noise {'given' if c.sigma_known else 'unknown (estimated)'}")
+    say(f"  E_F = {fermi_energy:g} eV ({source}), [model] kind {kind} ({kind_source}), model {args.model}, "
+        f"optimizer {args.optimizer}, {args.restarts} restarts")
     import jax.numpy as jnp
 
     model = electron_model(kind, model_options, jnp.float64)
     # None: the Rashba ferromagnet of the fit's own guesses (the default path, as before --model-kind)
     forward = {"model": args.model} if model is None else {"model": model, "method": args.model}
-    print("  compiling the forward model and its gradient, then optimizing (loss per restart):", flush=True)
+    say("  compiling the forward model and its gradient, then optimizing (loss per restart):")
+    sys.stdout.flush()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
         result = fit(
@@ -337,10 +341,11 @@ def _fit(args) -> int:
 
     if not args.no_plot and _figures.fit(out / "fit.png", result, curves, _x_axis, COLUMN_UNITS):
         written.append("fit.png")
-    print(f"\nfit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
+    print()
+    say(f"fit in {elapsed:.1f} s (compile included); wrote {', '.join(str(out / n) for n in written)}")
     if non_finite:
-        print(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null and listed under "
-              f"non_finite_values): {'; '.join(non_finite[:3])}")
+        say(f"note: {len(non_finite)} value(s) of results.json are not finite (written as null and listed under "
+            f"non_finite_values): {'; '.join(non_finite[:3])}")
         return 1  # like `jaxsot run`: the files are written, the exit status says they hold nulls
     return 0
 

@@ -80,6 +80,7 @@ from ._hall_model import (
     show_point,
     default_free,
 )
+from ._hall_progress import HallProgress
 from ._hall_report import HallFitResult, derived_quantities, model_note, fit_notes, separability_notes, uncertainty
 from ._levmar import LM_TOL, STATUS, hold_last, levenberg_marquardt, x_of_u
 from ._optimize import is_log_scale, to_unconstrained, transform_kind
@@ -90,7 +91,7 @@ from ._hall_data import FIELD_COLUMNS as FIELD_COLUMNS
 from ._hall_data import MIN_ROWS as MIN_ROWS
 from ._hall_data import SYNTH_ROUTES as SYNTH_ROUTES
 from ._hall_data import FieldData as FieldData
-from ._hall_model import hall_loss as hall_loss
+from ._hall_loss import hall_loss as hall_loss
 from ._hall_model import synthesize_hall as synthesize_hall
 
 
@@ -173,6 +174,7 @@ def fit_harmonic_hall(
     max_relative_error: float = 0.5,
     report_every: int = 0,
     orders: str = "first",
+    progress=None,
 ) -> HallFitResult:
     """Fit microscopic, magnet and Hall parameters to harmonic Hall curves and/or SOT field tables.
 
@@ -209,10 +211,12 @@ def fit_harmonic_hall(
             step below which a run stops (default 1e-8).
         rcond: relative singular-value cut of the pseudo-inverse (`jaxsot.fit.analyze`), in [0, 1].
         max_relative_error: relative standard error above which a combination is reported undetermined (> 0).
-        report_every: print each restart's loss every so many iterations (0: quiet).
+        report_every: print each restart's loss every so many iterations and, with "lm", at least once a second
+            while it iterates, with the compilation, the polish and the noise refits (0: quiet).
         orders: "first" (default): `jaxsot.harmonic_hall_forward`, first order in the current (fast);
             "all": `jaxsot.harmonic_hall_all_orders`, every order (R_1w with its O(j0^2) part, R_2w beyond
             linear response), ~30 x 4 field evaluations per point instead of one (16 phases).
+        progress: where the progress lines of report_every go: a callable taking one line of text (default: print).
 
     Returns:
         HallFitResult. Warns `IdentifiabilityWarning` naming the combinations the data do not fix (e.g.
@@ -331,7 +335,14 @@ def fit_harmonic_hall(
     if orders == "all":
         static_restarts = dataclasses.replace(static, kinds=tuple(("hall", "first") + k[2:] if k[0] == "hall" else k for k in kinds))
         info.append("restarts at first order in the current; the best point refitted at every order")
-    start = _linear_start(values, free, lower, upper, guess, with_sigmas(sigmas), static_restarts, dtype, info)
+    reporter = HallProgress(report_every, progress)
+    data_now = with_sigmas(sigmas)
+
+    @reporter.wrap
+    def evaluate_restarts(x):
+        return tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static_restarts))
+
+    start = _linear_start(values, free, lower, upper, guess, evaluate_restarts, info, reporter)
     rng = onp.random.default_rng(seed)
     u_guess = to_unconstrained(start, free, lower, upper)
     # Restarts explore the electrons' box; the magnet and Hall parameters, which R_1w pins down, start at the
@@ -341,20 +352,26 @@ def fit_harmonic_hall(
     for t in rng.uniform(0.05, 0.95, (restarts - 1, len(free))):
         starts.append(onp.where(randomized, onp.log(t) - onp.log1p(-t), u_guess))
     u0 = onp.stack(starts)
-    data_now = with_sigmas(sigmas)
 
-    def evaluate(x):
+    def evaluate_now(x):
         return tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static))
+
+    # The same compiled program as the restarts' at first order; every order: the model at every order.
+    evaluate = reporter.wrap(evaluate_now, "the every-order model" if orders == "all" else "")
 
     box_args = (onp.asarray(lower), onp.asarray(upper), static.transform)
 
-    def evaluate_restarts(x):
-        return tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static_restarts))
+    def lm_run(label, u_start, function, tol):
+        reporter.begin(label)
+        out = levenberg_marquardt(u_start, function, *box_args, max_steps, tol)
+        reporter.end(out[1], out[2], STATUS[int(out[3])])
+        return out
 
     if optimizer == "lm":
-        runs = [levenberg_marquardt(u0[i], evaluate_restarts, *box_args, max_steps, ftol) for i in range(restarts)]
+        runs = [lm_run(f"restart {i + 1}/{restarts}", u0[i], evaluate_restarts, ftol) for i in range(restarts)]
         u, losses, steps, status, trace = (onp.stack(z) for z in zip(*runs))
     else:
+        reporter.say(f"L-BFGS: {restarts} restarts batched (compiling the optimizer first)")
         u, losses, steps, status, trace = (onp.asarray(z) for z in run_batched(jnp.asarray(u0, dtype), data_now, static_restarts))
     trace = hold_last(trace, losses)
     if not onp.any(onp.isfinite(losses)):
@@ -367,15 +384,15 @@ def fit_harmonic_hall(
                      "loss": float(losses[i]), "steps": int(steps[i]), "status": STATUS[int(status[i])]} for i in range(restarts)]
     # Gauss-Newton polish of the best point (for L-BFGS, whose line search stalls on the stiff directions
     # far below one standard error), and the refits with the estimated noise.
-    u_best, _, _, final_status, _ = levenberg_marquardt(u[best], evaluate, *box_args, max_steps, LM_TOL)
+    u_best, _, _, final_status, _ = lm_run(f"polish of restart {best + 1} (Gauss-Newton)", u[best], evaluate, LM_TOL)
     if not noise_known:
         # Self-consistent weights: sigma per column from the residuals (dof-corrected), refit from the best point.
-        for _ in range(_NOISE_ROUNDS):
+        for round_ in range(_NOISE_ROUNDS):
             residual, _ = evaluate(x_of_u(u_best, *box_args)[0])
             previous = sigmas
             sigmas = estimated_sigmas([values_of(d) for d in data], [d.sigma_known for d in data], sigmas, residual, len(free))
             data_now = with_sigmas(sigmas)
-            u_best, _, _, final_status, _ = levenberg_marquardt(u_best, evaluate, *box_args, max_steps, LM_TOL)
+            u_best, _, _, final_status, _ = lm_run(f"refit {round_ + 1} with the estimated noise", u_best, evaluate, LM_TOL)
             change = relative_change(sigmas, previous)
             if change < 1e-3:
                 break
@@ -395,7 +412,9 @@ def fit_harmonic_hall(
     factor = noise_factor(reduced, dof, not any(d.sigma_known for d in data))
     analysis["covariance"] = analysis["covariance"] * factor
     analysis["standard_errors"] = analysis["standard_errors"] * math.sqrt(factor)
+    reporter.say("derived fields B_DL, B_FL and efficiencies at the best fit (compiling them) ...")
     derived, derived_at = derived_quantities(params, free, analysis, data, model, num, bands, dtype, spec)
+    reporter.say("done")
     fit_notes(notes, analysis, free, params, lower, upper, noise_known, reduced, dof, names)
     separability_notes(notes, jacobian, free)
     if not names.general:
@@ -439,7 +458,7 @@ def fit_harmonic_hall(
     )
 
 
-def _linear_start(values, free, lower, upper, guess, data, static, dtype, info) -> dict:
+def _linear_start(values, free, lower, upper, guess, evaluate, info, reporter) -> dict:
     """The first restart's start: linear least squares for the free linear Hall coefficients without a given guess,
     over a scan of the anisotropy field (when free without a given guess); returns the updated values."""
     linear = [i for i, n in enumerate(free) if n in LINEAR and n not in guess]
@@ -455,11 +474,12 @@ def _linear_start(values, free, lower, upper, guess, data, static, dtype, info) 
         grid = onp.exp(onp.log(lo) + (onp.log(hi) - onp.log(lo)) * t) if is_log_scale(lo, hi) else lo + (hi - lo) * t
         candidates = [x0[i]] + list(grid)
     best = None
+    reporter.stage(f"first start: linear least squares{' over a scan of the anisotropy field' if scan else ''}")
     for b_k in candidates:
         x = x0.copy()
         if b_k is not None:
             x[free.index("anisotropy_field")] = b_k
-        r, jac = (onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data, static))
+        r, jac = evaluate(x)
         if not (onp.all(onp.isfinite(r)) and onp.all(onp.isfinite(jac))):
             continue
         if linear:

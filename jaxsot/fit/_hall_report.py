@@ -4,6 +4,7 @@ fields and efficiencies with propagated errors, and the notes (bounds, chi^2, mo
 import dataclasses
 import functools
 import math
+import textwrap
 
 import equinox as eqx
 import jax
@@ -15,6 +16,7 @@ from .._measure import HALL_PARAMETERS, REFERENCE_CURRENT, effective_fields
 from .._measure._hall import with_model_parameters
 from ..constants import HBAR
 from ._curves import FitWarning, IdentifiabilityWarning
+from ._driver import REPORT_WIDTH, report_lines
 from ._forward import general_model
 from ._hall_data import HALL_FIT_PARAMETERS, HALL_FIT_UNITS, HallData, MICROSCOPIC, RASHBA_NAMES
 from ._identify import analyze
@@ -122,7 +124,7 @@ class HallFitResult:
                 flag = "determined" if d["determined"] else "NOT determined"
                 rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
                 value = f"{d['value']:<11.6g}" if d["determined"] else f"{'--':<11}"
-                lines.append(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}  [{d['label']}]")
+                lines.extend(report_lines(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}", d["label"]))
         if self.directions:
             lines.append(f"principal directions of {', '.join(self.analysed)} (log axes" +
                          (f"; {', '.join(profiled)} profiled out):" if profiled else "):"))
@@ -130,8 +132,7 @@ class HallFitResult:
                 flag = "determined" if d["determined"] else "NOT determined"
                 rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
                 value = f"{d['value']:<11.6g}" if d["determined"] and math.isfinite(d["value"]) else f"{'--':<11}"
-                known = f"  [{d['known']}]" if d["known"] else ""
-                lines.append(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}{known}")
+                lines.extend(report_lines(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}", d["known"] or ""))
         if self.derived:
             where = self.settings.get("derived_at", "")
             lines.append(f"derived ({where}):")
@@ -141,7 +142,14 @@ class HallFitResult:
                 lines.append(f"  {name:<24} = {item['value']:12.6g} {text} {item['unit']}")
         lines.append(f"chi^2 = {self.chi2:.4g}, dof = {self.dof}, reduced chi^2 = {self.reduced_chi2:.4g} "
                      f"({'known noise' if self.noise_known else 'noise estimated from the residuals'})")
-        return "\n".join(lines)
+        # Headings with many names or a long derived-at text: wrapped to the terminal budget (table rows stay whole).
+        out = []
+        for line in lines:
+            if len(line) > REPORT_WIDTH and not line.startswith(" "):
+                out.extend(textwrap.wrap(line, REPORT_WIDTH, subsequent_indent="    ", break_on_hyphens=False))
+            else:
+                out.append(line)
+        return "\n".join(out)
 
     def to_dict(self) -> dict:
         """Strict-JSON-safe dict: arrays become lists, non-finite numbers become None and their paths are

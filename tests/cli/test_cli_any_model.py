@@ -43,8 +43,9 @@ def test_mass_ratio_at_the_ends_of_the_range_is_accepted_by_cli_and_library(valu
 # `jaxsot fit` / `jaxsot synth` with another [model] kind: refusals before any work.
 
 
-def test_harmonic_hall_synth_with_another_kind_is_refused_in_one_line(run_cli, tmp_path):
-    completed = run_cli("synth", str(tmp_path / "h.csv"), "--kind", "harmonic-hall", "--model-kind", "ti-surface", cwd=tmp_path)
+def test_st_fmr_synth_with_another_kind_is_refused_in_one_line(run_cli, tmp_path):
+    # Harmonic Hall synthesis takes any kind (tests/cli/test_fit_hall_kinds.py); ST-FMR the Rashba ferromagnet only.
+    completed = run_cli("synth", str(tmp_path / "h.csv"), "--kind", "st-fmr", "--model-kind", "ti-surface", cwd=tmp_path)
     assert completed.returncode == 2
     line = completed.stderr.strip()
     assert "\n" not in line and "'ti-surface'" in line and "kind = 'rashba'" in line

@@ -107,8 +107,9 @@ def test_bad_fermi_energy_for_a_model_kind_is_refused_before_work(run_cli, tmp_p
 
 
 def test_default_config_of_other_commands_refuses_model_kinds(run_cli, tmp_path):
-    completed = run_cli("default-config", "llg", "--model", "ti-surface", cwd=tmp_path)
-    assert completed.returncode == 2 and "only `jaxsot run`" in completed.stderr
+    # (`default-config llg --model KIND` prints [electrons] of the kind: tests/cli/test_llg_default_kinds.py.)
+    completed = run_cli("default-config", "validate", "--model", "ti-surface", cwd=tmp_path)
+    assert completed.returncode == 2 and "Rashba ferromagnet" in completed.stderr and "validate" in completed.stderr
 
 
 LLG_TI = """

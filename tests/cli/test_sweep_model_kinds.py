@@ -217,7 +217,7 @@ def test_each_kinds_default_sweep_parses_with_its_own_keys(kind, run_cli, tmp_pa
 
 def test_llg_and_validate_defaults_still_refuse_other_kinds(run_cli, tmp_path):
     done = run_cli("default-config", "validate", "--model", "ti-surface", cwd=tmp_path)
-    assert done.returncode == 2 and "only `jaxsot run`" in done.stderr
+    assert done.returncode == 2 and "Rashba ferromagnet" in done.stderr and "validate" in done.stderr
 
 
 def _user_model(text):
