@@ -416,7 +416,3 @@ FIT_PARAMETERS = {
     "square-lattice": (("t", "eV"), ("a", "nm"), ("lam", "eV"), ("j_ex", "eV"), ("tau", "fs")),
 }
 """Per [model] kind: the names `jaxsot fit --free` may vary (jaxsot.parameter_names plus tau) and their units."""
-
-FIT_KIND_REFUSAL = ("ST-FMR fits and synthesis and harmonic-Hall synthesis take the Rashba ferromagnet only "
-                    "(kind = 'rashba'); harmonic-Hall fits take any shipped kind by --model-kind")
-"""One line for the fits that do not take other kinds (the lead can lift it when they do)."""
