@@ -98,7 +98,8 @@ class LlgConfig:
 DEFAULT_LLG_TOML = """\
 # jaxsot llg: the embedded default configuration. Units are in the key names.
 # An in-plane magnet (easy axis y, thin-film shape anisotropy) switched by the spin-orbit torque of
-# the Rashba electrons: current 3e11 A/m^2 along x in the 1 nm film, rho0 = 2e-7 ohm m (E = 6e4 V/m).
+# the Rashba electrons: current 3e11 A/m^2 along x in the 1 nm film, rho0 = 2e-7 ohm m
+# (E = 6e4 V/m).
 # Electrons as in `jaxsot run` (alpha = 0.5 eV A, J = 1 eV, E_F = 1.5 eV, both bands occupied).
 
 [electrons]
@@ -262,7 +263,7 @@ def default_llg_toml(kind: str) -> str:
     start, end = DEFAULT_LLG_TOML.index("[electrons]"), DEFAULT_LLG_TOML.index("[current]")
     header = DEFAULT_LLG_TOML[:start].replace(
         "# Electrons as in `jaxsot run` (alpha = 0.5 eV A, J = 1 eV, E_F = 1.5 eV, both bands occupied).",
-        f"# Electrons: {kind} (`default-config run --model {kind}` values; exact torques).")
+        f"# Electrons: {kind} (the values of `default-config run --model {kind}`;\n# exact torques).")
     header = header.replace("the Rashba electrons", "these electrons")
     table = [line for line in default_model_toml(kind).splitlines() if not line.startswith(("theta_deg", "phi_deg"))]
     table = [line.replace("[model]", "[electrons]").replace("[[model.", "[[electrons.") for line in table]

@@ -309,14 +309,16 @@ def default_model_toml(kind: str) -> str:
         text = f'"{value}"' if isinstance(value, str) else repr(value)
         meta = field.metadata
         allowed = f"; allowed: {allowed_range(meta)}" if meta.get("low") is not None or meta.get("high") is not None else ""
-        lines.append(f"{field.name} = {text}  # {meta['doc']}{allowed}")
+        line = f"{field.name} = {text}  # {meta['doc']}{allowed}"
+        # A terminal is 100 columns wide: a long comment goes on its own line above the key.
+        lines += [line] if len(line) <= 100 else [f"# {meta['doc']}{allowed}", f"{field.name} = {text}"]
     if kind == "tight-binding":
         lines += [
             "lattice_vectors_nm = [[0.4, 0.0], [0.0, 0.4]]  # primitive vectors a1, a2 as rows [nm]",
-            "# One spinful orbital: H(k) = sum_R H(R) e^{ik.R} - J M.sigma. Give one of each pair +-R; H(-R) = H(R)^dagger",
-            "# is added. H(R) = real_eV + i imag_eV (2x2, spin space) [eV]. This example is the square-lattice Rashba",
-            "# ferromagnet (kind = \"square-lattice\") with t = 1 eV, lambda = 0.1 eV: H(x) = -t + (i lambda/2) sigma_y,",
-            "# H(y) = -t - (i lambda/2) sigma_x, on-site 4t.",
+            "# One spinful orbital: H(k) = sum_R H(R) e^{ik.R} - J M.sigma. Give one of each pair +-R;",
+            "# H(-R) = H(R)^dagger is added. H(R) = real_eV + i imag_eV (2x2, spin space) [eV]. This example",
+            "# is the square-lattice Rashba ferromagnet (kind = \"square-lattice\") with t = 1 eV,",
+            "# lambda = 0.1 eV: H(x) = -t + (i lambda/2) sigma_y, H(y) = -t - (i lambda/2) sigma_x, on-site 4t.",
             "[[model.hoppings]]",
             "cell = [0, 0]",
             "real_eV = [[4.0, 0.0], [0.0, 4.0]]",
