@@ -93,14 +93,6 @@ def _assemble(g, m):
     return jnp.stack([row_x, row_y, row_z], -2)
 
 
-def _chebyshev(z, count):
-    """T_0(z), ..., T_{count-1}(z) stacked on the last axis (three-term recurrence)."""
-    out = [jnp.ones_like(z), z]
-    for _ in range(count - 2):
-        out.append(2.0 * z * out[-1] - out[-2])
-    return jnp.stack(out[:count], -1)
-
-
 def _fluxes(alpha, j_ex, mass_ratio, fermi_energy, bands, num, m):
     """The direct A (K, 3, 2) at unit magnetizations m (K, 3): one `contour_fluxes` per direction."""
     return jax.vmap(lambda mi: contour_fluxes(RashbaFerromagnet(alpha, j_ex, mi, mass_ratio), fermi_energy, tuple(bands), num)[0])(m)
@@ -130,8 +122,20 @@ def flux_table(alpha, j_ex, mass_ratio, fermi_energy, *, bands: tuple, num: int,
 
 def flux_at(table, m):
     """A (3, 2) at the unit magnetization m (3,) from a `flux_table` (traceable, differentiable in both)."""
-    g = _chebyshev(m[2], table.shape[0]) @ table
-    return _assemble(g, m)
+    return _assemble(_clenshaw(table, m[2]), m)
+
+
+def _clenshaw(table, z):
+    """sum_k table[k] T_k(z) (6,) by Clenshaw's recurrence in a lax.scan (a small graph to compile inside the
+    every-order route's Newton steps, whatever the node count)."""
+
+    def step(carry, row):
+        b1, b2 = carry
+        return (row + 2.0 * z * b1 - b2, b1), None
+
+    zero = jnp.zeros_like(table[0])
+    (b1, b2), _ = jax.lax.scan(step, (zero, zero), table[:0:-1])
+    return table[0] + z * b1 - b2
 
 
 def check_directions():
