@@ -119,6 +119,7 @@ def sot_field_vectors(
     num: int = 64,
     field_like: bool = True,
     damping_like: bool = True,
+    flux=None,
 ):
     """The current-induced fields (B_FL, B_DL) at one magnetization, (3,) each [T]; jit/vmap/grad-friendly.
 
@@ -128,7 +129,8 @@ def sot_field_vectors(
         (`moment_per_area`). method: "exact" (Fermi-contour fluxes of the exact bands, `jaxsot.fit.contour_fluxes`,
         implicit-function gradients) or "strong_exchange" (closed forms, paper eq. 14 and A1). bands: static
         tuple of the occupied bands (exact method; `SpinOrbitTorque.bands`). num: rays per contour (exact).
-        field_like, damping_like: include T1 / T2.
+        field_like, damping_like: include T1 / T2. flux: the sea's flux tensor A (3, 2) at m (exact method) when
+        already known (`_polar.flux_at`, the interpolated route); None: solved here.
     Returns: (B_FL, B_DL), both perpendicular to m (module docstring):
         B_FL = (J/(n_mu mu_B)) P_perp delta S, B_DL = (hbar/(2 n_mu mu_B)) M x dS/dt.
     """
@@ -141,8 +143,8 @@ def sot_field_vectors(
         spin_shift = -n_p * alpha / j_ex * cross_z(shift)
         spin_rate = -n_p * alpha / j_ex * cross_z(kdot)
     elif method == "exact":
-        model = RashbaFerromagnet(alpha, j_ex, m, mass_ratio)
-        flux, _, _ = contour_fluxes(model, fermi_energy, tuple(bands), num)
+        if flux is None:
+            flux, _, _ = contour_fluxes(RashbaFerromagnet(alpha, j_ex, m, mass_ratio), fermi_energy, tuple(bands), num)
         spin_shift, spin_rate = flux @ shift, flux @ kdot
     else:
         raise ValueError(f"method = {method!r} is not allowed; allowed: {', '.join(map(repr, METHODS))}")

@@ -48,6 +48,7 @@ differentiable forward model (parameters by name, for fits); `jaxsot.harmonic_ha
 lattice models, a user's model: exact bands). `hall_points` is the one readout for both.
 """
 
+import functools
 import math
 
 import equinox as eqx
@@ -65,6 +66,7 @@ from .._llg._equilibrium import gradient_hessian as gradient_hessian
 from .._llg._equilibrium import relax as relax
 from .._llg._equilibrium import tangent_basis as tangent_basis
 from ._fields import METHODS, model_field_vectors, moment_per_area, sot_field_vectors
+from ._polar import check_polar_nodes, flux_table, flux_at
 
 HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field", "r_ohe",
                    "r_ane_field")
@@ -313,21 +315,34 @@ def hall_bands(params, fermi_energy) -> tuple:
     return probe.bands
 
 
-@jax.jit
-def rashba_points(params, settings: HallSettings) -> HallSignals:
-    """First-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points."""
+@functools.partial(jax.jit, static_argnames=("polar_nodes",))
+def rashba_points(params, settings: HallSettings, polar_nodes: int = 0) -> HallSignals:
+    """First-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points;
+    polar_nodes > 0 (exact model): the sea's flux tensor interpolated in M_z from that many solves (`_polar.py`)."""
+    return hall_points(params, settings, rashba_fields(params, settings, polar_nodes))
+
+
+def rashba_fields(params, settings: HallSettings, polar_nodes: int = 0):
+    """m (3,) -> (B_FL, B_DL) of the Rashba ferromagnet of params at the amplitude j0 (traceable): every m its own
+    Fermi-contour solve (polar_nodes = 0, or the strong-exchange closed forms), or `_polar.flux_at` of one
+    `flux_table` of polar_nodes solves (exact model)."""
     p = params
     moment = moment_per_area(settings.ms_tesla, settings.thickness)
     efield = settings.efield
+    table = None
+    if polar_nodes and settings.model == "exact":
+        table = flux_table(p["alpha"], p["j_ex"], p["mass_ratio"], settings.fermi_energy, bands=settings.bands, num=settings.num,
+                           nodes=polar_nodes)
 
     def fields(m0):
         return sot_field_vectors(
             p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m0, moment,
             method=settings.model, bands=settings.bands, num=settings.num,
             field_like=settings.field_like, damping_like=settings.damping_like,
+            flux=None if table is None else flux_at(table, m0),
         )
 
-    return hall_points(params, settings, fields)
+    return fields
 
 
 def hall_points(params, settings: HallSettings, fields) -> HallSignals:
@@ -369,7 +384,7 @@ def hall_points(params, settings: HallSettings, fields) -> HallSignals:
     return jax.vmap(one)(settings.phi_h, settings.theta_h, settings.field, settings.m_start)
 
 
-def harmonic_hall_forward(params: dict, settings: HallSettings, *, model=None):
+def harmonic_hall_forward(params: dict, settings: HallSettings, *, model=None, polar_nodes: int = 0):
     """Predicted (R_1w, R_2w) (N,) each [ohm] at the settings' field points, for the Rashba ferromagnet or any model.
 
     A pure, differentiable forward model for fitting (module docstring: quasi-static macrospin, implicit
@@ -391,6 +406,10 @@ def harmonic_hall_forward(params: dict, settings: HallSettings, *, model=None):
         model: None (the Rashba ferromagnet of params), a `RashbaFerromagnet` (its alpha, j_ex, mass_ratio
             fill the missing ones: the same route), or any other `TwoBandModel` with `with_magnetization`
             (exact bands, `settings.model` must be "exact"; its magnetization is not used).
+        polar_nodes: 0 (default): one Fermi-contour solve at every point's M0; n >= 4 (the Rashba ferromagnet's
+            exact model; the fits' fast route): the sea's flux tensor from n solves at Chebyshev nodes in M_z,
+            interpolated through the model's rotation symmetry about z (`jaxsot._measure._polar`; choose n with
+            `polar_nodes_for`, which measures the difference from the direct route). No effect with strong exchange.
 
     Returns: (R_1w, R_2w), each (N,) [ohm].
 
@@ -399,11 +418,15 @@ def harmonic_hall_forward(params: dict, settings: HallSettings, *, model=None):
     """
     if model is not None and not isinstance(model, TwoBandModel):
         raise ValueError(f"model is a {type(model).__name__}; allowed: a jaxsot.TwoBandModel or None (the Rashba ferromagnet)")
+    polar_nodes = check_polar_nodes(polar_nodes)
     if model is None or type(model) is RashbaFerromagnet:
         if model is not None and isinstance(params, dict):
             params = {**{n: v for n, v in model_parameters(model).items()}, **params}
-        signals = rashba_points(_as_arrays(check_hall_params(params), settings), settings)
+        signals = rashba_points(_as_arrays(check_hall_params(params), settings), settings, polar_nodes)
         return signals.r_1w, signals.r_2w
+    if polar_nodes:
+        raise ValueError(f"polar_nodes = {polar_nodes} with model = {type(model).__name__}: the interpolation rests on the Rashba "
+                         "ferromagnet's rotation symmetry about z; allowed: polar_nodes = 0 (the direct route)")
     if settings.model != "exact":
         raise ValueError(f"settings.model = {settings.model!r}: the strong-exchange fields are closed forms of the Rashba "
                          f"ferromagnet; model = {type(model).__name__} has none; allowed: 'exact'")

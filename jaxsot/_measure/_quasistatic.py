@@ -43,6 +43,7 @@ from jaxtyping import Array, Bool, Float
 from .._core import check_count
 from ._fields import moment_per_area, sot_field_vectors
 from .._llg._equilibrium import anisotropy_matrix, equilibrium, gradient_hessian, tangent_basis
+from ._polar import check_polar_nodes, flux_at, flux_table
 from ._hall import HallSettings, check_hall_params, field_direction, hall_resistance, param_arrays, thermal_coefficient
 
 DEFAULT_PHASES = 16
@@ -116,7 +117,8 @@ def _solve_phase(m, s, b_of, stiffness, b_ext, scale):
 
 
 def _rashba_fields(settings):
-    """B_FL, B_DL of the Rashba ferromagnet of params p at m (`sot_field_vectors`; the source is unused)."""
+    """B_FL, B_DL of the Rashba ferromagnet of params p at m (`sot_field_vectors`); the source: None (every m its
+    own Fermi-contour solve) or a `_polar.flux_table` (the interpolated flux tensor)."""
 
     def fields(p, source, m):
         moment = moment_per_area(settings.ms_tesla, settings.thickness)
@@ -124,6 +126,7 @@ def _rashba_fields(settings):
             p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, settings.efield, m, moment,
             method=settings.model, bands=settings.bands, num=settings.num,
             field_like=settings.field_like, damping_like=settings.damping_like,
+            flux=None if source is None else flux_at(source, m),
         )
 
     return fields
@@ -198,9 +201,15 @@ def all_orders_points(params, source, fields, settings, phases):
 
 
 @eqx.filter_jit
-def rashba_all_orders(params, settings, phases):
-    """Every-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points."""
-    return all_orders_points(params, None, _rashba_fields(settings), settings, phases)
+def rashba_all_orders(params, settings, phases, polar_nodes=0):
+    """Every-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points;
+    polar_nodes > 0 (exact model): the flux tensor interpolated from that many solves per evaluation (`_polar.py`),
+    computed once outside the points' and phases' loops."""
+    table = None
+    if polar_nodes and settings.model == "exact":
+        table = flux_table(params["alpha"], params["j_ex"], params["mass_ratio"], settings.fermi_energy, bands=settings.bands,
+                           num=settings.num, nodes=polar_nodes)
+    return all_orders_points(params, table, _rashba_fields(settings), settings, phases)
 
 
 def check_phases(phases) -> int:
@@ -211,7 +220,8 @@ def check_phases(phases) -> int:
     return phases
 
 
-def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: int = DEFAULT_PHASES) -> HallHarmonics:
+def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: int = DEFAULT_PHASES,
+                             polar_nodes: int = 0) -> HallHarmonics:
     """Harmonic Hall signals R_1w, R_2w, R_3w at every order in the current (module docstring).
 
     The quasi-static macrospin of `harmonic_hall_forward` (same parameters, settings and lock-in
@@ -225,6 +235,9 @@ def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: in
         settings: `jaxsot.HallSettings` (field points (N,), sample, current amplitude j0, electron model).
         phases: current phases per period K (a multiple of 4, >= 8): harmonics below K/2 are exact up to
             aliasing of order (B_SO/B_eff)^(K-2).
+        polar_nodes: 0 (default): a Fermi-contour solve at every M of every phase and Newton step; n >= 4 (exact
+            model; the fits' fast route): the flux tensor from n solves per evaluation, interpolated in M_z
+            (`harmonic_hall_forward`). No effect with strong exchange.
 
     Returns:
         HallHarmonics: r_1w, r_2w, r_3w, r_dc (N,) [ohm], m_phase (N, K, 3), converged (N,).
@@ -236,4 +249,4 @@ def harmonic_hall_all_orders(params: dict, settings: HallSettings, *, phases: in
     if not isinstance(settings, HallSettings):
         raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
     phases = check_phases(phases)
-    return rashba_all_orders(param_arrays(check_hall_params(params), settings), settings, phases)
+    return rashba_all_orders(param_arrays(check_hall_params(params), settings), settings, phases, check_polar_nodes(polar_nodes))

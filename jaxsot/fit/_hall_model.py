@@ -29,6 +29,7 @@ from .._measure import (
 from .._measure._fields import model_field_vectors, moment_per_area
 from .._measure._hall import check_model_hall_params, hall_points, model_hall_names, model_hall_torque, param_arrays, with_model_parameters
 from .._measure._harmonic import cast_floats, model_all_orders
+from .._measure._polar import polar_nodes_for
 from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, check_phases
 from ._curves import DEFAULT_GUESS
 from ._forward import general_bands_at, general_model
@@ -37,11 +38,16 @@ from ._hall_data import (FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MI
 from ._optimize import free_to_params, is_log_scale, minimize, to_physical
 
 
+POLAR_ROUTE = True
+"""Whether the Rashba ferromagnet's exact-model Hall blocks may take the interpolated flux tensor
+(`polar_nodes_of`); False forces the direct route (one Fermi-contour solve per point: benchmarks, checks)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class HallStatic:
     """What the compiled residuals and optimizer are specialized on (hashable); data and bounds are traced."""
 
-    kinds: tuple  # per data set: ("hall", orders[, model names]) or ("fields", columns, model[, model names])
+    kinds: tuple  # per data set: ("hall", orders, polar nodes or model names) or ("fields", columns, model[, model names])
     free: tuple
     transform: tuple
     max_steps: int = 200
@@ -75,16 +81,16 @@ def predictions(params, blocks, static):
     """Model values (N, K) of every data set (list), from a full parameter dict."""
     out = []
     for kind, block in zip(static.kinds, blocks):
-        if kind[0] == "hall" and len(kind) > 2:
+        if kind[0] == "hall" and not isinstance(kind[2], int):
             r_1w, r_2w = _general_hall(params, block, kind[1], kind[2])
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
         elif kind[0] == "hall":
             hall = {k: params[k] for k in HALL_PARAMETERS}
             if kind[1] == "all":
-                out_all = harmonic_hall_all_orders(hall, block["settings"])
+                out_all = harmonic_hall_all_orders(hall, block["settings"], polar_nodes=kind[2])
                 r_1w, r_2w = out_all.r_1w, out_all.r_2w
             else:
-                r_1w, r_2w = harmonic_hall_forward(hall, block["settings"])
+                r_1w, r_2w = harmonic_hall_forward(hall, block["settings"], polar_nodes=kind[2])
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
         else:
             out.append(_field_predictions(params, block, kind[1], kind[2], kind[3] if len(kind) > 3 else None))
@@ -232,6 +238,33 @@ def _bands(values, data, model, spec=None):
     return [hall_bands({k: values[k] for k in HALL_PARAMETERS}, d.fermi_energy) for d in data]
 
 
+class SettledBands(list):
+    """The occupied bands per data set (a list, as before), and the parameter points of the settled box (the guess
+    and the corners of the electrons' bounds) where `build_blocks` checks the interpolated flux tensor."""
+
+    def __init__(self, bands, points):
+        super().__init__(bands)
+        self.points = points
+
+
+def _corner(values, free, varied, lower, upper, corner):
+    point = dict(values)
+    for bit, i in enumerate(varied):
+        point[free[i]] = upper[i] if (corner >> bit) & 1 else lower[i]
+    return point
+
+
+def polar_nodes_of(points, data, bands, model, num, spec=None):
+    """Per data set: the Chebyshev node count of the interpolated flux tensor (`jaxsot._measure._polar`) whose
+    R_1w/R_2w inputs match the direct route to DEFAULT_TOLERANCE at every point (the guess and the box corners),
+    0 (the direct route) for FieldData, strong exchange, a general model (no rotation symmetry assumed), or when
+    no count of the ladder reaches the tolerance (e.g. few rays: their own anisotropy); POLAR_ROUTE = False: 0."""
+    if not POLAR_ROUTE or model != "exact" or spec is not None:
+        return [0 for _ in data]
+    return [polar_nodes_for(points, d.fermi_energy, bands=b, num=num)[0] if isinstance(d, HallData) else 0
+            for d, b in zip(data, bands)]
+
+
 def settle_box(values, data, model, free, lower, upper, given, spec=None):
     """Bands at the guess; narrow default (not given) bounds of alpha, j_ex, mass_ratio (a general model's
     named parameters) until every corner of the box has the same occupied bands (the compiled exact model is
@@ -242,13 +275,11 @@ def settle_box(values, data, model, free, lower, upper, given, spec=None):
         raise ValueError(f"at the guess: {error}") from None
     varied = [i for i, n in enumerate(free) if n in (spec.names if spec is not None else ("alpha", "j_ex", "mass_ratio"))]
     if model != "exact" or not varied:
-        return bands
+        return SettledBands(bands, [values])
     for _ in range(40):
         failure = None
         for corner in range(2 ** len(varied)):
-            point = dict(values)
-            for bit, i in enumerate(varied):
-                point[free[i]] = upper[i] if (corner >> bit) & 1 else lower[i]
+            point = _corner(values, free, varied, lower, upper, corner)
             try:
                 ok = _bands(point, data, model, spec) == bands
                 message = f"the occupied bands differ at {show_point(point, free)} from those at the guess {bands}"
@@ -258,7 +289,7 @@ def settle_box(values, data, model, free, lower, upper, given, spec=None):
                 failure = (point, message)
                 break
         if failure is None:
-            return bands
+            return SettledBands(bands, [values] + [_corner(values, free, varied, lower, upper, c) for c in range(2 ** len(varied))])
         point, message = failure
         adjustable = [i for i in varied if not given[i] and point[free[i]] != values[free[i]]]
         if not adjustable:
@@ -282,12 +313,13 @@ def build_blocks(data, model, num, bands, sigmas, values, dtype, orders="first",
     if spec is not None:
         return _general_blocks(data, num, bands, sigmas, values, dtype, orders, spec)
     blocks, kinds = [], []
-    for d, b, sigma in zip(data, bands, sigmas):
+    nodes = polar_nodes_of(getattr(bands, "points", None) or [values], data, bands, model, num)
+    for d, b, sigma, n in zip(data, bands, sigmas, nodes):
         observed = jnp.asarray(values_of(d), dtype)
         if isinstance(d, HallData):
             blocks.append({"settings": d.settings(model=model, num=num, bands=b if model == "exact" else None),
                            "values": observed, "sigma": jnp.asarray(sigma, dtype)})
-            kinds.append(("hall", orders))
+            kinds.append(("hall", orders, n))
         else:
             efield = jnp.asarray([d.rho0 * REFERENCE_CURRENT * 1e-9, 0.0], dtype)
             torque = SpinOrbitTorque(
