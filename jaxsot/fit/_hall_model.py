@@ -34,7 +34,7 @@ from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, check_pha
 from ._curves import DEFAULT_GUESS
 from ._forward import general_bands_at, general_model
 from ._hall_data import (FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MICROSCOPIC, OFFSETS, RASHBA_NAMES, SYNTH_ROUTES,
-                         sigma_of, values_of)
+                         values_of)
 from ._optimize import free_to_params, is_log_scale, minimize, to_physical
 
 
@@ -353,40 +353,6 @@ def _general_blocks(data, num, bands, sigmas, values, dtype, orders, spec):
                            "current": jnp.asarray(d.current_density, dtype), "values": observed, "sigma": jnp.asarray(sigma, dtype)})
             kinds.append(("fields", d.columns, "exact", spec.names))
     return tuple(blocks), tuple(kinds)
-
-
-def hall_loss(data, guess=None, *, model: str = "exact", num: int = 64):
-    """The fit's loss as a pure, jitted function of a full parameter dict: loss(params) -> scalar.
-
-    loss = mean(r^2)/2 over every value of every data set, r = (prediction - value)/sigma (sigma = 1 for
-    data without sigma). The exact model's occupied bands are those at `guess` (full dict, defaults as
-    `fit_harmonic_hall`). Differentiate with jax.grad (a dict of derivatives for all HALL_FIT_PARAMETERS).
-
-    Args:
-        data: a HallData, a FieldData or a list of them.
-        guess: {name: value} fixing the exact model's occupied bands (default: `fit_harmonic_hall`'s guess).
-        model: "exact" (default) or "strong_exchange".
-        num: rays per Fermi contour.
-
-    Returns:
-        loss(params): the scalar loss of a full parameter dict {name: value} of HALL_FIT_PARAMETERS.
-    """
-    data = as_data_list(data, None)
-    values = {**default_guess(data), **(guess or {})}
-    dtype = jnp.result_type(float)
-    sigmas = [sigma_of(d) if d.sigma_known else onp.ones(values_of(d).shape) for d in data]
-    blocks, kinds = build_blocks(data, model, num, _bands(values, data, model), sigmas, values, dtype)
-    static = HallStatic(kinds=kinds, free=(), transform=())
-    # Module-level and compiled once per shape (a closure jitted here would compile on every call).
-    return functools.partial(_hall_mean_square_loss, blocks=blocks, static=static)
-
-
-@functools.partial(jax.jit, static_argnames=("static",))
-def _hall_mean_square_loss(params, *, blocks, static):
-    # Names added after a caller's dict was written (e.g. r_ohe) take their defaults.
-    params = {**{n: 0.0 for n in ("r_1w_offset", "r_2w_offset")}, **HALL_DEFAULTS, **params}
-    r = _residuals(params, blocks, static)
-    return 0.5 * jnp.mean(r * r)
 
 
 def synthesize_hall(

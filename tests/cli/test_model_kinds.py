@@ -106,7 +106,17 @@ def test_bad_fermi_energy_for_a_model_kind_is_refused_before_work(run_cli, tmp_p
     assert not (tmp_path / "out" / "results.json").exists()
 
 
-def test_default_config_of_other_commands_refuses_model_kinds(run_cli, tmp_path):
+@pytest.mark.parametrize("which", ["run", "sweep", "llg", "validate"])
+def test_every_default_config_fits_a_100_column_terminal(which, run_cli, tmp_path):
+    kinds = KINDS if which != "validate" else ("rashba",)
+    for kind in kinds:
+        completed = run_cli("default-config", which, "--model", kind, cwd=tmp_path)
+        assert completed.returncode == 0, completed.stderr
+        wide = [line for line in completed.stdout.splitlines() if len(line) > 100]
+        assert not wide, f"default-config {which} --model {kind}: {wide}"
+
+
+def test_default_config_validate_refuses_other_kinds(run_cli, tmp_path):
     # (`default-config llg --model KIND` prints [electrons] of the kind: tests/cli/test_llg_default_kinds.py.)
     completed = run_cli("default-config", "validate", "--model", "ti-surface", cwd=tmp_path)
     assert completed.returncode == 2 and "Rashba ferromagnet" in completed.stderr and "validate" in completed.stderr
