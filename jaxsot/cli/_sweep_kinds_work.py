@@ -18,6 +18,7 @@ def plan_kind_sweep(config, source: str, precision: str = "float64"):
     a threshold is judged as it will be computed), before any work. Returns a `SweepPlan` whose
     points are {parameter name: (P,)} and whose status holds `KIND_STATUS` codes; a point that cannot
     be computed is refused ([sweep] on_invalid = "error") or given its code (on_invalid = "nan")."""
+    import jax
     import jax.numpy as jnp
     import numpy as onp
 
@@ -43,40 +44,44 @@ def plan_kind_sweep(config, source: str, precision: str = "float64"):
         swept, shape = sweep_points(config)
         keys = sweep_keys(config.run.model)
         internal = {keys[k][0]: onp.asarray(v, onp.float64) * keys[k][3] for k, v in swept.items()}
-        dtype = jnp.float64 if precision == "float64" else jnp.float32
-        model = build_model(config.run.model, dtype)
-        try:  # names, finite values, theta in [0, pi] (the config's ranges already hold: a guard)
-            sweep_api.model_points(model, internal)
-        except ValueError as error:
-            raise ConfigError(f"[sweep.parameters]: {error}") from None
-        fixed_fermi = config.run.ensemble.fermi_energy_eV
-        count = int(onp.prod(shape))
-        status = onp.zeros(count, onp.int8)
-        seen = {}
-        for i in range(count):
-            values = {k: float(v[i]) for k, v in internal.items()}
-            where = ", ".join(f"{k} = {swept[k][i]:g}" for k in swept)
-            if not all(math.isfinite(v) for v in values.values()):
-                raise ConfigError(f"sweep point {i} ({where}) is not finite; allowed: finite values")
-            key = tuple(sorted(values.items()))
-            if key in seen:
-                status[i] = seen[key]
-                continue
-            e_f = values.pop("fermi_energy", fixed_fermi)
-            code, text = 0, ""
-            try:
-                sweep_api.check_point(model, {k: v for k, v in values.items() if k not in ("theta", "phi")}, i)
+        # The checks evaluate the model in JAX: in the precision of the compute (a point near a
+        # threshold judged in float32 could pass, or fail, unlike its float64 computation), set for
+        # them alone (the process switches when the work starts, after every check).
+        with jax.enable_x64(precision == "float64"):
+            dtype = jnp.float64 if precision == "float64" else jnp.float32
+            model = build_model(config.run.model, dtype)
+            try:  # names, finite values, theta in [0, pi] (the config's ranges already hold: a guard)
+                sweep_api.model_points(model, internal)
             except ValueError as error:
-                code, text = 2, str(error).split("): ", 1)[-1]
-            if not code:
+                raise ConfigError(f"[sweep.parameters]: {error}") from None
+            fixed_fermi = config.run.ensemble.fermi_energy_eV
+            count = int(onp.prod(shape))
+            status = onp.zeros(count, onp.int8)
+            seen = {}
+            for i in range(count):
+                values = {k: float(v[i]) for k, v in internal.items()}
+                where = ", ".join(f"{k} = {swept[k][i]:g}" for k in swept)
+                if not all(math.isfinite(v) for v in values.values()):
+                    raise ConfigError(f"sweep point {i} ({where}) is not finite; allowed: finite values")
+                key = tuple(sorted(values.items()))
+                if key in seen:
+                    status[i] = seen[key]
+                    continue
+                e_f = values.pop("fermi_energy", fixed_fermi)
+                code, text = 0, ""
                 try:
-                    jaxsot.occupied_bands(sweep_api.model_at_point(model, values, dtype), jnp.asarray(e_f, dtype))
-                except ValueError as error:  # finite values: no electrons is its only refusal here
-                    code, text = 1, str(error)
-            status[i] = seen[key] = code
-            if code and config.sweep.on_invalid == "error":
-                raise ConfigError(f"sweep point {i} ({where}) with [model] kind = {model_kind(config.run.model)!r} cannot be "
-                                  f"computed: {text}; allowed: other values, or [sweep] on_invalid = \"nan\"")
+                    sweep_api.check_point(model, {k: v for k, v in values.items() if k not in ("theta", "phi")}, i)
+                except ValueError as error:
+                    code, text = 2, str(error).split("): ", 1)[-1]
+                if not code:
+                    try:
+                        jaxsot.occupied_bands(sweep_api.model_at_point(model, values, dtype), jnp.asarray(e_f, dtype))
+                    except ValueError as error:  # finite values: no electrons is its only refusal here
+                        code, text = 1, str(error)
+                status[i] = seen[key] = code
+                if code and config.sweep.on_invalid == "error":
+                    raise ConfigError(f"sweep point {i} ({where}) with [model] kind = {model_kind(config.run.model)!r} cannot be "
+                                      f"computed: {text}; allowed: other values, or [sweep] on_invalid = \"nan\"")
         if not onp.any(status == 0):
             raise ConfigError(f"none of the {count} sweep points can be computed: {KIND_STATUS[int(status[0])]}")
     return SweepPlan(swept, shape, internal, status, status == 0, disk=2.0 * points * stored * 8.0)

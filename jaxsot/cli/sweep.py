@@ -345,12 +345,9 @@ def _lock_name(rank: int) -> str:
 
 def main(args) -> int:
     """`jaxsot sweep` with parsed arguments; returns the exit status (1: some computed points are not finite)."""
-    # Before the configuration is parsed: a [model] of another kind is built (JAX starts) by the
-    # parse and by the check of its points, which must run on the cores as devices and in the
-    # precision of the compute (a point near a threshold judged in float32 could be refused, or
-    # passed, unlike its float64 computation). Neither starts JAX's backend itself.
-    use_cpu_cores_as_devices()  # the same device policy as `jaxsot run`
-    set_precision(args.precision)
+    # Before the configuration is parsed: it builds a [model] of another kind, which starts JAX's
+    # backend, and the cores must be devices by then (the same device policy as `jaxsot run`).
+    use_cpu_cores_as_devices()
     text, source = read_config_text(args.config, DEFAULT_SWEEP_TOML)
     config = parse_sweep_config(text, source)
     distributed = [args.coordinator, args.num_processes, args.process_id]
@@ -360,6 +357,15 @@ def main(args) -> int:
         raise UsageError(f"--num-processes = {args.num_processes} is out of range; allowed: [1, 65536]")
     if args.num_processes is not None and not 0 <= args.process_id < args.num_processes:
         raise UsageError(f"--process-id = {args.process_id} is out of range; allowed: [0, {args.num_processes - 1}]")
+    if is_kind_sweep(config) and (args.coordinator is not None or args.distributed_auto):
+        from ._model_config import model_kind
+
+        raise UsageError(
+            f"--coordinator / --distributed-auto with [model] kind = {model_kind(config.run.model)!r}: a sweep of another kind "
+            "runs in one process (its model is built when the configuration is read, which starts JAX before "
+            "jax.distributed.initialize could run); allowed: no --coordinator / --distributed-auto (each point then runs "
+            "over all of this machine's devices)"
+        )
     # Before JAX starts: every point's values and Fermi sea, work and memory, --out, its lock and
     # a stored sweep's identity.
     if not 1.0 <= args.coordinator_timeout <= 86400.0:
@@ -397,6 +403,7 @@ def main(args) -> int:
         elif args.distributed_auto:
             jax.distributed.initialize(initialization_timeout=math.ceil(args.coordinator_timeout))
             stack.enter_context(hold_lock(out, _lock_name(jax.process_index())))
+        set_precision(args.precision)
 
         import jaxsot
 

@@ -307,3 +307,30 @@ def test_on_invalid_nan_stores_points_without_electrons_as_nan_and_computes_the_
     assert "nan" not in summary.lower() and "fermi_energy_eV=0.25" in summary
     # Every point invalid: refused before any work, naming why.
     _refused(run_cli, tmp_path, text.replace("[0.25, -3.0]", "[-3.0, -2.0]"), "none of the 4 sweep points can be computed", "no electrons")
+
+
+def test_a_fresh_process_splits_the_cores_into_devices_before_the_model_is_built(tmp_path):
+    # The [model] is built when the configuration is read (JAX's backend starts there): the cores
+    # must already be devices then, as for `jaxsot run`, or the sweep runs on one core.
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "ti.toml").write_text(TI)
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    done = subprocess.run([sys.executable, "-m", "jaxsot", "sweep", "ti.toml", "--out", "out", "--no-progress"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    info = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert len(info["devices"]) == max(1, min(os.cpu_count() or 1, 16)), info["devices"]
+    assert info["precision"] == "float64"
+
+
+def test_a_distributed_sweep_of_another_kind_is_refused_naming_the_options(run_cli, tmp_path):
+    (tmp_path / "ti.toml").write_text(TI)
+    done = run_cli("sweep", "ti.toml", "--out", "o", "--coordinator", "127.0.0.1:23456", "--num-processes", "1",
+                   "--process-id", "0", cwd=tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "--coordinator / --distributed-auto with [model] kind = 'ti-surface'" in lines[0] and "allowed: no --coordinator" in lines[0]
+    assert not (tmp_path / "o").exists()
