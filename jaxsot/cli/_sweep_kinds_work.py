@@ -87,37 +87,55 @@ def plan_kind_sweep(config, source: str, precision: str = "float64"):
     return SweepPlan(swept, shape, internal, status, status == 0, disk=2.0 * points * stored * 8.0)
 
 
+def _not_computed(config, count: int, times) -> dict:
+    """The stored arrays of `count` points that are not computed: NaN values, route -1 (shapes from the names)."""
+    import numpy as onp
+
+    from .. import sweep as sweep_api
+    from ._sweep_kinds import stored_kind_names
+
+    out = {}
+    for name, (kind, observable, _) in stored_kind_names(config.observables).items():
+        if name == "route":
+            out[name] = onp.full(count, -1, onp.int8)
+        elif kind == "series":
+            components = len(sweep_api.SWEEP_OBSERVABLES[observable][1])
+            out[name] = onp.full((count, times.shape[0], components), onp.nan, times.dtype)
+        elif name != "status":  # the command adds the status codes
+            out[name] = onp.full((count, 2) if name == "band_density" else (count,), onp.nan, times.dtype)
+    return out
+
+
 def compute_kind_chunk(config, plan, take, times, devices, meter) -> dict:
     """The points `take` (distinct indices) through `jaxsot.sweep.sweep_model`, with meter.update per
     point. Points with a nonzero `plan.status` are not computed: their values are NaN and their route
-    -1 (a chunk without a valid point computes the sweep's first valid point as a stand-in, for the
-    shapes). "num_states" is the total of states per time step actually evaluated (the route that
-    ran, stand-in included), for the state-steps figure."""
+    -1. "num_states" is the total of states per time step the computed points evaluated (on the route
+    that ran), for the state-steps figure."""
     import numpy as onp
 
     from .. import sweep as sweep_api
     from ._common import drive_from_options, tau_from_options
     from ._model_config import build_model
 
+    valid = plan.status[take] == 0
+    out = _not_computed(config, take.size, times)
+    out["num_states"] = 0
+    if not valid.any():
+        meter.update(take.size, take.size)
+        return out
     dtype = times.dtype
     model = build_model(config.run.model, dtype)
     drive, _ = drive_from_options(config.run.drive, dtype)
-    valid = plan.status[take] == 0
-    run = take[valid] if valid.any() else onp.flatnonzero(plan.status == 0)[:1]
     computed = sweep_api.sweep_model(
         model, config.run.ensemble.fermi_energy_eV, drive, times, plan.points, tau=tau_from_options(config.run.relaxation),
         num_phi=config.run.ensemble.num_phi, num_r=config.run.ensemble.num_r, substeps=SHIFT_SUBSTEPS,
-        observables=list(config.observables), approximations=list(KIND_APPROXIMATIONS), indices=run,
+        observables=list(config.observables), approximations=list(KIND_APPROXIMATIONS), indices=take[valid],
         devices=tuple(devices), progress=meter.update,
     )
     if valid.all():
-        return {**computed, "num_states": onp.sum(computed["num_states"])}
-    out = {"num_states": onp.sum(computed["num_states"])}
-    for name, value in computed.items():
-        if name in ("num_states", "index") or name in plan.points:
-            continue
-        full = onp.full((take.size,) + value.shape[1:], -1 if name == "route" else onp.nan, value.dtype)
-        if valid.any():
-            full[valid] = value
-        out[name] = full
+        return {**computed, "num_states": int(onp.sum(computed["num_states"]))}
+    for name, value in out.items():
+        if name != "num_states":
+            value[valid] = computed[name]
+    out["num_states"] = int(onp.sum(computed["num_states"]))
     return out

@@ -294,6 +294,9 @@ def test_on_invalid_nan_stores_points_without_electrons_as_nan_and_computes_the_
     with xr.open_dataset(ti_sweep / "out" / "sweep.nc") as reference:
         reference = reference.load()
     assert dataset.attrs["invalid_points"] == 2 and dataset.attrs["non_finite_points"] == 0
+    # Only the two valid points are evaluated (the second chunk, all invalid, computes nothing): each the
+    # ray route's 2 bands x 16 x 4 sea nodes + 2 shifts x 2 bands x 16 contour nodes, at 3 times.
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["state_steps_computed"] == 2 * (2 * 16 * 4 + 2 * 2 * 16) * 3
     assert dataset["status"].attrs["flag_meanings"].startswith("ok no_electrons")
     for j_ex in (0.1, 0.15):
         bad, good = {"fermi_energy_eV": -3.0, "j_ex_eV": j_ex}, {"fermi_energy_eV": 0.25, "j_ex_eV": j_ex}
