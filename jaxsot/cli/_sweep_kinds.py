@@ -34,7 +34,13 @@ KIND_CHUNK_POINTS = 8
 KIND_APPROXIMATIONS = ("exact",)
 """The approximation columns of a sweep of another kind (no closed forms)."""
 ROUTE_ATTRS = {"units": "1", "long_name": "Fermi-sea route of the point (jaxsot.fermi_sea_route)",
-               "flag_values": (0, 1), "flag_meanings": "rays mesh"}
+               "flag_values": (-1, 0, 1), "flag_meanings": "not_computed rays mesh"}
+KIND_STATUS = {
+    0: "ok",
+    1: "no electrons: E_F lies below both bands (jaxsot.occupied_bands)",
+    2: "the model refuses the point's values (its constructor's check)",
+}
+"""Status codes of the points of a sweep of another kind (the "status" variable; 0: computed)."""
 
 
 def is_kind_sweep(config) -> bool:

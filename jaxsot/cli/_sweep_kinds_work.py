@@ -9,13 +9,17 @@ import math
 from ._config_run import SHIFT_SUBSTEPS
 from ._config_schema import ConfigError, named_errors
 from ._model_config import model_kind
-from ._sweep_kinds import KIND_APPROXIMATIONS, sweep_keys
+from ._sweep_kinds import KIND_APPROXIMATIONS, KIND_STATUS, sweep_keys
 
 
-def plan_kind_sweep(config, source: str):
+def plan_kind_sweep(config, source: str, precision: str = "float64"):
     """Resources (from the sizes), then every point through the model's constructor checks and its
-    Fermi sea (`jaxsot.occupied_bands`), before any work. Returns a `SweepPlan` whose points are
-    {parameter name: (P,)} and whose status is all 0 (a point that cannot be computed is refused)."""
+    Fermi sea (`jaxsot.occupied_bands`, in `precision`: the precision of the compute, so a point near
+    a threshold is judged as it will be computed), before any work. Returns a `SweepPlan` whose
+    points are {parameter name: (P,)} and whose status holds `KIND_STATUS` codes; a point that cannot
+    be computed is refused ([sweep] on_invalid = "error") or given its code (on_invalid = "nan")."""
+    import jax
+    import jax.numpy as jnp
     import numpy as onp
 
     import jaxsot
@@ -26,11 +30,6 @@ def plan_kind_sweep(config, source: str):
     from ._sweep_store import sweep_points
 
     with named_errors(source):
-        if config.sweep.on_invalid != "error":
-            raise ConfigError(
-                f"[sweep] on_invalid = {config.sweep.on_invalid!r} with [model] kind = {model_kind(config.run.model)!r}: every "
-                "point of another kind is checked and a bad one refused; allowed: on_invalid = \"error\""
-            )
         points, states, steps, stored = sweep_size(config)
         work = float(points) * states * steps
         memory = BASE_BYTES + points * (SWEEP_BYTES_PER_POINT + stored * SWEEP_BYTES_PER_VALUE)
@@ -45,46 +44,98 @@ def plan_kind_sweep(config, source: str):
         swept, shape = sweep_points(config)
         keys = sweep_keys(config.run.model)
         internal = {keys[k][0]: onp.asarray(v, onp.float64) * keys[k][3] for k, v in swept.items()}
-        model = build_model(config.run.model, None)
-        try:  # names, finite values, theta in [0, pi] (the config's ranges already hold: a guard)
-            sweep_api.model_points(model, internal)
-        except ValueError as error:
-            raise ConfigError(f"[sweep.parameters]: {error}") from None
-        fixed_fermi = config.run.ensemble.fermi_energy_eV
-        seen = set()
-        for i in range(int(onp.prod(shape))):
-            values = {k: float(v[i]) for k, v in internal.items()}
-            where = ", ".join(f"{k} = {swept[k][i]:g}" for k in swept)
-            if not all(math.isfinite(v) for v in values.values()):
-                raise ConfigError(f"sweep point {i} ({where}) is not finite; allowed: finite values")
-            key = tuple(sorted(values.items()))
-            if key in seen:
-                continue
-            seen.add(key)
-            e_f = values.pop("fermi_energy", fixed_fermi)
-            try:
-                sweep_api.check_point(model, {k: v for k, v in values.items() if k not in ("theta", "phi")}, i)
-                jaxsot.occupied_bands(sweep_api.model_at_point(model, values), e_f)
+        # The checks evaluate the model in JAX: in the precision of the compute (a point near a
+        # threshold judged in float32 could pass, or fail, unlike its float64 computation), set for
+        # them alone (the process switches when the work starts, after every check).
+        with jax.enable_x64(precision == "float64"):
+            dtype = jnp.float64 if precision == "float64" else jnp.float32
+            model = build_model(config.run.model, dtype)
+            try:  # names, finite values, theta in [0, pi] (the config's ranges already hold: a guard)
+                sweep_api.model_points(model, internal)
             except ValueError as error:
-                text = str(error).split("): ", 1)[-1] if str(error).startswith("sweep point") else str(error)
-                raise ConfigError(f"sweep point {i} ({where}) with [model] kind = {model_kind(config.run.model)!r} cannot be "
-                                  f"computed: {text}") from None
-    count = int(onp.prod(shape))
-    return SweepPlan(swept, shape, internal, onp.zeros(count, onp.int8), onp.ones(count, bool), disk=2.0 * points * stored * 8.0)
+                raise ConfigError(f"[sweep.parameters]: {error}") from None
+            fixed_fermi = config.run.ensemble.fermi_energy_eV
+            count = int(onp.prod(shape))
+            status = onp.zeros(count, onp.int8)
+            seen = {}
+            for i in range(count):
+                values = {k: float(v[i]) for k, v in internal.items()}
+                where = ", ".join(f"{k} = {swept[k][i]:g}" for k in swept)
+                if not all(math.isfinite(v) for v in values.values()):
+                    raise ConfigError(f"sweep point {i} ({where}) is not finite; allowed: finite values")
+                key = tuple(sorted(values.items()))
+                if key in seen:
+                    status[i] = seen[key]
+                    continue
+                e_f = values.pop("fermi_energy", fixed_fermi)
+                code, text = 0, ""
+                try:
+                    sweep_api.check_point(model, {k: v for k, v in values.items() if k not in ("theta", "phi")}, i)
+                except ValueError as error:
+                    code, text = 2, str(error).split("): ", 1)[-1]
+                if not code:
+                    try:
+                        jaxsot.occupied_bands(sweep_api.model_at_point(model, values, dtype), jnp.asarray(e_f, dtype))
+                    except ValueError as error:  # finite values: no electrons is its only refusal here
+                        code, text = 1, str(error)
+                status[i] = seen[key] = code
+                if code and config.sweep.on_invalid == "error":
+                    raise ConfigError(f"sweep point {i} ({where}) with [model] kind = {model_kind(config.run.model)!r} cannot be "
+                                      f"computed: {text}; allowed: other values, or [sweep] on_invalid = \"nan\"")
+        if not onp.any(status == 0):
+            raise ConfigError(f"none of the {count} sweep points can be computed: {KIND_STATUS[int(status[0])]}")
+    return SweepPlan(swept, shape, internal, status, status == 0, disk=2.0 * points * stored * 8.0)
+
+
+def _not_computed(config, count: int, times) -> dict:
+    """The stored arrays of `count` points that are not computed: NaN values, route -1 (shapes from the names)."""
+    import numpy as onp
+
+    from .. import sweep as sweep_api
+    from ._sweep_kinds import stored_kind_names
+
+    out = {}
+    for name, (kind, observable, _) in stored_kind_names(config.observables).items():
+        if name == "route":
+            out[name] = onp.full(count, -1, onp.int8)
+        elif kind == "series":
+            components = len(sweep_api.SWEEP_OBSERVABLES[observable][1])
+            out[name] = onp.full((count, times.shape[0], components), onp.nan, times.dtype)
+        elif name != "status":  # the command adds the status codes
+            out[name] = onp.full((count, 2) if name == "band_density" else (count,), onp.nan, times.dtype)
+    return out
 
 
 def compute_kind_chunk(config, plan, take, times, devices, meter) -> dict:
-    """The points `take` (distinct indices) through `jaxsot.sweep.sweep_model`, with meter.update per point."""
+    """The points `take` (distinct indices) through `jaxsot.sweep.sweep_model`, with meter.update per
+    point. Points with a nonzero `plan.status` are not computed: their values are NaN and their route
+    -1. "num_states" is the total of states per time step the computed points evaluated (on the route
+    that ran), for the state-steps figure."""
+    import numpy as onp
+
     from .. import sweep as sweep_api
     from ._common import drive_from_options, tau_from_options
     from ._model_config import build_model
 
+    valid = plan.status[take] == 0
+    out = _not_computed(config, take.size, times)
+    out["num_states"] = 0
+    if not valid.any():
+        meter.update(take.size, take.size)
+        return out
     dtype = times.dtype
     model = build_model(config.run.model, dtype)
     drive, _ = drive_from_options(config.run.drive, dtype)
-    return sweep_api.sweep_model(
+    computed = sweep_api.sweep_model(
         model, config.run.ensemble.fermi_energy_eV, drive, times, plan.points, tau=tau_from_options(config.run.relaxation),
         num_phi=config.run.ensemble.num_phi, num_r=config.run.ensemble.num_r, substeps=SHIFT_SUBSTEPS,
-        observables=list(config.observables), approximations=list(KIND_APPROXIMATIONS), indices=take,
+        observables=list(config.observables), approximations=list(KIND_APPROXIMATIONS), indices=take[valid],
         devices=tuple(devices), progress=meter.update,
     )
+    if valid.all():
+        return {**computed, "num_states": int(onp.sum(computed["num_states"]))}
+    for name, value in out.items():
+        if name != "num_states":
+            value[valid] = computed[name]
+    out["num_states"] = int(onp.sum(computed["num_states"]))
+    return out

@@ -226,7 +226,7 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
                     parts.setdefault(key, []).append(data[key])
     arrays = {k: onp.concatenate(v) for k, v in parts.items()}
 
-    from ._sweep_kinds import ROUTE_ATTRS, axis_meta, fixed_kind_values, is_kind_sweep
+    from ._sweep_kinds import KIND_STATUS, ROUTE_ATTRS, axis_meta, fixed_kind_values, is_kind_sweep
 
     kinds = is_kind_sweep(config)
     # {key: (unit, long name)} of the swept keys: the run keys' for the Rashba sweep, the [model] kind's otherwise.
@@ -269,12 +269,14 @@ def merge(config: SweepConfig, out: pathlib.Path, num_chunks: int, swept: dict, 
             attrs = {"units": sweep_api.POINT_QUANTITIES[key][0], "long_name": sweep_api.POINT_QUANTITIES[key][1]}
         elif key == "status":
             var_dims = dims
+            codes = KIND_STATUS if kinds else sweep_api.STATUS_MESSAGES
             attrs = {
                 "units": "1",
                 "long_name": "0: computed; otherwise why not (NaN values)",
-                "flag_values": onp.arange(len(sweep_api.STATUS_MESSAGES), dtype=onp.int8),
-                "flag_meanings": "ok no_electrons lower_sea_without_k0 upper_sea_without_k0 sea_not_star_shaped",
-                "flag_descriptions": "; ".join(f"{k}: {m}" for k, m in sweep_api.STATUS_MESSAGES.items()),
+                "flag_values": onp.arange(len(codes), dtype=onp.int8),
+                "flag_meanings": "ok no_electrons model_refuses_point" if kinds else
+                "ok no_electrons lower_sea_without_k0 upper_sea_without_k0 sea_not_star_shaped",
+                "flag_descriptions": "; ".join(f"{k}: {m}" for k, m in codes.items()),
             }
         elif key == "route":
             var_dims = dims

@@ -15,7 +15,7 @@ from ._common import UsageError, check_file_size_limit, hold_lock, rendezvous, p
 from ._progress import Status, say
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._preflight import SweepPlan, check_disk, plan_sweep
-from ._sweep_kinds import KIND_CHUNK_POINTS, describe, is_kind_sweep
+from ._sweep_kinds import KIND_CHUNK_POINTS, KIND_STATUS, describe, is_kind_sweep
 from ._sweep_kinds_work import compute_kind_chunk, plan_kind_sweep
 
 
@@ -158,7 +158,7 @@ def run_sweep(
     identity = sweep_identity(config, precision)
     digest = identity_hash(identity)
     manifest_path = out / "manifest.json"
-    plan = plan or (plan_kind_sweep if is_kind_sweep(config) else plan_sweep)(config, "config")
+    plan = plan or (plan_kind_sweep(config, "config", precision) if is_kind_sweep(config) else plan_sweep(config, "config"))
     swept, shape, points, status, upper = plan.swept, plan.shape, plan.points, plan.status, plan.upper
     num_points = int(math.prod(shape))
     dtype = jnp.float64 if precision == "float64" else jnp.float32
@@ -206,7 +206,8 @@ def run_sweep(
                 "shape": list(shape),
                 "chunk_points": chunk_points,
                 "num_chunks": num_chunks,
-                "states_per_point": states,
+                # Another kind's states per point depend on the point and its route (None: see run.json).
+                "states_per_point": None if is_kind_sweep(config) else states,
                 "num_steps": steps,
             }
             atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, allow_nan=False).encode())
@@ -240,6 +241,7 @@ def run_sweep(
     started = time.perf_counter()
     computed = []
     chunk_seconds = None  # measured on a chunk after the first (the first one compiles)
+    state_steps = 0.0
     for count, index in enumerate(todo, start=1):
         start, stop = index * chunk_points, min((index + 1) * chunk_points, num_points)
         # Every chunk has chunk_points points (the last one padded): one compilation per sweep.
@@ -249,13 +251,17 @@ def run_sweep(
                     share=1.0 / num_chunks, lines=count == 1 or count == len(todo)) as meter:
             if kinds:  # another [model] kind: simulate per point (sweep_model), no padding needed
                 chunk = compute_kind_chunk(config, plan, onp.arange(start, stop), times, devices, meter)
+                # The states each point evaluated on the route that ran (a mesh-route point its
+                # mesh nodes), not the ray-route count of the Rashba sweep.
+                state_steps += float(chunk.pop("num_states")) * steps
             else:
                 chunk = _compute_chunk(sweep_api, points, upper, take, times, settings, meter)
+                state_steps += float(chunk_points * states * steps)
         chunk_seconds = meter.seconds if count > 1 or len(todo) == 1 else None
         arrays = {k: v[: stop - start] for k, v in chunk.items() if k in keep}
         invalid_here = status[start:stop] != 0
         for value in arrays.values():
-            if onp.issubdtype(value.dtype, onp.floating):  # not the route codes of another kind (no invalid points there)
+            if onp.issubdtype(value.dtype, onp.floating):  # not the route codes of another kind (-1 there)
                 value[invalid_here] = onp.nan  # their stand-in results are not theirs
         arrays["status"] = status[start:stop]
         arrays["identity_hash"] = onp.asarray(digest)
@@ -284,7 +290,7 @@ def run_sweep(
         computed_chunks=computed,
         skipped_chunks=len([i for i in mine if i in done]),
         seconds=seconds,
-        state_steps=float(len(computed) * chunk_points * states * steps),
+        state_steps=state_steps,
         merged=merged,
         invalid_points=int(bad.size),
         non_finite_points=non_finite,
@@ -300,7 +306,7 @@ def run_sweep(
         "compute_seconds": seconds,
         "state_steps_computed": result.state_steps,
         "state_steps_per_second": result.state_steps / seconds if seconds > 0 and computed else None,
-        "states_per_point": states,
+        "states_per_point": None if kinds else states,  # another kind: per point and route (in state_steps_computed)
         "num_steps": steps,
         "num_points": num_points,
         "chunk_points": chunk_points,
@@ -339,6 +345,9 @@ def _lock_name(rank: int) -> str:
 
 def main(args) -> int:
     """`jaxsot sweep` with parsed arguments; returns the exit status (1: some computed points are not finite)."""
+    # Before the configuration is parsed: it builds a [model] of another kind, which starts JAX's
+    # backend, and the cores must be devices by then (the same device policy as `jaxsot run`).
+    use_cpu_cores_as_devices()
     text, source = read_config_text(args.config, DEFAULT_SWEEP_TOML)
     config = parse_sweep_config(text, source)
     distributed = [args.coordinator, args.num_processes, args.process_id]
@@ -348,6 +357,15 @@ def main(args) -> int:
         raise UsageError(f"--num-processes = {args.num_processes} is out of range; allowed: [1, 65536]")
     if args.num_processes is not None and not 0 <= args.process_id < args.num_processes:
         raise UsageError(f"--process-id = {args.process_id} is out of range; allowed: [0, {args.num_processes - 1}]")
+    if is_kind_sweep(config) and (args.coordinator is not None or args.distributed_auto):
+        from ._model_config import model_kind
+
+        raise UsageError(
+            f"--coordinator / --distributed-auto with [model] kind = {model_kind(config.run.model)!r}: a sweep of another kind "
+            "runs in one process (its model is built when the configuration is read, which starts JAX before "
+            "jax.distributed.initialize could run); allowed: no --coordinator / --distributed-auto (each point then runs "
+            "over all of this machine's devices)"
+        )
     # Before JAX starts: every point's values and Fermi sea, work and memory, --out, its lock and
     # a stored sweep's identity.
     if not 1.0 <= args.coordinator_timeout <= 86400.0:
@@ -356,7 +374,7 @@ def main(args) -> int:
         host, colon, port = args.coordinator.rpartition(":")
         if not colon or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536 or host.count(":") > 0 and not host.startswith("["):
             raise UsageError(f"--coordinator {args.coordinator!r} is not host:port; allowed: e.g. 10.0.0.1:1234 or [::1]:1234")
-    plan = plan_kind_sweep(config, source) if is_kind_sweep(config) else plan_sweep(config, source)
+    plan = plan_kind_sweep(config, source, args.precision) if is_kind_sweep(config) else plan_sweep(config, source)
     out = prepare_out(args.out, staged=False)  # a sweep folder is resumable: written in place, chunk by chunk
     if not (out / "manifest.json").is_file():
         check_disk(out, plan.disk, "the chunks and sweep.nc")
@@ -368,7 +386,6 @@ def main(args) -> int:
         if rank is not None:
             stack.enter_context(hold_lock(out, _lock_name(rank)))
         check_resume(config, out, args.precision, args.resume)
-        use_cpu_cores_as_devices()  # the same device policy as `jaxsot run`
         import jax
 
         if args.coordinator is not None:
@@ -408,7 +425,11 @@ def main(args) -> int:
         f"kept {result.skipped_chunks} in {result.seconds:.2f} s{rate}"
     )
     if result.invalid_points:
-        log(f"note: {result.invalid_points} points could not be computed (NaN; see the status variable)")
+        reasons = ""
+        if is_kind_sweep(config):  # the Rashba codes are named in the status variable's attributes
+            codes = plan.status[plan.status != 0].tolist()
+            reasons = ": " + "; ".join(f"{codes.count(c)} x {KIND_STATUS[c]}" for c in sorted(set(codes)))
+        log(f"note: {result.invalid_points} points could not be computed (NaN; see the status variable){reasons}")
     if result.merged:
         log(f"wrote {out / 'sweep.nc'} (+ summary.csv, plots/, manifest.json, run.json)")
     if result.non_finite_points:

@@ -190,7 +190,9 @@ def sweep_model(
         {variable: array} over the evaluated points (N = len(indices), or P): "<observable>_<approximation>"
         (N, T, d) for every computed column (units `jaxsot.UNITS`), "band_density" (N, 2) [1/nm^2]
         (lower, upper), "min_splitting" (N,) [eV], "route" (N,) int8 (`ROUTE_CODES`: 0 rays, 1 mesh),
-        "index" (N,) int64 (the point indices) and one (N,) entry per swept parameter (its values).
+        "num_states" (N,) int64 (states evaluated per time step, `SimulationResult.num_states`: sea and
+        contour nodes of the route that ran, so a mesh-route point counts its mesh nodes), "index"
+        (N,) int64 (the point indices) and one (N,) entry per swept parameter (its values).
 
     Raises:
         ValueError: for an unknown parameter name (listing the allowed names), a point simulate
@@ -229,10 +231,12 @@ def sweep_model(
         for name, value in row.items():
             columns.setdefault(name, []).append(onp.asarray(value))
         columns.setdefault("route", []).append(ROUTE_CODES[result.route])
+        columns.setdefault("num_states", []).append(result.num_states)
         if progress is not None:
             progress(done, int(indices.size))
-    out = {name: onp.stack(values) for name, values in columns.items() if name != "route"}
+    out = {name: onp.stack(values) for name, values in columns.items() if name not in ("route", "num_states")}
     out["route"] = onp.asarray(columns.get("route", []), dtype=onp.int8)
+    out["num_states"] = onp.asarray(columns.get("num_states", []), dtype=onp.int64)
     out["index"] = indices.astype(onp.int64)
     for name, value in points.items():
         out[name] = value[indices]

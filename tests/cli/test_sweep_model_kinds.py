@@ -167,9 +167,28 @@ def test_square_lattice_default_sweep_runs_the_mesh_route_and_equals_simulate(tm
         dataset = dataset.load()
     assert dataset["lam_eV"].attrs["units"] == "eV" and dataset["route"].values.tolist() == [1, 1]
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["chunk_points"] == 2  # chunk_points = 0: min(P, 8)
+    nodes = 0
     for lam in (0.05, 0.1):
         model = jaxsot.SquareLatticeRashbaFerromagnet(1.0, 0.4, lam, 0.3, _direction(0.0, 0.0)).astype(jnp.float64)
         _assert_equal_to(_simulate(model, 0.5, direction_deg=0.0), dataset, {"lam_eV": lam})
+        nodes += _mesh_states(model, 0.5)
+    # The throughput counts the mesh nodes each point evaluated (sea nodes + Fermi-line nodes at the
+    # 2 shift nodes per step), not the 2 x 16 x 4 + 4 x 16 = 192 states of the ray route.
+    info = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert info["state_steps_computed"] == nodes * 3 and nodes != 2 * 192, (info["state_steps_computed"], nodes)
+    assert info["states_per_point"] is None and json.loads((tmp_path / "out" / "manifest.json").read_text())["states_per_point"] is None
+    rate = nodes * 3 / info["compute_seconds"]
+    assert info["state_steps_per_second"] == pytest.approx(rate, rel=1e-12)
+    assert f"{rate:.3g} state-steps/s" in done.stdout, done.stdout
+
+
+def _mesh_states(model, fermi_energy):
+    """States per time step of the mesh route, counted from the library's node sets (no simulate)."""
+    from jaxsot._fermi._route import sea_ensemble
+
+    e_f = jnp.asarray(fermi_energy, jnp.float64)
+    sea, contour, *_ = sea_ensemble(model, e_f, jaxsot.occupied_bands(model, e_f), "mesh")
+    return int(sea[0].shape[0]) + 2 * int(contour[0].shape[0])  # the contour at the 2 Gauss nodes of the shift
 
 
 def _refused(run_cli, tmp_path, text, *parts):
@@ -194,7 +213,6 @@ def _refused(run_cli, tmp_path, text, *parts):
     (("j_ex_eV = [0.1, 0.15]", "j_ex_eV = [0.1, -0.15]"), ["[sweep.parameters] j_ex_eV = -0.15 is out of range", "[0.001, 100]"]),
     (("fermi_energy_eV = [0.25, 0.35]", "fermi_energy_eV = [0.25, -3.0]"),
      ["sweep point 2 (fermi_energy_eV = -3, j_ex_eV = 0.1)", "kind = 'ti-surface' cannot be computed", "no electrons"]),
-    (('mode = "grid"', 'mode = "grid"\non_invalid = "nan"'), ["on_invalid = 'nan'", "allowed: on_invalid = \"error\""]),
 ])
 def test_refusals_are_one_line_before_any_work(run_cli, tmp_path, change, parts):
     _refused(run_cli, tmp_path, TI.replace(*change), *parts)
@@ -237,3 +255,85 @@ def test_a_point_the_models_constructor_refuses_is_named_with_its_values(run_cli
     # A user's model has no schema ranges: its constructor checks every point (j_ex >= 0) before any work.
     text = _user_model(TI).replace("j_ex_eV = [0.1, 0.15]", "j_ex = [0.1, -0.15]")
     _refused(run_cli, tmp_path, text, "sweep point 1 (fermi_energy_eV = 0.25, j_ex = -0.15)", "cannot be computed", "j_ex")
+
+
+@pytest.mark.parametrize("precision, start_x64", [("float64", False), ("float32", True)])
+def test_every_point_is_checked_in_the_precision_of_the_compute(run_cli, tmp_path, monkeypatch, precision, start_x64):
+    # The check must not run in whatever precision the process started with (a fresh process: float32)
+    # but in --precision: a point near a threshold is then judged as it is computed. The sweep is
+    # refused at its last point (no electrons), so nothing is computed.
+    import jax
+
+    seen = []
+    occupied_bands = jaxsot.occupied_bands
+
+    def spy(model, fermi_energy, *args, **kwargs):
+        leaves = [leaf for leaf in jax.tree_util.tree_leaves(model) if hasattr(leaf, "dtype")]
+        seen.append({str(leaf.dtype) for leaf in leaves} | {str(jnp.asarray(fermi_energy).dtype)})
+        return occupied_bands(model, fermi_energy, *args, **kwargs)
+
+    monkeypatch.setattr(jaxsot, "occupied_bands", spy)
+    jax.config.update("jax_enable_x64", start_x64)  # put back to float64 by run_cli
+    text = TI.replace("fermi_energy_eV = [0.25, 0.35]", "fermi_energy_eV = [0.25, -3.0]")
+    (tmp_path / "bad.toml").write_text(text)
+    done = run_cli("sweep", "bad.toml", "--out", "o", "--no-progress", "--precision", precision, cwd=tmp_path)
+    assert done.returncode == 2 and "no electrons" in done.stderr, done.stderr
+    assert len(seen) == 3 and all(kinds == {precision} for kinds in seen), seen
+
+
+def test_on_invalid_nan_stores_points_without_electrons_as_nan_and_computes_the_others(ti_sweep, tmp_path, run_cli):
+    # Chunks of 3: the first holds points 0, 1 (computed) and 2 (not), the second point 3 alone (not).
+    text = TI.replace('mode = "grid"', 'mode = "grid"\non_invalid = "nan"').replace("chunk_points = 2", "chunk_points = 3").replace(
+        "fermi_energy_eV = [0.25, 0.35]", "fermi_energy_eV = [0.25, -3.0]")
+    (tmp_path / "nan.toml").write_text(text)
+    done = run_cli("sweep", "nan.toml", "--out", "out", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "note: 2 points could not be computed (NaN; see the status variable): 2 x no electrons" in done.stdout, done.stdout
+    with xr.open_dataset(tmp_path / "out" / "sweep.nc") as dataset:
+        dataset = dataset.load()
+    with xr.open_dataset(ti_sweep / "out" / "sweep.nc") as reference:
+        reference = reference.load()
+    assert dataset.attrs["invalid_points"] == 2 and dataset.attrs["non_finite_points"] == 0
+    # Only the two valid points are evaluated (the second chunk, all invalid, computes nothing): each the
+    # ray route's 2 bands x 16 x 4 sea nodes + 2 shifts x 2 bands x 16 contour nodes, at 3 times.
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["state_steps_computed"] == 2 * (2 * 16 * 4 + 2 * 2 * 16) * 3
+    assert dataset["status"].attrs["flag_meanings"].startswith("ok no_electrons")
+    for j_ex in (0.1, 0.15):
+        bad, good = {"fermi_energy_eV": -3.0, "j_ex_eV": j_ex}, {"fermi_energy_eV": 0.25, "j_ex_eV": j_ex}
+        assert int(dataset["status"].sel(bad)) == 1 and int(dataset["route"].sel(bad)) == -1
+        assert int(dataset["status"].sel(good)) == 0 and int(dataset["route"].sel(good)) == 0
+        for name in OBSERVABLES:  # a computed point: the values of the sweep without the bad points (= simulate)
+            assert np.isnan(dataset[f"{name}_exact"].sel(bad).values).all()
+            np.testing.assert_array_equal(dataset[f"{name}_exact"].sel(good).values, reference[f"{name}_exact"].sel(good).values)
+    # The summary leaves the NaN points out: its values are those of the computed points.
+    summary = (tmp_path / "out" / "summary.csv").read_text()
+    assert "nan" not in summary.lower() and "fermi_energy_eV=0.25" in summary
+    # Every point invalid: refused before any work, naming why.
+    _refused(run_cli, tmp_path, text.replace("[0.25, -3.0]", "[-3.0, -2.0]"), "none of the 4 sweep points can be computed", "no electrons")
+
+
+def test_a_fresh_process_splits_the_cores_into_devices_before_the_model_is_built(tmp_path):
+    # The [model] is built when the configuration is read (JAX's backend starts there): the cores
+    # must already be devices then, as for `jaxsot run`, or the sweep runs on one core.
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "ti.toml").write_text(TI)
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    done = subprocess.run([sys.executable, "-m", "jaxsot", "sweep", "ti.toml", "--out", "out", "--no-progress"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    info = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert len(info["devices"]) == max(1, min(os.cpu_count() or 1, 16)), info["devices"]
+    assert info["precision"] == "float64"
+
+
+def test_a_distributed_sweep_of_another_kind_is_refused_naming_the_options(run_cli, tmp_path):
+    (tmp_path / "ti.toml").write_text(TI)
+    done = run_cli("sweep", "ti.toml", "--out", "o", "--coordinator", "127.0.0.1:23456", "--num-processes", "1",
+                   "--process-id", "0", cwd=tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "--coordinator / --distributed-auto with [model] kind = 'ti-surface'" in lines[0] and "allowed: no --coordinator" in lines[0]
+    assert not (tmp_path / "o").exists()
