@@ -112,7 +112,10 @@ theta_deg = [0.0, 30.0, 60.0, 90.0]
 fermi_energy_eV = [0.5, 1.5, 3.0]
 
 [output]
-observables = ["damping_torque", "field_like_torque", "spin_force_density", "spin_force_per_electron", "spin_density_change", "current_density"]
+observables = [
+  "damping_torque", "field_like_torque", "spin_force_density", "spin_force_per_electron",
+  "spin_density_change", "current_density",
+]
 
 [[output.plots]]
 variable = "damping_torque_error_strong_exchange"

@@ -161,7 +161,7 @@ def default_kind_sweep_toml(kind: str) -> str:
     return "\n".join([
         f"# jaxsot sweep of a [model] kind = \"{kind}\": the embedded default configuration.",
         "# Units are in the key names. The fixed values use the sections and keys of `jaxsot run`;",
-        "# [sweep.parameters] may vary the [model] keys of this kind, the direction of M and the Fermi energy:",
+        "# [sweep.parameters] may vary this kind's [model] keys, the direction of M and the Fermi energy:",
         f"# {allowed}.",
         "# Each point runs jaxsot.simulate with the Fermi-sea route chosen for it (rays, or the k-space mesh;",
         "# stored as `route`); exact results only: the papers' closed forms are the Rashba ferromagnet's.",
