@@ -316,3 +316,21 @@ def test_the_default_rashba_sea_is_not_refused(ref):
     fd = (float(jaxsot.electron_density(p.model, 1.5 + step, -1, route="rays")) - float(jaxsot.electron_density(p.model, 1.5 - step, -1, route="rays"))) / (2 * step)
     assert slope == pytest.approx(fd, rel=1e-6)
 
+
+def test_the_near_touching_estimate_under_vmap_matches_each_lane(ref):
+    # The batched rule of `near_estimate` (one cond on any(near)) against the unbatched estimate of
+    # each lane: the estimate where near, exactly 0 elsewhere, with a batched or an unbatched model.
+    from jaxsot._fermi import _route
+
+    p, fermi_energy = _near_touching_case(ref)
+    energies = jnp.asarray([fermi_energy, fermi_energy + 0.02, fermi_energy + 0.05])
+    want = np.array([float(_route.ray_spin_change(p.model, e)) for e in energies])
+    assert np.all(want > 1e-6)
+    for near in ([False, True, False], [False, False, False], [True, True, True]):
+        near = jnp.asarray(near)
+        got = np.asarray(jax.jit(jax.vmap(_route.near_estimate, in_axes=(0, None, 0)))(near, p.model, energies))
+        np.testing.assert_allclose(got, np.where(np.asarray(near), want, 0.0), rtol=1e-9, atol=0)  # batched rounding: 2e-12
+    # Batched model, unbatched predicate.
+    models = jax.tree_util.tree_map(lambda x: jnp.stack([x, x]), p.model)
+    got = np.asarray(jax.vmap(_route.near_estimate, in_axes=(None, 0, None))(jnp.asarray(True), models, energies[0]))
+    np.testing.assert_allclose(got, [want[0], want[0]], rtol=1e-9)
