@@ -92,14 +92,15 @@ class MeshBand(NamedTuple):
 
 def default_budget(cells: int, levels: int, extra: int = 0) -> tuple:
     """Static numbers of triangles refined at each level (parents): ~ a band along the Fermi line for
-    the `levels` main levels, then 4 cells for each of the `extra` levels (few triangles there)."""
+    the `levels` main levels, then 8 cells for each of the `extra` levels (few triangles there; a TI
+    pocket 3 meV above its Dirac point needs 148 at one level: traced calls overflowed at 4 cells)."""
     budget, parents = [], 2 * cells * cells
     base = 24 * cells
     for level in range(levels):
         cap = min(parents, base * 2**level)
         budget.append(int(cap))
         parents = 4 * cap
-    budget += [int(min(parents, 4 * cells))] * min(extra, 1) + [int(4 * cells)] * max(extra - 1, 0)
+    budget += [int(min(parents, 8 * cells))] * min(extra, 1) + [int(8 * cells)] * max(extra - 1, 0)
     return tuple(budget)
 
 

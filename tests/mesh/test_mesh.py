@@ -231,6 +231,18 @@ def test_ti_spin_density_to_1e_6_at_the_default_mesh(ti, above):
     assert 0 < np.max(np.asarray(result.error)) <= 1e-6 * scale
 
 
+def test_ti_pocket_under_jit_at_the_default_budget(ti):
+    # The pocket 3 meV above the Dirac point refines up to 148 triangles at one extra level: traced
+    # calls refused it at the earlier default budget (4 cells per extra level, 128).
+    ky_star = -J_TI / V_TI
+    fermi_energy = C_TI * ky_star**2 + 0.003
+    got = float(jax.jit(lambda e: jaxsot.electron_density(ti, e, 1, route="mesh"))(fermi_energy))
+    # Reference: the pocket's area (1/2) int r(phi)^2 dphi about k* from the closed-form radii.
+    integrand = lambda p: 0.5 * _ti_radius(p, 1, fermi_energy, ky_star) ** 2  # noqa: E731
+    want = quad(integrand, 0, 2 * math.pi, epsabs=0, epsrel=1e-13, limit=200)[0] / (2 * math.pi) ** 2
+    assert got == pytest.approx(want, rel=1e-6)
+
+
 def test_simulate_a_lattice_model(lattice):
     times = np.linspace(0.0, 20.0, 11)
     drive = jaxsot.StepDrive(np.array([2e-4, -1e-4]))
