@@ -14,7 +14,16 @@ Two tables, measured in one run (docs: Benchmarks, "Fermi-sea routes"):
    root finding on k_x slices (scipy brentq + quad), the relative error against the finest
    triangle size, and the fitted order (slope of log error against log h).
 
-    python benchmarks/bench_sea_routes.py            # both tables (~2-10 min on a loaded 2-core VM)
+3. The traced near-touching check of the ray route under jax.vmap: a jitted, vmapped
+   `jaxsot.fermi_sea_sum` (spin density, route "auto" = rays with traced checks, 64 x 8 nodes) over
+   32 magnetization directions of the Rashba ferromagnet, far from any touching. "cond" is the
+   earlier check (`lax.cond` on the batched predicate: under vmap both branches, so the error
+   estimate always ran), "custom_vmap" the current one (one cond on any(near)), "estimate removed"
+   the same sum without the estimate, "no traced checks" without any traced precondition check
+   (the probe grids of the star-shape and near-touching tests dominate what is left); then the
+   estimate alone over the same 32 models. Medians of interleaved calls.
+
+    python benchmarks/bench_sea_routes.py            # all tables (~2-10 min on a loaded 2-core VM)
     python benchmarks/bench_sea_routes.py --quick    # fewer resolutions and repeats
 
 Exit status 1 when a check fails (a mesh result off the reference by more than 1e-5 relative).
@@ -179,13 +188,80 @@ def convergence_table(quick):
     return ok
 
 
+def vmap_check_table(quick):
+    from jaxsot._fermi import _route
+
+    thetas = jnp.linspace(0.2, 2.9, 32)
+
+    def total(theta):
+        model = jaxsot.RashbaFerromagnet.from_angles(0.05, 0.5, theta, 0.3)
+        return jaxsot.fermi_sea_sum(model, 1.0, spin, num_phi=64, num_r=8, bands=(-1, 1))
+
+    current, checks = _route.near_estimate, _route.ray_checks
+    variants = {
+        "cond (before)": (_route._estimate_if, checks),
+        "custom_vmap (now)": (current, checks),
+        "estimate removed": (lambda near, model, e: jnp.zeros((), jnp.result_type(e, model.dtype)), checks),
+        "no traced checks": (current, lambda model, e, bands, value, all_bands=True: value),
+    }
+    calls, values = {}, {}
+    for name, (estimate, check) in variants.items():
+        _route.near_estimate, _route.ray_checks = estimate, check
+        try:
+            calls[name] = jax.jit(jax.vmap(total))
+            values[name] = np.asarray(calls[name](thetas))  # compiles with this variant
+        finally:
+            _route.near_estimate, _route.ray_checks = current, checks
+
+    # The estimate alone, vmapped over the same 32 models: every sea far from a touching, or one near.
+    def alone(estimate):
+        def one(theta, near):
+            return estimate(near, jaxsot.RashbaFerromagnet.from_angles(0.05, 0.5, theta, 0.3), jnp.asarray(1.0))
+
+        return jax.jit(jax.vmap(one))
+
+    far, one_near = jnp.zeros(32, bool), jnp.arange(32) == 3
+    for name, estimate in (("cond (before)", _route._estimate_if), ("custom_vmap (now)", current)):
+        f = alone(estimate)
+        calls[f"estimate alone, {name}, all far"] = lambda f=f: f(thetas, far)
+        calls[f"estimate alone, {name}, one near"] = lambda f=f: f(thetas, one_near)
+        values[f"estimate alone, {name}, one near"] = np.asarray(f(thetas, one_near))
+    repeats = 3 if quick else 7
+    times = {name: [] for name in calls}
+    for _ in range(2):
+        for name, call in calls.items():
+            times[name].append(timed((lambda c=call: c(thetas)) if name in variants else call, repeats))
+    floor = min(times["estimate removed"])
+    print("\nTraced near-touching check under vmap (32 directions, 64 x 8 nodes per band, both bands):")
+    print("| jit(vmap(fermi_sea_sum)) | time [ms] | / estimate removed | max abs difference |")
+    print("|---|---|---|---|")
+    for name in variants:
+        t = min(times[name])
+        diff = float(np.max(np.abs(values[name] - values["estimate removed"])))
+        print(f"| {name} | {1e3 * t:.2f} | {t / floor:.2f} | {diff:.1e} |")
+    print("| the estimate alone (vmapped over the 32 models) | time [ms] | | |")
+    for name in calls:
+        if name.startswith("estimate alone"):
+            print(f"| {name[16:]} | {1e3 * min(times[name]):.2f} | | |")
+    same = all(np.array_equal(values[name], values["estimate removed"]) for name in variants)
+    a, b = (values[f"estimate alone, {n}, one near"] for n in ("cond (before)", "custom_vmap (now)"))
+    return same and np.array_equal(a, b) and np.all(np.delete(a, 3) == 0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer resolutions and repeats")
+    parser.add_argument("--vmap-check", action="store_true", help="only the table of the traced check under vmap")
     args = parser.parse_args()
+    if args.vmap_check:
+        print(f"load average at start: {os.getloadavg()}")
+        ok = vmap_check_table(args.quick)
+        print(f"load average at end: {os.getloadavg()}")
+        sys.exit(0 if ok else 1)
     print(f"load average at start: {os.getloadavg()}")
     ok = speed_table(args.quick)
     ok &= convergence_table(args.quick)
+    ok &= vmap_check_table(args.quick)
     print(f"load average at end: {os.getloadavg()}")
     if not ok:
         print("FAILED: a mesh result is off its reference by more than 1e-5 relative")

@@ -27,7 +27,6 @@ enforced with `equinox.error_if` under tracing.
 """
 
 import functools
-import math
 from typing import NamedTuple
 
 import jax
@@ -37,36 +36,21 @@ import numpy as onp
 from ..constants import AREA_MEASURE
 from ._guard import guard
 from ._rays import outer_radius
-
-# Radon's 7-point rule, exact for polynomials of degree 5 on a triangle (barycentric points, weights
-# summing to 1).
-_A1, _A2 = (6.0 - math.sqrt(15.0)) / 21.0, (6.0 + math.sqrt(15.0)) / 21.0
-_W1, _W2 = (155.0 - math.sqrt(15.0)) / 1200.0, (155.0 + math.sqrt(15.0)) / 1200.0
-RADON_POINTS = onp.array(
-    [
-        [1 / 3, 1 / 3, 1 / 3],
-        [_A1, _A1, 1 - 2 * _A1],
-        [_A1, 1 - 2 * _A1, _A1],
-        [1 - 2 * _A1, _A1, _A1],
-        [_A2, _A2, 1 - 2 * _A2],
-        [_A2, 1 - 2 * _A2, _A2],
-        [1 - 2 * _A2, _A2, _A2],
-    ]
-)
-RADON_WEIGHTS = onp.array([9 / 40, _W1, _W1, _W1, _W2, _W2, _W2])
-
-# The 3-point degree-2 rule (midpoints of the medians), for the small triangles along the Fermi line:
-# there are O(1/h) of them of size h, so its O(h^5) error per triangle adds up to the O(h^4) of the
-# line itself.
-STRANG_POINTS = onp.array([[2 / 3, 1 / 6, 1 / 6], [1 / 6, 2 / 3, 1 / 6], [1 / 6, 1 / 6, 2 / 3]])
-STRANG_WEIGHTS = onp.array([1 / 3, 1 / 3, 1 / 3])
+from ._triangle_rules import GAUSS3_T, GAUSS3_W, area, hermite_root, longest_edge, safe_norm, triangle_nodes, whole_nodes
 
 NEAR_FACTOR = 0.6
 """A triangle is refined when |eps_i - E_F| <= NEAR_FACTOR |grad eps_i| D at a vertex (D its longest
 edge): a quadratic extremum within D of a vertex differs from it by at most |grad eps_i| D / 2."""
 
-_GAUSS3_T = 0.5 * (onp.array([-math.sqrt(0.6), 0.0, math.sqrt(0.6)]) + 1.0)
-_GAUSS3_W = 0.5 * onp.array([5 / 9, 8 / 9, 5 / 9])
+CLOSE_FACTOR = 3.0
+"""A whole triangle at a fine level with Omega_i <= CLOSE_FACTOR |grad Omega_i| D at a vertex (the
+children of the triangles refined near a band touching) takes the degree-5 rule: the band spin
+b/|b| turns by O(1) across it, and the degree-2 rule there left an O(h^2) error from every level
+(4e-7 of the TI surface spin density at the defaults, 2e-6 at half the cells; 7e-8 and 4e-7 with it)."""
+
+CLOSE_CAP_FACTOR = 8
+"""At most CLOSE_CAP_FACTOR * cells such triangles per level take the degree-5 rule (static shapes; a
+Dirac point in the TI sea needs ~60 at the defaults)."""
 
 DEFAULT_CELLS = 32
 """Coarse cells per side of the mesh (two triangles each)."""
@@ -81,10 +65,6 @@ touchings and near extrema or saddles of the band at the Fermi level (small pock
 SAGITTA_RATIO = 0.003
 """A cut triangle whose sagitta exceeds this fraction of its chord (a pocket or a bend spanning few
 triangles) is refined further, within the extra levels."""
-
-HERMITE_NEWTON_STEPS = 5
-"""Newton steps for the edge root on the cubic Hermite interpolant (from the linear root)."""
-
 
 class MeshBand(NamedTuple):
     """The mesh quadrature of one band's T = 0 sea and Fermi line (static shapes, zero weights padded).
@@ -112,14 +92,15 @@ class MeshBand(NamedTuple):
 
 def default_budget(cells: int, levels: int, extra: int = 0) -> tuple:
     """Static numbers of triangles refined at each level (parents): ~ a band along the Fermi line for
-    the `levels` main levels, then 4 cells for each of the `extra` levels (few triangles there)."""
+    the `levels` main levels, then 8 cells for each of the `extra` levels (few triangles there; a TI
+    pocket 3 meV above its Dirac point needs 148 at one level: traced calls overflowed at 4 cells)."""
     budget, parents = [], 2 * cells * cells
     base = 24 * cells
     for level in range(levels):
         cap = min(parents, base * 2**level)
         budget.append(int(cap))
         parents = 4 * cap
-    budget += [int(min(parents, 4 * cells))] * min(extra, 1) + [int(4 * cells)] * max(extra - 1, 0)
+    budget += [int(min(parents, 8 * cells))] * min(extra, 1) + [int(8 * cells)] * max(extra - 1, 0)
     return tuple(budget)
 
 
@@ -171,48 +152,26 @@ def _band(data, s):
     return data[..., 0] + s * data[..., 1], data[..., 2:4] + s * data[..., 4:6]
 
 
-def _triangle_nodes(p, weight, fine=False):
-    """Rule nodes (T, q, 2) and weights (T, q) of triangles p (T, 3, 2) scaled by weight (T,) (e.g.
-    area * occupied): Radon's 7 points, or with `fine` (small triangles along the line) 3 points."""
-    points, weights = (STRANG_POINTS, STRANG_WEIGHTS) if fine else (RADON_POINTS, RADON_WEIGHTS)
-    nodes = jnp.einsum("qi,tid->tqd", jnp.asarray(points, p.dtype), p)
-    return nodes, weight[:, None] * jnp.asarray(weights, p.dtype)[None, :]
-
-
-def _norm(v):
-    """|v| over the last axis with a finite gradient at v = 0 (masked lanes must not give NaN gradients)."""
-    square = jnp.sum(v * v, -1)
-    positive = square > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1.0)), 0.0)
-
-
-def _area(p):
-    d1, d2 = p[..., 1, :] - p[..., 0, :], p[..., 2, :] - p[..., 0, :]
-    return 0.5 * jnp.abs(d1[..., 0] * d2[..., 1] - d1[..., 1] * d2[..., 0])
-
-
-def _longest_edge(p):
-    edges = p - jnp.roll(p, 1, axis=-2)
-    return jnp.max(jnp.sqrt(jnp.sum(edges * edges, -1)), -1)
-
-
 def _flags(p, data, fermi_energy, s):
-    """(straddle, refine, touch, extremum) per triangle for band s.
+    """(straddle, refine, touch, extremum, close) per triangle for band s.
 
     straddle: the vertices lie on both sides of E_F; refine: straddle, or E_F within first-order reach
     of a vertex (NEAR_FACTOR), or a possible band touching in an occupied or nearly occupied triangle;
     touch: that last condition alone; extremum: E_F within reach and the linear interpolant's
     gradient much smaller than the vertex gradients (a minimum, maximum or saddle of eps inside), or
-    an edge crossed twice by the Fermi line (`_edge_crossed_twice`)."""
+    an edge crossed twice by the Fermi line (`_edge_crossed_twice`); close: within CLOSE_FACTOR reach
+    of a band touching."""
     e, g = _band(data, s)
-    size = _longest_edge(p)[:, None]
+    size = longest_edge(p)[:, None]
     gnorm = jnp.sqrt(jnp.sum(g * g, -1))
     reach = NEAR_FACTOR * gnorm * size
     below = e < fermi_energy
     straddle = jnp.any(below, -1) & ~jnp.all(below, -1)
     near = jnp.any(jnp.abs(e - fermi_energy) <= reach, -1)
     omega, grad_omega = data[..., 1], data[..., 4:6]
-    may_touch = jnp.any(omega <= jnp.sqrt(jnp.sum(grad_omega * grad_omega, -1)) * size, -1)
+    omega_reach = jnp.sqrt(jnp.sum(grad_omega * grad_omega, -1)) * size
+    may_touch = jnp.any(omega <= omega_reach, -1)
+    close = jnp.any(omega <= CLOSE_FACTOR * omega_reach, -1)
     relevant = jnp.min(e - reach, -1) < fermi_energy
     touch = may_touch & relevant
     d1, d2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
@@ -222,7 +181,7 @@ def _flags(p, data, fermi_energy, s):
     gy = (d1[:, 0] * de2 - d2[:, 0] * de1) / det
     extremum = near & (jnp.sqrt(gx * gx + gy * gy) < 0.5 * jnp.max(gnorm, -1))
     extremum = extremum | (near & ~straddle & _edge_crossed_twice(p, e, g, fermi_energy))
-    return straddle, straddle | near | touch, touch, extremum
+    return straddle, straddle | near | touch, touch, extremum, close
 
 
 def _edge_crossed_twice(p, e, g, fermi_energy):
@@ -258,30 +217,6 @@ def _children(model, p, data):
     return new_p, new_d
 
 
-def _hermite_root(e_a, d_a, e_b, d_b, fermi_energy):
-    """t in [0, 1] with H(t) = E_F on the cubic Hermite interpolant of eps along an edge (linear fallback)."""
-    # Safe divisions throughout: masked-out lanes (triangles not cut) must not give NaN gradients.
-    span = e_b - e_a
-    linear = jnp.clip((fermi_energy - e_a) / jnp.where(span == 0, 1.0, span), 0.0, 1.0)
-
-    def value(t):
-        t2, t3 = t * t, t * t * t
-        return (2 * t3 - 3 * t2 + 1) * e_a + (t3 - 2 * t2 + t) * d_a + (-2 * t3 + 3 * t2) * e_b + (t3 - t2) * d_b
-
-    def slope(t):
-        t2 = t * t
-        return (6 * t2 - 6 * t) * e_a + (3 * t2 - 4 * t + 1) * d_a + (-6 * t2 + 6 * t) * e_b + (3 * t2 - 2 * t) * d_b
-
-    t = linear
-    for _ in range(HERMITE_NEWTON_STEPS):
-        dv = slope(t)
-        safe = jnp.where(dv == 0, 1.0, dv)
-        t = jnp.clip(t - jnp.where(dv == 0, 0.0, (value(t) - fermi_energy) / safe), 0.0, 1.0)
-    scale = jnp.abs(e_b - e_a)
-    good = jnp.abs(value(t) - fermi_energy) <= 1e-6 * scale
-    return jnp.where(good, t, linear)
-
-
 def _cut_triangles(model, p, data, fermi_energy, s):
     """Sea nodes (T, 10, 2), weights (T, 10), line nodes (T, 3, 2), normal*dl (T, 3, 2), dl (T, 3) and
     |grad eps| (T, 3) of triangles cut by the Fermi line (zero weights for triangles that are not cut)."""
@@ -299,7 +234,7 @@ def _cut_triangles(model, p, data, fermi_energy, s):
 
     def root(p_from, e_from, g_from, p_to, e_to, g_to):
         d = p_to - p_from
-        t = _hermite_root(e_from, jnp.sum(g_from * d, -1), e_to, jnp.sum(g_to * d, -1), fermi_energy)
+        t = hermite_root(e_from, jnp.sum(g_from * d, -1), e_to, jnp.sum(g_to * d, -1), fermi_energy)
         # Non-straddling triangles get a harmless midpoint (their weights are zero below).
         t = jnp.where(straddle, t, 0.5)
         return p_from + t[:, None] * d
@@ -311,8 +246,8 @@ def _cut_triangles(model, p, data, fermi_energy, s):
     )  # (T, 3 pieces, 3, 2)
     lone_occupied = lone_is_below
     occupied = jnp.stack([lone_occupied, ~lone_occupied, ~lone_occupied], -1) & straddle[:, None]
-    areas = _area(pieces) * occupied
-    nodes, weights = _triangle_nodes(pieces.reshape(-1, 3, 2), areas.reshape(-1), fine=True)
+    areas = area(pieces) * occupied
+    nodes, weights = triangle_nodes(pieces.reshape(-1, 3, 2), areas.reshape(-1), fine=True)
     nodes = nodes.reshape(p.shape[0], 9, 2)
     weights = weights.reshape(p.shape[0], 9)
 
@@ -320,14 +255,14 @@ def _cut_triangles(model, p, data, fermi_energy, s):
     mid = 0.5 * (q1 + q2)
     mdata = _evaluate(model, mid)
     em, gm = _band(mdata, s)
-    gnorm = _norm(gm)
-    safe_norm = jnp.where(gnorm > 0, gnorm, 1.0)
-    unit = gm / safe_norm[:, None]
+    gnorm = safe_norm(gm)
+    denominator = jnp.where(gnorm > 0, gnorm, 1.0)
+    unit = gm / denominator[:, None]
     chord = q2 - q1
-    length = _norm(chord)
+    length = safe_norm(chord)
     # The sagitta is at most of the order of the triangle: a Newton step beyond it (a kink, a
     # vanishing gradient) is clipped to the chord length.
-    sagitta = jnp.clip(jnp.where(gnorm > 0, (fermi_energy - em) / safe_norm, 0.0), -length, length)
+    sagitta = jnp.clip(jnp.where(gnorm > 0, (fermi_energy - em) / denominator, 0.0), -length, length)
     sagitta = jnp.where(straddle, sagitta, 0.0)
     segment_node = mid + 0.4 * sagitta[:, None] * unit
     segment_weight = (2.0 / 3.0) * length * sagitta
@@ -335,12 +270,12 @@ def _cut_triangles(model, p, data, fermi_energy, s):
     weights = jnp.concatenate([weights, segment_weight[:, None]], 1)
 
     # Fermi line: three Gauss points on the parabola q1 + tau chord + 4 tau (1 - tau) sagitta unit.
-    tau = jnp.asarray(_GAUSS3_T, p.dtype)[None, :, None]
-    w = jnp.asarray(_GAUSS3_W, p.dtype)[None, :]
+    tau = jnp.asarray(GAUSS3_T, p.dtype)[None, :, None]
+    w = jnp.asarray(GAUSS3_W, p.dtype)[None, :]
     bulge = (sagitta[:, None] * unit)[:, None, :]
     line_k = q1[:, None] + tau * chord[:, None] + 4.0 * tau * (1.0 - tau) * bulge
     tangent = chord[:, None] + 4.0 * (1.0 - 2.0 * tau) * bulge
-    speed = _norm(tangent)
+    speed = safe_norm(tangent)
     normal = jnp.stack([tangent[..., 1], -tangent[..., 0]], -1)
     orientation = jnp.sign(jnp.sum(normal * gm[:, None], -1))
     normal = normal * jnp.where(orientation == 0, 1.0, orientation)[..., None]
@@ -348,7 +283,7 @@ def _cut_triangles(model, p, data, fermi_energy, s):
     normal_dl = normal * (w * straddle[:, None])[..., None]
     ldata = _evaluate(model, line_k)
     _, lg = _band(ldata, s)
-    line_gradient = _norm(lg)
+    line_gradient = safe_norm(lg)
     under = straddle & (jnp.abs(sagitta) > SAGITTA_RATIO * length)
     return nodes, weights, line_k, normal_dl, dl, line_gradient, under
 
@@ -372,6 +307,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
     data = vdata[tri_index[..., 0], tri_index[..., 1]]
     valid = jnp.ones(p.shape[0], bool)
     min_splitting = jnp.min(vdata[..., 1])
+    close_cap = CLOSE_CAP_FACTOR * cells
 
     unbounded = jnp.zeros((), bool)
     if model.lattice_vectors is None:
@@ -391,11 +327,14 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         return p, data, used[None, :].repeat(4, 0).reshape(-1), jnp.sum(refine) > cap, jnp.sum(refine)
 
     for level in range(levels):
-        _, refine, _, _ = _flags(p, data, fermi_energy, s)
+        _, refine, _, _, close = _flags(p, data, fermi_energy, s)
         refine = refine & valid
         e, _ = _band(data, s)
         occupied = valid & ~refine & jnp.all(e < fermi_energy, -1)
-        nodes, weights = _triangle_nodes(p, _area(p) * occupied, fine=level > 0)
+        if level == 0:
+            nodes, weights = triangle_nodes(p, area(p) * occupied)
+        else:
+            nodes, weights = whole_nodes(p, area(p) * occupied, close, close_cap)
         sea_k.append(nodes.reshape(-1, 2))
         sea_w.append(weights.reshape(-1))
         p, data, valid, over, count = select(refine, budget[level], p, data)
@@ -405,16 +344,16 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
 
     def finest(p, data, valid, allow_refine):
         """Cut-triangle treatment of the triangles that are kept, and the refinement flags of the rest."""
-        straddle, _, touch, extremum = _flags(p, data, fermi_energy, s)
+        straddle, _, touch, extremum, close = _flags(p, data, fermi_energy, s)
         e, _ = _band(data, s)
         cnodes, cweights, lk, ndl, dl, gradient, under = _cut_triangles(model, p, data, fermi_energy, s)
         refine = valid & (touch | under | extremum) & allow_refine
         keep = valid & ~refine
         whole = keep & ~straddle & jnp.all(e < fermi_energy, -1)
-        nodes, weights = _triangle_nodes(p, _area(p) * whole, fine=True)
+        nodes, weights = whole_nodes(p, area(p) * whole, close, close_cap)
         out = (
-            jnp.concatenate([nodes.reshape(-1, 2), cnodes.reshape(-1, 2)]),
-            jnp.concatenate([weights.reshape(-1), (cweights * keep[:, None]).reshape(-1)]),
+            jnp.concatenate([nodes, cnodes.reshape(-1, 2)]),
+            jnp.concatenate([weights, (cweights * keep[:, None]).reshape(-1)]),
             lk.reshape(-1, 2),
             (ndl * keep[:, None, None]).reshape(-1, 2),
             (dl * keep[:, None]).reshape(-1),

@@ -187,6 +187,36 @@ def fermi_sea_route(model, fermi_energy, route: str = "auto", bands=None) -> str
     return choose_route(model, fermi_energy, bands, route)
 
 
+def _estimate_if(near, model, fermi_energy):
+    # The estimate (two more ray solves) runs only on a near-touching sea.
+    zero = lambda m, e: jnp.zeros((), jnp.result_type(e, m.dtype))  # noqa: E731
+    return jax.lax.cond(near, ray_spin_change, zero, model, fermi_energy)
+
+
+@jax.custom_batching.custom_vmap
+def near_estimate(near, model, fermi_energy):
+    """`ray_spin_change` where `near`, else 0 (traceable). Under vmap a `lax.cond` on a batched
+    predicate runs both branches (measured: the estimate made a vmapped ray-route sum 1.4x slower on
+    seas far from any touching); the batched rule runs the batched estimate once, only when any
+    lane is near a touching."""
+    return _estimate_if(near, model, fermi_energy)
+
+
+@near_estimate.def_vmap
+def _near_estimate_batched(axis_size, in_batched, near, model, fermi_energy):
+    near_batched, model_batched, ef_batched = in_batched
+    axes = (jax.tree_util.tree_map(lambda b: 0 if b else None, model_batched), 0 if ef_batched else None)
+    if not near_batched:
+        near = jnp.broadcast_to(near, (axis_size,))
+    dtype = jnp.result_type(fermi_energy, model.dtype)
+
+    def batched(model, fermi_energy):
+        return jnp.broadcast_to(jax.vmap(ray_spin_change, in_axes=axes)(model, fermi_energy), (axis_size,))
+
+    estimate = jax.lax.cond(jnp.any(near), batched, lambda m, e: jnp.zeros((axis_size,), dtype), model, fermi_energy)
+    return jnp.where(near, estimate, 0.0), True
+
+
 def ray_checks(model, fermi_energy, bands, value, *, all_bands=True):
     """`value` (any pytree) with traced checks of the ray route's preconditions attached (`guard`).
 
@@ -222,8 +252,7 @@ def ray_checks(model, fermi_energy, bands, value, *, all_bands=True):
     low, high, _, _ = _probe_splitting(frozen_model, frozen_ef)
     ratio = low / jnp.where(high > 0, high, 1.0)
     near = (high > 0) & (ratio < NEAR_TOUCHING_RATIO)
-    # The estimate (two more ray solves) runs only on a near-touching sea (both branches under vmap).
-    estimate = jax.lax.cond(near, ray_spin_change, lambda m, e: jnp.zeros((), dtype), frozen_model, frozen_ef)
+    estimate = near_estimate(near, frozen_model, frozen_ef)
     index = jnp.searchsorted(jnp.asarray(TRACED_RATIO_BINS, ratio.dtype), ratio) * len(TRACED_ERROR_SPANS)
     index = index + jnp.searchsorted(jnp.asarray(TRACED_ERROR_BINS, ratio.dtype), estimate)
     return branched_guard(value, near & (estimate > RAYS_TOLERANCE), index, TRACED_NEAR_MESSAGES)
