@@ -208,7 +208,7 @@ def run_synth_hall(args, kind: str = "rashba", model_options=None) -> int:
     else:
         say(f"solving the quasi-static equilibrium at {args.phases} current phases at {rows} field points ({torque} torque) ...")
         how = f"quasi-static equilibrium at {args.phases} current phases, every order in the current"
-    # On a terminal a status line shows the elapsed time and the compilations while it works (issue 21.5).
+    # On a terminal a status line shows the elapsed time and the compilations while it works.
     with Status("synthesizing", lines=False):
         data = synthesize_hall(params, settings, noise=args.noise, known_noise=not args.unknown_noise, seed=args.seed,
                                route=args.route, phases=args.phases, frequency=args.frequency, gilbert=args.gilbert,

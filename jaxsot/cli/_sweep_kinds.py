@@ -191,7 +191,7 @@ def default_kind_sweep_toml(kind: str) -> str:
         "",
         "[sweep]",
         'mode = "grid"',
-        "chunk_points = 0     # 0: sized to the device memory",
+        "chunk_points = 0     # 0: 8 points per chunk (each point is one simulate)",
         "",
         "[sweep.parameters]",
         *axes,

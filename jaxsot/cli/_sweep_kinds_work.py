@@ -44,6 +44,14 @@ def plan_kind_sweep(config, source: str, precision: str = "float64"):
         swept, shape = sweep_points(config)
         keys = sweep_keys(config.run.model)
         internal = {keys[k][0]: onp.asarray(v, onp.float64) * keys[k][3] for k, v in swept.items()}
+        swept_angles = [a for a in ("theta", "phi") if a in internal]
+        if len(swept_angles) == 1:
+            # The other angle from the [model] table: recovered from M it would be lost at the poles
+            # (theta = 0, every kind's default, has no azimuth).
+            other = "phi" if swept_angles[0] == "theta" else "theta"
+            degrees = getattr(config.run.model, f"{other}_deg", None)
+            if degrees is not None:
+                internal[other] = onp.full(onp.shape(internal[swept_angles[0]]), math.radians(degrees))
         # The checks evaluate the model in JAX: in the precision of the compute (a point near a
         # threshold judged in float32 could pass, or fail, unlike its float64 computation), set for
         # them alone (the process switches when the work starts, after every check).

@@ -74,6 +74,7 @@ from ._hall_model import (
     default_bounds,
     default_guess,
     depended_names,
+    direct_where_inexact,
     residuals_and_jacobian,
     run_batched,
     settle_box,
@@ -402,6 +403,13 @@ def fit_harmonic_hall(
         notes.append((FitWarning, f"the Gauss-Newton polish of the best point stopped: {STATUS[final_status]} "
                                   "(raise max_steps, or the loss is not smooth there)"))
     x_best = x_of_u(u_best, *box_args)[0]
+    if spec is None and model == "exact":
+        static, switched = direct_where_inexact(static, {**values, **dict(zip(free, map(float, x_best)))}, data, bands, num)
+        if switched:  # `evaluate` reads `static` when called: the direct route from here on
+            info.append(f"data set(s) {', '.join(str(i + 1) for i in switched)}: the interpolated flux tensor missed its "
+                        "tolerance at the best fit; polished again on the direct Fermi-contour route")
+            u_best, _, _, final_status, _ = lm_run("polish on the direct route", u_best, evaluate, LM_TOL)
+            x_best = x_of_u(u_best, *box_args)[0]
     residual, jacobian = evaluate(x_best)
     if not onp.all(onp.isfinite(residual)) or not onp.all(onp.isfinite(jacobian)):
         raise ValueError("the model is not finite at the best fit (an equilibrium did not converge at some rows); "

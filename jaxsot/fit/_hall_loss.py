@@ -65,6 +65,9 @@ def hall_loss(data, guess=None, *, model="exact", num: int = 64):
     dtype = jnp.result_type(float)
     sigmas = [sigma_of(d) if d.sigma_known else onp.ones(values_of(d).shape) for d in data]
     blocks, kinds = build_blocks(data, model, num, bands, sigmas, values, dtype, "first", spec)
+    # The direct Fermi-contour route: the interpolated flux tensor is checked only at the guess, and the
+    # loss may be evaluated anywhere.
+    kinds = tuple(k[:2] + (0,) if k[0] == "hall" and isinstance(k[2], int) else k for k in kinds)
     static = HallStatic(kinds=kinds, free=(), transform=())
     # Module-level and compiled once per shape (a closure jitted here would compile on every call).
     defaults = {n: values[n] for n in allowed if n in values}

@@ -29,7 +29,7 @@ from .._measure import (
 from .._measure._fields import model_field_vectors, moment_per_area
 from .._measure._hall import check_model_hall_params, hall_points, model_hall_names, model_hall_torque, param_arrays, with_model_parameters
 from .._measure._harmonic import cast_floats, model_all_orders
-from .._measure._polar import polar_nodes_for
+from .._measure._polar import DEFAULT_TOLERANCE, interpolation_errors, polar_nodes_for
 from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, check_phases
 from ._curves import DEFAULT_GUESS
 from ._forward import general_bands_at, general_model
@@ -265,6 +265,21 @@ def polar_nodes_of(points, data, bands, model, num, spec=None):
             for d, b in zip(data, bands)]
 
 
+def direct_where_inexact(static, params, data, bands, num):
+    """(static, switched): `static` with the direct route for every data set whose interpolated flux tensor
+    misses DEFAULT_TOLERANCE at `params` (the best fit; the nodes were chosen at the guess and probes of the
+    box), and the indices of those data sets."""
+    kinds, switched = list(static.kinds), []
+    for i, (kind, d, b) in enumerate(zip(static.kinds, data, bands)):
+        if kind[0] != "hall" or not kind[2]:
+            continue
+        error = interpolation_errors(float(params["alpha"]), float(params["j_ex"]), float(params.get("mass_ratio", 1.0)),
+                                     float(d.fermi_energy), bands=b, num=num, ladder=(kind[2],))[kind[2]]
+        if not error <= DEFAULT_TOLERANCE:
+            kinds[i], switched = kind[:2] + (0,), switched + [i]
+    return (dataclasses.replace(static, kinds=tuple(kinds)) if switched else static), switched
+
+
 def settle_box(values, data, model, free, lower, upper, given, spec=None):
     """Bands at the guess; narrow default (not given) bounds of alpha, j_ex, mass_ratio (a general model's
     named parameters) until every corner of the box has the same occupied bands (the compiled exact model is
@@ -289,7 +304,8 @@ def settle_box(values, data, model, free, lower, upper, given, spec=None):
                 failure = (point, message)
                 break
         if failure is None:
-            return SettledBands(bands, [values] + [_corner(values, free, varied, lower, upper, c) for c in range(2 ** len(varied))])
+            corners = [_corner(values, free, varied, lower, upper, c) for c in range(2 ** len(varied))]
+            return SettledBands(bands, [values] + corners + _axis_probes(values, free, varied, lower, upper))
         point, message = failure
         adjustable = [i for i in varied if not given[i] and point[free[i]] != values[free[i]]]
         if not adjustable:
@@ -302,6 +318,18 @@ def settle_box(values, data, model, free, lower, upper, given, spec=None):
             else:
                 upper[i] = math.copysign(math.sqrt(abs(upper[i] * g)), g) if is_log_scale(lower[i], upper[i]) else 0.5 * (upper[i] + g)
     raise ValueError(message)
+
+
+def _axis_probes(values, free, varied, lower, upper, count=5):
+    """Interior points of the box along each varied axis (the others at the guess): the interpolated flux
+    tensor's error peaks inside a box (where alpha k_F ~ J), not only at its corners."""
+    points = []
+    for i in varied:
+        lo, hi = lower[i], upper[i]
+        for t in (onp.arange(1, count + 1) / (count + 1)):
+            value = math.copysign(abs(lo) ** (1 - t) * abs(hi) ** t, lo) if is_log_scale(lo, hi) else lo + t * (hi - lo)
+            points.append({**values, free[i]: float(value)})
+    return points
 
 
 def show_point(point, names):

@@ -89,7 +89,8 @@ def model_at_point(model, values: Mapping, dtype=None):
         model: any `jaxsot.TwoBandModel`.
         values: {name: scalar} of the point (`model_points` names; "fermi_energy" is ignored here),
             theta and phi [rad] turning M through `model.with_magnetization` (an angle not given is
-            the model's own).
+            read from the model's M; at the poles, M = +-z, its azimuth is undefined and taken as 0,
+            so give both angles there).
         dtype: dtype of the replaced values and of M (None: JAX's default float).
 
     Returns:

@@ -1,4 +1,4 @@
-"""What `jaxsot fit` shows while it works and how wide it writes (issue 21.5/21.6): the harmonic Hall fit reports the
+"""What `jaxsot fit` shows while it works and how wide it writes: the harmonic Hall fit reports the
 compilation, each Levenberg-Marquardt restart's iterations (loss, elapsed time), the polish and the derived fields;
 `--report-every 0` is quiet; every printed line of a harmonic Hall fit and of a paper-unit fit is <= 100 columns,
 with long output paths wrapped. In process (capsys); the iteration counting of `HallProgress` against a hand-made

@@ -125,6 +125,19 @@ def test_a_deleted_chunk_alone_is_recomputed_on_resume_and_the_file_is_the_same(
     assert done.returncode == 2 and "run.model.hbar_v_eV_nm (0.33 -> 0.3)" in done.stderr, done.stderr
 
 
+def test_sweeping_theta_alone_keeps_the_configured_phi_from_the_pole(tmp_path, run_cli):
+    # The [model] M at the pole (theta = 0) has no azimuth of its own: phi_deg = 30 must come from the table.
+    text = TI.replace("theta_deg = 30.0\nphi_deg = 20.0", "theta_deg = 0.0\nphi_deg = 30.0")
+    text = text.replace("fermi_energy_eV = [0.25, 0.35]\nj_ex_eV = [0.1, 0.15]", "theta_deg = [90.0]")
+    (tmp_path / "theta.toml").write_text(text)
+    done = run_cli("sweep", "theta.toml", "--out", "out", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with xr.open_dataset(tmp_path / "out" / "sweep.nc") as dataset:
+        dataset = dataset.load()
+    model = jaxsot.TISurfaceFerromagnet(0.33, 0.12, _direction(90.0, 30.0), kinetic=0.5).astype(jnp.float64)
+    _assert_equal_to(_simulate(model, 0.3), dataset, {"theta_deg": 90.0})
+
+
 def test_the_direction_of_m_sweeps_through_with_magnetization_and_equals_simulate(tmp_path, run_cli):
     text = TI.replace("fermi_energy_eV = [0.25, 0.35]\nj_ex_eV = [0.1, 0.15]", "theta_deg = [0.0, 60.0]\nphi_deg = [20.0, 110.0]")
     (tmp_path / "angles.toml").write_text(text)

@@ -1,7 +1,7 @@
 """`jaxsot.fit.hall_loss(model=TwoBandModel)`: the harmonic Hall loss of a TI surface by its own parameter names
 (zero at the truth on noiseless data, its jax.grad equal to central finite differences of the loss, unknown names
 refused), and recovery of a Rashba-Dresselhaus interface by `fit_harmonic_hall(model=...)` within 2 standard errors
-(issue 19.5: the second non-Rashba model after the TI surface of tests/fit/test_fit_hall_models.py)."""
+(the second non-Rashba model after the TI surface of tests/fit/test_fit_hall_models.py)."""
 
 import math
 import warnings

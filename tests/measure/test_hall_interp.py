@@ -120,3 +120,29 @@ def test_polar_nodes_refused_where_not_allowed():
     for bad in (3, -1, 200, 2.5):
         with pytest.raises(ValueError, match="polar_nodes"):
             harmonic_hall_forward(PARAMS, settings, polar_nodes=bad)
+
+
+def test_the_check_sees_the_error_peak_inside_a_box_and_at_the_best_fit():
+    # Where alpha k_F ~ J (here J = 0.3 eV) the flux tensor is not smooth in M_z and no node count of the
+    # ladder reaches the tolerance; at J = 0.15 and 0.6 a few nodes do. A box [0.15, 0.6] in J must not
+    # pass on its corners alone.
+    inside = interpolation_errors(ALPHA, 0.3, 1.0, FERMI, bands=BANDS, num=64, ladder=(24, 64))
+    assert inside[24] > 1e-6 and inside[64] > 1e-6
+    settings = _settings(np.linspace(0.0, 2.0 * math.pi, 8, endpoint=False), 0.1)
+    r_1w, r_2w = (np.asarray(r) for r in harmonic_hall_forward({**PARAMS, "j_ex": 0.6}, settings))
+    data = [HallData.from_settings(r_1w, r_2w, settings, sigma_1w=1e-3, sigma_2w=1e-5)]
+    values = {**{n: 0.0 for n in HALL_FIT_PARAMETERS}, **PARAMS, "j_ex": 0.6}
+    bands = _hall_model.settle_box(dict(values), data, "exact", ("j_ex",), [0.15], [0.6], [True])
+    assert any(abs(p["j_ex"] - 0.3) < 0.05 for p in bands.points)  # interior probes, not only the corners
+    assert _hall_model.polar_nodes_of(bands.points, data, bands, "exact", 64) == [0]
+    # After a fit: a data set whose chosen nodes miss the tolerance at the best point goes to the direct route.
+    static = _hall_model.HallStatic(kinds=(("hall", "first", 64),), free=("j_ex",), transform=(0,))
+    kept, none = _hall_model.direct_where_inexact(static, {**values, "j_ex": 0.6}, data, bands, 64)
+    moved, which = _hall_model.direct_where_inexact(static, {**values, "j_ex": 0.3}, data, bands, 64)
+    assert kept is static and none == [] and which == [0] and moved.kinds == (("hall", "first", 0),)
+    # hall_loss is evaluated wherever its caller likes: the direct route, whatever the guess would allow.
+    from jaxsot.fit import hall_loss
+
+    loss = hall_loss(data, {**values, "j_ex": 1.0})
+    assert [k[2] for k in loss.keywords["static"].kinds] == [0]
+    assert float(loss({**values, "j_ex": 0.6})) < 1e-20
