@@ -64,10 +64,8 @@ def hall_loss(data, guess=None, *, model="exact", num: int = 64):
     bands = settle_box(values, data, model, (), [], [], [], spec)  # nothing free: the bands at the guess
     dtype = jnp.result_type(float)
     sigmas = [sigma_of(d) if d.sigma_known else onp.ones(values_of(d).shape) for d in data]
-    blocks, kinds = build_blocks(data, model, num, bands, sigmas, values, dtype, "first", spec)
-    # The direct Fermi-contour route: the interpolated flux tensor is checked only at the guess, and the
-    # loss may be evaluated anywhere.
-    kinds = tuple(k[:2] + (0,) if k[0] == "hall" and isinstance(k[2], int) else k for k in kinds)
+    # The direct Fermi-contour route (no interpolation check to pay for): the loss may be evaluated anywhere.
+    blocks, kinds = build_blocks(data, model, num, bands, sigmas, values, dtype, "first", spec, polar=False)
     static = HallStatic(kinds=kinds, free=(), transform=())
     # Module-level and compiled once per shape (a closure jitted here would compile on every call).
     defaults = {n: values[n] for n in allowed if n in values}

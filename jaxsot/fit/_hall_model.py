@@ -239,8 +239,8 @@ def _bands(values, data, model, spec=None):
 
 
 class SettledBands(list):
-    """The occupied bands per data set (a list, as before), and the parameter points of the settled box (the guess
-    and the corners of the electrons' bounds) where `build_blocks` checks the interpolated flux tensor."""
+    """The occupied bands per data set (a list, as before), and the parameter points of the settled box (the guess,
+    the corners of the electrons' bounds and interior probes) where `build_blocks` checks the interpolated flux tensor."""
 
     def __init__(self, bands, points):
         super().__init__(bands)
@@ -256,7 +256,7 @@ def _corner(values, free, varied, lower, upper, corner):
 
 def polar_nodes_of(points, data, bands, model, num, spec=None):
     """Per data set: the Chebyshev node count of the interpolated flux tensor (`jaxsot._measure._polar`) whose
-    R_1w/R_2w inputs match the direct route to DEFAULT_TOLERANCE at every point (the guess and the box corners),
+    R_1w/R_2w inputs match the direct route to DEFAULT_TOLERANCE at every point (guess, box corners, interior probes),
     0 (the direct route) for FieldData, strong exchange, a general model (no rotation symmetry assumed), or when
     no count of the ladder reaches the tolerance (e.g. few rays: their own anisotropy); POLAR_ROUTE = False: 0."""
     if not POLAR_ROUTE or model != "exact" or spec is not None:
@@ -336,12 +336,13 @@ def show_point(point, names):
     return "(" + ", ".join(f"{n} = {point[n]:.4g}" for n in names) + ")"
 
 
-def build_blocks(data, model, num, bands, sigmas, values, dtype, orders="first", spec=None):
-    """The traced data of every data set (pytrees) and the static kinds (spec: a general model's `ModelSpec`)."""
+def build_blocks(data, model, num, bands, sigmas, values, dtype, orders="first", spec=None, polar=True):
+    """The traced data of every data set (pytrees) and the static kinds (spec: a general model's `ModelSpec`;
+    polar=False: the direct route, without checking the interpolated flux tensor)."""
     if spec is not None:
         return _general_blocks(data, num, bands, sigmas, values, dtype, orders, spec)
     blocks, kinds = [], []
-    nodes = polar_nodes_of(getattr(bands, "points", None) or [values], data, bands, model, num)
+    nodes = polar_nodes_of(getattr(bands, "points", None) or [values], data, bands, model, num) if polar else [0] * len(data)
     for d, b, sigma, n in zip(data, bands, sigmas, nodes):
         observed = jnp.asarray(values_of(d), dtype)
         if isinstance(d, HallData):
