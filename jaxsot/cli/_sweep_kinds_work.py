@@ -12,22 +12,11 @@ from ._model_config import model_kind
 from ._sweep_kinds import KIND_APPROXIMATIONS, KIND_STATUS, sweep_keys
 
 
-def plan_kind_sweep(config, source: str, precision: str = "float64"):
-    """Resources (from the sizes), then every point through the model's constructor checks and its
-    Fermi sea (`jaxsot.occupied_bands`, in `precision`: the precision of the compute, so a point near
-    a threshold is judged as it will be computed), before any work. Returns a `SweepPlan` whose
-    points are {parameter name: (P,)} and whose status holds `KIND_STATUS` codes; a point that cannot
-    be computed is refused ([sweep] on_invalid = "error") or given its code (on_invalid = "nan")."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as onp
-
-    import jaxsot
-
-    from .. import sweep as sweep_api
-    from ._model_config import build_model
-    from ._preflight import BASE_BYTES, SWEEP_BYTES_PER_POINT, SWEEP_BYTES_PER_VALUE, SweepPlan, check_resources, sweep_size
-    from ._sweep_store import sweep_points
+def check_kind_work(config, source: str) -> float:
+    """The sizes' check of a sweep of another kind, without JAX (before jax.distributed.initialize):
+    work with the ray route's states per point (a lower bound: `plan_kind_sweep` counts each point's
+    route) and memory against [limits]. Returns the disk bytes the chunks and sweep.nc take."""
+    from ._preflight import BASE_BYTES, SWEEP_BYTES_PER_POINT, SWEEP_BYTES_PER_VALUE, check_resources, sweep_size
 
     with named_errors(source):
         points, states, steps, stored = sweep_size(config)
@@ -41,6 +30,28 @@ def plan_kind_sweep(config, source: str, precision: str = "float64"):
             memory_text=f"{points} points x {stored} stored values",
             fix="fewer [sweep.parameters] values / num_points, a smaller [ensemble] num_phi / num_r or [time] num_steps",
         )
+    return 2.0 * points * stored * 8.0
+
+
+def plan_kind_sweep(config, source: str, precision: str = "float64"):
+    """Resources (from the sizes, `check_kind_work`), then every point through the model's constructor
+    checks and its Fermi sea (`jaxsot.occupied_bands`, in `precision`: the precision of the compute, so
+    a point near a threshold is judged as it will be computed), before any work. Returns a `SweepPlan`
+    whose points are {parameter name: (P,)} and whose status holds `KIND_STATUS` codes; a point that
+    cannot be computed is refused ([sweep] on_invalid = "error") or given its code (on_invalid = "nan")."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as onp
+
+    import jaxsot
+
+    from .. import sweep as sweep_api
+    from ._model_config import build_model
+    from ._preflight import SweepPlan
+    from ._sweep_store import sweep_points
+
+    disk = check_kind_work(config, source)
+    with named_errors(source):
         swept, shape = sweep_points(config)
         keys = sweep_keys(config.run.model)
         internal = {keys[k][0]: onp.asarray(v, onp.float64) * keys[k][3] for k, v in swept.items()}
@@ -58,7 +69,7 @@ def plan_kind_sweep(config, source: str, precision: str = "float64"):
         with jax.enable_x64(precision == "float64"):
             dtype = jnp.float64 if precision == "float64" else jnp.float32
             model = build_model(config.run.model, dtype)
-            try:  # names, finite values, theta in [0, pi] (the config's ranges already hold: a guard)
+            try:  # names, finite values, theta in [0, pi] (the config's ranges already hold: the one guard)
                 sweep_api.model_points(model, internal)
             except ValueError as error:
                 raise ConfigError(f"[sweep.parameters]: {error}") from None
@@ -69,8 +80,6 @@ def plan_kind_sweep(config, source: str, precision: str = "float64"):
             for i in range(count):
                 values = {k: float(v[i]) for k, v in internal.items()}
                 where = ", ".join(f"{k} = {swept[k][i]:g}" for k in swept)
-                if not all(math.isfinite(v) for v in values.values()):
-                    raise ConfigError(f"sweep point {i} ({where}) is not finite; allowed: finite values")
                 key = tuple(sorted(values.items()))
                 if key in seen:
                     status[i] = seen[key]
@@ -92,7 +101,7 @@ def plan_kind_sweep(config, source: str, precision: str = "float64"):
                                       f"computed: {text}; allowed: other values, or [sweep] on_invalid = \"nan\"")
         if not onp.any(status == 0):
             raise ConfigError(f"none of the {count} sweep points can be computed: {KIND_STATUS[int(status[0])]}")
-    return SweepPlan(swept, shape, internal, status, status == 0, disk=2.0 * points * stored * 8.0)
+    return SweepPlan(swept, shape, internal, status, status == 0, disk=disk)
 
 
 def _not_computed(config, count: int, times) -> dict:
