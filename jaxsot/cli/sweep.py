@@ -352,8 +352,8 @@ def main(args) -> int:
     # Several processes: jax.distributed.initialize must run before JAX's backend starts, so the
     # [model] of another kind is checked here without being built (keys, types, ranges); it is
     # built, with its own checks and every point's, once the processes have joined (below).
-    distributed = args.coordinator is not None or args.distributed_auto
-    config = parse_sweep_config(text, source, build=not distributed)
+    joined_later = args.coordinator is not None or args.distributed_auto
+    config = parse_sweep_config(text, source, build=not joined_later)
     distributed = [args.coordinator, args.num_processes, args.process_id]
     if any(v is not None for v in distributed) and not all(v is not None for v in distributed):
         raise UsageError("--coordinator, --num-processes and --process-id go together; allowed: all three or none")
@@ -374,7 +374,7 @@ def main(args) -> int:
         disk = plan.disk
     else:  # each point's checks evaluate the model in JAX: after jax.distributed.initialize when distributed
         disk = check_kind_work(config, source)
-        plan = None if distributed else plan_kind_sweep(config, source, args.precision)
+        plan = None if joined_later else plan_kind_sweep(config, source, args.precision)
     out = prepare_out(args.out, staged=False)  # a sweep folder is resumable: written in place, chunk by chunk
     if not (out / "manifest.json").is_file():
         check_disk(out, disk, "the chunks and sweep.nc")
