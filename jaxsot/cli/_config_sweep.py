@@ -232,19 +232,24 @@ def config_table(data: dict, name: str, what: str) -> dict:
     return value
 
 
-def parse_sweep_config(text: str, source: str = "config") -> SweepConfig:
+def parse_sweep_config(text: str, source: str = "config", *, build: bool = True) -> SweepConfig:
     """Parse and validate a `jaxsot sweep` TOML text. Raises ConfigError with one clear line that
-    starts with the source (file name) and names the section and key."""
+    starts with the source (file name) and names the section and key.
+
+    build: False checks every key, type and range without building the [model] of another kind (so
+    JAX's backend does not start: `jaxsot sweep --coordinator` initializes jax.distributed after this
+    parse); parse again with build=True afterwards for the model's own checks (its constructor, and
+    the parameter names of a "python:" model)."""
     with named_errors(source):
-        return _parse_sweep(text, source)
+        return _parse_sweep(text, source, build)
 
 
-def _parse_sweep(text: str, source: str) -> SweepConfig:
+def _parse_sweep(text: str, source: str, build: bool = True) -> SweepConfig:
     run_sections = [f.name for f in dataclasses.fields(RunConfig) if f.name != "output"]
     data = load_toml(text, source, run_sections + ["sweep", "output"])
     run = RunConfig(**{
         # [model] of any kind (cli._model_config); a table without kind is the Rashba ferromagnet's, as before.
-        f.name: parse_model_table(f.name, data.get(f.name, {})) if f.name == "model" else
+        f.name: parse_model_table(f.name, data.get(f.name, {}), build=build) if f.name == "model" else
         build_section(type(f.default_factory()), f.name, data.get(f.name, {}))
         for f in dataclasses.fields(RunConfig) if f.name != "output"  # a sweep's [output] is its own (below)
     })
@@ -259,7 +264,7 @@ def _parse_sweep(text: str, source: str) -> SweepConfig:
     if material == "rashba":
         axes = tuple(_axis(name, spec, options.mode) for name, spec in parameters.items())
     else:
-        axes = tuple(_axis(name, spec, options.mode, axis_field(run.model, name)) for name, spec in parameters.items())
+        axes = tuple(_axis(name, spec, options.mode, axis_field(run.model, name, build)) for name, spec in parameters.items())
     for axis in axes:
         kind = _DRIVE_ONLY.get(axis.name)
         if kind is not None and run.drive.kind != kind:

@@ -198,10 +198,14 @@ def _thaw(value):
     return [_thaw(v) for v in value] if isinstance(value, tuple) else value
 
 
-def parse_model_table(section: str, table: Any):
+def parse_model_table(section: str, table: Any, *, build: bool = True):
     """[model] table -> options: `ModelOptions` (kind "rashba" or no kind), a `KIND_SCHEMAS` dataclass,
     `TightBindingOptions` or `PythonModelOptions`; the model is built once here, so its own checks run
-    before any work. Raises ConfigError naming the key, the value and what is allowed."""
+    before any work. Raises ConfigError naming the key, the value and what is allowed.
+
+    build: False checks the keys, types and ranges only and builds nothing (no JAX array is made, so
+    JAX's backend does not start: a distributed sweep must call jax.distributed.initialize first); the
+    caller parses again with build=True once JAX may start, which runs the model's own checks."""
     if not isinstance(table, dict):
         return build_section(ModelOptions, section, table)
     kind = table.get("kind", "rashba")
@@ -218,6 +222,8 @@ def parse_model_table(section: str, table: Any):
         options = build_section(KIND_SCHEMAS[kind], section, table)
     else:
         raise ConfigError(f"[{section}] kind = {kind!r} is not allowed; allowed: {', '.join(map(repr, KINDS))} or \"python:module:Class\"")
+    if not build:
+        return options
     try:
         build_model(options, None)
     except ConfigError:

@@ -48,24 +48,30 @@ def is_kind_sweep(config) -> bool:
     return model_kind(config.run.model) != "rashba"
 
 
-def _python_keys(options) -> dict:
-    """A user's model: the numeric keys of its [model] table that are `jaxsot.parameter_names` of the model."""
+def _python_keys(options, build: bool = True) -> dict:
+    """A user's model: the numeric keys of its [model] table that are `jaxsot.parameter_names` of the
+    model (build=False: every numeric key, unchecked: the names need the model, which starts JAX)."""
+    numeric = {key: (key, "") for key, value in options.parameters if isinstance(value, (int, float))}
+    if not build:
+        return numeric
     import jaxsot
 
     from ._model_config import build_model
 
     names = set(jaxsot.parameter_names(build_model(options, None)))
-    return {key: (key, "") for key, value in options.parameters if key in names and isinstance(value, (int, float))}
+    return {key: value for key, value in numeric.items() if key in names}
 
 
-def sweep_keys(options) -> dict:
+def sweep_keys(options, build: bool = True) -> dict:
     """{config key: (parameter name, unit, config field, factor to the parameter's unit)} a sweep of
-    this [model] may vary: the model's keys, the angles of M, E_F last."""
+    this [model] may vary: the model's keys, the angles of M, E_F last. build=False (a user's model):
+    its numeric keys without building it (`parse_sweep_config(build=False)`; the parse with the
+    model built narrows them to its parameter names)."""
     kind = model_kind(options)
     # The angles' fields (ranges) are those of every shipped kind's schema.
     fields = {f.name: f for f in dataclasses.fields(KIND_SCHEMAS["ti-surface"]) if f.name in ANGLE_KEYS}
     if kind.startswith("python:"):
-        keys = _python_keys(options)
+        keys = _python_keys(options, build)
         for key in keys:  # no schema: any finite number (the model's constructor checks each point)
             field = dataclasses.field(default=0.0, metadata={"doc": f"{key} of {kind}"})
             field.name, field.type = key, float
@@ -80,9 +86,10 @@ def sweep_keys(options) -> dict:
     return out
 
 
-def axis_field(options, name: str):
-    """The config field that range-checks the axis `name`; ConfigError naming the key, the kind and the allowed keys."""
-    keys = sweep_keys(options)
+def axis_field(options, name: str, build: bool = True):
+    """The config field that range-checks the axis `name`; ConfigError naming the key, the kind and the
+    allowed keys (build: as in `sweep_keys`)."""
+    keys = sweep_keys(options, build)
     if name not in keys:
         kind = model_kind(options)
         other = " (a drive or relaxation key: swept for kind = 'rashba' only)" if SWEEPABLE.get(name, "model") != "model" else ""

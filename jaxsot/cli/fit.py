@@ -69,9 +69,15 @@ def register(commands) -> None:
                        help="vs angle of M (default), vs time after a field step, harmonic Hall field sweeps (R_1w, R_2w), "
                        "or an ST-FMR spectrum V_mix(B)")
     synth.add_argument("--columns", help="comma-separated observables (default steady: rho_ratio,T_DL_x,T_DL_y,T_FL_z; transient: T_DL_y,T_FL_z)")
-    synth.add_argument("--alpha", type=float, default=DEFAULT_GUESS["alpha"], help="Rashba coupling [eV nm] (default 0.05)")
-    synth.add_argument("--j-ex", type=float, default=DEFAULT_GUESS["j_ex"], help="exchange J [eV] (default 1)")
-    synth.add_argument("--mass-ratio", type=float, default=DEFAULT_GUESS["mass_ratio"], help="m*/m_e (default 1)")
+    # The Rashba values of the default model; with a [model] table (--config, or another --model-kind)
+    # the table holds the values, and these flags are refused naming its key (never silently ignored).
+    model_flag = " (not with a [model] table: edit its {} instead)"
+    synth.add_argument("--alpha", type=float, default=DEFAULT_GUESS["alpha"], action=_ModelFlag,
+                       help="Rashba coupling [eV nm] (default 0.05)" + model_flag.format("alpha_eV_nm"))
+    synth.add_argument("--j-ex", type=float, default=DEFAULT_GUESS["j_ex"], action=_ModelFlag,
+                       help="exchange J [eV] (default 1)" + model_flag.format("j_ex_eV"))
+    synth.add_argument("--mass-ratio", type=float, default=DEFAULT_GUESS["mass_ratio"], action=_ModelFlag,
+                       help="m*/m_e (default 1)" + model_flag.format("mass_ratio"))
     synth.add_argument("--tau", type=float, default=DEFAULT_GUESS["tau"], help="relaxation time [fs] (default 10)")
     synth.add_argument("--fermi-energy", type=float, default=1.5, help="E_F [eV] (default 1.5)")
     synth.add_argument("--points", type=int, default=200, help="rows (default 200)")
@@ -90,6 +96,44 @@ def register(commands) -> None:
     from ._fit_hall import register_options
 
     register_options(fit, synth)  # harmonic Hall data and synthesis
+
+
+class _ModelFlag(argparse.Action):
+    """Stores the number and records that the flag was given (args.model_flags: option -> value)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.model_flags = {**getattr(namespace, "model_flags", {}), option_string: values}
+
+
+MODEL_FLAG_KEYS = {"--alpha": "alpha_eV_nm", "--j-ex": "j_ex_eV", "--mass-ratio": "mass_ratio"}
+"""The synth flags of the Rashba model's values and the [model] key that holds each."""
+
+
+def refuse_model_flags(args, kind: str, options, source: str) -> None:
+    """One line when --alpha / --j-ex / --mass-ratio are given with a [model] table (a --config file, or
+    another --model-kind at its defaults): the table's values are the model's, so the flag would be
+    ignored; the line names the flag and the [model] key to edit (or the kind's keys when it has none)."""
+    given = getattr(args, "model_flags", {})
+    if options is None or not given:
+        return
+    from ._sweep_kinds import KIND_KEYS
+
+    option, value = next(iter(given.items()))
+    key = MODEL_FLAG_KEYS[option]
+    if kind == "rashba":
+        keys = list(MODEL_FLAG_KEYS.values())
+    elif kind.startswith("python:"):
+        keys = [name for name, _ in options.parameters]
+    else:
+        keys = list(KIND_KEYS[kind])
+    where = "that [model] table" if source.endswith("[model]") else "the [model] table of a --config file"
+    if key in keys:
+        allowed = f"{key} in {where} (and no {option})"
+    else:
+        allowed = f"[model] kind = {kind!r} has no {key}; its keys: {', '.join(keys)}, in {where} (and no {option})"
+    raise UsageError(f"{option} {value:g} with [model] kind = {kind!r} ({source}): the [model] table gives the model's values, "
+                     f"so {option} would not be used; allowed: {allowed}")
 
 
 def _kind_options(parser, what: str) -> None:
@@ -175,12 +219,13 @@ def main(args) -> int:
 
 def _synth(args) -> int:
     kind, model_options, kind_source = resolve_model(args)
+    if args.kind == "st-fmr":
+        refuse_kind_for(kind, kind_source, args.kind)
+    refuse_model_flags(args, kind, model_options, kind_source)
     if args.kind == "harmonic-hall":  # any kind: its [model] values (--model-kind defaults or --config) are the truth
         from ._fit_hall import run_synth_hall
 
         return run_synth_hall(args, kind, model_options)
-    if args.kind == "st-fmr":
-        refuse_kind_for(kind, kind_source, args.kind)
     if args.kind == "st-fmr":
         from ._stfmr import run_synth_st_fmr
 
@@ -217,7 +262,7 @@ def _synth(args) -> int:
         import jaxsot
 
         truth = {**{k: float(v) for k, v in jaxsot.model_parameters(model).items()}, "tau": args.tau}
-    elif model_options is not None:  # a Rashba [model] table: its values are the truth (--alpha etc. are not used)
+    elif model_options is not None:  # a Rashba [model] table: its values are the truth (--alpha etc. refused above)
         params = {"alpha": model_options.alpha_eV_nm, "j_ex": model_options.j_ex_eV, "mass_ratio": model_options.mass_ratio, "tau": args.tau}
         truth = dict(params)
     efield = args.efield * 1e-9

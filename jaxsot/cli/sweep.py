@@ -16,7 +16,7 @@ from ._progress import Status, say
 from ._config import DEFAULT_SWEEP_TOML, parse_sweep_config
 from ._preflight import SweepPlan, check_disk, plan_sweep
 from ._sweep_kinds import KIND_CHUNK_POINTS, KIND_STATUS, describe, is_kind_sweep
-from ._sweep_kinds_work import compute_kind_chunk, plan_kind_sweep
+from ._sweep_kinds_work import check_kind_work, compute_kind_chunk, plan_kind_sweep
 
 
 # ------------------------------------------------------------------------------------------------
@@ -349,7 +349,11 @@ def main(args) -> int:
     # backend, and the cores must be devices by then (the same device policy as `jaxsot run`).
     use_cpu_cores_as_devices()
     text, source = read_config_text(args.config, DEFAULT_SWEEP_TOML)
-    config = parse_sweep_config(text, source)
+    # Several processes: jax.distributed.initialize must run before JAX's backend starts, so the
+    # [model] of another kind is checked here without being built (keys, types, ranges); it is
+    # built, with its own checks and every point's, once the processes have joined (below).
+    joined_later = args.coordinator is not None or args.distributed_auto
+    config = parse_sweep_config(text, source, build=not joined_later)
     distributed = [args.coordinator, args.num_processes, args.process_id]
     if any(v is not None for v in distributed) and not all(v is not None for v in distributed):
         raise UsageError("--coordinator, --num-processes and --process-id go together; allowed: all three or none")
@@ -357,15 +361,6 @@ def main(args) -> int:
         raise UsageError(f"--num-processes = {args.num_processes} is out of range; allowed: [1, 65536]")
     if args.num_processes is not None and not 0 <= args.process_id < args.num_processes:
         raise UsageError(f"--process-id = {args.process_id} is out of range; allowed: [0, {args.num_processes - 1}]")
-    if is_kind_sweep(config) and (args.coordinator is not None or args.distributed_auto):
-        from ._model_config import model_kind
-
-        raise UsageError(
-            f"--coordinator / --distributed-auto with [model] kind = {model_kind(config.run.model)!r}: a sweep of another kind "
-            "runs in one process (its model is built when the configuration is read, which starts JAX before "
-            "jax.distributed.initialize could run); allowed: no --coordinator / --distributed-auto (each point then runs "
-            "over all of this machine's devices)"
-        )
     # Before JAX starts: every point's values and Fermi sea, work and memory, --out, its lock and
     # a stored sweep's identity.
     if not 1.0 <= args.coordinator_timeout <= 86400.0:
@@ -374,12 +369,17 @@ def main(args) -> int:
         host, colon, port = args.coordinator.rpartition(":")
         if not colon or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536 or host.count(":") > 0 and not host.startswith("["):
             raise UsageError(f"--coordinator {args.coordinator!r} is not host:port; allowed: e.g. 10.0.0.1:1234 or [::1]:1234")
-    plan = plan_kind_sweep(config, source, args.precision) if is_kind_sweep(config) else plan_sweep(config, source)
+    if not is_kind_sweep(config):
+        plan = plan_sweep(config, source)
+        disk = plan.disk
+    else:  # each point's checks evaluate the model in JAX: after jax.distributed.initialize when distributed
+        disk = check_kind_work(config, source)
+        plan = None if joined_later else plan_kind_sweep(config, source, args.precision)
     out = prepare_out(args.out, staged=False)  # a sweep folder is resumable: written in place, chunk by chunk
     if not (out / "manifest.json").is_file():
-        check_disk(out, plan.disk, "the chunks and sweep.nc")
+        check_disk(out, disk, "the chunks and sweep.nc")
         check_new_sweep_folder(out, args.config)
-    check_file_size_limit(plan.disk / 2.0, "sweep.nc", out / "sweep.nc")
+    check_file_size_limit(disk / 2.0, "sweep.nc", out / "sweep.nc")
     check_sweep_targets(out)
     with contextlib.ExitStack() as stack:
         rank = args.process_id if args.process_id is not None else (None if args.distributed_auto else 0)
@@ -404,6 +404,9 @@ def main(args) -> int:
             jax.distributed.initialize(initialization_timeout=math.ceil(args.coordinator_timeout))
             stack.enter_context(hold_lock(out, _lock_name(jax.process_index())))
         set_precision(args.precision)
+        if plan is None:  # another kind, several processes: build the model now (its checks), then check every point
+            config = parse_sweep_config(text, source)
+            plan = plan_kind_sweep(config, source, args.precision)
 
         import jaxsot
 

@@ -100,11 +100,11 @@ def test_round_trip_synth_then_fit_of_the_ti_surface(tmp_path, capsys):
 
 
 def test_synth_of_the_rashba_ferromagnet_takes_a_config_model_table(tmp_path):
-    """A Rashba [model] table of --config gives the truth (--alpha, --j-ex, --mass-ratio are not used)."""
+    """A Rashba [model] table of --config gives the truth (with it, --alpha etc. are refused: tests/cli/test_synth_model_flags.py)."""
     config = tmp_path / "r.toml"
     config.write_text("[model]\nalpha_eV_nm = 0.04\nj_ex_eV = 0.9\n")
     path = tmp_path / "r.csv"
-    assert main(["synth", str(path), "--kind", "harmonic-hall", "--config", str(config), "--alpha", "0.07",
+    assert main(["synth", str(path), "--kind", "harmonic-hall", "--config", str(config),
                  "--model", "strong_exchange", "--angles", "4", "--fields", "0.1"]) == 0
     truth = next(line for line in path.read_text().splitlines() if line.startswith("# truth"))
     assert "alpha = 0.04 eV nm" in truth and "j_ex = 0.9 eV" in truth and "mass_ratio = 1," in truth

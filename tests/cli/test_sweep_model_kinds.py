@@ -340,13 +340,3 @@ def test_a_fresh_process_splits_the_cores_into_devices_before_the_model_is_built
     info = json.loads((tmp_path / "out" / "run.json").read_text())
     assert len(info["devices"]) == max(1, min(os.cpu_count() or 1, 16)), info["devices"]
     assert info["precision"] == "float64"
-
-
-def test_a_distributed_sweep_of_another_kind_is_refused_naming_the_options(run_cli, tmp_path):
-    (tmp_path / "ti.toml").write_text(TI)
-    done = run_cli("sweep", "ti.toml", "--out", "o", "--coordinator", "127.0.0.1:23456", "--num-processes", "1",
-                   "--process-id", "0", cwd=tmp_path)
-    lines = done.stderr.strip().splitlines()
-    assert done.returncode == 2 and len(lines) == 1, done.stderr
-    assert "--coordinator / --distributed-auto with [model] kind = 'ti-surface'" in lines[0] and "allowed: no --coordinator" in lines[0]
-    assert not (tmp_path / "o").exists()
