@@ -72,7 +72,8 @@ def refuse_kind_for(kind: str, source: str, data_kind: str) -> None:
     if kind != "rashba":
         raise UsageError(f"{data_kind} data with [model] kind = {kind!r} ({source}): {ST_FMR_KIND_REFUSAL}")
     if source.endswith("[model]"):
-        raise UsageError(f"--config with {data_kind} data: its fit takes the Rashba values from --guess; allowed: --guess (no --config)")
+        raise UsageError(f"--config with {data_kind} data: these take the Rashba model's values from the command line "
+                         "(--guess for a fit, --alpha/--j-ex/--mass-ratio for synth); allowed: no --config")
 
 
 def fit_names(kind: str, model) -> tuple:

@@ -167,7 +167,7 @@ def check_route_work(config, model, dtype, keys: list, distinct: dict) -> None:
     check_resources(
         work=ray_work + float(mesh_states) * steps, memory=0.0, max_state_steps=limit, max_memory_gb=0.0,
         work_text=(f"{len(keys)} points to compute: {len(keys) - len(on_mesh)} ray-route points x {rays} states + {len(on_mesh)} mesh-route points "
-                   f"x ~{mesh_states / len(on_mesh):.0f} states (the mesh route's nodes, counted on {len(counted)} of them) "
+                   f"x ~{mesh_states / len(on_mesh):.0f} states (the mesh route's nodes, counted on {len(counted)} of them, the others estimated by the largest) "
                    f"x [time] num_steps = {steps}"),
         memory_text="", fix="fewer [sweep.parameters] values / num_points (mesh-route points: lattice models, and seas the rays "
         "cannot describe) or [time] num_steps",

@@ -401,7 +401,14 @@ def main(args) -> int:
                     "allowed: start every process with the same --coordinator, or a longer --coordinator-timeout"
                 ) from None
         elif args.distributed_auto:
-            jax.distributed.initialize(initialization_timeout=math.ceil(args.coordinator_timeout))
+            try:
+                jax.distributed.initialize(initialization_timeout=math.ceil(args.coordinator_timeout))
+            except Exception as error:  # noqa: BLE001 - no cluster detected, or a process could not join
+                raise UsageError(
+                    f"--distributed-auto: jax.distributed.initialize() found no cluster to join or could not join it "
+                    f"({str(error).splitlines()[0][:160] if str(error) else type(error).__name__}); allowed: run under a "
+                    "cluster JAX detects (SLURM, Open MPI, ...), or --coordinator/--num-processes/--process-id"
+                ) from None
             stack.enter_context(hold_lock(out, _lock_name(jax.process_index())))
         set_precision(args.precision)
         if plan is None:  # another kind, several processes: build the model now (its checks), then check every point
