@@ -12,7 +12,7 @@ import time
 
 import jax.numpy as jnp
 
-from ._optimize import _start_batched, _start_single, _steps_batched, _steps_single, residuals_and_jacobian
+from ._optimize import optimizer_programs, residuals_and_jacobian
 
 
 def compile_ahead(u0, data, static, batched, progress) -> None:
@@ -26,7 +26,7 @@ def compile_ahead(u0, data, static, batched, progress) -> None:
         progress: callable(text) given the lines.
     """
     static = dataclasses.replace(static, report_every=0)
-    start, steps = (_start_batched, _steps_batched) if batched else (_start_single, _steps_single)
+    start, steps = optimizer_programs(batched)
     what = "the forward model, its gradient and the optimizer"
     progress(f"compiling {what} ...")
     began = time.perf_counter()
