@@ -325,7 +325,7 @@ def _fit(args) -> int:
     model = electron_model(kind, model_options, jnp.float64)
     # None: the Rashba ferromagnet of the fit's own guesses (the default path, as before --model-kind)
     forward = {"model": args.model} if model is None else {"model": model, "method": args.model}
-    say("  compiling the forward model and its gradient, then optimizing (loss per restart):")
+    say("  fitting: the compilations, then the loss per restart:")
     sys.stdout.flush()
     # A line when each compilation starts and ends; on a terminal a status line counts the seconds between.
     with warnings.catch_warnings(record=True) as caught, Status("fitting", lines=False) as status:
