@@ -15,7 +15,7 @@ from ._common import UsageError, parse_pairs, check_output_file, prepare_out, ru
 from ._config import ALPHA_MIN, J_EX_MIN, MASS_RATIO_MAX, MASS_RATIO_MIN, MAX_STATE_STEPS, TAU_MIN
 from ._fit_kinds import electron_model, fit_names, free_help, parse_kind_pairs, refuse_kind_for, resolve_model
 from ._fit_report import print_fit_report
-from ._progress import say
+from ._progress import Status, say
 from ._preflight import MAX_DATA_ROWS, check_fit_size, check_synth_size
 
 
@@ -370,13 +370,15 @@ def _fit(args) -> int:
     model = electron_model(kind, model_options, jnp.float64)
     # None: the Rashba ferromagnet of the fit's own guesses (the default path, as before --model-kind)
     forward = {"model": args.model} if model is None else {"model": model, "method": args.model}
-    say("  compiling the forward model and its gradient, then optimizing (loss per restart):")
+    say("  fitting: the compilations, then the loss per restart:")
     sys.stdout.flush()
-    with warnings.catch_warnings(record=True) as caught:
+    # A line when each compilation starts and ends; on a terminal a status line counts the seconds between.
+    with warnings.catch_warnings(record=True) as caught, Status("fitting", lines=False) as status:
         warnings.simplefilter("always", FitWarning)
         result = fit(
             curves, fermi_energy, free=free, guess=guess, bounds=bounds, **forward, optimizer=args.optimizer,
             restarts=args.restarts, max_steps=args.max_steps, seed=args.seed, num=args.num, report_every=args.report_every,
+            progress=lambda text: status.say(f"  {text}"),
         )
     elapsed = time.perf_counter() - started
     print_fit_report(result, caught)

@@ -72,6 +72,7 @@ from ._forward import (
     split_model_method,
 )
 from ._identify import analyze
+from ._fit_compile import compile_ahead, compile_ahead_jacobian
 from ._optimize import Static, is_log_scale, make_box, physical_batch, residuals_and_jacobian, run_batched, run_single, to_unconstrained, transform_kind
 
 _NOISE_ROUNDS = 6  # refits with the re-estimated noise (unknown sigma), at most
@@ -98,6 +99,7 @@ def fit(
     rcond: float = 1e-9,
     max_relative_error: float = 0.5,
     report_every: int = 0,
+    progress=None,
 ) -> FitResult:
     """Fit model parameters to one or several curves by autodiff gradients (module docstring).
 
@@ -135,6 +137,9 @@ def fit(
         rcond: identifiability threshold on the Gauss-Newton eigenvalues (`analyze`).
         max_relative_error: a direction is determined below this relative error (`analyze`).
         report_every: print each restart's loss every so many iterations (0: quiet).
+        progress: None, or a callable(text) given one line when each compilation starts and ends (the
+            optimizer's program, then the Jacobian of the standard errors), so a caller is not left
+            without news while XLA compiles.
 
     Returns:
         A `FitResult` (values and standard errors by name, determined combinations). Warns
@@ -270,6 +275,8 @@ def fit(
     ]
     u0 = jnp.asarray(onp.stack(starts), dtype)
     data = data_with(sigmas)
+    if progress is not None:
+        compile_ahead(u0 if batched else u0[0], data, static, batched, progress)
     if batched:
         u, losses, steps, status, trace = run_batched(u0, data, static)
     else:
@@ -323,6 +330,8 @@ def fit(
         if change >= 1e-3:
             notes.append((FitWarning, f"the noise estimate still changed by {change:.2g} after {_NOISE_ROUNDS} refits"))
     x_best = onp.asarray(physical_batch(u_best[None, :], box, static))[0]
+    if progress is not None:
+        compile_ahead_jacobian(jnp.asarray(x_best, dtype), data, static, progress)
     residual, jacobian = residuals_and_jacobian(jnp.asarray(x_best, dtype), data, static)
     residual, jacobian = onp.asarray(residual), onp.asarray(jacobian)
     chi2, dof, reduced = fit_statistics(residual, len(free))

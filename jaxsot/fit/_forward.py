@@ -12,14 +12,14 @@ from .._bands._arrays import accelerating_force
 from .._core._checks import check_count, check_finite, check_range
 from .._core._model import RashbaFerromagnet, TwoBandModel, with_magnetization
 from .._core._params import model_parameters, parameter_names, replace_parameters
-from .._ensemble._transport import band_fluxes, line_response
-from .._fermi._mesh import MeshOptions, mesh_nodes
+from .._ensemble._transport import band_fluxes
 from .._fermi._route import choose_route
 from .._ensemble._strong import strong_exchange_amr, strong_exchange_response
 from .._ensemble._fluxes import contour_fluxes
 from .._fermi._circular import circular_densities
 from .._fermi._contour import occupied_bands
 from ..constants import CARRIER_CHARGE, HBAR
+from ._mesh_flux import mesh_fluxes
 from ._curves import Curve, MIN_POINTS, MODELS, PARAMETERS, REFERENCE_M, TORQUE_COLUMNS, unit_directions
 
 
@@ -344,10 +344,8 @@ def general_response(model, fermi_energy, bands, num, route):
         signs = jnp.asarray([float(s) for s in bands], dtype)
         fluxes = jax.vmap(lambda s: band_fluxes(model, fermi_energy, s, num))(signs)
         return jnp.sum(fluxes.spin, 0), CARRIER_CHARGE**2 * jnp.sum(fluxes.conductance, 0)
-    _, contour, densities, extras, _ = mesh_nodes(model, fermi_energy, bands, MeshOptions(), checked=False)
-    zero = jnp.zeros(2, dtype)
-    columns = [line_response(model, contour, extras, densities, jnp.eye(2, dtype=dtype)[j], zero) for j in range(2)]
-    return jnp.stack([c["spin_shift"] for c in columns], -1), columns[0]["conductivity_per_tau"]
+    # The mesh's own derivative is not traced: `mesh_fluxes` differentiates by the transport theorem.
+    return mesh_fluxes(model, fermi_energy, bands)
 
 
 def predict_general(params, specs, arrays_list, fermi_energy, bands, num, spec: ModelSpec):

@@ -447,3 +447,8 @@ def make_loss(curves, fermi_energy, reference: dict, *, model: str = "exact", nu
 def _mean_square_loss(params, *, data, fermi_energy, static):
     r = curve_residuals(params, data, fermi_energy, static)
     return 0.5 * jnp.mean(r * r)
+
+
+def optimizer_programs(batched: bool) -> tuple:
+    """The jitted (start, steps) functions that `run_batched` calls, for compiling them ahead (`_fit_compile`)."""
+    return (_start_batched, _steps_batched) if batched else (_start_single, _steps_single)

@@ -114,3 +114,20 @@ def test_synth_model_kind_writes_the_models_torques(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["synth", str(tmp_path / "x.csv"), "--model-kind", "ti-surface", "--model", "strong_exchange"])
     assert "closed form of the Rashba ferromagnet; [model] kind 'ti-surface' (--model-kind ti-surface) has none" in capsys.readouterr().err
+
+
+def test_paper_unit_fit_says_when_each_compilation_ends(tmp_path, capsys):
+    """The compilations are announced and closed by lines of their own (no silent wait after "compiling ...")."""
+    data = tmp_path / "d.csv"
+    assert main(["synth", str(data), "--points", "8", "--model", "strong_exchange"]) == 0
+    assert main(["fit", str(data), "--out", str(tmp_path / "o"), "--model", "strong_exchange", "--restarts", "1",
+                 "--max-steps", "30", "--report-every", "0", "--no-plot"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    starts = ("  compiling the forward model, its gradient and the optimizer ...",
+              "  compiled the forward model, its gradient and the optimizer in ",
+              "  compiling the Jacobian of the standard errors ...", "  compiled the Jacobian in ")
+    where = [next(i for i, line in enumerate(lines) if line.startswith(start)) for start in starts]
+    assert where == sorted(where) and len(set(where)) == 4
+    assert lines[where[1]].endswith(" s; optimizing") and lines[where[3]].endswith(" s")
+    report = next(i for i, line in enumerate(lines) if "reduced chi^2" in line)
+    assert where[3] < report

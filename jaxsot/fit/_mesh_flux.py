@@ -1,0 +1,113 @@
+"""The fit's Fermi-line fluxes on the mesh route, with a derivative that does not differentiate the mesh.
+
+The mesh route (`jaxsot._fermi._mesh`) refines triangles level by level (nonzero selections, a scan
+of extra levels with a cond); differentiating that program (reverse mode for L-BFGS, forward mode
+for the Gauss-Newton Jacobian) made a program 5-6 times the forward's size, and a paper-unit fit
+of a TI surface spent minutes compiling it (docs: Benchmarks). Here the derivative of each flux is
+the transport theorem of a contour integral, evaluated on the same line nodes:
+
+    F_j(p) = oint_{eps_s(k, p) = E_F} f(k, p) n_j dl,
+    dF_j = oint [ (df/dp dp) n_j + (d_j f) v_n ] dl,   v_n = -(d eps_s/dp dp - dE_F)/|grad eps_s|,
+
+(the contour moves along its normal by v_n; the flux through the thin strip between the old and the
+new contour is the divergence theorem's d_j f v_n, and f need not be smooth inside the sea, e.g. at
+a band touching). f = <sigma>_s gives A (3, 2), f = d_i eps_s gives sigma/tau (2, 2). The mesh
+itself is computed once, without derivatives; the tangent is a sum over its line nodes of
+pointwise derivatives (jvp in the model, gradients in k), linear in the tangents, so reverse mode
+and jacfwd both work. The bands run through one vmap of `mesh_band` (one copy of the mesh program).
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from .._bands._kernels import energy, spin
+from .._fermi._mesh import MeshOptions, mesh_band
+from ..constants import AREA_MEASURE, CARRIER_CHARGE, HBAR
+
+
+def _line_nodes(model, fermi_energy, bands):
+    """Line nodes k (M, 2), normal*dl (M, 2), band sign (M,), dl (M,), |grad eps| (M,) of every band in `bands`."""
+    mesh = MeshOptions()
+    budget = mesh.resolved_budget()
+    dtype = jnp.result_type(fermi_energy, model.dtype)
+    signs = jnp.asarray([float(s) for s in bands], dtype)
+
+    def one(s):
+        band = mesh_band(model, fermi_energy, s, mesh.cells, mesh.levels, budget, mesh.extra_levels)
+        return band.line_k, band.line_normal_dl, band.line_dl, band.line_gradient
+
+    k, normal_dl, dl, gradient = jax.vmap(one)(signs)
+    sign = jnp.broadcast_to(signs[:, None], dl.shape)
+    return k.reshape(-1, 2), normal_dl.reshape(-1, 2), sign.reshape(-1), dl.reshape(-1), gradient.reshape(-1)
+
+
+def _fluxes(model, nodes):
+    """(A (3, 2) [1/nm], sigma/tau (2, 2)) as sums over line nodes (as `line_response`)."""
+    k, normal_dl, sign, dl, gradient = nodes
+    safe_dl = jnp.where(dl > 0, dl, 1.0)
+    spins = jnp.stack(jax.vmap(lambda kx, ky, s: spin(model, kx, ky, s))(k[:, 0], k[:, 1], sign), -1)
+    flux = spins.T @ (normal_dl * AREA_MEASURE)
+    conductance = jnp.einsum("n,ni,nj->ij", gradient / safe_dl * AREA_MEASURE, normal_dl, normal_dl) / HBAR**2
+    return flux, CARRIER_CHARGE**2 * conductance
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def mesh_fluxes(model, fermi_energy, bands):
+    """(A (3, 2) [1/nm], sigma/tau (2, 2)) of the T = 0 sea of `bands` on the mesh route (module docstring).
+
+    Args:
+        model: any `TwoBandModel` at its M (its leaves may carry tangents).
+        fermi_energy: E_F [eV], scalar (may carry a tangent).
+        bands: static tuple of occupied band signs.
+
+    Returns:
+        (A, sigma/tau): spin flux (3, 2) [1/nm] and conductivity per tau (2, 2) [e^2/(eV fs^2)].
+    """
+    return _fluxes(model, _line_nodes(model, fermi_energy, bands))
+
+
+def _point(model, kx, ky, s):
+    """(spin (3,), d_k spin (3, 2), eps, grad eps (2,), Hessian of eps (2, 2)) at one line node."""
+    def spin_of(q):
+        return jnp.stack(spin(model, q[0], q[1], s))
+
+    def eps_of(q):
+        return energy(model, q[0], q[1], s)
+
+    q = jnp.stack([kx, ky])
+    return spin_of(q), jax.jacfwd(spin_of)(q), jax.grad(eps_of)(q), jax.hessian(eps_of)(q)
+
+
+@mesh_fluxes.defjvp
+def _mesh_fluxes_jvp(bands, primals, tangents):
+    model, fermi_energy = primals
+    model_dot, energy_dot = tangents
+    nodes = jax.lax.stop_gradient(_line_nodes(model, fermi_energy, bands))
+    out = _fluxes(model, nodes)
+    k, normal_dl, sign, dl, _ = nodes
+
+    def moved(kx, ky, s):
+        # d spin/dp dp, d eps/dp dp and d(grad eps)/dp dp at a fixed k: jvp in the model's leaves.
+        def fields(m):
+            q = jnp.stack([kx, ky])
+            return jnp.stack(spin(m, kx, ky, s)), energy(m, kx, ky, s), jax.grad(lambda r: energy(m, r[0], r[1], s))(q)
+
+        return jax.jvp(fields, (model,), (model_dot,))[1]
+
+    _, dspin, grad, hessian = jax.vmap(lambda kx, ky, s: _point(model, kx, ky, s))(k[:, 0], k[:, 1], sign)
+    spin_dot, eps_dot, grad_dot = jax.vmap(moved)(k[:, 0], k[:, 1], sign)
+    # Nodes of uncut triangles have dl = 0 (and zero normal*dl): no contribution, even where a
+    # derivative there is not finite (a padded node at a band touching).
+    cut = dl > 0
+
+    def keep(x):
+        return jnp.where(cut.reshape((-1,) + (1,) * (x.ndim - 1)), x, 0.0)
+
+    dspin, grad, hessian, spin_dot, eps_dot, grad_dot = map(keep, (dspin, grad, hessian, spin_dot, eps_dot, grad_dot))
+    norm = jnp.sqrt(jnp.sum(grad * grad, -1))
+    speed = jnp.where(cut, -(eps_dot - energy_dot) / jnp.where(norm > 0, norm, 1.0), 0.0) * dl
+    flux_dot = (spin_dot.T @ normal_dl + jnp.einsum("nij,n->ij", dspin, speed)) * AREA_MEASURE
+    conductance_dot = (grad_dot.T @ normal_dl + jnp.einsum("nij,n->ij", hessian, speed)) * AREA_MEASURE / HBAR**2
+    return out, (flux_dot, CARRIER_CHARGE**2 * conductance_dot)
