@@ -36,7 +36,7 @@ import numpy as onp
 from ..constants import AREA_MEASURE
 from ._guard import guard
 from ._rays import outer_radius
-from ._mesh_cut import CUT_SHARE
+from . import _mesh_cut
 from ._mesh_cut import band, cut_capacity, edge_crossed_twice, evaluate, gathered_cut
 from ._triangle_rules import area, longest_edge, triangle_nodes, whole_nodes
 
@@ -394,7 +394,7 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
             outputs,
             cut_overflow,
             "jaxsot mesh route: more triangles are cut by the Fermi line than the cut-triangle buffer holds "
-            f"(a share {CUT_SHARE:g} of the finest level's padded triangles, 4 x mesh.budget of the level above); "
+            f"(a share {_mesh_cut.CUT_SHARE:g} of the finest level's padded triangles, 4 x mesh.budget of the level above); "
             "allowed: a larger jaxsot.MeshOptions(budget=...) or call on concrete inputs (the budget then grows "
             "automatically)",
         )
