@@ -17,7 +17,9 @@ open Fermi lines crossing the zone boundary, Dirac points inside the sea) is int
   between the two edge roots (found on the cubic Hermite interpolant of eps along the edge, from
   the vertex values and gradients: O(h^4) roots), each piece integrated by the Radon rule, plus the
   parabolic segment between the chord and the Fermi line, (2/3) chord * sagitta, with the sagitta
-  from one Newton step at the chord midpoint and its node at the segment's centroid (2/5 sagitta).
+  from one Newton step at the chord midpoint and its node at the segment's centroid (2/5 sagitta);
+  at the finest main level only the cut triangles take that rule, gathered into a fixed buffer
+  (`_mesh_cut`, a share CUT_SHARE of the padded triangles; an overflow is refused, never dropped).
 
 The sea error is O(h^4) in the finest cut-triangle size h, and the cost grows like 1/h (only the
 triangles along the line are refined). Fermi-line integrals use three Gauss points on each parabolic
