@@ -248,7 +248,8 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         )
         return out, refine
 
-    out, refine = finest(p, data, valid, extra > 0, cut_capacity(p.shape[0]))
+    # Without main levels the finest level is the coarse grid, whose size no budget sets: no buffer.
+    out, refine = finest(p, data, valid, extra > 0, cut_capacity(p.shape[0]) if levels > 0 else None)
     parts = [out]
     if extra > 0:
         cap = budget[levels]

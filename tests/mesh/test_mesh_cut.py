@@ -72,3 +72,14 @@ def test_cut_buffer_overflow_is_never_a_silent_wrong_number(lattice, monkeypatch
     assert used.resolved_budget()[0] >= 4 * MESH.resolved_budget()[0]
     assert not bool(out[4]["cut_overflow"])
     np.testing.assert_allclose(np.asarray(out[2]), expected, rtol=1e-12, atol=0)
+
+
+def test_without_main_levels_the_coarse_grid_takes_no_buffer(lattice):
+    # levels = 0: the finest level is the coarse grid, which no budget sizes (doubling the budget
+    # could never make a buffer fit): every triangle takes the cut-triangle rule, as before the buffer.
+    band = jax.jit(_mesh.mesh_band, static_argnums=(2, 3, 4, 5, 6))(lattice, jnp.asarray(-1.2), -1.0, 4, 0, (), 0)
+    assert int(band.cut) > _mesh_cut.cut_capacity(2 * 4 * 4)  # a buffer of the usual share would overflow
+    assert not bool(band.cut_overflow)
+    *out, used = _mesh.concrete_mesh_nodes(lattice, jnp.asarray(-1.2), (-1, 1), _mesh.MeshOptions(4, 0, extra_levels=0))
+    assert used.resolved_budget() == ()
+    assert float(out[2][0]) == pytest.approx(lattice_density(-1.2, -1), rel=2e-3)
