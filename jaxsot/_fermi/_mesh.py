@@ -17,7 +17,9 @@ open Fermi lines crossing the zone boundary, Dirac points inside the sea) is int
   between the two edge roots (found on the cubic Hermite interpolant of eps along the edge, from
   the vertex values and gradients: O(h^4) roots), each piece integrated by the Radon rule, plus the
   parabolic segment between the chord and the Fermi line, (2/3) chord * sagitta, with the sagitta
-  from one Newton step at the chord midpoint and its node at the segment's centroid (2/5 sagitta).
+  from one Newton step at the chord midpoint and its node at the segment's centroid (2/5 sagitta);
+  at the finest main level only the cut triangles take that rule, gathered into a fixed buffer
+  (`_mesh_cut`, a share CUT_SHARE of the padded triangles; an overflow is refused, never dropped).
 
 The sea error is O(h^4) in the finest cut-triangle size h, and the cost grows like 1/h (only the
 triangles along the line are refined). Fermi-line integrals use three Gauss points on each parabolic
@@ -36,7 +38,9 @@ import numpy as onp
 from ..constants import AREA_MEASURE
 from ._guard import guard
 from ._rays import outer_radius
-from ._triangle_rules import GAUSS3_T, GAUSS3_W, area, hermite_root, longest_edge, safe_norm, triangle_nodes, whole_nodes
+from . import _mesh_cut
+from ._mesh_cut import band, cut_capacity, edge_crossed_twice, evaluate, gathered_cut
+from ._triangle_rules import area, longest_edge, triangle_nodes, whole_nodes
 
 NEAR_FACTOR = 0.6
 """A triangle is refined when |eps_i - E_F| <= NEAR_FACTOR |grad eps_i| D at a vertex (D its longest
@@ -62,9 +66,6 @@ DEFAULT_EXTRA_LEVELS = 8
 """Further refinement levels only where the line is not yet resolved (see SAGITTA_RATIO), near band
 touchings and near extrema or saddles of the band at the Fermi level (small pockets, van Hove points)."""
 
-SAGITTA_RATIO = 0.003
-"""A cut triangle whose sagitta exceeds this fraction of its chord (a pocket or a bend spanning few
-triangles) is refined further, within the extra levels."""
 
 class MeshBand(NamedTuple):
     """The mesh quadrature of one band's T = 0 sea and Fermi line (static shapes, zero weights padded).
@@ -74,7 +75,8 @@ class MeshBand(NamedTuple):
     line_gradient (M,) |grad eps| [eV nm]; overflow: a refinement budget was exceeded (bool);
     unbounded: a continuum sea reaches the box edge (bool); min_splitting: smallest Omega [eV] on
     the mesh vertices; cut: number of triangles cut by the Fermi line at the finest level; refined:
-    (levels,) numbers of triangles flagged for refinement at each level.
+    (levels,) numbers of triangles flagged for refinement at each level; cut_overflow: more cut
+    triangles than the buffer of a level holds (`_mesh_cut.CUT_SHARE`; the cut weights are then NaN).
     """
 
     sea_k: jax.Array
@@ -88,6 +90,7 @@ class MeshBand(NamedTuple):
     min_splitting: jax.Array
     cut: jax.Array
     refined: jax.Array
+    cut_overflow: jax.Array
 
 
 def default_budget(cells: int, levels: int, extra: int = 0) -> tuple:
@@ -120,38 +123,6 @@ def domain(model, fermi_energy):
     return jnp.stack([-radius, -radius]), jnp.stack([jnp.stack([2.0 * radius, 0.0 * radius]), jnp.stack([0.0 * radius, 2.0 * radius])])
 
 
-def _point_data(model, kx, ky):
-    """(eps0, Omega, grad eps0 (2), grad Omega (2)) at one k (scalars); grad Omega = 0 where Omega = 0."""
-
-    def fields(qx, qy):
-        bx, by, bz = model.field(qx, qy)
-        return model.kinetic_energy(qx, qy), bx, by, bz
-
-    one, zero = jnp.ones_like(kx), jnp.zeros_like(kx)
-    (e0, bx, by, bz), dx = jax.jvp(fields, (kx, ky), (one, zero))
-    _, dy = jax.jvp(fields, (kx, ky), (zero, one))
-    omega2 = bx * bx + by * by + bz * bz
-    positive = omega2 > 0
-    omega = jnp.sqrt(jnp.where(positive, omega2, 1.0))
-    omega = jnp.where(positive, omega, 0.0)
-    inverse = jnp.where(positive, 1.0 / jnp.where(positive, omega, 1.0), 0.0)
-    gox = (bx * dx[1] + by * dx[2] + bz * dx[3]) * inverse
-    goy = (bx * dy[1] + by * dy[2] + bz * dy[3]) * inverse
-    return jnp.stack([e0, omega, dx[0], dy[0], gox, goy], -1)
-
-
-def _evaluate(model, points):
-    """Vertex data (..., 6) of `_point_data` at points (..., 2)."""
-    flat = points.reshape(-1, 2)
-    data = jax.vmap(_point_data, in_axes=(None, 0, 0))(model, flat[:, 0], flat[:, 1])
-    return data.reshape(points.shape[:-1] + (6,))
-
-
-def _band(data, s):
-    """eps_s (...) and grad eps_s (..., 2) from vertex data."""
-    return data[..., 0] + s * data[..., 1], data[..., 2:4] + s * data[..., 4:6]
-
-
 def _flags(p, data, fermi_energy, s):
     """(straddle, refine, touch, extremum, close) per triangle for band s.
 
@@ -159,9 +130,9 @@ def _flags(p, data, fermi_energy, s):
     of a vertex (NEAR_FACTOR), or a possible band touching in an occupied or nearly occupied triangle;
     touch: that last condition alone; extremum: E_F within reach and the linear interpolant's
     gradient much smaller than the vertex gradients (a minimum, maximum or saddle of eps inside), or
-    an edge crossed twice by the Fermi line (`_edge_crossed_twice`); close: within CLOSE_FACTOR reach
+    an edge crossed twice by the Fermi line (`edge_crossed_twice`); close: within CLOSE_FACTOR reach
     of a band touching."""
-    e, g = _band(data, s)
+    e, g = band(data, s)
     size = longest_edge(p)[:, None]
     gnorm = jnp.sqrt(jnp.sum(g * g, -1))
     reach = NEAR_FACTOR * gnorm * size
@@ -180,32 +151,14 @@ def _flags(p, data, fermi_energy, s):
     gx = (de1 * d2[:, 1] - de2 * d1[:, 1]) / det
     gy = (d1[:, 0] * de2 - d2[:, 0] * de1) / det
     extremum = near & (jnp.sqrt(gx * gx + gy * gy) < 0.5 * jnp.max(gnorm, -1))
-    extremum = extremum | (near & ~straddle & _edge_crossed_twice(p, e, g, fermi_energy))
+    extremum = extremum | (near & ~straddle & edge_crossed_twice(p, e, g, fermi_energy))
     return straddle, straddle | near | touch, touch, extremum, close
-
-
-def _edge_crossed_twice(p, e, g, fermi_energy):
-    """True for triangles (T,) with an edge whose cubic Hermite interpolant of eps (vertex values and
-    gradients) crosses E_F although both its ends lie on one side: the Fermi line bulges across the
-    edge, between the vertices (a small hole or pocket, or a child of a refined cut triangle next to a
-    strongly curved line), and the triangle would be taken as whole, losing an arc of the line."""
-    t = jnp.asarray([0.25, 0.5, 0.75], p.dtype)
-    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
-    crossed = jnp.zeros(p.shape[0], bool)
-    for a, b in ((0, 1), (1, 2), (2, 0)):
-        d = p[:, b] - p[:, a]
-        ea, eb = e[:, a], e[:, b]
-        da, db = jnp.sum(g[:, a] * d, -1), jnp.sum(g[:, b] * d, -1)
-        h = h00 * ea[:, None] + h10 * da[:, None] + h01 * eb[:, None] + h11 * db[:, None]
-        side = (ea < fermi_energy)[:, None]
-        crossed = crossed | (((ea < fermi_energy) == (eb < fermi_energy)) & jnp.any((h < fermi_energy) != side, -1))
-    return crossed
 
 
 def _children(model, p, data):
     """The four children (4K, 3, 2) of triangles p (K, 3, 2) and their vertex data."""
     mid = 0.5 * (p + jnp.roll(p, -1, axis=-2))  # m01, m12, m20
-    mdata = _evaluate(model, mid)
+    mdata = evaluate(model, mid)
     p0, p1, p2 = p[:, 0], p[:, 1], p[:, 2]
     m01, m12, m20 = mid[:, 0], mid[:, 1], mid[:, 2]
     d0, d1, d2 = data[:, 0], data[:, 1], data[:, 2]
@@ -217,77 +170,6 @@ def _children(model, p, data):
     return new_p, new_d
 
 
-def _cut_triangles(model, p, data, fermi_energy, s):
-    """Sea nodes (T, 10, 2), weights (T, 10), line nodes (T, 3, 2), normal*dl (T, 3, 2), dl (T, 3) and
-    |grad eps| (T, 3) of triangles cut by the Fermi line (zero weights for triangles that are not cut)."""
-    e, g = _band(data, s)
-    below = e < fermi_energy
-    count = jnp.sum(below, -1)
-    straddle = (count == 1) | (count == 2)
-    # The lone vertex is the one on its own side of the Fermi level.
-    lone_is_below = count == 1
-    lone = jnp.argmax(jnp.where(lone_is_below[:, None], below, ~below), -1)
-    idx = jnp.stack([lone, (lone + 1) % 3, (lone + 2) % 3], -1)
-    pa, pb, pc = (jnp.take_along_axis(p, idx[:, i, None, None], 1)[:, 0] for i in range(3))
-    ea, eb, ec = (jnp.take_along_axis(e, idx[:, i, None], 1)[:, 0] for i in range(3))
-    ga, gb, gc = (jnp.take_along_axis(g, idx[:, i, None, None], 1)[:, 0] for i in range(3))
-
-    def root(p_from, e_from, g_from, p_to, e_to, g_to):
-        d = p_to - p_from
-        t = hermite_root(e_from, jnp.sum(g_from * d, -1), e_to, jnp.sum(g_to * d, -1), fermi_energy)
-        # Non-straddling triangles get a harmless midpoint (their weights are zero below).
-        t = jnp.where(straddle, t, 0.5)
-        return p_from + t[:, None] * d
-
-    q1 = root(pa, ea, ga, pb, eb, gb)
-    q2 = root(pa, ea, ga, pc, ec, gc)
-    pieces = jnp.stack(
-        [jnp.stack([pa, q1, q2], 1), jnp.stack([q1, pb, pc], 1), jnp.stack([q1, pc, q2], 1)], 1
-    )  # (T, 3 pieces, 3, 2)
-    lone_occupied = lone_is_below
-    occupied = jnp.stack([lone_occupied, ~lone_occupied, ~lone_occupied], -1) & straddle[:, None]
-    areas = area(pieces) * occupied
-    nodes, weights = triangle_nodes(pieces.reshape(-1, 3, 2), areas.reshape(-1), fine=True)
-    nodes = nodes.reshape(p.shape[0], 9, 2)
-    weights = weights.reshape(p.shape[0], 9)
-
-    # Parabolic segment between the chord q1-q2 and the Fermi line: sagitta by a Newton step.
-    mid = 0.5 * (q1 + q2)
-    mdata = _evaluate(model, mid)
-    em, gm = _band(mdata, s)
-    gnorm = safe_norm(gm)
-    denominator = jnp.where(gnorm > 0, gnorm, 1.0)
-    unit = gm / denominator[:, None]
-    chord = q2 - q1
-    length = safe_norm(chord)
-    # The sagitta is at most of the order of the triangle: a Newton step beyond it (a kink, a
-    # vanishing gradient) is clipped to the chord length.
-    sagitta = jnp.clip(jnp.where(gnorm > 0, (fermi_energy - em) / denominator, 0.0), -length, length)
-    sagitta = jnp.where(straddle, sagitta, 0.0)
-    segment_node = mid + 0.4 * sagitta[:, None] * unit
-    segment_weight = (2.0 / 3.0) * length * sagitta
-    nodes = jnp.concatenate([nodes, segment_node[:, None]], 1)
-    weights = jnp.concatenate([weights, segment_weight[:, None]], 1)
-
-    # Fermi line: three Gauss points on the parabola q1 + tau chord + 4 tau (1 - tau) sagitta unit.
-    tau = jnp.asarray(GAUSS3_T, p.dtype)[None, :, None]
-    w = jnp.asarray(GAUSS3_W, p.dtype)[None, :]
-    bulge = (sagitta[:, None] * unit)[:, None, :]
-    line_k = q1[:, None] + tau * chord[:, None] + 4.0 * tau * (1.0 - tau) * bulge
-    tangent = chord[:, None] + 4.0 * (1.0 - 2.0 * tau) * bulge
-    speed = safe_norm(tangent)
-    normal = jnp.stack([tangent[..., 1], -tangent[..., 0]], -1)
-    orientation = jnp.sign(jnp.sum(normal * gm[:, None], -1))
-    normal = normal * jnp.where(orientation == 0, 1.0, orientation)[..., None]
-    dl = speed * w * straddle[:, None]
-    normal_dl = normal * (w * straddle[:, None])[..., None]
-    ldata = _evaluate(model, line_k)
-    _, lg = _band(ldata, s)
-    line_gradient = safe_norm(lg)
-    under = straddle & (jnp.abs(sagitta) > SAGITTA_RATIO * length)
-    return nodes, weights, line_k, normal_dl, dl, line_gradient, under
-
-
 def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, extra: int = 0) -> MeshBand:
     """The mesh quadrature of band s's T = 0 Fermi sea (module docstring). Traceable; cells, levels,
     extra (further levels where the line is under-resolved, near touchings and extrema), budget
@@ -296,7 +178,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
     origin, basis = domain(model, fermi_energy)
     u = jnp.arange(cells + 1, dtype=dtype) / cells
     grid = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]  # (n+1, n+1, 2)
-    vdata = _evaluate(model, grid)
+    vdata = evaluate(model, grid)
     i, j = onp.meshgrid(onp.arange(cells), onp.arange(cells), indexing="ij")
     i, j = i.ravel(), j.ravel()
     tri_index = onp.concatenate(
@@ -312,7 +194,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
     unbounded = jnp.zeros((), bool)
     if model.lattice_vectors is None:
         # The sea must stay inside the box: every band energy on the box edge above E_F.
-        e_lower, _ = _band(vdata, -1.0)
+        e_lower, _ = band(vdata, -1.0)
         edge = jnp.concatenate([e_lower[0], e_lower[-1], e_lower[:, 0], e_lower[:, -1]])
         unbounded = jnp.any(edge <= fermi_energy)
 
@@ -329,7 +211,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
     for level in range(levels):
         _, refine, _, _, close = _flags(p, data, fermi_energy, s)
         refine = refine & valid
-        e, _ = _band(data, s)
+        e, _ = band(data, s)
         occupied = valid & ~refine & jnp.all(e < fermi_energy, -1)
         if level == 0:
             nodes, weights = triangle_nodes(p, area(p) * occupied)
@@ -342,27 +224,32 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         counts.append(count)
         min_splitting = jnp.minimum(min_splitting, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
 
-    def finest(p, data, valid, allow_refine):
-        """Cut-triangle treatment of the triangles that are kept, and the refinement flags of the rest."""
+    def finest(p, data, valid, allow_refine, capacity):
+        """Cut-triangle treatment of the triangles that are kept (gathered into `capacity` slots, None:
+        all), the refinement flags of the rest, and whether the cut triangles overflowed the slots."""
         straddle, _, touch, extremum, close = _flags(p, data, fermi_energy, s)
-        e, _ = _band(data, s)
-        cnodes, cweights, lk, ndl, dl, gradient, under = _cut_triangles(model, p, data, fermi_energy, s)
+        e, _ = band(data, s)
+        index, used, cut_over, under, cut = gathered_cut(model, p, data, valid & straddle, fermi_energy, s, capacity)
+        cnodes, cweights, lk, ndl, dl, gradient = cut
         refine = valid & (touch | under | extremum) & allow_refine
         keep = valid & ~refine
         whole = keep & ~straddle & jnp.all(e < fermi_energy, -1)
         nodes, weights = whole_nodes(p, area(p) * whole, close, close_cap)
+        kept = keep[index] & used
         out = (
             jnp.concatenate([nodes, cnodes.reshape(-1, 2)]),
-            jnp.concatenate([weights, (cweights * keep[:, None]).reshape(-1)]),
+            jnp.concatenate([weights, (cweights * kept[:, None]).reshape(-1)]),
             lk.reshape(-1, 2),
-            (ndl * keep[:, None, None]).reshape(-1, 2),
-            (dl * keep[:, None]).reshape(-1),
+            (ndl * kept[:, None, None]).reshape(-1, 2),
+            (dl * kept[:, None]).reshape(-1),
             gradient.reshape(-1),
             jnp.sum(keep & straddle),
+            cut_over,
         )
         return out, refine
 
-    out, refine = finest(p, data, valid, extra > 0)
+    # Without main levels the finest level is the coarse grid, whose size no budget sets: no buffer.
+    out, refine = finest(p, data, valid, extra > 0, cut_capacity(p.shape[0]) if levels > 0 else None)
     parts = [out]
     if extra > 0:
         cap = budget[levels]
@@ -372,7 +259,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
 
         # The extra levels have one shape (4 * cap triangles): one compiled scan body.
         def level(p, data, valid, index):
-            out, refine = finest(p, data, valid, index < extra - 1)
+            out, refine = finest(p, data, valid, index < extra - 1, None)
             p, data, valid, over, count = select(refine, cap, p, data)
             return (p, data, valid, over), (out, count)
 
@@ -390,7 +277,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
 
         state = (p, data, valid, overflow, min_splitting)
         (_, _, _, overflow, min_splitting), (stacked, extra_counts) = jax.lax.scan(body, state, jnp.arange(extra))
-        parts.append(tuple(x.reshape((-1,) + x.shape[2:]) if x.ndim > 1 else jnp.sum(x) for x in stacked))
+        parts.append(tuple(x.reshape((-1,) + x.shape[2:]) if x.ndim > 1 else (jnp.any(x) if x.dtype == bool else jnp.sum(x)) for x in stacked))
         counts += [extra_counts[i] for i in range(extra - 1)]
     for part in parts:
         sea_k.append(part[0])
@@ -400,10 +287,11 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         line_dl.append(part[4])
         line_g.append(part[5])
     cut = sum(part[6] for part in parts)
+    cut_overflow = jnp.any(jnp.stack([part[7] for part in parts]))
     return MeshBand(
         jnp.concatenate(sea_k), jnp.concatenate(sea_w), jnp.concatenate(line_k), jnp.concatenate(line_ndl),
         jnp.concatenate(line_dl), jnp.concatenate(line_g), overflow, unbounded, min_splitting, cut,
-        jnp.stack(counts) if counts else jnp.zeros((0,), int),
+        jnp.stack(counts) if counts else jnp.zeros((0,), int), cut_overflow,
     )
 
 
@@ -459,13 +347,14 @@ def check_mesh_options(mesh) -> MeshOptions:
 
 def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked: bool = True, all_bands: bool = True):
     """Sea (k, weight, sign), contour (k, normal*dl, sign), band densities (2,), line extras and stats
-    of the mesh route for `bands` (traceable; bands and mesh static). With checked, a refinement
+    of the mesh route for `bands` (traceable; bands and mesh static). With checked, a refinement or cut-buffer
     budget overflow, an unbounded continuum sea or (with all_bands) an occupied band left out of
     `bands` raises (`equinox.error_if` on every output, also under jit/grad)."""
     budget = mesh.resolved_budget()
     sea_k, sea_w, sea_s, line_k, line_ndl, line_s, line_dl, line_g = [], [], [], [], [], [], [], []
     densities = {-1: jnp.zeros((), fermi_energy.dtype), 1: jnp.zeros((), fermi_energy.dtype)}
     overflow = jnp.zeros((), bool)
+    cut_overflow = jnp.zeros((), bool)
     unbounded = jnp.zeros((), bool)
     smallest = jnp.asarray(jnp.inf, fermi_energy.dtype)
     missing = jnp.zeros((), bool)
@@ -475,22 +364,23 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
         grid = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
         for s in (-1, 1):
             if s not in bands:
-                eps, _ = _band(_evaluate(model, grid), float(s))
+                eps, _ = band(evaluate(model, grid), float(s))
                 missing = missing | jnp.any(eps < fermi_energy)
     for s in bands:
-        band = mesh_band(model, fermi_energy, float(s), mesh.cells, mesh.levels, budget, mesh.extra_levels)
-        sea_k.append(band.sea_k)
-        sea_w.append(band.sea_weight)
-        sea_s.append(jnp.full(band.sea_weight.shape, float(s), band.sea_weight.dtype))
-        line_k.append(band.line_k)
-        line_ndl.append(band.line_normal_dl)
-        line_s.append(jnp.full(band.line_dl.shape, float(s), band.line_dl.dtype))
-        line_dl.append(band.line_dl)
-        line_g.append(band.line_gradient)
-        densities[s] = jnp.sum(band.sea_weight) * AREA_MEASURE
-        overflow = overflow | band.overflow
-        unbounded = unbounded | band.unbounded
-        smallest = jnp.minimum(smallest, band.min_splitting)
+        result = mesh_band(model, fermi_energy, float(s), mesh.cells, mesh.levels, budget, mesh.extra_levels)
+        sea_k.append(result.sea_k)
+        sea_w.append(result.sea_weight)
+        sea_s.append(jnp.full(result.sea_weight.shape, float(s), result.sea_weight.dtype))
+        line_k.append(result.line_k)
+        line_ndl.append(result.line_normal_dl)
+        line_s.append(jnp.full(result.line_dl.shape, float(s), result.line_dl.dtype))
+        line_dl.append(result.line_dl)
+        line_g.append(result.line_gradient)
+        densities[s] = jnp.sum(result.sea_weight) * AREA_MEASURE
+        overflow = overflow | result.overflow
+        cut_overflow = cut_overflow | result.cut_overflow
+        unbounded = unbounded | result.unbounded
+        smallest = jnp.minimum(smallest, result.min_splitting)
     sea = tuple(jnp.concatenate(x) for x in (sea_k, sea_w, sea_s))
     contour = tuple(jnp.concatenate(x) for x in (line_k, line_ndl, line_s))
     extras = (jnp.concatenate(line_dl), jnp.concatenate(line_g))
@@ -502,6 +392,14 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
             overflow,
             "jaxsot mesh route: the refinement budget (mesh.budget) was exceeded; allowed: a larger "
             "jaxsot.MeshOptions(budget=...) or call on concrete inputs (the budget then grows automatically)",
+        )
+        outputs = guard(
+            outputs,
+            cut_overflow,
+            "jaxsot mesh route: more triangles are cut by the Fermi line than the cut-triangle buffer holds "
+            f"(a share {_mesh_cut.CUT_SHARE:g} of the finest level's padded triangles, 4 x mesh.budget of the level above); "
+            "allowed: a larger jaxsot.MeshOptions(budget=...) or call on concrete inputs (the budget then grows "
+            "automatically)",
         )
         outputs = guard(
             outputs,
@@ -517,7 +415,7 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
             "jaxsot.occupied_bands gives on concrete values",
         )
         sea, contour, densities, extras = outputs
-    stats = {"overflow": overflow, "unbounded": unbounded, "min_splitting": smallest}
+    stats = {"overflow": overflow, "cut_overflow": cut_overflow, "unbounded": unbounded, "min_splitting": smallest}
     return sea, contour, densities, extras, stats
 
 
@@ -541,20 +439,22 @@ def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *,
                 "grow above E_F at large k) or ray_bound is wrong; allowed: a Fermi energy with a bounded sea, or "
                 "a lattice model (lattice_vectors) integrated over its Brillouin zone"
             )
-        if not bool(stats["overflow"]):
+        if not (bool(stats["overflow"]) or bool(stats["cut_overflow"])):
             break
         mesh = MeshOptions(mesh.cells, mesh.levels, tuple(2 * b for b in mesh.resolved_budget()), mesh.extra_levels)
     else:
         raise ValueError(f"mesh route: refinement budget {mesh.resolved_budget()} still exceeded; allowed: fewer levels or cells")
     sea, contour, densities, extras, stats = out
     if compact:
-        keep = onp.flatnonzero(onp.asarray(sea[1]) != 0)
+        # On the host with NumPy: one eager jax gather per array cost more than the mesh's finest level.
+        sea, contour, extras = (tuple(onp.asarray(x) for x in group) for group in (sea, contour, extras))
+        keep = onp.flatnonzero(sea[1] != 0)
         if keep.size == 0:
             keep = onp.arange(1)
-        sea = tuple(x[keep] for x in sea)
-        keep = onp.flatnonzero(onp.asarray(extras[0]) != 0)
+        sea = tuple(jnp.asarray(x[keep]) for x in sea)
+        keep = onp.flatnonzero(extras[0] != 0)
         if keep.size == 0:
             keep = onp.arange(1)
-        contour = tuple(x[keep] for x in contour)
-        extras = tuple(x[keep] for x in extras)
+        contour = tuple(jnp.asarray(x[keep]) for x in contour)
+        extras = tuple(jnp.asarray(x[keep]) for x in extras)
     return sea, contour, densities, extras, stats, mesh
