@@ -15,6 +15,13 @@ a band touching). f = <sigma>_s gives A (3, 2), f = d_i eps_s gives sigma/tau (2
 itself is computed once, without derivatives; the tangent is a sum over its line nodes of
 pointwise derivatives (jvp in the model, gradients in k), linear in the tangents, so reverse mode
 and jacfwd both work. The bands run through one vmap of `mesh_band` (one copy of the mesh program).
+
+A lattice model whose parameters move its `lattice_vectors` A (the square lattice's `a`) moves its
+Brillouin zone too: at a fixed k the bands are then not periodic in the moved zone, and a Fermi line
+that crosses the zone edge would gain a term from the moving edge. The theorem is therefore taken on
+the fixed torus of reduced coordinates u, k = 2 pi A^-1 u: at fixed u, dk = X k with
+X = -A^-1 dA, so every pointwise derivative gains grad_k(.) . X k, and the line element transforms
+as d(n dl) = (tr X - X^T)(n dl). Second derivatives are not provided (the nodes are held fixed).
 """
 
 import functools
@@ -96,8 +103,17 @@ def _mesh_fluxes_jvp(bands, primals, tangents):
 
         return jax.jvp(fields, (model,), (model_dot,))[1]
 
-    _, dspin, grad, hessian = jax.vmap(lambda kx, ky, s: _point(model, kx, ky, s))(k[:, 0], k[:, 1], sign)
+    spins, dspin, grad, hessian = jax.vmap(lambda kx, ky, s: _point(model, kx, ky, s))(k[:, 0], k[:, 1], sign)
     spin_dot, eps_dot, grad_dot = jax.vmap(moved)(k[:, 0], k[:, 1], sign)
+    normal_dl_dot = jnp.zeros_like(normal_dl)
+    if model.lattice_vectors is not None:  # the zone moves with A: derivatives at fixed reduced u (module docstring)
+        lattice_dot = jax.jvp(lambda m: m.lattice_vectors, (model,), (model_dot,))[1]
+        strain = -jnp.linalg.solve(model.lattice_vectors, lattice_dot)
+        shift = k @ strain.T
+        spin_dot = spin_dot + jnp.einsum("nij,nj->ni", dspin, shift)
+        eps_dot = eps_dot + jnp.sum(grad * shift, -1)
+        grad_dot = grad_dot + jnp.einsum("nij,nj->ni", hessian, shift)
+        normal_dl_dot = normal_dl @ (jnp.trace(strain) * jnp.eye(2, dtype=k.dtype) - strain.T).T
     # Nodes of uncut triangles have dl = 0 (and zero normal*dl): no contribution, even where a
     # derivative there is not finite (a padded node at a band touching).
     cut = dl > 0
@@ -105,9 +121,9 @@ def _mesh_fluxes_jvp(bands, primals, tangents):
     def keep(x):
         return jnp.where(cut.reshape((-1,) + (1,) * (x.ndim - 1)), x, 0.0)
 
-    dspin, grad, hessian, spin_dot, eps_dot, grad_dot = map(keep, (dspin, grad, hessian, spin_dot, eps_dot, grad_dot))
+    spins, dspin, grad, hessian, spin_dot, eps_dot, grad_dot = map(keep, (spins, dspin, grad, hessian, spin_dot, eps_dot, grad_dot))
     norm = jnp.sqrt(jnp.sum(grad * grad, -1))
     speed = jnp.where(cut, -(eps_dot - energy_dot) / jnp.where(norm > 0, norm, 1.0), 0.0) * dl
-    flux_dot = (spin_dot.T @ normal_dl + jnp.einsum("nij,n->ij", dspin, speed)) * AREA_MEASURE
-    conductance_dot = (grad_dot.T @ normal_dl + jnp.einsum("nij,n->ij", hessian, speed)) * AREA_MEASURE / HBAR**2
+    flux_dot = (spin_dot.T @ normal_dl + jnp.einsum("nij,n->ij", dspin, speed) + spins.T @ normal_dl_dot) * AREA_MEASURE
+    conductance_dot = (grad_dot.T @ normal_dl + jnp.einsum("nij,n->ij", hessian, speed) + grad.T @ normal_dl_dot) * AREA_MEASURE / HBAR**2
     return out, (flux_dot, CARRIER_CHARGE**2 * conductance_dot)

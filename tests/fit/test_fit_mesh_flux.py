@@ -1,6 +1,7 @@
 """The mesh route's fluxes in fits (`jaxsot.fit._mesh_flux`): values as the mesh route's `line_response`, and
 derivatives by the transport theorem against the ray route's implicit-function derivatives (an independent route)
-where both routes hold (a TI surface with M near z: the Dirac gap keeps the rays valid)."""
+where both routes hold (a TI surface with M near z: the Dirac gap keeps the rays valid), and against central
+finite differences on a square lattice whose Fermi lines cross the moving zone edge."""
 
 import math
 
@@ -55,3 +56,30 @@ def test_mesh_flux_derivatives_match_the_ray_routes_in_forward_and_reverse_mode(
     weights = jnp.arange(1.0, 11.0)
     reverse = jax.jit(jax.grad(lambda x: response(x, "mesh") @ weights))(X0)
     assert float(jnp.max(jnp.abs(reverse - weights @ mesh))) <= 1e-12 * float(jnp.max(jnp.abs(reverse)))
+
+
+def test_lattice_flux_derivatives_match_finite_differences_when_the_fermi_line_crosses_the_zone_edge():
+    # A square lattice at E_F = 5 t: the pockets sit around the zone corner, so the Fermi lines cross
+    # the zone edge, which moves with the lattice constant a (the derivative in a needs the moving
+    # zone; t, lam, j_ex and E_F do not move it). Reference: central finite differences of the values.
+    lattice = jaxsot.SquareLatticeRashbaFerromagnet(1.0, 0.4, 0.3, 0.2, np.array([0.6, 0.3, 0.74]) / math.sqrt(0.9976))
+    spec = ModelSpec(lattice, ("t", "a", "lam", "j_ex"), "mesh")
+    fermi_energy = 5.0
+    bands = jaxsot.occupied_bands(lattice.astype(jnp.float64), fermi_energy)
+
+    def response(x):
+        model = general_model(spec, dict(zip(spec.names, x[:4])), jnp.float64)
+        return _flat(*general_response(model, x[4], bands, 64, "mesh"))
+
+    x0 = jnp.asarray([1.0, 0.4, 0.3, 0.2, fermi_energy])
+    value = jax.jit(response)
+    jacobian = np.asarray(jax.jit(jax.jacfwd(response))(x0))
+    for i in range(5):
+        step = 1e-4 * float(x0[i])
+        central = np.asarray(value(x0.at[i].add(step)) - value(x0.at[i].add(-step))) / (2 * step)
+        scale = max(np.max(np.abs(central)), np.max(np.abs(jacobian[:, i])))
+        assert np.max(np.abs(jacobian[:, i] - central)) <= 1e-5 * scale, (i, jacobian[:, i], central)
+    # In two dimensions the flux per area of a lattice scaled by a changes as A ~ 1/a at fixed t:
+    # exact dA/da = -A/a on the spin flux, and sigma/tau is independent of a.
+    flux = np.asarray(value(x0))[:6]
+    np.testing.assert_allclose(jacobian[:6, 1], -flux / 0.4, rtol=1e-5, atol=1e-5 * np.max(np.abs(flux)) / 0.4)
