@@ -80,6 +80,7 @@ from ._hall_model import (
     settle_box,
     show_point,
     default_free,
+    verify_box,
 )
 from ._hall_progress import HallProgress
 from ._hall_report import HallFitResult, derived_quantities, model_note, fit_notes, separability_notes, uncertainty
@@ -304,6 +305,8 @@ def fit_harmonic_hall(
         if name not in free:
             raise ValueError(f"bounds for {name!r}: it is not free; allowed: bounds for {', '.join(free)}")
     bands = settle_box(values, data, model, free, lower, upper, given, spec)
+    if spec is None:
+        verify_box(values, free, lower, upper, model)
 
     total = sum(d.num_points * len(columns_of(d)) for d in data)
     noise_known = all(d.sigma_known for d in data)
@@ -317,7 +320,7 @@ def fit_harmonic_hall(
     sigmas = [sigma_of(d) if d.sigma_known else onp.broadcast_to(column_scale(values_of(d)), values_of(d).shape) for d in data]
     blocks, kinds = build_blocks(data, model, num, bands, sigmas, values, dtype, orders, spec)
     static = HallStatic(kinds=kinds, free=free, transform=tuple(transform_kind(lo, hi) for lo, hi in zip(lower, upper)),
-                     max_steps=max_steps, gtol=float(gtol), ftol=float(ftol), report_every=report_every)
+                     max_steps=max_steps, gtol=float(gtol), ftol=float(ftol), checked=spec is not None)
 
     def box_with(vals):
         return {"lower": jnp.asarray(lower, dtype), "upper": jnp.asarray(upper, dtype),
@@ -373,7 +376,11 @@ def fit_harmonic_hall(
         u, losses, steps, status, trace = (onp.stack(z) for z in zip(*runs))
     else:
         reporter.say(f"L-BFGS: {restarts} restarts batched (compiling the optimizer first)")
-        u, losses, steps, status, trace = (onp.asarray(z) for z in run_batched(jnp.asarray(u0, dtype), data_now, static_restarts))
+        u, losses, steps, status, trace = (onp.asarray(z) for z in run_batched(jnp.asarray(u0, dtype), data_now, static_restarts,
+                                                                               report_every, reporter.iterations))
+        for i in range(restarts):
+            reporter.say(f"restart {i + 1}/{restarts}: loss {float(losses[i]):.6g} after {int(steps[i])} iterations, "
+                         f"{STATUS[int(status[i])]}")
     trace = hold_last(trace, losses)
     if not onp.any(onp.isfinite(losses)):
         raise ValueError("every restart gave a non-finite loss (an equilibrium or a Fermi contour did not converge); "

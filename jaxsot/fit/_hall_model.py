@@ -27,15 +27,16 @@ from .._measure import (
     lockin_harmonics,
 )
 from .._measure._fields import model_field_vectors, moment_per_area
-from .._measure._hall import check_model_hall_params, hall_points, model_hall_names, model_hall_torque, param_arrays, with_model_parameters
+from .._measure._hall import (check_hall_params, check_model_hall_params, hall_points, model_hall_names, model_hall_torque, param_arrays,
+                              rashba_points, with_model_parameters)
 from .._measure._harmonic import cast_floats, model_all_orders
 from .._measure._polar import DEFAULT_TOLERANCE, interpolation_errors, polar_nodes_for
-from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, check_phases
+from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, check_phases, rashba_all_orders
 from ._curves import DEFAULT_GUESS
 from ._forward import general_bands_at, general_model
 from ._hall_data import (FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MICROSCOPIC, OFFSETS, RASHBA_NAMES, SYNTH_ROUTES,
                          values_of)
-from ._optimize import free_to_params, is_log_scale, minimize, to_physical
+from ._optimize import free_to_params, is_log_scale, minimize_start, minimize_steps, to_physical
 
 
 POLAR_ROUTE = True
@@ -54,6 +55,10 @@ class HallStatic:
     gtol: float = 1e-9
     ftol: float = 1e-13
     report_every: int = 0
+    # False: the Rashba Hall blocks call the forward kernels without traced input checks (`verify_box` checked every
+    # value the fit can reach on the host), so the compiled program holds no host callback and JAX's persistent
+    # cache keeps it. Static: a program traced without checks is never reused where checks are needed.
+    checked: bool = True
 
 
 def _field_predictions(params, block, columns, model, names=None):
@@ -86,7 +91,12 @@ def predictions(params, blocks, static):
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
         elif kind[0] == "hall":
             hall = {k: params[k] for k in HALL_PARAMETERS}
-            if kind[1] == "all":
+            if not static.checked:  # the public functions' kernels, without their traced checks
+                arrays = param_arrays(hall, block["settings"])
+                signals = (rashba_all_orders(arrays, block["settings"], DEFAULT_PHASES, kind[2], checked=False) if kind[1] == "all"
+                           else rashba_points(arrays, block["settings"], kind[2], checked=False))
+                r_1w, r_2w = signals.r_1w, signals.r_2w
+            elif kind[1] == "all":
                 out_all = harmonic_hall_all_orders(hall, block["settings"], polar_nodes=kind[2])
                 r_1w, r_2w = out_all.r_1w, out_all.r_2w
             else:
@@ -123,14 +133,36 @@ def _loss(u, data, static):
     return 0.5 * jnp.mean(r * r)
 
 
-def _run_one(u0, data, static):
-    """One L-BFGS run from u0 (p,): (u, loss, steps, status, trace (max_steps,)), jaxsot.fit's optimizer."""
-    return minimize(functools.partial(_loss, data=data, static=static), u0, static)
-
-
 @functools.partial(jax.jit, static_argnums=(2,))
-def run_batched(u0, data, static):
-    return jax.vmap(_run_one, in_axes=(0, None, None))(u0, data, static)
+def _start_batched(u0, data, static):
+    fun = functools.partial(_loss, data=data, static=static)
+    return jax.vmap(lambda u: minimize_start(fun, u, static))(u0)
+
+
+@functools.partial(jax.jit, static_argnums=(3,))
+def _steps_batched(carry, data, stop, static):
+    fun = functools.partial(_loss, data=data, static=static)
+    return jax.vmap(lambda c: minimize_steps(fun, c, stop, static), out_axes=(0, 0))(carry)
+
+
+def run_batched(u0, data, static, every: int = 0, report=None):
+    """L-BFGS runs (`jaxsot.fit`'s optax optimizer) from each start u0 (R, p), batched with vmap:
+    (u, loss, steps, status, trace (R, max_steps)) as `_optimize.minimize`.
+
+    every > 0: the runs stop every `every` iterations and report(trace, first, stop) is called from Python with
+    the losses so far (iterations [first, stop) are new): the compiled program has no host callback (JAX's
+    persistent cache keeps it), and it is the same program whatever `every` (static.report_every stays 0).
+    """
+    static = dataclasses.replace(static, report_every=0)
+    carry = _start_batched(u0, data, static)
+    first, stop = 0, (every if every > 0 else static.max_steps)
+    while True:
+        carry, result = _steps_batched(carry, data, jnp.asarray(stop, jnp.int32), static)
+        if report is not None:
+            report(onp.asarray(result[4]), first, min(stop, static.max_steps))
+        if stop >= static.max_steps or onp.all(onp.asarray(result[3]) >= 0):
+            return result
+        first, stop = stop, stop + every
 
 
 @functools.partial(jax.jit, static_argnums=(2,))
@@ -330,6 +362,24 @@ def _axis_probes(values, free, varied, lower, upper, count=5):
             value = math.copysign(abs(lo) ** (1 - t) * abs(hi) ** t, lo) if is_log_scale(lo, hi) else lo + t * (hi - lo)
             points.append({**values, free[i]: float(value)})
     return points
+
+
+def verify_box(values, free, lower, upper, model):
+    """Check on the host every value of the Rashba forward model's inputs that the fit can reach: the fixed values
+    and both ends of every free parameter's box (each check is an interval of one parameter, so the two points of
+    all lower and all upper ends cover the box), with the checks of `jaxsot.harmonic_hall_forward` and, for the
+    exact model, of `jaxsot.RashbaFerromagnet` (mass_ratio in MASS_RATIO_RANGE). The fit's compiled residuals then
+    run without traced checks (`HallStatic.checked`). ValueError naming the parameter, its bounds and the range."""
+    fixed = {n: values[n] for n in HALL_PARAMETERS if n in values}
+    for end in (lower, upper):
+        point = {**fixed, **{n: v for n, v in zip(free, end) if n in HALL_PARAMETERS}}
+        try:
+            point = check_hall_params(point)
+            if model == "exact":
+                RashbaFerromagnet(point["alpha"], point["j_ex"], (0.0, 0.0, 1.0), point["mass_ratio"])
+        except ValueError as error:
+            box = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, lo, hi in zip(free, lower, upper))
+            raise ValueError(f"the fit's parameter box ({box}) reaches a value the forward model refuses: {error}") from None
 
 
 def show_point(point, names):
