@@ -279,7 +279,7 @@ def effective_fields(magnet: Magnet, torque, m, rho0, *, methods=None) -> Effect
     if is_concrete(e_norm) and not float(e_norm) > 0.0:
         raise ValueError("torque.efield = (0, 0): the fields per current density need a current; allowed: a non-zero efield")
     _warn_along_y(m, torque.efield)
-    return _effective_fields(magnet, torque, jnp.asarray(m, dtype), jnp.asarray(rho0, dtype), tuple(methods))
+    return effective_fields_kernel(magnet, torque, jnp.asarray(m, dtype), jnp.asarray(rho0, dtype), tuple(methods))
 
 
 def _check_directions(m):
@@ -317,7 +317,10 @@ def _warn_along_y(m, direction):
 
 
 @eqx.filter_jit
-def _effective_fields(magnet, torque, m, rho0, methods):
+def effective_fields_kernel(magnet, torque, m, rho0, methods, checked=True):
+    """`effective_fields` after its input checks (m (..., 3) and rho0 arrays of one dtype, methods a tuple);
+    checked=False (a Python bool: static, its own program): the Rashba model without its traced range checks
+    (`rashba_model`), for callers that verified every input on the host."""
     dtype = m.dtype
     m = m / jnp.linalg.norm(m, axis=-1, keepdims=True)
     efield = jnp.asarray(torque.efield, dtype)
@@ -334,7 +337,7 @@ def _effective_fields(magnet, torque, m, rho0, methods):
             return sot_field_vectors(
                 torque.alpha, torque.j_ex, torque.mass_ratio, torque.tau, torque.fermi_energy, efield, mi, moment,
                 method=method, bands=torque.bands, num=torque.num,
-                field_like=torque.field_like, damping_like=torque.damping_like,
+                field_like=torque.field_like, damping_like=torque.damping_like, checked=checked,
             )
 
         if method in methods:

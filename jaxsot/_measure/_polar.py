@@ -153,6 +153,7 @@ def check_directions():
 
 
 def _probe(alpha, j_ex, mass_ratio, fermi_energy, bands, num, dtype):
+    rashba_model(alpha, j_ex, (0.0, 0.0, 1.0), mass_ratio)  # the model's checks, on the host (concrete values)
     c = chebyshev_nodes(_PROBE_NODES)
     m = onp.concatenate([_node_directions(c), check_directions()])
     args = [jnp.asarray(x, dtype) for x in (alpha, j_ex, mass_ratio, fermi_energy)]
@@ -160,7 +161,10 @@ def _probe(alpha, j_ex, mass_ratio, fermi_energy, bands, num, dtype):
     return flux[:_PROBE_NODES], flux[_PROBE_NODES:]
 
 
-_probe_fluxes = jax.jit(lambda alpha, j_ex, mass_ratio, ef, m, bands, num: _fluxes(alpha, j_ex, mass_ratio, ef, bands, num, m),
+# Only `_probe` calls it, after the model's checks on the host: no traced checks (host callbacks), so JAX's
+# persistent cache keeps the program.
+_probe_fluxes = jax.jit(lambda alpha, j_ex, mass_ratio, ef, m, bands, num: _fluxes(alpha, j_ex, mass_ratio, ef, bands, num, m,
+                                                                                   checked=False),
                         static_argnums=(5, 6))
 
 

@@ -1,0 +1,105 @@
+"""The harmonic Hall fit's compiled programs can be kept in JAX's persistent compilation cache, which refuses
+any program with a host callback (`jax._src.compiler._cache_write`): the residuals-and-Jacobian program (first
+order and every order, exact bands and strong exchange), the batched L-BFGS steps and the derived fields hold
+none, while the public forward model under jit keeps its traced checks (a wrong traced input still raises) and
+the fit refuses a parameter box outside the forward model's ranges up front (the check-free kernels run only on
+host-verified values). The reference for "no callback": the lowered program's text (a callback is a custom call
+to JAX's Python callback target, present in the checked program)."""
+
+import dataclasses
+import math
+import re
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxsot
+from jaxsot import HallSettings
+from jaxsot.fit import _hall, _hall_model
+from jaxsot.fit._hall import HallData
+from jaxsot.fit._hall_model import verify_box
+
+TRUTH = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
+
+
+def _callbacks(lowered) -> int:
+    return len(re.findall(r"callback", lowered.as_text()))
+
+
+def _data(model):
+    phi = np.tile(np.linspace(0.0, 2 * math.pi, 6, endpoint=False), 2)
+    settings = HallSettings(phi, np.repeat([0.1, 0.25], 6), fermi_energy=1.5, current_density=1e11, rho0=2e-7, ms_tesla=1.0,
+                            thickness=1.0, model=model, bands=jaxsot.hall_bands(TRUTH, 1.5) if model == "exact" else None, num=16)
+    r_1w, r_2w = (np.asarray(x) for x in jaxsot.harmonic_hall_forward(TRUTH, settings))
+    return HallData.from_settings(r_1w, r_2w, settings, sigma_1w=1e-4, sigma_2w=1e-5)
+
+
+def _fit_arguments(model, monkeypatch):
+    """(x, data, static) of the fit's first residuals-and-Jacobian call (the fit stops there)."""
+    captured = []
+
+    class Captured(Exception):
+        pass
+
+    def grab(x, data, static):
+        captured.append((x, data, static))
+        raise Captured
+
+    monkeypatch.setattr(_hall, "residuals_and_jacobian", grab)
+    with warnings.catch_warnings(), pytest.raises(Captured):
+        warnings.simplefilter("ignore")
+        _hall.fit_harmonic_hall(_data(model), model=model, num=16, restarts=2)
+    return captured[0]
+
+
+@pytest.mark.parametrize("model", ["exact", "strong_exchange"])
+def test_hall_fit_programs_hold_no_host_callback(model, monkeypatch):
+    x, data, static = _fit_arguments(model, monkeypatch)
+    assert static.checked is False  # the Rashba fit runs on its check-free kernels
+    for orders in ("first", "all"):
+        fit_static = dataclasses.replace(static, kinds=tuple(("hall", orders) + k[2:] for k in static.kinds))
+        assert _callbacks(_hall_model.residuals_and_jacobian.lower(x, data, fit_static)) == 0, orders
+        if model == "exact":
+            # The same program with the checks (as the public functions trace it) does hold callbacks: the test
+            # can tell the two apart.
+            checked = dataclasses.replace(fit_static, checked=True)
+            assert _callbacks(_hall_model.residuals_and_jacobian.lower(x, data, checked)) > 0, orders
+    u0 = jnp.zeros((2, len(static.free)), x.dtype)
+    carry = _hall_model._start_batched(u0, data, static)
+    assert _callbacks(_hall_model._steps_batched.lower(carry, data, jnp.asarray(3, jnp.int32), static)) == 0
+
+
+def test_derived_fields_program_holds_no_host_callback():
+    from jaxsot._llg import Magnet, SpinOrbitTorque
+    from jaxsot.fit._hall_report import _scalar_fields
+
+    efield = jnp.asarray([2e-7 * 1e11 * 1e-9, 0.0])
+    template = SpinOrbitTorque(0.05, 1.0, 1.5, efield, 10.0, method="exact", num=16)
+    micro = jnp.asarray([0.05, 1.0, 10.0, 1.0])
+    lowered = _scalar_fields.lower(template, Magnet(1.0, 1.0, 0.0), jnp.asarray([[0.0, 0.0, 1.0]]), jnp.asarray(2e-7), micro, "exact")
+    assert _callbacks(lowered) == 0
+
+
+def test_public_forward_model_still_checks_traced_inputs():
+    settings = HallSettings(np.linspace(0.0, 6.0, 4), np.full(4, 0.1), fermi_energy=1.5, current_density=1e11, rho0=2e-7,
+                            ms_tesla=1.0, thickness=1.0, model="strong_exchange")
+    forward = jax.jit(lambda j_ex, tau: jaxsot.harmonic_hall_forward({**TRUTH, "j_ex": j_ex, "tau": tau}, settings)[1])
+    assert np.all(np.isfinite(np.asarray(forward(1.0, 10.0))))
+    with pytest.raises(Exception, match="j_ex is out of range"):
+        jax.block_until_ready(forward(-1.0, 10.0))
+    with pytest.raises(Exception, match="tau is out of range"):
+        jax.block_until_ready(forward(1.0, float("nan")))
+
+
+def test_fit_refuses_a_box_outside_the_forward_model_before_compiling():
+    values = {**TRUTH, "r_ane": 0.0, "oersted_field": 0.0, "r_ohe": 0.0, "r_ane_field": 0.0}
+    verify_box(values, ("mass_ratio", "tau"), [0.5, 1.0], [3.0, 30.0], "exact")  # inside: no error
+    with pytest.raises(ValueError, match=r"mass_ratio in \[0.0005, 3\].*mass_ratio"):
+        verify_box(values, ("mass_ratio",), [5e-4], [3.0], "exact")  # below the model's MASS_RATIO_RANGE
+    with pytest.raises(ValueError, match="tau"):
+        verify_box(values, ("tau",), [-1.0], [30.0], "strong_exchange")
+    with pytest.raises(ValueError, match="j_ex"):
+        verify_box({**values, "j_ex": math.inf}, ("tau",), [1.0], [30.0], "strong_exchange")
