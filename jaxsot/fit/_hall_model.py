@@ -26,7 +26,7 @@ from .._measure import (
     harmonic_hall_all_orders,
     lockin_harmonics,
 )
-from .._measure._fields import model_field_vectors, moment_per_area
+from .._measure._fields import effective_fields_kernel, model_field_vectors, moment_per_area
 from .._measure._hall import (check_hall_params, check_model_hall_params, hall_points, model_hall_names, model_hall_torque, param_arrays,
                               rashba_points, with_model_parameters)
 from .._measure._harmonic import cast_floats, model_all_orders
@@ -61,9 +61,10 @@ class HallStatic:
     checked: bool = True
 
 
-def _field_predictions(params, block, columns, model, names=None):
+def _field_predictions(params, block, columns, model, names=None, checked=True):
     """(N, K) predictions of a FieldData block: B^s = b(M) j [T] or xi(M) [1]; names: a general model's
-    parameter names (its ModelTorque in the block), None for the Rashba ferromagnet."""
+    parameter names (its ModelTorque in the block), None for the Rashba ferromagnet; checked=False (Rashba):
+    `effective_fields`' kernel without its traced checks (FieldData checked M and rho0, `verify_box` the params)."""
     if names is not None:
         torque = with_model_parameters(block["torque"], params, names)
     else:
@@ -71,7 +72,10 @@ def _field_predictions(params, block, columns, model, names=None):
             lambda t: (t.alpha, t.j_ex, t.tau, t.mass_ratio), block["torque"],
             (params["alpha"], params["j_ex"], params["tau"], params["mass_ratio"]),
         )
-    out = effective_fields(block["magnet"], torque, block["m"], block["rho0"], methods=(model,))
+    if checked or names is not None:
+        out = effective_fields(block["magnet"], torque, block["m"], block["rho0"], methods=(model,))
+    else:
+        out = effective_fields_kernel(block["magnet"], torque, block["m"], block["rho0"], (model,), checked=False)
     fields = out.exact if model == "exact" else out.strong_exchange
     table = {
         "B_DL": fields.damping_like_per_current * block["current"],
@@ -103,7 +107,7 @@ def predictions(params, blocks, static):
                 r_1w, r_2w = harmonic_hall_forward(hall, block["settings"], polar_nodes=kind[2])
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
         else:
-            out.append(_field_predictions(params, block, kind[1], kind[2], kind[3] if len(kind) > 3 else None))
+            out.append(_field_predictions(params, block, kind[1], kind[2], kind[3] if len(kind) > 3 else None, static.checked))
     return out
 
 

@@ -1,10 +1,10 @@
 """The harmonic Hall fit's compiled programs can be kept in JAX's persistent compilation cache, which refuses
 any program with a host callback (`jax._src.compiler._cache_write`): the residuals-and-Jacobian program (first
-order and every order, exact bands and strong exchange), the batched L-BFGS steps and the derived fields hold
-none, while the public forward model under jit keeps its traced checks (a wrong traced input still raises) and
-the fit refuses a parameter box outside the forward model's ranges up front (the check-free kernels run only on
-host-verified values). The reference for "no callback": the lowered program's text (a callback is a custom call
-to JAX's Python callback target, present in the checked program)."""
+order and every order, exact bands and strong exchange; of a field table), the batched L-BFGS steps and the
+derived fields hold none, while the public forward model under jit keeps its traced checks (a wrong traced input
+still raises) and the fit refuses a parameter box outside the forward model's ranges up front (the check-free
+kernels run only on host-verified values). The reference for "no callback": the lowered program's text (a callback
+is a custom call to JAX's Python callback target, present in the checked program)."""
 
 import dataclasses
 import math
@@ -19,7 +19,7 @@ import pytest
 import jaxsot
 from jaxsot import HallSettings
 from jaxsot.fit import _hall, _hall_model
-from jaxsot.fit._hall import HallData
+from jaxsot.fit._hall import FieldData, HallData
 from jaxsot.fit._hall_model import verify_box
 
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
@@ -37,7 +37,7 @@ def _data(model):
     return HallData.from_settings(r_1w, r_2w, settings, sigma_1w=1e-4, sigma_2w=1e-5)
 
 
-def _fit_arguments(model, monkeypatch):
+def _fit_arguments(model, monkeypatch, data=None):
     """(x, data, static) of the fit's first residuals-and-Jacobian call (the fit stops there)."""
     captured = []
 
@@ -51,7 +51,7 @@ def _fit_arguments(model, monkeypatch):
     monkeypatch.setattr(_hall, "residuals_and_jacobian", grab)
     with warnings.catch_warnings(), pytest.raises(Captured):
         warnings.simplefilter("ignore")
-        _hall.fit_harmonic_hall(_data(model), model=model, num=16, restarts=2)
+        _hall.fit_harmonic_hall(_data(model) if data is None else data, model=model, num=16, restarts=2)
     return captured[0]
 
 
@@ -70,6 +70,14 @@ def test_hall_fit_programs_hold_no_host_callback(model, monkeypatch):
     u0 = jnp.zeros((2, len(static.free)), x.dtype)
     carry = _hall_model._start_batched(u0, data, static)
     assert _callbacks(_hall_model._steps_batched.lower(carry, data, jnp.asarray(3, jnp.int32), static)) == 0
+
+
+def test_field_table_fit_program_holds_no_host_callback(monkeypatch):
+    table = FieldData(("B_DL", "B_FL"), np.array([[1e-4, -2e-3], [1.1e-4, -2.1e-3], [0.9e-4, -1.9e-3]]), theta_m=[0.0, 0.4, 0.8],
+                      fermi_energy=1.5, rho0=2e-7, ms_tesla=1.0, thickness=1.0, sigma=np.full((3, 2), 1e-5))
+    x, data, static = _fit_arguments("exact", monkeypatch, table)
+    assert _callbacks(_hall_model.residuals_and_jacobian.lower(x, data, static)) == 0
+    assert _callbacks(_hall_model.residuals_and_jacobian.lower(x, data, dataclasses.replace(static, checked=True))) > 0
 
 
 def test_derived_fields_program_holds_no_host_callback():
