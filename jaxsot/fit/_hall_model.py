@@ -301,6 +301,21 @@ def polar_nodes_of(points, data, bands, model, num, spec=None):
             for d, b in zip(data, bands)]
 
 
+def exploration_nodes(values, data, bands, model, num, kinds) -> dict:
+    """{data set index: node count} for the Rashba Hall data sets on the direct route (kind nodes 0) whose
+    interpolated flux tensor matches the direct route to DEFAULT_TOLERANCE at the guess `values` (though not at
+    every probe of the box): the fit's restarts may explore on it; {} without such data sets or POLAR_ROUTE off."""
+    if not POLAR_ROUTE or model != "exact":
+        return {}
+    out = {}
+    for i, (kind, d, b) in enumerate(zip(kinds, data, bands)):
+        if kind[0] == "hall" and isinstance(kind[2], int) and not kind[2]:
+            nodes = polar_nodes_for([values], d.fermi_energy, bands=b, num=num)[0]
+            if nodes:
+                out[i] = nodes
+    return out
+
+
 def direct_where_inexact(static, params, data, bands, num):
     """(static, switched): `static` with the direct route for every data set whose interpolated flux tensor
     misses DEFAULT_TOLERANCE at `params` (the best fit; the nodes were chosen at the guess and probes of the

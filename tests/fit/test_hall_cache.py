@@ -111,3 +111,38 @@ def test_fit_refuses_a_box_outside_the_forward_model_before_compiling():
         verify_box(values, ("tau",), [-1.0], [30.0], "strong_exchange")
     with pytest.raises(ValueError, match="j_ex"):
         verify_box({**values, "j_ex": math.inf}, ("tau",), [1.0], [30.0], "strong_exchange")
+
+
+def test_restarts_explore_on_the_interpolant_accurate_at_the_guess_and_the_fit_ends_on_the_direct_route(monkeypatch):
+    # Box J in [0.2, 1.0] eV around the guess J = 0.6: the interpolated flux tensor misses its tolerance near
+    # J = 0.3 (alpha k_F ~ J), so the data set is on the direct route, but it is accurate at the guess, where
+    # the restarts may explore on it. The result equals the fit on the direct route throughout (POLAR_ROUTE off,
+    # an independent run) far below one standard error.
+    truth = {**TRUTH, "j_ex": 0.6, "tau": 3.0}
+    phi = np.linspace(0.0, 2 * math.pi, 10, endpoint=False)
+    settings = HallSettings(phi, np.full(10, 0.1), fermi_energy=1.5, current_density=1e11, rho0=2e-7, ms_tesla=1.0,
+                            thickness=1.0, model="exact", bands=jaxsot.hall_bands(truth, 1.5))
+    r_1w, r_2w = (np.asarray(x) for x in jaxsot.harmonic_hall_forward(truth, settings))
+    rng = np.random.default_rng(3)
+    s_2w = 0.01 * float(np.ptp(r_2w))
+    data = HallData.from_settings(r_1w + 1e-4 * rng.normal(size=10), r_2w + s_2w * rng.normal(size=10), settings,
+                                  sigma_1w=1e-4, sigma_2w=s_2w)
+    values = {**_hall_model.default_guess([data]), **truth}
+    bands = _hall_model.settle_box(dict(values), [data], "exact", ("j_ex",), [0.2], [1.0], [True])
+    kinds = (("hall", "first", _hall_model.polar_nodes_of(bands.points, [data], bands, "exact", 64)[0]),)
+    assert kinds[0][2] == 0
+    explore = _hall_model.exploration_nodes(values, [data], bands, "exact", 64, kinds)
+    assert list(explore) == [0] and explore[0] > 0
+    assert _hall_model.exploration_nodes({**values, "j_ex": 0.3}, [data], bands, "exact", 64, kinds) == {}
+    fits = {}
+    for route in (True, False):
+        monkeypatch.setattr(_hall_model, "POLAR_ROUTE", route)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[route] = _hall.fit_harmonic_hall(data, free=("alpha", "j_ex", "tau"), guess={n: truth[n] for n in TRUTH if n != "j_ex"}
+                                                  | {"j_ex": 0.6}, bounds={"j_ex": (0.2, 1.0)}, restarts=2)
+    assert any("restarts on the interpolated flux tensor" in n for n in fits[True].notes), fits[True].notes
+    assert not any("interpolated" in n for n in fits[False].notes), fits[False].notes
+    for name in ("alpha", "j_ex", "tau"):
+        difference = abs(fits[True].parameters[name] - fits[False].parameters[name])
+        assert difference <= 1e-3 * fits[False].standard_errors[name], (name, difference)
