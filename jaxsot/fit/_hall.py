@@ -39,6 +39,7 @@ J from tau only weakly. The summary names the determined and undetermined combin
 the fields, efficiencies and J tau with propagated standard errors.
 """
 
+import collections
 import dataclasses
 import math
 import warnings
@@ -368,8 +369,19 @@ def fit_harmonic_hall(
         starts.append(onp.where(randomized, onp.log(t) - onp.log1p(-t), u_guess))
     u0 = onp.stack(starts)
 
+    recent = collections.OrderedDict()
+
     def evaluate_now(x):
-        return tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static))
+        # The last points of the polish are asked for again (the best point's residuals and Jacobian): at every
+        # order one evaluation costs seconds. Keyed by the route (`static`) and the weights (`data_now`) in use.
+        key = (static, id(data_now), onp.asarray(x, float).tobytes())
+        if key in recent and recent[key][0] is data_now:
+            return recent[key][1]
+        out = tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static))
+        recent[key] = (data_now, out)
+        while len(recent) > 8:
+            recent.popitem(last=False)
+        return out
 
     # The same compiled program as the restarts' at first order; every order: the model at every order.
     evaluate = reporter.wrap(evaluate_now, "the every-order model" if orders == "all" else
