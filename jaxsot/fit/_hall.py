@@ -416,7 +416,18 @@ def fit_harmonic_hall(
                      "loss": float(losses[i]), "steps": int(steps[i]), "status": STATUS[int(status[i])]} for i in range(restarts)]
     # Gauss-Newton polish of the best point (for L-BFGS, whose line search stalls on the stiff directions
     # far below one standard error), and the refits with the estimated noise.
-    u_best, _, _, final_status, _ = lm_run(f"polish of restart {best + 1} (Gauss-Newton)", u[best], evaluate, LM_TOL)
+    u_polish = u[best]
+    if explore and orders == "all":
+        # Every order on the direct route costs seconds per evaluation: converge on the interpolant first, so
+        # that the direct polish starts within a step or two of its optimum.
+        static_mid = dataclasses.replace(static, kinds=tuple(k[:2] + (explore[i],) if i in explore else k
+                                                             for i, k in enumerate(static.kinds)))
+        evaluate_mid = reporter.wrap(lambda x: tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now,
+                                                                                                      static_mid)),
+                                     "the every-order model on the interpolated flux tensor")
+        u_polish = lm_run(f"polish of restart {best + 1} at every order on the interpolated flux tensor", u_polish,
+                          evaluate_mid, LM_TOL)[0]
+    u_best, _, _, final_status, _ = lm_run(f"polish of restart {best + 1} (Gauss-Newton)", u_polish, evaluate, LM_TOL)
     if not noise_known:
         # Self-consistent weights: sigma per column from the residuals (dof-corrected), refit from the best point.
         for round_ in range(_NOISE_ROUNDS):
