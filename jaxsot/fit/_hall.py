@@ -96,7 +96,7 @@ from ._hall_data import MIN_ROWS as MIN_ROWS
 from ._hall_data import SYNTH_ROUTES as SYNTH_ROUTES
 from ._hall_data import FieldData as FieldData
 from ._hall_loss import hall_loss as hall_loss
-from ._hall_model import synthesize_hall as synthesize_hall
+from ._hall_synth import synthesize_hall as synthesize_hall
 
 
 _NOISE_ROUNDS = 6
