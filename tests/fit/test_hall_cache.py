@@ -147,3 +147,23 @@ def test_restarts_explore_on_the_interpolant_accurate_at_the_guess_and_the_fit_e
     for name in ("alpha", "j_ex", "tau"):
         difference = abs(fits[True].parameters[name] - fits[False].parameters[name])
         assert difference <= 1e-3 * fits[False].standard_errors[name], (name, difference)
+
+
+def test_lbfgs_progress_goes_through_progress_not_stdout(capsys):
+    lines = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = _hall.fit_harmonic_hall(_data("strong_exchange"), model="strong_exchange", optimizer="lbfgs", restarts=2,
+                                         max_steps=12, report_every=4, progress=lines.append)
+    assert capsys.readouterr().out == ""  # nothing printed from inside the compiled optimizer
+    iterations = [line for line in lines if re.match(r"  iteration +\d+: loss ", line)]
+    steps = [int(re.match(r"  iteration +(\d+)", line).group(1)) for line in iterations]
+    assert steps and all(s % 4 == 0 for s in steps) and steps == sorted(steps), lines
+    # Each line lists both restarts' losses at that iteration (or "--" for a run that had stopped).
+    for line, step in zip(iterations, steps):
+        shown = re.match(r"  iteration +\d+: loss (.*) \(\d", line).group(1).split(", ")
+        trace = result.trace
+        assert len(shown) == 2
+        for value, row in zip(shown, trace):
+            assert value == "--" or math.isclose(float(value), row[step], rel_tol=1e-5), (line, row[step])
+    assert sum(bool(re.match(r"  restart \d/2: loss ", line)) for line in lines) == 2
