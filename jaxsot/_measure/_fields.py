@@ -41,7 +41,7 @@ import numpy as onp
 from jaxtyping import Array, Float
 
 from .._core import RashbaFerromagnet, check_finite, check_range, check_shape, float_dtype, is_concrete
-from .._core._checks import traced_check
+from .._core._checks import traced_check, unit_vector
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque, electron_response
 from .._llg._torque import cross_z, current_fields
 from .._ensemble._fluxes import contour_fluxes
@@ -120,6 +120,7 @@ def sot_field_vectors(
     field_like: bool = True,
     damping_like: bool = True,
     flux=None,
+    checked: bool = True,
 ):
     """The current-induced fields (B_FL, B_DL) at one magnetization, (3,) each [T]; jit/vmap/grad-friendly.
 
@@ -130,7 +131,8 @@ def sot_field_vectors(
         implicit-function gradients) or "strong_exchange" (closed forms, paper eq. 14 and A1). bands: static
         tuple of the occupied bands (exact method; `SpinOrbitTorque.bands`). num: rays per contour (exact).
         field_like, damping_like: include T1 / T2. flux: the sea's flux tensor A (3, 2) at m (exact method) when
-        already known (`_polar.flux_at`, the interpolated route); None: solved here.
+        already known (`_polar.flux_at`, the interpolated route); None: solved here. checked: False leaves out the
+        model's traced range checks (`rashba_model`); only for callers that verified the values on the host.
     Returns: (B_FL, B_DL), both perpendicular to m (module docstring):
         B_FL = (J/(n_mu mu_B)) P_perp delta S, B_DL = (hbar/(2 n_mu mu_B)) M x dS/dt.
     """
@@ -144,11 +146,24 @@ def sot_field_vectors(
         spin_rate = -n_p * alpha / j_ex * cross_z(kdot)
     elif method == "exact":
         if flux is None:
-            flux, _, _ = contour_fluxes(RashbaFerromagnet(alpha, j_ex, m, mass_ratio), fermi_energy, tuple(bands), num)
+            flux, _, _ = contour_fluxes(rashba_model(alpha, j_ex, m, mass_ratio, checked), fermi_energy, tuple(bands), num)
         spin_shift, spin_rate = flux @ shift, flux @ kdot
     else:
         raise ValueError(f"method = {method!r} is not allowed; allowed: {', '.join(map(repr, METHODS))}")
     return current_fields(m, spin_shift, spin_rate, j_ex, moment, field_like=field_like, damping_like=damping_like)
+
+
+def rashba_model(alpha, j_ex, m, mass_ratio, checked: bool = True) -> RashbaFerromagnet:
+    """`RashbaFerromagnet(alpha, j_ex, m, mass_ratio)`; checked=False: the same model (M normalized the same way)
+    without the constructor's traced range check of mass_ratio, whose `equinox.error_if` is a host callback that
+    keeps JAX's persistent cache from storing the program. Only for callers that verified the values on the host
+    beforehand (the harmonic Hall fit checks its whole parameter box); `checked` must be a static argument of
+    every jitted function between such a caller and this one, so that no cache mixes the two programs."""
+    if checked:
+        return RashbaFerromagnet(alpha, j_ex, m, mass_ratio)
+    template = RashbaFerromagnet(0.05, 1.0, (0.0, 0.0, 1.0), 1.0)  # concrete, checked on the host
+    return eqx.tree_at(lambda t: (t.alpha, t.j_ex, t.magnetization, t.mass_ratio), template,
+                       (jnp.asarray(alpha), jnp.asarray(j_ex), unit_vector("magnetization", m), jnp.asarray(mass_ratio)))
 
 
 def model_field_vectors(torque, m, moment):
@@ -264,7 +279,7 @@ def effective_fields(magnet: Magnet, torque, m, rho0, *, methods=None) -> Effect
     if is_concrete(e_norm) and not float(e_norm) > 0.0:
         raise ValueError("torque.efield = (0, 0): the fields per current density need a current; allowed: a non-zero efield")
     _warn_along_y(m, torque.efield)
-    return _effective_fields(magnet, torque, jnp.asarray(m, dtype), jnp.asarray(rho0, dtype), tuple(methods))
+    return effective_fields_kernel(magnet, torque, jnp.asarray(m, dtype), jnp.asarray(rho0, dtype), tuple(methods))
 
 
 def _check_directions(m):
@@ -302,7 +317,10 @@ def _warn_along_y(m, direction):
 
 
 @eqx.filter_jit
-def _effective_fields(magnet, torque, m, rho0, methods):
+def effective_fields_kernel(magnet, torque, m, rho0, methods, checked=True):
+    """`effective_fields` after its input checks (m (..., 3) and rho0 arrays of one dtype, methods a tuple);
+    checked=False (a Python bool: static, its own program): the Rashba model without its traced range checks
+    (`rashba_model`), for callers that verified every input on the host."""
     dtype = m.dtype
     m = m / jnp.linalg.norm(m, axis=-1, keepdims=True)
     efield = jnp.asarray(torque.efield, dtype)
@@ -319,7 +337,7 @@ def _effective_fields(magnet, torque, m, rho0, methods):
             return sot_field_vectors(
                 torque.alpha, torque.j_ex, torque.mass_ratio, torque.tau, torque.fermi_energy, efield, mi, moment,
                 method=method, bands=torque.bands, num=torque.num,
-                field_like=torque.field_like, damping_like=torque.damping_like,
+                field_like=torque.field_like, damping_like=torque.damping_like, checked=checked,
             )
 
         if method in methods:

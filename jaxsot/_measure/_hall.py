@@ -289,10 +289,11 @@ def check_hall_params(params) -> dict:
     if missing:
         raise ValueError(f"params is missing {missing}; required: alpha, j_ex, tau, anisotropy_field, r_ahe")
     out = {**HALL_DEFAULTS, **params}
+    # The returned values carry the traced checks (under jit/grad/vmap): a discarded one would be dropped.
     for name in ("j_ex", "tau", "mass_ratio"):
-        check_range(name, out[name], low=0.0, low_inclusive=False, unit=HALL_PARAMETER_UNITS[name])
+        out[name] = check_range(name, out[name], low=0.0, low_inclusive=False, unit=HALL_PARAMETER_UNITS[name])
     for name in HALL_PARAMETERS:
-        check_finite(name, out[name])
+        out[name] = check_finite(name, out[name])
     return out
 
 
@@ -315,14 +316,16 @@ def hall_bands(params, fermi_energy) -> tuple:
     return probe.bands
 
 
-@functools.partial(jax.jit, static_argnames=("polar_nodes",))
-def rashba_points(params, settings: HallSettings, polar_nodes: int = 0) -> HallSignals:
+@functools.partial(jax.jit, static_argnames=("polar_nodes", "checked"))
+def rashba_points(params, settings: HallSettings, polar_nodes: int = 0, checked: bool = True) -> HallSignals:
     """First-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points;
-    polar_nodes > 0 (exact model): the sea's flux tensor interpolated in M_z from that many solves (`_polar.py`)."""
-    return hall_points(params, settings, rashba_fields(params, settings, polar_nodes))
+    polar_nodes > 0 (exact model): the sea's flux tensor interpolated in M_z from that many solves (`_polar.py`);
+    checked=False (static: its own compiled program): without the model's traced range checks
+    (`_fields.rashba_model`), for callers that verified params on the host (the Hall fit's parameter box)."""
+    return hall_points(params, settings, rashba_fields(params, settings, polar_nodes, checked))
 
 
-def rashba_fields(params, settings: HallSettings, polar_nodes: int = 0):
+def rashba_fields(params, settings: HallSettings, polar_nodes: int = 0, checked: bool = True):
     """m (3,) -> (B_FL, B_DL) of the Rashba ferromagnet of params at the amplitude j0 (traceable): every m its own
     Fermi-contour solve (polar_nodes = 0, or the strong-exchange closed forms), or `_polar.flux_at` of one
     `flux_table` of polar_nodes solves (exact model)."""
@@ -332,14 +335,14 @@ def rashba_fields(params, settings: HallSettings, polar_nodes: int = 0):
     table = None
     if polar_nodes and settings.model == "exact":
         table = flux_table(p["alpha"], p["j_ex"], p["mass_ratio"], settings.fermi_energy, bands=settings.bands, num=settings.num,
-                           nodes=polar_nodes)
+                           nodes=polar_nodes, checked=checked)
 
     def fields(m0):
         return sot_field_vectors(
             p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m0, moment,
             method=settings.model, bands=settings.bands, num=settings.num,
             field_like=settings.field_like, damping_like=settings.damping_like,
-            flux=None if table is None else flux_at(table, m0),
+            flux=None if table is None else flux_at(table, m0), checked=checked,
         )
 
     return fields
@@ -455,9 +458,9 @@ def check_model_hall_params(params, model) -> dict:
     if missing:
         raise ValueError(f"params is missing {missing}; required: tau, anisotropy_field, r_ahe")
     out = {**{k: v for k, v in HALL_DEFAULTS.items() if k in allowed}, **params}
-    check_range("tau", out["tau"], low=0.0, low_inclusive=False, unit="fs")
+    out["tau"] = check_range("tau", out["tau"], low=0.0, low_inclusive=False, unit="fs")
     for name in out:
-        check_finite(name, out[name])
+        out[name] = check_finite(name, out[name])
     return out
 
 

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as onp
 
 from .._core import check_count
-from .._core._model import RashbaFerromagnet
+from ._fields import rashba_model
 from .._ensemble._fluxes import contour_fluxes
 
 NODE_LADDER = (12, 16, 20, 24, 32, 40, 48, 64)
@@ -93,12 +93,13 @@ def _assemble(g, m):
     return jnp.stack([row_x, row_y, row_z], -2)
 
 
-def _fluxes(alpha, j_ex, mass_ratio, fermi_energy, bands, num, m):
+def _fluxes(alpha, j_ex, mass_ratio, fermi_energy, bands, num, m, checked=True):
     """The direct A (K, 3, 2) at unit magnetizations m (K, 3): one `contour_fluxes` per direction."""
-    return jax.vmap(lambda mi: contour_fluxes(RashbaFerromagnet(alpha, j_ex, mi, mass_ratio), fermi_energy, tuple(bands), num)[0])(m)
+    return jax.vmap(lambda mi: contour_fluxes(rashba_model(alpha, j_ex, mi, mass_ratio, checked), fermi_energy, tuple(bands),
+                                              num)[0])(m)
 
 
-def flux_table(alpha, j_ex, mass_ratio, fermi_energy, *, bands: tuple, num: int, nodes: int):
+def flux_table(alpha, j_ex, mass_ratio, fermi_energy, *, bands: tuple, num: int, nodes: int, checked: bool = True):
     """Chebyshev coefficients (nodes, 6) of A's six coefficient functions of M_z (traceable, differentiable).
 
     Args:
@@ -109,13 +110,15 @@ def flux_table(alpha, j_ex, mass_ratio, fermi_energy, *, bands: tuple, num: int,
         bands: static tuple of occupied bands.
         num: static rays per Fermi contour.
         nodes: static number of Chebyshev nodes (>= 2).
+        checked: static; False: without the model's traced range checks (`_fields.rashba_model`), for callers
+            that verified the values on the host.
 
     Returns:
         (nodes, 6) coefficients for `flux_at`.
     """
     dtype = jnp.result_type(alpha, float)
     c = chebyshev_nodes(nodes)
-    flux = _fluxes(alpha, j_ex, mass_ratio, fermi_energy, bands, num, jnp.asarray(_node_directions(c), dtype))
+    flux = _fluxes(alpha, j_ex, mass_ratio, fermi_energy, bands, num, jnp.asarray(_node_directions(c), dtype), checked)
     g = _functions(flux, jnp.asarray(onp.sqrt(1.0 - c**2), dtype))
     return jnp.asarray(_series_matrix(nodes), dtype) @ g
 
@@ -150,6 +153,7 @@ def check_directions():
 
 
 def _probe(alpha, j_ex, mass_ratio, fermi_energy, bands, num, dtype):
+    rashba_model(alpha, j_ex, (0.0, 0.0, 1.0), mass_ratio)  # the model's checks, on the host (concrete values)
     c = chebyshev_nodes(_PROBE_NODES)
     m = onp.concatenate([_node_directions(c), check_directions()])
     args = [jnp.asarray(x, dtype) for x in (alpha, j_ex, mass_ratio, fermi_energy)]
@@ -157,7 +161,10 @@ def _probe(alpha, j_ex, mass_ratio, fermi_energy, bands, num, dtype):
     return flux[:_PROBE_NODES], flux[_PROBE_NODES:]
 
 
-_probe_fluxes = jax.jit(lambda alpha, j_ex, mass_ratio, ef, m, bands, num: _fluxes(alpha, j_ex, mass_ratio, ef, bands, num, m),
+# Only `_probe` calls it, after the model's checks on the host: no traced checks (host callbacks), so JAX's
+# persistent cache keeps the program.
+_probe_fluxes = jax.jit(lambda alpha, j_ex, mass_ratio, ef, m, bands, num: _fluxes(alpha, j_ex, mass_ratio, ef, bands, num, m,
+                                                                                   checked=False),
                         static_argnums=(5, 6))
 
 

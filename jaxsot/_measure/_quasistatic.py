@@ -116,7 +116,7 @@ def _solve_phase(m, s, b_of, stiffness, b_ext, scale):
                              (m, jnp.asarray(False)))
 
 
-def _rashba_fields(settings):
+def _rashba_fields(settings, checked=True):
     """B_FL, B_DL of the Rashba ferromagnet of params p at m (`sot_field_vectors`); the source: None (every m its
     own Fermi-contour solve) or a `_polar.flux_table` (the interpolated flux tensor)."""
 
@@ -126,7 +126,7 @@ def _rashba_fields(settings):
             p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, settings.efield, m, moment,
             method=settings.model, bands=settings.bands, num=settings.num,
             field_like=settings.field_like, damping_like=settings.damping_like,
-            flux=None if source is None else flux_at(source, m),
+            flux=None if source is None else flux_at(source, m), checked=checked,
         )
 
     return fields
@@ -201,15 +201,16 @@ def all_orders_points(params, source, fields, settings, phases):
 
 
 @eqx.filter_jit
-def rashba_all_orders(params, settings, phases, polar_nodes=0):
+def rashba_all_orders(params, settings, phases, polar_nodes=0, checked=True):
     """Every-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points;
     polar_nodes > 0 (exact model): the flux tensor interpolated from that many solves per evaluation (`_polar.py`),
-    computed once outside the points' and phases' loops."""
+    computed once outside the points' and phases' loops; checked=False (a Python bool, static under
+    `equinox.filter_jit`): without the model's traced range checks, for callers that verified params on the host."""
     table = None
     if polar_nodes and settings.model == "exact":
         table = flux_table(params["alpha"], params["j_ex"], params["mass_ratio"], settings.fermi_energy, bands=settings.bands,
-                           num=settings.num, nodes=polar_nodes)
-    return all_orders_points(params, table, _rashba_fields(settings), settings, phases)
+                           num=settings.num, nodes=polar_nodes, checked=checked)
+    return all_orders_points(params, table, _rashba_fields(settings, checked), settings, phases)
 
 
 def check_phases(phases) -> int:

@@ -63,7 +63,7 @@ from ._hall_report import HallFitResult as HallFitResult
 from ._hall import fit_harmonic_hall as fit_harmonic_hall
 from ._hall import hall_linearity as hall_linearity
 from ._hall_loss import hall_loss as hall_loss
-from ._hall_model import synthesize_hall as synthesize_hall
+from ._hall_synth import synthesize_hall as synthesize_hall
 from ._stfmr import ST_FMR_PARAMETERS as ST_FMR_PARAMETERS
 from ._stfmr import fit_st_fmr as fit_st_fmr
 from ._stfmr import st_fmr_ratio_efficiency as st_fmr_ratio_efficiency

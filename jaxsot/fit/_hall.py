@@ -39,6 +39,7 @@ J from tau only weakly. The summary names the determined and undetermined combin
 the fields, efficiencies and J tau with propagated standard errors.
 """
 
+import collections
 import dataclasses
 import math
 import warnings
@@ -75,11 +76,13 @@ from ._hall_model import (
     default_guess,
     depended_names,
     direct_where_inexact,
+    exploration_nodes,
     residuals_and_jacobian,
     run_batched,
     settle_box,
     show_point,
     default_free,
+    verify_box,
 )
 from ._hall_progress import HallProgress
 from ._hall_report import HallFitResult, derived_quantities, model_note, fit_notes, separability_notes, uncertainty
@@ -93,7 +96,7 @@ from ._hall_data import MIN_ROWS as MIN_ROWS
 from ._hall_data import SYNTH_ROUTES as SYNTH_ROUTES
 from ._hall_data import FieldData as FieldData
 from ._hall_loss import hall_loss as hall_loss
-from ._hall_model import synthesize_hall as synthesize_hall
+from ._hall_synth import synthesize_hall as synthesize_hall
 
 
 _NOISE_ROUNDS = 6
@@ -304,6 +307,8 @@ def fit_harmonic_hall(
         if name not in free:
             raise ValueError(f"bounds for {name!r}: it is not free; allowed: bounds for {', '.join(free)}")
     bands = settle_box(values, data, model, free, lower, upper, given, spec)
+    if spec is None:
+        verify_box(values, free, lower, upper, model)
 
     total = sum(d.num_points * len(columns_of(d)) for d in data)
     noise_known = all(d.sigma_known for d in data)
@@ -317,7 +322,7 @@ def fit_harmonic_hall(
     sigmas = [sigma_of(d) if d.sigma_known else onp.broadcast_to(column_scale(values_of(d)), values_of(d).shape) for d in data]
     blocks, kinds = build_blocks(data, model, num, bands, sigmas, values, dtype, orders, spec)
     static = HallStatic(kinds=kinds, free=free, transform=tuple(transform_kind(lo, hi) for lo, hi in zip(lower, upper)),
-                     max_steps=max_steps, gtol=float(gtol), ftol=float(ftol), report_every=report_every)
+                     max_steps=max_steps, gtol=float(gtol), ftol=float(ftol), checked=spec is not None)
 
     def box_with(vals):
         return {"lower": jnp.asarray(lower, dtype), "upper": jnp.asarray(upper, dtype),
@@ -336,6 +341,16 @@ def fit_harmonic_hall(
     if orders == "all":
         static_restarts = dataclasses.replace(static, kinds=tuple(("hall", "first") + k[2:] if k[0] == "hall" else k for k in kinds))
         info.append("restarts at first order in the current; the best point refitted at every order")
+    # A data set on the direct route because the interpolated flux tensor misses its tolerance somewhere in the box
+    # (e.g. where alpha k_F ~ J): the restarts explore on the interpolant that is accurate at the guess, ~10x faster,
+    # and only the best point is polished on the direct route (as the every-order fit refits at every order).
+    explore = exploration_nodes(values, data, bands, model, num, static_restarts.kinds) if spec is None else []
+    if explore:
+        static_restarts = dataclasses.replace(static_restarts, kinds=tuple(
+            k[:2] + (explore[i],) if i in explore else k for i, k in enumerate(static_restarts.kinds)))
+        info.append(f"data set(s) {', '.join(str(i + 1) for i in explore)}: restarts on the interpolated flux tensor "
+                    f"({', '.join(str(n) for n in explore.values())} nodes, within its tolerance at the guess, not everywhere "
+                    "in the box); the best point polished on the direct Fermi-contour route")
     reporter = HallProgress(report_every, progress)
     data_now = with_sigmas(sigmas)
 
@@ -354,11 +369,23 @@ def fit_harmonic_hall(
         starts.append(onp.where(randomized, onp.log(t) - onp.log1p(-t), u_guess))
     u0 = onp.stack(starts)
 
+    recent = collections.OrderedDict()
+
     def evaluate_now(x):
-        return tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static))
+        # The last points of the polish are asked for again (the best point's residuals and Jacobian): at every
+        # order one evaluation costs seconds. Keyed by the route (`static`) and the weights (`data_now`) in use.
+        key = (static, id(data_now), onp.asarray(x, float).tobytes())
+        if key in recent and recent[key][0] is data_now:
+            return recent[key][1]
+        out = tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static))
+        recent[key] = (data_now, out)
+        while len(recent) > 8:
+            recent.popitem(last=False)
+        return out
 
     # The same compiled program as the restarts' at first order; every order: the model at every order.
-    evaluate = reporter.wrap(evaluate_now, "the every-order model" if orders == "all" else "")
+    evaluate = reporter.wrap(evaluate_now, "the every-order model" if orders == "all" else
+                             "the direct Fermi-contour route" if explore else "")
 
     box_args = (onp.asarray(lower), onp.asarray(upper), static.transform)
 
@@ -373,7 +400,11 @@ def fit_harmonic_hall(
         u, losses, steps, status, trace = (onp.stack(z) for z in zip(*runs))
     else:
         reporter.say(f"L-BFGS: {restarts} restarts batched (compiling the optimizer first)")
-        u, losses, steps, status, trace = (onp.asarray(z) for z in run_batched(jnp.asarray(u0, dtype), data_now, static_restarts))
+        u, losses, steps, status, trace = (onp.asarray(z) for z in run_batched(jnp.asarray(u0, dtype), data_now, static_restarts,
+                                                                               report_every, reporter.iterations))
+        for i in range(restarts):
+            reporter.say(f"restart {i + 1}/{restarts}: loss {float(losses[i]):.6g} after {int(steps[i])} iterations, "
+                         f"{STATUS[int(status[i])]}")
     trace = hold_last(trace, losses)
     if not onp.any(onp.isfinite(losses)):
         raise ValueError("every restart gave a non-finite loss (an equilibrium or a Fermi contour did not converge); "
@@ -385,7 +416,18 @@ def fit_harmonic_hall(
                      "loss": float(losses[i]), "steps": int(steps[i]), "status": STATUS[int(status[i])]} for i in range(restarts)]
     # Gauss-Newton polish of the best point (for L-BFGS, whose line search stalls on the stiff directions
     # far below one standard error), and the refits with the estimated noise.
-    u_best, _, _, final_status, _ = lm_run(f"polish of restart {best + 1} (Gauss-Newton)", u[best], evaluate, LM_TOL)
+    u_polish = u[best]
+    if explore and orders == "all":
+        # Every order on the direct route costs seconds per evaluation: converge on the interpolant first, so
+        # that the direct polish starts within a step or two of its optimum.
+        static_mid = dataclasses.replace(static, kinds=tuple(k[:2] + (explore[i],) if i in explore else k
+                                                             for i, k in enumerate(static.kinds)))
+        evaluate_mid = reporter.wrap(lambda x: tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now,
+                                                                                                      static_mid)),
+                                     "the every-order model on the interpolated flux tensor")
+        u_polish = lm_run(f"polish of restart {best + 1} at every order on the interpolated flux tensor", u_polish,
+                          evaluate_mid, LM_TOL)[0]
+    u_best, _, _, final_status, _ = lm_run(f"polish of restart {best + 1} (Gauss-Newton)", u_polish, evaluate, LM_TOL)
     if not noise_known:
         # Self-consistent weights: sigma per column from the residuals (dof-corrected), refit from the best point.
         for round_ in range(_NOISE_ROUNDS):

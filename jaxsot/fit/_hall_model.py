@@ -1,5 +1,6 @@
 """Harmonic Hall fit model: whitened residuals of every data set (pure, jit/vmap/grad-friendly in the parameter
-dict), the set-up of parameters, guesses, bounds and traced blocks, `hall_loss`, and `synthesize_hall`."""
+dict), the set-up of parameters, guesses, bounds and traced blocks (`hall_loss` and `synthesize_hall` live in
+`_hall_loss` and `_hall_synth`)."""
 
 import dataclasses
 import functools
@@ -10,32 +11,27 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 
-from .._core import check_count, check_range
-from .._core._model import RashbaFerromagnet, TwoBandModel
-from .._core._params import model_parameters, parameter_names, replace_parameters
+from .._core._model import RashbaFerromagnet
+from .._core._params import model_parameters
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque
 from .._llg._magnet import PROBE_DIRECTIONS
 from .._measure import (
     HALL_DEFAULTS,
     HALL_PARAMETERS,
     REFERENCE_CURRENT,
-    HallSettings,
     effective_fields,
     hall_bands,
     harmonic_hall_forward,
     harmonic_hall_all_orders,
-    lockin_harmonics,
 )
-from .._measure._fields import model_field_vectors, moment_per_area
-from .._measure._hall import check_model_hall_params, hall_points, model_hall_names, model_hall_torque, param_arrays, with_model_parameters
-from .._measure._harmonic import cast_floats, model_all_orders
+from .._measure._fields import effective_fields_kernel, model_field_vectors, moment_per_area
+from .._measure._hall import check_hall_params, hall_points, model_hall_torque, param_arrays, rashba_points, with_model_parameters
 from .._measure._polar import DEFAULT_TOLERANCE, interpolation_errors, polar_nodes_for
-from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, check_phases
+from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, rashba_all_orders
 from ._curves import DEFAULT_GUESS
 from ._forward import general_bands_at, general_model
-from ._hall_data import (FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MICROSCOPIC, OFFSETS, RASHBA_NAMES, SYNTH_ROUTES,
-                         values_of)
-from ._optimize import free_to_params, is_log_scale, minimize, to_physical
+from ._hall_data import FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MICROSCOPIC, RASHBA_NAMES, values_of
+from ._optimize import free_to_params, is_log_scale, minimize_start, minimize_steps, to_physical
 
 
 POLAR_ROUTE = True
@@ -54,11 +50,16 @@ class HallStatic:
     gtol: float = 1e-9
     ftol: float = 1e-13
     report_every: int = 0
+    # False: the Rashba Hall blocks call the forward kernels without traced input checks (`verify_box` checked every
+    # value the fit can reach on the host), so the compiled program holds no host callback and JAX's persistent
+    # cache keeps it. Static: a program traced without checks is never reused where checks are needed.
+    checked: bool = True
 
 
-def _field_predictions(params, block, columns, model, names=None):
+def _field_predictions(params, block, columns, model, names=None, checked=True):
     """(N, K) predictions of a FieldData block: B^s = b(M) j [T] or xi(M) [1]; names: a general model's
-    parameter names (its ModelTorque in the block), None for the Rashba ferromagnet."""
+    parameter names (its ModelTorque in the block), None for the Rashba ferromagnet; checked=False (Rashba):
+    `effective_fields`' kernel without its traced checks (FieldData checked M and rho0, `verify_box` the params)."""
     if names is not None:
         torque = with_model_parameters(block["torque"], params, names)
     else:
@@ -66,7 +67,10 @@ def _field_predictions(params, block, columns, model, names=None):
             lambda t: (t.alpha, t.j_ex, t.tau, t.mass_ratio), block["torque"],
             (params["alpha"], params["j_ex"], params["tau"], params["mass_ratio"]),
         )
-    out = effective_fields(block["magnet"], torque, block["m"], block["rho0"], methods=(model,))
+    if checked or names is not None:
+        out = effective_fields(block["magnet"], torque, block["m"], block["rho0"], methods=(model,))
+    else:
+        out = effective_fields_kernel(block["magnet"], torque, block["m"], block["rho0"], (model,), checked=False)
     fields = out.exact if model == "exact" else out.strong_exchange
     table = {
         "B_DL": fields.damping_like_per_current * block["current"],
@@ -86,14 +90,19 @@ def predictions(params, blocks, static):
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
         elif kind[0] == "hall":
             hall = {k: params[k] for k in HALL_PARAMETERS}
-            if kind[1] == "all":
+            if not static.checked:  # the public functions' kernels, without their traced checks
+                arrays = param_arrays(hall, block["settings"])
+                signals = (rashba_all_orders(arrays, block["settings"], DEFAULT_PHASES, kind[2], checked=False) if kind[1] == "all"
+                           else rashba_points(arrays, block["settings"], kind[2], checked=False))
+                r_1w, r_2w = signals.r_1w, signals.r_2w
+            elif kind[1] == "all":
                 out_all = harmonic_hall_all_orders(hall, block["settings"], polar_nodes=kind[2])
                 r_1w, r_2w = out_all.r_1w, out_all.r_2w
             else:
                 r_1w, r_2w = harmonic_hall_forward(hall, block["settings"], polar_nodes=kind[2])
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
         else:
-            out.append(_field_predictions(params, block, kind[1], kind[2], kind[3] if len(kind) > 3 else None))
+            out.append(_field_predictions(params, block, kind[1], kind[2], kind[3] if len(kind) > 3 else None, static.checked))
     return out
 
 
@@ -123,14 +132,36 @@ def _loss(u, data, static):
     return 0.5 * jnp.mean(r * r)
 
 
-def _run_one(u0, data, static):
-    """One L-BFGS run from u0 (p,): (u, loss, steps, status, trace (max_steps,)), jaxsot.fit's optimizer."""
-    return minimize(functools.partial(_loss, data=data, static=static), u0, static)
-
-
 @functools.partial(jax.jit, static_argnums=(2,))
-def run_batched(u0, data, static):
-    return jax.vmap(_run_one, in_axes=(0, None, None))(u0, data, static)
+def _start_batched(u0, data, static):
+    fun = functools.partial(_loss, data=data, static=static)
+    return jax.vmap(lambda u: minimize_start(fun, u, static))(u0)
+
+
+@functools.partial(jax.jit, static_argnums=(3,))
+def _steps_batched(carry, data, stop, static):
+    fun = functools.partial(_loss, data=data, static=static)
+    return jax.vmap(lambda c: minimize_steps(fun, c, stop, static), out_axes=(0, 0))(carry)
+
+
+def run_batched(u0, data, static, every: int = 0, report=None):
+    """L-BFGS runs (`jaxsot.fit`'s optax optimizer) from each start u0 (R, p), batched with vmap:
+    (u, loss, steps, status, trace (R, max_steps)) as `_optimize.minimize`.
+
+    every > 0: the runs stop every `every` iterations and report(trace, first, stop) is called from Python with
+    the losses so far (iterations [first, stop) are new): the compiled program has no host callback (JAX's
+    persistent cache keeps it), and it is the same program whatever `every` (static.report_every stays 0).
+    """
+    static = dataclasses.replace(static, report_every=0)
+    carry = _start_batched(u0, data, static)
+    first, stop = 0, (every if every > 0 else static.max_steps)
+    while True:
+        carry, result = _steps_batched(carry, data, jnp.asarray(stop, jnp.int32), static)
+        if report is not None:
+            report(onp.asarray(result[4]), first, min(stop, static.max_steps))
+        if stop >= static.max_steps or onp.all(onp.asarray(result[3]) >= 0):
+            return result
+        first, stop = stop, stop + every
 
 
 @functools.partial(jax.jit, static_argnums=(2,))
@@ -265,6 +296,21 @@ def polar_nodes_of(points, data, bands, model, num, spec=None):
             for d, b in zip(data, bands)]
 
 
+def exploration_nodes(values, data, bands, model, num, kinds) -> dict:
+    """{data set index: node count} for the Rashba Hall data sets on the direct route (kind nodes 0) whose
+    interpolated flux tensor matches the direct route to DEFAULT_TOLERANCE at the guess `values` (though not at
+    every probe of the box): the fit's restarts may explore on it; {} without such data sets or POLAR_ROUTE off."""
+    if not POLAR_ROUTE or model != "exact":
+        return {}
+    out = {}
+    for i, (kind, d, b) in enumerate(zip(kinds, data, bands)):
+        if kind[0] == "hall" and isinstance(kind[2], int) and not kind[2]:
+            nodes = polar_nodes_for([values], d.fermi_energy, bands=b, num=num)[0]
+            if nodes:
+                out[i] = nodes
+    return out
+
+
 def direct_where_inexact(static, params, data, bands, num):
     """(static, switched): `static` with the direct route for every data set whose interpolated flux tensor
     misses DEFAULT_TOLERANCE at `params` (the best fit; the nodes were chosen at the guess and probes of the
@@ -332,6 +378,24 @@ def _axis_probes(values, free, varied, lower, upper, count=5):
     return points
 
 
+def verify_box(values, free, lower, upper, model):
+    """Check on the host every value of the Rashba forward model's inputs that the fit can reach: the fixed values
+    and both ends of every free parameter's box (each check is an interval of one parameter, so the two points of
+    all lower and all upper ends cover the box), with the checks of `jaxsot.harmonic_hall_forward` and, for the
+    exact model, of `jaxsot.RashbaFerromagnet` (mass_ratio in MASS_RATIO_RANGE). The fit's compiled residuals then
+    run without traced checks (`HallStatic.checked`). ValueError naming the parameter, its bounds and the range."""
+    fixed = {n: values[n] for n in HALL_PARAMETERS if n in values}
+    for end in (lower, upper):
+        point = {**fixed, **{n: v for n, v in zip(free, end) if n in HALL_PARAMETERS}}
+        try:
+            point = check_hall_params(point)
+            if model == "exact":
+                RashbaFerromagnet(point["alpha"], point["j_ex"], (0.0, 0.0, 1.0), point["mass_ratio"])
+        except ValueError as error:
+            box = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, lo, hi in zip(free, lower, upper))
+            raise ValueError(f"the fit's parameter box ({box}) reaches a value the forward model refuses: {error}") from None
+
+
 def show_point(point, names):
     return "(" + ", ".join(f"{n} = {point[n]:.4g}" for n in names) + ")"
 
@@ -382,146 +446,3 @@ def _general_blocks(data, num, bands, sigmas, values, dtype, orders, spec):
                            "current": jnp.asarray(d.current_density, dtype), "values": observed, "sigma": jnp.asarray(sigma, dtype)})
             kinds.append(("fields", d.columns, "exact", spec.names))
     return tuple(blocks), tuple(kinds)
-
-
-def synthesize_hall(
-    params: dict,
-    settings: HallSettings,
-    *,
-    noise: float = 0.0,
-    sigma=None,
-    known_noise: bool = True,
-    seed: int = 0,
-    route: str = "quasi-static",
-    phases: int = 16,
-    frequency: float = 1.5e7,
-    gilbert: float = 1.0,
-    periods: int = 2,
-    settle_periods: int = 1,
-    samples_per_period: int = 64,
-    rtol: float = 1e-10,
-    atol: float = 1e-12,
-    label: str = "synthetic",
-    model=None,
-) -> HallData:
-    """Synthetic harmonic Hall data at every order in the current plus Gaussian noise.
-
-    Two routes, both free of the first-order expansion of the fit's default forward model:
-    route = "quasi-static" (default): `jaxsot.harmonic_hall_all_orders`, the macrospin equilibrium at
-    each of `phases` current phases, Fourier-demodulated (milliseconds per field point);
-    route = "time-domain": `jaxsot.lockin_harmonics`, the LLG integrated under j(t) = j0 sin(2 pi f t) and
-    demodulated like a lock-in (~0.2 s per field point with strong-exchange torques, ~2 s with exact bands
-    on a 2-core VM); at the default f = 15 MHz and gilbert = 1 its in-phase harmonics differ from the
-    quasi-static ones by ~(w tau_r)^2 ~ 1e-6 relative (the magnet's lag).
-
-    Args:
-        params: {name: value} from HALL_FIT_PARAMETERS (alpha, j_ex, tau, anisotropy_field, r_ahe required;
-            HALL_DEFAULTS and zero offsets otherwise).
-        settings: `jaxsot.HallSettings`: field points, sample, model ("exact" / "strong_exchange" torque), num;
-            its m_start is the start of the j = 0 energy descent.
-        noise: standard deviation as a fraction of each column's peak-to-peak range (not with sigma).
-        sigma: (sigma_1w, sigma_2w) [ohm] absolute standard deviations (not with noise).
-        known_noise: write the sigmas into the data (else the fit estimates them).
-        seed: noise seed (>= 0).
-        route: "quasi-static" or "time-domain" (above).
-        phases: current phases per period (quasi-static route).
-        frequency: current frequency f [Hz] (time-domain route, as `lockin_harmonics`).
-        gilbert: Gilbert damping of the LLG (time-domain route).
-        periods: demodulated current periods (time-domain route).
-        settle_periods: periods integrated before demodulation (time-domain route).
-        samples_per_period: samples per period of the lock-in (time-domain route).
-        rtol: relative tolerance of the LLG integration (time-domain route).
-        atol: absolute tolerance of the LLG integration (time-domain route).
-        label: name of the data in reports.
-        model: None (the Rashba ferromagnet of params), a `RashbaFerromagnet` (its alpha, j_ex, mass_ratio fill
-            the missing ones), or any other `TwoBandModel` with `with_magnetization` (exact bands): params then
-            take tau, any of its `jaxsot.parameter_names` (the others keep the model's values) and the magnet
-            and Hall names, as `jaxsot.harmonic_hall_forward(..., model=)`.
-
-    Returns:
-        HallData (label `label`).
-
-    Raises:
-        ValueError: when the equilibrium or the integration failed at some row (naming it), or for an unknown route.
-    """
-    if not isinstance(settings, HallSettings):
-        raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
-    torque = None
-    if model is not None and not isinstance(model, TwoBandModel):
-        raise ValueError(f"model is a {type(model).__name__}; allowed: a jaxsot.TwoBandModel or None (the Rashba ferromagnet)")
-    if isinstance(model, TwoBandModel) and type(model) is RashbaFerromagnet:
-        params = {**{n: float(v) for n, v in model_parameters(model).items()}, **params}
-    elif model is not None:
-        torque, p = _general_torque(params, settings, model)
-    if torque is None:
-        check_names("params", params)
-        p = {**HALL_DEFAULTS, "r_1w_offset": 0.0, "r_2w_offset": 0.0, **params}
-        missing = [n for n in ("alpha", "j_ex", "tau", "anisotropy_field", "r_ahe") if n not in p]
-        if missing:
-            raise ValueError(f"params is missing {missing}; required: alpha, j_ex, tau, anisotropy_field, r_ahe")
-    check_range("noise", noise, low=0.0)
-    if sigma is not None and noise:
-        raise ValueError("noise and sigma are both given; allowed: one of them")
-    seed = check_count("seed", seed, minimum=0)
-    if route not in SYNTH_ROUTES:
-        raise ValueError(f"route = {route!r} is not allowed; allowed: {', '.join(map(repr, SYNTH_ROUTES))}")
-    if route == "quasi-static" and torque is not None:
-        readout = param_arrays({k: p[k] for k in HALL_PARAMETERS[4:]}, settings)
-        out = model_all_orders(readout, torque, settings, check_phases(phases))
-        success, r_1w, r_2w = out.converged, out.r_1w, out.r_2w
-        failure = "the quasi-static equilibrium did not converge (the current switches the magnet, or raise phases)"
-    elif route == "quasi-static":
-        out = harmonic_hall_all_orders({k: p[k] for k in HALL_PARAMETERS}, settings, phases=phases)
-        success, r_1w, r_2w = out.converged, out.r_1w, out.r_2w
-        failure = "the quasi-static equilibrium did not converge (the current switches the magnet, or raise phases)"
-    else:
-        r_1w, r_2w, success = _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol,
-                                           torque)
-        failure = "the LLG integration failed (raise max_steps)"
-    if not bool(jnp.all(success)):
-        bad = int(onp.flatnonzero(~onp.asarray(success))[0])
-        raise ValueError(f"{failure} at row {bad} (phi_h = {float(settings.phi_h[bad]):.4g} rad, "
-                         f"B = {float(settings.field[bad]):.4g} T); allowed: settings where it succeeds")
-    r_1w = onp.asarray(r_1w) + p["r_1w_offset"]
-    r_2w = onp.asarray(r_2w) + p["r_2w_offset"]
-    if sigma is None:
-        s_1w, s_2w = noise * onp.ptp(r_1w), noise * onp.ptp(r_2w)
-    else:
-        s_1w, s_2w = (float(s) for s in sigma)
-    rng = onp.random.default_rng(seed)
-    r_1w = r_1w + s_1w * rng.normal(size=r_1w.shape)
-    r_2w = r_2w + s_2w * rng.normal(size=r_2w.shape)
-    keep = known_noise and s_1w > 0.0 and s_2w > 0.0
-    return HallData.from_settings(r_1w, r_2w, settings, sigma_1w=s_1w if keep else None, sigma_2w=s_2w if keep else None,
-                                  label=label)
-
-
-def _general_torque(params, settings, model):
-    """(ModelTorque at the params' values, the full parameter dict) of a general model for `synthesize_hall`."""
-    names = parameter_names(model)
-    check_names("params", params, model_hall_names(model) + OFFSETS)
-    values = check_model_hall_params({k: v for k, v in params.items() if k not in OFFSETS}, model)
-    p = {**HALL_DEFAULTS, "r_1w_offset": 0.0, "r_2w_offset": 0.0, **values, **params}
-    if settings.model != "exact":
-        raise ValueError(f"settings.model = {settings.model!r}: the strong-exchange fields are closed forms of the Rashba "
-                         f"ferromagnet; model = {type(model).__name__} has none; allowed: 'exact'")
-    dtype = settings.phi_h.dtype
-    electrons = replace_parameters(model.astype(dtype), **{n: float(values[n]) for n in names if n in values})
-    torque = ModelTorque(electrons, settings.fermi_energy, settings.efield, float(values["tau"]), num=settings.num,
-                         field_like=settings.field_like, damping_like=settings.damping_like)
-    return cast_floats(torque, dtype), p
-
-
-def _time_domain(p, settings, frequency, gilbert, periods, settle_periods, samples_per_period, rtol, atol, torque=None):
-    magnet = Magnet(settings.ms_tesla, settings.thickness, gilbert, anisotropy_field=p["anisotropy_field"],
-                    easy_axis=settings.easy_axis, demag=settings.demag, external_field=settings.bias_field)
-    efield = jnp.stack([settings.rho0 * settings.current_density * 1e-9, jnp.zeros_like(settings.rho0)])
-    torque = torque if torque is not None else SpinOrbitTorque(p["alpha"], p["j_ex"], settings.fermi_energy, efield, p["tau"], mass_ratio=p["mass_ratio"],
-                             method=settings.model, num=settings.num, field_like=settings.field_like,
-                             damping_like=settings.damping_like)
-    signals = lockin_harmonics(
-        magnet, torque, settings.phi_h, settings.field, theta_h=settings.theta_h, r_ahe=p["r_ahe"], r_phe=p["r_phe"],
-        r_ane=p["r_ane"], oersted_field=p["oersted_field"], r_ohe=p["r_ohe"], r_ane_field=p["r_ane_field"], frequency=frequency, periods=periods,
-        settle_periods=settle_periods, samples_per_period=samples_per_period, m_start=settings.m_start, rtol=rtol, atol=atol,
-    )
-    return signals.r_1w, signals.r_2w, signals.success

@@ -1,11 +1,14 @@
 """Progress lines of `fit_harmonic_hall` (report_every > 0): the compilation, the linear start, each
-Levenberg-Marquardt run's iterations (loss and elapsed time), the polish and the noise refits.
+Levenberg-Marquardt run's iterations (loss and elapsed time), the batched L-BFGS runs' losses, the polish and the
+noise refits.
 
 The Levenberg-Marquardt loop runs on the host and calls one compiled evaluation (residuals and Jacobian) per trial
 step, so the lines come from a wrapper of that evaluation: no host callback in the compiled program (JAX's
 persistent cache keeps it). An iteration is an accepted step: an evaluation whose chi^2 falls below the run's best
 (the optimizer keeps exactly those). A line is written at each run's start and end, every `every` iterations, and
-whenever `gap` seconds passed since the last line, so a user is never left without news for long.
+whenever `gap` seconds passed since the last line, so a user is never left without news for long. The batched
+L-BFGS runs stop every `every` iterations and return to Python (`_hall_model.run_batched`), which writes their
+losses (`iterations`): again no callback in the compiled optimizer.
 """
 
 import math
@@ -76,6 +79,17 @@ class HallProgress:
         """A run ended with this loss, number of iterations and stop reason."""
         label, self.label = self.label, None
         self.say(f"{label}: loss {float(loss):.6g} after {int(steps)} iteration{'' if int(steps) == 1 else 's'}, {status}")
+
+    def iterations(self, trace, first: int, stop: int) -> None:
+        """Batched runs (L-BFGS) stopped after iteration stop - 1: one line per multiple of `every` in [first, stop)
+        with every run's loss (trace (R, max_steps), NaN where a run had stopped: "--")."""
+        if self.every <= 0:
+            return
+        trace = onp.asarray(trace).reshape(-1, onp.shape(trace)[-1])
+        for step in range(-(-first // self.every) * self.every, stop, self.every):
+            values = trace[:, step]
+            if onp.any(onp.isfinite(values)):
+                self.say(f"iteration {step:4d}: loss " + ", ".join("--" if not onp.isfinite(v) else f"{v:.6g}" for v in values))
 
     def _count(self, residual) -> None:
         residual = onp.asarray(residual)

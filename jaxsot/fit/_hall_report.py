@@ -11,8 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 
+from .._core import RashbaFerromagnet, check_range
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque
 from .._measure import HALL_PARAMETERS, REFERENCE_CURRENT, effective_fields
+from .._measure._fields import effective_fields_kernel
 from .._measure._hall import with_model_parameters
 from ..constants import HBAR
 from ._curves import FitWarning, IdentifiabilityWarning
@@ -235,9 +237,10 @@ def _known(exponents, names):
 @functools.partial(jax.jit, static_argnums=(5,))
 def _scalar_fields(template, magnet, m, rho0, micro, model):
     """(B_FL^s, B_DL^s) [mT per 1e11 A/m^2] and (xi_FL, xi_DL) at the one M of m (1, 3), electrons micro =
-    (alpha, j_ex, tau, mass_ratio) put into the torque `template` (`jaxsot.effective_fields`)."""
+    (alpha, j_ex, tau, mass_ratio) put into the torque `template` (`jaxsot.effective_fields` kernel without its
+    traced checks, so JAX's persistent cache keeps the program: `derived_quantities` checks every input on the host)."""
     torque = eqx.tree_at(lambda t: (t.alpha, t.j_ex, t.tau, t.mass_ratio), template, tuple(micro))
-    out = effective_fields(magnet, torque, m, rho0, methods=(model,))
+    out = effective_fields_kernel(magnet, torque, m, rho0, (model,), checked=False)
     f = out.exact if model == "exact" else out.strong_exchange
     per = REFERENCE_CURRENT * 1e3  # T/(A/m^2) -> mT per 1e11 A/m^2
     return jnp.stack([f.field_like_per_current[0] * per, f.damping_like_per_current[0] * per,
@@ -281,6 +284,10 @@ def derived_quantities(params, free, analysis, data, model, num, bands, dtype, s
                                    mass_ratio=params["mass_ratio"], method=model, num=num)
 
     def rashba_quantities(p):
+        # `_scalar_fields` runs without traced checks: the inputs checked here, on the host.
+        RashbaFerromagnet(p["alpha"], p["j_ex"], u, p["mass_ratio"])
+        check_range("tau", p["tau"], low=0.0, low_inclusive=False, unit="fs")
+        check_range("rho0", d.rho0, low=0.0, low_inclusive=False, unit="ohm m")
         j_tau = p["j_ex"] * p["tau"]
         micro = jnp.asarray([p[n] for n in ("alpha", "j_ex", "tau", "mass_ratio")], dtype)
         return onp.concatenate([onp.asarray(_scalar_fields(template, magnet, m, rho0, micro, model)), [j_tau, HBAR / (2.0 * j_tau)]])

@@ -35,7 +35,7 @@ class Static:
     learning_rate: float = 0.05
     gtol: float = 1e-9
     ftol: float = 1e-13
-    report_every: int = 0  # > 0: print the loss every so many iterations (jax.debug.callback)
+    report_every: int = 0  # > 0: `run_batched` reports every so many iterations (segments, no callback)
 
 
 def is_log_scale(lower, upper=None) -> bool:
@@ -122,12 +122,6 @@ def _loss(u, data, static):
 # `minimize`, which the harmonic Hall fit uses) and the curve fit's own L-BFGS (`lbfgs_steps`, below).
 
 
-def _report(step, value, every):
-    # Called once per restart and iteration (the restarts run together under vmap).
-    if int(step) % every == 0:
-        print(f"  iteration {int(step):4d}: loss {float(value):.6g}", flush=True)
-
-
 def _solver(fun, static):
     """(optax transformation, value_and_grad(u, state)) of static.optimizer."""
     if getattr(static, "optimizer", "lbfgs") != "adam":
@@ -163,9 +157,6 @@ def minimize_steps(fun, carry, stop, static):
         value, grad = value_and_grad(u, state=state)
         gnorm = jnp.max(jnp.abs(grad))
         trace = trace.at[step].set(value)
-        if static.report_every > 0:
-            # The host decides what to print: under vmap a traced condition would run both branches.
-            jax.debug.callback(functools.partial(_report, every=static.report_every), step, value)
         small_grad = gnorm <= static.gtol * (1.0 + jnp.abs(value))
         small_change = (step > 0) & (jnp.abs(previous - value) <= static.ftol * (1.0 + jnp.abs(value)))
         # No decrease with a gradient far from zero is a failed line search, not an optimum.
@@ -194,11 +185,11 @@ def minimize_steps(fun, carry, stop, static):
 def minimize(fun, u0, static):
     """Minimize fun(u) from u0 (p,) in a while_loop (jit/vmap-able): (u, loss, steps, status, trace (max_steps,)).
 
-    static: hashable options with max_steps, gtol, ftol, report_every and, optionally, optimizer
-    ("lbfgs" default, or "adam" with learning_rate). Status codes: the module's stopping criteria
-    (0 small gradient, 1 small change, 2 max_steps, 3 non-finite loss, 4 stalled). report_every > 0
-    prints from a host callback (such a program is not kept in JAX's persistent cache:
-    `minimize_steps` in segments avoids it).
+    static: hashable options with max_steps, gtol, ftol and, optionally, optimizer ("lbfgs" default,
+    or "adam" with learning_rate). Status codes: the module's stopping criteria (0 small gradient,
+    1 small change, 2 max_steps, 3 non-finite loss, 4 stalled). No progress output: the program has
+    no host callback (JAX's persistent cache keeps it); for progress, run `minimize_steps` in
+    segments and report between them from Python (`run_batched`, `_hall_model.run_batched`).
     """
     _, result = minimize_steps(fun, minimize_start(fun, u0, static), static.max_steps, static)
     return result
