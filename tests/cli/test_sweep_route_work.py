@@ -19,13 +19,14 @@ SQUARE = default_kind_sweep_toml("square-lattice")
 
 
 def _mesh_states(lam):
-    """States per time step of one point's mesh (sea nodes + Fermi-line nodes at the 2 shift nodes), from the library's node set."""
-    from jaxsot._fermi._route import sea_ensemble
-
+    """States per time step that `jaxsot.simulate` evaluates for one point (its `num_states`: sea nodes +
+    Fermi-line nodes at the shift nodes), as the sweep computes it (route auto, default mesh)."""
     model = jaxsot.SquareLatticeRashbaFerromagnet(1.0, 0.4, lam, 0.3, jnp.asarray([0.0, 0.0, 1.0])).astype(jnp.float64)
-    e_f = jnp.asarray(0.5, jnp.float64)
-    sea, contour, *_ = sea_ensemble(model, e_f, jaxsot.occupied_bands(model, e_f), "mesh")
-    return int(sea[0].shape[0]) + 2 * int(contour[0].shape[0])
+    drive = jaxsot.StepDrive(jnp.asarray([1e-4, 0.0], jnp.float64))
+    result = jaxsot.simulate(model, jnp.asarray(0.5, jnp.float64), drive, jnp.linspace(0.0, 20.0, 2), tau=10.0,
+                             num_phi=16, num_r=4, observables=["damping_torque"], approximations=["exact"])
+    assert result.route == "mesh"
+    return result.num_states
 
 
 def _with_limit(limit: str) -> str:
