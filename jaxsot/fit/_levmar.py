@@ -35,6 +35,9 @@ def x_of_u(u, lower, upper, transform):
         else:
             x[i] = lower[i] + (upper[i] - lower[i]) * t[i]
             dxdu[i] = (upper[i] - lower[i]) * t[i] * (1.0 - t[i])
+        # exp(log) can land one rounding step outside the box, which the host checks of the box's
+        # ends (and the models' ranges) did not cover: keep x within the bounds themselves.
+        x[i] = min(max(x[i], min(lower[i], upper[i])), max(lower[i], upper[i]))
     return x, dxdu
 
 
