@@ -8,8 +8,7 @@ from ._checks import check_finite, check_real_scalar
 
 
 def _amplitude(amplitude):
-    check_finite("amplitude", amplitude)
-    amplitude = jnp.asarray(amplitude)
+    amplitude = jnp.asarray(check_finite("amplitude", amplitude))  # traced: with its run-time check
     if amplitude.shape != (2,):
         raise ValueError(f"amplitude has shape {amplitude.shape}; allowed: (2,) in-plane field [V/nm]")
     return amplitude
@@ -45,7 +44,7 @@ class RampDrive(eqx.Module):
     ramp_time: Float[Array, ""]
 
     def __init__(self, amplitude, ramp_time):
-        check_real_scalar("ramp_time", ramp_time, low=0.0, low_inclusive=False, unit="fs")
+        ramp_time = check_real_scalar("ramp_time", ramp_time, low=0.0, low_inclusive=False, unit="fs")
         self.amplitude = _amplitude(amplitude)
         self.ramp_time = jnp.asarray(ramp_time)
 
@@ -68,8 +67,8 @@ class SinusoidDrive(eqx.Module):
     phase: Float[Array, ""]
 
     def __init__(self, amplitude, frequency, phase=0.0):
-        check_real_scalar("frequency", frequency, low=0.0, low_inclusive=False, unit="1/fs")
-        check_real_scalar("phase", phase, unit="rad")
+        frequency = check_real_scalar("frequency", frequency, low=0.0, low_inclusive=False, unit="1/fs")
+        phase = check_real_scalar("phase", phase, unit="rad")
         self.amplitude = _amplitude(amplitude)
         self.frequency = jnp.asarray(frequency)
         self.phase = jnp.asarray(phase)

@@ -180,10 +180,11 @@ class RashbaFerromagnet(TwoBandModel):
 
     Checks (on concrete values): alpha, j_ex and mass_ratio are single finite real numbers
     (a Python/NumPy scalar or a 0-d array: no arrays with a shape, strings, booleans or complex
-    numbers), j_ex >= 0, mass_ratio in MASS_RATIO_RANGE (also checked at run time when traced),
-    magnetization a finite real non-zero 3-vector. Raises
+    numbers), j_ex >= 0, mass_ratio in MASS_RATIO_RANGE, magnetization a finite real non-zero
+    3-vector. Traced alpha, j_ex and mass_ratio (under jit/grad/vmap) are checked when the program
+    runs (finite, and the same ranges): an `equinox` run-time error naming the field. Raises
     ValueError naming the field, its value and the allowed range. For a batch of models, build
-    them under `jax.vmap` (traced fields are not value-checked).
+    them under `jax.vmap`.
     """
 
     alpha: Float[Array, ""]
@@ -193,9 +194,9 @@ class RashbaFerromagnet(TwoBandModel):
     ray_bound_is_safe: ClassVar[bool] = True  # `rashba_ray_bound` is a proven bound
 
     def __init__(self, alpha, j_ex, magnetization, mass_ratio=1.0):
-        check_real_scalar("alpha", alpha, unit="eV nm")
-        check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
-        # The returned value carries the run-time range check when mass_ratio is traced.
+        # The returned values carry the run-time checks when the inputs are traced (dropped otherwise).
+        alpha = check_real_scalar("alpha", alpha, unit="eV nm")
+        j_ex = check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
         mass_ratio = check_real_scalar("mass_ratio", mass_ratio, low=MASS_RATIO_RANGE[0], high=MASS_RATIO_RANGE[1])
         with jax.ensure_compile_time_eval():  # a model built from constants inside jit stays concrete (checkable)
             self.alpha, self.j_ex, self.mass_ratio = jnp.asarray(alpha), jnp.asarray(j_ex), jnp.asarray(mass_ratio)
@@ -209,10 +210,8 @@ class RashbaFerromagnet(TwoBandModel):
             theta: polar angle of M from +z [rad].
             phi: azimuth of M from +x [rad].
         """
-        check_real_scalar("theta", theta, unit="rad")
-        check_real_scalar("phi", phi, unit="rad")
-        theta = jnp.asarray(theta)
-        phi = jnp.asarray(phi)
+        theta = jnp.asarray(check_real_scalar("theta", theta, unit="rad"))
+        phi = jnp.asarray(check_real_scalar("phi", phi, unit="rad"))
         direction = jnp.stack(
             [jnp.sin(theta) * jnp.cos(phi), jnp.sin(theta) * jnp.sin(phi), jnp.cos(theta) + 0.0 * phi]
         )
@@ -302,6 +301,29 @@ def rashba_ray_bound(alpha, j_ex, mass_ratio, fermi_energy, s, *, xp=jnp):
     a = xp.abs(alpha)
     budget = xp.maximum(fermi_energy - s * j_ex, 0.0)
     return (a + xp.sqrt(a * a + 4.0 * c * budget)) / (2.0 * c)
+
+
+def unchecked_rashba(alpha, j_ex, magnetization, mass_ratio) -> RashbaFerromagnet:
+    """`RashbaFerromagnet(alpha, j_ex, magnetization, mass_ratio)` without the constructor's traced value checks.
+
+    The same model (fields in the values' dtypes, M normalized by the same `unit_vector`), built by replacing
+    the fields of a concrete template: no `equinox.error_if`, whose host callback keeps JAX's persistent
+    compilation cache from storing the program. Only for callers that verified every value the program can
+    reach on the host beforehand (the fits check their whole parameter box); a wrong value is not caught here.
+
+    Args:
+        alpha: Rashba coupling [eV nm], concrete or traced.
+        j_ex: exchange coupling J [eV], >= 0.
+        magnetization: direction M, shape (3,); normalized here.
+        mass_ratio: effective mass m*/m_e, in MASS_RATIO_RANGE.
+
+    Returns:
+        The `RashbaFerromagnet`.
+    """
+    template = RashbaFerromagnet(0.05, 1.0, (0.0, 0.0, 1.0), 1.0)  # concrete, checked on the host
+    return eqx.tree_at(lambda t: (t.alpha, t.j_ex, t.magnetization, t.mass_ratio), template,
+                       (jnp.asarray(alpha), jnp.asarray(j_ex), unit_vector("magnetization", magnetization),
+                        jnp.asarray(mass_ratio)))
 
 
 def with_magnetization(model, magnetization):

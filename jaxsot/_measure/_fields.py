@@ -41,7 +41,8 @@ import numpy as onp
 from jaxtyping import Array, Float
 
 from .._core import RashbaFerromagnet, check_finite, check_range, check_shape, float_dtype, is_concrete
-from .._core._checks import traced_check, unit_vector
+from .._core._checks import traced_check
+from .._core._model import unchecked_rashba
 from .._llg import Magnet, ModelTorque, SpinOrbitTorque, electron_response
 from .._llg._torque import cross_z, current_fields
 from .._ensemble._fluxes import contour_fluxes
@@ -155,15 +156,13 @@ def sot_field_vectors(
 
 def rashba_model(alpha, j_ex, m, mass_ratio, checked: bool = True) -> RashbaFerromagnet:
     """`RashbaFerromagnet(alpha, j_ex, m, mass_ratio)`; checked=False: the same model (M normalized the same way)
-    without the constructor's traced range check of mass_ratio, whose `equinox.error_if` is a host callback that
+    without the constructor's traced checks of alpha, j_ex and mass_ratio, whose `equinox.error_if` is a host callback that
     keeps JAX's persistent cache from storing the program. Only for callers that verified the values on the host
     beforehand (the harmonic Hall fit checks its whole parameter box); `checked` must be a static argument of
     every jitted function between such a caller and this one, so that no cache mixes the two programs."""
     if checked:
         return RashbaFerromagnet(alpha, j_ex, m, mass_ratio)
-    template = RashbaFerromagnet(0.05, 1.0, (0.0, 0.0, 1.0), 1.0)  # concrete, checked on the host
-    return eqx.tree_at(lambda t: (t.alpha, t.j_ex, t.magnetization, t.mass_ratio), template,
-                       (jnp.asarray(alpha), jnp.asarray(j_ex), unit_vector("magnetization", m), jnp.asarray(mass_ratio)))
+    return unchecked_rashba(alpha, j_ex, m, mass_ratio)
 
 
 def model_field_vectors(torque, m, moment):

@@ -44,10 +44,10 @@ class RashbaDresselhausFerromagnet(TwoBandModel):
     kinetic_is_parabolic: ClassVar[bool] = True
 
     def __init__(self, alpha, beta, j_ex, magnetization, mass_ratio=1.0):
-        check_real_scalar("alpha", alpha, unit="eV nm")
-        check_real_scalar("beta", beta, unit="eV nm")
-        check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
-        check_real_scalar("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
+        alpha = check_real_scalar("alpha", alpha, unit="eV nm")
+        beta = check_real_scalar("beta", beta, unit="eV nm")
+        j_ex = check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
+        mass_ratio = check_real_scalar("mass_ratio", mass_ratio, low=0.0, low_inclusive=False)
         self.alpha = jnp.asarray(alpha)
         self.beta = jnp.asarray(beta)
         self.j_ex = jnp.asarray(j_ex)

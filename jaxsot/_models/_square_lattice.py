@@ -46,10 +46,10 @@ class SquareLatticeRashbaFerromagnet(TwoBandModel):
     magnetization: Float[Array, "3"]
 
     def __init__(self, t, a, lam, j_ex, magnetization):
-        check_real_scalar("t", t, low=0.0, low_inclusive=False, unit="eV")
-        check_real_scalar("a", a, low=0.0, low_inclusive=False, unit="nm")
-        check_real_scalar("lam", lam, unit="eV")
-        check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
+        t = check_real_scalar("t", t, low=0.0, low_inclusive=False, unit="eV")
+        a = check_real_scalar("a", a, low=0.0, low_inclusive=False, unit="nm")
+        lam = check_real_scalar("lam", lam, unit="eV")
+        j_ex = check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
         self.t = jnp.asarray(t)
         self.a = jnp.asarray(a)
         self.lam = jnp.asarray(lam)

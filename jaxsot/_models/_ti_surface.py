@@ -48,9 +48,9 @@ class TISurfaceFerromagnet(TwoBandModel):
     kinetic_is_parabolic: ClassVar[bool] = True  # eps0 = c k^2 = hbar^2 k^2/(2 mass)
 
     def __init__(self, hbar_v, j_ex, magnetization, kinetic=0.0):
-        check_real_scalar("hbar_v", hbar_v, unit="eV nm")
-        check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
-        check_real_scalar("kinetic", kinetic, low=0.0, unit="eV nm^2")
+        hbar_v = check_real_scalar("hbar_v", hbar_v, unit="eV nm")
+        j_ex = check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
+        kinetic = check_real_scalar("kinetic", kinetic, low=0.0, unit="eV nm^2")
         self.hbar_v = jnp.asarray(hbar_v)
         self.j_ex = jnp.asarray(j_ex)
         self.magnetization = unit_vector("magnetization", magnetization)

@@ -115,7 +115,7 @@ class TightBindingModel(TwoBandModel):
 
     def __init__(self, lattice_vectors, hoppings, j_ex=0.0, magnetization=(0.0, 0.0, 1.0)):
         lattice = _lattice(lattice_vectors)
-        check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
+        j_ex = check_real_scalar("j_ex", j_ex, low=0.0, unit="eV")
         if not isinstance(hoppings, dict) or not hoppings:
             raise ValueError(f"hoppings = {hoppings!r} is not a non-empty dict; allowed: {{(n1, n2): 2x2 matrix [eV]}}")
         matrices = {}

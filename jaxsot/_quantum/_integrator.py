@@ -111,9 +111,9 @@ class SmoothRampDrive(eqx.Module):
     ramp_time: Float[Array, ""]
 
     def __init__(self, amplitude, ramp_time):
-        check_range("ramp_time", ramp_time, low=0.0, low_inclusive=False, unit="fs")
-        check_finite("amplitude", amplitude)
-        amplitude = jnp.asarray(amplitude)
+        # The returned values carry the run-time checks of traced inputs.
+        ramp_time = check_range("ramp_time", ramp_time, low=0.0, low_inclusive=False, unit="fs")
+        amplitude = jnp.asarray(check_finite("amplitude", amplitude))
         if amplitude.shape != (2,):
             raise ValueError(f"amplitude has shape {amplitude.shape}; allowed: (2,) in-plane field [V/nm]")
         self.amplitude = amplitude

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as onp
 from .._bands._arrays import accelerating_force
 from .._core._checks import check_count, check_finite, check_range
-from .._core._model import RashbaFerromagnet, TwoBandModel, with_magnetization
+from .._core._model import RashbaFerromagnet, TwoBandModel, unchecked_rashba, with_magnetization
 from .._core._params import model_parameters, parameter_names, replace_parameters
 from .._ensemble._transport import band_fluxes
 from .._fermi._route import choose_route
@@ -53,6 +53,9 @@ def predict_many(params, specs, arrays_list, fermi_energy, bands, num, model_kin
 
     specs: ((columns, kind), ...) static. With the exact bands, the rows of all curves (and the rho0
     row) go through one vmap of the contour solve: one copy of its graph to compile, however many curves.
+    The model is built without its traced checks (`unchecked_rashba`), so that the program holds no host
+    callback and JAX's persistent cache keeps it: every caller verifies the values on the host first
+    (`predict`: `check_params` and `bands_at`; `fit`: `settle_box` at every corner of the parameter box).
     """
     dtype = arrays_list[0][0].dtype
     alpha = jnp.asarray(params["alpha"], dtype)
@@ -65,7 +68,7 @@ def predict_many(params, specs, arrays_list, fermi_energy, bands, num, model_kin
     if model_kind == "exact":
 
         def response(direction):
-            model = RashbaFerromagnet(alpha, j_ex, direction, mass_ratio)
+            model = unchecked_rashba(alpha, j_ex, direction, mass_ratio)
             flux, conductance, _ = contour_fluxes(model, fermi_energy, bands, num)
             return flux, _rho_xx(conductance)
 
@@ -74,7 +77,7 @@ def predict_many(params, specs, arrays_list, fermi_energy, bands, num, model_kin
         rho0 = rho_all[-1]
     else:
         # The strong-exchange closed forms with the M || z band densities (M-independent at this order).
-        reference = RashbaFerromagnet(alpha, j_ex, jnp.asarray(REFERENCE_M, dtype), mass_ratio)
+        reference = unchecked_rashba(alpha, j_ex, jnp.asarray(REFERENCE_M, dtype), mass_ratio)
         densities = jnp.stack(circular_densities(alpha, j_ex, mass_ratio, fermi_energy))
         polarization_ratio = (densities[0] - densities[1]) / (densities[0] + densities[1])
     outputs, offset = [], 0

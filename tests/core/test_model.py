@@ -72,6 +72,62 @@ def test_mass_ratio_outside_its_range_is_refused_eagerly_and_traced(mass_ratio):
     assert float(jax.grad(built)(2.0)) == 1.0
 
 
+@pytest.mark.parametrize(
+    "alpha, j_ex, match",
+    [(0.05, -0.1, r"j_ex is out of range or not finite; allowed: \[0, inf\) eV"),
+     (float("nan"), 0.5, r"alpha is out of range or not finite"),
+     (0.05, float("inf"), r"j_ex is out of range or not finite"),
+     (-float("inf"), 0.5, r"alpha is out of range or not finite")],
+)
+def test_traced_alpha_and_j_ex_are_checked_when_the_program_runs(alpha, j_ex, match):
+    # The constructor's checks of traced alpha and j_ex stay in the compiled program (they were once dropped:
+    # only mass_ratio's survived), under jit and vmap alike.
+    def built(a, j):
+        model = RashbaFerromagnet(a, j, jnp.array([0.0, 0.0, 1.0]), 1.0)
+        return model.alpha + model.j_ex
+
+    with pytest.raises(Exception, match=match):
+        jax.block_until_ready(jax.jit(built)(alpha, j_ex))
+    with pytest.raises(Exception, match=match):
+        jax.block_until_ready(jax.vmap(built)(jnp.array([0.05, alpha]), jnp.array([0.5, j_ex])))
+
+
+def test_traced_valid_values_build_the_same_model(ref):
+    # Valid traced values: the same fields as the eager model (M to rounding: a traced M is normalized in JAX),
+    # bands equal to eigh of H(k), the same numbers bit for bit as the fits' unchecked builder, and the checks
+    # leave the fields differentiable (d alpha/d alpha = 1).
+    from jaxsot._core._model import unchecked_rashba
+
+    k = jnp.array([[1.3, -0.4], [0.0, 2.0], [-2.5, 0.7]])
+    m = [0.6, 0.0, 0.8]
+
+    def fields(build):
+        @jax.jit
+        def traced(alpha, j_ex):
+            model = build(alpha, j_ex, jnp.asarray(m), 0.7)
+            return model.alpha, model.j_ex, model.mass_ratio, model.magnetization, jaxsot.band_energy(model, k, -1)
+
+        return [np.asarray(x) for x in traced(-0.05, 0.0)]
+
+    checked, unchecked = fields(RashbaFerromagnet), fields(unchecked_rashba)
+    for a, b in zip(checked, unchecked):
+        np.testing.assert_array_equal(a, b)
+    alpha, j_ex, mass_ratio, direction, energy = checked
+    eager = RashbaFerromagnet(-0.05, 0.0, m, 0.7)
+    assert float(alpha) == float(eager.alpha) and float(j_ex) == float(eager.j_ex) and float(mass_ratio) == 0.7
+    np.testing.assert_allclose(direction, np.asarray(eager.magnetization), rtol=1e-15, atol=1e-16)
+    case = ref.make_case("traced", -0.05, 0.0, m, 0.7)
+    np.testing.assert_allclose(energy, ref.eig_energy(case, np.asarray(k), -1), rtol=1e-13, atol=1e-13)
+    assert float(jax.grad(lambda a: RashbaFerromagnet(a, 0.5, jnp.asarray(m)).alpha)(0.05)) == 1.0
+
+
+def test_traced_angles_of_from_angles_are_checked_when_the_program_runs():
+    built = jax.jit(lambda theta: RashbaFerromagnet.from_angles(0.05, 0.5, theta, 0.0).magnetization)
+    np.testing.assert_allclose(np.asarray(built(0.5)), [math.sin(0.5), 0.0, math.cos(0.5)], rtol=1e-15, atol=1e-16)
+    with pytest.raises(Exception, match="theta is out of range or not finite"):
+        jax.block_until_ready(built(float("nan")))
+
+
 @pytest.mark.parametrize("alpha,j_ex,m", [(0.05, 0.0, [0.0, 0.0, 1.0]), (0.0, 0.5, [1.0, 0.0, 0.0]), (-0.05, 0.5, [1.0, 0.0, 0.0])])
 def test_valid_edge_values_are_accepted(alpha, j_ex, m, ref):
     # j_ex = 0 (no exchange), alpha = 0 (no Rashba) and alpha < 0 are allowed by the contract (j_ex >= 0),

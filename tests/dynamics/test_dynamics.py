@@ -101,6 +101,29 @@ def test_ramp_drive_values():
         jaxsot.StepDrive(np.zeros(3))
 
 
+@pytest.mark.parametrize(
+    "build, bad",
+    [
+        (lambda x: jaxsot.RampDrive(SMALL_E, x), "ramp_time"),
+        (lambda x: jaxsot.SinusoidDrive(SMALL_E, x, 0.3), "frequency"),
+        (lambda x: jaxsot.SinusoidDrive(SMALL_E, 1e-3, x), "phase"),
+        (lambda x: jaxsot.StepDrive(SMALL_E * x), "amplitude"),
+        (lambda x: jaxsot.SmoothRampDrive(SMALL_E * x, 8.0), "amplitude"),
+        (lambda x: jaxsot.SmoothRampDrive(SMALL_E, x), "ramp_time"),
+    ],
+)
+def test_drives_check_traced_parameters_when_the_program_runs(build, bad):
+    # The constructors' checks of traced inputs stay in the program (their return values were once dropped);
+    # a valid traced value gives the drive built from the concrete one.
+    t = np.float64(3.0)
+    at = jax.jit(lambda x: build(x)(t))
+    np.testing.assert_array_equal(np.asarray(at(2.0)), np.asarray(build(2.0)(t)))
+    values = [float("nan")] + ([-1.0] if bad in ("ramp_time", "frequency") else [])
+    for value in values:
+        with pytest.raises(Exception, match=f"{bad} is (out of range or )?not finite"):
+            jax.block_until_ready(at(value))
+
+
 # ------------------------------------------------------------------------------------------------
 # Rates: the sea route of simulate against contour routes.
 

@@ -190,6 +190,33 @@ def test_constructors_name_the_bad_parameter(build, match):
         build()
 
 
+TRACED_BUILDS = {
+    "ti": (lambda v: jaxsot.TISurfaceFerromagnet(v["hbar_v"], v["j_ex"], M_GENERAL, kinetic=v["kinetic"]),
+           {"hbar_v": 0.33, "j_ex": 0.05, "kinetic": 0.08}),
+    "rd": (lambda v: jaxsot.RashbaDresselhausFerromagnet(v["alpha"], v["beta"], v["j_ex"], M_GENERAL, mass_ratio=v["mass_ratio"]),
+           {"alpha": 0.05, "beta": 0.02, "j_ex": 0.5, "mass_ratio": 0.8}),
+    "square": (lambda v: jaxsot.SquareLatticeRashbaFerromagnet(v["t"], v["a"], v["lam"], v["j_ex"], M_GENERAL),
+               {"t": 0.5, "a": 0.4, "lam": 0.1, "j_ex": 0.2}),
+    "triangular": (lambda v: jaxsot.TightBindingModel.from_hoppings(TRIANGULAR, triangular_hoppings(), j_ex=v["j_ex"],
+                                                                    magnetization=M_GENERAL), {"j_ex": 0.15}),
+}
+TRACED_BAD = [(name, field, bad) for name, (_, good) in TRACED_BUILDS.items() for field in good
+              for bad in ([float("nan"), -0.1] if field in ("j_ex", "t", "a", "kinetic", "mass_ratio") else [float("nan")])]
+
+
+@pytest.mark.parametrize("name, field, bad", TRACED_BAD)
+def test_constructors_check_traced_parameters_when_the_program_runs(name, field, bad):
+    # Every checked scalar of every shipped model keeps its check when traced (the checks' return values were
+    # once dropped: a traced j_ex < 0 or a NaN went through silently); valid traced values give the bands of
+    # the NumPy Hamiltonian.
+    build, good = TRACED_BUILDS[name]
+    energies = jax.jit(lambda v: jaxsot.band_energy(build(v), K, -1))
+    np.testing.assert_allclose(np.asarray(energies(good)), [ref.energy(CASES[name].hamiltonian, k, -1) for k in K],
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(Exception, match=f"{field} is out of range or not finite"):
+        jax.block_until_ready(energies({**good, field: bad}))
+
+
 def test_models_turn_their_magnetization_and_differentiate():
     from jaxsot._core._model import with_magnetization
 
