@@ -27,7 +27,7 @@ class StepDrive(eqx.Module):
         self.amplitude = _amplitude(amplitude)
 
     def __call__(self, t):
-        return self.amplitude * (t >= 0).astype(self.amplitude.dtype)
+        return self.amplitude * jnp.asarray(t >= 0).astype(self.amplitude.dtype)
 
 
 class RampDrive(eqx.Module):
@@ -74,5 +74,5 @@ class SinusoidDrive(eqx.Module):
         self.phase = jnp.asarray(phase)
 
     def __call__(self, t):
-        on = (t >= 0).astype(self.amplitude.dtype)
+        on = jnp.asarray(t >= 0).astype(self.amplitude.dtype)
         return self.amplitude * on * jnp.sin(2.0 * jnp.pi * self.frequency * t + self.phase)

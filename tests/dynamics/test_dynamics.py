@@ -87,6 +87,15 @@ def test_sinusoid_drive_vs_solve_ivp(general, ref):
     assert errors[16] < errors[4] / 50
 
 
+def test_drives_take_a_plain_python_time():
+    # E(t) at a Python float t (as a user evaluates a drive by hand) equals the closed forms.
+    assert np.array_equal(np.asarray(jaxsot.StepDrive(SMALL_E)(0.5)), np.asarray(SMALL_E))
+    assert not np.any(np.asarray(jaxsot.StepDrive(SMALL_E)(-0.5)))
+    sinusoid = jaxsot.SinusoidDrive(SMALL_E, 0.01)
+    np.testing.assert_allclose(np.asarray(sinusoid(3.0)), np.asarray(SMALL_E) * math.sin(2.0 * math.pi * 0.01 * 3.0), rtol=1e-12)
+    assert not np.any(np.asarray(sinusoid(-3.0)))
+
+
 def test_ramp_drive_values():
     drive = jaxsot.RampDrive(SMALL_E, 8.0)
     t = np.array([-1.0, 0.0, 2.0, 4.0, 8.0, 20.0])
