@@ -70,6 +70,7 @@ from ._hall_data import (
 from ._hall_model import (
     HallStatic,
     as_data_list,
+    best_on_direct_route,
     build_blocks,
     check_names,
     default_bounds,
@@ -343,7 +344,9 @@ def fit_harmonic_hall(
         info.append("restarts at first order in the current; the best point refitted at every order")
     # A data set on the direct route because the interpolated flux tensor misses its tolerance somewhere in the box
     # (e.g. where alpha k_F ~ J): the restarts explore on the interpolant that is accurate at the guess, ~10x faster,
-    # and only the best point is polished on the direct route (as the every-order fit refits at every order).
+    # and only the best point is polished on the direct route (as the every-order fit refits at every order). The best
+    # restart is chosen by its loss on the direct route (`best_on_direct_route`): the interpolant may rank nearly
+    # tied basins otherwise away from the guess.
     explore = exploration_nodes(values, data, bands, model, num, static_restarts.kinds) if spec is None else []
     if explore:
         static_restarts = dataclasses.replace(static_restarts, kinds=tuple(
@@ -423,8 +426,8 @@ def fit_harmonic_hall(
     restart_rows = [{"start": dict(zip(free, map(float, x_start[i]))), "end": dict(zip(free, map(float, x_end[i]))),
                      "loss": float(losses[i]), "steps": int(steps[i]), "status": STATUS[int(status[i])]} for i in range(restarts)]
     if explore:
-        best = _best_on_direct_route(x_end, losses, restart_rows, best, info, reporter,
-                                     evaluate if orders == "first" else evaluate_first_order_direct)
+        best = best_on_direct_route(x_end, losses, restart_rows, best, info, reporter,
+                                    evaluate if orders == "first" else evaluate_first_order_direct)
     # Gauss-Newton polish of the best point (for L-BFGS, whose line search stalls on the stiff directions
     # far below one standard error), and the refits with the estimated noise.
     u_polish = u[best]
@@ -517,39 +520,6 @@ def fit_harmonic_hall(
                   "model": model, "orders": orders, "optimizer": optimizer, "num": num, "bands": [list(b) for b in bands], "restarts": restarts, "max_steps": max_steps,
                   "seed": seed, "derived_at": derived_at, "fermi_energies": [d.fermi_energy for d in data]},
     )
-
-
-def _best_on_direct_route(x_end, losses, rows, best, info, reporter, evaluate) -> int:
-    """The best restart by its loss on the direct route, for restarts that ran on the interpolated flux tensor.
-
-    The interpolant is within its tolerance at the guess, not everywhere in the box: nearly tied basins may rank
-    differently on it than on the direct route. Each distinct end point of a restart with a finite loss is evaluated
-    once on the direct route (`evaluate`: residuals and Jacobian, the polish's compiled program; its loss
-    |r|^2/(2N) as the restarts'); rows gain "direct_loss" (NaN where not evaluated). Returns the index of the
-    lowest finite direct loss (`best`, the interpolant's choice, when none is finite) and says so in `info` when
-    the two choices differ."""
-    reporter.stage("the restarts' end points on the direct Fermi-contour route")
-    seen = {}
-    direct = onp.full(len(rows), onp.nan)
-    for i, x in enumerate(x_end):
-        if not onp.isfinite(losses[i]):
-            continue
-        key = onp.asarray(x, float).tobytes()
-        if key not in seen:
-            r = evaluate(x)[0]
-            seen[key] = 0.5 * float(r @ r) / r.size if onp.all(onp.isfinite(r)) else math.inf
-        direct[i] = seen[key]
-    for row, value in zip(rows, direct):
-        row["direct_loss"] = float(value)
-    if not onp.any(onp.isfinite(direct)):
-        return best
-    chosen = int(onp.nanargmin(onp.where(onp.isfinite(direct), direct, onp.nan)))
-    if chosen != best and direct[chosen] < direct[best]:
-        info.append(f"restart {chosen + 1} chosen by its loss on the direct route ({direct[chosen]:.6g}; "
-                    f"{losses[chosen]:.6g} on the interpolated flux tensor) over restart {best + 1}, the best on the "
-                    f"interpolant ({losses[best]:.6g}; {direct[best]:.6g} on the direct route)")
-        return chosen
-    return best
 
 
 def _linear_start(values, free, lower, upper, guess, evaluate, info, reporter) -> dict:

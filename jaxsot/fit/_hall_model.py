@@ -396,6 +396,39 @@ def verify_box(values, free, lower, upper, model):
             raise ValueError(f"the fit's parameter box ({box}) reaches a value the forward model refuses: {error}") from None
 
 
+def best_on_direct_route(x_end, losses, rows, best, info, reporter, evaluate) -> int:
+    """The best restart by its loss on the direct route, for restarts that ran on the interpolated flux tensor.
+
+    The interpolant is within its tolerance at the guess, not everywhere in the box: nearly tied basins may rank
+    differently on it than on the direct route. Each distinct end point of a restart with a finite loss is evaluated
+    once on the direct route (`evaluate`: residuals and Jacobian, the polish's compiled program; its loss
+    |r|^2/(2N) as the restarts'); rows gain "direct_loss" (NaN where not evaluated). Returns the index of the
+    lowest finite direct loss (`best`, the interpolant's choice, when none is finite) and says so in `info` when
+    the two choices differ."""
+    reporter.stage("the restarts' end points on the direct Fermi-contour route")
+    seen = {}
+    direct = onp.full(len(rows), onp.nan)
+    for i, x in enumerate(x_end):
+        if not onp.isfinite(losses[i]):
+            continue
+        key = onp.asarray(x, float).tobytes()
+        if key not in seen:
+            r = evaluate(x)[0]
+            seen[key] = 0.5 * float(r @ r) / r.size if onp.all(onp.isfinite(r)) else math.inf
+        direct[i] = seen[key]
+    for row, value in zip(rows, direct):
+        row["direct_loss"] = float(value)
+    if not onp.any(onp.isfinite(direct)):
+        return best
+    chosen = int(onp.nanargmin(onp.where(onp.isfinite(direct), direct, onp.nan)))
+    if chosen != best and direct[chosen] < direct[best]:
+        info.append(f"restart {chosen + 1} chosen by its loss on the direct route ({direct[chosen]:.6g}; "
+                    f"{losses[chosen]:.6g} on the interpolated flux tensor) over restart {best + 1}, the best on the "
+                    f"interpolant ({losses[best]:.6g}; {direct[best]:.6g} on the direct route)")
+        return chosen
+    return best
+
+
 def show_point(point, names):
     return "(" + ", ".join(f"{n} = {point[n]:.4g}" for n in names) + ")"
 
