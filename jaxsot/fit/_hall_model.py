@@ -30,7 +30,7 @@ from .._measure._polar import DEFAULT_TOLERANCE, interpolation_errors, polar_nod
 from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, rashba_all_orders
 from ._curves import DEFAULT_GUESS
 from ._forward import general_bands_at, general_model
-from ._hall_data import FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MICROSCOPIC, RASHBA_NAMES, values_of
+from ._hall_data import FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, LINEAR, MICROSCOPIC, RASHBA_NAMES, values_of
 from ._optimize import free_to_params, is_log_scale, minimize_start, minimize_steps, to_physical
 
 
@@ -427,6 +427,53 @@ def best_on_direct_route(x_end, losses, rows, best, info, reporter, evaluate) ->
                     f"interpolant ({losses[best]:.6g}; {direct[best]:.6g} on the direct route)")
         return chosen
     return best
+
+
+def linear_start(values, free, lower, upper, guess, evaluate, info, reporter) -> dict:
+    """The first restart's start: linear least squares for the free linear Hall coefficients without a given guess,
+    over a scan of the anisotropy field (when free without a given guess); returns the updated values."""
+    linear = [i for i, n in enumerate(free) if n in LINEAR and n not in guess]
+    scan = "anisotropy_field" in free and "anisotropy_field" not in guess
+    if not linear and not scan:
+        return values
+    x0 = onp.array([values[n] for n in free])
+    candidates = [None]
+    if scan:
+        i = free.index("anisotropy_field")
+        lo, hi = lower[i], upper[i]
+        t = onp.linspace(0.04, 0.96, 8)
+        grid = onp.exp(onp.log(lo) + (onp.log(hi) - onp.log(lo)) * t) if is_log_scale(lo, hi) else lo + (hi - lo) * t
+        candidates = [x0[i]] + list(grid)
+    best = None
+    reporter.stage(f"first start: linear least squares{' over a scan of the anisotropy field' if scan else ''}")
+    for b_k in candidates:
+        x = x0.copy()
+        if b_k is not None:
+            x[free.index("anisotropy_field")] = b_k
+        r, jac = evaluate(x)
+        if not (onp.all(onp.isfinite(r)) and onp.all(onp.isfinite(jac))):
+            continue
+        if linear:
+            # Residuals are affine in the linear coefficients: one Gauss-Newton step is their exact least squares.
+            step = onp.linalg.lstsq(jac[:, linear], -r, rcond=None)[0]
+            x[linear] += step
+            r = r + jac[:, linear] @ step
+        cost = float(r @ r)
+        if best is None or cost < best[0]:
+            best = (cost, x)
+    if best is None:
+        return values
+    x = best[1]
+    out = dict(values)
+    for i, name in enumerate(free):
+        # Keep the start strictly inside the box (a start on a bound has no gradient in the sigmoid coordinates).
+        lo, hi = lower[i], upper[i]
+        margin = 1e-3 * (hi - lo)
+        out[name] = float(min(max(x[i], lo + margin), hi - margin))
+    moved = [n for i, n in enumerate(free) if i in linear or (scan and n == "anisotropy_field")]
+    info.append("first start from linear least squares in " + ", ".join(moved) + (" (anisotropy field scanned over its box)" if scan else "")
+                + ": " + show_point(out, moved))
+    return out
 
 
 def show_point(point, names):
