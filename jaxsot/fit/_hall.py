@@ -61,7 +61,6 @@ from ._hall_data import (
     HALL_ORDERS,
     HallData,
     HallNames,
-    LINEAR,
     RASHBA_NAMES,
     columns_of,
     sigma_of,
@@ -70,6 +69,8 @@ from ._hall_data import (
 from ._hall_model import (
     HallStatic,
     as_data_list,
+    best_on_direct_route,
+    linear_start,
     build_blocks,
     check_names,
     default_bounds,
@@ -87,7 +88,7 @@ from ._hall_model import (
 from ._hall_progress import HallProgress
 from ._hall_report import HallFitResult, derived_quantities, model_note, fit_notes, separability_notes, uncertainty
 from ._levmar import LM_TOL, STATUS, hold_last, levenberg_marquardt, x_of_u
-from ._optimize import is_log_scale, to_unconstrained, transform_kind
+from ._optimize import to_unconstrained, transform_kind
 
 # Re-exported: callers and tests import these from `jaxsot.fit._hall`, where they lived before the split.
 from ._hall_data import FIELD_COLUMN_UNITS as FIELD_COLUMN_UNITS
@@ -343,7 +344,9 @@ def fit_harmonic_hall(
         info.append("restarts at first order in the current; the best point refitted at every order")
     # A data set on the direct route because the interpolated flux tensor misses its tolerance somewhere in the box
     # (e.g. where alpha k_F ~ J): the restarts explore on the interpolant that is accurate at the guess, ~10x faster,
-    # and only the best point is polished on the direct route (as the every-order fit refits at every order).
+    # and only the best point is polished on the direct route (as the every-order fit refits at every order). The best
+    # restart is chosen by its loss on the direct route (`best_on_direct_route`): the interpolant may rank nearly
+    # tied basins otherwise away from the guess.
     explore = exploration_nodes(values, data, bands, model, num, static_restarts.kinds) if spec is None else []
     if explore:
         static_restarts = dataclasses.replace(static_restarts, kinds=tuple(
@@ -358,7 +361,7 @@ def fit_harmonic_hall(
     def evaluate_restarts(x):
         return tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static_restarts))
 
-    start = _linear_start(values, free, lower, upper, guess, evaluate_restarts, info, reporter)
+    start = linear_start(values, free, lower, upper, guess, evaluate_restarts, info, reporter)
     rng = onp.random.default_rng(seed)
     u_guess = to_unconstrained(start, free, lower, upper)
     # Restarts explore the electrons' box; the magnet and Hall parameters, which R_1w pins down, start at the
@@ -387,6 +390,14 @@ def fit_harmonic_hall(
     evaluate = reporter.wrap(evaluate_now, "the every-order model" if orders == "all" else
                              "the direct Fermi-contour route" if explore else "")
 
+    if explore and orders != "first":
+        # The restarts' basins are compared at first order (as they were explored), on the direct route.
+        static_direct = dataclasses.replace(static_restarts, kinds=tuple(k[:2] + (0,) if i in explore else k
+                                                                         for i, k in enumerate(static_restarts.kinds)))
+        evaluate_first_order_direct = reporter.wrap(
+            lambda x: tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static_direct)),
+            "the first-order model on the direct Fermi-contour route")
+
     box_args = (onp.asarray(lower), onp.asarray(upper), static.transform)
 
     def lm_run(label, u_start, function, tol):
@@ -414,6 +425,9 @@ def fit_harmonic_hall(
     x_end = onp.stack([x_of_u(v, *box_args)[0] for v in u])
     restart_rows = [{"start": dict(zip(free, map(float, x_start[i]))), "end": dict(zip(free, map(float, x_end[i]))),
                      "loss": float(losses[i]), "steps": int(steps[i]), "status": STATUS[int(status[i])]} for i in range(restarts)]
+    if explore:
+        best = best_on_direct_route(x_end, losses, restart_rows, best, info, reporter,
+                                    evaluate if orders == "first" else evaluate_first_order_direct)
     # Gauss-Newton polish of the best point (for L-BFGS, whose line search stalls on the stiff directions
     # far below one standard error), and the refits with the estimated noise.
     u_polish = u[best]
@@ -506,53 +520,6 @@ def fit_harmonic_hall(
                   "model": model, "orders": orders, "optimizer": optimizer, "num": num, "bands": [list(b) for b in bands], "restarts": restarts, "max_steps": max_steps,
                   "seed": seed, "derived_at": derived_at, "fermi_energies": [d.fermi_energy for d in data]},
     )
-
-
-def _linear_start(values, free, lower, upper, guess, evaluate, info, reporter) -> dict:
-    """The first restart's start: linear least squares for the free linear Hall coefficients without a given guess,
-    over a scan of the anisotropy field (when free without a given guess); returns the updated values."""
-    linear = [i for i, n in enumerate(free) if n in LINEAR and n not in guess]
-    scan = "anisotropy_field" in free and "anisotropy_field" not in guess
-    if not linear and not scan:
-        return values
-    x0 = onp.array([values[n] for n in free])
-    candidates = [None]
-    if scan:
-        i = free.index("anisotropy_field")
-        lo, hi = lower[i], upper[i]
-        t = onp.linspace(0.04, 0.96, 8)
-        grid = onp.exp(onp.log(lo) + (onp.log(hi) - onp.log(lo)) * t) if is_log_scale(lo, hi) else lo + (hi - lo) * t
-        candidates = [x0[i]] + list(grid)
-    best = None
-    reporter.stage(f"first start: linear least squares{' over a scan of the anisotropy field' if scan else ''}")
-    for b_k in candidates:
-        x = x0.copy()
-        if b_k is not None:
-            x[free.index("anisotropy_field")] = b_k
-        r, jac = evaluate(x)
-        if not (onp.all(onp.isfinite(r)) and onp.all(onp.isfinite(jac))):
-            continue
-        if linear:
-            # Residuals are affine in the linear coefficients: one Gauss-Newton step is their exact least squares.
-            step = onp.linalg.lstsq(jac[:, linear], -r, rcond=None)[0]
-            x[linear] += step
-            r = r + jac[:, linear] @ step
-        cost = float(r @ r)
-        if best is None or cost < best[0]:
-            best = (cost, x)
-    if best is None:
-        return values
-    x = best[1]
-    out = dict(values)
-    for i, name in enumerate(free):
-        # Keep the start strictly inside the box (a start on a bound has no gradient in the sigmoid coordinates).
-        lo, hi = lower[i], upper[i]
-        margin = 1e-3 * (hi - lo)
-        out[name] = float(min(max(x[i], lo + margin), hi - margin))
-    moved = [n for i, n in enumerate(free) if i in linear or (scan and n == "anisotropy_field")]
-    info.append("first start from linear least squares in " + ", ".join(moved) + (" (anisotropy field scanned over its box)" if scan else "")
-                + ": " + show_point(out, moved))
-    return out
 
 
 _derived = derived_quantities  # the name tests import from here

@@ -30,7 +30,7 @@ from .._measure._polar import DEFAULT_TOLERANCE, interpolation_errors, polar_nod
 from .._measure._quasistatic import DEFAULT_PHASES, all_orders_points, rashba_all_orders
 from ._curves import DEFAULT_GUESS
 from ._forward import general_bands_at, general_model
-from ._hall_data import FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, MICROSCOPIC, RASHBA_NAMES, values_of
+from ._hall_data import FieldData, HALL_FIT_PARAMETERS, HallData, HallNames, LINEAR, MICROSCOPIC, RASHBA_NAMES, values_of
 from ._optimize import free_to_params, is_log_scale, minimize_start, minimize_steps, to_physical
 
 
@@ -394,6 +394,86 @@ def verify_box(values, free, lower, upper, model):
         except ValueError as error:
             box = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, lo, hi in zip(free, lower, upper))
             raise ValueError(f"the fit's parameter box ({box}) reaches a value the forward model refuses: {error}") from None
+
+
+def best_on_direct_route(x_end, losses, rows, best, info, reporter, evaluate) -> int:
+    """The best restart by its loss on the direct route, for restarts that ran on the interpolated flux tensor.
+
+    The interpolant is within its tolerance at the guess, not everywhere in the box: nearly tied basins may rank
+    differently on it than on the direct route. Each distinct end point of a restart with a finite loss is evaluated
+    once on the direct route (`evaluate`: residuals and Jacobian, the polish's compiled program; its loss
+    |r|^2/(2N) as the restarts'); rows gain "direct_loss" (NaN where not evaluated). Returns the index of the
+    lowest finite direct loss (`best`, the interpolant's choice, when none is finite) and says so in `info` when
+    the two choices differ."""
+    reporter.stage("the restarts' end points on the direct Fermi-contour route")
+    seen = {}
+    direct = onp.full(len(rows), onp.nan)
+    for i, x in enumerate(x_end):
+        if not onp.isfinite(losses[i]):
+            continue
+        key = onp.asarray(x, float).tobytes()
+        if key not in seen:
+            r = evaluate(x)[0]
+            seen[key] = 0.5 * float(r @ r) / r.size if onp.all(onp.isfinite(r)) else math.inf
+        direct[i] = seen[key]
+    for row, value in zip(rows, direct):
+        row["direct_loss"] = float(value)
+    if not onp.any(onp.isfinite(direct)):
+        return best
+    chosen = int(onp.nanargmin(onp.where(onp.isfinite(direct), direct, onp.nan)))
+    if chosen != best and direct[chosen] < direct[best]:
+        info.append(f"restart {chosen + 1} chosen by its loss on the direct route ({direct[chosen]:.6g}; "
+                    f"{losses[chosen]:.6g} on the interpolated flux tensor) over restart {best + 1}, the best on the "
+                    f"interpolant ({losses[best]:.6g}; {direct[best]:.6g} on the direct route)")
+        return chosen
+    return best
+
+
+def linear_start(values, free, lower, upper, guess, evaluate, info, reporter) -> dict:
+    """The first restart's start: linear least squares for the free linear Hall coefficients without a given guess,
+    over a scan of the anisotropy field (when free without a given guess); returns the updated values."""
+    linear = [i for i, n in enumerate(free) if n in LINEAR and n not in guess]
+    scan = "anisotropy_field" in free and "anisotropy_field" not in guess
+    if not linear and not scan:
+        return values
+    x0 = onp.array([values[n] for n in free])
+    candidates = [None]
+    if scan:
+        i = free.index("anisotropy_field")
+        lo, hi = lower[i], upper[i]
+        t = onp.linspace(0.04, 0.96, 8)
+        grid = onp.exp(onp.log(lo) + (onp.log(hi) - onp.log(lo)) * t) if is_log_scale(lo, hi) else lo + (hi - lo) * t
+        candidates = [x0[i]] + list(grid)
+    best = None
+    reporter.stage(f"first start: linear least squares{' over a scan of the anisotropy field' if scan else ''}")
+    for b_k in candidates:
+        x = x0.copy()
+        if b_k is not None:
+            x[free.index("anisotropy_field")] = b_k
+        r, jac = evaluate(x)
+        if not (onp.all(onp.isfinite(r)) and onp.all(onp.isfinite(jac))):
+            continue
+        if linear:
+            # Residuals are affine in the linear coefficients: one Gauss-Newton step is their exact least squares.
+            step = onp.linalg.lstsq(jac[:, linear], -r, rcond=None)[0]
+            x[linear] += step
+            r = r + jac[:, linear] @ step
+        cost = float(r @ r)
+        if best is None or cost < best[0]:
+            best = (cost, x)
+    if best is None:
+        return values
+    x = best[1]
+    out = dict(values)
+    for i, name in enumerate(free):
+        # Keep the start strictly inside the box (a start on a bound has no gradient in the sigmoid coordinates).
+        lo, hi = lower[i], upper[i]
+        margin = 1e-3 * (hi - lo)
+        out[name] = float(min(max(x[i], lo + margin), hi - margin))
+    moved = [n for i, n in enumerate(free) if i in linear or (scan and n == "anisotropy_field")]
+    info.append("first start from linear least squares in " + ", ".join(moved) + (" (anisotropy field scanned over its box)" if scan else "")
+                + ": " + show_point(out, moved))
+    return out
 
 
 def show_point(point, names):

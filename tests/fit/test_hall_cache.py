@@ -135,15 +135,34 @@ def test_restarts_explore_on_the_interpolant_accurate_at_the_guess_and_the_fit_e
     explore = _hall_model.exploration_nodes(values, [data], bands, "exact", 64, kinds)
     assert list(explore) == [0] and explore[0] > 0
     assert _hall_model.exploration_nodes({**values, "j_ex": 0.3}, [data], bands, "exact", 64, kinds) == {}
-    fits = {}
+    fits, routes = {}, {True: [], False: []}
+    real = _hall.residuals_and_jacobian
     for route in (True, False):
         monkeypatch.setattr(_hall_model, "POLAR_ROUTE", route)
+
+        def recorded(x, data, static, route=route):  # the (orders, nodes) each residual program ran with
+            routes[route].append(static.kinds[0][1:])
+            return real(x, data, static)
+
+        monkeypatch.setattr(_hall, "residuals_and_jacobian", recorded)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fits[route] = _hall.fit_harmonic_hall(data, free=("alpha", "j_ex", "tau"), guess={n: truth[n] for n in TRUTH if n != "j_ex"}
                                                   | {"j_ex": 0.6}, bounds={"j_ex": (0.2, 1.0)}, restarts=2, orders=orders)
     assert any("restarts on the interpolated flux tensor" in n for n in fits[True].notes), fits[True].notes
     assert not any("interpolated" in n for n in fits[False].notes), fits[False].notes
+    # The restarts did run on the interpolant: each Levenberg-Marquardt run evaluates its start and at least one
+    # point per step, all at first order on the explored node count (none of them on the direct route).
+    interpolant_calls = routes[True].count(("first", explore[0]))
+    assert interpolant_calls >= sum(1 + row["steps"] for row in fits[True].restarts), (routes[True], fits[True].restarts)
+    assert routes[True][-1] == (orders, 0)  # the fit ends on the direct route
+    assert set(routes[False]) <= {("first", 0), (orders, 0)}, routes[False]
+    # The restarts' end points, ranked on the direct route: both losses recorded, the best of the direct ones chosen.
+    direct = [row["direct_loss"] for row in fits[True].restarts]
+    assert fits[True].best == int(np.argmin(direct)), fits[True].restarts
+    for row in fits[True].restarts:
+        assert math.isclose(row["direct_loss"], row["loss"], rel_tol=1e-3), row  # the interpolant is accurate there
+    assert all("direct_loss" not in row for row in fits[False].restarts)
     for name in ("alpha", "j_ex", "tau"):
         difference = abs(fits[True].parameters[name] - fits[False].parameters[name])
         assert difference <= 1e-3 * fits[False].standard_errors[name], (name, difference)
