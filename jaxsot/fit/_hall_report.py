@@ -63,7 +63,8 @@ class HallFitResult:
         residuals: whitened residuals (prediction - value)/sigma, one (N, K) array per data set.
         columns: the column names of each data set.
         labels: the data sets' names (unique).
-        restarts: per restart {"start", "end", "loss", "steps", "status"}.
+        restarts: per restart {"start", "end", "loss", "steps", "status"}; "direct_loss" too when the restarts
+            ran on the interpolated flux tensor ("loss" is then on the interpolant; the best is chosen by "direct_loss").
         best: index of the best restart.
         trace: (restarts, max_steps) loss per iteration (after a run stops its final loss repeats: no NaN).
         bounds: {free name: (lower, upper)}.
