@@ -53,8 +53,14 @@ def prepare_out(path, option: str = "--out", *, inputs=(), staged: bool = True) 
             raise UsageError(f"{option} {shown(path)} is {kind}, not a folder; allowed: a new or existing folder")
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.mkdir()
-            created = True
+            try:
+                out.mkdir()
+                created = True
+            except FileExistsError:
+                # Another process made it between the two calls (the processes of one distributed
+                # sweep share --out): an existing folder, checked as such below.
+                if os.path.islink(out) or not out.is_dir():
+                    raise
     except OSError as error:
         raise UsageError(
             f"{option} {shown(path)} cannot be created ({os_error_text(error)}); allowed: a folder path you can write to"

@@ -545,3 +545,34 @@ def test_debug_does_not_change_the_exit_status(tmp_path, run_cli):
 def test_a_newline_in_a_config_name_is_shown_escaped(tmp_path, run_cli):
     (tmp_path / "a\nb.toml").write_text("[model]\nalpha_eV_nm = true\n")
     one_line(run_cli("run", "a\nb.toml", cwd=tmp_path), "a\\nb.toml: [model] alpha_eV_nm")
+
+
+def test_an_out_folder_made_by_another_process_meanwhile_is_used(tmp_path, monkeypatch):
+    # The processes of one distributed sweep create the shared --out at the same moment: the one
+    # that loses the race finds a folder where it saw none and must carry on with it, not stop.
+    from jaxsot.cli._output import prepare_out
+
+    target = tmp_path / "shared-out"
+    real_mkdir = pathlib.Path.mkdir
+
+    def other_process_first(self, *args, **kwargs):
+        if self == target:
+            real_mkdir(self)
+            raise FileExistsError(17, "File exists", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", other_process_first)
+    assert prepare_out(target, staged=False) == target
+    assert target.is_dir()
+    # a file appearing there instead is still refused, naming the option
+    other = tmp_path / "file-out"
+
+    def file_appears(self, *args, **kwargs):
+        if self == other:
+            other.write_text("x")
+            raise FileExistsError(17, "File exists", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", file_appears)
+    with pytest.raises(Exception, match="--out .*cannot be created"):
+        prepare_out(other, staged=False)
