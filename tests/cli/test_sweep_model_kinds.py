@@ -243,7 +243,7 @@ def test_each_kinds_default_sweep_parses_with_its_own_keys(kind, run_cli, tmp_pa
     schema = {f.name for f in dataclasses.fields(KIND_SCHEMAS[kind])}
     for key, (name, _) in KIND_KEYS[kind].items():  # every sweepable key is a [model] key and a model parameter
         assert key in schema and name in jaxsot.parameter_names(model), (kind, key, name)
-    assert max(len(line) for line in done.stdout.splitlines()) <= 120
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100
 
 
 def test_llg_and_validate_defaults_still_refuse_other_kinds(run_cli, tmp_path):
