@@ -66,7 +66,7 @@ from .._llg._equilibrium import gradient_hessian as gradient_hessian
 from .._llg._equilibrium import relax as relax
 from .._llg._equilibrium import tangent_basis as tangent_basis
 from ._fields import METHODS, model_field_vectors, moment_per_area, sot_field_vectors
-from ._polar import check_polar_nodes, flux_table, flux_at
+from ._polar import check_polar_nodes, switched_flux, switched_table
 
 HALL_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "r_ahe", "r_phe", "r_ane", "oersted_field", "r_ohe",
                    "r_ane_field")
@@ -317,32 +317,35 @@ def hall_bands(params, fermi_energy) -> tuple:
 
 
 @functools.partial(jax.jit, static_argnames=("polar_nodes", "checked"))
-def rashba_points(params, settings: HallSettings, polar_nodes: int = 0, checked: bool = True) -> HallSignals:
+def rashba_points(params, settings: HallSettings, polar_nodes: int = 0, checked: bool = True, direct=None) -> HallSignals:
     """First-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points;
     polar_nodes > 0 (exact model): the sea's flux tensor interpolated in M_z from that many solves (`_polar.py`);
     checked=False (static: its own compiled program): without the model's traced range checks
-    (`_fields.rashba_model`), for callers that verified params on the host (the Hall fit's parameter box)."""
-    return hall_points(params, settings, rashba_fields(params, settings, polar_nodes, checked))
+    (`_fields.rashba_model`), for callers that verified params on the host (the Hall fit's parameter box);
+    direct (polar_nodes > 0): None, or a traced bool choosing the direct route at run time (`_polar.switched_flux`)."""
+    return hall_points(params, settings, rashba_fields(params, settings, polar_nodes, checked, direct))
 
 
-def rashba_fields(params, settings: HallSettings, polar_nodes: int = 0, checked: bool = True):
+def rashba_fields(params, settings: HallSettings, polar_nodes: int = 0, checked: bool = True, direct=None):
     """m (3,) -> (B_FL, B_DL) of the Rashba ferromagnet of params at the amplitude j0 (traceable): every m its own
     Fermi-contour solve (polar_nodes = 0, or the strong-exchange closed forms), or `_polar.flux_at` of one
-    `flux_table` of polar_nodes solves (exact model)."""
+    `flux_table` of polar_nodes solves (exact model); with a traced bool `direct`, either of the two at run time."""
     p = params
     moment = moment_per_area(settings.ms_tesla, settings.thickness)
     efield = settings.efield
     table = None
+    electrons = (p["alpha"], p["j_ex"], p["mass_ratio"], settings.fermi_energy)
     if polar_nodes and settings.model == "exact":
-        table = flux_table(p["alpha"], p["j_ex"], p["mass_ratio"], settings.fermi_energy, bands=settings.bands, num=settings.num,
-                           nodes=polar_nodes, checked=checked)
+        table = switched_table(*electrons, bands=settings.bands, num=settings.num, nodes=polar_nodes, checked=checked, direct=direct)
 
     def fields(m0):
+        flux = None if table is None else switched_flux(table, m0, direct, *electrons, bands=tuple(settings.bands), num=settings.num,
+                                                        checked=checked)
         return sot_field_vectors(
             p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, efield, m0, moment,
             method=settings.model, bands=settings.bands, num=settings.num,
             field_like=settings.field_like, damping_like=settings.damping_like,
-            flux=None if table is None else flux_at(table, m0), checked=checked,
+            flux=flux, checked=checked,
         )
 
     return fields

@@ -123,6 +123,29 @@ def flux_table(alpha, j_ex, mass_ratio, fermi_energy, *, bands: tuple, num: int,
     return jnp.asarray(_series_matrix(nodes), dtype) @ g
 
 
+def switched_table(alpha, j_ex, mass_ratio, fermi_energy, *, bands: tuple, num: int, nodes: int, checked: bool = True,
+                   direct=None):
+    """`flux_table`, or with `direct` (a traced bool) the table under `jax.lax.cond`: zeros when direct is true (the
+    node solves are skipped at run time). One compiled program then serves the interpolated and the direct route
+    (`switched_flux`), the route chosen by data instead of by a static argument (the fits' compile time)."""
+    make = lambda: flux_table(alpha, j_ex, mass_ratio, fermi_energy, bands=bands, num=num, nodes=nodes, checked=checked)
+    if direct is None:
+        return make()
+    dtype = jnp.result_type(alpha, float)
+    return jax.lax.cond(direct, lambda: jnp.zeros((nodes, 6), dtype), make)
+
+
+def switched_flux(table, m, direct, alpha, j_ex, mass_ratio, fermi_energy, *, bands: tuple, num: int, checked: bool = True):
+    """A (3, 2) at the unit magnetization m (3,): `flux_at(table, m)`, or with `direct` (a traced bool, unbatched) under
+    `jax.lax.cond` the direct `contour_fluxes` solve at m where direct is true (as `_fields.sot_field_vectors` with
+    flux=None) and the interpolant elsewhere; only the chosen branch runs."""
+    if direct is None:
+        return flux_at(table, m)
+    return jax.lax.cond(direct, lambda: contour_fluxes(rashba_model(alpha, j_ex, m, mass_ratio, checked), fermi_energy, tuple(bands),
+                                                       num)[0],
+                        lambda: flux_at(table, m))
+
+
 def flux_at(table, m):
     """A (3, 2) at the unit magnetization m (3,) from a `flux_table` (traceable, differentiable in both)."""
     return _assemble(_clenshaw(table, m[2]), m)

@@ -43,7 +43,7 @@ from jaxtyping import Array, Bool, Float
 from .._core import check_count
 from ._fields import moment_per_area, sot_field_vectors
 from .._llg._equilibrium import anisotropy_matrix, equilibrium, gradient_hessian, tangent_basis
-from ._polar import check_polar_nodes, flux_at, flux_table
+from ._polar import check_polar_nodes, flux_at, flux_table, switched_flux
 from ._hall import HallSettings, check_hall_params, field_direction, hall_resistance, param_arrays, thermal_coefficient
 
 DEFAULT_PHASES = 16
@@ -116,23 +116,29 @@ def _solve_phase(m, s, b_of, stiffness, b_ext, scale):
                              (m, jnp.asarray(False)))
 
 
-def _rashba_fields(settings, checked=True):
+def _rashba_fields(settings, checked=True, direct=None):
     """B_FL, B_DL of the Rashba ferromagnet of params p at m (`sot_field_vectors`); the source: None (every m its
-    own Fermi-contour solve) or a `_polar.flux_table` (the interpolated flux tensor)."""
+    own Fermi-contour solve) or a `_polar.flux_table` (the interpolated flux tensor); with a traced bool `direct`
+    (and a table), either of the two at run time (`_polar.switched_flux`)."""
 
     def fields(p, source, m):
         moment = moment_per_area(settings.ms_tesla, settings.thickness)
+        flux = None
+        if source is not None:
+            flux = (flux_at(source, m) if direct is None else
+                    switched_flux(source, m, direct, p["alpha"], p["j_ex"], p["mass_ratio"], settings.fermi_energy,
+                                  bands=tuple(settings.bands), num=settings.num, checked=checked))
         return sot_field_vectors(
             p["alpha"], p["j_ex"], p["mass_ratio"], p["tau"], settings.fermi_energy, settings.efield, m, moment,
             method=settings.model, bands=settings.bands, num=settings.num,
             field_like=settings.field_like, damping_like=settings.damping_like,
-            flux=None if source is None else flux_at(source, m), checked=checked,
+            flux=flux, checked=checked,
         )
 
     return fields
 
 
-def _point(p, source, fields, settings, phases, phi_h, theta_h, field, m_start):
+def _point(p, source, fields, continuation, settings, phases, phi_h, theta_h, field, m_start):
     dtype = settings.phi_h.dtype
     stiffness = anisotropy_matrix(p["anisotropy_field"], settings.easy_axis, settings.ms_tesla, settings.demag)
     y = jnp.asarray([0.0, 1.0, 0.0], dtype)
@@ -140,7 +146,7 @@ def _point(p, source, fields, settings, phases, phi_h, theta_h, field, m_start):
     m0, _, _, converged = equilibrium(b_ext, stiffness, m_start)
     scale = jnp.sqrt(b_ext @ b_ext) + jnp.sqrt(jnp.sum(stiffness**2))
 
-    def total(p, source):
+    def total(p, source, fields=fields):
         def b_of(m):
             b_fl, b_dl = fields(p, source, m)
             return b_fl + b_dl + p["oersted_field"] * y
@@ -153,7 +159,7 @@ def _point(p, source, fields, settings, phases, phi_h, theta_h, field, m_start):
     # multiply the cost of jax.jacfwd by their number); one Newton step per solution from the converged
     # state, vmapped over the phases, then carries the implicit-function derivative.
     frozen = jax.lax.stop_gradient((p, stiffness, b_ext, m0, source))
-    b_frozen = total(frozen[0], frozen[4])
+    b_frozen = total(frozen[0], frozen[4], continuation)
 
     def chain(sign):
         def step(m, s):
@@ -166,9 +172,23 @@ def _point(p, source, fields, settings, phases, phi_h, theta_h, field, m_start):
     # Both branches (s > 0 and s < 0) in one traced program.
     (m_pos, m_neg), (ok_pos, ok_neg) = jax.vmap(chain)(jnp.asarray([1.0, -1.0], dtype))
     b_live = total(p, source)
-    final = jax.vmap(lambda m, s: _newton_step(m, s, b_live, stiffness, b_ext, scale)[0])
-    m_pos = jnp.concatenate([m0[None], final(m_pos, s_values)])
-    m_neg = jnp.concatenate([m0[None], final(m_neg, -s_values)])
+    if continuation is fields:
+        final = jax.vmap(lambda m, s: _newton_step(m, s, b_live, stiffness, b_ext, scale)[0])
+    else:
+        # The last step's residual with `fields` at m; its Jacobian in M from the continuation's fields (the field's
+        # M-derivative enters the Jacobian scaled by B_SO/B_eff): `fields` only at m, never differentiated in M inside the
+        # step, which keeps the direct route's nested derivatives out of the compiled program.
+        b_cheap = total(p, source, continuation)
+
+        def corrected(m):
+            offset = b_live(m) - b_cheap(m)
+            return lambda mv: b_cheap(mv) + offset
+
+        final = jax.vmap(lambda m, s: _newton_step(m, s, corrected(m), stiffness, b_ext, scale)[0])
+    # Both branches' last steps in one vmap: one copy of the fields' derivatives in the compiled program.
+    last = final(jnp.concatenate([m_pos, m_neg]), jnp.concatenate([s_values, -s_values]))
+    m_pos = jnp.concatenate([m0[None], last[:quarter]])
+    m_neg = jnp.concatenate([m0[None], last[quarter:]])
     branch, index = _phase_index(phases)
     m_phase = jnp.where(jnp.asarray(branch)[:, None] == 0, m_pos[index], m_neg[index])
     phase = 2.0 * math.pi * jnp.arange(phases, dtype=dtype) / phases
@@ -183,7 +203,7 @@ def _point(p, source, fields, settings, phases, phi_h, theta_h, field, m_start):
     return HallHarmonics(r_1w=r_1w, r_2w=r_2w, r_3w=r_3w, r_dc=r_dc, m_phase=m_phase, converged=ok)
 
 
-def all_orders_points(params, source, fields, settings, phases):
+def all_orders_points(params, source, fields, settings, phases, continuation=None):
     """Every-order signals at the settings' field points for any electron source (traceable).
 
     Args:
@@ -193,24 +213,38 @@ def all_orders_points(params, source, fields, settings, phases):
         fields: (params, source, m (3,)) -> (B_FL, B_DL) (3,) each [T] at the amplitude j0.
         settings: the measurement (`HallSettings`).
         phases: current phases per period K (static).
+        continuation: the fields (same signature) for the continuation's Newton iterations, when not `fields`; the last
+            (implicit-function) Newton step of every phase takes its residual from `fields` at the continuation's
+            solution M_c and its Jacobian in M from `continuation` (`fields`(M_c) - `continuation`(M_c) added as a
+            constant). From M_c, within delta of the solution with `fields`, that step lands within O(delta (epsilon +
+            delta)) of it, epsilon the relative error of the Jacobian (the two fields' M-derivatives differ by their
+            error times B_SO/B_eff); the Hall fit: the interpolated flux tensor for the iterations, the direct route for
+            the last step's residual.
 
     Returns: HallHarmonics.
     """
-    one = lambda *a: _point(params, source, fields, settings, phases, *a)
+    one = lambda *a: _point(params, source, fields, fields if continuation is None else continuation, settings, phases, *a)
     return jax.vmap(one)(settings.phi_h, settings.theta_h, settings.field, settings.m_start)
 
 
 @eqx.filter_jit
-def rashba_all_orders(params, settings, phases, polar_nodes=0, checked=True):
+def rashba_all_orders(params, settings, phases, polar_nodes=0, checked=True, direct=None):
     """Every-order signals of the Rashba ferromagnet of `params` (arrays, `param_arrays`) at the settings' points;
     polar_nodes > 0 (exact model): the flux tensor interpolated from that many solves per evaluation (`_polar.py`),
     computed once outside the points' and phases' loops; checked=False (a Python bool, static under
-    `equinox.filter_jit`): without the model's traced range checks, for callers that verified params on the host."""
+    `equinox.filter_jit`): without the model's traced range checks, for callers that verified params on the host;
+    direct (polar_nodes > 0): None, or a traced bool choosing the direct route at run time (`_polar.switched_flux`) for the
+    last Newton step of every phase (`all_orders_points`' continuation: the interpolant)."""
     table = None
     if polar_nodes and settings.model == "exact":
         table = flux_table(params["alpha"], params["j_ex"], params["mass_ratio"], settings.fermi_energy, bands=settings.bands,
                            num=settings.num, nodes=polar_nodes, checked=checked)
-    return all_orders_points(params, table, _rashba_fields(settings, checked), settings, phases)
+    if table is None or direct is None:
+        return all_orders_points(params, table, _rashba_fields(settings, checked), settings, phases)
+    # The direct route chosen at run time: the continuation's Newton iterations (the bulk of the work, and of the
+    # compiled program) on the interpolant either way, the last Newton step of every phase on the chosen route.
+    return all_orders_points(params, table, _rashba_fields(settings, checked, direct), settings, phases,
+                             continuation=_rashba_fields(settings, checked))
 
 
 def check_phases(phases) -> int:

@@ -331,8 +331,13 @@ def fit_harmonic_hall(
 
     box = box_with(values)
 
-    def with_sigmas(sigs):
-        return tuple({**b, "sigma": jnp.asarray(s, dtype)} for b, s in zip(blocks, sigs)), box
+    def with_sigmas(sigs, direct=True):
+        # direct: the switchable data sets (`HallStatic.switchable`) on the direct route (the polish) or on the
+        # interpolated flux tensor (False: the restarts); one compiled program for both.
+        return tuple({**b, "sigma": jnp.asarray(s, dtype), **({"direct": jnp.asarray(direct)} if i in switchable else {})}
+                     for i, (b, s) in enumerate(zip(blocks, sigs))), box
+
+    switchable = ()
 
     info = []
     # Every order: the linear start and the restarts explore the first-order loss (one field evaluation per point
@@ -349,17 +354,25 @@ def fit_harmonic_hall(
     # tied basins otherwise away from the guess.
     explore = exploration_nodes(values, data, bands, model, num, static_restarts.kinds) if spec is None else []
     if explore:
-        static_restarts = dataclasses.replace(static_restarts, kinds=tuple(
-            k[:2] + (explore[i],) if i in explore else k for i, k in enumerate(static_restarts.kinds)))
+        # The explored data sets keep their node count in every program, with the route chosen by a traced flag
+        # (`HallStatic.switchable`): the restarts and the direct polish share one compiled program per order.
+        switchable = tuple(sorted(explore))
+
+        def switch(st):
+            return dataclasses.replace(st, switchable=switchable, kinds=tuple(
+                k[:2] + (explore[i],) if i in explore else k for i, k in enumerate(st.kinds)))
+
+        static_restarts, static = switch(static_restarts), switch(static)
         info.append(f"data set(s) {', '.join(str(i + 1) for i in explore)}: restarts on the interpolated flux tensor "
                     f"({', '.join(str(n) for n in explore.values())} nodes, within its tolerance at the guess, not everywhere "
                     "in the box); the best point polished on the direct Fermi-contour route")
     reporter = HallProgress(report_every, progress)
     data_now = with_sigmas(sigmas)
+    data_restarts = with_sigmas(sigmas, direct=False)
 
     @reporter.wrap
     def evaluate_restarts(x):
-        return tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static_restarts))
+        return tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_restarts, static_restarts))
 
     start = linear_start(values, free, lower, upper, guess, evaluate_restarts, info, reporter)
     rng = onp.random.default_rng(seed)
@@ -391,11 +404,10 @@ def fit_harmonic_hall(
                              "the direct Fermi-contour route" if explore else "")
 
     if explore and orders != "first":
-        # The restarts' basins are compared at first order (as they were explored), on the direct route.
-        static_direct = dataclasses.replace(static_restarts, kinds=tuple(k[:2] + (0,) if i in explore else k
-                                                                         for i, k in enumerate(static_restarts.kinds)))
+        # The restarts' basins are compared at first order (as they were explored), on the direct route: the restarts'
+        # program with the direct flag.
         evaluate_first_order_direct = reporter.wrap(
-            lambda x: tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static_direct)),
+            lambda x: tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now, static_restarts)),
             "the first-order model on the direct Fermi-contour route")
 
     box_args = (onp.asarray(lower), onp.asarray(upper), static.transform)
@@ -411,7 +423,7 @@ def fit_harmonic_hall(
         u, losses, steps, status, trace = (onp.stack(z) for z in zip(*runs))
     else:
         reporter.say(f"L-BFGS: {restarts} restarts batched (compiling the optimizer first)")
-        u, losses, steps, status, trace = (onp.asarray(z) for z in run_batched(jnp.asarray(u0, dtype), data_now, static_restarts,
+        u, losses, steps, status, trace = (onp.asarray(z) for z in run_batched(jnp.asarray(u0, dtype), data_restarts, static_restarts,
                                                                                report_every, reporter.iterations))
         for i in range(restarts):
             reporter.say(f"restart {i + 1}/{restarts}: loss {float(losses[i]):.6g} after {int(steps[i])} iterations, "
@@ -434,10 +446,10 @@ def fit_harmonic_hall(
     if explore and orders == "all":
         # Every order on the direct route costs seconds per evaluation: converge on the interpolant first, so
         # that the direct polish starts within a step or two of its optimum.
-        static_mid = dataclasses.replace(static, kinds=tuple(k[:2] + (explore[i],) if i in explore else k
-                                                             for i, k in enumerate(static.kinds)))
-        evaluate_mid = reporter.wrap(lambda x: tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_now,
-                                                                                                      static_mid)),
+        # The polish's program with the direct flag off.
+        data_mid = with_sigmas(sigmas, direct=False)
+        evaluate_mid = reporter.wrap(lambda x: tuple(onp.asarray(a) for a in residuals_and_jacobian(jnp.asarray(x, dtype), data_mid,
+                                                                                                      static)),
                                      "the every-order model on the interpolated flux tensor")
         u_polish = lm_run(f"polish of restart {best + 1} at every order on the interpolated flux tensor", u_polish,
                           evaluate_mid, LM_TOL)[0]

@@ -54,6 +54,10 @@ class HallStatic:
     # value the fit can reach on the host), so the compiled program holds no host callback and JAX's persistent
     # cache keeps it. Static: a program traced without checks is never reused where checks are needed.
     checked: bool = True
+    # Data set indices whose interpolated Rashba Hall block (polar nodes > 0, checked False) also holds the direct route,
+    # chosen at run time by the block's traced bool "direct" (`_polar.switched_flux`): the restarts (interpolant)
+    # and the polish (direct route) then share one compiled program instead of two.
+    switchable: tuple = ()
 
 
 def _field_predictions(params, block, columns, model, names=None, checked=True):
@@ -84,7 +88,7 @@ def _field_predictions(params, block, columns, model, names=None, checked=True):
 def predictions(params, blocks, static):
     """Model values (N, K) of every data set (list), from a full parameter dict."""
     out = []
-    for kind, block in zip(static.kinds, blocks):
+    for i, (kind, block) in enumerate(zip(static.kinds, blocks)):
         if kind[0] == "hall" and not isinstance(kind[2], int):
             r_1w, r_2w = _general_hall(params, block, kind[1], kind[2])
             out.append(jnp.stack([r_1w + params["r_1w_offset"], r_2w + params["r_2w_offset"]], -1))
@@ -92,8 +96,9 @@ def predictions(params, blocks, static):
             hall = {k: params[k] for k in HALL_PARAMETERS}
             if not static.checked:  # the public functions' kernels, without their traced checks
                 arrays = param_arrays(hall, block["settings"])
-                signals = (rashba_all_orders(arrays, block["settings"], DEFAULT_PHASES, kind[2], checked=False) if kind[1] == "all"
-                           else rashba_points(arrays, block["settings"], kind[2], checked=False))
+                direct = block["direct"] if i in static.switchable and kind[2] else None
+                signals = (rashba_all_orders(arrays, block["settings"], DEFAULT_PHASES, kind[2], checked=False, direct=direct)
+                           if kind[1] == "all" else rashba_points(arrays, block["settings"], kind[2], checked=False, direct=direct))
                 r_1w, r_2w = signals.r_1w, signals.r_2w
             elif kind[1] == "all":
                 out_all = harmonic_hall_all_orders(hall, block["settings"], polar_nodes=kind[2])
@@ -314,16 +319,19 @@ def exploration_nodes(values, data, bands, model, num, kinds) -> dict:
 def direct_where_inexact(static, params, data, bands, num):
     """(static, switched): `static` with the direct route for every data set whose interpolated flux tensor
     misses DEFAULT_TOLERANCE at `params` (the best fit; the nodes were chosen at the guess and probes of the
-    box), and the indices of those data sets."""
-    kinds, switched = list(static.kinds), []
+    box), and the indices of those data sets. A switchable data set (`HallStatic.switchable`, polished on the
+    direct route through its traced flag) is switched only at every order, where the flag's route still iterates on
+    the interpolant (`all_orders_points`' continuation: exact to O(error^2) only within the tolerance)."""
+    kinds, switched, switchable = list(static.kinds), [], list(static.switchable)
     for i, (kind, d, b) in enumerate(zip(static.kinds, data, bands)):
-        if kind[0] != "hall" or not kind[2]:
+        if kind[0] != "hall" or not kind[2] or (i in switchable and kind[1] != "all"):
             continue
         error = interpolation_errors(float(params["alpha"]), float(params["j_ex"]), float(params.get("mass_ratio", 1.0)),
                                      float(d.fermi_energy), bands=b, num=num, ladder=(kind[2],))[kind[2]]
         if not error <= DEFAULT_TOLERANCE:
             kinds[i], switched = kind[:2] + (0,), switched + [i]
-    return (dataclasses.replace(static, kinds=tuple(kinds)) if switched else static), switched
+            switchable = [j for j in switchable if j != i]
+    return (dataclasses.replace(static, kinds=tuple(kinds), switchable=tuple(switchable)) if switched else static), switched
 
 
 def settle_box(values, data, model, free, lower, upper, given, spec=None):

@@ -140,8 +140,11 @@ def test_restarts_explore_on_the_interpolant_accurate_at_the_guess_and_the_fit_e
     for route in (True, False):
         monkeypatch.setattr(_hall_model, "POLAR_ROUTE", route)
 
-        def recorded(x, data, static, route=route):  # the (orders, nodes) each residual program ran with
-            routes[route].append(static.kinds[0][1:])
+        def recorded(x, data, static, route=route):  # the (orders, nodes) each residual program ran with (0: direct)
+            kind = static.kinds[0]
+            # An explored data set holds both routes in one program, chosen by its traced flag (`HallStatic.switchable`).
+            direct = kind[2] == 0 or (0 in static.switchable and bool(data[0][0]["direct"]))
+            routes[route].append((kind[1], 0 if direct else kind[2]))
             return real(x, data, static)
 
         monkeypatch.setattr(_hall, "residuals_and_jacobian", recorded)
