@@ -86,3 +86,31 @@ def size_mesh(spec, points, fermi_energy, bands, directions):
 def show_values(spec, point) -> str:
     """'(name = value, ...)' of the spec's parameters given in `point`."""
     return "(" + ", ".join(f"{n} = {float(point[n]):.6g}" for n in spec.names if n in point) + ")"
+
+
+def box_points(values: dict, free, lower, upper) -> list:
+    """The guess `values` and every corner of the box of the free parameters other than tau (which
+    does not move the bands), as {name: value} dicts: the points a fit sizes its mesh budget at."""
+    varied = [i for i, name in enumerate(free) if name != "tau"]
+    points = [dict(values)]
+    for corner in range(2 ** len(varied)):
+        point = dict(values)
+        for bit, i in enumerate(varied):
+            point[free[i]] = upper[i] if (corner >> bit) & 1 else lower[i]
+        points.append(point)
+    return points
+
+
+def overflow_sentence(spec, points, fermi_energy, bands, directions) -> str:
+    """'' or a sentence naming the first point {name: value} where the spec's mesh budget overflows."""
+    if spec.route != "mesh" or not points:
+        return ""
+    over = mesh_overflow_at(spec, points, fermi_energy, bands, directions)
+    if not over.any():
+        return ""
+    point = points[int(onp.argmax(over))]
+    return (
+        f"the mesh route's refinement budget (sized at the guess and the corners of the bounds) overflows at "
+        f"{show_values(spec, point)} inside the bounds (E_F = {float(fermi_energy):g} eV), where the loss is NaN; "
+        "allowed: narrower bounds around that point, or bounds whose corners include it"
+    )

@@ -76,3 +76,14 @@ def test_the_sized_budget_leaves_room_at_every_sampled_point():
     assert not mesh_overflow_at(sized, points, fermi_energy, bands, directions, four_fifths).any()
     half = tuple(int(0.4 * b) for b in sized.budget)
     assert mesh_overflow_at(sized, points, fermi_energy, bands, directions, half).any()
+
+
+def test_the_fit_samples_the_corners_and_names_a_point_that_still_overflows():
+    from jaxsot.fit._mesh_budget import box_points, overflow_sentence
+
+    points = box_points({"j_ex": 0.2, "tau": 10.0}, ("j_ex", "tau"), [0.1, 1.0], [0.3, 100.0])
+    assert [p["j_ex"] for p in points] == [0.2, 0.1, 0.3] and all(p["tau"] == 10.0 for p in points)
+    directions = np.array([[math.sin(1.0), 0.0, math.cos(1.0)]])
+    spec, bands = make_spec(_folded(), 0.0, directions)  # default budget: overflows at E_F = 0
+    sentence = overflow_sentence(spec, [{"j_ex": 0.15, "tau": 10.0}], 0.0, bands, directions)
+    assert "j_ex = 0.15" in sentence and "narrower bounds" in sentence
