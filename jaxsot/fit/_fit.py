@@ -72,6 +72,7 @@ from ._forward import (
     split_model_method,
 )
 from ._identify import analyze
+from ._mesh_budget import box_points, overflow_sentence, size_mesh
 from ._fit_compile import compile_ahead, compile_ahead_jacobian
 from ._optimize import Static, is_log_scale, make_box, physical_batch, residuals_and_jacobian, run_batched, run_single, to_unconstrained, transform_kind
 
@@ -225,6 +226,8 @@ def fit(
         upper.append(hi)
     notes = []
     bands = settle_box(bands_of, fermi_energy, free, lower, upper, given, values)
+    if spec is not None:  # the mesh route runs unchecked: its budget holds at the guess and every corner
+        spec = size_mesh(spec, box_points(values, free, lower, upper), fermi_energy, bands, directions)
     shrunk = [name for i, name in enumerate(free) if not given[i] and (lower[i], upper[i]) != default_bounds(name, values[name])]
     info = []  # sentences that need no action (kept in notes, not warned)
     if shrunk:
@@ -284,10 +287,15 @@ def fit(
         u, losses, steps, status, trace = (jnp.stack(parts) for parts in zip(*runs))
     losses = onp.asarray(losses)
     best = int(onp.nanargmin(onp.where(onp.isfinite(losses), losses, onp.nan))) if onp.any(onp.isfinite(losses)) else 0
-    if not onp.isfinite(losses[best]):
-        raise ValueError("every restart gave a non-finite loss (a Fermi contour did not converge); narrow the bounds")
     x_start = onp.asarray(physical_batch(u0, box, static))
     x_end = onp.asarray(physical_batch(u, box, static))
+    failed = [{**values, **dict(zip(free, map(float, x_end[i])))} for i in range(restarts) if not onp.isfinite(losses[i])]
+    overflow = overflow_sentence(spec, failed, fermi_energy, bands, directions) if spec is not None else ""
+    if not onp.isfinite(losses[best]):
+        raise ValueError(f"every restart gave a non-finite loss: {overflow}" if overflow else
+                         "every restart gave a non-finite loss (a Fermi contour did not converge); narrow the bounds")
+    if overflow:
+        notes.append((FitWarning, f"a restart was dropped: {overflow}"))
     restart_rows = [
         {
             "start": dict(zip(free, map(float, x_start[i]))),

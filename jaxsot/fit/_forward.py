@@ -19,6 +19,7 @@ from .._ensemble._fluxes import contour_fluxes
 from .._fermi._circular import circular_densities
 from .._fermi._contour import occupied_bands
 from ..constants import CARRIER_CHARGE, HBAR
+from ._mesh_budget import size_mesh
 from ._mesh_flux import mesh_fluxes
 from ._curves import Curve, MIN_POINTS, MODELS, PARAMETERS, REFERENCE_M, TORQUE_COLUMNS, unit_directions
 
@@ -191,7 +192,9 @@ def predict(curve: Curve, params: dict, fermi_energy, *, model=None, method: str
     num = check_count("num", num, minimum=8)
     if not is_rashba(model):
         values = check_general_params(params, parameter_names(model), model)
-        spec, bands = make_spec(model, float(fermi_energy), sample_directions([curve]), values)
+        directions = sample_directions([curve])
+        spec, bands = make_spec(model, float(fermi_energy), directions, values)
+        spec = size_mesh(spec, [values], float(fermi_energy), bands, directions)
         return _predict_general_jit(values, curve.columns, curve.kind, curve_arrays(curve), float(fermi_energy), bands, num, spec)
     if model is not None and isinstance(params, dict):
         params = {**{n: float(v) for n, v in model_parameters(model).items()}, **params}
@@ -227,12 +230,13 @@ class ModelSpec(eqx.Module):
     """What a fit of a general `TwoBandModel` varies: the model (its values of the parameters that
     stay fixed), the names of its parameters (`jaxsot.parameter_names`) and the Fermi-sea route.
 
-    A frozen pytree: the model travels as traced data, the names and the route are static.
+    A frozen pytree: the model travels as traced data, the names, the route and the mesh budget are static.
     """
 
     model: TwoBandModel
     names: tuple = eqx.field(static=True)
     route: str = eqx.field(static=True)  # "rays" (ray contours) or "mesh" (lattice models, other seas)
+    budget: tuple | None = eqx.field(static=True, default=None)  # the mesh route's budget (`size_mesh`); None: default
 
     @property
     def parameters(self) -> tuple:
@@ -340,15 +344,16 @@ def make_spec(model, fermi_energy, directions, values=None) -> tuple:
     return ModelSpec(model, names, "rays" if routes == {"rays"} else "mesh"), bands
 
 
-def general_response(model, fermi_energy, bands, num, route):
-    """(A (3, 2) [1/nm], sigma/tau (2, 2)) of the T = 0 sea of any model at its M; traceable."""
+def general_response(model, fermi_energy, bands, num, route, budget=None):
+    """(A (3, 2) [1/nm], sigma/tau (2, 2)) of the T = 0 sea of any model at its M; traceable (budget:
+    the mesh route's static budget, `size_mesh`)."""
     dtype = model.dtype
     if route == "rays":
         signs = jnp.asarray([float(s) for s in bands], dtype)
         fluxes = jax.vmap(lambda s: band_fluxes(model, fermi_energy, s, num))(signs)
         return jnp.sum(fluxes.spin, 0), CARRIER_CHARGE**2 * jnp.sum(fluxes.conductance, 0)
     # The mesh's own derivative is not traced: `mesh_fluxes` differentiates by the transport theorem.
-    return mesh_fluxes(model, fermi_energy, bands)
+    return mesh_fluxes(model, fermi_energy, bands, budget)
 
 
 def predict_general(params, specs, arrays_list, fermi_energy, bands, num, spec: ModelSpec):
@@ -366,7 +371,7 @@ def predict_general(params, specs, arrays_list, fermi_energy, bands, num, spec: 
 
     def response(direction):
         turned = with_magnetization(model, direction)
-        flux, conductance = general_response(turned, fermi_energy, bands, num, spec.route)
+        flux, conductance = general_response(turned, fermi_energy, bands, num, spec.route, spec.budget)
         return flux, _rho_xx(conductance), -jnp.stack(turned.exchange_field())
 
     rows = ms + ([jnp.asarray(REFERENCE_M, dtype)[None, :]] if want_amr else [])

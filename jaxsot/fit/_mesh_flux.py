@@ -22,6 +22,12 @@ that crosses the zone edge would gain a term from the moving edge. The theorem i
 the fixed torus of reduced coordinates u, k = 2 pi A^-1 u: at fixed u, dk = X k with
 X = -A^-1 dA, so every pointwise derivative gains grad_k(.) . X k, and the line element transforms
 as d(n dl) = (tr X - X^T)(n dl). Second derivatives are not provided (the nodes are held fixed).
+
+The mesh's budgets (triangles refined per level, the cut-triangle buffer) are static and unchecked
+here (a traced check would be a host callback in every fit program): a point that exceeds them gives
+NaN fluxes, never a wrong finite number (an exceeded refinement budget alone would drop triangles).
+The callers size the budget on the host first (`_forward.size_mesh`, at every corner of a fit's
+box) and name the point when a run still meets one (`mesh_overflow`).
 """
 
 import functools
@@ -34,16 +40,19 @@ from .._fermi._mesh import MeshOptions, mesh_band
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, HBAR
 
 
-def _line_nodes(model, fermi_energy, bands):
-    """Line nodes k (M, 2), normal*dl (M, 2), band sign (M,), dl (M,), |grad eps| (M,) of every band in `bands`."""
+def _line_nodes(model, fermi_energy, bands, budget=None):
+    """Line nodes k (M, 2), normal*dl (M, 2), band sign (M,), dl (M,), |grad eps| (M,) of every band in
+    `bands` (budget: the mesh's static refinement budget, None the default); NaN weights where a
+    budget is exceeded (module docstring)."""
     mesh = MeshOptions()
-    budget = mesh.resolved_budget()
+    budget = mesh.resolved_budget() if budget is None else tuple(budget)
     dtype = jnp.result_type(fermi_energy, model.dtype)
     signs = jnp.asarray([float(s) for s in bands], dtype)
 
     def one(s):
         band = mesh_band(model, fermi_energy, s, mesh.cells, mesh.levels, budget, mesh.extra_levels)
-        return band.line_k, band.line_normal_dl, band.line_dl, band.line_gradient
+        spoiled = jnp.where(band.overflow | band.cut_overflow, jnp.nan, 1.0).astype(band.line_dl.dtype)
+        return band.line_k, band.line_normal_dl * spoiled, band.line_dl * spoiled, band.line_gradient
 
     k, normal_dl, dl, gradient = jax.vmap(one)(signs)
     sign = jnp.broadcast_to(signs[:, None], dl.shape)
@@ -60,19 +69,43 @@ def _fluxes(model, nodes):
     return flux, CARRIER_CHARGE**2 * conductance
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def mesh_fluxes(model, fermi_energy, bands):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def mesh_fluxes(model, fermi_energy, bands, budget=None):
     """(A (3, 2) [1/nm], sigma/tau (2, 2)) of the T = 0 sea of `bands` on the mesh route (module docstring).
 
     Args:
         model: any `TwoBandModel` at its M (its leaves may carry tangents).
         fermi_energy: E_F [eV], scalar (may carry a tangent).
         bands: static tuple of occupied band signs.
+        budget: static tuple of triangles refined per mesh level (`MeshOptions.budget`), None: the default.
 
     Returns:
-        (A, sigma/tau): spin flux (3, 2) [1/nm] and conductivity per tau (2, 2) [e^2/(eV fs^2)].
+        (A, sigma/tau): spin flux (3, 2) [1/nm] and conductivity per tau (2, 2) [e^2/(eV fs^2)]; NaN
+        where the budget or the cut-triangle buffer is exceeded.
     """
-    return _fluxes(model, _line_nodes(model, fermi_energy, bands))
+    return _fluxes(model, _line_nodes(model, fermi_energy, bands, budget))
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def mesh_overflow(models, fermi_energy, bands, budget):
+    """Whether the mesh of `bands` exceeds `budget` (a refinement level or the cut-triangle buffer), (B,) bools.
+
+    Args:
+        models: a batch of `TwoBandModel`s (leaves with a leading axis B, one model type), each at its M.
+        fermi_energy: E_F [eV], scalar.
+        bands: static tuple of occupied band signs.
+        budget: static tuple of triangles refined per mesh level (`MeshOptions.budget`).
+
+    Returns:
+        (B,) bool, True where some band's mesh overflows.
+    """
+    mesh = MeshOptions()
+
+    def one(model):
+        flags = [mesh_band(model, fermi_energy, float(s), mesh.cells, mesh.levels, tuple(budget), mesh.extra_levels) for s in bands]
+        return jnp.any(jnp.stack([f.overflow | f.cut_overflow for f in flags]))
+
+    return jax.vmap(one)(models)
 
 
 def _point(model, kx, ky, s):
@@ -88,10 +121,10 @@ def _point(model, kx, ky, s):
 
 
 @mesh_fluxes.defjvp
-def _mesh_fluxes_jvp(bands, primals, tangents):
+def _mesh_fluxes_jvp(bands, budget, primals, tangents):
     model, fermi_energy = primals
     model_dot, energy_dot = tangents
-    nodes = jax.lax.stop_gradient(_line_nodes(model, fermi_energy, bands))
+    nodes = jax.lax.stop_gradient(_line_nodes(model, fermi_energy, bands, budget))
     out = _fluxes(model, nodes)
     k, normal_dl, sign, dl, _ = nodes
 
