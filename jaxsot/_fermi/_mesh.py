@@ -253,9 +253,6 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
     parts = [out]
     if extra > 0:
         cap = budget[levels]
-        p, data, valid, over, count = select(refine, cap, p, data)
-        overflow = overflow | over
-        counts.append(count)
 
         # The extra levels have one shape (4 * cap triangles): one compiled scan body.
         def level(p, data, valid, index):
@@ -275,8 +272,24 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
             (p, data, valid, over), (out, count) = jax.lax.cond(jnp.any(valid), level, skipped, p, data, valid, index)
             return (p, data, valid, overflow | over, smallest), (out, count)
 
-        state = (p, data, valid, overflow, min_splitting)
-        (_, _, _, overflow, min_splitting), (stacked, extra_counts) = jax.lax.scan(body, state, jnp.arange(extra))
+        def levels_run(refine, p, data, smallest):
+            p, data, valid, over, count = select(refine, cap, p, data)
+            state = (p, data, valid, over, smallest)
+            (_, _, _, over, smallest), (stacked, counts) = jax.lax.scan(body, state, jnp.arange(extra))
+            return over, count, smallest, stacked, counts
+
+        def none_run(refine, p, data, smallest):
+            # Nothing flagged at the finest main level (a star-shaped sea): no extra level runs, and
+            # the first one's children are not evaluated either.
+            shapes = jax.eval_shape(levels_run, refine, p, data, smallest)
+            zeros = jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+            return (zeros[0], zeros[1], smallest) + tuple(zeros[3:])
+
+        over, count, min_splitting, stacked, extra_counts = jax.lax.cond(
+            jnp.any(refine), levels_run, none_run, refine, p, data, min_splitting
+        )
+        overflow = overflow | over
+        counts.append(count)
         parts.append(tuple(x.reshape((-1,) + x.shape[2:]) if x.ndim > 1 else (jnp.any(x) if x.dtype == bool else jnp.sum(x)) for x in stacked))
         counts += [extra_counts[i] for i in range(extra - 1)]
     for part in parts:

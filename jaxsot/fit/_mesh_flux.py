@@ -14,7 +14,10 @@ new contour is the divergence theorem's d_j f v_n, and f need not be smooth insi
 a band touching). f = <sigma>_s gives A (3, 2), f = d_i eps_s gives sigma/tau (2, 2). The mesh
 itself is computed once, without derivatives; the tangent is a sum over its line nodes of
 pointwise derivatives (jvp in the model, gradients in k), linear in the tangents, so reverse mode
-and jacfwd both work. The bands run through one vmap of `mesh_band` (one copy of the mesh program).
+and jacfwd both work. The bands run through one `lax.map` of `mesh_band` (one copy of the mesh
+program), and so do the points of a vmapped caller (the fit's directions of M, `_line_nodes`' batching
+rule): under vmap the mesh's cond on whether an extra refinement level has anything to refine became
+a select, so every point ran all 8 extra levels; mapped, each runs only the levels it needs.
 
 A lattice model whose parameters move its `lattice_vectors` A (the square lattice's `a`) moves its
 Brillouin zone too: at a fixed k the bands are then not periodic in the moved zone, and a Fermi line
@@ -40,7 +43,7 @@ from .._fermi._mesh import MeshOptions, mesh_band
 from ..constants import AREA_MEASURE, CARRIER_CHARGE, HBAR
 
 
-def _line_nodes(model, fermi_energy, bands, budget=None):
+def _line_nodes_of(model, fermi_energy, bands, budget=None):
     """Line nodes k (M, 2), normal*dl (M, 2), band sign (M,), dl (M,), |grad eps| (M,) of every band in
     `bands` (budget: the mesh's static refinement budget, None the default); NaN weights where a
     budget is exceeded (module docstring)."""
@@ -54,9 +57,44 @@ def _line_nodes(model, fermi_energy, bands, budget=None):
         spoiled = jnp.where(band.overflow | band.cut_overflow, jnp.nan, 1.0).astype(band.line_dl.dtype)
         return band.line_k, band.line_normal_dl * spoiled, band.line_dl * spoiled, band.line_gradient
 
-    k, normal_dl, dl, gradient = jax.vmap(one)(signs)
+    # lax.map, not vmap: the extra levels' cond stays a cond for each band.
+    k, normal_dl, dl, gradient = jax.lax.map(one, signs)
     sign = jnp.broadcast_to(signs[:, None], dl.shape)
     return k.reshape(-1, 2), normal_dl.reshape(-1, 2), sign.reshape(-1), dl.reshape(-1), gradient.reshape(-1)
+
+
+@functools.lru_cache(maxsize=None)
+def _mapped_line_nodes(bands, budget):
+    """`_line_nodes_of` for static `bands`, batched by `lax.map` over the batch (never differentiated: the
+    mesh is held fixed in `mesh_fluxes`' derivative)."""
+
+    @jax.custom_batching.custom_vmap
+    def nodes(model, fermi_energy):
+        return _line_nodes_of(model, fermi_energy, bands, budget)
+
+    @nodes.def_vmap
+    def _batched(axis_size, in_batched, model, fermi_energy):
+        model_batched, energy_batched = in_batched
+        leaves, treedef = jax.tree_util.tree_flatten(model)
+        flags = treedef.flatten_up_to(model_batched)
+        mapped = [leaf for leaf, b in zip(leaves, flags) if b]
+        energies = fermi_energy if energy_batched else jnp.broadcast_to(fermi_energy, (axis_size,))
+
+        def point(xs):
+            row, energy = xs
+            row = iter(row)
+            return nodes(treedef.unflatten([next(row) if b else leaf for leaf, b in zip(leaves, flags)]), energy)
+
+        out = jax.lax.map(point, (mapped, energies))
+        return out, jax.tree_util.tree_map(lambda _: True, out)
+
+    return nodes
+
+
+def _line_nodes(model, fermi_energy, bands, budget=None):
+    """Line nodes k (M, 2), normal*dl (M, 2), band sign (M,), dl (M,), |grad eps| (M,) of every band in `bands`
+    (under vmap: one point after the other, `_mapped_line_nodes`)."""
+    return _mapped_line_nodes(tuple(bands), None if budget is None else tuple(budget))(model, fermi_energy)
 
 
 def _fluxes(model, nodes):
