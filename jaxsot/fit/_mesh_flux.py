@@ -29,7 +29,7 @@ as d(n dl) = (tr X - X^T)(n dl). Second derivatives are not provided (the nodes 
 The mesh's budgets (triangles refined per level, the cut-triangle buffer) are static and unchecked
 here (a traced check would be a host callback in every fit program): a point that exceeds them gives
 NaN fluxes, never a wrong finite number (an exceeded refinement budget alone would drop triangles).
-The callers size the budget on the host first (`_forward.size_mesh`, at every corner of a fit's
+The callers size the budget on the host first (`_mesh_budget.size_mesh`, at every corner of a fit's
 box) and name the point when a run still meets one (`mesh_overflow`).
 """
 
