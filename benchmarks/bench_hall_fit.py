@@ -14,7 +14,8 @@ J 1, tau 10 fs, B_K and the Hall coefficients from least squares), first order o
 current. "cold" = wall time of the first fit_harmonic_hall call in a fresh Python process (tracing, XLA
 compilation, restarts, standard errors, derived fields; no persistent compile cache); "warm" = the same fit
 again in that process. "route": direct (jaxsot.fit._hall_model.POLAR_ROUTE = False) or interpolated with the
-node count the fit chose; "max |diff|/SE" = the largest difference of a fitted value from the direct
+node count the fit chose (when the interpolant misses its tolerance somewhere in the parameter box: "restarts on
+the interpolant (N nodes), direct polish", the interpolant accurate at the guess); "max |diff|/SE" = the largest difference of a fitted value from the direct
 route's over its standard error (rows after a direct row of the same orders). "gradient / loss" = median
 ratio of paired jitted jax.grad(loss) and loss calls (20 rounds, after the warm-up).
 The load average (other jobs on the machine) is printed before and after.
@@ -39,13 +40,16 @@ def child(model, optimizer, route, orders):
     import numpy as onp
 
     from jaxsot import HallSettings, hall_bands, harmonic_hall_forward
-    from jaxsot.fit import _hall_model
+    from jaxsot.fit import _hall, _hall_model
     from jaxsot.fit._hall import HallData, fit_harmonic_hall, hall_loss
 
     _hall_model.POLAR_ROUTE = route == "fast"
     chosen = []
     choose = _hall_model.polar_nodes_of
     _hall_model.polar_nodes_of = lambda *a, **k: chosen.append(choose(*a, **k)) or chosen[-1]
+    explored = []
+    explore = _hall_model.exploration_nodes
+    _hall.exploration_nodes = lambda *a, **k: explored.append(explore(*a, **k)) or explored[-1]
     truth = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 3.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
     phi = onp.tile(onp.linspace(0.0, 2.0 * math.pi, 72, endpoint=False), 4)
     field = onp.repeat([0.05, 0.1, 0.2, 0.3], 72)
@@ -65,6 +69,7 @@ def child(model, optimizer, route, orders):
         times.append(time.perf_counter() - start)
     steps = [r["steps"] for r in result.restarts]
     nodes = [int(n) for n in (chosen[-1] if chosen else [])]
+    exploring = [int(n) for n in (explored[-1].values() if explored else [])]
     ratio = float("nan")
     if orders == "first":
         loss = hall_loss(data, truth, model=model)
@@ -82,7 +87,7 @@ def child(model, optimizer, route, orders):
             ratios.append((t2 - t1) / (t1 - t0))
         ratio = statistics.median(ratios)
     print(json.dumps({"cold_s": times[0], "warm_s": times[1], "steps": steps, "reduced_chi2": result.reduced_chi2, "ratio": ratio,
-                      "nodes": nodes, "parameters": result.parameters,
+                      "nodes": nodes, "exploring": exploring, "parameters": result.parameters,
                       "errors": result.standard_errors}))
 
 
@@ -112,6 +117,8 @@ def main():
         reference = direct.get((model, optimizer, orders))
         diff = "-" if reference is None or route == "direct" else f"{max(abs(row['parameters'][n] - reference['parameters'][n]) / reference['errors'][n] for n in row['errors']):.1e}"
         shown = route if route == "direct" or model != "exact" else f"interpolated, {', '.join(map(str, row['nodes']))} nodes"
+        if route == "fast" and model == "exact" and not any(row["nodes"]) and row["exploring"]:
+            shown = f"restarts on the interpolant ({', '.join(map(str, row['exploring']))} nodes), direct polish"
         if model != "exact":
             shown = "closed forms"
         ratio = "-" if math.isnan(row["ratio"]) else f"{row['ratio']:.2f}"
