@@ -50,6 +50,12 @@ def test_in_plane_ti_data_determine_hbar_v_and_j_tau_and_name_j_over_tau_undeter
     relative = math.sqrt(gradient @ result.covariance @ gradient)
     assert 0.0 < relative < 0.05
     assert abs(math.log(j * tau / (TRUTH["j_ex"] * TRUTH["tau"]))) < 2.0 * relative
+    # ... and the result says so by name: J tau determined (its error as from the covariance), J/tau not.
+    named = {d["combination"]: d for d in result.physical}
+    assert set(named) == {"j_ex tau", "j_ex tau^-1"}
+    assert named["j_ex tau"]["determined"] and abs(named["j_ex tau"]["relative_error"] - relative) < 1e-6 * relative
+    assert not named["j_ex tau^-1"]["determined"] and named["j_ex tau^-1"]["relative_error"] == math.inf
+    assert "J tau (field-like torque)" in result.summary()
     assert any("j_ex tau^-1" in str(w.message) for w in caught)
 
 
@@ -69,3 +75,4 @@ def test_ti_data_at_several_polar_angles_recover_hbar_v_j_and_tau_within_two_sta
         se = result.standard_errors[name]
         assert 0.0 < se < 0.03 * value and abs(result.parameters[name] - value) < 2.0 * se, (name, result.parameters[name], se)
     assert result.parameters["kinetic"] == 0.5
+    assert all(d["determined"] for d in result.physical) and len(result.physical) == 2
