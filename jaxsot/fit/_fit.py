@@ -77,6 +77,12 @@ from ._fit_compile import compile_ahead, compile_ahead_jacobian
 from ._optimize import Static, is_log_scale, make_box, physical_batch, residuals_and_jacobian, run_batched, run_single, to_unconstrained, transform_kind
 
 _NOISE_ROUNDS = 6  # refits with the re-estimated noise (unknown sigma), at most
+# Any model's field-like torque is (2J/hbar) M x (A Delta k) with Delta k ~ tau: J tau is its scale, J/tau the
+# direction torque data fix only through J's other roles (the gap J M_z; docs: How-to > jaxsot fit).
+_GENERAL_KNOWN = (
+    ({"j_ex": 1.0, "tau": 1.0}, "J tau (field-like torque)"),
+    ({"j_ex": 1.0, "tau": -1.0}, "J/tau (only through J's gap, e.g. J M_z)"),
+)
 
 
 def fit(
@@ -344,7 +350,9 @@ def fit(
     residual, jacobian = onp.asarray(residual), onp.asarray(jacobian)
     chi2, dof, reduced = fit_statistics(residual, len(free))
     log_axes = onp.array([is_log_scale(lo, hi) for lo, hi in zip(lower, upper)])
-    result = analyze(jacobian, x_best, list(free), log_axes, rcond=rcond, max_relative_error=max_relative_error)
+    # Another model: its own names, so the Rashba labels (m alpha J tau, ...) are not offered; J tau and J/tau by name.
+    known = () if rashba else _GENERAL_KNOWN
+    result = analyze(jacobian, x_best, list(free), log_axes, rcond=rcond, max_relative_error=max_relative_error, known=known)
     # Unknown noise: covariance scaled by the reduced chi^2 (= 1 up to rounding with the per-column estimate).
     factor = noise_factor(reduced, dof, not any(c.sigma_known for c in curves))
     result["covariance"] = result["covariance"] * factor
@@ -388,4 +396,5 @@ def fit(
                   "optimizer": optimizer, "num": num, "bands": list(bands),
                   "restarts": restarts, "max_steps": max_steps, "seed": seed, "route": "rays" if spec is None else spec.route},
         units={name: parameter_unit(name) for name in names},
+        physical=[] if rashba else [d for d in result["physical"] if d["given"]],
     )

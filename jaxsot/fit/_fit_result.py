@@ -47,6 +47,9 @@ class FitResult:
         settings: fermi_energy, method (also under "model", the old name), model_type (the
             model's class name), optimizer, num, bands, restarts, max_steps, seed, route.
         units: {name: unit} of every parameter (`jaxsot.fit.PARAMETER_UNITS` names and the models').
+        physical: a model other than the Rashba ferromagnet: its named combinations of the free parameters
+            (J tau of the field-like torque, J/tau), each {"combination", "label", "exponents", "value",
+            "relative_error", "determined", "given"} (`analyze`'s "physical"); the Rashba ferromagnet: [].
     """
 
     parameters: dict
@@ -74,6 +77,7 @@ class FitResult:
     notes: tuple
     settings: dict
     units: dict = dataclasses.field(default_factory=dict)
+    physical: list = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         """A text table: value +- SE per parameter, determined combinations, chi^2, notes."""
@@ -104,6 +108,13 @@ class FitResult:
             rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
             value = f"{d['value']:<11.5g}" if d["determined"] else f"{'--':<11}"
             lines.extend(report_lines(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}", d["known"] or ""))
+        if self.physical:
+            lines.append("named combinations:")
+            for d in self.physical:
+                flag = "determined" if d["determined"] else "NOT determined"
+                rel = f"{d['relative_error']:.3g}" if math.isfinite(d["relative_error"]) else "inf"
+                value = f"{d['value']:<11.5g}" if d["determined"] else f"{'--':<11}"
+                lines.extend(report_lines(f"  {d['combination']:<34} = {value} relative error {rel:>9}  {flag}", d["label"]))
         return "\n".join(lines)
 
     def to_dict(self) -> dict:

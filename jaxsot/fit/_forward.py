@@ -211,6 +211,7 @@ def _predict_jit(params, columns, kind, arrays, fermi_energy, bands, num, model_
 # ---------------------------------------------------------------------------------------------
 # Any TwoBandModel: the same observables from the model's own bands (exact only).
 
+_FLAT = 1e-6  # a column whose peak-to-peak range is below this fraction of its size is flat (`synthesize`)
 TRANSPORT_PARAMETERS = ("tau",)
 """Parameters of the transport (not of the model) that every fit may vary."""
 
@@ -435,7 +436,8 @@ def synthesize(
         time: (N,) times after the field step [fs] for a transient, or None (steady state).
         num_points: N when phi/time are not given (>= 3).
         noise: standard deviation of the noise as a fraction of each column's peak-to-peak
-            range (its signal; rho_ratio ~ 1 varies by ~p eta), >= 0.
+            range (its signal; rho_ratio ~ 1 varies by ~p eta), or of its largest |value| where the
+            range is below 1e-6 of it (a column flat in these rows), >= 0.
         known_noise: store sigma in the curve (True) or leave it unknown (estimated by the fit).
         seed: NumPy random seed (>= 0).
         model: the electron model, any `jaxsot.TwoBandModel` (None: the Rashba ferromagnet of
@@ -476,7 +478,10 @@ def synthesize(
     if not onp.all(onp.isfinite(clean)):
         raise ValueError("the forward model gave non-finite values at these parameters (a contour did not converge)")
     span = onp.ptp(clean, axis=0)
-    scale = onp.where(span > 0.0, span, onp.max(onp.abs(clean), axis=0))
+    size = onp.max(onp.abs(clean), axis=0)
+    # A column flat up to quadrature rounding (the TI surface's T_DL_y at one theta: in-plane M only shifts the
+    # cone) has no signal to scale by: 1 % of a 1e-10 span would weight it 1e8 times too much.
+    scale = onp.where(span > _FLAT * size, span, size)
     sigma = noise * onp.where(scale > 0.0, scale, 1.0)
     rng = onp.random.default_rng(seed)
     values = clean + sigma[None, :] * rng.standard_normal(clean.shape)

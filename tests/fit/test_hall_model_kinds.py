@@ -1,9 +1,12 @@
 """`jaxsot.fit.hall_loss(model=TwoBandModel)`: the harmonic Hall loss of a TI surface by its own parameter names
 (zero at the truth on noiseless data, its jax.grad equal to central finite differences of the loss, unknown names
 refused), and recovery of a Rashba-Dresselhaus interface by `fit_harmonic_hall(model=...)` within 2 standard errors
-(the second non-Rashba model after the TI surface of tests/fit/test_fit_hall_models.py)."""
+(the second non-Rashba model after the TI surface of tests/fit/test_fit_hall_models.py), for harmonic Hall data and
+for an effective-field table of the NumPy reference fields."""
 
+import importlib.util
 import math
+import pathlib
 import warnings
 
 import jax
@@ -13,7 +16,7 @@ import pytest
 import jaxsot
 from jaxsot import HallSettings
 from jaxsot.fit import hall_loss
-from jaxsot.fit._hall import HallData, fit_harmonic_hall
+from jaxsot.fit._hall import FieldData, HallData, fit_harmonic_hall
 
 RHO0, CURRENT, NUM = 2.0e-7, 1.0e11, 32
 MAGNET = dict(easy_axis=(1.0, 0.0, 0.0), demag=(0.0, 0.0, 1.0))
@@ -110,3 +113,35 @@ def test_hall_fit_recovers_the_rashba_dresselhaus_parameters_within_two_standard
         assert math.isfinite(se) and abs(result.parameters[name] - RD_TRUTH[name]) < 2.0 * se, (name, result.parameters[name], se)
     assert result.parameters["beta"] == pytest.approx(0.02) and result.parameters["j_ex"] == pytest.approx(0.3)
     assert result.standard_errors["alpha"] < 0.1 * RD_TRUTH["alpha"]  # determined, not only within a wide error
+
+
+def test_field_table_fit_recovers_the_rashba_dresselhaus_parameters():
+    """B_DL, B_FL at six directions of M from the NumPy reference fields (tests/model_reference.py) plus 1 % noise:
+    alpha and tau within 2 SE (the field-table counterpart of the TI surface's test in test_fit_hall_models.py)."""
+    spec = importlib.util.spec_from_file_location("model_reference", pathlib.Path(__file__).parents[1] / "model_reference.py")
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    truth = {"alpha": 0.05, "beta": 0.02, "j_ex": 0.3, "mass_ratio": 1.0, "tau": 10.0}
+    fermi, efield = 1.0, np.array([RHO0 * CURRENT * 1e-9, 0.0])
+    theta = np.array([0.4, 0.9, 1.3, 1.57, 2.0, 2.6])
+    phi = np.array([0.0, 0.7, 2.0, 3.0, 4.0, 5.5])
+    y = np.array([0.0, 1.0, 0.0])
+    rows = []
+    for t, p in zip(theta, phi):
+        m = np.array([math.sin(t) * math.cos(p), math.sin(t) * math.sin(p), math.cos(t)])
+        b_fl, b_dl = reference.current_fields(reference.rd_hamiltonian, truth, fermi, m, efield, truth["tau"], 1.0, 1.0)
+        perp, mxy = y - m * (m @ y), np.cross(m, y)
+        rows.append([b_dl @ mxy / (mxy @ mxy), b_fl @ perp / (perp @ perp)])
+    clean = np.asarray(rows)
+    sigma = 0.01 * np.abs(clean).max(0) * np.ones_like(clean)
+    values = clean + sigma * np.random.default_rng(5).normal(size=clean.shape)
+    table = FieldData(columns=("B_DL", "B_FL"), values=values, theta_m=theta, phi_m=phi, fermi_energy=fermi, rho0=RHO0,
+                      ms_tesla=1.0, thickness=1.0, current_density=CURRENT, sigma=sigma, label="table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit_harmonic_hall(table, model=RD, free=("alpha", "tau"), guess={"tau": 7.0}, num=NUM, restarts=1)
+    assert result.settings["electron_model"] == "RashbaDresselhausFerromagnet"
+    for name in ("alpha", "tau"):
+        se = result.standard_errors[name]
+        assert 0.0 < se < 0.1 * truth[name] and abs(result.parameters[name] - truth[name]) < 2.0 * se, (name, result.parameters[name], se)
+    assert result.parameters["beta"] == pytest.approx(0.02) and result.parameters["j_ex"] == pytest.approx(0.3)
