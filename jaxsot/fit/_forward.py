@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 from .._bands._arrays import accelerating_force
-from .._core._checks import check_count, check_finite, check_range
+from .._core._checks import check_count, check_finite, check_range, is_concrete
 from .._core._model import RashbaFerromagnet, TwoBandModel, unchecked_rashba, with_magnetization
 from .._core._params import model_parameters, parameter_names, replace_parameters
 from .._ensemble._transport import band_fluxes
@@ -164,6 +164,19 @@ def bands_at(params, fermi_energy, cosines) -> tuple:
     return found.pop()
 
 
+def require_concrete(function: str, params, **named) -> None:
+    """ValueError naming the first traced input of `function` (params values, then `named`): it checks the
+    values, chooses the occupied bands and the Fermi-sea route on the host, so it takes concrete values."""
+    values = dict(params) if isinstance(params, dict) else {}
+    found = [f"params[{k!r}]" for k, v in values.items() if not is_concrete(v)] + [k for k, v in named.items() if not is_concrete(v)]
+    if found:
+        raise ValueError(
+            f"{found[0]} is traced (inside jax.jit, jax.grad or jax.vmap); {function} checks its inputs and chooses the "
+            "occupied bands and the Fermi-sea route on the host. Allowed: concrete values (a jitted, differentiable loss "
+            "of the Rashba ferromagnet's forward model: jaxsot.fit.make_loss)"
+        )
+
+
 def predict(curve: Curve, params: dict, fermi_energy, *, model=None, method: str = "exact", num: int = 64) -> jax.Array:
     """The forward model of a curve: predictions (N, K) at its settings, internal units (module docstring).
 
@@ -186,6 +199,7 @@ def predict(curve: Curve, params: dict, fermi_energy, *, model=None, method: str
     """
     if not isinstance(curve, Curve):
         raise ValueError(f"curve = {type(curve).__name__}; allowed: a jaxsot.fit.Curve")
+    require_concrete("predict", params, fermi_energy=fermi_energy)
     model, method = split_model_method(model, method)
     check_model_method(model, method)
     check_finite("fermi_energy", fermi_energy)
@@ -449,6 +463,7 @@ def synthesize(
     Returns:
         A `Curve` with values = prediction + noise (and sigma when `known_noise`).
     """
+    require_concrete("synthesize", params, fermi_energy=fermi_energy)
     model, method = split_model_method(model, method)
     check_model_method(model, method)
     if is_rashba(model):

@@ -2,6 +2,7 @@
 
 import importlib.util
 import math
+import re
 import pathlib
 
 import jax
@@ -53,6 +54,25 @@ def test_other_models_refuse_the_rashba_closed_forms_in_one_line():
     with pytest.raises(ValueError, match="free = .* allowed: distinct names from hbar_v, j_ex, kinetic, tau"):
         jf.fit(curve, 0.2, model=_ti(), free=("alpha",))
 
+
+
+def test_traced_parameters_are_refused_by_name_for_any_model():
+    # predict/synthesize check values and choose bands and route on the host: under a transformation
+    # they refuse in one line naming the traced input (not a bare ConcretizationTypeError from float()).
+    curve = jf.Curve(("T_DL_y",), np.zeros((3, 1)), phi=np.array([0.1, 0.2, 0.3]), theta=1.0, efield=1e-3)
+    rashba = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0}
+    calls = {
+        "params['hbar_v']": lambda v: jf.predict(curve, {"hbar_v": v, "tau": 10.0}, 0.2, model=_ti()),
+        "params['alpha']": lambda v: jf.predict(curve, {**rashba, "alpha": v}, 1.5),
+        "params['tau']": lambda v: jf.synthesize({"tau": v}, 0.2, model=_ti(), num_points=3).values,
+        "fermi_energy": lambda v: jf.predict(curve, rashba, v),
+    }
+    for name, call in calls.items():
+        for transform in (jax.jacfwd, jax.jit):
+            with pytest.raises(ValueError, match=rf"^{re.escape(name)} is traced \(inside jax.jit, jax.grad or jax.vmap\).*jaxsot.fit.make_loss") as info:
+                transform(call)(0.3)
+            # One line of ours (JAX appends its traceback-filtering note under jit).
+            assert str(info.value).splitlines()[0].endswith("jaxsot.fit.make_loss)")
 
 def test_rashba_dresselhaus_torques_match_the_numpy_sea_integral():
     theta, phis, efield, tau, fermi_energy = 1.2, np.array([0.4, 1.9, 3.0]), 1.0e-3, 10.0, 1.5
