@@ -68,6 +68,7 @@ from ._forward import (
     is_rashba,
     make_spec,
     parameter_unit,
+    require_concrete,
     sample_directions,
     split_model_method,
 )
@@ -153,6 +154,7 @@ def fit(
         (`IdentifiabilityWarning`, `FitWarning`) when parameters are not identifiable, sit at a
         bound, or a run did not converge; the same sentences are in `notes`.
     """
+    require_concrete("fit", guess or {}, label="guess", fermi_energy=fermi_energy)
     curves = [curves] if isinstance(curves, Curve) else list(curves)
     if not curves or not all(isinstance(c, Curve) for c in curves):
         raise ValueError("curves must be a jaxsot.fit.Curve or a non-empty list of them")

@@ -164,16 +164,18 @@ def bands_at(params, fermi_energy, cosines) -> tuple:
     return found.pop()
 
 
-def require_concrete(function: str, params, **named) -> None:
-    """ValueError naming the first traced input of `function` (params values, then `named`): it checks the
-    values, chooses the occupied bands and the Fermi-sea route on the host, so it takes concrete values."""
+def require_concrete(function: str, params, *, label: str = "params", loss: str = "jaxsot.fit.make_loss (Rashba ferromagnet)",
+                     **named) -> None:
+    """ValueError naming the first traced input of `function` (values of the dict `params`, called `label`, then `named`): it checks the
+    values, chooses the occupied bands and the Fermi-sea route on the host, so it takes concrete values
+    (`loss`: the traceable alternative named in the message)."""
     values = dict(params) if isinstance(params, dict) else {}
-    found = [f"params[{k!r}]" for k, v in values.items() if not is_concrete(v)] + [k for k, v in named.items() if not is_concrete(v)]
+    found = [f"{label}[{k!r}]" for k, v in values.items() if not is_concrete(v)] + [k for k, v in named.items() if not is_concrete(v)]
     if found:
         raise ValueError(
             f"{found[0]} is traced (inside jax.jit, jax.grad or jax.vmap); {function} checks its inputs and chooses the "
             "occupied bands and the Fermi-sea route on the host. Allowed: concrete values (a jitted, differentiable loss "
-            "of the Rashba ferromagnet's forward model: jaxsot.fit.make_loss)"
+            f"of the same forward model: {loss})"
         )
 
 

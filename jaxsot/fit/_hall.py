@@ -52,7 +52,7 @@ from .._core._model import RashbaFerromagnet, TwoBandModel
 from .._core._params import model_parameters, parameter_names
 from .._measure import HallSettings
 from ._curves import FitWarning
-from ._forward import ModelSpec
+from ._forward import ModelSpec, require_concrete
 from ._driver import column_scale, estimated_sigmas, fit_statistics, noise_factor, relative_change, result_blocks
 from ._hall_data import (
     HALL_FIT_PARAMETERS,
@@ -231,6 +231,7 @@ def fit_harmonic_hall(
     Raises:
         ValueError: naming the argument, its value and what is allowed.
     """
+    require_concrete("fit_harmonic_hall", guess or {}, label="guess", loss="jaxsot.fit.hall_loss")
     data = as_data_list(data, settings)
     names, spec, model_guess = RASHBA_NAMES, None, {}
     if isinstance(model, TwoBandModel):

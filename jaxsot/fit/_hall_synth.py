@@ -12,6 +12,7 @@ from .._measure import HALL_DEFAULTS, HALL_PARAMETERS, HallSettings, harmonic_ha
 from .._measure._hall import check_model_hall_params, model_hall_names, param_arrays
 from .._measure._harmonic import cast_floats, model_all_orders
 from .._measure._quasistatic import check_phases
+from ._forward import require_concrete
 from ._hall_data import HallData, OFFSETS, SYNTH_ROUTES
 from ._hall_model import check_names
 
@@ -76,6 +77,7 @@ def synthesize_hall(
     Raises:
         ValueError: when the equilibrium or the integration failed at some row (naming it), or for an unknown route.
     """
+    require_concrete("synthesize_hall", params, loss="jaxsot.fit.hall_loss")
     if not isinstance(settings, HallSettings):
         raise ValueError(f"settings is a {type(settings).__name__}; allowed: jaxsot.HallSettings")
     torque = None

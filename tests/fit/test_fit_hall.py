@@ -315,3 +315,17 @@ def test_bad_arguments_name_the_problem(sweep):
         fit_harmonic_hall(table, free=("alpha", "r_ahe"))
     with pytest.raises(ValueError, match="sigma_1w and sigma_2w"):
         HallData(phi_h=[0, 1, 2], field=0.1, r_1w=[1, 1, 1], r_2w=[0, 0, 0], sigma_1w=0.1, fermi_energy=1.5, **SAMPLE)
+
+
+def test_traced_parameters_are_refused_by_name(sweep):
+    # Both check values on the host (bands, the parameter box): a transformation gets one line naming the
+    # traced input and hall_loss, the traceable loss (not a bare TracerArrayConversionError).
+    settings = HallSettings(np.array([0.0, 1.0, 2.0]), np.full(3, 0.1), fermi_energy=1.5, model="strong_exchange", **SAMPLE)
+    calls = {
+        ("params", "synthesize_hall"): lambda v: synthesize_hall({**TRUTH, "alpha": v}, settings).r_2w,
+        ("guess", "fit_harmonic_hall"): lambda v: fit_harmonic_hall(sweep, guess={"alpha": v}, model="strong_exchange").parameters["alpha"],
+    }
+    for (label, function), call in calls.items():
+        with pytest.raises(ValueError, match=rf"^{label}\['alpha'\] is traced \(inside jax.jit, jax.grad or jax.vmap\); {function} checks") as info:
+            jax.jacfwd(call)(0.05)
+        assert str(info.value).splitlines()[0].endswith("same forward model: jaxsot.fit.hall_loss)")
