@@ -21,6 +21,7 @@ import numpy as onp
 from .._measure import HallSettings, st_fmr_spectrum
 from .._measure._stfmr import lorentzian_fit, ratio_analysis, ratio_efficiency
 from ._driver import fit_statistics, noise_factor
+from ._forward import require_concrete
 from ._identify import analyze
 
 ST_FMR_PARAMETERS = ("alpha", "j_ex", "mass_ratio", "tau", "anisotropy_field", "oersted_field", "gilbert", "r_amr")
@@ -59,6 +60,8 @@ def fit_st_fmr(field, v_mix, settings: HallSettings, *, frequency, current, gues
     Raises:
         ValueError: unknown or missing names, a zero guess for a free name, or shapes that do not match.
     """
+    require_concrete("fit_st_fmr", guess if isinstance(guess, dict) else {}, label="guess", field=field, v_mix=v_mix,
+                     loss="jaxsot.st_fmr_spectrum (the spectrum; a loss of it is traceable)")
     from scipy.optimize import least_squares
 
     field = onp.asarray(field, float)

@@ -2,8 +2,10 @@
 ratio analysis of xi_DL against the strong-exchange closed forms of conftest.py (xi = (2e/hbar) M_s t_F B/j)."""
 
 import math
+import re
 import warnings
 
+import jax
 import numpy as np
 import pytest
 
@@ -44,6 +46,17 @@ def test_fit_recovers_alpha_tau_damping_and_flags_oersted(spectrum):
                           free=("tau", "oersted_field"), sigma=sigma)
     assert not both["identifiable"]["tau"] and not both["identifiable"]["oersted_field"]
 
+
+
+def test_traced_inputs_are_refused_by_name(spectrum):
+    # A host least-squares fit: under a transformation one line naming the traced input, not a tracer-conversion error.
+    field, v, sigma, settings = spectrum
+    guess = {**TRUTH, "alpha": 0.03}
+    calls = {"guess['alpha']": lambda a: fit_st_fmr(field, v, settings, frequency=FREQ, current=CURRENT, guess={**guess, "alpha": a}),
+             "v_mix": lambda a: fit_st_fmr(field, a * v, settings, frequency=FREQ, current=CURRENT, guess=guess)}
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=rf"^{re.escape(name)} is traced \(inside jax.jit, jax.grad or jax.vmap\); fit_st_fmr checks"):
+            jax.jacfwd(lambda a: call(a)["parameters"]["alpha"])(0.03 if name != "v_mix" else 1.0)
 
 def test_ratio_analysis_gives_xi_dl_only_when_the_in_plane_field_is_oersted(spectrum, si):
     field, v, _, _ = spectrum
