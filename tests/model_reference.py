@@ -10,6 +10,8 @@ between the two contours is integrated (it avoids a band touching point inside t
 Loaded by path (`load`), since the test folders are not packages.
 """
 
+import math
+
 import numpy as np
 
 HBAR = 0.6582119569  # eV fs
@@ -178,6 +180,25 @@ def current_fields(h_of_m, p, fermi_energy, m, efield, tau, ms_tesla, thickness)
     b_dl = HBAR / (2.0 * moment) * np.cross(m, spin_rate)
     return b_fl, b_dl
 
+
+
+TABLE_THETA = np.array([0.4, 0.9, 1.3, 1.57, 2.0, 2.6])
+TABLE_PHI = np.array([0.0, 0.7, 2.0, 3.0, 4.0, 5.5])
+
+
+def noisy_field_table(h_of_m, p, fermi_energy, efield, noise=0.01, seed=5):
+    """(values (6, 2), sigma (6, 2)) of an effective-field table (columns B_DL, B_FL [T]; M_s = 1 T, d = 1 nm) at
+    the six directions TABLE_THETA, TABLE_PHI of M: B_DL along M x y and B_FL along y's part perpendicular to M,
+    from `current_fields`, plus Gaussian noise of `noise` times each column's largest |value|."""
+    y, rows = np.array([0.0, 1.0, 0.0]), []
+    for t, f in zip(TABLE_THETA, TABLE_PHI):
+        m = np.array([math.sin(t) * math.cos(f), math.sin(t) * math.sin(f), math.cos(t)])
+        b_fl, b_dl = current_fields(h_of_m, p, fermi_energy, m, efield, p["tau"], 1.0, 1.0)
+        perp, mxy = y - m * (m @ y), np.cross(m, y)
+        rows.append([b_dl @ mxy / (mxy @ mxy), b_fl @ perp / (perp @ perp)])
+    clean = np.asarray(rows)
+    sigma = noise * np.abs(clean).max(0) * np.ones_like(clean)
+    return clean + sigma * np.random.default_rng(seed).normal(size=clean.shape), sigma
 
 def harmonic_hall_first_order(b_ext, magnet, b_so, r_ahe, r_phe, r_ane, r_ohe, m_start, step=1e-2):
     """(R_1w, R_2w, M0) of the quasi-static macrospin to first order in the current, written out here.

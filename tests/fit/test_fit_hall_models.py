@@ -104,18 +104,8 @@ def test_hall_fit_recovers_the_ti_surface_parameters_within_two_standard_errors(
 
 def test_field_table_fit_recovers_the_ti_surface_parameters():
     """B_DL, B_FL at six directions of M from the NumPy reference fields plus 1 % noise: hbar_v and tau within 2 SE."""
-    theta = np.array([0.4, 0.9, 1.3, 1.57, 2.0, 2.6])
-    phi = np.array([0.0, 0.7, 2.0, 3.0, 4.0, 5.5])
-    y = np.array([0.0, 1.0, 0.0])
-    rows = []
-    for t, p in zip(theta, phi):
-        m = np.array([math.sin(t) * math.cos(p), math.sin(t) * math.sin(p), math.cos(t)])
-        b_fl, b_dl = _reference.current_fields(_reference.ti_hamiltonian, TRUTH, FERMI, m, EFIELD, TRUTH["tau"], 1.0, 1.0)
-        perp, mxy = y - m * (m @ y), np.cross(m, y)
-        rows.append([b_dl @ mxy / (mxy @ mxy), b_fl @ perp / (perp @ perp)])
-    clean = np.asarray(rows)
-    sigma = 0.01 * np.abs(clean).max(0) * np.ones_like(clean)
-    values = clean + sigma * np.random.default_rng(5).normal(size=clean.shape)
+    values, sigma = _reference.noisy_field_table(_reference.ti_hamiltonian, TRUTH, FERMI, EFIELD)
+    theta, phi = _reference.TABLE_THETA, _reference.TABLE_PHI
     table = FieldData(columns=("B_DL", "B_FL"), values=values, theta_m=theta, phi_m=phi, fermi_energy=FERMI, rho0=RHO0,
                       ms_tesla=1.0, thickness=1.0, current_density=CURRENT, sigma=sigma, label="table")
     with warnings.catch_warnings():

@@ -123,18 +123,8 @@ def test_field_table_fit_recovers_the_rashba_dresselhaus_parameters():
     spec.loader.exec_module(reference)
     truth = {"alpha": 0.05, "beta": 0.02, "j_ex": 0.3, "mass_ratio": 1.0, "tau": 10.0}
     fermi, efield = 1.0, np.array([RHO0 * CURRENT * 1e-9, 0.0])
-    theta = np.array([0.4, 0.9, 1.3, 1.57, 2.0, 2.6])
-    phi = np.array([0.0, 0.7, 2.0, 3.0, 4.0, 5.5])
-    y = np.array([0.0, 1.0, 0.0])
-    rows = []
-    for t, p in zip(theta, phi):
-        m = np.array([math.sin(t) * math.cos(p), math.sin(t) * math.sin(p), math.cos(t)])
-        b_fl, b_dl = reference.current_fields(reference.rd_hamiltonian, truth, fermi, m, efield, truth["tau"], 1.0, 1.0)
-        perp, mxy = y - m * (m @ y), np.cross(m, y)
-        rows.append([b_dl @ mxy / (mxy @ mxy), b_fl @ perp / (perp @ perp)])
-    clean = np.asarray(rows)
-    sigma = 0.01 * np.abs(clean).max(0) * np.ones_like(clean)
-    values = clean + sigma * np.random.default_rng(5).normal(size=clean.shape)
+    values, sigma = reference.noisy_field_table(reference.rd_hamiltonian, truth, fermi, efield)
+    theta, phi = reference.TABLE_THETA, reference.TABLE_PHI
     table = FieldData(columns=("B_DL", "B_FL"), values=values, theta_m=theta, phi_m=phi, fermi_energy=fermi, rho0=RHO0,
                       ms_tesla=1.0, thickness=1.0, current_density=CURRENT, sigma=sigma, label="table")
     with warnings.catch_warnings():
