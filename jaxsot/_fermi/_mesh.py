@@ -40,6 +40,7 @@ from ._guard import guard
 from ._rays import outer_radius
 from . import _mesh_cut
 from ._mesh_cut import band, cut_capacity, edge_crossed_twice, evaluate, gathered_cut
+from ._mesh_closure import close_refinement
 from ._triangle_rules import area, longest_edge, triangle_nodes, whole_nodes
 
 NEAR_FACTOR = 0.6
@@ -232,6 +233,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         index, used, cut_over, under, cut = gathered_cut(model, p, data, valid & straddle, fermi_energy, s, capacity)
         cnodes, cweights, lk, ndl, dl, gradient = cut
         refine = valid & (touch | under | extremum) & allow_refine
+        refine = close_refinement(p, *band(data, s), valid, refine, fermi_energy, origin, basis)
         keep = valid & ~refine
         whole = keep & ~straddle & jnp.all(e < fermi_energy, -1)
         nodes, weights = whole_nodes(p, area(p) * whole, close, close_cap)
