@@ -19,7 +19,10 @@ open Fermi lines crossing the zone boundary, Dirac points inside the sea) is int
   parabolic segment between the chord and the Fermi line, (2/3) chord * sagitta, with the sagitta
   from one Newton step at the chord midpoint and its node at the segment's centroid (2/5 sagitta);
   at the finest main level only the cut triangles take that rule, gathered into a fixed buffer
-  (`_mesh_cut`, a share CUT_SHARE of the padded triangles; an overflow is refused, never dropped).
+  (`_mesh_cut`, a share CUT_SHARE of the padded triangles; an overflow is refused, never dropped);
+- where only flagged triangles are refined (the extra levels and the finest main level's choice of
+  them), the neighbour across an edge that the Fermi line runs along is refined too (`_mesh_closure`):
+  the mesh stays conforming there, and a piece of the line along that edge is not counted twice.
 
 The sea error is O(h^4) in the finest cut-triangle size h, and the cost grows like 1/h (only the
 triangles along the line are refined). Fermi-line integrals use three Gauss points on each parabolic
