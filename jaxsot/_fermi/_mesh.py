@@ -19,7 +19,10 @@ open Fermi lines crossing the zone boundary, Dirac points inside the sea) is int
   parabolic segment between the chord and the Fermi line, (2/3) chord * sagitta, with the sagitta
   from one Newton step at the chord midpoint and its node at the segment's centroid (2/5 sagitta);
   at the finest main level only the cut triangles take that rule, gathered into a fixed buffer
-  (`_mesh_cut`, a share CUT_SHARE of the padded triangles; an overflow is refused, never dropped).
+  (`_mesh_cut`, a share CUT_SHARE of the padded triangles; an overflow is refused, never dropped);
+- where only flagged triangles are refined (the extra levels and the finest main level's choice of
+  them), the neighbour across an edge that the Fermi line runs along is refined too (`_mesh_closure`):
+  the mesh stays conforming there, and a piece of the line along that edge is not counted twice.
 
 The sea error is O(h^4) in the finest cut-triangle size h, and the cost grows like 1/h (only the
 triangles along the line are refined). Fermi-line integrals use three Gauss points on each parabolic
@@ -40,6 +43,7 @@ from ._guard import guard
 from ._rays import outer_radius
 from . import _mesh_cut
 from ._mesh_cut import band, cut_capacity, edge_crossed_twice, evaluate, gathered_cut
+from ._mesh_closure import close_refinement
 from ._triangle_rules import area, longest_edge, triangle_nodes, whole_nodes
 
 NEAR_FACTOR = 0.6
@@ -232,6 +236,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         index, used, cut_over, under, cut = gathered_cut(model, p, data, valid & straddle, fermi_energy, s, capacity)
         cnodes, cweights, lk, ndl, dl, gradient = cut
         refine = valid & (touch | under | extremum) & allow_refine
+        refine = close_refinement(p, *band(data, s), valid, refine, fermi_energy, origin, basis)
         keep = valid & ~refine
         whole = keep & ~straddle & jnp.all(e < fermi_energy, -1)
         nodes, weights = whole_nodes(p, area(p) * whole, close, close_cap)
