@@ -69,12 +69,17 @@ def close_refinement(p, e, g, valid, refine, fermi_energy, origin, basis):
     triangles = p.shape[0]
     along = along_edges(p, e, g, fermi_energy) & valid[:, None]
     candidate = (along & (refine & valid)[:, None]).reshape(-1)
-    first, second = edge_keys(p, valid, origin, basis)
-    order = jnp.lexsort((second, first))
-    same = (first[order][1:] == first[order][:-1]) & (second[order][1:] == second[order][:-1])
-    flagged = candidate[order]
-    # A shared edge appears twice among the 3T sorted edges, side by side: mark each partner.
-    mark = jnp.zeros(3 * triangles, bool)
-    mark = mark.at[order[1:]].max(same & flagged[:-1])
-    mark = mark.at[order[:-1]].max(same & flagged[1:])
-    return refine | (jnp.any(mark.reshape(triangles, 3), -1) & valid)
+
+    def closed(refine):
+        first, second = edge_keys(p, valid, origin, basis)
+        order = jnp.lexsort((second, first))
+        same = (first[order][1:] == first[order][:-1]) & (second[order][1:] == second[order][:-1])
+        flagged = candidate[order]
+        # A shared edge appears twice among the 3T sorted edges, side by side: mark each partner.
+        mark = jnp.zeros(3 * triangles, bool)
+        mark = mark.at[order[1:]].max(same & flagged[:-1])
+        mark = mark.at[order[:-1]].max(same & flagged[1:])
+        return refine | (jnp.any(mark.reshape(triangles, 3), -1) & valid)
+
+    # The sort of all 3T edges runs only where some flagged triangle has an edge along the line (rare).
+    return jax.lax.cond(jnp.any(candidate), closed, lambda refine: refine, refine)
