@@ -25,14 +25,24 @@ def _densities(model, fermi_energy, checked=True):
 
 
 def _traced(model):
-    """(densities (3, 2), d n_- / d E_F (3,)) through jit(vmap) over ENERGIES, traced afresh."""
-    energies = jnp.asarray(ENERGIES)
-    values = jax.jit(jax.vmap(lambda e: _densities(model, e)))(energies)
-    grads = jax.jit(jax.vmap(jax.grad(lambda e: _densities(model, e)[0])))(energies)
+    """(densities (3, 2), d n_- / d E_F (3,)) through jit(vmap) over ENERGIES, traced afresh: one
+    program for both (value_and_grad), so each treatment compiles once."""
+
+    def value_and_slope(e):
+        densities = _densities(model, e)
+        return densities[0], densities
+
+    (_, values), grads = jax.jit(jax.vmap(jax.value_and_grad(value_and_slope, has_aux=True)))(jnp.asarray(ENERGIES))
     return np.asarray(values), np.asarray(grads)
 
 
-def test_gathered_cut_triangles_give_the_full_treatment(lattice, monkeypatch):
+@pytest.fixture(scope="module")
+def gathered(lattice):
+    """`_traced` at the shipped CUT_SHARE, computed once for the tests below (a compile of its own)."""
+    return _traced(lattice)
+
+
+def test_gathered_cut_triangles_give_the_full_treatment(lattice, gathered, monkeypatch):
     budget = MESH.resolved_budget()
     padded = 4 * budget[MESH.levels - 1]
     capacity = _mesh_cut.cut_capacity(padded)
@@ -43,7 +53,6 @@ def test_gathered_cut_triangles_give_the_full_treatment(lattice, monkeypatch):
         # Many cut triangles: the buffer is well used, not trivially empty.
         assert 0.3 * capacity < int(finest.cut) <= capacity
         assert not bool(finest.cut_overflow)
-    gathered = _traced(lattice)
     # The density is the independent check that both are right, not only equal.
     for (n_minus, _), e in zip(gathered[0], ENERGIES):
         assert n_minus == pytest.approx(lattice_density(e, -1), rel=1e-5)
@@ -55,19 +64,20 @@ def test_gathered_cut_triangles_give_the_full_treatment(lattice, monkeypatch):
         assert np.all(np.isfinite(got)) and np.all(want != 0)
 
 
-def test_cut_buffer_overflow_is_never_a_silent_wrong_number(lattice, monkeypatch):
+def test_cut_buffer_overflow_is_never_a_silent_wrong_number(lattice, gathered, monkeypatch):
     fermi_energy = jnp.asarray(0.0)
-    expected = np.asarray(jax.jit(lambda e: _densities(lattice, e, checked=False))(fermi_energy))
+    expected = gathered[0][ENERGIES.index(0.0)]  # the same mesh at the shipped share
     monkeypatch.setattr(_mesh_cut, "CUT_SHARE", 0.05)  # 51 slots for ~200 cut triangles
     # Traced and checked (the public functions): a clear error.
     with pytest.raises(Exception, match="more triangles are cut by the Fermi line than the cut-triangle buffer holds"):
         jax.block_until_ready(jax.jit(lambda e: _densities(lattice, e))(fermi_energy))
     # Unchecked: the stats say so and the densities are NaN, not a finite wrong number.
-    _, _, densities, _, stats = jax.jit(lambda e: _mesh.mesh_nodes(lattice, e, (-1, 1), MESH, checked=False))(fermi_energy)
+    # mesh_nodes_jit is the program the concrete calls below start from (one compile for both).
+    _mesh.mesh_nodes_jit.clear_cache()  # a program compiled before the patch would hold the larger buffer
+    _, _, densities, _, stats = _mesh.mesh_nodes_jit(lattice, fermi_energy, (-1, 1), MESH)  # unchecked
     assert bool(stats["cut_overflow"]) and not bool(stats["overflow"])
     assert np.all(np.isnan(np.asarray(densities)))
     # Concrete: the budget (which sizes the buffer) doubles until the cut triangles fit; same result.
-    _mesh.mesh_nodes_jit.clear_cache()  # a program compiled before the patch would hold the larger buffer
     *out, used = _mesh.concrete_mesh_nodes(lattice, fermi_energy, (-1, 1), MESH)
     assert used.resolved_budget()[0] >= 4 * MESH.resolved_budget()[0]
     assert not bool(out[4]["cut_overflow"])
