@@ -169,14 +169,14 @@ def _children(model, p, data):
     return new_p, new_d
 
 
-def _pick(refine, cap, p, data):
+def pick_flagged(refine, cap, p, data):
     """The first `cap` (static) triangles flagged `refine`: their p and data, used (cap,), overflow, count."""
     (chosen,) = jnp.nonzero(refine, size=cap, fill_value=0)
     count = jnp.sum(refine)
     return p[chosen], data[chosen], jnp.arange(cap) < count, count > cap, count
 
 
-def _main_levels(model, fermi_energy, s, cells, levels, budget, extra):
+def main_levels(model, fermi_energy, s, cells, levels, budget, extra):
     """The coarse grid and the `levels` main levels of `mesh_band`: the sea parts [(k, weight)] of the
     levels above the finest, the finest level's part (sea k, weight, line k, normal*dl, dl, |grad eps|,
     cut count, cut overflow), its refinement flags, triangles and data, overflow, counts,
@@ -217,7 +217,7 @@ def _main_levels(model, fermi_energy, s, cells, levels, budget, extra):
         else:
             nodes, weights = whole_nodes(p, area(p) * occupied, close, close_cap)
         sea.append((nodes.reshape(-1, 2), weights.reshape(-1)))
-        p, data, used, over, count = _pick(refine, budget[level], p, data)
+        p, data, used, over, count = pick_flagged(refine, budget[level], p, data)
         p, data = _children(model, p, data)
         valid = used[None, :].repeat(4, 0).reshape(-1)
         overflow = overflow | over
@@ -255,7 +255,7 @@ def _finest(model, fermi_energy, s, close_cap, p, data, valid, allow_refine, cap
 
 
 def extra_levels_run(model, fermi_energy, s, cells, extra, picked, smallest):
-    """The `extra` extra levels of `mesh_band` from the triangles picked (`_pick`) at the finest main
+    """The `extra` extra levels of `mesh_band` from the triangles picked (`pick_flagged`) at the finest main
     level: (overflow, smallest Omega, stacked level outputs (`_finest`'s, one row per level), counts
     of the levels after the first)."""
     close_cap = CLOSE_CAP_FACTOR * cells
@@ -267,7 +267,7 @@ def extra_levels_run(model, fermi_energy, s, cells, extra, picked, smallest):
     # The extra levels have one shape (4 * cap triangles): one compiled scan body.
     def level(p, data, valid, index):
         out, refine = _finest(model, fermi_energy, s, close_cap, p, data, valid, index < extra - 1, None)
-        p, data, used, over, count = _pick(refine, cap, p, data)
+        p, data, used, over, count = pick_flagged(refine, cap, p, data)
         p, data = _children(model, p, data)
         return (p, data, used[None, :].repeat(4, 0).reshape(-1), over), (out, count)
 
@@ -297,7 +297,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
     """The mesh quadrature of band s's T = 0 Fermi sea (module docstring). Traceable; cells, levels,
     extra (further levels where the line is under-resolved, near touchings and extrema), budget
     (parents refined per level, levels + extra entries, `default_budget`) static; s a Python float."""
-    sea, out, refine, p, data, overflow, counts, min_splitting, unbounded = _main_levels(
+    sea, out, refine, p, data, overflow, counts, min_splitting, unbounded = main_levels(
         model, fermi_energy, s, cells, levels, budget, extra
     )
     sea_k, sea_w = [k for k, _ in sea], [w for _, w in sea]
@@ -307,7 +307,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         cap = budget[levels]
 
         def levels_run(refine, p, data, smallest):
-            picked = _pick(refine, cap, p, data)
+            picked = pick_flagged(refine, cap, p, data)
             over, smallest, stacked, counts = extra_levels_run(model, fermi_energy, s, cells, extra, picked, smallest)
             return picked[3] | over, picked[4], smallest, stacked, counts
 

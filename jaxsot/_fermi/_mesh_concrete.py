@@ -17,22 +17,22 @@ import jax.numpy as jnp
 import numpy as onp
 
 from ..constants import AREA_MEASURE
-from ._mesh import MeshOptions, _main_levels, _pick, extra_levels_run, flatten_levels
+from ._mesh import MeshOptions, main_levels, pick_flagged, extra_levels_run, flatten_levels
 
 
 @functools.partial(jax.jit, static_argnames=("bands", "mesh"))
 def mesh_nodes_jit(model, fermi_energy, bands, mesh):
     """The coarse grid and main levels of `bands` (static tuple) compiled: per band, the sea parts
     [(k, weight)], the finest level's line part (k, normal*dl, dl, |grad eps|), the triangles picked
-    for the extra levels (`_mesh._pick`), whether any was flagged, and the stats (overflow,
+    for the extra levels (`_mesh.pick_flagged`), whether any was flagged, and the stats (overflow,
     cut_overflow, unbounded, min_splitting)."""
     budget = mesh.resolved_budget()
     out = []
     for s in bands:
-        sea, finest, refine, p, data, overflow, _, smallest, unbounded = _main_levels(
+        sea, finest, refine, p, data, overflow, _, smallest, unbounded = main_levels(
             model, fermi_energy, float(s), mesh.cells, mesh.levels, budget, mesh.extra_levels
         )
-        picked = _pick(refine, budget[mesh.levels], p, data)[:3] if mesh.extra_levels > 0 else ()
+        picked = pick_flagged(refine, budget[mesh.levels], p, data)[:3] if mesh.extra_levels > 0 else ()
         flagged = jnp.any(refine)
         # A pick overflow happens only with flagged triangles, whose extra levels then run.
         overflow = overflow | (jnp.sum(refine) > budget[mesh.levels] if mesh.extra_levels > 0 else False)
