@@ -31,7 +31,6 @@ continuously on the model through the vertex energies and roots) and the refinem
 enforced with `equinox.error_if` under tracing.
 """
 
-import functools
 from typing import NamedTuple
 
 import jax
@@ -44,7 +43,7 @@ from ._rays import outer_radius
 from . import _mesh_cut
 from ._mesh_cut import band, cut_capacity, edge_crossed_twice, evaluate, gathered_cut
 from ._mesh_closure import close_refinement
-from ._triangle_rules import area, longest_edge, triangle_nodes, whole_nodes
+from ._triangle_rules import area, dot2, longest_edge, triangle_nodes, whole_nodes
 
 NEAR_FACTOR = 0.6
 """A triangle is refined when |eps_i - E_F| <= NEAR_FACTOR |grad eps_i| D at a vertex (D its longest
@@ -138,13 +137,13 @@ def _flags(p, data, fermi_energy, s):
     of a band touching."""
     e, g = band(data, s)
     size = longest_edge(p)[:, None]
-    gnorm = jnp.sqrt(jnp.sum(g * g, -1))
+    gnorm = jnp.sqrt(dot2(g, g))
     reach = NEAR_FACTOR * gnorm * size
     below = e < fermi_energy
     straddle = jnp.any(below, -1) & ~jnp.all(below, -1)
     near = jnp.any(jnp.abs(e - fermi_energy) <= reach, -1)
     omega, grad_omega = data[..., 1], data[..., 4:6]
-    omega_reach = jnp.sqrt(jnp.sum(grad_omega * grad_omega, -1)) * size
+    omega_reach = jnp.sqrt(dot2(grad_omega, grad_omega)) * size
     may_touch = jnp.any(omega <= omega_reach, -1)
     close = jnp.any(omega <= CLOSE_FACTOR * omega_reach, -1)
     relevant = jnp.min(e - reach, -1) < fermi_energy
@@ -154,7 +153,7 @@ def _flags(p, data, fermi_energy, s):
     de1, de2 = e[:, 1] - e[:, 0], e[:, 2] - e[:, 0]
     gx = (de1 * d2[:, 1] - de2 * d1[:, 1]) / det
     gy = (d1[:, 0] * de2 - d2[:, 0] * de1) / det
-    extremum = near & (jnp.sqrt(gx * gx + gy * gy) < 0.5 * jnp.max(gnorm, -1))
+    extremum = near & (jnp.sqrt(gx * gx + gy * gy) < 0.5 * jnp.maximum(jnp.maximum(gnorm[:, 0], gnorm[:, 1]), gnorm[:, 2]))
     extremum = extremum | (near & ~straddle & edge_crossed_twice(p, e, g, fermi_energy))
     return straddle, straddle | near | touch, touch, extremum, close
 
@@ -174,10 +173,18 @@ def _children(model, p, data):
     return new_p, new_d
 
 
-def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, extra: int = 0) -> MeshBand:
-    """The mesh quadrature of band s's T = 0 Fermi sea (module docstring). Traceable; cells, levels,
-    extra (further levels where the line is under-resolved, near touchings and extrema), budget
-    (parents refined per level, levels + extra entries, `default_budget`) static; s a Python float."""
+def pick_flagged(refine, cap, p, data):
+    """The first `cap` (static) triangles flagged `refine`: their p and data, used (cap,), overflow, count."""
+    (chosen,) = jnp.nonzero(refine, size=cap, fill_value=0)
+    count = jnp.sum(refine)
+    return p[chosen], data[chosen], jnp.arange(cap) < count, count > cap, count
+
+
+def main_levels(model, fermi_energy, s, cells, levels, budget, extra):
+    """The coarse grid and the `levels` main levels of `mesh_band`: the sea parts [(k, weight)] of the
+    levels above the finest, the finest level's part (sea k, weight, line k, normal*dl, dl, |grad eps|,
+    cut count, cut overflow), its refinement flags, triangles and data, overflow, counts,
+    min_splitting and unbounded."""
     dtype = jnp.result_type(fermi_energy, model.dtype)
     origin, basis = domain(model, fermi_energy)
     u = jnp.arange(cells + 1, dtype=dtype) / cells
@@ -202,16 +209,8 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         edge = jnp.concatenate([e_lower[0], e_lower[-1], e_lower[:, 0], e_lower[:, -1]])
         unbounded = jnp.any(edge <= fermi_energy)
 
-    sea_k, sea_w, counts = [], [], []
-    line_k, line_ndl, line_dl, line_g = [], [], [], []
+    sea, counts = [], []
     overflow = jnp.zeros((), bool)
-
-    def select(refine, cap, p, data):
-        (chosen,) = jnp.nonzero(refine, size=cap, fill_value=0)
-        used = jnp.arange(cap) < jnp.sum(refine)
-        p, data = _children(model, p[chosen], data[chosen])
-        return p, data, used[None, :].repeat(4, 0).reshape(-1), jnp.sum(refine) > cap, jnp.sum(refine)
-
     for level in range(levels):
         _, refine, _, _, close = _flags(p, data, fermi_energy, s)
         refine = refine & valid
@@ -221,67 +220,102 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
             nodes, weights = triangle_nodes(p, area(p) * occupied)
         else:
             nodes, weights = whole_nodes(p, area(p) * occupied, close, close_cap)
-        sea_k.append(nodes.reshape(-1, 2))
-        sea_w.append(weights.reshape(-1))
-        p, data, valid, over, count = select(refine, budget[level], p, data)
+        sea.append((nodes.reshape(-1, 2), weights.reshape(-1)))
+        p, data, used, over, count = pick_flagged(refine, budget[level], p, data)
+        p, data = _children(model, p, data)
+        valid = used[None, :].repeat(4, 0).reshape(-1)
         overflow = overflow | over
         counts.append(count)
         min_splitting = jnp.minimum(min_splitting, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
-
-    def finest(p, data, valid, allow_refine, capacity):
-        """Cut-triangle treatment of the triangles that are kept (gathered into `capacity` slots, None:
-        all), the refinement flags of the rest, and whether the cut triangles overflowed the slots."""
-        straddle, _, touch, extremum, close = _flags(p, data, fermi_energy, s)
-        e, _ = band(data, s)
-        index, used, cut_over, under, cut = gathered_cut(model, p, data, valid & straddle, fermi_energy, s, capacity)
-        cnodes, cweights, lk, ndl, dl, gradient = cut
-        refine = valid & (touch | under | extremum) & allow_refine
-        refine = close_refinement(p, *band(data, s), valid, refine, fermi_energy, origin, basis)
-        keep = valid & ~refine
-        whole = keep & ~straddle & jnp.all(e < fermi_energy, -1)
-        nodes, weights = whole_nodes(p, area(p) * whole, close, close_cap)
-        kept = keep[index] & used
-        out = (
-            jnp.concatenate([nodes, cnodes.reshape(-1, 2)]),
-            jnp.concatenate([weights, (cweights * kept[:, None]).reshape(-1)]),
-            lk.reshape(-1, 2),
-            (ndl * kept[:, None, None]).reshape(-1, 2),
-            (dl * kept[:, None]).reshape(-1),
-            gradient.reshape(-1),
-            jnp.sum(keep & straddle),
-            cut_over,
-        )
-        return out, refine
-
     # Without main levels the finest level is the coarse grid, whose size no budget sets: no buffer.
-    out, refine = finest(p, data, valid, extra > 0, cut_capacity(p.shape[0]) if levels > 0 else None)
+    capacity = cut_capacity(p.shape[0]) if levels > 0 else None
+    out, refine = _finest(model, fermi_energy, s, close_cap, p, data, valid, extra > 0, capacity, origin, basis)
+    return sea, out, refine, p, data, overflow, counts, min_splitting, unbounded
+
+
+def _finest(model, fermi_energy, s, close_cap, p, data, valid, allow_refine, capacity, origin, basis):
+    """Cut-triangle treatment of the triangles that are kept (gathered into `capacity` slots, None:
+    all), the refinement flags of the rest, and whether the cut triangles overflowed the slots."""
+    straddle, _, touch, extremum, close = _flags(p, data, fermi_energy, s)
+    e, _ = band(data, s)
+    index, used, cut_over, under, cut = gathered_cut(model, p, data, valid & straddle, fermi_energy, s, capacity)
+    cnodes, cweights, lk, ndl, dl, gradient = cut
+    refine = valid & (touch | under | extremum) & allow_refine
+    refine = close_refinement(p, *band(data, s), valid, refine, fermi_energy, origin, basis)
+    keep = valid & ~refine
+    whole = keep & ~straddle & jnp.all(e < fermi_energy, -1)
+    nodes, weights = whole_nodes(p, area(p) * whole, close, close_cap)
+    kept = keep[index] & used
+    out = (
+        jnp.concatenate([nodes, cnodes.reshape(-1, 2)]),
+        jnp.concatenate([weights, (cweights * kept[:, None]).reshape(-1)]),
+        lk.reshape(-1, 2),
+        (ndl * kept[:, None, None]).reshape(-1, 2),
+        (dl * kept[:, None]).reshape(-1),
+        gradient.reshape(-1),
+        jnp.sum(keep & straddle),
+        cut_over,
+    )
+    return out, refine
+
+
+def extra_levels_run(model, fermi_energy, s, cells, extra, picked, smallest):
+    """The `extra` extra levels of `mesh_band` from the triangles picked (`pick_flagged`) at the finest main
+    level: (overflow, smallest Omega, stacked level outputs (`_finest`'s, one row per level), counts
+    of the levels after the first)."""
+    close_cap = CLOSE_CAP_FACTOR * cells
+    origin, basis = domain(model, fermi_energy)  # the closure's edge keys (`_mesh_closure.edge_keys`)
+    p, data, used, _, _ = picked
+    cap = used.shape[0]
+    p, data = _children(model, p, data)
+    valid = used[None, :].repeat(4, 0).reshape(-1)
+
+    # The extra levels have one shape (4 * cap triangles): one compiled scan body.
+    def level(p, data, valid, index):
+        out, refine = _finest(model, fermi_energy, s, close_cap, p, data, valid, index < extra - 1, None, origin, basis)
+        p, data, used, over, count = pick_flagged(refine, cap, p, data)
+        p, data = _children(model, p, data)
+        return (p, data, used[None, :].repeat(4, 0).reshape(-1), over), (out, count)
+
+    def skipped(p, data, valid, index):
+        # Nothing flagged at the level before: every output is zero weight (same shapes).
+        shapes = jax.eval_shape(level, p, data, valid, index)
+        return jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+
+    def body(state, index):
+        p, data, valid, overflow, smallest = state
+        smallest = jnp.minimum(smallest, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
+        # A level where nothing was flagged is skipped (under vmap both branches run).
+        (p, data, valid, over), (out, count) = jax.lax.cond(jnp.any(valid), level, skipped, p, data, valid, index)
+        return (p, data, valid, overflow | over, smallest), (out, count)
+
+    state = (p, data, valid, jnp.zeros((), bool), smallest)
+    (_, _, _, over, smallest), (stacked, counts) = jax.lax.scan(body, state, jnp.arange(extra))
+    return over, smallest, stacked, counts
+
+
+def flatten_levels(stacked):
+    """The stacked outputs of `extra_levels_run` as one part (the layout of `_finest`'s output)."""
+    return tuple(x.reshape((-1,) + x.shape[2:]) if x.ndim > 1 else (jnp.any(x) if x.dtype == bool else jnp.sum(x)) for x in stacked)
+
+
+def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, extra: int = 0) -> MeshBand:
+    """The mesh quadrature of band s's T = 0 Fermi sea (module docstring). Traceable; cells, levels,
+    extra (further levels where the line is under-resolved, near touchings and extrema), budget
+    (parents refined per level, levels + extra entries, `default_budget`) static; s a Python float."""
+    sea, out, refine, p, data, overflow, counts, min_splitting, unbounded = main_levels(
+        model, fermi_energy, s, cells, levels, budget, extra
+    )
+    sea_k, sea_w = [k for k, _ in sea], [w for _, w in sea]
+    line_k, line_ndl, line_dl, line_g = [], [], [], []
     parts = [out]
     if extra > 0:
         cap = budget[levels]
 
-        # The extra levels have one shape (4 * cap triangles): one compiled scan body.
-        def level(p, data, valid, index):
-            out, refine = finest(p, data, valid, index < extra - 1, None)
-            p, data, valid, over, count = select(refine, cap, p, data)
-            return (p, data, valid, over), (out, count)
-
-        def skipped(p, data, valid, index):
-            # Nothing flagged at the level before: every output is zero weight (same shapes).
-            shapes = jax.eval_shape(level, p, data, valid, index)
-            return jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
-
-        def body(state, index):
-            p, data, valid, overflow, smallest = state
-            smallest = jnp.minimum(smallest, jnp.min(jnp.where(valid[:, None], data[..., 1], jnp.inf)))
-            # A level where nothing was flagged is skipped (under vmap both branches run).
-            (p, data, valid, over), (out, count) = jax.lax.cond(jnp.any(valid), level, skipped, p, data, valid, index)
-            return (p, data, valid, overflow | over, smallest), (out, count)
-
         def levels_run(refine, p, data, smallest):
-            p, data, valid, over, count = select(refine, cap, p, data)
-            state = (p, data, valid, over, smallest)
-            (_, _, _, over, smallest), (stacked, counts) = jax.lax.scan(body, state, jnp.arange(extra))
-            return over, count, smallest, stacked, counts
+            picked = pick_flagged(refine, cap, p, data)
+            over, smallest, stacked, counts = extra_levels_run(model, fermi_energy, s, cells, extra, picked, smallest)
+            return picked[3] | over, picked[4], smallest, stacked, counts
 
         def none_run(refine, p, data, smallest):
             # Nothing flagged at the finest main level (a star-shaped sea): no extra level runs, and
@@ -295,7 +329,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
         )
         overflow = overflow | over
         counts.append(count)
-        parts.append(tuple(x.reshape((-1,) + x.shape[2:]) if x.ndim > 1 else (jnp.any(x) if x.dtype == bool else jnp.sum(x)) for x in stacked))
+        parts.append(flatten_levels(stacked))
         counts += [extra_counts[i] for i in range(extra - 1)]
     for part in parts:
         sea_k.append(part[0])
@@ -435,44 +469,3 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
         sea, contour, densities, extras = outputs
     stats = {"overflow": overflow, "cut_overflow": cut_overflow, "unbounded": unbounded, "min_splitting": smallest}
     return sea, contour, densities, extras, stats
-
-
-@functools.partial(jax.jit, static_argnames=("bands", "mesh", "checked"))
-def mesh_nodes_jit(model, fermi_energy, bands, mesh, checked=False):
-    """`mesh_nodes` compiled (for concrete callers, which check the stats on the host)."""
-    return mesh_nodes(model, fermi_energy, bands, mesh, checked=checked)
-
-
-def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, compact: bool = True):
-    """`mesh_nodes` on concrete inputs: the budget is doubled (up to 4 times) until it suffices; an
-    unbounded continuum sea raises ValueError; zero-weight nodes are dropped when `compact`.
-    Returns (sea, contour, densities, extras, stats, mesh used)."""
-    for _ in range(5):
-        out = mesh_nodes_jit(model, fermi_energy, bands, mesh)
-        stats = out[4]
-        if bool(stats["unbounded"]):
-            raise ValueError(
-                f"fermi_energy = {float(fermi_energy):g} eV: the Fermi sea of this continuum model reaches the edge "
-                "of the box [-R, R]^2 bounded by the model's ray_bound: the sea is unbounded (the bands do not "
-                "grow above E_F at large k) or ray_bound is wrong; allowed: a Fermi energy with a bounded sea, or "
-                "a lattice model (lattice_vectors) integrated over its Brillouin zone"
-            )
-        if not (bool(stats["overflow"]) or bool(stats["cut_overflow"])):
-            break
-        mesh = MeshOptions(mesh.cells, mesh.levels, tuple(2 * b for b in mesh.resolved_budget()), mesh.extra_levels)
-    else:
-        raise ValueError(f"mesh route: refinement budget {mesh.resolved_budget()} still exceeded; allowed: fewer levels or cells")
-    sea, contour, densities, extras, stats = out
-    if compact:
-        # On the host with NumPy: one eager jax gather per array cost more than the mesh's finest level.
-        sea, contour, extras = (tuple(onp.asarray(x) for x in group) for group in (sea, contour, extras))
-        keep = onp.flatnonzero(sea[1] != 0)
-        if keep.size == 0:
-            keep = onp.arange(1)
-        sea = tuple(jnp.asarray(x[keep]) for x in sea)
-        keep = onp.flatnonzero(extras[0] != 0)
-        if keep.size == 0:
-            keep = onp.arange(1)
-        contour = tuple(jnp.asarray(x[keep]) for x in contour)
-        extras = tuple(jnp.asarray(x[keep]) for x in extras)
-    return sea, contour, densities, extras, stats, mesh

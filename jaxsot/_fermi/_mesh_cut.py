@@ -13,7 +13,7 @@ NaN, so an unchecked call cannot return a wrong finite number.
 import jax
 import jax.numpy as jnp
 
-from ._triangle_rules import GAUSS3_T, GAUSS3_W, area, hermite_root, safe_norm, triangle_nodes
+from ._triangle_rules import GAUSS3_T, GAUSS3_W, area, dot2, hermite_root, safe_norm, triangle_nodes
 
 SAGITTA_RATIO = 0.003
 """A cut triangle whose sagitta exceeds this fraction of its chord (a pocket or a bend spanning few
@@ -72,7 +72,7 @@ def edge_crossed_twice(p, e, g, fermi_energy):
     for a, b in ((0, 1), (1, 2), (2, 0)):
         d = p[:, b] - p[:, a]
         ea, eb = e[:, a], e[:, b]
-        da, db = jnp.sum(g[:, a] * d, -1), jnp.sum(g[:, b] * d, -1)
+        da, db = dot2(g[:, a], d), dot2(g[:, b], d)
         h = h00 * ea[:, None] + h10 * da[:, None] + h01 * eb[:, None] + h11 * db[:, None]
         side = (ea < fermi_energy)[:, None]
         crossed = crossed | (((ea < fermi_energy) == (eb < fermi_energy)) & jnp.any((h < fermi_energy) != side, -1))
@@ -101,8 +101,17 @@ def cut_triangles(model, p, data, fermi_energy, s):
         t = jnp.where(straddle, t, 0.5)
         return p_from + t[:, None] * d
 
-    q1 = root(pa, ea, ga, pb, eb, gb)
-    q2 = root(pa, ea, ga, pc, ec, gc)
+    def roots(pa, pb, pc):
+        return root(pa, ea, ga, pb, eb, gb), root(pa, ea, ga, pc, ec, gc)
+
+    def midpoints(pa, pb, pc):
+        # What `root` gives every triangle that is not cut (bit for bit).
+        return pa + 0.5 * (pb - pa), pa + 0.5 * (pc - pa)
+
+    # The cond keeps the roots (five Newton steps each) computed once, in memory: XLA fused them into
+    # every consumer (the pieces' nodes, the segment, the line nodes) and recomputed them for each
+    # output element (the CPU compiler drops optimization barriers).
+    q1, q2 = jax.lax.cond(jnp.any(straddle), roots, midpoints, pa, pb, pc)
     pieces = jnp.stack(
         [jnp.stack([pa, q1, q2], 1), jnp.stack([q1, pb, pc], 1), jnp.stack([q1, pc, q2], 1)], 1
     )  # (T, 3 pieces, 3, 2)

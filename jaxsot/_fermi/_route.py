@@ -24,7 +24,7 @@ import numpy as onp
 from .._bands._kernels import energy, spin, splitting
 from .._core._checks import is_concrete
 from ..constants import AREA_MEASURE
-from . import _mesh
+from . import _mesh, _mesh_concrete
 from ._guard import branched_guard
 from ._guard import guard as guard
 from ._occupation import PROBE_FRACTIONS, SEA_EMPTY, SEA_OCCUPIED, classify_seas, occupied_bands, probe_directions, probe_sea
@@ -347,7 +347,7 @@ def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, me
         return checked_ray_nodes(model, fermi_energy, bands, num_phi, num_r, all_bands)
     mesh = _mesh.check_mesh_options(mesh)
     if concrete:
-        sea, contour, densities, extras, stats, _ = _mesh.concrete_mesh_nodes(model, fermi_energy, bands, mesh, compact=compact)
+        sea, contour, densities, extras, stats, _ = _mesh_concrete.concrete_mesh_nodes(model, fermi_energy, bands, mesh, compact=compact)
         return sea, contour, densities, extras, stats
     return _mesh.mesh_nodes(model, fermi_energy, bands, mesh, checked=True, all_bands=all_bands)
 

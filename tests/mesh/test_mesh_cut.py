@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from mesh_models import lattice, lattice_density  # noqa: F401 (lattice: fixture)
 
-from jaxsot._fermi import _mesh, _mesh_cut
+from jaxsot._fermi import _mesh, _mesh_concrete, _mesh_cut
 
 # Square lattice at half filling and around it: the longest Fermi lines of the lattice model.
 ENERGIES = (-0.5, 0.0, 0.5)
@@ -72,13 +72,12 @@ def test_cut_buffer_overflow_is_never_a_silent_wrong_number(lattice, gathered, m
     with pytest.raises(Exception, match="more triangles are cut by the Fermi line than the cut-triangle buffer holds"):
         jax.block_until_ready(jax.jit(lambda e: _densities(lattice, e))(fermi_energy))
     # Unchecked: the stats say so and the densities are NaN, not a finite wrong number.
-    # mesh_nodes_jit is the program the concrete calls below start from (one compile for both).
-    _mesh.mesh_nodes_jit.clear_cache()  # a program compiled before the patch would hold the larger buffer
-    _, _, densities, _, stats = _mesh.mesh_nodes_jit(lattice, fermi_energy, (-1, 1), MESH)  # unchecked
+    _, _, densities, _, stats = jax.jit(lambda e: _mesh.mesh_nodes(lattice, e, (-1, 1), MESH, checked=False))(fermi_energy)
     assert bool(stats["cut_overflow"]) and not bool(stats["overflow"])
     assert np.all(np.isnan(np.asarray(densities)))
     # Concrete: the budget (which sizes the buffer) doubles until the cut triangles fit; same result.
-    *out, used = _mesh.concrete_mesh_nodes(lattice, fermi_energy, (-1, 1), MESH)
+    _mesh_concrete.mesh_nodes_jit.clear_cache()  # a program compiled before the patch would hold the larger buffer
+    *out, used = _mesh_concrete.concrete_mesh_nodes(lattice, fermi_energy, (-1, 1), MESH)
     assert used.resolved_budget()[0] >= 4 * MESH.resolved_budget()[0]
     assert not bool(out[4]["cut_overflow"])
     np.testing.assert_allclose(np.asarray(out[2]), expected, rtol=1e-12, atol=0)
@@ -90,6 +89,6 @@ def test_without_main_levels_the_coarse_grid_takes_no_buffer(lattice):
     band = jax.jit(_mesh.mesh_band, static_argnums=(2, 3, 4, 5, 6))(lattice, jnp.asarray(-1.2), -1.0, 4, 0, (), 0)
     assert int(band.cut) > _mesh_cut.cut_capacity(2 * 4 * 4)  # a buffer of the usual share would overflow
     assert not bool(band.cut_overflow)
-    *out, used = _mesh.concrete_mesh_nodes(lattice, jnp.asarray(-1.2), (-1, 1), _mesh.MeshOptions(4, 0, extra_levels=0))
+    *out, used = _mesh_concrete.concrete_mesh_nodes(lattice, jnp.asarray(-1.2), (-1, 1), _mesh.MeshOptions(4, 0, extra_levels=0))
     assert used.resolved_budget() == ()
     assert float(out[2][0]) == pytest.approx(lattice_density(-1.2, -1), rel=2e-3)
