@@ -1,6 +1,7 @@
 """The conforming closure of the mesh route's selective refinement (`_mesh_closure`): a Fermi line
 running along a mesh edge between a refined triangle and its unrefined neighbour is counted once.
-Reference: brentq radii on rays about the Dirac point and scipy quad (no jaxsot)."""
+References (no jaxsot): brentq radii on rays about the Dirac point with scipy quad, and marching
+squares with Richardson extrapolation."""
 
 import math
 
