@@ -237,11 +237,11 @@ def _finest(model, fermi_energy, s, close_cap, p, data, valid, allow_refine, cap
     """Cut-triangle treatment of the triangles that are kept (gathered into `capacity` slots, None:
     all), the refinement flags of the rest, and whether the cut triangles overflowed the slots."""
     straddle, _, touch, extremum, close = _flags(p, data, fermi_energy, s)
-    e, _ = band(data, s)
+    e, g = band(data, s)
     index, used, cut_over, under, cut = gathered_cut(model, p, data, valid & straddle, fermi_energy, s, capacity)
     cnodes, cweights, lk, ndl, dl, gradient = cut
     refine = valid & (touch | under | extremum) & allow_refine
-    refine = close_refinement(p, *band(data, s), valid, refine, fermi_energy, origin, basis)
+    refine = close_refinement(p, e, g, valid, refine, fermi_energy, origin, basis)
     keep = valid & ~refine
     whole = keep & ~straddle & jnp.all(e < fermi_energy, -1)
     nodes, weights = whole_nodes(p, area(p) * whole, close, close_cap)

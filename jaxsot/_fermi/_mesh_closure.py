@@ -21,6 +21,8 @@ refinement budget like any flagged triangle, whose overflow is refused).
 import jax
 import jax.numpy as jnp
 
+from ._triangle_rules import dot2
+
 ALONG_FACTOR = 1e-2
 """An edge of length L is taken as lying along the Fermi line when both its end energies are within
 ALONG_FACTOR |grad eps| L of E_F (|grad eps| the larger of the two end gradients), i.e. the line runs
@@ -36,10 +38,11 @@ EDGES = ((0, 1), (1, 2), (2, 0))
 def along_edges(p, e, g, fermi_energy):
     """(T, 3) True for the edges (0-1, 1-2, 2-0) of triangles p (T, 3, 2) with vertex energies e (T, 3)
     and gradients g (T, 3, 2) that the Fermi line runs along (`ALONG_FACTOR`)."""
-    gnorm = jnp.sqrt(jnp.sum(g * g, -1))
+    gnorm = jnp.sqrt(dot2(g, g))
     flags = []
     for a, b in EDGES:
-        length = jnp.sqrt(jnp.sum((p[:, b] - p[:, a]) ** 2, -1))
+        d = p[:, b] - p[:, a]
+        length = jnp.sqrt(dot2(d, d))
         reach = ALONG_FACTOR * jnp.maximum(gnorm[:, a], gnorm[:, b]) * length
         flags.append((jnp.abs(e[:, a] - fermi_energy) <= reach) & (jnp.abs(e[:, b] - fermi_energy) <= reach))
     return jnp.stack(flags, -1)
