@@ -291,6 +291,61 @@ def check_local_mass(model, k, result):
     return eqx.error_if(result, jnp.any(~(ratio > SINGULAR_MASS_TOLERANCE)), _massless_message(model, "at some state (traced)"))
 
 
+@jax.jit
+def _sea_mass_defects(model, k, weight, sign):
+    """(the sea of one band crosses det Hess eps0 = 0, some sea node has a singular Hess eps0, worst node).
+
+    A sign change of det Hess eps0 between occupied nodes of one band is what makes the sea integral
+    of F_so diverge (F_so ~ 1/det across an inflection line), whether or not a node lands near the line."""
+    ratio, hessian = _mass_conditioning(model, k)
+    determinant = hessian[:, 0] * hessian[:, 2] - hessian[:, 1] ** 2
+    inside = weight > 0
+    crosses = jnp.zeros((), bool)
+    for s in (-1.0, 1.0):
+        band = inside & (sign == s)
+        crosses = crosses | (jnp.any(band & (determinant > 0)) & jnp.any(band & (determinant < 0)))
+    singular = jnp.any(inside & ~(ratio > SINGULAR_MASS_TOLERANCE))
+    worst = jnp.argmin(jnp.where(inside, jnp.abs(jnp.nan_to_num(ratio, nan=-1.0)), jnp.inf))
+    return crosses, singular, k[worst]
+
+
+def sea_mass_message(model, what):
+    return (
+        f"{what}: the Fermi sea of {type(model).__name__} reaches states where eps0 has no local mass (Hess eps0 "
+        "singular or changing sign: an inflection line of eps0, where F_so = M0 r'' - hbar k' diverges like 1/det), "
+        "so the sea sum of the spin force is undefined; allowed: a Fermi energy whose occupied seas keep "
+        f"|det Hess eps0| > {SINGULAR_MASS_TOLERANCE:g} |Hess eps0|^2 with one sign; use the anomalous acceleration "
+        "(jaxsot.fermi_sea_integral with jaxsot.kernels.anomalous_acceleration_components) or the torques instead"
+    )
+
+
+def sea_mass_defect(model, sea):
+    """(flag, node): whether the occupied seas reach a singular or sign-changing Hess eps0, and the worst node.
+
+    sea: (k (N, 2), weight (N,), sign (N,)) quadrature nodes of the occupied seas. (False, None) for
+    parabolic eps0 (M0 = m I). The flag is a bool array (traced under jit)."""
+    if has_parabolic_kinetic_energy(model):
+        return jnp.zeros((), bool), None
+    k, weight, sign = sea
+    crosses, singular, node = _sea_mass_defects(model, k, weight, sign)
+    return crosses | singular, node
+
+
+def check_sea_local_mass(model, sea, result, what):
+    """Refuse a Fermi-sea sum of F_so when M0 = hbar^2 [Hess eps0]^-1 is singular in an occupied sea.
+
+    sea: (k (N, 2), weight (N,), sign (N,)) quadrature nodes of the occupied seas. Parabolic eps0
+    (M0 = m I) passes untouched. Concrete: ValueError naming the node; traced: an equinox runtime error."""
+    if has_parabolic_kinetic_energy(model):
+        return result
+    flag, node = sea_mass_defect(model, sea)
+    if is_concrete(flag):
+        if bool(flag):
+            raise ValueError(f"{sea_mass_message(model, what)} (e.g. near k = {onp.asarray(node).tolist()} 1/nm)")
+        return result
+    return eqx.error_if(result, flag, sea_mass_message(model, what) + " (traced)")
+
+
 def _field(index, model, efield, band, what):
     s = check_band(band)
     check_model(model)

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 from jax.sharding import Mesh, PartitionSpec
-from .._bands._kernels import spin, spin_force_second_order_components, spin_rate_second_order_components, spin_splitting_gradient, splitting, velocity
+from .._bands._kernels import spin, spin_force_from_hessian_product, spin_force_second_order_components, spin_rate_second_order_components, spin_splitting_gradient, splitting, velocity
 from .._core._model import has_paper_forms
 from ..constants import AREA_MEASURE, HBAR
 from ._shift import SHIFT_NODES, SHIFT_WEIGHTS
@@ -39,8 +39,8 @@ def _sea_kernel(model, kx, ky, s, fx, fy, parts=SEA_PARTS):
 
     The second-order forms are the Rashba ferromagnet's (`has_paper_forms`); other models give 5 values.
     parts: the subset of SEA_PARTS to evaluate (the others cost nothing: a rate without the force
-    is one jvp of the spin, no Hessian-vector product)."""
-    force_scale = model.mass / HBAR**2
+    is one jvp of the spin, no Hessian-vector product). F_so = M0(k) a_so with the local mass tensor
+    of eps0 (`spin_force_from_hessian_product`: m/hbar^2 times the product for parabolic eps0)."""
     if "rate" in parts and "force" in parts:
 
         def spin_and_gradient(qx, qy):
@@ -55,7 +55,7 @@ def _sea_kernel(model, kx, ky, s, fx, fy, parts=SEA_PARTS):
     if "rate" in parts:
         values += (spin_derivative_f[0] / HBAR, spin_derivative_f[1] / HBAR, spin_derivative_f[2] / HBAR)
     if "force" in parts:
-        values += (hessian_f[0] * force_scale, hessian_f[1] * force_scale)
+        values += spin_force_from_hessian_product(model, kx, ky, hessian_f[0], hessian_f[1])
     if has_paper_forms(model):
         if "rate_second_order" in parts:
             values += tuple(spin_rate_second_order_components(model, kx, ky, s, fx, fy))

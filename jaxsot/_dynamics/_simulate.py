@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as onp
 from jaxtyping import Array, Float
-from .._bands._arrays import DEGENERACY_THRESHOLD
+from .._bands._arrays import DEGENERACY_THRESHOLD, check_sea_local_mass, sea_mass_defect, sea_mass_message
 from .._bands._kernels import spin
 from .._bands._touching import exchange_scale
 from .._core._checks import as_float, check_count, check_finite, check_real_scalar, check_tau, check_times, float_dtype, is_concrete, traced_check
@@ -172,7 +172,9 @@ def simulate(
 
     Returns: SimulationResult (dtype of `times`); `result.route` names the route that ran.
     Raises:
-        ValueError: an unknown observable or approximation, or a selection that leaves nothing.
+        ValueError: an unknown observable or approximation, or a selection that leaves nothing;
+            the spin force requested for a model whose occupied sea reaches a singular Hess eps0
+            (an inflection line of a lattice band: F_so diverges there).
     """
     check_model(model)
     fermi_energy = check_real_scalar("fermi_energy", fermi_energy, unit="eV")
@@ -203,6 +205,14 @@ def simulate(
         sea, contour, band_densities = ensemble_nodes(model, fermi_energy, bands, num_phi, num_r)
     else:
         sea, contour, band_densities, _, _ = sea_ensemble(model, fermi_energy, bands, chosen, num_phi=num_phi, num_r=num_r, mesh=mesh)
+    # F_so needs the local mass of eps0 in the whole sea (nothing to check for parabolic eps0). Asked
+    # for by name, a sea without it is refused (traced: through the weights every sea sum uses); in
+    # the default full set, the spin-force columns become NaN with a note and the rest stands.
+    mass_defect = None
+    if parts is not None and "force" in parts[0]:
+        sea = (sea[0], check_sea_local_mass(model, sea, sea[1], "simulate (spin_force_density)"), sea[2])
+    elif parts is None:
+        mass_defect, _ = sea_mass_defect(model, sea)
     num_states = int(sea[0].shape[0] + len(SHIFT_NODES) * contour[0].shape[0])
     chunk = min(chunk, int(sea[0].shape[0]))
 
@@ -230,7 +240,13 @@ def simulate(
     wants_equilibrium = selection is None or "spin_density" in dict(selection)
     spin_equilibrium = _equilibrium_spin(model, sea) if wants_equilibrium else None
     observables = _assemble_compiled(model, rates, levels, band_densities, force, shift, spin_equilibrium, selection, parts)
-    notes = _notes(model, fermi_energy, smallest, observables)
+    mass_note = ()
+    if mass_defect is not None and not (is_concrete(mass_defect) and not bool(mass_defect)):
+        for name in ("spin_force_density", "spin_force_per_electron"):
+            observables[name]["exact"] = jnp.where(mass_defect, jnp.nan, observables[name]["exact"])
+        if is_concrete(mass_defect):
+            mass_note = (sea_mass_message(model, "spin_force_density, spin_force_per_electron set to NaN"),)
+    notes = mass_note + _notes(model, fermi_energy, smallest, observables, explained=set() if not mass_note else {"spin_force_density", "spin_force_per_electron"})
     return SimulationResult(
         times=times,
         efield=efield,
@@ -290,7 +306,7 @@ def _equilibrium_spin(model, sea):
     return jnp.stack([area @ sx, area @ sy, area @ sz]) * AREA_MEASURE
 
 
-def _notes(model, fermi_energy, smallest, observables) -> tuple:
+def _notes(model, fermi_energy, smallest, observables, explained=frozenset()) -> tuple:
     if not is_concrete(model, fermi_energy, smallest):
         return ()  # under jax.grad / jit tracing nothing can be inspected
     notes = []
@@ -303,7 +319,10 @@ def _notes(model, fermi_energy, smallest, observables) -> tuple:
             f"a sampled state came within Omega = {float(smallest):.3g} eV of the band touching "
             f"(< {DEGENERACY_THRESHOLD:g} J): velocities and spin forces are large or divergent there"
         )
-    bad = [name for name, values in observables.items() for key, v in values.items() if not bool(jnp.all(jnp.isfinite(v)))]
+    bad = [
+        name for name, values in observables.items() for key, v in values.items()
+        if name not in explained and not bool(jnp.all(jnp.isfinite(v)))
+    ]
     if bad:
         near = float(smallest) < DEGENERACY_THRESHOLD * max(j_ex, 1e-300)
         cause = "states at the band touching" if near else (

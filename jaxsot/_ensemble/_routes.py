@@ -4,7 +4,9 @@ Two independent routes for the response of the T = 0 Fermi sea (all occupied ban
 rigidly by hbar k' = qE:
 - "contour": by the divergence theorem, d/dt of a Fermi-sea integral is a Fermi-contour flux,
   d/dt sum_s int_sea g_s d^2k/(2pi)^2 = sum_s oint g_s (n . k') dl/(2pi)^2 (n the outward normal).
-  The spin-force density is the flux of m v_spin: (m/hbar^2) oint grad(s Omega) (n . hbar k') dl.
+  The spin-force density is the flux of m v_spin: (m/hbar^2) oint grad(s Omega) (n . hbar k') dl,
+  for parabolic eps0 (one mass m); with a k-dependent mass tensor M0(k) of eps0 it is no flux, and
+  the force density is the sum of F_so over the sea's quadrature nodes of the same route.
 - "fermi_sea": the per-state quantity (autodiff ds/dt, Hessian-vector-product spin force) summed
   over a k-grid with Fermi-Dirac occupation at temperature T; it tends to the contour route as T->0.
 Densities are per area with the measure d^2k/(2pi)^2 (no spin factor 2).
@@ -15,8 +17,8 @@ import functools
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
-from .._bands._arrays import accelerating_force
-from .._bands._kernels import energy, spin, spin_force_components, spin_rate_components, spin_splitting_gradient
+from .._bands._arrays import accelerating_force, check_sea_local_mass
+from .._bands._kernels import energy, has_parabolic_kinetic_energy, spin, spin_force_components, spin_rate_components, spin_splitting_gradient
 from .._core._checks import as_float, check_count, check_finite, check_range, check_real_scalar, check_shape, check_temperature, float_dtype, is_concrete
 from .._core._model_check import check_model
 from .._core._model import RashbaFerromagnet, TwoBandModel
@@ -59,6 +61,21 @@ def line_route(model, contour, force):
 
 
 _line_route_jit = jax.jit(line_route)
+
+
+def sea_force_route(model, sea, force):
+    """The spin-force density sum_s int_sea F_so d^2k/(2pi)^2 [eV/nm^3] over quadrature nodes (any eps0).
+
+    sea: (k (N, 2), weight (N,) [1/nm^2], sign (N,)); force: hbar k' (2,) [eV/nm]. F_so = M0(k) a_so
+    per node (`spin_force_components`); nodes of zero weight (padding) contribute nothing. Traceable."""
+    k, weight, sign = sea
+    values = jax.vmap(lambda kx, ky, s: jnp.stack(spin_force_components(model, kx, ky, s, force[0], force[1])))(
+        k[:, 0], k[:, 1], sign
+    )
+    return jnp.where(weight[:, None] > 0, values, 0.0).T @ weight * AREA_MEASURE
+
+
+_sea_force_route_jit = jax.jit(sea_force_route)
 
 
 def _checked_contour_route(model, fermi_energy, force, bands, num):
@@ -122,7 +139,7 @@ def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
     return total[:3], total[3:]
 
 
-def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route="auto", mesh=None):
+def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route="auto", mesh=None, force_density=False):
     check_model(model)
     check_shape("efield", efield, (2,))
     efield = check_finite("efield", efield)
@@ -139,9 +156,15 @@ def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands
         mesh = check_mesh_options(mesh)
         bands = occupied_bands(model, fermi_energy, bands)
         chosen = choose_route(model, fermi_energy, bands, route)
+        concrete = is_concrete(model, fermi_energy, force)
+        if force_density and not has_parabolic_kinetic_energy(model):
+            # M0(k) varies over the sea: the force density is a sea sum on the chosen route's nodes.
+            sea = sea_ensemble(model, fermi_energy, bands, chosen, num_phi=num, mesh=mesh)[0]
+            density = (_sea_force_route_jit if concrete else sea_force_route)(model, sea, force)
+            return None, check_sea_local_mass(model, sea, density, "ensemble_spin_force")
         if chosen == "mesh":
             _, contour, _, _, _ = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh)
-            return (_line_route_jit if is_concrete(model, fermi_energy, force) else line_route)(model, contour, force)
+            return (_line_route_jit if concrete else line_route)(model, contour, force)
         if not is_concrete(model, fermi_energy):
             return _checked_contour_route(model, fermi_energy, force, bands, num)
         return _contour_route(model, fermi_energy, force, bands, num)
@@ -211,6 +234,9 @@ def ensemble_spin_force(
 
     The force per electron times electrons per area, with F_so = M0 r'' - hbar k' (M0 the local
     mass tensor of the band-independent part eps0; the papers' m r'' - hbar k' for parabolic eps0).
+    For parabolic eps0 (one mass m) the method "contour" takes it as the Fermi-line flux of
+    (m/hbar^2) grad(s Omega); for any other eps0 it is the sum of M0(k) a_so over the sea's
+    quadrature nodes of the same route (rays: num x 16 polar nodes per band; mesh: its triangle rule).
 
     Args:
         model: any `TwoBandModel` with a bounded Fermi sea (`jaxsot.spin_force` says where the
@@ -229,6 +255,11 @@ def ensemble_spin_force(
 
     Returns:
         The spin-force density, shape (2,) [eV/nm^3], in the dtype of `efield`.
+
+    Raises:
+        ValueError: a model whose occupied sea reaches a singular or sign-changing Hess eps0 (the
+            inflection lines of a lattice band, where F_so diverges; method "contour"; traced: a
+            runtime error), or a massless eps0 (no spin force at all).
     """
-    _, density = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route, mesh)
+    _, density = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route, mesh, force_density=True)
     return density

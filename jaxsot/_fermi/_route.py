@@ -178,7 +178,10 @@ def fermi_sea_route(model, fermi_energy, route: str = "auto", bands=None) -> str
 
     Returns:
         "rays" (exact ray solver, continuum star-shaped seas without a nearby band touching) or
-        "mesh" (adaptive triangle mesh: lattice models and every other sea).
+        "mesh" (adaptive triangle mesh: lattice models and every other sea). For the shipped
+        continuum models star-shapedness follows from their bands; for a model of your own "auto"
+        tests it on a probe grid (96 rays from k = 0), so a pocket narrower than the probes'
+        spacing can escape it: pass route = "mesh" when a model may have small pockets.
 
     Raises:
         ValueError: for an unknown route, or route = "rays" with a lattice model.
