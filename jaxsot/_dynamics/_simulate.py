@@ -243,7 +243,8 @@ def simulate(
     mass_note = ()
     if mass_defect is not None and not (is_concrete(mass_defect) and not bool(mass_defect)):
         for name in ("spin_force_density", "spin_force_per_electron"):
-            observables[name]["exact"] = jnp.where(mass_defect, jnp.nan, observables[name]["exact"])
+            # A product, not a select: under grad a NaN value then has a NaN gradient, never a zero one.
+            observables[name]["exact"] = observables[name]["exact"] * jnp.where(mass_defect, jnp.nan, 1.0)
         if is_concrete(mass_defect):
             mass_note = (sea_mass_message(model, "spin_force_density, spin_force_per_electron set to NaN"),)
     notes = mass_note + _notes(model, fermi_energy, smallest, observables, explained=set() if not mass_note else {"spin_force_density", "spin_force_per_electron"})
