@@ -282,8 +282,9 @@ TRACED_NEAR_MESSAGES = tuple(
 
 
 NONCONVERGED_MESSAGE = (
-    "jaxsot ray route: a Fermi-contour root did not converge (NaN): a band in `bands` is empty or its sea is not "
-    "star-shaped about k = 0; allowed: route='mesh', or the bands that jaxsot.occupied_bands gives"
+    "jaxsot ray route: a Fermi-contour root did not converge (NaN): a band in `bands` is empty, or its sea is "
+    "unbounded (the band stays below E_F at large k) or not star-shaped about k = 0; allowed: a bounded sea with "
+    "route='mesh', or the bands that jaxsot.occupied_bands gives"
 )
 
 
