@@ -135,9 +135,7 @@ def _gather(parts, key, compact):
     start = 0
     for part, keep, count in zip(parts, keeps, counts):
         for x, column in zip(part, columns):
-            if isinstance(x, float):
-                column[start : start + count] = x
-            elif keep is None:
+            if isinstance(x, float) or keep is None:  # the band sign, or every entry
                 column[start : start + count] = x
             else:
                 onp.take(x, keep, axis=0, out=column[start : start + count], mode="clip")  # in range: no buffering
