@@ -135,7 +135,7 @@ def fermi_sea_sum(
     shapes = tuple(tuple(leaf.shape) for leaf in leaves)
     sea = None
     if chosen == "mesh" or not is_concrete(model, fermi_energy):
-        sea, _, _, _, _ = sea_ensemble(model, fermi_energy, bands, chosen, num_phi=num_phi, num_r=num_r, mesh=mesh)
+        sea, _, _, _, _ = sea_ensemble(model, fermi_energy, bands, chosen, num_phi=num_phi, num_r=num_r, mesh=mesh, line=False)
     totals, _ = _sea_sums(
         model, fermi_energy, shift, force, fn=fn, shapes=shapes, bands=bands, num_phi=num_phi, num_r=num_r,
         chunk=chunk, devices=devices, sea=sea,

@@ -20,12 +20,12 @@ from ..constants import AREA_MEASURE
 from ._mesh import MeshOptions, main_levels, pick_flagged, extra_levels_run, flatten_levels
 
 
-@functools.partial(jax.jit, static_argnames=("bands", "mesh"))
-def mesh_nodes_jit(model, fermi_energy, bands, mesh):
+@functools.partial(jax.jit, static_argnames=("bands", "mesh", "line"))
+def mesh_nodes_jit(model, fermi_energy, bands, mesh, line=True):
     """The coarse grid and main levels of `bands` (static tuple) compiled: per band, the sea parts
-    [(k, weight)], the finest level's line part (k, normal*dl, dl, |grad eps|), the triangles picked
-    for the extra levels (`_mesh.pick_flagged`), whether any was flagged, and the stats (overflow,
-    cut_overflow, unbounded, min_splitting)."""
+    [(k, weight)], the finest level's line part (k, normal*dl, dl, |grad eps|; () without `line`),
+    the triangles picked for the extra levels (`_mesh.pick_flagged`), whether any was flagged, and the
+    stats (overflow, cut_overflow, unbounded, min_splitting)."""
     budget = mesh.resolved_budget()
     out = []
     for s in bands:
@@ -38,7 +38,7 @@ def mesh_nodes_jit(model, fermi_energy, bands, mesh):
         overflow = overflow | (jnp.sum(refine) > budget[mesh.levels] if mesh.extra_levels > 0 else False)
         sea = list(sea) + [finest[:2]]
         stats = (overflow, finest[7], unbounded, smallest)
-        out.append((sea, finest[2:6], picked, flagged, stats))
+        out.append((sea, finest[2:6] if line else (), picked, flagged, stats))
     return out
 
 
@@ -54,15 +54,16 @@ def extra_levels_jit(model, fermi_energy, picked, smallest, s, mesh):
     return part[:2], part[2:6], over, part[7], smallest
 
 
-def _run(model, fermi_energy, bands, mesh):
-    """Both programs (the second for the flagged bands only): per band (sea parts, line parts) as NumPy
-    arrays, and the stats dict."""
-    # One transfer of everything (NumPy on the host: eager jax operations on the stats cost more than
-    # the finest level).
-    main = jax.device_get(mesh_nodes_jit(model, fermi_energy, bands, mesh))
+def _run(model, fermi_energy, bands, mesh, line=True):
+    """Both programs (the second for the flagged bands only): per band (sea parts, line parts (none
+    without `line`)) as NumPy arrays, and the stats dict."""
+    # One transfer of what the host reads (NumPy on the host: eager jax operations on the stats cost
+    # more than the finest level); the picked triangles, the extra levels' input, stay on the device.
+    main = mesh_nodes_jit(model, fermi_energy, bands, mesh, line)
+    host = jax.device_get([(sea, part, flagged, stats) for sea, part, _, flagged, stats in main])
     result, overflow, cut_overflow, unbounded, smallest = [], False, False, False, []
-    for s, (sea, line, picked, flagged, stats) in zip(bands, main):
-        sea, line = list(sea), [line]
+    for s, (sea, part, flagged, stats), (_, _, picked, _, _) in zip(bands, host, main):
+        sea, lines = list(sea), [part] if line else []
         over, cut_over, outside, low = stats
         overflow, cut_overflow, unbounded = overflow | bool(over), cut_overflow | bool(cut_over), unbounded | bool(outside)
         if bool(flagged):
@@ -70,10 +71,10 @@ def _run(model, fermi_energy, bands, mesh):
                 extra_levels_jit(model, fermi_energy, picked, low, float(s), mesh)
             )
             sea.append(extra_sea)
-            line.append(extra_line)
+            lines += [extra_line] if line else []
             overflow, cut_overflow = overflow | bool(over), cut_overflow | bool(cut_over)
         smallest.append(low)
-        result.append((sea, line))
+        result.append((sea, lines))
     dtype = jnp.result_type(fermi_energy, model.dtype)
     stats = {
         "overflow": onp.bool_(overflow),
@@ -84,13 +85,14 @@ def _run(model, fermi_energy, bands, mesh):
     return result, stats
 
 
-def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, compact: bool = True):
+def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, compact: bool = True, line: bool = True):
     """`_mesh.mesh_nodes` on concrete inputs: the budget is doubled (up to 4 times) until it suffices;
     an unbounded continuum sea raises ValueError; zero-weight nodes are dropped when `compact`.
     Returns (sea, contour, densities, extras, stats, mesh used), in `mesh_nodes`' layout (without
-    `compact`, the padded nodes of the extra levels of a band that needs none are left out)."""
+    `compact`, the padded nodes of the extra levels of a band that needs none are left out; without
+    `line`, contour and extras are None: the line nodes are neither computed nor copied)."""
     for _ in range(5):
-        result, stats = _run(model, fermi_energy, bands, mesh)
+        result, stats = _run(model, fermi_energy, bands, mesh, line)
         if bool(stats["unbounded"]):
             raise ValueError(
                 f"fermi_energy = {float(fermi_energy):g} eV: the Fermi sea of this continuum model reaches the edge "
@@ -104,29 +106,38 @@ def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *,
     else:
         raise ValueError(f"mesh route: refinement budget {mesh.resolved_budget()} still exceeded; allowed: fewer levels or cells")
     # On the host with NumPy: one eager jax gather per array cost more than the mesh's finest level.
-    sea, line, totals = [], [], {-1: 0.0, 1: 0.0}
-    for s, (sea_parts, line_parts) in zip(bands, result):
-        band_weights = []
-        for k, w in sea_parts:
-            keep = onp.flatnonzero(w) if compact else slice(None)
-            sea.append((k[keep], w[keep], onp.full(w[keep].shape, float(s), w.dtype)))
-            band_weights.append(w)
-        totals[s] = onp.sum(onp.concatenate(band_weights))
-        for k, ndl, dl, g in line_parts:
-            keep = onp.flatnonzero(dl) if compact else slice(None)
-            line.append((k[keep], ndl[keep], onp.full(dl[keep].shape, float(s), dl.dtype), dl[keep], g[keep]))
-    sea = [onp.concatenate(x) for x in zip(*sea)]
-    line = [onp.concatenate(x) for x in zip(*line)]
-    if sea[0].shape[0] == 0:
-        # Keep one zero-weight node (shapes of zero length trip some consumers).
-        first = result[0][0][0]
-        sea = [first[0][:1], first[1][:1], onp.full((1,), float(bands[0]), sea[1].dtype)]
-    if line[0].shape[0] == 0:
-        first = [x[:1] for x in result[0][1][0]]
-        line = [first[0], first[1], onp.full((1,), float(bands[0]), first[2].dtype), first[2], first[3]]
-    dtype = sea[1].dtype
-    densities = jnp.asarray(onp.array([totals[-1], totals[1]], dtype) * AREA_MEASURE)
-    sea = tuple(jnp.asarray(x) for x in sea)
-    contour = tuple(jnp.asarray(x) for x in line[:3])
-    extras = tuple(jnp.asarray(x) for x in line[3:])
-    return sea, contour, densities, extras, stats, mesh
+    sea_parts, line_parts, totals = [], [], {-1: 0.0, 1: 0.0}
+    for s, (sea, lines) in zip(bands, result):
+        sea_parts += [(k, w, float(s)) for k, w in sea]
+        line_parts += [(k, ndl, float(s), dl, g) for k, ndl, dl, g in lines]
+        totals[s] = onp.sum(onp.concatenate([w for _, w in sea]))
+    sea = _gather(sea_parts, 1, compact)
+    densities = onp.array([totals[-1], totals[1]], sea[1].dtype) * AREA_MEASURE
+    if not line:
+        sea, densities = jax.device_put((tuple(sea), densities))
+        return sea, None, densities, None, stats, mesh
+    line = _gather(line_parts, 3, compact)
+    # One transfer of every output (one jnp.asarray each cost ~50 us).
+    sea, line, densities = jax.device_put((tuple(sea), tuple(line), densities))
+    return sea, line[:3], densities, line[3:], stats, mesh
+
+
+def _gather(parts, key, compact):
+    """The columns of `parts` (tuples of arrays and a band sign) at the nonzero entries of column `key`
+    (all entries without `compact`), joined over the parts into preallocated arrays; one zero-weight
+    node of the first part when none is nonzero (shapes of zero length trip some consumers)."""
+    keeps = [onp.flatnonzero(part[key]) if compact else None for part in parts]
+    counts = [part[key].shape[0] if keep is None else keep.shape[0] for part, keep in zip(parts, keeps)]
+    if sum(counts) == 0:
+        keeps, counts = [onp.zeros(1, onp.intp)] + [onp.zeros(0, onp.intp)] * (len(parts) - 1), [1] + [0] * (len(parts) - 1)
+    dtype = parts[0][key].dtype
+    columns = [onp.empty((sum(counts),) + onp.shape(x)[1:], dtype) for x in parts[0]]
+    start = 0
+    for part, keep, count in zip(parts, keeps, counts):
+        for x, column in zip(part, columns):
+            if isinstance(x, float) or keep is None:  # the band sign, or every entry
+                column[start : start + count] = x
+            else:
+                onp.take(x, keep, axis=0, out=column[start : start + count], mode="clip")  # in range: no buffering
+        start += count
+    return columns

@@ -326,7 +326,7 @@ def _ray_nodes_jit(model, fermi_energy, bands, num_phi, num_r):
     return ray_nodes(model, fermi_energy, bands, num_phi, num_r)
 
 
-def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, mesh=None, compact=True, all_bands=True):
+def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, mesh=None, compact=True, all_bands=True, line=True):
     """The states of the T = 0 seas of `bands` and of their Fermi lines on the chosen route.
 
     Args:
@@ -339,6 +339,8 @@ def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, me
         mesh: `MeshOptions` (mesh route).
         compact: drop zero-weight mesh nodes (concrete inputs only).
         all_bands: under tracing, also check that no band outside `bands` is occupied.
+        line: False when only the sea is used: on the concrete mesh route the Fermi-line nodes are then
+            neither computed nor copied, and contour and extras are None.
 
     Returns:
         (sea (k (N, 2), weight (N,), sign (N,)), contour (k (M, 2), normal*dl (M, 2), sign (M,)),
@@ -351,7 +353,9 @@ def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, me
         return checked_ray_nodes(model, fermi_energy, bands, num_phi, num_r, all_bands)
     mesh = _mesh.check_mesh_options(mesh)
     if concrete:
-        sea, contour, densities, extras, stats, _ = _mesh_concrete.concrete_mesh_nodes(model, fermi_energy, bands, mesh, compact=compact)
+        sea, contour, densities, extras, stats, _ = _mesh_concrete.concrete_mesh_nodes(
+            model, fermi_energy, bands, mesh, compact=compact, line=line
+        )
         return sea, contour, densities, extras, stats
     return _mesh.mesh_nodes(model, fermi_energy, bands, mesh, checked=True, all_bands=all_bands)
 

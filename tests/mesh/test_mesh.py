@@ -37,7 +37,7 @@ from mesh_models import (  # noqa: F401 (lattice, ti: fixtures)
 )
 
 import jaxsot
-from jaxsot._fermi import _mesh
+from jaxsot._fermi import _mesh, _mesh_concrete
 
 LATTICE_FILLINGS = (-1.9, -1.2, 0.0, 0.9)  # lower band only; both below, at and above half filling
 
@@ -232,6 +232,36 @@ def test_ti_spin_density_to_1e_6_at_the_default_mesh(ti, above):
     # Dirac point: 4.2e-7 and 2.2e-7, estimates 1.8e-6 and 2.5e-6, above the default tolerance).
     assert np.linalg.norm(value - want) <= 1e-6 * scale
     assert 0 < np.max(np.asarray(result.error)) <= 1e-6 * scale
+
+
+def test_fermi_sea_sum_on_the_mesh_without_line_nodes(ti, monkeypatch):
+    # fermi_sea_sum asks the concrete mesh route for the sea only (the Fermi-line nodes are neither
+    # computed nor copied): the same sea as with them, here with the extra levels run near the Dirac
+    # point, against the closed-form radii of the test above.
+    ky_star = -J_TI / V_TI
+    fermi_energy = C_TI * ky_star**2 + 0.003
+    spin = lambda model, kx, ky, s, fx, fy: jnp.stack(jaxsot.kernels.spin(model, kx, ky, s))  # noqa: E731
+    extra = []  # the bands whose extra levels ran
+    run_extra = _mesh_concrete.extra_levels_jit
+    monkeypatch.setattr(_mesh_concrete, "extra_levels_jit", lambda *args, **kw: extra.append(args[4]) or run_extra(*args, **kw))
+    value = np.asarray(jaxsot.fermi_sea_sum(ti, fermi_energy, spin, route="mesh"))
+    assert extra
+    want = np.zeros(3)
+    for s in (-1, 1):
+        for i, f in enumerate((lambda p: -math.sin(p), math.cos)):
+            integrand = lambda p: f(p) * 0.5 * _ti_radius(p, s, fermi_energy, ky_star) ** 2  # noqa: E731
+            want[i] += s * quad(integrand, 0, 2 * math.pi, epsabs=1e-13, epsrel=1e-13, limit=200)[0]
+    want /= (2 * math.pi) ** 2
+    scale = np.linalg.norm(want)
+    assert np.linalg.norm(value - want) <= 1e-6 * scale
+    from jaxsot._fermi._route import sea_ensemble
+
+    e_f = jnp.asarray(fermi_energy, ti.dtype)
+    with_line = sea_ensemble(ti, e_f, (-1, 1), "mesh")
+    sea_only = sea_ensemble(ti, e_f, (-1, 1), "mesh", line=False)
+    assert with_line[1] is not None and sea_only[1] is None and sea_only[3] is None
+    for a, b in zip(jax.tree_util.tree_leaves((with_line[0], with_line[2])), jax.tree_util.tree_leaves((sea_only[0], sea_only[2]))):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_ti_pocket_under_jit_at_the_default_budget(ti):
