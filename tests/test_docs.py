@@ -328,6 +328,7 @@ def test_readme_links_exist():
 # 5. The site builds in strict mode
 
 
+@pytest.mark.slow  # the whole mkdocs site, every executed page run
 def test_site_builds_in_strict_mode(tmp_path):
     # JAXSOT_DOCS_EXEC=0: the code blocks are shown but not run (test_python_snippets_run runs them).
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "JAXSOT_DOCS_EXEC": "0"}

@@ -116,6 +116,7 @@ def test_lattice_fermi_line_crosses_the_zone_boundary(lattice):
     assert dos == pytest.approx(fd, rel=1e-5)
 
 
+@pytest.mark.slow  # compiles the default-mesh value_and_grad program
 def test_lattice_under_jit_and_grad(lattice):
     # The failure: traced calls with bands given ran the rays (density 8.29 instead of 2.35,
     # NaN and a zero gradient from E_F = 0). The mesh route is the same traced or not.
@@ -261,6 +262,7 @@ def test_simulate_a_lattice_model(lattice):
     np.testing.assert_allclose(integral, change, atol=2e-3 * np.max(np.abs(change)))
 
 
+@pytest.mark.slow  # mesh and ray routes compiled under jit and grad
 def test_traced_calls_enforce_the_ray_preconditions(ref):
     # A Mexican-hat annulus: eagerly the rays refuse it; traced, the check runs at run time.
     p = ref.make_case("hat", 0.3, 0.05, [0.0, 0.0, 1.0])

@@ -308,6 +308,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow  # subprocesses: a sweep killed with SIGKILL and resumed
 def test_kill_9_then_resume_recomputes_nothing_and_gives_the_same_file(tmp_path, env, config_file, baseline, run_cli):
     out = tmp_path / "out"
     killed = subprocess.run(
@@ -373,6 +374,7 @@ def test_invalid_points_are_stored_as_nan_with_their_status_when_asked(tmp_path,
     assert np.all(upper.sel(fermi_energy_eV=0.5).values == 0.0) and np.all(upper.sel(fermi_energy_eV=3.0).values > 0.0)
 
 
+@pytest.mark.slow  # a fresh interpreter with four forced host devices
 def test_four_forced_host_devices_give_the_single_device_results(tmp_path, env, config_file, baseline):
     out = tmp_path / "out"
     completed = sweep_cli(
@@ -385,6 +387,7 @@ def test_four_forced_host_devices_give_the_single_device_results(tmp_path, env, 
     assert_same_results(open_nc(out / "sweep.nc"), open_nc(baseline / "sweep.nc"))
 
 
+@pytest.mark.slow  # two jax.distributed processes
 def test_two_processes_with_jax_distributed_on_localhost(tmp_path, env, config_file, baseline):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
