@@ -168,6 +168,7 @@ def test_ti_pocket_away_from_the_origin(ti):
     assert got == pytest.approx(want, rel=1e-6)  # measured 8e-8
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_ti_spin_density_with_the_dirac_point_in_the_sea(ti):
     ky_star = -J_TI / V_TI
     fermi_energy = 0.5 * ky_star**2 + 0.003
@@ -208,6 +209,7 @@ def _ti_radius(phi, s, fermi_energy, ky_star):
     return -2 * c / (b + root) if b >= 0 else (-b + root) / (2 * C_TI)
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 @pytest.mark.parametrize("above", (0.003, 0.03))
 def test_ti_spin_density_to_1e_6_at_the_default_mesh(ti, above):
     # The goal (1e-6 relative at the default resolution) for the Dirac point inside both seas.
@@ -235,6 +237,7 @@ def test_ti_spin_density_to_1e_6_at_the_default_mesh(ti, above):
     assert 0 < np.max(np.asarray(result.error)) <= 1e-6 * scale
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_ti_pocket_under_jit_at_the_default_budget(ti):
     # The pocket 3 meV above the Dirac point refines up to 148 triangles at one extra level: traced
     # calls refused it at the earlier default budget (4 cells per extra level, 128).
@@ -247,6 +250,7 @@ def test_ti_pocket_under_jit_at_the_default_budget(ti):
     assert got == pytest.approx(want, rel=1e-6)
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_simulate_a_lattice_model(lattice):
     times = np.linspace(0.0, 20.0, 11)
     drive = jaxsot.StepDrive(np.array([2e-4, -1e-4]))
@@ -309,6 +313,7 @@ def test_rays_refuse_a_near_touching_sea_eagerly_naming_distance_and_error(ref):
     assert jaxsot.fermi_sea_route(p.model, fermi_energy) == "mesh"
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_rays_refuse_a_near_touching_sea_under_jit_and_grad(ref):
     p, fermi_energy = _near_touching_case(ref)
     f = lambda e: jaxsot.electron_density(p.model, e, -1, route="rays")  # noqa: E731
@@ -335,6 +340,7 @@ def test_the_default_rashba_sea_is_not_refused(ref):
     assert slope == pytest.approx(fd, rel=1e-6)
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_the_near_touching_estimate_under_vmap_matches_each_lane(ref):
     # The batched rule of `near_estimate` (one cond on any(near)) against the unbatched estimate of
     # each lane: the estimate where near, exactly 0 elsewhere, with a batched or an unbatched model.

@@ -266,6 +266,7 @@ def test_identity_ignores_chunking_and_names_changes():
 # The CLI, end to end.
 
 
+@pytest.mark.slow  # needs the baseline sweep subprocess
 def test_netcdf_round_trip_has_labelled_axes_units_and_the_right_values(baseline):
     dataset = open_nc(baseline / "sweep.nc")
     assert dataset["damping_torque_exact"].dims == ("alpha_eV_nm", "theta_deg", "time", "xyz")
@@ -331,6 +332,7 @@ def test_kill_9_then_resume_recomputes_nothing_and_gives_the_same_file(tmp_path,
     assert (out / "sweep.nc").read_bytes() == (baseline / "sweep.nc").read_bytes()
 
 
+@pytest.mark.slow  # needs the baseline sweep subprocess
 def test_resume_with_a_changed_config_is_refused(tmp_path, baseline, run_cli):
     changed = tmp_path / "changed.toml"
     changed.write_text(SMALL.format(fermi=1.2))
