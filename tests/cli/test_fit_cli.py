@@ -10,6 +10,7 @@ from jaxsot.cli import main
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "tau": 10.0}
 
 
+@pytest.mark.slow  # a full fit compiled
 def test_cli_synth_then_fit_end_to_end(tmp_path, run_cli):
     """Two synthetic files (AMR + torques vs angle in SI units; a transient without sigma), fitted together."""
     common = ["--fermi-energy", "0.5", "--noise", "0.02", "--model", "strong_exchange"]

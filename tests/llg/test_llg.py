@@ -249,6 +249,7 @@ def test_exact_and_strong_exchange_electron_torques_converge(ref):
         assert 3.0 < errors[0.02][k] / errors[0.01][k] < 5.0
 
 
+@pytest.mark.slow  # exact-torque LLG trajectories (compile-heavy)
 def test_exact_torque_trajectories_and_energy_balance():
     magnet = jaxsot.Magnet(1.0, 1.0, 0.05, anisotropy_field=0.05, easy_axis=(0, 1, 0), external_field=(0.02, 0.0, 0.0))
     efield = jnp.asarray([2e-4, 0.0])
@@ -278,6 +279,7 @@ def test_exact_torque_trajectories_and_energy_balance():
 # Events, a batch over currents.
 
 
+@pytest.mark.slow  # a batch of LLG runs with events (compile-heavy)
 def test_switching_and_stop_events_over_a_batch_of_currents():
     magnet = jaxsot.Magnet(1.0, 1.0, 0.1, anisotropy_field=0.05, easy_axis=(0, 1, 0))
     currents = jnp.asarray([[4e-5, 0.0], [2e-5, 0.0]])  # V/nm: field-like fields -0.075 T and -0.037 T along y

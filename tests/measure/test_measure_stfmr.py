@@ -46,6 +46,7 @@ def test_kittel_resonance_width_and_ratio_analysis(si):
     assert abs(lorentzian_fit(field, none.v_mix)["S"]) < 1e-3 * abs(fit["A"])
 
 
+@pytest.mark.slow  # a time-domain LLG compiled
 def test_rectified_voltage_matches_time_domain_llg(si):
     from scipy.integrate import solve_ivp
 

@@ -81,6 +81,7 @@ def test_closed_form_energies_match_eigh():
             assert ti_energy(kx, ky, s) == pytest.approx(eigh_energy((0.5 * (kx * kx + ky * ky), b), s), abs=1e-13)
 
 
+@pytest.mark.slow  # the lattice mesh at four fillings (~50 s wall cold); fermi/test_contour.py's Mexican hat keeps the mesh route in the fast tier
 @pytest.mark.parametrize("fermi_energy", LATTICE_FILLINGS)
 def test_lattice_densities_at_any_filling(lattice, fermi_energy):
     assert jaxsot.fermi_sea_route(lattice, fermi_energy) == "mesh"
