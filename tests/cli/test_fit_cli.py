@@ -98,6 +98,7 @@ def test_fit_parameters_table_names_each_kinds_parameters():
     assert set(FIT_PARAMETERS) == {"rashba"} | (set(KIND_SCHEMAS) - {"tight-binding"})
 
 
+@pytest.mark.slow  # another model's torques compiled
 def test_synth_model_kind_writes_the_models_torques(tmp_path, capsys):
     import numpy as np
 
@@ -117,6 +118,7 @@ def test_synth_model_kind_writes_the_models_torques(tmp_path, capsys):
     assert "closed form of the Rashba ferromagnet; [model] kind 'ti-surface' (--model-kind ti-surface) has none" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fit compiled
 def test_paper_unit_fit_says_when_each_compilation_ends(tmp_path, capsys):
     """The compilations are announced and closed by lines of their own (no silent wait after "compiling ...")."""
     data = tmp_path / "d.csv"

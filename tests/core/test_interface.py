@@ -172,6 +172,7 @@ def test_simulate_with_another_model_gives_the_exact_columns_only():
         a.relative_error("damping_torque", "strong_exchange")
 
 
+@pytest.mark.slow  # another model's transport compiled
 def test_transport_with_another_model():
     plain = PlainRashba(jnp.asarray(ALPHA), jnp.asarray(0.0), jnp.asarray(J_EX), jnp.asarray(M_DIR))
     rashba = jaxsot.RashbaFerromagnet(ALPHA, J_EX, M_DIR)

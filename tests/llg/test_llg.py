@@ -112,6 +112,7 @@ def test_larmor_kittel_and_gilbert_relaxation(free_batch):
         assert energy[-1] < energy[0] - 0.1 * abs(energy[0] - energy[-1]) - 1e-6
 
 
+@pytest.mark.slow  # a looped LLG compiled per current
 def test_batched_equals_looped(free_batch):
     magnet, m0, kwargs, batch = free_batch
     for index in (0, 3):

@@ -104,6 +104,7 @@ def test_gradients_match_finite_differences(forward):
         assert float(grad[name]) == pytest.approx(fd, rel=2e-6, abs=1e-9 * abs(fd) + 1e-14), name
 
 
+@pytest.mark.slow  # each branch compiled
 def test_object_interface_and_branches(si):
     """harmonic_hall(Magnet, SpinOrbitTorque) equals the forward model; M_start selects the branch."""
     efield = jnp.asarray([RHO0 * CURRENT * 1e-9, 0.0])

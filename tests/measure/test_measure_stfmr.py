@@ -29,6 +29,7 @@ def settings(field, current_density):
                         thickness=1.0, model="strong_exchange", easy_axis=(1.0, 0.0, 0.0))
 
 
+@pytest.mark.slow  # compile-heavy (~6 CPU-s cold)
 def test_kittel_resonance_width_and_ratio_analysis(si):
     field = np.linspace(B_RES - 0.05, B_RES + 0.05, 200)
     out = st_fmr_spectrum(PARAMS, settings(field, 1e10), frequency=FREQ, gilbert=0.01, r_amr=0.5, current=1e-3)

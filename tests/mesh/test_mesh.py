@@ -98,6 +98,7 @@ def test_lattice_densities_at_any_filling(lattice, fermi_energy):
         assert total == pytest.approx(1.0 / A_LAT**2, rel=1e-9)
 
 
+@pytest.mark.slow  # the lattice mesh compiled (~25 CPU-s cold)
 def test_lattice_fermi_line_crosses_the_zone_boundary(lattice):
     # Above half filling the lower band's Fermi line is open across the zone boundary; its points
     # lie on the Fermi level and inside the zone, and the lengths sum to a finite line.
@@ -139,6 +140,7 @@ def test_lattice_under_jit_and_grad(lattice):
     assert abs(d_lam) > 0.1
 
 
+@pytest.mark.slow  # the lattice mesh compiled (~11 CPU-s cold)
 def test_rays_refuse_a_lattice_and_an_unbounded_sea_is_an_error(lattice):
     with pytest.raises(ValueError, match="route = 'rays' is not allowed for the lattice model"):
         jaxsot.electron_density(lattice, -1.2, -1, route="rays")
@@ -327,6 +329,7 @@ def test_rays_refuse_a_near_touching_sea_under_jit_and_grad(ref):
         jax.block_until_ready(jax.vmap(lambda e: jaxsot.electron_density(p.model, e, -1))(jnp.full(2, fermi_energy)))
 
 
+@pytest.mark.slow  # the near-touching estimate compiled (~8 CPU-s cold)
 def test_the_default_rashba_sea_is_not_refused(ref):
     # `jaxsot run`'s defaults (alpha = 0.05 eV nm, J = 1 eV, theta = 60, phi = 30 deg, E_F = 1.5 eV):
     # Omega stays above 0.4 of its largest value over the sea; rays eagerly, under jit and grad.

@@ -187,6 +187,7 @@ def test_batched_equals_looped(general):
     np.testing.assert_array_equal(nested[0], batched)
 
 
+@pytest.mark.slow  # compile-heavy (~10 CPU-s cold)
 def test_torque_decomposition_and_semiclassical_parts(general, ref):
     times = np.linspace(0.0, 12.0, 25)
     result = jaxsot.compare_spin_dynamics(general.model, K_STATES, -1, E_SMALL, times, substeps=2)
@@ -406,6 +407,7 @@ def test_ensemble_exact_agrees_in_the_adiabatic_regime(ensemble):
     assert err("exchange_torque", "semiclassical") < 1e-2
 
 
+@pytest.mark.slow  # compile-heavy (~8 CPU-s cold)
 def test_ensemble_sum_equals_loop_over_compare_spin_dynamics(general):
     k0, area = jaxsot.fermi_sea_nodes(general.model, 1.0, -1, num_phi=8, num_r=2)
     k0, area = np.asarray(k0)[:3], np.asarray(area)[:3]
