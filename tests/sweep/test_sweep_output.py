@@ -2,6 +2,7 @@
 values kept are those of the full sweep (in-process runs of a 2-point sweep)."""
 
 import numpy as np
+import pytest
 import xarray as xr
 
 CONFIG = """\
