@@ -177,7 +177,46 @@ if failed:
 """
 
 
-@pytest.mark.parametrize("path", _files_with_python(), ids=lambda p: p.relative_to(ROOT).as_posix())
+# Pages whose run is compile-heavy (each is a fresh interpreter that compiles its own programs): the slow tier.
+_SLOW_PAGES = {
+    "docs/api/validation.md",
+    "docs/architecture.md",
+    "docs/getting-started.md",
+    "docs/how-to/fit.md",
+    "docs/how-to/llg.md",
+    "docs/how-to/read-outputs.md",
+    "docs/how-to/sweep.md",
+    "docs/theory/energy-amr.md",
+    "docs/theory/ensembles.md",
+    "docs/theory/general-spin-force.md",
+    "docs/theory/harmonic-hall.md",
+    "docs/theory/llg.md",
+    "docs/theory/quantum.md",
+    "docs/theory/spin-force.md",
+    "docs/theory/st-fmr.md",
+    "docs/theory/torques.md",
+    "docs/tutorials/approximation-errors.md",
+    "docs/tutorials/custom-observables.md",
+    "docs/tutorials/fitting.md",
+    "docs/tutorials/lab-data.md",
+    "docs/tutorials/llg-switching.md",
+    "docs/tutorials/quantum-check.md",
+    "docs/tutorials/spin-force-vs-angle.md",
+    "docs/tutorials/sweeps.md",
+    "docs/tutorials/ti-surface.md",
+    "docs/tutorials/transient.md",
+    "docs/tutorials/your-own-material.md",
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=pytest.mark.slow) if p.relative_to(ROOT).as_posix() in _SLOW_PAGES else p
+        for p in _files_with_python()
+    ],
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
 def test_python_snippets_run(path, tmp_path):
     name = path.relative_to(ROOT).as_posix()
     blocks = [
@@ -328,6 +367,7 @@ def test_readme_links_exist():
 # 5. The site builds in strict mode
 
 
+@pytest.mark.slow  # the whole mkdocs site (API pages through griffe) in a subprocess
 def test_site_builds_in_strict_mode(tmp_path):
     # JAXSOT_DOCS_EXEC=0: the code blocks are shown but not run (test_python_snippets_run runs them).
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "JAXSOT_DOCS_EXEC": "0"}

@@ -50,6 +50,7 @@ def test_gradient_of_ensemble_torque_matches_finite_differences(fermi_energy, ba
     assert gradient == pytest.approx(float(reference), rel=1e-6)
 
 
+@pytest.mark.slow  # a gradient through simulate compiled
 def test_gradient_through_simulate_with_only_the_lower_band():
     times = jnp.linspace(0.0, 20.0, 11)
 
@@ -64,6 +65,7 @@ def test_gradient_through_simulate_with_only_the_lower_band():
     assert gradient == pytest.approx(float(reference), rel=1e-6)
 
 
+@pytest.mark.slow  # a traced gradient compiled
 def test_gradient_of_amr_ratio_with_only_the_lower_band():
     def ratio(alpha, bands=None):
         model = jaxsot.RashbaFerromagnet.from_angles(alpha, 1.0, jnp.pi / 2, 0.3)

@@ -105,6 +105,7 @@ def test_written_config_round_trips(default_run, tmp_path, run_cli):
     assert first == second
 
 
+@pytest.mark.slow  # another compiled selection
 def test_output_selection_writes_only_what_is_asked_with_the_full_runs_values(tmp_path, run_cli):
     config = tmp_path / "small.toml"
     config.write_text(SMALL.format(kind="step", tau="10.0"))
@@ -123,6 +124,7 @@ def test_output_selection_writes_only_what_is_asked_with_the_full_runs_values(tm
     assert results["route"] == "rays" and results["config"]["output"]["observables"] == ["damping_torque"]
 
 
+@pytest.mark.slow  # a float32 copy of the run compiled
 def test_float32_run_agrees_with_float64(tmp_path, run_cli):
     config = tmp_path / "small.toml"
     config.write_text(SMALL.format(kind="ramp", tau="10.0"))

@@ -11,6 +11,10 @@ legend values such as "0.01821", the file name as every panel's title, R_2w at 0
 import types
 
 import matplotlib
+import pytest
+
+# Slow tier: renders each command-line figure twice (matplotlib).
+pytestmark = pytest.mark.slow
 
 matplotlib.use("Agg")
 import matplotlib.image

@@ -10,6 +10,7 @@ from jaxsot.cli import main
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "tau": 10.0}
 
 
+@pytest.mark.slow  # a full fit compiled
 def test_cli_synth_then_fit_end_to_end(tmp_path, run_cli):
     """Two synthetic files (AMR + torques vs angle in SI units; a transient without sigma), fitted together."""
     common = ["--fermi-energy", "0.5", "--noise", "0.02", "--model", "strong_exchange"]
@@ -97,6 +98,7 @@ def test_fit_parameters_table_names_each_kinds_parameters():
     assert set(FIT_PARAMETERS) == {"rashba"} | (set(KIND_SCHEMAS) - {"tight-binding"})
 
 
+@pytest.mark.slow  # another model's torques compiled
 def test_synth_model_kind_writes_the_models_torques(tmp_path, capsys):
     import numpy as np
 
@@ -116,6 +118,7 @@ def test_synth_model_kind_writes_the_models_torques(tmp_path, capsys):
     assert "closed form of the Rashba ferromagnet; [model] kind 'ti-surface' (--model-kind ti-surface) has none" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fit compiled
 def test_paper_unit_fit_says_when_each_compilation_ends(tmp_path, capsys):
     """The compilations are announced and closed by lines of their own (no silent wait after "compiling ...")."""
     data = tmp_path / "d.csv"

@@ -14,6 +14,9 @@ import jaxsot
 from jaxsot.cli import main
 from jaxsot.fit._hall_csv import read_hall_csv
 
+# Slow tier: harmonic Hall synth and fit of a TI surface (compile-heavy).
+pytestmark = pytest.mark.slow
+
 # `jaxsot default-config run --model ti-surface` values, written out: hbar_v [eV nm], j_ex [eV], kinetic [eV nm^2].
 TI_DEFAULTS = {"hbar_v": 0.33, "j_ex": 0.05, "kinetic": 0.05}
 FERMI, TAU, RHO0, CURRENT = 0.3, 10.0, 2.0e-7, 1.0e11

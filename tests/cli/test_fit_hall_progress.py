@@ -17,6 +17,9 @@ from jaxsot.fit._hall import HallData
 from jaxsot.fit._hall_csv import write_hall_csv
 from jaxsot.fit._hall_progress import HallProgress
 
+# Slow tier: three small harmonic Hall fits, each compiled.
+pytestmark = pytest.mark.slow
+
 WIDTH = 100
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
 

@@ -18,6 +18,9 @@ import sys
 import numpy as np
 import pytest
 
+# Slow tier: real runs published and interrupted (subprocesses: kill, signals, file-size limit).
+pytestmark = pytest.mark.slow
+
 TINY_RUN = """\
 [ensemble]
 num_phi = 16

@@ -22,6 +22,7 @@ num_save = 51
 """
 
 
+@pytest.mark.slow  # a full jaxsot llg run compiled
 def test_cli_llg_end_to_end(tmp_path, run_cli):
     (tmp_path / "small.toml").write_text(SMALL_LLG)
     completed = run_cli("llg", "small.toml", "--out", "out", cwd=tmp_path)

@@ -11,6 +11,9 @@ from jaxsot.cli import main
 from jaxsot.cli._config import parse_llg_config, parse_run_config
 from jaxsot.cli._model_config import KINDS
 
+# Slow tier: a shortened llg run per model kind (compile-heavy).
+pytestmark = pytest.mark.slow
+
 OTHER_KINDS = [k for k in KINDS if k != "rashba"]
 
 

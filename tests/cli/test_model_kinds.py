@@ -11,6 +11,9 @@ import jaxsot
 from jaxsot.cli._config import ConfigError, DEFAULT_RUN_TOML, parse_run_config
 from jaxsot.cli._model_config import KINDS, build_model, with_model_kind
 
+# Slow tier: runs of every model kind (one program per kind).
+pytestmark = pytest.mark.slow
+
 SMALL = """
 [ensemble]
 fermi_energy_eV = 0.3

@@ -34,6 +34,7 @@ def test_version_and_help(tmp_path, run_cli):
         assert command in completed.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter that compiles a run
 def test_run_smoke(tmp_path):
     (tmp_path / "tiny.toml").write_text(TINY_RUN)
     completed = jaxsot_process("run", "tiny.toml", "--out", "out", cwd=tmp_path)
@@ -59,6 +60,7 @@ def test_config_commands_refuse_bad_input_with_one_line(tmp_path, command, text,
         assert word in lines[0], (word, lines[0])
 
 
+@pytest.mark.slow  # two fresh interpreters, one compiling a synth
 def test_synth_then_fit_refuses_a_malformed_file(tmp_path):
     completed = jaxsot_process("synth", "data.csv", "--points", "8", "--model", "strong_exchange", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr

@@ -22,6 +22,9 @@ from jaxsot.cli._config import ConfigError, parse_sweep_config
 from jaxsot.cli._sweep_kinds import default_kind_sweep_toml
 from jaxsot.cli._sweep_kinds_work import check_kind_work, plan_kind_sweep
 
+# Slow tier: jax.distributed sweep processes on localhost.
+pytestmark = pytest.mark.slow
+
 # A user's model ("python:" kind: its sweepable keys are its parameter names, known only once it is
 # built), three points in chunks of one: process 0 computes chunks 0 and 2, process 1 chunk 1.
 USER = """\

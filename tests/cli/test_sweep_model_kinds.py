@@ -21,6 +21,9 @@ import jaxsot
 from jaxsot.cli._config import ConfigError, parse_sweep_config
 from jaxsot.cli._model_config import KIND_SCHEMAS, KINDS, build_model
 
+# Slow tier: sweeps of every model kind (one program per kind).
+pytestmark = pytest.mark.slow
+
 TI = """\
 [model]
 kind = "ti-surface"

@@ -14,6 +14,9 @@ from jaxsot.cli._config import ConfigError, parse_sweep_config
 from jaxsot.cli._sweep_kinds import default_kind_sweep_toml
 from jaxsot.cli._sweep_kinds_work import plan_kind_sweep
 
+# Slow tier: mesh-route sweep points compiled (~12 s wall cold).
+pytestmark = pytest.mark.slow
+
 # Two points (lam_eV = 0.05, 0.1) x [time] num_steps = 3; the ray route's count would be 2 x 192 x 3 = 1152.
 SQUARE = default_kind_sweep_toml("square-lattice")
 

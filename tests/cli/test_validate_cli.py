@@ -12,6 +12,9 @@ import pytest
 from jaxsot.cli import main
 from jaxsot.cli._config import DEFAULT_VALIDATE_TOML, ConfigError, ValidateConfig, parse_validate_config
 
+# Slow tier: jaxsot validate --quick with planted bugs, each recompiled.
+pytestmark = pytest.mark.slow
+
 SMALL_VALIDATE = """\
 [ensemble]
 num_phi = 16

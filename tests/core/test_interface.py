@@ -130,6 +130,7 @@ def test_exact_spin_trajectory_of_another_model_matches_solve_ivp(rd_model):
     assert moved > 1e-4  # the drive turned the spin: the comparison is not trivial
 
 
+@pytest.mark.slow  # compiles the generic-model routes (~20 s wall cold)
 def test_generic_defaults_reproduce_the_rashba_ferromagnet():
     plain = PlainRashba(jnp.asarray(ALPHA), jnp.asarray(0.0), jnp.asarray(J_EX), jnp.asarray(M_DIR))
     rashba = jaxsot.RashbaFerromagnet(ALPHA, J_EX, M_DIR)
@@ -154,6 +155,7 @@ def test_generic_defaults_reproduce_the_rashba_ferromagnet():
         onp.testing.assert_allclose(x, y, rtol=0, atol=1e-9 * onp.max(onp.abs(y)))
 
 
+@pytest.mark.slow  # a simulate of another model compiled
 def test_simulate_with_another_model_gives_the_exact_columns_only():
     plain = PlainRashba(jnp.asarray(ALPHA), jnp.asarray(0.0), jnp.asarray(J_EX), jnp.asarray(M_DIR))
     rashba = jaxsot.RashbaFerromagnet.from_angles(ALPHA, J_EX, 1.0, 0.5)
@@ -170,6 +172,7 @@ def test_simulate_with_another_model_gives_the_exact_columns_only():
         a.relative_error("damping_torque", "strong_exchange")
 
 
+@pytest.mark.slow  # another model's transport compiled
 def test_transport_with_another_model():
     plain = PlainRashba(jnp.asarray(ALPHA), jnp.asarray(0.0), jnp.asarray(J_EX), jnp.asarray(M_DIR))
     rashba = jaxsot.RashbaFerromagnet(ALPHA, J_EX, M_DIR)

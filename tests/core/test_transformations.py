@@ -18,6 +18,9 @@ import pytest
 
 import jaxsot
 
+# Slow tier: ~1300 compilations (eager vmap/grad of every public function); the fast tier keeps the eager references in core/test_model.py.
+pytestmark = pytest.mark.slow
+
 MODEL = jaxsot.RashbaFerromagnet(0.05, 1.0, jnp.array([0.6, 0.0, 0.8]))
 K = jnp.array([[0.5, 0.1], [0.2, -0.3], [-0.4, 0.25]])  # 1/nm
 E = jnp.array([1e-4, 5e-5])  # V/nm

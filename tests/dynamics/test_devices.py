@@ -8,6 +8,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+# Slow tier: fresh interpreters with two forced host devices.
+pytestmark = pytest.mark.slow
+
 SCRIPT = r"""
 import json
 import jax

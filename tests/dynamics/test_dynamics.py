@@ -344,6 +344,7 @@ def test_simulate_rejects_bad_inputs(general):
         jaxsot.simulate(general.model, EF, drive, TIMES, num_phi=2, num_r=8)
 
 
+@pytest.mark.slow  # pays for the mesh route alone (~18 CPU-s cold)
 def test_band_touching_inside_the_sea_is_reported(in_plane):
     # In-plane M: k* = (J/alpha)(z x M), |k*| = 10 /nm, eps(k*) = c |k*|^2 = 3.81 eV < E_F = 4.5 eV.
     point = np.asarray(jaxsot.degeneracy_point(in_plane.model))

@@ -101,6 +101,7 @@ def square_lattice():
     return jaxsot.SquareLatticeRashbaFerromagnet(magnetization=M_DIRECTION, **SQUARE)
 
 
+@pytest.mark.slow  # compiles the default lattice mesh and simulate on it
 def test_lattice_sea_uses_the_local_mass_tensor(square_lattice):
     # E_F = 0.3 eV: both seas inside |k a| < pi/2, where Hess eps0 is positive definite.
     reference = _reference_density(_square_lattice_closed_form(m=M_DIRECTION, **SQUARE), 0.3, (-1, 1), 3.9)
@@ -127,6 +128,7 @@ def test_continuum_sea_uses_the_local_mass_tensor():
     np.testing.assert_allclose(np.asarray(simulated), reference, rtol=1e-9, atol=0)
 
 
+@pytest.mark.slow  # compiles the lattice mesh eagerly and traced
 def test_sea_across_an_inflection_line_is_refused(square_lattice):
     # E_F = 1 eV: the seas reach |k a| = pi/2, where Hess eps0 is singular and changes sign.
     with pytest.raises(ValueError, match="inflection line"):

@@ -151,6 +151,7 @@ def test_strong_exchange_closed_form_of_the_extra_joule_heating(ref):
     assert float(out["extra_joule_strong_exchange"]) == pytest.approx(expected, rel=2e-3)
 
 
+@pytest.mark.slow  # a vmapped route compiled
 def test_contour_response_is_vmappable_and_linear(general, ref):
     model = general.model
     bands = jaxsot.occupied_bands(model, ref.EF_BOTH)

@@ -67,6 +67,7 @@ def test_forward_models_match_library_routes(fermi_energy, ref):
     assert 1e-3 < np.max(np.abs(closed[0, :6] - exact[0, :6])) / np.max(np.abs(exact[0, :6])) < 0.15
 
 
+@pytest.mark.slow  # the fit's flux program compiled beside the library's
 def test_contour_fluxes_match_contour_response():
     model = jaxsot.RashbaFerromagnet.from_angles(0.08, 0.7, 0.7, 2.0, mass_ratio=0.6)
     shift, kdot = jnp.array([1e-3, -2e-3]), jnp.array([3e-4, 1e-4])
@@ -122,6 +123,7 @@ def test_gradients_match_finite_differences():
 # Fits of synthetic data
 
 
+@pytest.mark.slow  # a full fit compiled (optimizer and Jacobian)
 def test_recovers_known_parameters_within_reported_uncertainty():
     """8 noise seeds x 3 parameters: z = (fit - truth)/SE must look standard normal."""
     z = []
@@ -138,6 +140,7 @@ def test_recovers_known_parameters_within_reported_uncertainty():
     assert 0.5 < np.sqrt(np.mean(z**2)) < 1.6  # SEs neither far too small nor far too large
 
 
+@pytest.mark.slow  # a full fit compiled (optimizer and Jacobian)
 def test_unknown_noise_is_estimated_from_the_residuals():
     known = jf.synthesize(TRUTH, EF_LOWER, columns=STEADY, num_points=48, noise=0.02, seed=7)
     unknown = jf.Curve(known.columns, known.values, phi=known.phi, theta=known.theta, efield=known.efield)
@@ -182,6 +185,7 @@ def closed_form_fit():
     return curve, options, result
 
 
+@pytest.mark.slow  # a full fit compiled (optimizer and Jacobian)
 def test_restarts_batched_equal_looped(closed_form_fit):
     curve, options, batched = closed_form_fit
     looped, _ = quiet_fit(curve, EF_LOWER, batched=False, **options)
@@ -195,6 +199,7 @@ def test_restarts_batched_equal_looped(closed_form_fit):
     assert np.ptp(ends[:, 0]) < 1e-6 * ends[0, 0] and batched.restarts[0]["start"] != batched.restarts[1]["start"]
 
 
+@pytest.mark.slow  # a full fit compiled (optimizer and Jacobian)
 def test_adam_reaches_the_lbfgs_optimum_and_bounds_hold(closed_form_fit):
     curve, options, lbfgs = closed_form_fit
     adam, _ = quiet_fit(curve, EF_LOWER, **{**options, "restarts": 1}, optimizer="adam", max_steps=1000, learning_rate=0.1)

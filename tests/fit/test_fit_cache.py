@@ -19,6 +19,9 @@ import jaxsot
 import jaxsot.fit as jf
 from jaxsot.fit import _fit, _forward, _optimize
 
+# Slow tier: lowers the fit's optimizer and Jacobian programs.
+pytestmark = pytest.mark.slow
+
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0}
 COLUMNS = ("rho_ratio", "T_DL_x", "T_DL_y", "T_FL_z")
 

@@ -29,6 +29,9 @@ from jaxsot.fit._hall import (
 )
 from jaxsot.fit._hall_csv import hall_csv_kind, read_hall_csv, write_hall_csv
 
+# Slow tier: harmonic Hall fits and their every-order programs (compile-heavy); fit/test_fit.py keeps the fit layer's core in the fast tier.
+pytestmark = pytest.mark.slow
+
 E_C, HBAR_SI, MU0, HBAR2_OVER_2ME = 1.602176634e-19, 1.054571817e-34, 1.25663706212e-6, 0.0380998212
 RHO0, J0, MS, T_F = 2.0e-7, 1.0e11, 1.0, 1.0
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 3.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}

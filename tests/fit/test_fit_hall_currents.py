@@ -17,6 +17,9 @@ from jaxsot import HallSettings, harmonic_hall_all_orders
 from jaxsot.fit import FitDataError, HallData, fit_harmonic_hall
 from jaxsot.fit._hall_csv import read_hall_csv
 
+# Slow tier: harmonic Hall fits at several currents (compile-heavy).
+pytestmark = pytest.mark.slow
+
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "tau": 10.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
 HEAD = "# fermi_energy [eV] = 1.5\n# rho0 [ohm m] = 2e-7\n# ms [T] = 1\n# thickness [nm] = 1\n"
 AMPLITUDES = (5e9, 1e10)  # A/m^2

@@ -22,6 +22,9 @@ import jaxsot
 from jaxsot import HallSettings
 from jaxsot.fit._hall import FieldData, HallData, fit_harmonic_hall
 
+# Slow tier: harmonic Hall fits of other models (compile-heavy).
+pytestmark = pytest.mark.slow
+
 _spec = importlib.util.spec_from_file_location("model_reference", pathlib.Path(__file__).parents[1] / "model_reference.py")
 _reference = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_reference)

@@ -16,6 +16,9 @@ import pytest
 from jaxsot import HallSettings
 from jaxsot.fit._hall import fit_harmonic_hall, synthesize_hall
 
+# Slow tier: every-order harmonic Hall fits (compile-heavy).
+pytestmark = pytest.mark.slow
+
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "tau": 10.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
 FREE = ("alpha", "tau", "anisotropy_field", "r_ahe", "r_phe")
 

@@ -10,10 +10,14 @@ import math
 import warnings
 
 import numpy as np
+import pytest
 
 from jaxsot import HALL_DEFAULTS, HALL_PARAMETER_UNITS, HallSettings
 from jaxsot.fit import HALL_FIT_PARAMETERS
 from jaxsot.fit._hall import HallData, default_free, fit_harmonic_hall, synthesize_hall
+
+# Slow tier: harmonic Hall fits with thermal terms (compile-heavy).
+pytestmark = pytest.mark.slow
 
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "tau": 10.0, "anisotropy_field": 0.05, "r_ahe": 1.0, "r_phe": 0.3,
          "r_ane": 2e-4, "r_ane_field": -3e-4}

@@ -22,6 +22,9 @@ from jaxsot._fermi._mesh import MeshOptions
 from jaxsot.fit._forward import make_spec, sample_directions
 from jaxsot.fit._mesh_budget import mesh_overflow_at, size_mesh
 
+# Slow tier: fits through the mesh route (compile-heavy).
+pytestmark = pytest.mark.slow
+
 jax.config.update("jax_enable_x64", True)
 
 T, A, LAM, J = 1.0, 0.4, 0.3, 0.2

@@ -8,12 +8,16 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jaxsot
 from jaxsot._core._model import with_magnetization
 from jaxsot._ensemble._transport import line_response
 from jaxsot._fermi._mesh import MeshOptions, mesh_nodes
 from jaxsot.fit._forward import ModelSpec, general_model, general_response
+
+# Slow tier: mesh-route fit derivatives (compile-heavy).
+pytestmark = pytest.mark.slow
 
 jax.config.update("jax_enable_x64", True)
 

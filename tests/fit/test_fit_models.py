@@ -12,6 +12,9 @@ import pytest
 import jaxsot
 import jaxsot.fit as jf
 
+# Slow tier: fits of other model kinds (compile-heavy).
+pytestmark = pytest.mark.slow
+
 jax.config.update("jax_enable_x64", True)
 
 _SPEC = importlib.util.spec_from_file_location("model_reference", pathlib.Path(__file__).parents[1] / "model_reference.py")

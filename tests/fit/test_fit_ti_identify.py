@@ -15,9 +15,13 @@ import warnings
 
 import jax
 import numpy as np
+import pytest
 
 import jaxsot
 import jaxsot.fit as jf
+
+# Slow tier: TI-surface fits (compile-heavy).
+pytestmark = pytest.mark.slow
 
 jax.config.update("jax_enable_x64", True)
 

@@ -8,11 +8,15 @@ import math
 import warnings
 
 import numpy as np
+import pytest
 
 import jaxsot
 from jaxsot import HallSettings
 from jaxsot.fit import _hall
 from jaxsot.fit._hall import HallData
+
+# Slow tier: a multi-restart harmonic Hall fit (compile-heavy).
+pytestmark = pytest.mark.slow
 
 TRUTH = {"alpha": 0.05, "j_ex": 0.6, "mass_ratio": 1.0, "tau": 3.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
 

@@ -22,6 +22,9 @@ from jaxsot.fit import _hall, _hall_model
 from jaxsot.fit._hall import FieldData, HallData
 from jaxsot.fit._hall_model import verify_box
 
+# Slow tier: lowers and compiles the harmonic Hall fit's programs at first and every order.
+pytestmark = pytest.mark.slow
+
 TRUTH = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
 
 

@@ -14,6 +14,9 @@ import pytest
 from jaxsot.fit import FitDataError
 from jaxsot.fit._hall_csv import hall_csv_kind, read_hall_csv
 
+# Slow tier: harmonic Hall fits of lock-in files (compile-heavy).
+pytestmark = pytest.mark.slow
+
 HEAD = """\
 # fermi_energy [eV] = 1.5
 # rho0 [ohm m] = 2e-7

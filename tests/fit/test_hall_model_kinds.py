@@ -18,6 +18,9 @@ from jaxsot import HallSettings
 from jaxsot.fit import hall_loss
 from jaxsot.fit._hall import FieldData, HallData, fit_harmonic_hall
 
+# Slow tier: harmonic Hall fits of other model kinds (compile-heavy recoveries).
+pytestmark = pytest.mark.slow
+
 RHO0, CURRENT, NUM = 2.0e-7, 1.0e11, 32
 MAGNET = dict(easy_axis=(1.0, 0.0, 0.0), demag=(0.0, 0.0, 1.0))
 HALL = {"anisotropy_field": 0.05, "r_ahe": 1.0, "r_phe": 0.3, "r_ane": 0.002}

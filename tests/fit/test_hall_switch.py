@@ -20,6 +20,9 @@ from jaxsot import HallSettings, hall_bands, harmonic_hall_all_orders, harmonic_
 from jaxsot.fit import _hall, _hall_model
 from jaxsot.fit._hall_data import HALL_FIT_PARAMETERS, HallData
 
+# Slow tier: ~2 CPU-min cold (four every-order compilations of the Hall fit).
+pytestmark = pytest.mark.slow
+
 PARAMS = {"alpha": 0.05, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 3.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3}
 FREE = ("alpha", "j_ex", "tau", "anisotropy_field")
 

@@ -21,6 +21,7 @@ num_steps = 6
 """
 
 
+@pytest.mark.slow  # runs computed to the end at boundary parameters (J = 1e-3 eV: ~115 s wall cold)
 @pytest.mark.parametrize(
     "extra",
     [

@@ -12,6 +12,9 @@ import pytest
 
 import jaxsot
 
+# Slow tier: LLG runs with planted torques (~107 s wall cold); llg/test_llg.py keeps the LLG core in the fast tier.
+pytestmark = pytest.mark.slow
+
 MAGNETIZATIONS = np.array([[0.6, 0.3, 0.74], [0.9, 0.1, 0.3], [0.3, -0.5, 0.8], [-0.7, 0.2, -0.4]])
 
 

@@ -29,6 +29,7 @@ MAGNETS = [
 ]
 
 
+@pytest.mark.slow  # relax compiled per option set (~22 s wall cold)
 @pytest.mark.parametrize("options", MAGNETS)
 def test_equilibrium_is_the_scipy_energy_minimum_and_the_stiffness_is_conventional_field(options):
     rng = np.random.default_rng(3)
@@ -69,6 +70,7 @@ def _torques():
     }
 
 
+@pytest.mark.slow  # exact torques per model kind (compile-heavy)
 @pytest.mark.parametrize("name", ["rashba-exact", "rashba-strong", "ti-surface"])
 def test_current_fields_are_the_llg_torques(name):
     torque = _torques()[name]

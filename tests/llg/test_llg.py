@@ -112,6 +112,7 @@ def test_larmor_kittel_and_gilbert_relaxation(free_batch):
         assert energy[-1] < energy[0] - 0.1 * abs(energy[0] - energy[-1]) - 1e-6
 
 
+@pytest.mark.slow  # a looped LLG compiled per current
 def test_batched_equals_looped(free_batch):
     magnet, m0, kwargs, batch = free_batch
     for index in (0, 3):
@@ -249,6 +250,7 @@ def test_exact_and_strong_exchange_electron_torques_converge(ref):
         assert 3.0 < errors[0.02][k] / errors[0.01][k] < 5.0
 
 
+@pytest.mark.slow  # exact-torque LLG trajectories (compile-heavy)
 def test_exact_torque_trajectories_and_energy_balance():
     magnet = jaxsot.Magnet(1.0, 1.0, 0.05, anisotropy_field=0.05, easy_axis=(0, 1, 0), external_field=(0.02, 0.0, 0.0))
     efield = jnp.asarray([2e-4, 0.0])
@@ -278,6 +280,7 @@ def test_exact_torque_trajectories_and_energy_balance():
 # Events, a batch over currents.
 
 
+@pytest.mark.slow  # a batch of LLG runs with events (compile-heavy)
 def test_switching_and_stop_events_over_a_batch_of_currents():
     magnet = jaxsot.Magnet(1.0, 1.0, 0.1, anisotropy_field=0.05, easy_axis=(0, 1, 0))
     currents = jnp.asarray([[4e-5, 0.0], [2e-5, 0.0]])  # V/nm: field-like fields -0.075 T and -0.037 T along y

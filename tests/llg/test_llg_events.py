@@ -5,6 +5,10 @@ import jax.numpy as jnp
 import numpy as onp
 
 import jaxsot
+import pytest
+
+# Slow tier: a batch of LLG runs with switch events (compile-heavy).
+pytestmark = pytest.mark.slow
 
 
 def test_switch_event_without_stop_rate_over_a_mixed_batch():

@@ -18,6 +18,9 @@ from scipy.integrate import solve_ivp
 
 import jaxsot
 
+# Slow tier: brute-force sea sums and solve_ivp references of other models.
+pytestmark = pytest.mark.slow
+
 _spec = importlib.util.spec_from_file_location("model_reference", pathlib.Path(__file__).parents[1] / "model_reference.py")
 _reference = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_reference)

@@ -13,6 +13,9 @@ from jaxsot import HallSettings
 from jaxsot._measure._stfmr import GAMMA, st_fmr_spectrum
 from jaxsot.fit._stfmr import fit_st_fmr, st_fmr_ratio_efficiency
 
+# Slow tier: ST-FMR fits (compile-heavy).
+pytestmark = pytest.mark.slow
+
 TRUTH = {"alpha": 0.02, "j_ex": 1.0, "mass_ratio": 1.0, "tau": 10.0, "anisotropy_field": 0.0, "oersted_field": 2e-4,
          "gilbert": 0.01, "r_amr": 0.5}
 FREQ, J_RF, CURRENT = 1e10, 1e10, 1e-3

@@ -21,6 +21,9 @@ from jaxsot._measure._quasistatic import harmonic_hall_all_orders
 from jaxsot.fit import _hall_model
 from jaxsot.fit._hall_data import HALL_FIT_PARAMETERS, HallData
 
+# Slow tier: the interpolated flux tensor and its gradients (compile-heavy).
+pytestmark = pytest.mark.slow
+
 ALPHA, J_EX, FERMI = 0.05, 1.0, 1.5
 PARAMS = {"alpha": ALPHA, "j_ex": J_EX, "mass_ratio": 1.0, "tau": 3.0, "anisotropy_field": 1.5, "r_ahe": 1.0, "r_phe": 0.3,
           "r_ane": 2e-3, "oersted_field": 1e-4}

@@ -21,6 +21,9 @@ from scipy.integrate import quad
 import jaxsot
 from jaxsot import HallSettings, harmonic_hall_all_orders, harmonic_hall_forward, lockin_harmonics
 
+# Slow tier: every-order Hall signals (compile-heavy).
+pytestmark = pytest.mark.slow
+
 RHO0, FERMI = 2.0e-7, 1.5
 
 

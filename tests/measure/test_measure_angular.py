@@ -84,6 +84,7 @@ def exact_coefficients():
     return out
 
 
+@pytest.mark.slow  # exact angular coefficients compiled
 def test_exact_expansion_reproduces_the_fields_off_the_grid(exact_coefficients):
     magnet, torque, c = exact_coefficients[0.04]
     assert float(c.field_like_residual) < 1e-4 and float(c.damping_like_residual) < 1e-4
@@ -104,6 +105,7 @@ def test_exact_expansion_reproduces_the_fields_off_the_grid(exact_coefficients):
 HBAR_RATIO = 0.6582119569 / (2.0 * J_EX * TAU)  # |B_DL|/|B_FL| = hbar/(2 J tau) in this model
 
 
+@pytest.mark.slow  # exact angular coefficients compiled
 def test_higher_orders_grow_as_alpha_squared(exact_coefficients):
     """F2/F0, G2/F0, D2/D0, H2/D0 scale as (alpha k_F/J)^2: doubling alpha multiplies them by ~4."""
     ratios = {}

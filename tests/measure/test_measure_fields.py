@@ -88,6 +88,7 @@ def test_exact_fields_match_an_independent_numpy_contour_flux(fields, ref, si):
         np.testing.assert_allclose(result.exact.damping_like[index], b_dl, rtol=1e-9, atol=1e-12 * np.linalg.norm(b_dl))
 
 
+@pytest.mark.slow  # the LLG torques compiled
 def test_convention_against_llg_torques(fields):
     """T_FL = -gamma M x B_FL and T_DL = -gamma M x B_DL reproduce the LLG's torques, both methods."""
     magnet, torque, m, result = fields

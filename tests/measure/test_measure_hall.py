@@ -80,6 +80,7 @@ def test_easy_plane_magnet_closed_form(forward, si):
         np.testing.assert_allclose(r_2w, ref_2w, rtol=1e-8, atol=1e-10 * np.max(np.abs(ref_2w)))
 
 
+@pytest.mark.slow  # compile-heavy gradients of the Hall signals
 def test_gradients_match_finite_differences(forward):
     """d/dp of a weighted sum of R_1w and R_2w (exact bands, tilted fields) vs central differences."""
     phi = np.array([0.3, 1.2, 2.5, 4.0])
@@ -103,6 +104,7 @@ def test_gradients_match_finite_differences(forward):
         assert float(grad[name]) == pytest.approx(fd, rel=2e-6, abs=1e-9 * abs(fd) + 1e-14), name
 
 
+@pytest.mark.slow  # each branch compiled
 def test_object_interface_and_branches(si):
     """harmonic_hall(Magnet, SpinOrbitTorque) equals the forward model; M_start selects the branch."""
     efield = jnp.asarray([RHO0 * CURRENT * 1e-9, 0.0])
@@ -138,6 +140,7 @@ def test_errors_name_the_problem():
         harmonic_hall(jaxsot.Magnet(MS, THICKNESS, 0.1), torque, RHO0, 0.0, 0.1, r_ahe=1.0)
 
 
+@pytest.mark.slow  # compile-heavy (~28 s wall cold)
 def test_field_dependent_thermal_term(si):
     """R_ANE(B) = r_ane + r_ane_field |B|: the easy-plane closed form with that coefficient at two fields (first
     order), and the every-order quasi-static route against the time-domain lock-in with the same term."""

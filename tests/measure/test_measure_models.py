@@ -14,6 +14,9 @@ import pytest
 
 import jaxsot
 
+# Slow tier: brute-force NumPy sea references of non-Rashba models (compile-heavy).
+pytestmark = pytest.mark.slow
+
 _spec = importlib.util.spec_from_file_location("model_reference", pathlib.Path(__file__).parents[1] / "model_reference.py")
 _reference = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_reference)

@@ -29,6 +29,7 @@ def settings(field, current_density):
                         thickness=1.0, model="strong_exchange", easy_axis=(1.0, 0.0, 0.0))
 
 
+@pytest.mark.slow  # compile-heavy (~6 CPU-s cold)
 def test_kittel_resonance_width_and_ratio_analysis(si):
     field = np.linspace(B_RES - 0.05, B_RES + 0.05, 200)
     out = st_fmr_spectrum(PARAMS, settings(field, 1e10), frequency=FREQ, gilbert=0.01, r_amr=0.5, current=1e-3)
@@ -46,6 +47,7 @@ def test_kittel_resonance_width_and_ratio_analysis(si):
     assert abs(lorentzian_fit(field, none.v_mix)["S"]) < 1e-3 * abs(fit["A"])
 
 
+@pytest.mark.slow  # a time-domain LLG compiled
 def test_rectified_voltage_matches_time_domain_llg(si):
     from scipy.integrate import solve_ivp
 

@@ -81,6 +81,7 @@ def test_closed_form_energies_match_eigh():
             assert ti_energy(kx, ky, s) == pytest.approx(eigh_energy((0.5 * (kx * kx + ky * ky), b), s), abs=1e-13)
 
 
+@pytest.mark.slow  # the lattice mesh at four fillings (~50 s wall cold); fermi/test_contour.py's Mexican hat keeps the mesh route in the fast tier
 @pytest.mark.parametrize("fermi_energy", LATTICE_FILLINGS)
 def test_lattice_densities_at_any_filling(lattice, fermi_energy):
     assert jaxsot.fermi_sea_route(lattice, fermi_energy) == "mesh"
@@ -97,6 +98,7 @@ def test_lattice_densities_at_any_filling(lattice, fermi_energy):
         assert total == pytest.approx(1.0 / A_LAT**2, rel=1e-9)
 
 
+@pytest.mark.slow  # the lattice mesh compiled (~25 CPU-s cold)
 def test_lattice_fermi_line_crosses_the_zone_boundary(lattice):
     # Above half filling the lower band's Fermi line is open across the zone boundary; its points
     # lie on the Fermi level and inside the zone, and the lengths sum to a finite line.
@@ -116,6 +118,7 @@ def test_lattice_fermi_line_crosses_the_zone_boundary(lattice):
     assert dos == pytest.approx(fd, rel=1e-5)
 
 
+@pytest.mark.slow  # compiles the default-mesh value_and_grad program
 def test_lattice_under_jit_and_grad(lattice):
     # The issue's failure: traced calls with bands given ran the rays (density 8.29 instead of 2.35,
     # NaN and a zero gradient from E_F = 0). The mesh route is the same traced or not.
@@ -137,6 +140,7 @@ def test_lattice_under_jit_and_grad(lattice):
     assert abs(d_lam) > 0.1
 
 
+@pytest.mark.slow  # the lattice mesh compiled (~11 CPU-s cold)
 def test_rays_refuse_a_lattice_and_an_unbounded_sea_is_an_error(lattice):
     with pytest.raises(ValueError, match="route = 'rays' is not allowed for the lattice model"):
         jaxsot.electron_density(lattice, -1.2, -1, route="rays")
@@ -167,6 +171,7 @@ def test_ti_pocket_away_from_the_origin(ti):
     assert got == pytest.approx(want, rel=1e-6)  # measured 8e-8
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_ti_spin_density_with_the_dirac_point_in_the_sea(ti):
     ky_star = -J_TI / V_TI
     fermi_energy = 0.5 * ky_star**2 + 0.003
@@ -207,6 +212,7 @@ def _ti_radius(phi, s, fermi_energy, ky_star):
     return -2 * c / (b + root) if b >= 0 else (-b + root) / (2 * C_TI)
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 @pytest.mark.parametrize("above", (0.003, 0.03))
 def test_ti_spin_density_to_1e_6_at_the_default_mesh(ti, above):
     # The issue's goal (1e-6 relative at the default resolution) for the Dirac point inside both seas.
@@ -234,6 +240,7 @@ def test_ti_spin_density_to_1e_6_at_the_default_mesh(ti, above):
     assert 0 < np.max(np.asarray(result.error)) <= 1e-6 * scale
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh, with its extra levels
 def test_fermi_sea_sum_on_the_mesh_without_line_nodes(ti, monkeypatch):
     # fermi_sea_sum asks the concrete mesh route for the sea only (the Fermi-line nodes are neither
     # computed nor copied): the same sea as with them, here with the extra levels run near the Dirac
@@ -264,6 +271,7 @@ def test_fermi_sea_sum_on_the_mesh_without_line_nodes(ti, monkeypatch):
         assert np.array_equal(np.asarray(a), np.asarray(b))
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_ti_pocket_under_jit_at_the_default_budget(ti):
     # The pocket 3 meV above the Dirac point refines up to 148 triangles at one extra level: traced
     # calls refused it at the earlier default budget (4 cells per extra level, 128).
@@ -276,6 +284,7 @@ def test_ti_pocket_under_jit_at_the_default_budget(ti):
     assert got == pytest.approx(want, rel=1e-6)
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_simulate_a_lattice_model(lattice):
     times = np.linspace(0.0, 20.0, 11)
     drive = jaxsot.StepDrive(np.array([2e-4, -1e-4]))
@@ -291,6 +300,7 @@ def test_simulate_a_lattice_model(lattice):
     np.testing.assert_allclose(integral, change, atol=2e-3 * np.max(np.abs(change)))
 
 
+@pytest.mark.slow  # mesh and ray routes compiled under jit and grad
 def test_traced_calls_enforce_the_ray_preconditions(ref):
     # A Mexican-hat annulus: eagerly the rays refuse it; traced, the check runs at run time.
     p = ref.make_case("hat", 0.3, 0.05, [0.0, 0.0, 1.0])
@@ -337,6 +347,7 @@ def test_rays_refuse_a_near_touching_sea_eagerly_naming_distance_and_error(ref):
     assert jaxsot.fermi_sea_route(p.model, fermi_energy) == "mesh"
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_rays_refuse_a_near_touching_sea_under_jit_and_grad(ref):
     p, fermi_energy = _near_touching_case(ref)
     f = lambda e: jaxsot.electron_density(p.model, e, -1, route="rays")  # noqa: E731
@@ -349,6 +360,7 @@ def test_rays_refuse_a_near_touching_sea_under_jit_and_grad(ref):
         jax.block_until_ready(jax.vmap(lambda e: jaxsot.electron_density(p.model, e, -1))(jnp.full(2, fermi_energy)))
 
 
+@pytest.mark.slow  # the near-touching estimate compiled (~8 CPU-s cold)
 def test_the_default_rashba_sea_is_not_refused(ref):
     # `jaxsot run`'s defaults (alpha = 0.05 eV nm, J = 1 eV, theta = 60, phi = 30 deg, E_F = 1.5 eV):
     # Omega stays above 0.4 of its largest value over the sea; rays eagerly, under jit and grad.
@@ -363,6 +375,7 @@ def test_the_default_rashba_sea_is_not_refused(ref):
     assert slope == pytest.approx(fd, rel=1e-6)
 
 
+@pytest.mark.slow  # compiles the mesh route at the default mesh
 def test_the_near_touching_estimate_under_vmap_matches_each_lane(ref):
     # The batched rule of `near_estimate` (one cond on any(near)) against the unbatched estimate of
     # each lane: the estimate where near, exactly 0 elsewhere, with a batched or an unbatched model.

@@ -15,6 +15,9 @@ from scipy.optimize import brentq
 import jaxsot
 from jaxsot._fermi import _mesh, _mesh_closure
 
+# Slow tier: the mesh route's closure compiled for several Fermi lines; fermi/test_contour.py's Mexican hat and mesh/test_mesh.py's TI pocket keep the mesh in the fast tier.
+pytestmark = pytest.mark.slow
+
 # The lower band's Fermi line near angle pi lies within 2e-5 cells of a grid line at these hbar v,
 # and one triangle beside it is refined at an extra level (found by a torque jump in a fit).
 J_EX, KINETIC, FERMI, THETA, PHI = 0.0876044, 0.05, 0.2, 0.5, 1.2

@@ -15,6 +15,9 @@ from mesh_models import lattice, lattice_density  # noqa: F401 (lattice: fixture
 
 from jaxsot._fermi import _mesh, _mesh_concrete, _mesh_cut
 
+# Slow tier: ~145 CPU-s cold (the full cut-triangle treatment compiled under jit(vmap(value_and_grad))).
+pytestmark = pytest.mark.slow
+
 # Square lattice at half filling and around it: the longest Fermi lines of the lattice model.
 ENERGIES = (-0.5, 0.0, 0.5)
 MESH = _mesh.MeshOptions(cells=8, levels=2, budget=(128, 256, 512), extra_levels=1)

@@ -237,6 +237,7 @@ def test_models_turn_their_magnetization_and_differentiate():
     assert float(jax.jit(lower)(0.1)) == pytest.approx(ref.energy(lambda q: ref.square_hamiltonian(q, 0.5, 0.4, 0.1, 0.2, M_GENERAL), k, -1), abs=1e-13)
 
 
+@pytest.mark.slow  # the engine compiled per model (~11 CPU-s cold)
 def test_exact_overrides_agree_with_the_generic_interface_through_the_engine():
     # The shipped Rashba-Dresselhaus model (proven ray bound, exact field change) against the same
     # Hamiltonian through the generic TwoBandModel defaults only, in the contour, sea and exact-spinor layers.

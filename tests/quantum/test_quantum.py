@@ -187,6 +187,7 @@ def test_batched_equals_looped(general):
     np.testing.assert_array_equal(nested[0], batched)
 
 
+@pytest.mark.slow  # compile-heavy (~10 CPU-s cold)
 def test_torque_decomposition_and_semiclassical_parts(general, ref):
     times = np.linspace(0.0, 12.0, 25)
     result = jaxsot.compare_spin_dynamics(general.model, K_STATES, -1, E_SMALL, times, substeps=2)
@@ -237,6 +238,7 @@ def scans(general):
     return k0, generic, tangential
 
 
+@pytest.mark.slow  # compile-heavy: exact spinor scans and ensembles
 def test_adiabatic_limit_reproduces_semiclassical_rate_with_measured_order(scans):
     _, generic, tangential = scans
     np.testing.assert_allclose(generic.adiabaticity[:4], generic.target[:4], rtol=0.05)
@@ -251,6 +253,7 @@ def test_adiabatic_limit_reproduces_semiclassical_rate_with_measured_order(scans
     assert np.all(tangential.errors["spin_rate"][3:6] < 0.1 * generic.errors["spin_rate"][3:6])
 
 
+@pytest.mark.slow  # compile-heavy: exact spinor scans and ensembles
 def test_nonadiabatic_spin_follows_the_first_order_formula(scans, general, ref):
     k0, generic, _ = scans
     assert 0.9 < generic.orders["nonadiabatic_spin"][0] < 1.1
@@ -336,6 +339,7 @@ def test_mz_universal_crossover_forms(ref):
         np.testing.assert_allclose(forms["strong_exchange"][1] / scale, math.sqrt(1 + x * x + eta * eta), rtol=1e-11)
 
 
+@pytest.mark.slow  # compile-heavy: exact spinor scans and ensembles
 def test_exact_ensemble_crossover_matches_closed_forms():
     crossover = jaxsot.strong_rashba_crossover(
         0.008, 1.0, [0.2, 1.0, 6.0], num_phi=8, num_r=12, ramp_periods=16.0, window_periods=4.0, max_angle=0.6
@@ -370,6 +374,7 @@ def ensemble(general):
     return drive, exact, semiclassical
 
 
+@pytest.mark.slow  # compile-heavy: exact spinor scans and ensembles
 def test_ensemble_semiclassical_sums_are_the_simulate_pipeline(ensemble):
     _, exact, sim = ensemble
     for name in ("damping_torque", "spin_density_change", "field_like_torque"):
@@ -381,6 +386,7 @@ def test_ensemble_semiclassical_sums_are_the_simulate_pipeline(ensemble):
     np.testing.assert_allclose(np.asarray(exact.delta_k), np.asarray(sim.delta_k), rtol=0, atol=2e-7 * np.max(np.abs(np.asarray(sim.delta_k))))
 
 
+@pytest.mark.slow  # compile-heavy: exact spinor scans and ensembles
 def test_ensemble_exact_agrees_in_the_adiabatic_regime(ensemble):
     _, exact, _ = ensemble
     assert exact.notes == () and exact.substeps >= 2
@@ -401,6 +407,7 @@ def test_ensemble_exact_agrees_in_the_adiabatic_regime(ensemble):
     assert err("exchange_torque", "semiclassical") < 1e-2
 
 
+@pytest.mark.slow  # compile-heavy (~8 CPU-s cold)
 def test_ensemble_sum_equals_loop_over_compare_spin_dynamics(general):
     k0, area = jaxsot.fermi_sea_nodes(general.model, 1.0, -1, num_phi=8, num_r=2)
     k0, area = np.asarray(k0)[:3], np.asarray(area)[:3]
@@ -415,6 +422,7 @@ def test_ensemble_sum_equals_loop_over_compare_spin_dynamics(general):
             np.testing.assert_allclose(np.asarray(result.observables[name][approx]), summed, rtol=1e-11, atol=1e-22)
 
 
+@pytest.mark.slow  # compile-heavy: exact spinor scans and ensembles
 def test_float32_ensemble_keeps_its_precision(general, ensemble):
     drive, exact64, _ = ensemble
     model32 = general.model.astype(np.float32)
@@ -479,6 +487,7 @@ def test_fermi_point_is_on_the_contour(general, ref):
         np.testing.assert_allclose(math.atan2(k[1], k[0]), angle, atol=1e-14)
 
 
+@pytest.mark.slow  # compile-heavy: exact spinor scans and ensembles
 def test_exact_simulate_takes_the_mesh_route():
     # M || z: the band densities of the mesh nodes against the closed-form disks; the exact sea
     # response on the mesh nodes against the ray nodes' (two independent quadratures of one sum).

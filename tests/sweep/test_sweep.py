@@ -266,6 +266,7 @@ def test_identity_ignores_chunking_and_names_changes():
 # The CLI, end to end.
 
 
+@pytest.mark.slow  # needs the baseline sweep subprocess
 def test_netcdf_round_trip_has_labelled_axes_units_and_the_right_values(baseline):
     dataset = open_nc(baseline / "sweep.nc")
     assert dataset["damping_torque_exact"].dims == ("alpha_eV_nm", "theta_deg", "time", "xyz")
@@ -308,6 +309,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow  # subprocesses: a sweep killed with SIGKILL and resumed
 def test_kill_9_then_resume_recomputes_nothing_and_gives_the_same_file(tmp_path, env, config_file, baseline, run_cli):
     out = tmp_path / "out"
     killed = subprocess.run(
@@ -330,6 +332,7 @@ def test_kill_9_then_resume_recomputes_nothing_and_gives_the_same_file(tmp_path,
     assert (out / "sweep.nc").read_bytes() == (baseline / "sweep.nc").read_bytes()
 
 
+@pytest.mark.slow  # needs the baseline sweep subprocess
 def test_resume_with_a_changed_config_is_refused(tmp_path, baseline, run_cli):
     changed = tmp_path / "changed.toml"
     changed.write_text(SMALL.format(fermi=1.2))
@@ -373,6 +376,7 @@ def test_invalid_points_are_stored_as_nan_with_their_status_when_asked(tmp_path,
     assert np.all(upper.sel(fermi_energy_eV=0.5).values == 0.0) and np.all(upper.sel(fermi_energy_eV=3.0).values > 0.0)
 
 
+@pytest.mark.slow  # a fresh interpreter with four forced host devices
 def test_four_forced_host_devices_give_the_single_device_results(tmp_path, env, config_file, baseline):
     out = tmp_path / "out"
     completed = sweep_cli(
@@ -385,6 +389,7 @@ def test_four_forced_host_devices_give_the_single_device_results(tmp_path, env, 
     assert_same_results(open_nc(out / "sweep.nc"), open_nc(baseline / "sweep.nc"))
 
 
+@pytest.mark.slow  # two jax.distributed processes
 def test_two_processes_with_jax_distributed_on_localhost(tmp_path, env, config_file, baseline):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -18,6 +18,9 @@ import pytest
 
 import jaxsot
 
+# Slow tier: mesh-route and TI sweeps compiled (~26 CPU-s cold); sweep/test_sweep.py keeps the library sweep in the fast tier.
+pytestmark = pytest.mark.slow
+
 _spec = importlib.util.spec_from_file_location("model_reference", pathlib.Path(__file__).parents[1] / "model_reference.py")
 ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ref)

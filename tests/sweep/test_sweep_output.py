@@ -2,6 +2,7 @@
 values kept are those of the full sweep (in-process runs of a 2-point sweep)."""
 
 import numpy as np
+import pytest
 import xarray as xr
 
 CONFIG = """\
@@ -48,6 +49,7 @@ def test_sweep_output_approximations_refuse_unknown_names_in_one_line(tmp_path, 
     assert len(lines) == 1 and "[output] approximations" in lines[0] and "'first_order'" in lines[0] and "strong_exchange" in lines[0], done.stderr
 
 
+@pytest.mark.slow  # another chunk shape compiled
 def test_sweep_chunk_sub_batches_report_progress_and_equal_one_call():
     import jax
     import jax.numpy as jnp
