@@ -93,6 +93,17 @@ def _reference_density(parts, fermi_energy, bands, k_max, num_phi=256, num_r=48)
     return total / (2.0 * np.pi) ** 2
 
 
+def _assert_both_routes(model, fermi_energy, reference, rtol):
+    """ensemble_spin_force and simulate's first step (t = 0: the unshifted sea) against the reference."""
+    value = np.asarray(jaxsot.ensemble_spin_force(model, fermi_energy, jnp.asarray(EFIELD)))
+    np.testing.assert_allclose(value, reference, rtol=rtol, atol=0)
+    simulated = jaxsot.simulate(
+        model, fermi_energy, jaxsot.StepDrive(jnp.asarray(EFIELD)), jnp.asarray([0.0, 1.0]),
+        observables=("spin_force_density",), approximations=("exact",),
+    ).observables["spin_force_density"]["exact"][0]
+    np.testing.assert_allclose(np.asarray(simulated), reference, rtol=rtol, atol=0)
+
+
 SQUARE = dict(t=0.5, a=0.4, lam=0.1, j_ex=0.2)
 
 
@@ -107,25 +118,13 @@ def test_lattice_sea_uses_the_local_mass_tensor(square_lattice):
     reference = _reference_density(_square_lattice_closed_form(m=M_DIRECTION, **SQUARE), 0.3, (-1, 1), 3.9)
     # The default mesh reaches 6.5e-7 here (O(h^4): 3.4e-8 at cells=64); the band-bottom mass times
     # the anomalous acceleration, a flux through the Fermi line, would be 10-20 % off.
-    value = np.asarray(jaxsot.ensemble_spin_force(square_lattice, 0.3, jnp.asarray(EFIELD)))
-    np.testing.assert_allclose(value, reference, rtol=1e-6, atol=0)
-    simulated = jaxsot.simulate(
-        square_lattice, 0.3, jaxsot.StepDrive(jnp.asarray(EFIELD)), jnp.asarray([0.0, 1.0]),
-        observables=("spin_force_density",), approximations=("exact",),
-    ).observables["spin_force_density"]["exact"][0]
-    np.testing.assert_allclose(np.asarray(simulated), reference, rtol=1e-6, atol=0)
+    _assert_both_routes(square_lattice, 0.3, reference, rtol=1e-6)
 
 
 def test_continuum_sea_uses_the_local_mass_tensor():
     model = AnisotropicRashba(jnp.asarray(0.05), jnp.asarray(0.8), jnp.asarray(1.2), jnp.asarray(0.5), jnp.asarray(M_DIRECTION))
     reference = _reference_density(_anisotropic_closed_form(0.05, 0.8, 1.2, 0.5, M_DIRECTION), 1.0, (-1, 1), 10.0)
-    value = np.asarray(jaxsot.ensemble_spin_force(model, 1.0, jnp.asarray(EFIELD)))
-    np.testing.assert_allclose(value, reference, rtol=1e-9, atol=0)
-    simulated = jaxsot.simulate(
-        model, 1.0, jaxsot.StepDrive(jnp.asarray(EFIELD)), jnp.asarray([0.0, 1.0]),
-        observables=("spin_force_density",), approximations=("exact",),
-    ).observables["spin_force_density"]["exact"][0]
-    np.testing.assert_allclose(np.asarray(simulated), reference, rtol=1e-9, atol=0)
+    _assert_both_routes(model, 1.0, reference, rtol=1e-9)
 
 
 @pytest.mark.slow  # compiles the lattice mesh eagerly and traced

@@ -212,6 +212,17 @@ def _ti_radius(phi, s, fermi_energy, ky_star):
     return -2 * c / (b + root) if b >= 0 else (-b + root) / (2 * C_TI)
 
 
+def _ti_spin_reference(fermi_energy, ky_star):
+    """sum_s int_sea s b/|b| d^2k/(2 pi)^2 of the TI seas, star-shaped about k*: the polar integral
+    int dphi s (-sin phi, cos phi, 0) r(phi)^2 / 2 of the closed-form radii by quad."""
+    want = np.zeros(3)
+    for s in (-1, 1):
+        for i, f in enumerate((lambda p: -math.sin(p), math.cos)):
+            integrand = lambda p: f(p) * 0.5 * _ti_radius(p, s, fermi_energy, ky_star) ** 2  # noqa: E731
+            want[i] += s * quad(integrand, 0, 2 * math.pi, epsabs=1e-13, epsrel=1e-13, limit=200)[0]
+    return want / (2 * math.pi) ** 2
+
+
 @pytest.mark.slow  # compiles the mesh route at the default mesh
 @pytest.mark.parametrize("above", (0.003, 0.03))
 def test_ti_spin_density_to_1e_6_at_the_default_mesh(ti, above):
@@ -225,12 +236,7 @@ def test_ti_spin_density_to_1e_6_at_the_default_mesh(ti, above):
     assert result.route == "mesh"
     # Reference: both seas are star-shaped about k*, where s b/|b| = s (-sin phi, cos phi, 0); the
     # polar integral int dphi s (-sin phi, cos phi) r(phi)^2 / 2 of the closed-form radii by quad.
-    want = np.zeros(3)
-    for s in (-1, 1):
-        for i, f in enumerate((lambda p: -math.sin(p), math.cos)):
-            integrand = lambda p: f(p) * 0.5 * _ti_radius(p, s, fermi_energy, ky_star) ** 2  # noqa: E731
-            want[i] += s * quad(integrand, 0, 2 * math.pi, epsabs=1e-13, epsrel=1e-13, limit=200)[0]
-    want /= (2 * math.pi) ** 2
+    want = _ti_spin_reference(fermi_energy, ky_star)
     scale = np.linalg.norm(want)
     assert scale > 1e-3
     value = np.asarray(result.value)
@@ -253,12 +259,7 @@ def test_fermi_sea_sum_on_the_mesh_without_line_nodes(ti, monkeypatch):
     monkeypatch.setattr(_mesh_concrete, "extra_levels_jit", lambda *args, **kw: extra.append(args[4]) or run_extra(*args, **kw))
     value = np.asarray(jaxsot.fermi_sea_sum(ti, fermi_energy, spin, route="mesh"))
     assert extra
-    want = np.zeros(3)
-    for s in (-1, 1):
-        for i, f in enumerate((lambda p: -math.sin(p), math.cos)):
-            integrand = lambda p: f(p) * 0.5 * _ti_radius(p, s, fermi_energy, ky_star) ** 2  # noqa: E731
-            want[i] += s * quad(integrand, 0, 2 * math.pi, epsabs=1e-13, epsrel=1e-13, limit=200)[0]
-    want /= (2 * math.pi) ** 2
+    want = _ti_spin_reference(fermi_energy, ky_star)
     scale = np.linalg.norm(want)
     assert np.linalg.norm(value - want) <= 1e-6 * scale
     from jaxsot._fermi._route import sea_ensemble
