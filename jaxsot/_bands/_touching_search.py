@@ -106,10 +106,36 @@ def _region(model, fermi_energy):
         return origin, reciprocal, reciprocal, "Brillouin zone"
     if fermi_energy is None:
         return None
-    radius = float(model.ray_bound(jnp.asarray(float(fermi_energy), model.dtype), -1.0)) * REGION_MARGIN
-    if not (math.isfinite(radius) and radius > 0):
+    if unbounded_sea_error(model, fermi_energy) is not None:
         return None
+    radius = float(model.ray_bound(jnp.asarray(float(fermi_energy), model.dtype), -1.0)) * REGION_MARGIN
     return onp.array([-radius, -radius]), 2.0 * radius * onp.eye(2), None, f"|kx|, |ky| <= {radius:.4g} 1/nm"
+
+
+BOUND_CHECK_RAYS = 64
+"""Rays on which `unbounded_sea_error` tests the lower band at the model's `ray_bound`."""
+
+
+def unbounded_sea_error(model, fermi_energy) -> ValueError | None:
+    """The ValueError for a continuum model whose lower band lies below E_F at its `ray_bound` on one of
+    BOUND_CHECK_RAYS rays (an unbounded Fermi sea: the generic bound stops doubling at a huge radius),
+    else None (concrete inputs; None for a lattice model)."""
+    if getattr(model, "lattice_vectors", None) is not None:
+        return None
+    e_f = float(fermi_energy)
+    radius = float(model.ray_bound(jnp.asarray(e_f, model.dtype), -1.0))
+    phi = onp.arange(BOUND_CHECK_RAYS) * (2.0 * onp.pi / BOUND_CHECK_RAYS)
+    if math.isfinite(radius) and radius > 0:
+        kx, ky = (jnp.asarray(radius * f(phi), model.dtype) for f in (onp.cos, onp.sin))
+        eps = onp.asarray(energy(model, kx, ky, -1.0), onp.float64)
+        if onp.all(onp.isfinite(eps)) and onp.all(eps >= e_f):
+            return None
+    return ValueError(
+        f"fermi_energy = {e_f:g} eV: the lower band of {type(model).__name__} stays below E_F out to |k| = "
+        f"{radius:.3g} 1/nm (its ray_bound) on some direction: the Fermi sea is unbounded, so no region holds "
+        "its band touchings or its states; allowed: a model whose bands rise above E_F at large k (e.g. a "
+        "positive k^2 term in eps0), or lattice_vectors for a periodic model"
+    )
 
 
 def _local_minima(squares, periodic):
@@ -139,9 +165,12 @@ def find_touching_points(model, fermi_energy=None) -> TouchingSearch:
         reciprocal cell centred on k = 0) with its Omega, and the smallest Omega found.
 
     Raises:
-        ValueError: for a continuum model without a Fermi energy, or whose `ray_bound` is not finite.
+        ValueError: for a continuum model without a Fermi energy, or whose lower band's sea is unbounded
+            (`unbounded_sea_error`).
     """
     region = _region(model, fermi_energy)
+    if region is None and fermi_energy is not None:
+        raise unbounded_sea_error(model, fermi_energy)
     if region is None:
         raise ValueError(
             f"fermi_energy = {fermi_energy!r}: a continuum model's touching search needs a finite Fermi sea "

@@ -104,9 +104,25 @@ def fermi_dirac(energy_ev, fermi_energy, temperature_k):
     return 0.5 * (1.0 - jnp.tanh((energy_ev - fermi_energy) / (2.0 * kt)))
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5))
-def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
-    dtype = force.dtype
+MASS_CHECK_GRID = 128
+"""The "fermi_sea" method's check of the local mass M0 over the occupied states uses at most this many
+k-grid points per axis (the same domain as the sum)."""
+
+
+def _grid_sea(model, fermi_energy, temperature_k, grid, dtype):
+    """(k (2 N, 2), occupation (2 N,), sign (2 N,)) of both bands on the "fermi_sea" k-grid (traceable)."""
+    kx, ky, _ = _grid_points(model, fermi_energy, temperature_k, grid, dtype)
+    k = jnp.concatenate([jnp.stack([kx, ky], -1)] * 2)
+    sign = jnp.concatenate([jnp.full(kx.shape, s, dtype) for s in (-1.0, 1.0)])
+    occupation = fermi_dirac(energy(model, k[:, 0], k[:, 1], sign), fermi_energy, temperature_k)
+    return k, occupation, sign
+
+
+_grid_sea_jit = jax.jit(_grid_sea, static_argnums=(2, 3, 4))
+
+
+def _grid_points(model, fermi_energy, temperature_k, grid, dtype):
+    """(kx (N,), ky (N,), cell area) of the "fermi_sea" method's k-grid, N = grid^2 (traceable)."""
     kt = BOLTZMANN_EV_PER_K * temperature_k
     if model.lattice_vectors is None:
         # Occupations below e^-40 are dropped: integrate out to eps = E_F + 40 kT.
@@ -123,6 +139,13 @@ def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
         points = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
         kx, ky = points[..., 0].ravel(), points[..., 1].ravel()
         cell_area = jnp.abs(jnp.linalg.det(basis)) / grid**2
+    return kx, ky, cell_area
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+def _fermi_sea_route(model, fermi_energy, force, temperature_k, grid, chunk):
+    dtype = force.dtype
+    kx, ky, cell_area = _grid_points(model, fermi_energy, temperature_k, grid, dtype)
     fx, fy = force[0], force[1]
 
     def per_state(qx, qy):
@@ -172,7 +195,14 @@ def _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands
         check_range("temperature", temperature, low=0.0, unit="K")
         grid = check_count("grid", grid, minimum=16)
         occupied_bands(model, fermi_energy, bands)
-        return _fermi_sea_route(model, fermi_energy, force, float(temperature), grid, 16384)
+        rate, density = _fermi_sea_route(model, fermi_energy, force, float(temperature), grid, 16384)
+        if force_density and not has_parabolic_kinetic_energy(model):
+            # Across an inflection line of eps0 the grid sum of F_so has no limit: refused, as on the contour route.
+            sea = (_grid_sea_jit if is_concrete(model, fermi_energy) else _grid_sea)(
+                model, fermi_energy, float(temperature), min(grid, MASS_CHECK_GRID), dtype
+            )
+            density = check_sea_local_mass(model, sea, density, "ensemble_spin_force")
+        return rate, density
     raise ValueError(f"method = {method!r} is not allowed; allowed: 'contour' or 'fermi_sea'")
 
 
@@ -258,8 +288,9 @@ def ensemble_spin_force(
 
     Raises:
         ValueError: a model whose occupied sea reaches a singular or sign-changing Hess eps0 (the
-            inflection lines of a lattice band, where F_so diverges; method "contour"; traced: a
-            runtime error), or a massless eps0 (no spin force at all).
+            inflection lines of a lattice band, where F_so diverges; both methods, "fermi_sea" on
+            at most MASS_CHECK_GRID^2 points of its k-grid; traced: a runtime error), or a massless
+            eps0 (no spin force at all).
     """
     _, density = _ensemble(model, fermi_energy, efield, num, method, temperature, grid, bands, route, mesh, force_density=True)
     return density

@@ -7,7 +7,8 @@ sentence when a band touching lies in or near an occupied sea.
 import equinox as eqx
 import jax
 from .._bands._touching import exchange_scale
-from .._bands._touching_search import touching_report
+from .._bands._touching_search import touching_report, unbounded_sea_error
+from .._core._checks import is_concrete
 from .._core._model import TwoBandModel
 
 
@@ -38,6 +39,13 @@ def band_touching_report(model: TwoBandModel, fermi_energy) -> str | None:
     Returns:
         A sentence naming the touching point k* [1/nm], Omega and eps there, or None when no
         touching lies in or near an occupied sea (also None under tracing).
+
+    Raises:
+        ValueError: a continuum model whose lower band's Fermi sea is unbounded (no region to search).
     """
     with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
+        if is_concrete(model, fermi_energy):
+            error = unbounded_sea_error(model, fermi_energy)
+            if error is not None:
+                raise error
         return touching_report(model, fermi_energy, exchange_scale(model))

@@ -53,12 +53,46 @@ def classify_seas(eps, fermi_energy, origin, *, xp=onp):
     return codes.astype(xp.int8), eps.min(axis=(-2, -1)), crossings.max(axis=-1)
 
 
+STAR_GRID_CELLS = 128
+STAR_GRID_STEPS = 32
+"""The grid test of star-shapedness (`star_violation`): every occupied point of a STAR_GRID_CELLS x
+STAR_GRID_CELLS grid of the sea's bounding box is joined to k = 0 by STAR_GRID_STEPS points, which
+must all be occupied. It finds what the PROBE_RAYS rays step over: a pocket or a dent between two
+probe rays that holds a grid point."""
+
+
+def star_violation(model, fermi_energy, s):
+    """(violated, k (2,) [1/nm]) of the grid test of star-shapedness about k = 0 for band s (traceable).
+
+    violated: an occupied grid point k (eps_s(k) < E_F) of the STAR_GRID_CELLS^2 grid of the mesh
+    domain (the sea's bounding box) has a point t k, 0 < t < 1, on its segment to the origin with
+    eps_s(t k) >= E_F: a ray from k = 0 then crosses the Fermi level at least three times (exact
+    evidence, no false alarm). k: the violating grid point nearest to the origin (NaN when none)."""
+    dtype = jnp.result_type(fermi_energy, model.dtype)
+    origin, basis = domain(model, fermi_energy)
+    u = (jnp.arange(STAR_GRID_CELLS, dtype=dtype) + 0.5) / STAR_GRID_CELLS
+    grid = (origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]).reshape(-1, 2)
+    kx, ky = grid[:, 0], grid[:, 1]
+    occupied = energy(model, kx, ky, s) < fermi_energy
+    t = jnp.arange(1, STAR_GRID_STEPS + 1, dtype=dtype)[:, None] / (STAR_GRID_STEPS + 1)
+    gap = jnp.any(energy(model, t * kx, t * ky, s) >= fermi_energy, axis=0) & occupied
+    nearest = jnp.argmin(jnp.where(gap, kx * kx + ky * ky, jnp.inf))
+    violated = jnp.any(gap)
+    return violated, jnp.where(violated, grid[nearest], jnp.nan)
+
+
 @jax.jit
 def probe_sea(model, fermi_energy, s):
+    """(code `SEA_*`, band minimum on the probe grid [eV], most crossings on a probe ray, k (2,) [1/nm] of
+    the grid test's violation or NaN) of band s (traceable): the probe rays (`classify_seas`), then, for a
+    sea they pass, the grid test (`star_violation`), which turns SEA_OCCUPIED into SEA_NOT_STAR."""
     cos, sin = probe_directions(jnp)
     radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
     eps = energy(model, radius * cos, radius * sin, s)
-    return classify_seas(eps, fermi_energy, origin_energy(model, s), xp=jnp)
+    code, minimum, most = classify_seas(eps, fermi_energy, origin_energy(model, s), xp=jnp)
+    violated, where = star_violation(model, fermi_energy, s)
+    pocket = (code == SEA_OCCUPIED) & violated
+    return jnp.where(pocket, jnp.int8(SEA_NOT_STAR), code), minimum, most, jnp.where(pocket, where, jnp.nan)
 
 
 def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
@@ -69,7 +103,9 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
     model this raises ValueError, with what is allowed, when the sea is occupied but cannot be
     described on rays from k = 0: it does not contain k = 0 (an annulus, a pocket away from k = 0,
     or an upper band occupied only near a band touching), or a ray crosses the Fermi level more than
-    once (`classify_seas` on PROBE_RAYS x PROBE_RADII energies out to `outer_radius`). Such seas are
+    once (`classify_seas` on PROBE_RAYS x PROBE_RADII energies out to `outer_radius`), or an occupied
+    point of a STAR_GRID_CELLS^2 grid of the sea's bounding box is cut off from k = 0 by unoccupied states
+    on its segment (`star_violation`: a pocket or dent between the probe rays). Such seas are
     integrated by the mesh route (route = "auto" or "mesh" of the public sea functions). Concrete
     inputs only (returns "occupied" without checking under tracing; the public functions attach
     traced checks instead).
@@ -93,16 +129,26 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
     with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
         if model.lattice_vectors is not None:
             return "occupied" if band_occupied_on_grid(model, e_f, s) else "empty"
-        code, minimum, most = (onp.asarray(x) for x in probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
+        code, minimum, most, pocket = (onp.asarray(x) for x in probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
         eps_origin = float(origin_energy(model, float(s)))
     if code == SEA_EMPTY:
-        return "occupied" if band_occupied_on_grid(model, e_f, s) else "empty"
+        if not band_occupied_on_grid(model, e_f, s):
+            return "empty"
+        code = SEA_NO_ORIGIN  # pockets between the probe rays, none at k = 0 (the probes start there)
+        minimum = band_minimum(model, jnp.asarray(e_f, model.dtype), float(s), 96)
     if code == SEA_NO_ORIGIN:
         raise ValueError(
             f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} does not contain k = 0 "
             f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {float(minimum):.4g} eV: an annulus, a pocket away "
             f"from k = 0, or a sea around a band touching), so the ray route does not apply; allowed: route = 'auto' "
             f"or 'mesh' of the sea functions (any sea), or fermi_energy > {eps_origin:g} eV for the rays"
+        )
+    if code == SEA_NOT_STAR and onp.all(onp.isfinite(pocket)):
+        raise ValueError(
+            f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0: the occupied "
+            f"point k = {onp.round(pocket, 4).tolist()} 1/nm is cut off from k = 0 by unoccupied states on its ray "
+            "(a pocket or dent between the probe rays, found by the grid test), so the ray route does not apply; "
+            "allowed: route = 'auto' or 'mesh' of the sea functions (any sea)"
         )
     if code == SEA_NOT_STAR and int(most) <= 1:
         raise ValueError(
@@ -123,7 +169,7 @@ def band_status(model, fermi_energy, s) -> str:
     """"occupied" or "empty" for any sea (no ray preconditions; concrete inputs)."""
     with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
         if model.lattice_vectors is None:
-            code, _, _ = probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
+            code, _, _, _ = probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
             if int(code) != SEA_EMPTY:
                 return "occupied"
         return "occupied" if band_occupied_on_grid(model, float(fermi_energy), s) else "empty"

@@ -6,7 +6,8 @@ and Fermi-sea integration).
 - "mesh": the adaptively refined triangle mesh of `_mesh` (any topology, lattice models over their
   Brillouin zone, O(h^4)).
 - "auto" (the default of every public sea function): "mesh" for a lattice model; for a continuum
-  model "rays" when every occupied sea passes the ray test (`fermi_sea_status`) and no band touching
+  model "rays" when every occupied sea passes the ray test (`fermi_sea_status`: probe rays, then the grid
+  test `star_violation`) and no band touching
   lies in or near the sea (the splitting Omega on the probe grid of the sea stays above
   NEAR_TOUCHING_RATIO of its largest value there), else "mesh". Under tracing the choice cannot look
   at values: "auto" is "rays" for a continuum model, whose preconditions are then enforced by
@@ -27,8 +28,9 @@ from ..constants import AREA_MEASURE
 from . import _mesh, _mesh_concrete
 from ._guard import branched_guard
 from ._guard import guard as guard
-from ._occupation import PROBE_FRACTIONS, SEA_EMPTY, SEA_OCCUPIED, classify_seas, occupied_bands, probe_directions, probe_sea
+from ._occupation import PROBE_FRACTIONS, SEA_EMPTY, SEA_NOT_STAR, SEA_OCCUPIED, classify_seas, star_violation, occupied_bands, probe_directions, probe_sea
 from ._occupation import band_minimum as band_minimum
+from ._occupation import fermi_sea_status
 from ._occupation import band_occupied_on_grid as band_occupied_on_grid
 from ._rays import contour_density, origin_energy, outer_radius, polar_sea_nodes, ray_contour
 
@@ -130,7 +132,7 @@ def near_touching_error(model, fermi_energy):
 
 
 def _sea_code(model, fermi_energy, s) -> int:
-    code, _, _ = probe_sea(model, jnp.asarray(fermi_energy, model.dtype), jnp.asarray(float(s), model.dtype))
+    code, _, _, _ = probe_sea(model, jnp.asarray(fermi_energy, model.dtype), jnp.asarray(float(s), model.dtype))
     return int(code)
 
 
@@ -154,9 +156,9 @@ def choose_route(model, fermi_energy, bands, route: str) -> str:
         return "mesh"
     if route == "rays" and is_concrete(model, fermi_energy):
         with jax.ensure_compile_time_eval():
-            # A sea the rays cannot describe at all is refused later with that cause (fermi_sea_status).
-            star_shaped = all(_sea_code(model, fermi_energy, s) == SEA_OCCUPIED for s in bands)
-            error = near_touching_error(model, fermi_energy) if star_shaped else None
+            for s in bands:
+                fermi_sea_status(model, fermi_energy, s)  # raises, naming the cause, for a sea the rays cannot describe
+            error = near_touching_error(model, fermi_energy)
         if error is not None:
             raise error
     if route != "auto":
@@ -178,10 +180,9 @@ def fermi_sea_route(model, fermi_energy, route: str = "auto", bands=None) -> str
 
     Returns:
         "rays" (exact ray solver, continuum star-shaped seas without a nearby band touching) or
-        "mesh" (adaptive triangle mesh: lattice models and every other sea). For the shipped
-        continuum models star-shapedness follows from their bands; for a model of your own "auto"
-        tests it on a probe grid (96 rays from k = 0), so a pocket narrower than the probes'
-        spacing can escape it: pass route = "mesh" when a model may have small pockets.
+        "mesh" (adaptive triangle mesh: lattice models and every other sea). "auto" tests star-shapedness
+        on the probe rays and on a grid of the sea's bounding box (`fermi_sea_status`); structure finer
+        than that grid can escape it (and the mesh's coarse cells): raise `MeshOptions.cells` for such bands.
 
     Raises:
         ValueError: for an unknown route, or route = "rays" with a lattice model.
@@ -224,8 +225,9 @@ def ray_checks(model, fermi_energy, bands, value, *, all_bands=True):
     """`value` (any pytree) with traced checks of the ray route's preconditions attached (`guard`).
 
     Under jit/grad/vmap the eager checks cannot run; these raise at run time when an occupied band's
-    sea is not star-shaped about k = 0 or does not contain it, when a band left out of `bands`
-    is occupied (the same probe grid as `fermi_sea_status`; only with `all_bands`, for the functions
+    sea is not star-shaped about k = 0 or does not contain it (the probe rays and the grid test
+    `star_violation` of `fermi_sea_status`), when a band left out of `bands`
+    is occupied (the same probe grid; only with `all_bands`, for the functions
     that sum over every occupied band), or when the bands come near touching in or near the sea
     (min Omega < NEAR_TOUCHING_RATIO max Omega on that grid and the error estimate `ray_spin_change`
     above RAYS_TOLERANCE, as eager route = "rays" refuses). Concrete inputs return `value` unchanged."""
@@ -238,6 +240,8 @@ def ray_checks(model, fermi_energy, bands, value, *, all_bands=True):
         eps = energy(model, radius * cos, radius * sin, float(s))
         code, _, _ = classify_seas(eps, fermi_energy, origin_energy(model, float(s)), xp=jnp)
         if s in bands:
+            pocket, _ = star_violation(*jax.lax.stop_gradient((model, jnp.asarray(fermi_energy, dtype))), float(s))
+            code = jnp.where(pocket, SEA_NOT_STAR, code)
             value = guard(
                 value,
                 code != SEA_OCCUPIED,

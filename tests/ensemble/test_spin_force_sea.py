@@ -149,3 +149,20 @@ def test_sea_across_an_inflection_line_is_refused(square_lattice):
     np.testing.assert_allclose(
         np.asarray(traced(0.3)), np.asarray(jaxsot.ensemble_spin_force(square_lattice, 0.3, jnp.asarray(EFIELD))), rtol=1e-12
     )
+
+
+def test_the_k_grid_method_refuses_an_inflection_line_too(square_lattice):
+    # method="fermi_sea" sums F_so on a k-grid with Fermi-Dirac weights: the same refusal as the routes.
+    efield = jnp.asarray(EFIELD)
+    with pytest.raises(ValueError, match="inflection line"):
+        jaxsot.ensemble_spin_force(square_lattice, 1.0, efield, method="fermi_sea", grid=64)
+    with pytest.raises(ValueError, match="inflection line"):
+        jaxsot.ensemble_spin_force(square_lattice, 1.0, efield, method="fermi_sea", grid=64, temperature=300.0)
+    traced = jax.jit(lambda e: jaxsot.ensemble_spin_force(square_lattice, e, efield, method="fermi_sea", grid=64, bands=(-1, 1)))
+    with pytest.raises(Exception, match="inflection line"):
+        jax.block_until_ready(traced(1.0))
+    # Inside |k a| < pi/2 the grid sum stands, near the closed-form reference (midpoint rule on a step: O(h)).
+    reference = _reference_density(_square_lattice_closed_form(m=M_DIRECTION, **SQUARE), 0.3, (-1, 1), 3.9)
+    got = np.asarray(jaxsot.ensemble_spin_force(square_lattice, 0.3, efield, method="fermi_sea", grid=256))
+    np.testing.assert_allclose(got, reference, rtol=1e-2)  # measured 3.7e-3
+    np.testing.assert_allclose(np.asarray(traced(0.3)), np.asarray(jaxsot.ensemble_spin_force(square_lattice, 0.3, efield, method="fermi_sea", grid=64)), rtol=1e-12)
