@@ -10,8 +10,11 @@ open Fermi lines crossing the zone boundary, Dirac points inside the sea) is int
   checked on the box edge: an unbounded continuum sea is refused);
 - an n x n grid of cells, two triangles each; a triangle is refined (split into four) when the Fermi
   level is within first-order reach of its vertices (|eps_i - E_F| <= |grad eps_i| D, D its longest
-  edge: this also catches a pocket whose minimum lies between vertices) or when the bands may touch
-  inside it (Omega_i <= |grad Omega_i| D), `levels` times, with static budgets of refined triangles;
+  edge: this also catches a pocket of a nearly quadratic band whose minimum lies between vertices) or
+  when the bands may touch inside it (Omega_i <= |grad Omega_i| D), `levels` times, with static
+  budgets of refined triangles; a pocket or hole between coarse vertices that nothing refines (a dip
+  narrower than the cells) is found on a SCOUT_FACTOR x finer scout grid and refused
+  (`hidden_features`), never integrated as a whole cell;
 - a triangle that is not refined lies on one side of the Fermi level and contributes the 7-point
   degree-5 Radon rule; a triangle cut by the Fermi line at the finest level is split along the chord
   between the two edge roots (found on the cubic Hermite interpolant of eps along the edge, from
@@ -41,6 +44,7 @@ from ..constants import AREA_MEASURE
 from ._guard import guard
 from ._rays import outer_radius
 from . import _mesh_cut
+from .._bands._kernels import energy
 from ._mesh_cut import band, cut_capacity, edge_crossed_twice, evaluate, gathered_cut
 from ._mesh_closure import close_refinement
 from ._triangle_rules import area, dot2, longest_edge, triangle_nodes, whole_nodes
@@ -79,7 +83,9 @@ class MeshBand(NamedTuple):
     unbounded: a continuum sea reaches the box edge (bool); min_splitting: smallest Omega [eV] on
     the mesh vertices; cut: number of triangles cut by the Fermi line at the finest level; refined:
     (levels,) numbers of triangles flagged for refinement at each level; cut_overflow: more cut
-    triangles than the buffer of a level holds (`_mesh_cut.CUT_SHARE`; the cut weights are then NaN).
+    triangles than the buffer of a level holds (`_mesh_cut.CUT_SHARE`; the cut weights are then NaN);
+    hidden: the scout grid found a pocket or hole between coarse vertices that nothing refines (bool,
+    `hidden_features`), hidden_k (2,) [1/nm] the centre of such a coarse cell (NaN when none).
     """
 
     sea_k: jax.Array
@@ -94,6 +100,8 @@ class MeshBand(NamedTuple):
     cut: jax.Array
     refined: jax.Array
     cut_overflow: jax.Array
+    hidden: jax.Array
+    hidden_k: jax.Array
 
 
 def default_budget(cells: int, levels: int, extra: int = 0) -> tuple:
@@ -180,11 +188,39 @@ def pick_flagged(refine, cap, p, data):
     return p[chosen], data[chosen], jnp.arange(cap) < count, count > cap, count
 
 
+SCOUT_FACTOR = 4
+"""Scout points per coarse cell and axis (`hidden_features`): a pocket or hole that lies between the
+coarse vertices, where no refinement criterion sees it, is found when it holds one of them."""
+
+
+def hidden_features(model, fermi_energy, s, origin, basis, e_vertex, refine):
+    """(hidden, k (2,)): a coarse cell whose four corners lie on one side of E_F, neither of whose two
+    triangles is refined at level 0, but one of whose SCOUT_FACTOR^2 interior scout points lies on the
+    other side (a pocket or hole the mesh would not integrate at all; exact evidence); k the centre of
+    the first such cell [1/nm] (NaN when none). e_vertex: (cells+1, cells+1) eps_s at the coarse
+    vertices; refine: (2 cells^2,) level-0 flags in `main_levels`' triangle order. Traceable."""
+    cells = e_vertex.shape[0] - 1
+    below = e_vertex < fermi_energy
+    corners = jnp.stack([below[:-1, :-1], below[1:, :-1], below[:-1, 1:], below[1:, 1:]])
+    all_below, none_below = jnp.all(corners, 0), ~jnp.any(corners, 0)
+    count = cells * SCOUT_FACTOR
+    u = (jnp.arange(count, dtype=e_vertex.dtype) + 0.5) / count
+    scout = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
+    inside = (energy(model, scout[..., 0], scout[..., 1], s) < fermi_energy).reshape(cells, SCOUT_FACTOR, cells, SCOUT_FACTOR)
+    any_inside, all_inside = jnp.any(inside, (1, 3)), jnp.all(inside, (1, 3))
+    refined = (refine[: cells * cells] | refine[cells * cells :]).reshape(cells, cells)
+    cell = ~refined & ((all_below & ~all_inside) | (none_below & any_inside))
+    first = jnp.argmax(cell.reshape(-1))
+    centre = origin + ((first // cells + 0.5) / cells) * basis[0] + ((first % cells + 0.5) / cells) * basis[1]
+    hidden = jnp.any(cell)
+    return hidden, jnp.where(hidden, centre, jnp.nan)
+
+
 def main_levels(model, fermi_energy, s, cells, levels, budget, extra):
     """The coarse grid and the `levels` main levels of `mesh_band`: the sea parts [(k, weight)] of the
     levels above the finest, the finest level's part (sea k, weight, line k, normal*dl, dl, |grad eps|,
     cut count, cut overflow), its refinement flags, triangles and data, overflow, counts,
-    min_splitting and unbounded."""
+    min_splitting, unbounded and the scout's (hidden, k) (`hidden_features`)."""
     dtype = jnp.result_type(fermi_energy, model.dtype)
     origin, basis = domain(model, fermi_energy)
     u = jnp.arange(cells + 1, dtype=dtype) / cells
@@ -209,10 +245,14 @@ def main_levels(model, fermi_energy, s, cells, levels, budget, extra):
         edge = jnp.concatenate([e_lower[0], e_lower[-1], e_lower[:, 0], e_lower[:, -1]])
         unbounded = jnp.any(edge <= fermi_energy)
 
+    flags = _flags(p, data, fermi_energy, s)
+    e_vertex, _ = band(vdata, s)
+    scout = hidden_features(model, fermi_energy, s, origin, basis, e_vertex, flags[1])
+
     sea, counts = [], []
     overflow = jnp.zeros((), bool)
     for level in range(levels):
-        _, refine, _, _, close = _flags(p, data, fermi_energy, s)
+        _, refine, _, _, close = flags if level == 0 else _flags(p, data, fermi_energy, s)
         refine = refine & valid
         e, _ = band(data, s)
         occupied = valid & ~refine & jnp.all(e < fermi_energy, -1)
@@ -230,7 +270,7 @@ def main_levels(model, fermi_energy, s, cells, levels, budget, extra):
     # Without main levels the finest level is the coarse grid, whose size no budget sets: no buffer.
     capacity = cut_capacity(p.shape[0]) if levels > 0 else None
     out, refine = _finest(model, fermi_energy, s, close_cap, p, data, valid, extra > 0, capacity, origin, basis)
-    return sea, out, refine, p, data, overflow, counts, min_splitting, unbounded
+    return sea, out, refine, p, data, overflow, counts, min_splitting, unbounded, scout
 
 
 def _finest(model, fermi_energy, s, close_cap, p, data, valid, allow_refine, capacity, origin, basis):
@@ -303,7 +343,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
     """The mesh quadrature of band s's T = 0 Fermi sea (module docstring). Traceable; cells, levels,
     extra (further levels where the line is under-resolved, near touchings and extrema), budget
     (parents refined per level, levels + extra entries, `default_budget`) static; s a Python float."""
-    sea, out, refine, p, data, overflow, counts, min_splitting, unbounded = main_levels(
+    sea, out, refine, p, data, overflow, counts, min_splitting, unbounded, scout = main_levels(
         model, fermi_energy, s, cells, levels, budget, extra
     )
     sea_k, sea_w = [k for k, _ in sea], [w for _, w in sea]
@@ -343,7 +383,7 @@ def mesh_band(model, fermi_energy, s, cells: int, levels: int, budget: tuple, ex
     return MeshBand(
         jnp.concatenate(sea_k), jnp.concatenate(sea_w), jnp.concatenate(line_k), jnp.concatenate(line_ndl),
         jnp.concatenate(line_dl), jnp.concatenate(line_g), overflow, unbounded, min_splitting, cut,
-        jnp.stack(counts) if counts else jnp.zeros((0,), int), cut_overflow,
+        jnp.stack(counts) if counts else jnp.zeros((0,), int), cut_overflow, scout[0], scout[1],
     )
 
 
@@ -397,17 +437,26 @@ def check_mesh_options(mesh) -> MeshOptions:
     return mesh
 
 
-def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked: bool = True, all_bands: bool = True):
+HIDDEN_MESSAGE = (
+    "a pocket or hole of the Fermi sea lies between the coarse mesh vertices, where no refinement "
+    f"criterion sees it (found on a {SCOUT_FACTOR}x finer scout grid), so the mesh would leave it out; "
+    f"allowed: jaxsot.MeshOptions(cells=...) at least {SCOUT_FACTOR}x the current cells"
+)
+
+
+def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked: bool = True, all_bands: bool = True, allow_hidden: bool = False):
     """Sea (k, weight, sign), contour (k, normal*dl, sign), band densities (2,), line extras and stats
     of the mesh route for `bands` (traceable; bands and mesh static). With checked, a refinement or cut-buffer
     budget overflow, an unbounded continuum sea or (with all_bands) an occupied band left out of
-    `bands` raises (`equinox.error_if` on every output, also under jit/grad)."""
+    `bands` raises (`equinox.error_if` on every output, also under jit/grad), and so does a pocket or
+    hole hidden between the coarse vertices (`hidden_features`) unless `allow_hidden`."""
     budget = mesh.resolved_budget()
     sea_k, sea_w, sea_s, line_k, line_ndl, line_s, line_dl, line_g = [], [], [], [], [], [], [], []
     densities = {-1: jnp.zeros((), fermi_energy.dtype), 1: jnp.zeros((), fermi_energy.dtype)}
     overflow = jnp.zeros((), bool)
     cut_overflow = jnp.zeros((), bool)
     unbounded = jnp.zeros((), bool)
+    hidden = jnp.zeros((), bool)
     smallest = jnp.asarray(jnp.inf, fermi_energy.dtype)
     missing = jnp.zeros((), bool)
     if checked and all_bands:
@@ -432,6 +481,7 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
         overflow = overflow | result.overflow
         cut_overflow = cut_overflow | result.cut_overflow
         unbounded = unbounded | result.unbounded
+        hidden = hidden | result.hidden
         smallest = jnp.minimum(smallest, result.min_splitting)
     sea = tuple(jnp.concatenate(x) for x in (sea_k, sea_w, sea_s))
     contour = tuple(jnp.concatenate(x) for x in (line_k, line_ndl, line_s))
@@ -462,10 +512,15 @@ def mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, checked:
         )
         outputs = guard(
             outputs,
+            hidden & ~allow_hidden,
+            f"jaxsot mesh route (traced): {HIDDEN_MESSAGE}; the same call on concrete inputs names where",
+        )
+        outputs = guard(
+            outputs,
             missing,
             "jaxsot mesh route (traced): a band left out of `bands` is occupied; allowed: the bands that "
             "jaxsot.occupied_bands gives on concrete values",
         )
         sea, contour, densities, extras = outputs
-    stats = {"overflow": overflow, "cut_overflow": cut_overflow, "unbounded": unbounded, "min_splitting": smallest}
+    stats = {"overflow": overflow, "cut_overflow": cut_overflow, "unbounded": unbounded, "hidden": hidden, "min_splitting": smallest}
     return sea, contour, densities, extras, stats

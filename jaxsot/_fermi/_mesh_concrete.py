@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as onp
 
 from ..constants import AREA_MEASURE
-from ._mesh import MeshOptions, main_levels, pick_flagged, extra_levels_run, flatten_levels
+from ._mesh import HIDDEN_MESSAGE, MeshOptions, main_levels, pick_flagged, extra_levels_run, flatten_levels
 
 
 @functools.partial(jax.jit, static_argnames=("bands", "mesh", "line"))
@@ -25,11 +25,11 @@ def mesh_nodes_jit(model, fermi_energy, bands, mesh, line=True):
     """The coarse grid and main levels of `bands` (static tuple) compiled: per band, the sea parts
     [(k, weight)], the finest level's line part (k, normal*dl, dl, |grad eps|; () without `line`),
     the triangles picked for the extra levels (`_mesh.pick_flagged`), whether any was flagged, and the
-    stats (overflow, cut_overflow, unbounded, min_splitting)."""
+    stats (overflow, cut_overflow, unbounded, min_splitting, hidden, hidden k)."""
     budget = mesh.resolved_budget()
     out = []
     for s in bands:
-        sea, finest, refine, p, data, overflow, _, smallest, unbounded = main_levels(
+        sea, finest, refine, p, data, overflow, _, smallest, unbounded, scout = main_levels(
             model, fermi_energy, float(s), mesh.cells, mesh.levels, budget, mesh.extra_levels
         )
         picked = pick_flagged(refine, budget[mesh.levels], p, data)[:3] if mesh.extra_levels > 0 else ()
@@ -37,7 +37,7 @@ def mesh_nodes_jit(model, fermi_energy, bands, mesh, line=True):
         # A pick overflow happens only with flagged triangles, whose extra levels then run.
         overflow = overflow | (jnp.sum(refine) > budget[mesh.levels] if mesh.extra_levels > 0 else False)
         sea = list(sea) + [finest[:2]]
-        stats = (overflow, finest[7], unbounded, smallest)
+        stats = (overflow, finest[7], unbounded, smallest) + scout
         out.append((sea, finest[2:6] if line else (), picked, flagged, stats))
     return out
 
@@ -61,10 +61,12 @@ def _run(model, fermi_energy, bands, mesh, line=True):
     # more than the finest level); the picked triangles, the extra levels' input, stay on the device.
     main = mesh_nodes_jit(model, fermi_energy, bands, mesh, line)
     host = jax.device_get([(sea, part, flagged, stats) for sea, part, _, flagged, stats in main])
-    result, overflow, cut_overflow, unbounded, smallest = [], False, False, False, []
+    result, overflow, cut_overflow, unbounded, smallest, hidden = [], False, False, False, [], []
     for s, (sea, part, flagged, stats), (_, _, picked, _, _) in zip(bands, host, main):
         sea, lines = list(sea), [part] if line else []
-        over, cut_over, outside, low = stats
+        over, cut_over, outside, low, scout, where = stats
+        if bool(scout):
+            hidden.append((s, where))
         overflow, cut_overflow, unbounded = overflow | bool(over), cut_overflow | bool(cut_over), unbounded | bool(outside)
         if bool(flagged):
             extra_sea, extra_line, over, cut_over, low = jax.device_get(
@@ -80,14 +82,17 @@ def _run(model, fermi_energy, bands, mesh, line=True):
         "overflow": onp.bool_(overflow),
         "cut_overflow": onp.bool_(cut_overflow),
         "unbounded": onp.bool_(unbounded),
+        "hidden": onp.bool_(bool(hidden)),
+        "hidden_at": tuple(hidden),  # (band, coarse cell centre) of each band with a hidden pocket or hole
         "min_splitting": onp.min(onp.asarray(smallest, dtype)) if smallest else onp.asarray(onp.inf, dtype),
     }
     return result, stats
 
 
-def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, compact: bool = True, line: bool = True):
+def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *, compact: bool = True, line: bool = True, allow_hidden: bool = False):
     """`_mesh.mesh_nodes` on concrete inputs: the budget is doubled (up to 4 times) until it suffices;
-    an unbounded continuum sea raises ValueError; zero-weight nodes are dropped when `compact`.
+    an unbounded continuum sea raises ValueError, and so does a pocket or hole hidden between the coarse
+    vertices (`_mesh.hidden_features`) unless `allow_hidden`; zero-weight nodes are dropped when `compact`.
     Returns (sea, contour, densities, extras, stats, mesh used), in `mesh_nodes`' layout (without
     `compact`, the padded nodes of the extra levels of a band that needs none are left out; without
     `line`, contour and extras are None: the line nodes are neither computed nor copied)."""
@@ -99,6 +104,12 @@ def concrete_mesh_nodes(model, fermi_energy, bands: tuple, mesh: MeshOptions, *,
                 "of the box [-R, R]^2 bounded by the model's ray_bound: the sea is unbounded (the bands do not "
                 "grow above E_F at large k) or ray_bound is wrong; allowed: a Fermi energy with a bounded sea, or "
                 "a lattice model (lattice_vectors) integrated over its Brillouin zone"
+            )
+        if bool(stats["hidden"]) and not allow_hidden:
+            s, where = stats["hidden_at"][0]
+            raise ValueError(
+                f"mesh.cells = {mesh.cells}, fermi_energy = {float(fermi_energy):g} eV: {HIDDEN_MESSAGE} (band {s:+d}, "
+                f"in the coarse cell centred on k = {onp.round(onp.asarray(where, float), 4).tolist()} 1/nm)"
             )
         if not (bool(stats["overflow"]) or bool(stats["cut_overflow"])):
             break

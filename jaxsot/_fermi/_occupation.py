@@ -54,30 +54,45 @@ def classify_seas(eps, fermi_energy, origin, *, xp=onp):
 
 
 STAR_GRID_CELLS = 128
-STAR_GRID_STEPS = 32
-"""The grid test of star-shapedness (`star_violation`): every occupied point of a STAR_GRID_CELLS x
-STAR_GRID_CELLS grid of the sea's bounding box is joined to k = 0 by STAR_GRID_STEPS points, which
-must all be occupied. It finds what the PROBE_RAYS rays step over: a pocket or a dent between two
-probe rays that holds a grid point."""
+STAR_GRID_MARGIN = 0.02
+"""The grid test of star-shapedness (`star_violation`): every point of a STAR_GRID_CELLS x
+STAR_GRID_CELLS grid of the sea's bounding box must be occupied exactly when it lies inside the
+boundary interpolated between the probe rays, up to STAR_GRID_MARGIN of the radius plus 1.5 grid
+spacings. It finds what the PROBE_RAYS rays step over: a pocket, a hole or a dent between two probe
+rays that holds a grid point."""
 
 
-def star_violation(model, fermi_energy, s):
+def star_violation(model, fermi_energy, s, eps):
     """(violated, k (2,) [1/nm]) of the grid test of star-shapedness about k = 0 for band s (traceable).
 
-    violated: an occupied grid point k (eps_s(k) < E_F) of the STAR_GRID_CELLS^2 grid of the mesh
-    domain (the sea's bounding box) has a point t k, 0 < t < 1, on its segment to the origin with
-    eps_s(t k) >= E_F: a ray from k = 0 then crosses the Fermi level at least three times (exact
-    evidence, no false alarm). k: the violating grid point nearest to the origin (NaN when none)."""
+    eps: (PROBE_RAYS, PROBE_RADII) eps_s on the probe rays (`probe_sea`), whose first crossings of E_F
+    give the boundary r_i of the sea on each ray, linearly interpolated in the angle between rays.
+    violated: a point of the STAR_GRID_CELLS^2 grid of the mesh domain (the sea's bounding box) is
+    occupied (eps_s < E_F) beyond that boundary, or empty inside it, by more than the margin
+    (STAR_GRID_MARGIN r + 1.5 grid spacings): a pocket, hole or dent between the probe rays. On a
+    star-shaped sea the interpolated boundary is off by O(r'' dphi^2) ~ 5e-4 r'', far inside the
+    margin. k: the violating grid point nearest to k = 0 (NaN when none)."""
     dtype = jnp.result_type(fermi_energy, model.dtype)
+    outer = outer_radius(model, fermi_energy)
+    crossed = eps >= fermi_energy
+    first = jnp.where(jnp.any(crossed, -1), jnp.argmax(crossed, -1), PROBE_RADII - 1)
+    boundary = outer * jnp.asarray(PROBE_FRACTIONS, dtype)[first]  # (PROBE_RAYS,)
     origin, basis = domain(model, fermi_energy)
     u = (jnp.arange(STAR_GRID_CELLS, dtype=dtype) + 0.5) / STAR_GRID_CELLS
     grid = (origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]).reshape(-1, 2)
     kx, ky = grid[:, 0], grid[:, 1]
     occupied = energy(model, kx, ky, s) < fermi_energy
-    t = jnp.arange(1, STAR_GRID_STEPS + 1, dtype=dtype)[:, None] / (STAR_GRID_STEPS + 1)
-    gap = jnp.any(energy(model, t * kx, t * ky, s) >= fermi_energy, axis=0) & occupied
-    nearest = jnp.argmin(jnp.where(gap, kx * kx + ky * ky, jnp.inf))
-    violated = jnp.any(gap)
+    position = jnp.mod(jnp.arctan2(ky, kx), 2.0 * jnp.pi) * (PROBE_RAYS / (2.0 * jnp.pi))
+    lower = jnp.floor(position)
+    weight = position - lower
+    i0 = lower.astype(jnp.int32) % PROBE_RAYS
+    radius = (1.0 - weight) * boundary[i0] + weight * boundary[(i0 + 1) % PROBE_RAYS]
+    spacing = jnp.max(jnp.linalg.norm(basis, axis=1)) / STAR_GRID_CELLS
+    margin = STAR_GRID_MARGIN * radius + 1.5 * spacing
+    norm = jnp.sqrt(kx * kx + ky * ky)
+    wrong = (occupied & (norm > radius + margin)) | (~occupied & (norm < radius - margin))
+    nearest = jnp.argmin(jnp.where(wrong, norm, jnp.inf))
+    violated = jnp.any(wrong)
     return violated, jnp.where(violated, grid[nearest], jnp.nan)
 
 
@@ -90,7 +105,7 @@ def probe_sea(model, fermi_energy, s):
     radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
     eps = energy(model, radius * cos, radius * sin, s)
     code, minimum, most = classify_seas(eps, fermi_energy, origin_energy(model, s), xp=jnp)
-    violated, where = star_violation(model, fermi_energy, s)
+    violated, where = star_violation(model, fermi_energy, s, eps)
     pocket = (code == SEA_OCCUPIED) & violated
     return jnp.where(pocket, jnp.int8(SEA_NOT_STAR), code), minimum, most, jnp.where(pocket, where, jnp.nan)
 
@@ -103,9 +118,9 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
     model this raises ValueError, with what is allowed, when the sea is occupied but cannot be
     described on rays from k = 0: it does not contain k = 0 (an annulus, a pocket away from k = 0,
     or an upper band occupied only near a band touching), or a ray crosses the Fermi level more than
-    once (`classify_seas` on PROBE_RAYS x PROBE_RADII energies out to `outer_radius`), or an occupied
-    point of a STAR_GRID_CELLS^2 grid of the sea's bounding box is cut off from k = 0 by unoccupied states
-    on its segment (`star_violation`: a pocket or dent between the probe rays). Such seas are
+    once (`classify_seas` on PROBE_RAYS x PROBE_RADII energies out to `outer_radius`), or a point
+    of a STAR_GRID_CELLS^2 grid of the sea's bounding box is occupied outside the boundary interpolated
+    between the probe rays, or empty inside it (`star_violation`: a pocket, hole or dent between them). Such seas are
     integrated by the mesh route (route = "auto" or "mesh" of the public sea functions). Concrete
     inputs only (returns "occupied" without checking under tracing; the public functions attach
     traced checks instead).
@@ -144,10 +159,13 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
             f"or 'mesh' of the sea functions (any sea), or fermi_energy > {eps_origin:g} eV for the rays"
         )
     if code == SEA_NOT_STAR and onp.all(onp.isfinite(pocket)):
+        with jax.ensure_compile_time_eval():
+            at = jnp.asarray(pocket, model.dtype)
+            inside = "occupied outside" if float(energy(model, at[0], at[1], float(s))) < e_f else "empty inside"
         raise ValueError(
-            f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0: the occupied "
-            f"point k = {onp.round(pocket, 4).tolist()} 1/nm is cut off from k = 0 by unoccupied states on its ray "
-            "(a pocket or dent between the probe rays, found by the grid test), so the ray route does not apply; "
+            f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} is not star-shaped about k = 0 as the probe rays "
+            f"see it: at k = {onp.round(pocket, 4).tolist()} 1/nm the band is {inside} the sea's boundary on the probe "
+            "rays (a pocket, hole or dent between them, found by the grid test), so the ray route does not apply; "
             "allowed: route = 'auto' or 'mesh' of the sea functions (any sea)"
         )
     if code == SEA_NOT_STAR and int(most) <= 1:

@@ -240,7 +240,8 @@ def ray_checks(model, fermi_energy, bands, value, *, all_bands=True):
         eps = energy(model, radius * cos, radius * sin, float(s))
         code, _, _ = classify_seas(eps, fermi_energy, origin_energy(model, float(s)), xp=jnp)
         if s in bands:
-            pocket, _ = star_violation(*jax.lax.stop_gradient((model, jnp.asarray(fermi_energy, dtype))), float(s))
+            frozen = jax.lax.stop_gradient((model, jnp.asarray(fermi_energy, dtype), eps))
+            pocket, _ = star_violation(frozen[0], frozen[1], float(s), frozen[2])
             code = jnp.where(pocket, SEA_NOT_STAR, code)
             value = guard(
                 value,
@@ -330,7 +331,7 @@ def _ray_nodes_jit(model, fermi_energy, bands, num_phi, num_r):
     return ray_nodes(model, fermi_energy, bands, num_phi, num_r)
 
 
-def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, mesh=None, compact=True, all_bands=True, line=True):
+def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, mesh=None, compact=True, all_bands=True, line=True, allow_hidden=False):
     """The states of the T = 0 seas of `bands` and of their Fermi lines on the chosen route.
 
     Args:
@@ -345,6 +346,8 @@ def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, me
         all_bands: under tracing, also check that no band outside `bands` is occupied.
         line: False when only the sea is used: on the concrete mesh route the Fermi-line nodes are then
             neither computed nor copied, and contour and extras are None.
+        allow_hidden: the mesh route does not refuse a pocket or hole hidden between its coarse vertices
+            (the coarser resolution of an error estimate, whose miss the estimate then shows).
 
     Returns:
         (sea (k (N, 2), weight (N,), sign (N,)), contour (k (M, 2), normal*dl (M, 2), sign (M,)),
@@ -358,10 +361,10 @@ def sea_ensemble(model, fermi_energy, bands, route, *, num_phi=128, num_r=16, me
     mesh = _mesh.check_mesh_options(mesh)
     if concrete:
         sea, contour, densities, extras, stats, _ = _mesh_concrete.concrete_mesh_nodes(
-            model, fermi_energy, bands, mesh, compact=compact, line=line
+            model, fermi_energy, bands, mesh, compact=compact, line=line, allow_hidden=allow_hidden
         )
         return sea, contour, densities, extras, stats
-    return _mesh.mesh_nodes(model, fermi_energy, bands, mesh, checked=True, all_bands=all_bands)
+    return _mesh.mesh_nodes(model, fermi_energy, bands, mesh, checked=True, all_bands=all_bands, allow_hidden=allow_hidden)
 
 
 class SeaIntegral(NamedTuple):
@@ -417,7 +420,7 @@ def _two_resolutions(what, model, fermi_energy, fn, bands, route, mesh, num_phi,
     results = []
     for fine in (True, False):
         if chosen == "mesh":
-            nodes = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh if fine else mesh.coarser())
+            nodes = sea_ensemble(model, fermi_energy, bands, "mesh", mesh=mesh if fine else mesh.coarser(), allow_hidden=not fine)
         else:
             phi, r = (num_phi, num_r) if fine else (num_phi // 2, num_r // 2)
             nodes = sea_ensemble(model, fermi_energy, bands, "rays", num_phi=phi, num_r=r)

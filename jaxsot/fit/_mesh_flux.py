@@ -54,7 +54,7 @@ def _line_nodes_of(model, fermi_energy, bands, budget=None):
 
     def one(s):
         band = mesh_band(model, fermi_energy, s, mesh.cells, mesh.levels, budget, mesh.extra_levels)
-        spoiled = jnp.where(band.overflow | band.cut_overflow, jnp.nan, 1.0).astype(band.line_dl.dtype)
+        spoiled = jnp.where(band.overflow | band.cut_overflow | band.hidden, jnp.nan, 1.0).astype(band.line_dl.dtype)
         return band.line_k, band.line_normal_dl * spoiled, band.line_dl * spoiled, band.line_gradient
 
     # lax.map, not vmap: the extra levels' cond stays a cond for each band.
