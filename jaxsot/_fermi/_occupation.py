@@ -98,9 +98,19 @@ def star_violation(model, fermi_energy, s, eps):
 
 @jax.jit
 def probe_sea(model, fermi_energy, s):
-    """(code `SEA_*`, band minimum on the probe grid [eV], most crossings on a probe ray, k (2,) [1/nm] of
-    the grid test's violation or NaN) of band s (traceable): the probe rays (`classify_seas`), then, for a
-    sea they pass, the grid test (`star_violation`), which turns SEA_OCCUPIED into SEA_NOT_STAR."""
+    """(code `SEA_*`, band minimum on the probe grid [eV], most crossings on a probe ray) of band s from
+    the probe rays alone (`classify_seas`; traceable): enough to tell an empty band."""
+    cos, sin = probe_directions(jnp)
+    radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
+    eps = energy(model, radius * cos, radius * sin, s)
+    return classify_seas(eps, fermi_energy, origin_energy(model, s), xp=jnp)
+
+
+@jax.jit
+def probe_star(model, fermi_energy, s):
+    """`probe_sea` and, for a sea the rays pass, the grid test (`star_violation`), which turns
+    SEA_OCCUPIED into SEA_NOT_STAR: (code, minimum, most crossings, k (2,) [1/nm] of the grid test's
+    violation or NaN). The test of the ray route's preconditions (traceable)."""
     cos, sin = probe_directions(jnp)
     radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
     eps = energy(model, radius * cos, radius * sin, s)
@@ -144,14 +154,15 @@ def fermi_sea_status(model: TwoBandModel, fermi_energy, band: int) -> str:
     with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
         if model.lattice_vectors is not None:
             return "occupied" if band_occupied_on_grid(model, e_f, s) else "empty"
-        code, minimum, most, pocket = (onp.asarray(x) for x in probe_sea(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
-        eps_origin = float(origin_energy(model, float(s)))
+        code, minimum, most, pocket = (onp.asarray(x) for x in probe_star(model, jnp.asarray(e_f, model.dtype), jnp.asarray(float(s), model.dtype)))
     if code == SEA_EMPTY:
         if not band_occupied_on_grid(model, e_f, s):
             return "empty"
         code = SEA_NO_ORIGIN  # pockets between the probe rays, none at k = 0 (the probes start there)
         minimum = band_minimum(model, jnp.asarray(e_f, model.dtype), float(s), 96)
     if code == SEA_NO_ORIGIN:
+        with jax.ensure_compile_time_eval():  # for the message only (an eager call costs ~3 ms)
+            eps_origin = float(origin_energy(model, float(s)))
         raise ValueError(
             f"fermi_energy = {e_f:g} eV: the Fermi sea of band {s:+d} does not contain k = 0 "
             f"(eps_{s:+d}(0) = {eps_origin:g} eV, band minimum ~ {float(minimum):.4g} eV: an annulus, a pocket away "
@@ -187,7 +198,7 @@ def band_status(model, fermi_energy, s) -> str:
     """"occupied" or "empty" for any sea (no ray preconditions; concrete inputs)."""
     with jax.ensure_compile_time_eval():  # concrete inputs captured by a function under jit
         if model.lattice_vectors is None:
-            code, _, _, _ = probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
+            code, _, _ = probe_sea(model, jnp.asarray(float(fermi_energy), model.dtype), jnp.asarray(float(s), model.dtype))
             if int(code) != SEA_EMPTY:
                 return "occupied"
         return "occupied" if band_occupied_on_grid(model, float(fermi_energy), s) else "empty"

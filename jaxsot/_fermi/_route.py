@@ -28,7 +28,7 @@ from ..constants import AREA_MEASURE
 from . import _mesh, _mesh_concrete
 from ._guard import branched_guard
 from ._guard import guard as guard
-from ._occupation import PROBE_FRACTIONS, SEA_EMPTY, SEA_NOT_STAR, SEA_OCCUPIED, classify_seas, star_violation, occupied_bands, probe_directions, probe_sea
+from ._occupation import PROBE_FRACTIONS, SEA_EMPTY, SEA_NOT_STAR, SEA_OCCUPIED, classify_seas, star_violation, occupied_bands, probe_directions, probe_star
 from ._occupation import band_minimum as band_minimum
 from ._occupation import fermi_sea_status
 from ._occupation import band_occupied_on_grid as band_occupied_on_grid
@@ -132,7 +132,7 @@ def near_touching_error(model, fermi_energy):
 
 
 def _sea_code(model, fermi_energy, s) -> int:
-    code, _, _, _ = probe_sea(model, jnp.asarray(fermi_energy, model.dtype), jnp.asarray(float(s), model.dtype))
+    code, _, _, _ = probe_star(model, jnp.asarray(fermi_energy, model.dtype), jnp.asarray(float(s), model.dtype))
     return int(code)
 
 
