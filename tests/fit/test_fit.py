@@ -190,10 +190,14 @@ def test_restarts_batched_equal_looped(closed_form_fit):
     curve, options, batched = closed_form_fit
     looped, _ = quiet_fit(curve, EF_LOWER, batched=False, **options)
     for a, b in zip(batched.restarts, looped.restarts):
-        assert a["start"] == b["start"] and a["steps"] == b["steps"] and a["status"] == b["status"]
+        # The vmapped and the single program round differently (by the host's vector width), so a
+        # stopping test within rounding of its threshold may fire one step apart (seen on an AMD EPYC
+        # host: 20 vs 19 steps, "loss change" both, ends 2e-11 apart); the path and the end may not.
+        assert a["start"] == b["start"] and abs(a["steps"] - b["steps"]) <= 1 and a["status"] == b["status"]
         for name in batched.free:
             assert abs(a["end"][name] - b["end"][name]) <= 1e-9 * abs(b["end"][name])
-    np.testing.assert_allclose(batched.trace, looped.trace, rtol=1e-9)
+    common = min(min(a["steps"], b["steps"]) for a, b in zip(batched.restarts, looped.restarts))
+    np.testing.assert_allclose(np.asarray(batched.trace)[:, :common], np.asarray(looped.trace)[:, :common], rtol=1e-9)
     # Different starts ended at one optimum.
     ends = np.array([[r["end"][n] for n in batched.free] for r in batched.restarts])
     assert np.ptp(ends[:, 0]) < 1e-6 * ends[0, 0] and batched.restarts[0]["start"] != batched.restarts[1]["start"]
