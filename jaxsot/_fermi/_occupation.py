@@ -100,10 +100,14 @@ def star_violation(model, fermi_energy, s, eps):
 def probe_sea(model, fermi_energy, s):
     """(code `SEA_*`, band minimum on the probe grid [eV], most crossings on a probe ray) of band s from
     the probe rays alone (`classify_seas`; traceable): enough to tell an empty band."""
+    return classify_seas(_probe_energies(model, fermi_energy, s), fermi_energy, origin_energy(model, s), xp=jnp)
+
+
+def _probe_energies(model, fermi_energy, s):
+    """eps_s (PROBE_RAYS, PROBE_RADII) on the probe rays out to `outer_radius` (traceable)."""
     cos, sin = probe_directions(jnp)
     radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
-    eps = energy(model, radius * cos, radius * sin, s)
-    return classify_seas(eps, fermi_energy, origin_energy(model, s), xp=jnp)
+    return energy(model, radius * cos, radius * sin, s)
 
 
 @jax.jit
@@ -111,9 +115,7 @@ def probe_star(model, fermi_energy, s):
     """`probe_sea` and, for a sea the rays pass, the grid test (`star_violation`), which turns
     SEA_OCCUPIED into SEA_NOT_STAR: (code, minimum, most crossings, k (2,) [1/nm] of the grid test's
     violation or NaN). The test of the ray route's preconditions (traceable)."""
-    cos, sin = probe_directions(jnp)
-    radius = outer_radius(model, fermi_energy) * jnp.asarray(PROBE_FRACTIONS, fermi_energy.dtype)[None, :]
-    eps = energy(model, radius * cos, radius * sin, s)
+    eps = _probe_energies(model, fermi_energy, s)
     code, minimum, most = classify_seas(eps, fermi_energy, origin_energy(model, s), xp=jnp)
     violated, where = star_violation(model, fermi_energy, s, eps)
     pocket = (code == SEA_OCCUPIED) & violated
