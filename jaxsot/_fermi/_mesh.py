@@ -5,7 +5,8 @@ Any occupied region {eps_s(k) < E_F} of any `TwoBandModel` (pockets, annuli, hol
 open Fermi lines crossing the zone boundary, Dirac points inside the sea) is integrated on triangles:
 
 - the domain is the reciprocal-lattice cell k = (u1 - 1/2) b1 + (u2 - 1/2) b2 of a lattice model
-  (`TwoBandModel.lattice_vectors`; periodic integrands integrate over it as over the first zone),
+  (`TwoBandModel.lattice_vectors`; periodic integrands integrate over it as over the first zone), or
+  the part of it that holds the sea when the sea stays off the cell's edges (`mesh_domain`),
   or the box [-R, R]^2 of a continuum model with R beyond the outer Fermi line (`outer_radius`,
   checked on the box edge: an unbounded continuum sea is refused);
 - an n x n grid of cells, two triangles each; a triangle is refined (split into four) when the Fermi
@@ -193,6 +194,45 @@ SCOUT_FACTOR = 4
 coarse vertices, where no refinement criterion sees it, is found when it holds one of them."""
 
 
+ZOOM_MARGIN = 2
+"""Probe spacings of empty margin around a lattice model's occupied region when the mesh zooms to it."""
+
+
+def mesh_domain(model, fermi_energy, cells: int):
+    """(origin (2,), basis (2, 2)) [1/nm] of the mesh route: `domain`, zoomed for a lattice model whose
+    occupied region lies inside the reciprocal-lattice cell.
+
+    A small pocket (a band edge near E_F) covers a few coarse cells of the whole zone, so its Fermi line
+    would be resolved several times worse, relative to its size, than a continuum sea of the same shape
+    in its own box. The lower band's sea contains every occupied state (eps_+ >= eps_-); it is probed on
+    SCOUT_FACTOR * cells + 1 points per axis of the cell (the scout's spacing), and when the occupied
+    probe points with ZOOM_MARGIN empty spacings around them stay off the cell's edges, the mesh covers
+    only that sub-parallelogram (the same u-range on both bands and at every level). Outside it the sea
+    is empty at every probe point, which is as much as the scout checks anywhere; a sea integral is the
+    same over any region that holds the sea, and the Fermi line lies inside. A sea reaching the cell's
+    edge (large fillings, open Fermi lines, pockets at the zone corners) keeps the whole cell. The
+    u-range is piecewise constant in the parameters (no gradient flows through it): derivatives see a
+    sub-cell fixed in reduced coordinates, as the whole cell is. Continuum: `domain`. Traceable."""
+    origin, basis = domain(model, fermi_energy)
+    if model.lattice_vectors is None:
+        return origin, basis
+    count = SCOUT_FACTOR * cells
+    u = jnp.arange(count + 1, dtype=origin.dtype) / count
+    probe = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
+    occupied = jax.lax.stop_gradient(energy(model, probe[..., 0], probe[..., 1], -1.0) < fermi_energy)
+    index = jnp.arange(count + 1)
+    limits = []
+    for along in (jnp.any(occupied, 1), jnp.any(occupied, 0)):
+        low = jnp.min(jnp.where(along, index, count)) - ZOOM_MARGIN
+        high = jnp.max(jnp.where(along, index, 0)) + ZOOM_MARGIN
+        limits.append((low, high))
+    inside = jnp.any(occupied) & jnp.all(jnp.stack([(low > 0) & (high < count) for low, high in limits]))
+    (low1, high1), (low2, high2) = [(jnp.where(inside, low, 0) / count, jnp.where(inside, high, count) / count) for low, high in limits]
+    low1, high1, low2, high2 = (x.astype(origin.dtype) for x in (low1, high1, low2, high2))
+    zoomed_origin = origin + low1 * basis[0] + low2 * basis[1]
+    return zoomed_origin, jnp.stack([(high1 - low1) * basis[0], (high2 - low2) * basis[1]])
+
+
 def hidden_features(model, fermi_energy, s, origin, basis, e_vertex, refine):
     """(hidden, k (2,)): a coarse cell whose four corners lie on one side of E_F, neither of whose two
     triangles is refined at level 0, but one of whose SCOUT_FACTOR^2 interior scout points lies on the
@@ -222,7 +262,7 @@ def main_levels(model, fermi_energy, s, cells, levels, budget, extra):
     cut count, cut overflow), its refinement flags, triangles and data, overflow, counts,
     min_splitting, unbounded and the scout's (hidden, k) (`hidden_features`)."""
     dtype = jnp.result_type(fermi_energy, model.dtype)
-    origin, basis = domain(model, fermi_energy)
+    origin, basis = mesh_domain(model, fermi_energy, cells)
     u = jnp.arange(cells + 1, dtype=dtype) / cells
     grid = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]  # (n+1, n+1, 2)
     vdata = evaluate(model, grid)
@@ -304,7 +344,7 @@ def extra_levels_run(model, fermi_energy, s, cells, extra, picked, smallest):
     level: (overflow, smallest Omega, stacked level outputs (`_finest`'s, one row per level), counts
     of the levels after the first)."""
     close_cap = CLOSE_CAP_FACTOR * cells
-    origin, basis = domain(model, fermi_energy)  # the closure's edge keys (`_mesh_closure.edge_keys`)
+    origin, basis = mesh_domain(model, fermi_energy, cells)  # the closure's edge keys (`_mesh_closure.edge_keys`)
     p, data, used, _, _ = picked
     cap = used.shape[0]
     p, data = _children(model, p, data)

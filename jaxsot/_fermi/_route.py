@@ -371,8 +371,10 @@ class SeaIntegral(NamedTuple):
     """A Fermi-sea integral with its error estimate (`jaxsot.fermi_sea_integral`).
 
     value: the pytree of fn summed over the seas, per area (fn's units per nm^2); error: the same
-    pytree, |value - value at the coarser resolution| (an upper estimate: the coarser result's error;
-    the finer one's is typically 16x smaller on the mesh route, O(h^4)); route: "rays" or "mesh";
+    pytree, |value - value at the coarser resolution| (an estimate, not a bound: on smooth seas it is
+    about the coarser result's error, and the finer one's is typically 16x smaller on the mesh route,
+    O(h^4); where the two resolutions agree by chance, as measured near a gapped band touching inside
+    the sea, it can be several times smaller than the true error); route: "rays" or "mesh";
     num_nodes: quadrature nodes of the finer resolution (all bands)."""
 
     value: object
