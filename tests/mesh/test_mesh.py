@@ -138,6 +138,13 @@ def test_lattice_under_jit_and_grad(lattice):
     assert d_ef == pytest.approx(fd_ef, rel=1e-4)
     assert d_lam == pytest.approx(fd_lam, rel=1e-3)
     assert abs(d_lam) > 0.1
+    # At E_F = -1.2 eV the sea stays off the zone's edges and the mesh covers only the part that holds
+    # it (`mesh_domain`): its sub-cell is piecewise constant, the derivatives come from the weights.
+    d_ef, d_lam = (float(x) for x in traced(-1.2, LAM)[1])
+    fd_ef = (_lattice_reference(-1.2 + h, -1) - _lattice_reference(-1.2 - h, -1)) / (2 * h)
+    fd_lam = (_lattice_reference(-1.2, -1, LAM + h) - _lattice_reference(-1.2, -1, LAM - h)) / (2 * h)
+    assert d_ef == pytest.approx(fd_ef, rel=1e-4)
+    assert d_lam == pytest.approx(fd_lam, rel=1e-3)
 
 
 @pytest.mark.slow  # the lattice mesh compiled (~11 CPU-s cold)
