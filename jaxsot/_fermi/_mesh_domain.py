@@ -40,10 +40,12 @@ def mesh_domain(model, fermi_energy, cells: int):
     A small pocket (a band edge near E_F) covers a few coarse cells of the whole zone, so its Fermi line
     would be resolved several times worse, relative to its size, than a continuum sea of the same shape
     in its own box. The lower band's sea contains every occupied state (eps_+ >= eps_-); it is probed on
-    SCOUT_FACTOR * cells + 1 points per axis of the cell (the scout's spacing), and when the occupied
-    probe points with ZOOM_MARGIN empty spacings around them stay off the cell's edges, the mesh covers
-    only that sub-parallelogram (the same u-range on both bands and at every level). Outside it the sea
-    is empty at every probe point, which is as much as the scout checks anywhere; a sea integral is the
+    SCOUT_FACTOR * cells + 1 points per axis of the cell (the scout's spacing). A probe point counts
+    when it is occupied or E_F lies within the band's change to its neighbours (first-order reach: a
+    valley whose bottom lies between probe points just below E_F is kept). When the counted points with
+    ZOOM_MARGIN spacings around them stay off the cell's edges, the mesh covers only that
+    sub-parallelogram (the same u-range on both bands and at every level). Outside it the band is above
+    E_F by more than its change over a probe spacing at every probe point; a sea integral is the
     same over any region that holds the sea, and the Fermi line lies inside. A sea reaching the cell's
     edge (large fillings, open Fermi lines, pockets at the zone corners) keeps the whole cell. The
     u-range is piecewise constant in the parameters (no gradient flows through it): derivatives see a
@@ -54,14 +56,21 @@ def mesh_domain(model, fermi_energy, cells: int):
     count = SCOUT_FACTOR * cells
     u = jnp.arange(count + 1, dtype=origin.dtype) / count
     probe = origin + u[:, None, None] * basis[0] + u[None, :, None] * basis[1]
-    occupied = jax.lax.stop_gradient(energy(model, probe[..., 0], probe[..., 1], -1.0) < fermi_energy)
+    eps = jax.lax.stop_gradient(energy(model, probe[..., 0], probe[..., 1], -1.0))
+    # First-order reach, as the mesh's refinement uses: a point whose energy is within its change over
+    # one probe spacing of E_F may have the sea next to it (a valley whose bottom lies between probe
+    # points, just below E_F); its neighbourhood stays in the mesh.
+    padded = jnp.pad(eps, 1, mode="edge")
+    step = jnp.max(jnp.stack([jnp.abs(padded[1 + i : count + 2 + i, 1 + j : count + 2 + j] - eps)
+                              for i in (-1, 0, 1) for j in (-1, 0, 1)]), 0)
+    counted = eps - fermi_energy <= step
     index = jnp.arange(count + 1)
     limits = []
-    for along in (jnp.any(occupied, 1), jnp.any(occupied, 0)):
+    for along in (jnp.any(counted, 1), jnp.any(counted, 0)):
         low = jnp.min(jnp.where(along, index, count)) - ZOOM_MARGIN
         high = jnp.max(jnp.where(along, index, 0)) + ZOOM_MARGIN
         limits.append((low, high))
-    inside = jnp.any(occupied) & jnp.all(jnp.stack([(low > 0) & (high < count) for low, high in limits]))
+    inside = jnp.any(counted) & jnp.all(jnp.stack([(low > 0) & (high < count) for low, high in limits]))
     (low1, high1), (low2, high2) = [(jnp.where(inside, low, 0) / count, jnp.where(inside, high, count) / count) for low, high in limits]
     low1, high1, low2, high2 = (x.astype(origin.dtype) for x in (low1, high1, low2, high2))
     zoomed_origin = origin + low1 * basis[0] + low2 * basis[1]

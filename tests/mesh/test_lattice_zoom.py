@@ -83,3 +83,64 @@ def test_small_lattice_pocket_to_1e_6_at_the_default_mesh(triangular):
     # Traced: the zoom is computed on the device, the same nodes as the eager call.
     density = jax.jit(lambda e: jaxsot.electron_density(triangular, e, -1) + jaxsot.electron_density(triangular, e, 1))
     assert float(density(jnp.asarray(FERMI))) == pytest.approx(want[0], rel=1e-7)
+
+
+class TwoValleys(jaxsot.TwoBandModel):
+    """A square lattice (a = 0.4 nm) whose band eps0 = -2t (cos kx a + cos ky a) + u cos 2kx a + v sin kx a
+    has two valleys at kx a ~ -pi/3 (deeper) and ~ +pi/3 (v = 0.02 eV lifts it by ~0.035 eV), ky = 0;
+    b = (0, 0, -J): the lower band is eps0 - J."""
+
+    t: jax.Array
+    u: jax.Array
+    v: jax.Array
+    j_ex: jax.Array
+
+    def kinetic_energy(self, kx, ky):
+        x, y = 0.4 * kx, 0.4 * ky
+        return -2.0 * self.t * (jnp.cos(x) + jnp.cos(y)) + self.u * jnp.cos(2.0 * x) + self.v * jnp.sin(x)
+
+    def spin_orbit_field(self, kx, ky):
+        return 0.0 * kx, 0.0 * kx, 0.0 * kx
+
+    def field(self, kx, ky):
+        return 0.0 * kx, 0.0 * kx, -self.j_ex + 0.0 * kx
+
+    @property
+    def mass(self):
+        return jaxsot.constants.ELECTRON_MASS + 0.0 * self.t
+
+    @property
+    def lattice_vectors(self):
+        return 0.4 * jnp.eye(2)
+
+
+def _valley_band(kx, ky):
+    x, y = 0.4 * kx, 0.4 * ky
+    return -1.0 * (math.cos(x) + math.cos(y)) + 0.5 * math.cos(2.0 * x) + 0.02 * math.sin(x) - 0.1
+
+
+def _valley_area(centre, fermi_energy):
+    """(1/2) int r(phi)^2 dphi of the pocket about its minimum `centre` (convex this close to it)."""
+    from scipy.integrate import quad
+
+    def radius(phi):
+        c, s = math.cos(phi), math.sin(phi)
+        return brentq(lambda r: _valley_band(centre + r * c, r * s) - fermi_energy, 0.0, 1.0, xtol=1e-15, rtol=1e-14)
+
+    return quad(lambda phi: 0.5 * radius(phi) ** 2, 0.0, 2 * math.pi, epsabs=0, epsrel=1e-12, limit=200)[0]
+
+
+def test_a_second_valley_just_below_the_fermi_level_is_not_left_outside_the_zoomed_mesh():
+    # The shallow valley's pocket (radius ~0.013/nm) lies between the zoom's probe points (0.123/nm
+    # apart), far outside the deep valley's box: the probe must see that E_F is within reach of it.
+    from scipy.optimize import minimize_scalar
+
+    deep, shallow = (minimize_scalar(lambda kx: _valley_band(kx, 0.0), bounds=bounds, method="bounded", options={"xatol": 1e-12}).x
+                     for bounds in ((-4.0, -1.0), (1.0, 4.0)))
+    fermi_energy = _valley_band(shallow, 0.0) + 2e-5
+    want = (_valley_area(deep, fermi_energy) + _valley_area(shallow, fermi_energy)) / (2 * math.pi) ** 2
+    missed = _valley_area(shallow, fermi_energy) / (2 * math.pi) ** 2
+    assert missed > 3e-4 * want  # what dropping the shallow pocket would cost
+    model = TwoValleys(jnp.asarray(0.5), jnp.asarray(0.5), jnp.asarray(0.02), jnp.asarray(0.1))
+    got = float(jaxsot.electron_density(model, fermi_energy, -1))
+    assert got == pytest.approx(want, rel=1e-6)
